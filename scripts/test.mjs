@@ -1,0 +1,87 @@
+// `npm test`: install if needed, build, run the unit tests (vitest) and the end-to-end
+// tests (Playwright, Debian's Chromium), then print one summary line with the counts.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { electronBinaryPath, hasDisplay } from './lib/electron-binary.mjs'
+import { ensureInstalled, runBin } from './lib/install.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const results = join(root, 'test-results')
+ensureInstalled(root)
+
+if (runBin(root, 'electron-vite', ['build', '--logLevel', 'warn']) !== 0) {
+  console.error('build failed')
+  process.exit(1)
+}
+
+rmSync(results, { recursive: true, force: true })
+mkdirSync(results, { recursive: true })
+
+const unitCode = runBin(root, 'vitest', [
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${join(results, 'unit.json')}`,
+])
+
+// The Electron test needs a display; use Xvfb when the binary is there and no display is.
+let e2eCode
+const playwright = join(root, 'node_modules', '.bin', 'playwright')
+const xvfb = ['/usr/bin/xvfb-run'].find((p) => existsSync(p))
+if (electronBinaryPath(root) && !hasDisplay() && xvfb) {
+  e2eCode = spawnSync(xvfb, ['-a', playwright, 'test'], { cwd: root, stdio: 'inherit' }).status ?? 1
+} else {
+  e2eCode = runBin(root, 'playwright', ['test'])
+}
+
+function read(file) {
+  try {
+    return JSON.parse(readFileSync(join(results, file), 'utf8'))
+  } catch {
+    return null
+  }
+}
+const unit = read('unit.json')
+const e2e = read('e2e.json')
+const counts = {
+  unit: unit
+    ? {
+        passed: unit.numPassedTests,
+        failed: unit.numFailedTests,
+        skipped: unit.numPendingTests + unit.numTodoTests,
+      }
+    : { passed: 0, failed: 1, skipped: 0 },
+  e2e: e2e
+    ? {
+        passed: e2e.stats.expected + e2e.stats.flaky,
+        failed: e2e.stats.unexpected,
+        skipped: e2e.stats.skipped,
+      }
+    : { passed: 0, failed: 1, skipped: 0 },
+}
+const line = (c) => `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`
+const total = {
+  passed: counts.unit.passed + counts.e2e.passed,
+  failed:
+    counts.unit.failed +
+    counts.e2e.failed +
+    (unitCode !== 0 && !counts.unit.failed ? 1 : 0) +
+    (e2eCode !== 0 && !counts.e2e.failed ? 1 : 0),
+  skipped: counts.unit.skipped + counts.e2e.skipped,
+}
+console.log('')
+console.log(`unit (vitest): ${line(counts.unit)}`)
+console.log(`e2e (playwright): ${line(counts.e2e)}`)
+for (const s of e2e?.suites ?? []) {
+  for (const spec of s.specs ?? []) {
+    for (const t of spec.tests ?? []) {
+      const skip = (t.annotations ?? []).find((a) => a.type === 'skip')
+      if (t.status === 'skipped' && skip)
+        console.log(`  skipped: ${spec.title}: ${skip.description}`)
+    }
+  }
+}
+console.log(`total: ${line(total)}`)
+process.exit(total.failed > 0 ? 1 : 0)

@@ -1,0 +1,39 @@
+// Spawning the engine with child_process.fork, where Electron is absent (web host, CLI,
+// tests). Electron's utilityProcess spawner lives in electron-spawn.ts.
+import { fork } from 'node:child_process'
+import type { EngineProcess, SpawnEngine } from './engine-host'
+
+export function forkSpawner(
+  workerPath: string,
+  opts: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
+): SpawnEngine {
+  return () => {
+    const child = fork(workerPath, [], {
+      serialization: 'advanced', // typed arrays cross as typed arrays, not JSON
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: opts.execArgv ?? [],
+      env: opts.env ?? process.env,
+    })
+    // A write to a child that just died raises EPIPE on the child object; the exit handler
+    // reports the death, so the error itself needs no further handling.
+    child.on('error', () => undefined)
+    const proc: EngineProcess = {
+      get pid() {
+        return child.pid
+      },
+      postMessage: (msg) => {
+        if (child.connected) child.send(msg, (err) => void err)
+      },
+      onMessage: (fn) => child.on('message', fn),
+      onExit: (fn) => {
+        if (child.exitCode !== null || child.signalCode !== null)
+          fn(child.exitCode, child.signalCode)
+        else child.once('exit', (code, signal) => fn(code, signal))
+      },
+      kill: () => {
+        child.kill('SIGKILL')
+      },
+    }
+    return proc
+  }
+}

@@ -1,0 +1,202 @@
+// The web host: the renderer build over HTTP and the contract over a WebSocket, both on
+// loopback only. The WebSocket (and the auth check) require this run's token; Host and
+// Origin are checked so another site or a DNS-rebinding page cannot drive the engine.
+import { createReadStream, statSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { extname, join, normalize, resolve, sep } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { events, isEventName, type EventName, type EventPayload } from '../../shared/contract'
+import type { Dispatch } from '../dispatch'
+
+export type WebHostOptions = {
+  rendererDir: string
+  dispatch: Dispatch
+  /** 0 picks a free port. */
+  port?: number
+  token?: string
+}
+
+export type WebHost = {
+  url: string
+  port: number
+  token: string
+  broadcast<E extends EventName>(event: E, payload: EventPayload<E>): void
+  close(): Promise<void>
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+}
+
+export function contentSecurityPolicy(port: number): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'none'",
+  ].join('; ')
+}
+
+function tokenMatches(expected: string, given: string | null): boolean {
+  if (!given) return false
+  const a = Buffer.from(expected)
+  const b = Buffer.from(given)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
+  const token = opts.token ?? randomBytes(24).toString('base64url')
+  const root = resolve(opts.rendererDir)
+  const sockets = new Set<WebSocket>()
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 })
+  let port = 0
+
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`])
+  const allowedOrigins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`])
+
+  const hostOk = (req: IncomingMessage) => allowedHosts().has(req.headers.host ?? '')
+  const originOk = (req: IncomingMessage) =>
+    !req.headers.origin || allowedOrigins().has(req.headers.origin)
+
+  function serveStatic(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname === '/auth-check') {
+      const auth = req.headers.authorization ?? ''
+      const given = auth.startsWith('Bearer ') ? auth.slice(7) : null
+      res.writeHead(tokenMatches(token, given) ? 204 : 401, { 'Cache-Control': 'no-store' })
+      res.end()
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end()
+      return
+    }
+    let rel: string
+    try {
+      rel = decodeURIComponent(url.pathname)
+    } catch {
+      res.writeHead(400).end()
+      return
+    }
+    if (rel.includes('\0')) {
+      res.writeHead(400).end()
+      return
+    }
+    if (rel === '/' || rel === '') rel = '/index.html'
+    const file = normalize(join(root, rel))
+    if (file !== root && !file.startsWith(root + sep)) {
+      res.writeHead(403).end()
+      return
+    }
+    let size: number
+    try {
+      const st = statSync(file)
+      if (!st.isFile()) throw new Error('not a file')
+      size = st.size
+    } catch {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found')
+      return
+    }
+    const type = MIME[extname(file).toLowerCase()] ?? 'application/octet-stream'
+    res.writeHead(200, {
+      'Content-Type': type,
+      'Content-Length': size,
+      'Content-Security-Policy': contentSecurityPolicy(port),
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cache-Control': type.startsWith('text/html') ? 'no-store' : 'no-cache',
+    })
+    if (req.method === 'HEAD') res.end()
+    else createReadStream(file).pipe(res)
+  }
+
+  function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+    socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    socket.destroy()
+  }
+
+  function onConnection(ws: WebSocket): void {
+    sockets.add(ws)
+    ws.on('close', () => sockets.delete(ws))
+    ws.on('message', async (data, isBinary) => {
+      if (isBinary) return void ws.close(1003, 'text frames only')
+      let msg: unknown
+      try {
+        msg = JSON.parse(data.toString())
+      } catch {
+        return void ws.close(1007, 'not JSON')
+      }
+      const m = msg as { id?: unknown; command?: unknown; payload?: unknown }
+      if (typeof msg !== 'object' || msg === null || !Number.isSafeInteger(m.id)) {
+        return void ws.close(1008, 'each message needs a numeric id')
+      }
+      const result = await opts.dispatch(m.command, m.payload)
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: m.id, result }))
+    })
+  }
+
+  const server: Server = createServer((req, res) => {
+    if (!hostOk(req)) {
+      res.writeHead(421, { 'Content-Type': 'text/plain' }).end('wrong Host header')
+      return
+    }
+    serveStatic(req, res)
+  })
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found')
+    if (!hostOk(req) || !originOk(req)) return refuseUpgrade(socket, 403, 'Forbidden')
+    if (!tokenMatches(token, url.searchParams.get('token')))
+      return refuseUpgrade(socket, 401, 'Unauthorized')
+    wss.handleUpgrade(req, socket, head, onConnection)
+  })
+
+  return new Promise((resolveStart, rejectStart) => {
+    server.once('error', rejectStart)
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      const addr = server.address()
+      port = typeof addr === 'object' && addr ? addr.port : 0
+      const url = `http://127.0.0.1:${port}/?token=${token}`
+      resolveStart({
+        url,
+        port,
+        token,
+        broadcast(event, payload) {
+          if (!isEventName(event)) return
+          const checked = events[event].safeParse(payload)
+          if (!checked.success) return
+          const text = JSON.stringify({ event, payload: checked.data })
+          for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text)
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            for (const ws of sockets) ws.terminate()
+            wss.close()
+            server.close(() => done())
+            server.closeAllConnections()
+          }),
+      })
+    })
+  })
+}

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+export const root = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+/** Why the browser tests cannot run here, or null when they can. */
+export function browserMissing(): string | null {
+  if (!existsSync(chromiumPath))
+    return `Chromium not found at ${chromiumPath} (apt-get install -y chromium)`
+  if (!existsSync(resolve(root, 'out/main/serve.js')))
+    return 'the studio is not built (npm run build)'
+  return null
+}
+
+export type Served = {
+  url: string
+  port: number
+  token: string
+  proc: ChildProcess
+  stop(): Promise<void>
+}
+
+/** Starts the real web host (built output) on a free port and waits for its URL. */
+export async function startServe(): Promise<Served> {
+  const proc = spawn(
+    process.execPath,
+    [resolve(root, 'out/main/serve.js'), '--port', '0', '--json'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  const line = await new Promise<string>((ok, fail) => {
+    const rl = createInterface({ input: proc.stdout! })
+    rl.once('line', ok)
+    proc.once('exit', (code) =>
+      fail(new Error(`serve exited with ${code} before printing its URL`)),
+    )
+  })
+  const info = JSON.parse(line) as { url: string; port: number; token: string }
+  return {
+    ...info,
+    proc,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (proc.exitCode !== null) return done()
+        proc.once('exit', () => done())
+        proc.kill('SIGTERM')
+      }),
+  }
+}

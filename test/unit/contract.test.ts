@@ -1,0 +1,138 @@
+import { describe, expect, it, vi } from 'vitest'
+import { commands, commandNames, MAX_STRING, type EngineStatus } from '../../src/shared/contract'
+import { createDispatcher, HandlerError, type Handlers } from '../../src/main/dispatch'
+
+const readyStatus: EngineStatus = {
+  state: 'ready',
+  pid: 1234,
+  providers: [
+    { name: 'cuda', available: false, reason: 'no GPU' },
+    { name: 'cpu', available: true, reason: null },
+  ],
+  onnxruntimeVersion: '1.30.0',
+  gpu: null,
+  gpuReason: 'nvidia-smi not found',
+  restarts: 0,
+  lastError: null,
+}
+
+function spyHandlers() {
+  const handlers = {
+    'app.info': vi.fn(async () => ({
+      name: 'Dolly Studio',
+      version: '0.1.0',
+      host: 'web' as const,
+      platform: 'linux',
+      arch: 'x64',
+      versions: { node: '20' },
+    })),
+    'engine.status': vi.fn(async () => readyStatus),
+    'engine.restart': vi.fn(async () => readyStatus),
+  } satisfies Handlers
+  return handlers
+}
+
+describe('contract', () => {
+  it('declares the commands and events of the foundation', () => {
+    expect(commandNames.sort()).toEqual(['app.info', 'engine.restart', 'engine.status'])
+    expect(Object.keys(commands)).toHaveLength(3)
+  })
+})
+
+describe('dispatcher', () => {
+  it('answers a valid request with the handler value', async () => {
+    const h = spyHandlers()
+    const r = await createDispatcher(h)('engine.status', {})
+    expect(r).toEqual({ ok: true, value: readyStatus })
+    expect(h['engine.status']).toHaveBeenCalledOnce()
+  })
+
+  const bad: [string, unknown, RegExp][] = [
+    ['a wrong type (string instead of object)', 'hello', /expected object/i],
+    ['a wrong type (array)', [1, 2], /expected object/i],
+    ['an extra key', { extra: 1 }, /unrecognized key/i],
+    ['an oversized string', { note: 'x'.repeat(MAX_STRING + 1) }, /longer than 4096/],
+    [
+      'a __proto__ key',
+      JSON.parse('{"__proto__": {"polluted": true}}'),
+      /key "__proto__" is not accepted/,
+    ],
+    [
+      'a nested __proto__ key',
+      JSON.parse('{"a": {"b": {"__proto__": {"x": 1}}}}'),
+      /a\.b\.__proto__: key "__proto__"/,
+    ],
+    [
+      'a constructor key',
+      { constructor: { prototype: { x: 1 } } },
+      /key "constructor" is not accepted/,
+    ],
+    ['a prototype key', { prototype: 1 }, /key "prototype" is not accepted/],
+    ['a non-finite number', { n: Number.NaN }, /finite/],
+    ['a class instance', { d: new Date() }, /only plain objects/],
+    ['deep nesting', JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)), /nested deeper/],
+  ]
+  for (const [what, payload, message] of bad) {
+    it(`refuses ${what} with a typed error and never calls the handler`, async () => {
+      const h = spyHandlers()
+      const r = await createDispatcher(h)('engine.status', payload)
+      expect(r.ok).toBe(false)
+      if (r.ok) return
+      expect(r.error.code).toBe('invalid-payload')
+      expect(r.error.message).toMatch(message)
+      expect(r.error.message).toMatch(/^engine\.status: /)
+      expect(h['engine.status']).not.toHaveBeenCalled()
+      // The global prototype is untouched whatever was sent.
+      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined()
+    })
+  }
+
+  it('refuses unknown and inherited command names', async () => {
+    const h = spyHandlers()
+    const d = createDispatcher(h)
+    for (const name of ['engine.explode', 'toString', '__proto__', 42, null]) {
+      const r = await d(name, {})
+      expect(r).toMatchObject({ ok: false, error: { code: 'unknown-command' } })
+    }
+    for (const fn of Object.values(h)) expect(fn).not.toHaveBeenCalled()
+  })
+
+  it("turns a handler's exception into a typed internal error", async () => {
+    const h = spyHandlers()
+    h['engine.status'].mockRejectedValueOnce(new Error('disk on fire'))
+    const r = await createDispatcher(h)('engine.status', {})
+    expect(r).toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'engine.status: disk on fire' },
+    })
+  })
+
+  it('keeps the code a handler chose', async () => {
+    const h = spyHandlers()
+    h['engine.restart'].mockRejectedValueOnce(
+      new HandlerError('engine-unavailable', 'the engine is crashed'),
+    )
+    const r = await createDispatcher(h)('engine.restart', {})
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'engine-unavailable', message: 'engine.restart: the engine is crashed' },
+    })
+  })
+
+  it('refuses a handler answer that breaks the response schema', async () => {
+    const h = spyHandlers()
+    h['engine.status'].mockResolvedValueOnce({
+      ...readyStatus,
+      state: 'exploded',
+    } as unknown as EngineStatus)
+    const r = await createDispatcher(h)('engine.status', {})
+    expect(r).toMatchObject({ ok: false, error: { code: 'internal' } })
+    if (!r.ok) expect(r.error.message).toMatch(/broke the contract/)
+  })
+
+  it('treats a missing payload as an empty one', async () => {
+    const h = spyHandlers()
+    const r = await createDispatcher(h)('app.info', undefined)
+    expect(r.ok).toBe(true)
+  })
+})
