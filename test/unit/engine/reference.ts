@@ -1,0 +1,58 @@
+// Access to ../shared/reference and ../shared/fixtures (never copied into the repo). A test
+// that needs a missing file skips with a message naming it.
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+export const sharedDir = resolve(__dirname, '../../../../shared')
+export const referenceDir = resolve(sharedDir, 'reference')
+export const fixturesDir = resolve(sharedDir, 'fixtures')
+
+export function sharedPath(...parts: string[]): string {
+  return resolve(sharedDir, ...parts)
+}
+
+export function missing(...paths: string[]): string | null {
+  const gone = paths.filter((p) => !existsSync(p))
+  return gone.length ? `missing shared file(s): ${gone.join(', ')}` : null
+}
+
+export function readJson<T = unknown>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T
+}
+
+/** The reference JSON writes non-finite floats as strings. */
+export function num(v: number | string): number {
+  if (typeof v === 'number') return v
+  if (v === 'Infinity') return Infinity
+  if (v === '-Infinity') return -Infinity
+  if (v === 'NaN') return NaN
+  return Number(v)
+}
+
+export function f32bits(values: ArrayLike<number>): number[] {
+  const f = Float32Array.from(values as ArrayLike<number>)
+  return Array.from(new Uint32Array(f.buffer))
+}
+
+/** Reads a .npy file (v1.0, little-endian, C order, <f4 / <i8 / <f8). */
+export function readNpy(path: string): {
+  shape: number[]
+  data: Float32Array | BigInt64Array | Float64Array
+} {
+  const buf = readFileSync(path)
+  const headerLen = buf.readUInt16LE(8)
+  const header = buf.subarray(10, 10 + headerLen).toString('latin1')
+  const descr = /'descr':\s*'([^']+)'/.exec(header)![1]
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)![1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number)
+  const body = buf.subarray(10 + headerLen)
+  const copy = new Uint8Array(body).buffer
+  if (descr === '<f4') return { shape, data: new Float32Array(copy) }
+  if (descr === '<i8') return { shape, data: new BigInt64Array(copy) }
+  if (descr === '<f8') return { shape, data: new Float64Array(copy) }
+  throw new Error(`${path}: unsupported dtype ${descr}`)
+}
