@@ -1,2 +1,10 @@
 // The engine's public surface: everything pipelines, the CLI and outside checks import.
 export { TorchGenerator, numel } from './random/torch-generator'
+export { DDIMScheduler } from './schedulers/ddim'
+export type { Scheduler, StepOptions, StepResult } from './schedulers/common'
+export { Tensor, floatTensor } from './runtime/tensor'
+export type { FloatTensor, FloatTensorLike } from './runtime/tensor'
+export { EulerDiscreteScheduler, EulerAncestralDiscreteScheduler } from './schedulers/euler'
+export { DPMSolverMultistepScheduler } from './schedulers/dpmsolver-multistep'
+export { LCMScheduler } from './schedulers/lcm'
+export { CogVideoXDDIMScheduler, CogVideoXDPMScheduler } from './schedulers/cogvideox'

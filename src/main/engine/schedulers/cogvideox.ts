@@ -1,0 +1,224 @@
+// CogVideoXDDIMScheduler and CogVideoXDPMScheduler, after diffusers'
+// scheduling_ddim_cogvideox.py and scheduling_dpm_cogvideox.py. Their tables are float64
+// (scaled_linear betas in float64, SNR shift abar / (s + (1 - s) abar) as in SD3, then the
+// zero-terminal-SNR rescale); coefficients meet the float32 sample as float32.
+import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
+import {
+  BETA_SCHEDULES,
+  betasForAlphaBar,
+  checkSameShape,
+  ddimTimesteps,
+  f32,
+  out,
+  PREDICTION_TYPES,
+  readConfig,
+  rescaleZeroTerminalSnr,
+  SchedulerConfigError,
+  SPACINGS,
+  torchLinspaceF32,
+  torchLinspaceF64,
+  type Scheduler,
+  type StepOptions,
+  type StepResult,
+} from './common'
+
+const DEFAULTS = {
+  num_train_timesteps: 1000,
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  trained_betas: null as number[] | null,
+  clip_sample: true,
+  set_alpha_to_one: true,
+  steps_offset: 0,
+  prediction_type: 'epsilon',
+  clip_sample_range: 1.0,
+  sample_max_value: 1.0,
+  timestep_spacing: 'leading',
+  rescale_betas_zero_snr: false,
+  snr_shift_scale: 3.0,
+}
+type CogConfig = typeof DEFAULTS
+
+function cogAlphasCumprod(cls: string, c: CogConfig): Float64Array {
+  const n = c.num_train_timesteps
+  let betas: ArrayLike<number>
+  if (c.trained_betas) betas = Float32Array.from(c.trained_betas)
+  else if (c.beta_schedule === 'linear') betas = torchLinspaceF32(c.beta_start, c.beta_end, n)
+  else if (c.beta_schedule === 'scaled_linear')
+    betas = torchLinspaceF64(Math.sqrt(c.beta_start), Math.sqrt(c.beta_end), n).map((b) => b * b)
+  else if (c.beta_schedule === 'squaredcos_cap_v2') betas = betasForAlphaBar(n)
+  else
+    throw new SchedulerConfigError(
+      `${cls}: beta_schedule "${c.beta_schedule}" is not one of ${BETA_SCHEDULES.join(', ')}`,
+    )
+  const ac = new Float64Array(n)
+  let acc = 1
+  for (let i = 0; i < n; i++) {
+    acc *= 1 - betas[i]!
+    ac[i] = acc
+  }
+  const s = c.snr_shift_scale
+  for (let i = 0; i < n; i++) ac[i] = ac[i]! / (s + (1 - s) * ac[i]!)
+  if (c.rescale_betas_zero_snr) rescaleZeroTerminalSnr(ac)
+  return ac
+}
+
+abstract class CogVideoXBase implements Scheduler {
+  readonly order = 1
+  readonly config: CogConfig
+  readonly alphasCumprod: Float64Array
+  readonly finalAlphaCumprod: number
+  readonly initNoiseSigma = 1.0
+  timesteps: number[] = []
+  numInferenceSteps = 0
+
+  constructor(cls: string, config: object) {
+    this.config = readConfig(cls, config, DEFAULTS, {
+      beta_schedule: BETA_SCHEDULES,
+      prediction_type: PREDICTION_TYPES,
+      timestep_spacing: SPACINGS,
+    })
+    this.alphasCumprod = cogAlphasCumprod(cls, this.config)
+    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1.0 : this.alphasCumprod[0]!
+  }
+
+  setTimesteps(n: number): void {
+    const c = this.config
+    this.timesteps = ddimTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
+    this.numInferenceSteps = n
+    this.reset()
+  }
+
+  protected reset(): void {}
+
+  scaleModelInput(sample: FloatTensorLike): FloatTensor {
+    return out(sample.data, sample.dims)
+  }
+
+  protected alphaAt(t: number): number {
+    return t >= 0 ? this.alphasCumprod[t]! : this.finalAlphaCumprod
+  }
+
+  protected prevTimestep(t: number): number {
+    if (!this.numInferenceSteps)
+      throw new Error(`${this.constructor.name}: call setTimesteps() before step()`)
+    return t - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps)
+  }
+
+  /** x0 from the model output, in float32 with float32-rounded float64 coefficients. */
+  protected predictX0(m: Float32Array, x: Float32Array, aT: number): Float32Array {
+    const sqA = f32(Math.sqrt(aT))
+    const sqB = f32(Math.sqrt(1 - aT))
+    const n = x.length
+    const x0 = new Float32Array(n)
+    const p = this.config.prediction_type
+    if (p === 'epsilon')
+      for (let i = 0; i < n; i++) x0[i] = f32(f32(x[i]! - f32(sqB * m[i]!)) / sqA)
+    else if (p === 'v_prediction')
+      for (let i = 0; i < n; i++) x0[i] = f32(f32(sqA * x[i]!) - f32(sqB * m[i]!))
+    else x0.set(m)
+    return x0
+  }
+
+  abstract step(
+    modelOutput: FloatTensorLike,
+    t: number,
+    sample: FloatTensorLike,
+    opts?: StepOptions,
+  ): StepResult
+}
+
+export class CogVideoXDDIMScheduler extends CogVideoXBase {
+  static fromConfig(config: object): CogVideoXDDIMScheduler {
+    return new CogVideoXDDIMScheduler(config)
+  }
+  constructor(config: object = {}) {
+    super('CogVideoXDDIMScheduler', config)
+  }
+
+  step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
+    checkSameShape(modelOutput, sample, 'CogVideoXDDIMScheduler.step')
+    const prevT = this.prevTimestep(t)
+    const aT = this.alphaAt(t)
+    const aPrev = this.alphaAt(prevT)
+    const x = sample.data
+    const x0 = this.predictX0(modelOutput.data, x, aT)
+    // x_prev = a_t x + b_t x0 with a_t = sqrt((1-abar_prev)/(1-abar_t)), b_t = sqrt(abar_prev) - sqrt(abar_t) a_t
+    const aCoef = Math.sqrt((1 - aPrev) / (1 - aT))
+    const bCoef = Math.sqrt(aPrev) - Math.sqrt(aT) * aCoef
+    const a32 = f32(aCoef)
+    const b32 = f32(bCoef)
+    const prev = new Float32Array(x.length)
+    for (let i = 0; i < x.length; i++) prev[i] = f32(f32(a32 * x[i]!) + f32(b32 * x0[i]!))
+    return { prevSample: out(prev, sample.dims), predOriginalSample: out(x0, sample.dims) }
+  }
+}
+
+/**
+ * The DPM-Solver variant CogVideoX ships. diffusers' step() also takes the previous x0 and
+ * the previous timestep from the pipeline; this class keeps both itself, so its step() has
+ * the same signature as every other scheduler.
+ */
+export class CogVideoXDPMScheduler extends CogVideoXBase {
+  private oldPredOriginal: Float32Array | null = null
+  private lastTimestep: number | null = null
+
+  static fromConfig(config: object): CogVideoXDPMScheduler {
+    return new CogVideoXDPMScheduler(config)
+  }
+  constructor(config: object = {}) {
+    super('CogVideoXDPMScheduler', config)
+  }
+
+  protected override reset(): void {
+    this.oldPredOriginal = null
+    this.lastTimestep = null
+  }
+
+  step(
+    modelOutput: FloatTensorLike,
+    t: number,
+    sample: FloatTensorLike,
+    opts: StepOptions = {},
+  ): StepResult {
+    checkSameShape(modelOutput, sample, 'CogVideoXDPMScheduler.step')
+    if (!opts.generator)
+      throw new Error('CogVideoXDPMScheduler: step() draws noise and needs opts.generator')
+    const prevT = this.prevTimestep(t)
+    const tBack = this.lastTimestep
+    const aT = this.alphaAt(t)
+    const aPrev = this.alphaAt(prevT)
+    const aBack = tBack !== null ? this.alphaAt(tBack) : null
+    const x = sample.data
+    const x0 = this.predictX0(modelOutput.data, x, aT)
+
+    const lam = (a: number) => Math.log(Math.sqrt(a / (1 - a)))
+    const h = lam(aPrev) - lam(aT)
+    const mult1 = f32(Math.sqrt((1 - aPrev) / (1 - aT)) * Math.exp(-h))
+    const mult2 = f32(Math.expm1(-2 * h) * Math.sqrt(aPrev))
+    const multNoise = f32(Math.sqrt(1 - aPrev) * Math.sqrt(1 - Math.exp(-2 * h)))
+
+    const n = x.length
+    const noise1 = opts.generator.randn(modelOutput.dims)
+    let prev = new Float32Array(n)
+    for (let i = 0; i < n; i++)
+      prev[i] = f32(f32(f32(mult1 * x[i]!) - f32(mult2 * x0[i]!)) + f32(multNoise * noise1[i]!))
+
+    if (this.oldPredOriginal !== null && prevT >= 0 && aBack !== null) {
+      const r = (lam(aT) - lam(aBack)) / h
+      const mult3 = f32(1 + 1 / (2 * r))
+      const mult4 = f32(1 / (2 * r))
+      const old = this.oldPredOriginal
+      const noise2 = opts.generator.randn(modelOutput.dims)
+      prev = new Float32Array(n)
+      for (let i = 0; i < n; i++) {
+        const d = f32(f32(mult3 * x0[i]!) - f32(mult4 * old[i]!))
+        prev[i] = f32(f32(f32(mult1 * x[i]!) - f32(mult2 * d)) + f32(multNoise * noise2[i]!))
+      }
+    }
+    this.oldPredOriginal = x0
+    this.lastTimestep = t
+    return { prevSample: out(prev, sample.dims), predOriginalSample: out(x0, sample.dims) }
+  }
+}

@@ -1,0 +1,251 @@
+// EulerDiscreteScheduler and EulerAncestralDiscreteScheduler, after diffusers'
+// scheduling_euler_discrete.py / scheduling_euler_ancestral_discrete.py (Karras et al. 2022,
+// Algorithm 2). SVD uses Euler with Karras sigmas, v-prediction and continuous timesteps.
+import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
+import {
+  alphasCumprodF32,
+  BETA_SCHEDULES,
+  betasF32,
+  checkSameShape,
+  f32,
+  indexForTimestep,
+  karrasSigmas,
+  npArange,
+  npInterp,
+  npLinspace,
+  out,
+  PREDICTION_TYPES,
+  readConfig,
+  rescaleZeroTerminalSnr,
+  roundHalfEven,
+  SchedulerConfigError,
+  sigmaToT,
+  SPACINGS,
+  type Scheduler,
+  type StepOptions,
+  type StepResult,
+} from './common'
+
+const DEFAULTS = {
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null as number[] | null,
+  prediction_type: 'epsilon',
+  interpolation_type: 'linear',
+  use_karras_sigmas: false,
+  sigma_min: null as number | null,
+  sigma_max: null as number | null,
+  timestep_spacing: 'linspace',
+  timestep_type: 'discrete',
+  steps_offset: 0,
+  rescale_betas_zero_snr: false,
+  final_sigmas_type: 'zero',
+}
+type EulerConfig = typeof DEFAULTS
+
+/** float32 training sigmas sqrt((1 - abar) / abar), as diffusers computes them in torch. */
+function trainingSigmas(ac: Float32Array): Float32Array {
+  return ac.map((a) => f32(Math.sqrt(f32(f32(1 - a) / a))))
+}
+
+/** Timesteps by spacing as float (Euler keeps them as float32). */
+function eulerTimesteps(c: EulerConfig, n: number): number[] {
+  const N = c.num_train_timesteps
+  if (!Number.isInteger(n) || n < 1 || n > N)
+    throw new RangeError(`num_inference_steps must be 1..${N}, got ${n}`)
+  if (c.timestep_spacing === 'linspace')
+    return npLinspace(0, N - 1, n)
+      .reverse()
+      .map(f32)
+  if (c.timestep_spacing === 'leading') {
+    const ratio = Math.floor(N / n)
+    return Array.from({ length: n }, (_, i) =>
+      f32(roundHalfEven(i * ratio) + c.steps_offset),
+    ).reverse()
+  }
+  if (c.timestep_spacing === 'trailing')
+    return npArange(N, 0, -N / n).map((t) => f32(roundHalfEven(t) - 1))
+  throw new SchedulerConfigError(
+    `timestep_spacing "${c.timestep_spacing}" is not one of ${SPACINGS.join(', ')}`,
+  )
+}
+
+abstract class EulerBase implements Scheduler {
+  readonly order = 1
+  readonly config: EulerConfig
+  readonly alphasCumprod: Float32Array
+  timesteps: number[] = []
+  sigmas: number[] = []
+  initNoiseSigma = 1.0
+  protected stepIndex: number | null = null
+
+  constructor(cls: string, config: object) {
+    this.config = readConfig(cls, config, DEFAULTS, {
+      beta_schedule: BETA_SCHEDULES,
+      prediction_type: PREDICTION_TYPES,
+      timestep_spacing: SPACINGS,
+      interpolation_type: ['linear', 'log_linear'],
+      timestep_type: ['discrete', 'continuous'],
+      final_sigmas_type: ['zero', 'sigma_min'],
+    })
+    const ac = alphasCumprodF32(betasF32(cls, this.config))
+    if (this.config.rescale_betas_zero_snr) {
+      rescaleZeroTerminalSnr(ac)
+      ac[ac.length - 1] = f32(2 ** -24) // diffusers: avoid an infinite sigma at the last step
+    }
+    this.alphasCumprod = ac
+    const sig = trainingSigmas(ac)
+    const maxSigma = Math.max(...sig)
+    this.initNoiseSigma = this.noiseSigmaFor(maxSigma)
+  }
+
+  /** diffusers' init_noise_sigma: sigma_max for linspace/trailing, else sqrt(sigma_max^2 + 1). */
+  protected noiseSigmaFor(maxSigma: number): number {
+    const s = f32(maxSigma)
+    if (this.config.timestep_spacing === 'linspace' || this.config.timestep_spacing === 'trailing')
+      return s
+    return f32(Math.sqrt(f32(f32(s * s) + 1)))
+  }
+
+  setTimesteps(n: number): void {
+    const c = this.config
+    let timesteps: number[] = eulerTimesteps(c, n)
+    const train = trainingSigmas(this.alphasCumprod)
+    const logSigmas = train.map((s) => f32(Math.log(s)))
+    const idx = Array.from(train, (_, i) => i)
+    let sigmas: number[]
+    if (c.interpolation_type === 'linear') sigmas = timesteps.map((t) => npInterp(t, idx, train))
+    else {
+      const lin = npLinspace(Math.log(train[train.length - 1]!), Math.log(train[0]!), n + 1)
+        .map(Math.exp)
+        .reverse()
+      sigmas = lin.slice(0, n)
+    }
+    if (c.use_karras_sigmas) {
+      const flipped = [...sigmas].reverse()
+      const sMin = c.sigma_min ?? flipped[flipped.length - 1]!
+      const sMax = c.sigma_max ?? flipped[0]!
+      sigmas = karrasSigmas(sMin, sMax, n)
+      timesteps = sigmas.map((s) => sigmaToT(s, logSigmas))
+    }
+    const sig32 = sigmas.map(f32)
+    if (c.timestep_type === 'continuous' && c.prediction_type === 'v_prediction') {
+      this.timesteps = sig32.map((s) => f32(0.25 * f32(Math.log(s))))
+    } else {
+      this.timesteps = timesteps.map(f32)
+    }
+    const last =
+      c.final_sigmas_type === 'sigma_min'
+        ? f32(Math.sqrt(f32(f32(1 - this.alphasCumprod[0]!) / this.alphasCumprod[0]!)))
+        : 0
+    this.sigmas = [...sig32, last]
+    this.initNoiseSigma = this.noiseSigmaFor(Math.max(...this.sigmas))
+    this.stepIndex = null
+  }
+
+  protected indexFor(t: number): number {
+    if (this.stepIndex === null) this.stepIndex = indexForTimestep(this.timesteps, t)
+    return this.stepIndex
+  }
+
+  scaleModelInput(sample: FloatTensorLike, t: number): FloatTensor {
+    const s = this.sigmas[this.indexFor(t)]!
+    const c = f32(Math.sqrt(f32(f32(s * s) + 1)))
+    const x = sample.data
+    const o = new Float32Array(x.length)
+    for (let i = 0; i < x.length; i++) o[i] = f32(x[i]! / c)
+    return out(o, sample.dims)
+  }
+
+  /** x0 from the model output at sigma (sigma_hat = sigma, since s_churn is 0). */
+  protected predictX0(m: Float32Array, x: Float32Array, sigma: number): Float32Array {
+    const n = x.length
+    const x0 = new Float32Array(n)
+    const p = this.config.prediction_type
+    if (p === 'epsilon') for (let i = 0; i < n; i++) x0[i] = f32(x[i]! - f32(sigma * m[i]!))
+    else if (p === 'v_prediction') {
+      const s2p1 = f32(f32(sigma * sigma) + 1)
+      const cOut = f32(-sigma / f32(Math.sqrt(s2p1)))
+      for (let i = 0; i < n; i++) x0[i] = f32(f32(m[i]! * cOut) + f32(x[i]! / s2p1))
+    } else x0.set(m)
+    return x0
+  }
+
+  abstract step(
+    modelOutput: FloatTensorLike,
+    t: number,
+    sample: FloatTensorLike,
+    opts?: StepOptions,
+  ): StepResult
+}
+
+export class EulerDiscreteScheduler extends EulerBase {
+  static fromConfig(config: object): EulerDiscreteScheduler {
+    return new EulerDiscreteScheduler(config)
+  }
+  constructor(config: object = {}) {
+    super('EulerDiscreteScheduler', config)
+  }
+
+  step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
+    if (!this.timesteps.length)
+      throw new Error('EulerDiscreteScheduler: call setTimesteps() before step()')
+    checkSameShape(modelOutput, sample, 'EulerDiscreteScheduler.step')
+    const i = this.indexFor(t)
+    const sigma = this.sigmas[i]!
+    const x = sample.data
+    const x0 = this.predictX0(modelOutput.data, x, sigma)
+    const dt = f32(this.sigmas[i + 1]! - sigma)
+    const prev = new Float32Array(x.length)
+    for (let k = 0; k < x.length; k++) {
+      const d = f32(f32(x[k]! - x0[k]!) / sigma)
+      prev[k] = f32(x[k]! + f32(d * dt))
+    }
+    this.stepIndex = i + 1
+    return { prevSample: out(prev, sample.dims), predOriginalSample: out(x0, sample.dims) }
+  }
+}
+
+export class EulerAncestralDiscreteScheduler extends EulerBase {
+  static fromConfig(config: object): EulerAncestralDiscreteScheduler {
+    return new EulerAncestralDiscreteScheduler(config)
+  }
+  constructor(config: object = {}) {
+    super('EulerAncestralDiscreteScheduler', config)
+  }
+
+  step(
+    modelOutput: FloatTensorLike,
+    t: number,
+    sample: FloatTensorLike,
+    opts: StepOptions = {},
+  ): StepResult {
+    if (!this.timesteps.length)
+      throw new Error('EulerAncestralDiscreteScheduler: call setTimesteps() before step()')
+    if (!opts.generator)
+      throw new Error(
+        'EulerAncestralDiscreteScheduler: step() draws noise and needs opts.generator',
+      )
+    checkSameShape(modelOutput, sample, 'EulerAncestralDiscreteScheduler.step')
+    const i = this.indexFor(t)
+    const sFrom = this.sigmas[i]!
+    const sTo = this.sigmas[i + 1]!
+    const x = sample.data
+    const x0 = this.predictX0(modelOutput.data, x, sFrom)
+    const from2 = f32(sFrom * sFrom)
+    const to2 = f32(sTo * sTo)
+    const sUp = f32(Math.sqrt(f32(f32(to2 * f32(from2 - to2)) / from2)))
+    const sDown = f32(Math.sqrt(f32(to2 - f32(sUp * sUp))))
+    const dt = f32(sDown - sFrom)
+    const noise = opts.generator.randn(modelOutput.dims)
+    const prev = new Float32Array(x.length)
+    for (let k = 0; k < x.length; k++) {
+      const d = f32(f32(x[k]! - x0[k]!) / sFrom)
+      prev[k] = f32(f32(x[k]! + f32(d * dt)) + f32(noise[k]! * sUp))
+    }
+    this.stepIndex = i + 1
+    return { prevSample: out(prev, sample.dims), predOriginalSample: out(x0, sample.dims) }
+  }
+}
