@@ -8,3 +8,5 @@ export { EulerDiscreteScheduler, EulerAncestralDiscreteScheduler } from './sched
 export { DPMSolverMultistepScheduler } from './schedulers/dpmsolver-multistep'
 export { LCMScheduler } from './schedulers/lcm'
 export { CogVideoXDDIMScheduler, CogVideoXDPMScheduler } from './schedulers/cogvideox'
+export { PromptTokenizer, TokenizerError } from './tokenizers'
+export type { Tokenized, TokenizerKind } from './tokenizers'

@@ -86,7 +86,10 @@ describe.skipIf(skip)('schedulers vs diffusers (reference/schedulers)', () => {
 
       // The fake model: model_output = 0.5 * scale_model_input(sample, t) + 0.1, in float32.
       const gen = ref.generator ? new engine.TorchGenerator(7) : undefined
-      let sample: engine.FloatTensor = engine.floatTensor(Float32Array.from(ref.sample0), ref.sample_shape)
+      let sample: engine.FloatTensor = engine.floatTensor(
+        Float32Array.from(ref.sample0),
+        ref.sample_shape,
+      )
       const recorded = new Map(ref.steps_recorded.map((st) => [st.i, st]))
       s.timesteps.forEach((t, i) => {
         const input = s.scaleModelInput(sample, t)
