@@ -12,3 +12,12 @@ export { PromptTokenizer, TokenizerError } from './tokenizers'
 export type { Tokenized, TokenizerKind } from './tokenizers'
 export { float16ToFloat32, float32ToFloat16, fromHalfBits, toHalfBits } from './runtime/fp16'
 export { concat, chunk, permute, repeatInterleave, split } from './runtime/tensor'
+export {
+  openModelFolder,
+  ModelFolderError,
+  PIPELINE_SPECS,
+  readPythonJson,
+  DollyJson,
+} from './models/model-folder'
+export type { ModelFolder, ComponentInfo, PipelineKind } from './models/model-folder'
+export { readOnnxSignature, OnnxReadError } from './models/onnx-signature'

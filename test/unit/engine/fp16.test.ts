@@ -1,7 +1,12 @@
 // float32 <-> float16 against the IEEE-754 binary16 bit patterns (the values numpy's
 // np.float16 gives for the same inputs).
 import { describe, expect, it } from 'vitest'
-import { float16ToFloat32, float32ToFloat16, fromHalfBits, toHalfBits } from '../../../src/main/engine'
+import {
+  float16ToFloat32,
+  float32ToFloat16,
+  fromHalfBits,
+  toHalfBits,
+} from '../../../src/main/engine'
 
 const cases: [string, number, number][] = [
   ['zero', 0, 0x0000],
@@ -48,7 +53,8 @@ describe('fp16', () => {
     for (let h = 0; h < 65536; h++) {
       const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0
       if (isNaN) expect(Number.isNaN(fromHalfBits(back[h]!))).toBe(true)
-      else if (back[h] !== h) throw new Error(`0x${h.toString(16)} came back as 0x${back[h]!.toString(16)}`)
+      else if (back[h] !== h)
+        throw new Error(`0x${h.toString(16)} came back as 0x${back[h]!.toString(16)}`)
     }
   })
 

@@ -14,14 +14,17 @@ describe('tensor helpers', () => {
     for (let a = 0; a < 2; a++)
       for (let b = 0; b < 4; b++)
         for (let c = 0; c < 3; c++)
-          for (let d = 0; d < 5; d++) expect(r.data[((a * 4 + b) * 3 + c) * 5 + d]).toBe(((a * 3 + c) * 4 + b) * 5 + d)
+          for (let d = 0; d < 5; d++)
+            expect(r.data[((a * 4 + b) * 3 + c) * 5 + d]).toBe(((a * 3 + c) * 4 + b) * 5 + d)
   })
 
   it('permute [B,C,F,h,w] -> [B*F,C,h,w] order (AnimateDiff decode)', () => {
     const r = permute(iota(2 * 4 * 3 * 2 * 2), [2, 4, 3, 2, 2], [0, 2, 1, 3, 4])
     expect(r.dims).toEqual([2, 3, 4, 2, 2])
     // element (b=1, f=2, c=3, y=1, x=0) comes from (b=1, c=3, f=2, y=1, x=0)
-    expect(r.data[(((1 * 3 + 2) * 4 + 3) * 2 + 1) * 2 + 0]).toBe((((1 * 4 + 3) * 3 + 2) * 2 + 1) * 2 + 0)
+    expect(r.data[(((1 * 3 + 2) * 4 + 3) * 2 + 1) * 2 + 0]).toBe(
+      (((1 * 4 + 3) * 3 + 2) * 2 + 1) * 2 + 0,
+    )
   })
 
   it('concat, split and chunk are inverse on any axis', () => {
@@ -29,7 +32,10 @@ describe('tensor helpers', () => {
     const b = { data: iota(16).map((v) => v + 100), dims: [2, 2, 4] }
     const c = concat([a, b], 1)
     expect(c.dims).toEqual([2, 5, 4])
-    expect(Array.from(c.data.subarray(0, 20))).toEqual([...Array.from(a.data.subarray(0, 12)), ...Array.from(b.data.subarray(0, 8))])
+    expect(Array.from(c.data.subarray(0, 20))).toEqual([
+      ...Array.from(a.data.subarray(0, 12)),
+      ...Array.from(b.data.subarray(0, 8)),
+    ])
     const [a2, b2] = split(c, [3, 2], 1)
     expect(a2!.data).toEqual(a.data)
     expect(b2!.data).toEqual(b.data)

@@ -47,12 +47,18 @@ export function fromHalfBits(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15)
 }
 
-export function float32ToFloat16(src: ArrayLike<number>, out = new Uint16Array(src.length)): Uint16Array {
+export function float32ToFloat16(
+  src: ArrayLike<number>,
+  out = new Uint16Array(src.length),
+): Uint16Array {
   for (let i = 0; i < src.length; i++) out[i] = toHalfBits(src[i]!)
   return out
 }
 
-export function float16ToFloat32(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
+export function float16ToFloat32(
+  src: Uint16Array,
+  out = new Float32Array(src.length),
+): Float32Array {
   // A table of all 65,536 halves makes the hot direction (model outputs) one load per value.
   const table = halfTable()
   for (let i = 0; i < src.length; i++) out[i] = table[src[i]!]!
