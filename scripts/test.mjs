@@ -16,6 +16,17 @@ if (runBin(root, 'electron-vite', ['build', '--logLevel', 'warn']) !== 0) {
   process.exit(1)
 }
 
+// Types and lint first: a red typecheck fails the run as a failed check.
+const checks = [
+  ['typecheck (node)', 'tsc', ['-p', 'tsconfig.node.json', '--noEmit']],
+  ['typecheck (web)', 'tsc', ['-p', 'tsconfig.web.json', '--noEmit']],
+  ['lint', 'eslint', ['.']],
+]
+const failedChecks = checks
+  .filter(([, bin, args]) => runBin(root, bin, args) !== 0)
+  .map(([name]) => name)
+for (const name of failedChecks) console.error(`${name} failed`)
+
 rmSync(results, { recursive: true, force: true })
 mkdirSync(results, { recursive: true })
 
