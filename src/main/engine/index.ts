@@ -21,3 +21,16 @@ export {
 } from './models/model-folder'
 export type { ModelFolder, ComponentInfo, PipelineKind } from './models/model-folder'
 export { readOnnxSignature, OnnxReadError } from './models/onnx-signature'
+export { Runtime, ModelSession, SessionError, isOutOfMemoryError } from './runtime/session'
+export { ModelSessions, choosePlan, nextPlan, PLANS } from './runtime/memory'
+export type { MemoryPlan, PlanChoice, PlanEvent } from './runtime/memory'
+export { AnimateDiffPipeline } from './pipelines/animatediff'
+export type { AnimateDiffOptions, PipelineOutput } from './pipelines/animatediff'
+export {
+  schedulerFromConfig,
+  framesToUint8,
+  CancelledError,
+  PipelineError,
+  SCHEDULERS,
+} from './pipelines/common'
+export type { PipelineHooks, Progress } from './pipelines/common'

@@ -60,6 +60,24 @@ export class TorchGenerator {
     return this.seed
   }
 
+  /** A snapshot of the stream, to replay a stage that must be retried. */
+  getState(): { mt: Uint32Array; index: number; nextDoubleNormal: number | null; seed: bigint } {
+    return {
+      mt: this.mt.slice(),
+      index: this.index,
+      nextDoubleNormal: this.nextDoubleNormal,
+      seed: this.seed,
+    }
+  }
+
+  setState(state: ReturnType<TorchGenerator['getState']>): this {
+    this.mt.set(state.mt)
+    this.index = state.index
+    this.nextDoubleNormal = state.nextDoubleNormal
+    this.seed = state.seed
+    return this
+  }
+
   /** One mt19937 output (uint32). */
   nextUint32(): number {
     if (this.index >= N) this.twist()

@@ -1,0 +1,246 @@
+// Sessions by path, CUDA first then CPU. When CUDA is asked for but cannot be used, the
+// session falls back to CPU and the reason is kept for the UI. Inputs are adapted from
+// `session.inputMetadata` (timestep dtype and rank, float16 tensors), outputs read back as
+// float32. Every session is counted while alive, so tests and the UI can see leaks.
+import * as ort from 'onnxruntime-node'
+import { float16ToFloat32, float32ToFloat16 } from './fp16'
+
+export type ProviderName = 'cuda' | 'cpu'
+
+export type CreateSession = (
+  path: string,
+  options: ort.InferenceSession.SessionOptions,
+) => Promise<ort.InferenceSession>
+
+export type RuntimeOptions = {
+  /** Try the CUDA execution provider first (default: true). */
+  preferCuda?: boolean
+  deviceId?: number
+  /** Injected in tests (e.g. to simulate out-of-memory). */
+  createSession?: CreateSession
+  /** Called around every run(), for fault injection and timing in tests. */
+  beforeRun?: (session: ModelSession) => void
+}
+
+export class SessionError extends Error {
+  constructor(
+    message: string,
+    readonly cause?: unknown,
+  ) {
+    super(message)
+    this.name = 'SessionError'
+  }
+}
+
+/** ORT's messages for allocation failures on CUDA (BFC arena, cudaMalloc) and on the CPU. */
+export function isOutOfMemoryError(err: unknown): boolean {
+  const text = err instanceof Error ? err.message : String(err)
+  return /out of memory|Failed to allocate memory|BFCArena|cudaErrorMemoryAllocation|CUDNN_STATUS_ALLOC_FAILED|bad_alloc|OOM/i.test(
+    text,
+  )
+}
+
+export class Runtime {
+  private live = new Set<ModelSession>()
+  private cudaBroken: string | null = null
+  readonly opts: RuntimeOptions
+
+  constructor(opts: RuntimeOptions = {}) {
+    this.opts = opts
+  }
+
+  /** Sessions created and not yet released. */
+  get liveSessions(): number {
+    return this.live.size
+  }
+
+  get liveLabels(): string[] {
+    return [...this.live].map((s) => s.label)
+  }
+
+  /** Why the last session that asked for CUDA runs on the CPU (null when CUDA worked or was not asked for). */
+  get providerFallbackReason(): string | null {
+    return this.cudaBroken
+  }
+
+  async load(path: string, label: string): Promise<ModelSession> {
+    const create: CreateSession =
+      this.opts.createSession ?? ((p, o) => ort.InferenceSession.create(p, o))
+    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' }
+    let session: ort.InferenceSession | null = null
+    let provider: ProviderName = 'cpu'
+    if ((this.opts.preferCuda ?? true) && this.cudaBroken === null) {
+      try {
+        session = await create(path, {
+          ...base,
+          executionProviders: [{ name: 'cuda', deviceId: this.opts.deviceId ?? 0 }],
+        })
+        provider = 'cuda'
+      } catch (err) {
+        if (isOutOfMemoryError(err))
+          throw new SessionError(`${label}: out of memory loading ${path} on the GPU`, err)
+        this.cudaBroken = `CUDA unavailable, running on the CPU: ${firstLine(err)}`
+      }
+    }
+    if (!session) {
+      try {
+        session = await create(path, { ...base, executionProviders: ['cpu'] })
+      } catch (err) {
+        throw new SessionError(`${label}: ${path} could not be loaded: ${firstLine(err)}`, err)
+      }
+    }
+    const s = new ModelSession(this, session, path, label, provider)
+    this.live.add(s)
+    return s
+  }
+
+  /** @internal */
+  forget(s: ModelSession): void {
+    this.live.delete(s)
+  }
+
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.live].map((s) => s.release()))
+  }
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return text.split('\n')[0]!.slice(0, 500)
+}
+
+type Meta = { name: string; type: ort.Tensor.Type; shape: readonly (number | string)[] }
+
+export class ModelSession {
+  private released = false
+  readonly inputs: Map<string, Meta>
+  readonly outputNames: readonly string[]
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly session: ort.InferenceSession,
+    readonly path: string,
+    readonly label: string,
+    readonly provider: ProviderName,
+  ) {
+    this.inputs = new Map()
+    for (const m of session.inputMetadata) {
+      if (m.isTensor) this.inputs.set(m.name, { name: m.name, type: m.type, shape: m.shape })
+    }
+    this.outputNames = session.outputNames
+  }
+
+  get isReleased(): boolean {
+    return this.released
+  }
+
+  meta(name: string): Meta {
+    const m = this.inputs.get(name)
+    if (!m)
+      throw new SessionError(
+        `${this.label}: ${this.path} has no input "${name}" (it has ${[...this.inputs.keys()].join(', ')})`,
+      )
+    return m
+  }
+
+  has(name: string): boolean {
+    return this.inputs.has(name)
+  }
+
+  /** A float input in the dtype the model declares (float16 inputs are converted). */
+  floatInput(name: string, data: Float32Array, dims: readonly number[]): ort.Tensor {
+    const m = this.meta(name)
+    if (m.type === 'float16') return new ort.Tensor('float16', float32ToFloat16(data), dims)
+    if (m.type === 'float32') return new ort.Tensor('float32', data, dims)
+    throw new SessionError(`${this.label}: input "${name}" is ${m.type}, not a float input`)
+  }
+
+  /** Integer ids in the dtype the model declares (int64 or int32). */
+  intInput(name: string, values: ArrayLike<number>, dims: readonly number[]): ort.Tensor {
+    const m = this.meta(name)
+    if (m.type === 'int64')
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(Array.from(values), (v) => BigInt(v)),
+        dims,
+      )
+    if (m.type === 'int32')
+      return new ort.Tensor('int32', Int32Array.from(Array.from(values)), dims)
+    if (m.type === 'float32' || m.type === 'float16')
+      return this.floatInput(name, Float32Array.from(Array.from(values)), dims)
+    throw new SessionError(`${this.label}: input "${name}" is ${m.type}; expected an integer input`)
+  }
+
+  /**
+   * The timestep as the model declares it: dtype int64/int32/float32/float16 and rank
+   * scalar, [1], or [batch] (one copy per batch item).
+   */
+  timestep(name: string, t: number, batch: number): ort.Tensor {
+    const m = this.meta(name)
+    let dims: number[]
+    if (m.shape.length === 0) dims = []
+    else if (m.shape[0] === 1) dims = [1]
+    else dims = [batch]
+    const n = dims.length ? dims[0]! : 1
+    const vals = new Array<number>(n).fill(t)
+    switch (m.type) {
+      case 'int64':
+        return new ort.Tensor(
+          'int64',
+          BigInt64Array.from(vals, (v) => BigInt(Math.round(v))),
+          dims,
+        )
+      case 'int32':
+        return new ort.Tensor(
+          'int32',
+          Int32Array.from(vals, (v) => Math.round(v)),
+          dims,
+        )
+      case 'float32':
+        return new ort.Tensor('float32', Float32Array.from(vals), dims)
+      case 'float16':
+        return new ort.Tensor('float16', float32ToFloat16(vals), dims)
+      default:
+        throw new SessionError(
+          `${this.label}: timestep input "${name}" is ${m.type}; expected int64, int32, float32 or float16`,
+        )
+    }
+  }
+
+  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    if (this.released) throw new SessionError(`${this.label}: session used after release`)
+    this.runtime.opts.beforeRun?.(this)
+    try {
+      return await this.session.run(feeds)
+    } catch (err) {
+      throw new SessionError(`${this.label}: ${firstLine(err)}`, err)
+    }
+  }
+
+  /** Runs and returns the first output as float32 (float16 outputs are converted). */
+  async runFirst(
+    feeds: Record<string, ort.Tensor>,
+  ): Promise<{ data: Float32Array; dims: number[] }> {
+    const out = await this.run(feeds)
+    const t = out[this.outputNames[0]!]!
+    return { data: toFloat32(t, this.label), dims: [...t.dims] }
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return
+    this.released = true
+    this.runtime.forget(this)
+    await this.session.release()
+  }
+}
+
+export function toFloat32(t: ort.Tensor, what: string): Float32Array {
+  if (t.type === 'float32') return t.data as Float32Array
+  if (t.type === 'float16') {
+    const d = t.data as unknown
+    // onnxruntime-node 1.30 returns float16 as Uint16Array (Float16Array where the runtime has it)
+    if (d instanceof Uint16Array) return float16ToFloat32(d)
+    return Float32Array.from(d as ArrayLike<number>)
+  }
+  throw new SessionError(`${what}: output is ${t.type}; expected float32 or float16`)
+}

@@ -1,0 +1,164 @@
+// Memory plans on the CPU with the tiny AnimateDiff fixture: how many sessions are alive,
+// out-of-memory fallback, and release after success, error and cancel.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import {
+  AnimateDiffPipeline,
+  CancelledError,
+  choosePlan,
+  ModelSessions,
+  openModelFolder,
+  Runtime,
+  type MemoryPlan,
+  type ModelFolder,
+} from '../../../src/main/engine'
+import { writeAnimateDiffFolder } from '../../fixtures/model-folders'
+import { missing, sharedPath } from './reference'
+
+const clipTok = sharedPath('fixtures/tokenizers/clip')
+const skip = missing(clipTok)
+const tmp = mkdtempSync(join(tmpdir(), 'dolly-mem-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+const opts = {
+  prompt: 'a lighthouse at dusk',
+  negativePrompt: 'blurry',
+  numFrames: 4,
+  numInferenceSteps: 3,
+  guidanceScale: 5,
+  seed: 3,
+}
+
+function setup(plan: MemoryPlan, runtimeOpts: ConstructorParameters<typeof Runtime>[0] = {}) {
+  const runtime = new Runtime({ preferCuda: false, ...runtimeOpts })
+  const sessions = new ModelSessions(
+    runtime,
+    Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])),
+    plan,
+  )
+  return { runtime, sessions, pipe: new AnimateDiffPipeline(model, sessions) }
+}
+
+let model: ModelFolder
+describe.skipIf(skip)('memory plans', () => {
+  model = skip
+    ? (null as never)
+    : openModelFolder(
+        writeAnimateDiffFolder(join(tmp, 'ad'), {
+          tokenizerFrom: clipTok,
+          cameraPoses: true,
+          withVaeEncoder: true,
+        }),
+      )
+
+  it('offload and minimal never hold more than one stage session; all gone after the job', async () => {
+    for (const plan of ['offload', 'minimal'] as const) {
+      let maxLive = 0
+      const { runtime, sessions, pipe } = setup(plan, {
+        beforeRun: () => (maxLive = Math.max(maxLive, runtime.liveSessions)),
+      })
+      await sessions.job(() => pipe.call(opts))
+      expect(maxLive, plan).toBe(1)
+      expect(runtime.liveSessions, plan).toBe(0)
+    }
+  })
+
+  it('resident keeps every session between jobs and loads each once', async () => {
+    const loads: string[] = []
+    const { runtime, sessions, pipe } = setup('resident')
+    const orig = runtime.load.bind(runtime)
+    runtime.load = (p, label) => (loads.push(label), orig(p, label))
+    await sessions.job(() => pipe.call(opts))
+    await sessions.job(() => pipe.call(opts))
+    expect(loads.sort()).toEqual(['text_encoder', 'unet', 'vae_decoder'])
+    expect(runtime.liveSessions).toBe(3)
+    await sessions.releaseAll()
+    expect(runtime.liveSessions).toBe(0)
+  })
+
+  it('the three plans give the same frames', async () => {
+    const frames = []
+    for (const plan of ['resident', 'offload', 'minimal'] as const) {
+      const { sessions, pipe } = setup(plan)
+      frames.push((await sessions.job(() => pipe.call(opts))).frames)
+      await sessions.releaseAll()
+    }
+    for (const f of frames.slice(1)) {
+      let d = 0
+      for (let i = 0; i < f.length; i++) d = Math.max(d, Math.abs(f[i]! - frames[0]![i]!))
+      expect(d).toBeLessThanOrEqual(1e-5)
+    }
+  })
+
+  it('an out-of-memory error moves the stage to the next plan, which completes', async () => {
+    let injected = 0
+    const { runtime, sessions, pipe } = setup('resident', {
+      beforeRun: (s) => {
+        if (s.label === 'unet' && sessions.plan === 'resident') {
+          injected++
+          throw new Error('CUDA failure 2: out of memory ; GPU=0 ; file=cuda_allocator.cc')
+        }
+      },
+    })
+    const events: string[] = []
+    const out = await sessions.job(() => pipe.call(opts))
+    events.push(...sessions.events.map((e) => `${e.stage}:${e.from}->${e.to}`))
+    expect(injected).toBe(1)
+    expect(events).toEqual(['denoise:resident->offload'])
+    expect(out.plan).toBe('offload')
+    expect(sessions.events[0]!.reason).toMatch(
+      /out of memory in denoise under the resident plan; retrying with offload/,
+    )
+    expect(runtime.liveSessions).toBe(0)
+    // the retried stage replays from the same noise: same frames as a clean offload run
+    const clean = setup('offload')
+    const ref = await clean.sessions.job(() => clean.pipe.call(opts))
+    expect(Array.from(out.frames)).toEqual(Array.from(ref.frames))
+  })
+
+  it('releases every session after an error', async () => {
+    const { runtime, sessions, pipe } = setup('resident', {
+      beforeRun: (s) => {
+        if (s.label === 'vae_decoder') throw new Error('a broken decoder')
+      },
+    })
+    await expect(sessions.job(() => pipe.call(opts))).rejects.toThrow(/a broken decoder/)
+    expect(runtime.liveSessions).toBe(0)
+  })
+
+  it('releases every session after a cancel mid-denoise', async () => {
+    const { runtime, sessions, pipe } = setup('resident')
+    const ac = new AbortController()
+    const run = sessions.job(() =>
+      pipe.call(opts, {
+        signal: ac.signal,
+        onProgress: (p) => p.stage === 'denoise' && p.step === 1 && ac.abort(),
+      }),
+    )
+    await expect(run).rejects.toBeInstanceOf(CancelledError)
+    expect(runtime.liveSessions).toBe(0)
+  })
+})
+
+describe('choosing a plan', () => {
+  const GiB = 1024 ** 3
+  const sd = { text_encoder: 0.25 * GiB, unet: 1.7 * GiB, vae_decoder: 0.1 * GiB }
+  it('keeps everything resident when it fits', () => {
+    expect(choosePlan({ budgetMiB: 12 * 1024, componentBytes: sd }).plan).toBe('resident')
+  })
+  it('offloads when only the largest stage fits', () => {
+    const c = choosePlan({
+      budgetMiB: 2.7 * 1024,
+      componentBytes: sd,
+      source: 'nvidia-smi free memory',
+    })
+    expect(c.plan).toBe('offload')
+    expect(c.reason).toMatch(/one stage at a time.*unet/)
+    expect(c.reason).toMatch(/nvidia-smi free memory/)
+  })
+  it('goes minimal when even the largest stage does not fit', () => {
+    expect(choosePlan({ budgetMiB: 2 * 1024, componentBytes: sd }).plan).toBe('minimal')
+  })
+})
