@@ -23,11 +23,8 @@ export type RuntimeOptions = {
 }
 
 export class SessionError extends Error {
-  constructor(
-    message: string,
-    readonly cause?: unknown,
-  ) {
-    super(message)
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause })
     this.name = 'SessionError'
   }
 }

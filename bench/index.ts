@@ -1,0 +1,18 @@
+// `npm run bench`: prints one JSON object with every figure.
+import { cpus, totalmem } from 'node:os'
+import { stepOverhead } from './step-overhead'
+
+const started = Date.now()
+const result = {
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+  },
+  svd_xt_step: stepOverhead(),
+  svd_xt_step_fp16_io: stepOverhead(15, true),
+  wall_s: 0,
+}
+result.wall_s = Number(((Date.now() - started) / 1000).toFixed(1))
+console.log(JSON.stringify(result, null, 2))
