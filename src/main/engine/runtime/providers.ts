@@ -35,27 +35,27 @@ async function tryProvider(name: 'cpu' | 'cuda'): Promise<string | null> {
   }
 }
 
-export async function probeProviders(): Promise<ExecutionProvider[]> {
-  const cpuError = await tryProvider('cpu')
-  const cpu: ExecutionProvider = { name: 'cpu', available: cpuError === null, reason: cpuError }
-
-  let cudaReason: string | null
+/** Why CUDA cannot even be tried here (no provider in this build, or its library is missing), else null. */
+export function cudaUnavailableReason(): string | null {
   const supported = ort.listSupportedBackends().some((b) => b.name === 'cuda')
-  const ext = process.platform === 'win32' ? 'dll' : 'so'
   const lib = join(
     ortBinaryDir(),
     process.platform === 'win32'
       ? 'onnxruntime_providers_cuda.dll'
-      : `libonnxruntime_providers_cuda.${ext}`,
+      : 'libonnxruntime_providers_cuda.so',
   )
-  if (!supported) {
-    cudaReason = `this onnxruntime-node build has no CUDA provider for ${process.platform}-${process.arch}`
-  } else if (!existsSync(lib)) {
-    cudaReason =
-      'the CUDA provider library is not installed (onnxruntime-node was installed with ONNXRUNTIME_NODE_INSTALL=skip or without internet); reinstall it with internet to use the GPU'
-  } else {
-    cudaReason = await tryProvider('cuda')
+  if (!supported)
+    return `this onnxruntime-node build has no CUDA provider for ${process.platform}-${process.arch}`
+  if (!existsSync(lib)) {
+    return 'the CUDA provider library is not installed (onnxruntime-node was installed with ONNXRUNTIME_NODE_INSTALL=skip or without internet); reinstall it with internet to use the GPU'
   }
+  return null
+}
+
+export async function probeProviders(): Promise<ExecutionProvider[]> {
+  const cpuError = await tryProvider('cpu')
+  const cpu: ExecutionProvider = { name: 'cpu', available: cpuError === null, reason: cpuError }
+  const cudaReason = cudaUnavailableReason() ?? (await tryProvider('cuda'))
   const cuda: ExecutionProvider = {
     name: 'cuda',
     available: cudaReason === null,

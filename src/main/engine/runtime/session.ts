@@ -4,6 +4,7 @@
 // float32. Every session is counted while alive, so tests and the UI can see leaks.
 import * as ort from 'onnxruntime-node'
 import { float16ToFloat32, float32ToFloat16 } from './fp16'
+import { cudaUnavailableReason } from './providers'
 
 export type ProviderName = 'cuda' | 'cpu'
 
@@ -66,6 +67,10 @@ export class Runtime {
     const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' }
     let session: ort.InferenceSession | null = null
     let provider: ProviderName = 'cpu'
+    if ((this.opts.preferCuda ?? true) && this.cudaBroken === null && !this.opts.createSession) {
+      const missing = cudaUnavailableReason()
+      if (missing) this.cudaBroken = `CUDA unavailable, running on the CPU: ${missing}`
+    }
     if ((this.opts.preferCuda ?? true) && this.cudaBroken === null) {
       try {
         session = await create(path, {
