@@ -34,3 +34,6 @@ export {
   SCHEDULERS,
 } from './pipelines/common'
 export type { PipelineHooks, Progress } from './pipelines/common'
+export { encodeClip, findFfmpeg, formatFromPath, MediaError } from './media/ffmpeg'
+export type { ClipFormat, EncodeOptions } from './media/ffmpeg'
+export { ProgressParser, parseStatsLine, parseClock } from './media/ffmpeg-progress'

@@ -1,0 +1,346 @@
+// Finding ffmpeg and encoding clips by piping raw RGB frames into it (no temp PNGs). The
+// output is written to a temp file beside the target and renamed into place only when
+// ffmpeg succeeds; a cancel, a failure or a killed ffmpeg leaves nothing at the target.
+import { execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
+import { createRequire } from 'node:module'
+import { basename, dirname, extname, join } from 'node:path'
+import { ProgressParser, type FfmpegProgress } from './ffmpeg-progress'
+
+const requireHere = createRequire(import.meta.url)
+
+export class MediaError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'MediaError'
+  }
+}
+
+export type FfmpegInfo = { path: string; source: string; version: string }
+
+function versionOf(path: string): string | null {
+  try {
+    const out = execFileSync(path, ['-hide_banner', '-version'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    return (
+      out
+        .split('\n')[0]
+        ?.replace(/^ffmpeg version\s*/, '')
+        .split(' ')[0] ?? 'unknown'
+    )
+  } catch {
+    return null
+  }
+}
+
+function onPath(name: string): string | null {
+  const dirs = (process.env['PATH'] ?? '').split(process.platform === 'win32' ? ';' : ':')
+  const exe = process.platform === 'win32' ? `${name}.exe` : name
+  for (const d of dirs) {
+    const p = join(d, exe)
+    if (d && existsSync(p)) return p
+  }
+  return null
+}
+
+let cached: FfmpegInfo | null = null
+
+/**
+ * ffmpeg, in this order: FFMPEG_PATH, ffmpeg-static's binary (downloaded at install when
+ * there is internet), ffmpeg on PATH (Debian's), @ffmpeg-installer/ffmpeg (ships in npm).
+ */
+export function findFfmpeg(refresh = false): FfmpegInfo {
+  if (cached && !refresh) return cached
+  const candidates: [string, () => string | null][] = [
+    ['FFMPEG_PATH', () => process.env['FFMPEG_PATH'] ?? null],
+    [
+      'ffmpeg-static',
+      () => {
+        try {
+          return requireHere('ffmpeg-static') as string | null
+        } catch {
+          return null
+        }
+      },
+    ],
+    ['PATH', () => onPath('ffmpeg')],
+    [
+      '@ffmpeg-installer/ffmpeg',
+      () => {
+        try {
+          return (requireHere('@ffmpeg-installer/ffmpeg') as { path: string }).path
+        } catch {
+          return null
+        }
+      },
+    ],
+  ]
+  const tried: string[] = []
+  for (const [source, get] of candidates) {
+    const path = get()
+    if (!path) continue
+    if (!existsSync(path)) {
+      tried.push(`${source}: ${path} does not exist`)
+      continue
+    }
+    const version = versionOf(path)
+    if (!version) {
+      tried.push(`${source}: ${path} does not run`)
+      continue
+    }
+    cached = { path, source, version }
+    return cached
+  }
+  throw new MediaError(
+    `ffmpeg not found (${tried.join('; ') || 'no candidates'}). Set FFMPEG_PATH, or install ffmpeg (apt-get install ffmpeg)`,
+  )
+}
+
+export type ClipFormat = 'mp4' | 'gif' | 'webm' | 'png'
+
+export type EncodeOptions = {
+  /** Target file (.mp4/.gif/.webm) or, for PNG, a folder. */
+  out: string
+  format?: ClipFormat
+  width: number
+  height: number
+  fps: number
+  /** 0 = forever (GIF, and the loop flag of animated outputs); N = play N+1 times. */
+  loop?: number
+  /** 0 (best) .. 100 (smallest); mapped to CRF per codec. */
+  quality?: number
+  signal?: AbortSignal
+  onProgress?: (p: { frames: number; totalFrames: number; fraction: number }) => void
+  /** The ffmpeg process's pid, once it started. */
+  onSpawn?: (pid: number) => void
+}
+
+export function formatFromPath(out: string): ClipFormat {
+  const ext = extname(out).toLowerCase()
+  if (ext === '.mp4' || ext === '.m4v' || ext === '.mov') return 'mp4'
+  if (ext === '.gif') return 'gif'
+  if (ext === '.webm') return 'webm'
+  if (ext === '' || (existsSync(out) && statSync(out).isDirectory())) return 'png'
+  throw new MediaError(
+    `${out}: unknown clip format "${ext}"; use .mp4, .gif, .webm or a folder for PNG frames`,
+  )
+}
+
+/** ffmpeg's output arguments per format (after the rawvideo input). */
+export function outputArgs(
+  format: ClipFormat,
+  o: { fps: number; loop: number; quality: number },
+): string[] {
+  const q = Math.min(100, Math.max(0, o.quality))
+  const even = 'pad=ceil(iw/2)*2:ceil(ih/2)*2'
+  switch (format) {
+    case 'mp4':
+      // H.264 needs even sizes and yuv420p for players; faststart puts the index first
+      return [
+        '-vf',
+        even,
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+        '-crf',
+        String(Math.round(12 + q * 0.28)),
+        '-preset',
+        'medium',
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+      ]
+    case 'webm':
+      return [
+        '-vf',
+        even,
+        '-c:v',
+        'libvpx-vp9',
+        '-pix_fmt',
+        'yuv420p',
+        '-b:v',
+        '0',
+        '-crf',
+        String(Math.round(15 + q * 0.35)),
+        '-row-mt',
+        '1',
+        '-f',
+        'webm',
+      ]
+    case 'gif':
+      return [
+        '-filter_complex',
+        'split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a',
+        '-loop',
+        String(o.loop),
+        '-f',
+        'gif',
+      ]
+    case 'png':
+      return ['-c:v', 'png', '-f', 'image2', '-start_number', '0']
+  }
+}
+
+/**
+ * Encodes frames ([F, H, W, 3] uint8 RGB) to `o.out`. Resolves with the final path when
+ * ffmpeg exits 0; rejects (leaving nothing at the target) otherwise.
+ */
+export async function encodeClip(
+  frames: Uint8Array,
+  numFrames: number,
+  o: EncodeOptions,
+): Promise<string> {
+  const format = o.format ?? formatFromPath(o.out)
+  const frameBytes = o.width * o.height * 3
+  if (frames.length !== frameBytes * numFrames) {
+    throw new MediaError(
+      `frames hold ${frames.length} bytes; expected ${numFrames} x ${o.width}x${o.height}x3`,
+    )
+  }
+  if (!(o.fps > 0 && o.fps <= 240))
+    throw new MediaError(`fps must be between 0 and 240, got ${o.fps}`)
+  if (
+    format === 'png' &&
+    existsSync(o.out) &&
+    (!statSync(o.out).isDirectory() || readdirSync(o.out).length > 0)
+  ) {
+    throw new MediaError(
+      `${o.out}: already exists and is not an empty folder; choose a new folder for the PNG frames`,
+    )
+  }
+  const ff = findFfmpeg()
+  const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
+  if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
+  const tag = randomBytes(4).toString('hex')
+  const tmp = join(
+    dir,
+    `.${basename(o.out.replace(/[\\/]+$/, ''))}.dolly-${tag}.tmp${format === 'png' ? '' : `.${format}`}`,
+  )
+  const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
+  if (format === 'png') mkdirSync(tmp)
+
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-progress',
+    'pipe:1',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    `${o.width}x${o.height}`,
+    '-r',
+    String(o.fps),
+    '-i',
+    'pipe:0',
+    ...outputArgs(format, { fps: o.fps, loop: o.loop ?? 0, quality: o.quality ?? 30 }),
+    target,
+  ]
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true })
+  try {
+    await runFfmpeg(ff.path, args, frames, frameBytes, numFrames, o)
+  } catch (err) {
+    cleanup()
+    throw err
+  }
+  if (format === 'png') {
+    const n = readdirSync(tmp).filter((f) => f.endsWith('.png')).length
+    if (n !== numFrames) {
+      cleanup()
+      throw new MediaError(`ffmpeg wrote ${n} PNG frames; expected ${numFrames}`)
+    }
+    // an empty folder the user chose is replaced; one with files in it is never touched
+    if (existsSync(o.out)) rmdirSync(o.out)
+  }
+  renameSync(tmp, o.out)
+  return o.out
+}
+
+function runFfmpeg(
+  bin: string,
+  args: string[],
+  frames: Uint8Array,
+  frameBytes: number,
+  numFrames: number,
+  o: EncodeOptions,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (o.signal?.aborted) return reject(new MediaError('cancelled'))
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true })
+    if (child.pid) o.onSpawn?.(child.pid)
+    let stderr = ''
+    let settled = false
+    const finish = (err?: Error) => {
+      if (settled) return
+      settled = true
+      o.signal?.removeEventListener('abort', onAbort)
+      if (err) reject(err)
+      else resolve()
+    }
+    const onAbort = () => {
+      child.kill('SIGKILL')
+      finish(new MediaError('cancelled'))
+    }
+    o.signal?.addEventListener('abort', onAbort)
+    const parser = new ProgressParser((p: FfmpegProgress) => {
+      if (p.frame !== null)
+        o.onProgress?.({
+          frames: p.frame,
+          totalFrames: numFrames,
+          fraction: Math.min(1, p.frame / numFrames),
+        })
+    })
+    child.stdout.setEncoding('utf8').on('data', (d: string) => parser.push(d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000)
+    })
+    child.on('error', (err) => finish(new MediaError(`ffmpeg could not start: ${err.message}`)))
+    child.on('close', (code, signal) => {
+      if (code === 0) finish()
+      else if (signal)
+        finish(
+          new MediaError(`ffmpeg was killed (${signal}) before it finished; nothing was written`),
+        )
+      else
+        finish(
+          new MediaError(
+            `ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`,
+          ),
+        )
+    })
+    child.stdin.on('error', () => undefined) // EPIPE when ffmpeg dies; 'close' reports it
+
+    // write frame by frame, respecting backpressure
+    let i = 0
+    const writeMore = () => {
+      while (i < numFrames && !settled) {
+        const ok = child.stdin.write(frames.subarray(i * frameBytes, (i + 1) * frameBytes))
+        i++
+        if (!ok) {
+          child.stdin.once('drain', writeMore)
+          return
+        }
+      }
+      if (i >= numFrames) child.stdin.end()
+    }
+    writeMore()
+  })
+}

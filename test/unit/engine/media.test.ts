@@ -1,0 +1,213 @@
+// ffmpeg: progress parsing on real captured output, and encoding through the pipe to every
+// format, checked with ffprobe; cancel and a killed ffmpeg leave nothing at the target.
+import { execFileSync } from 'node:child_process'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { encodeClip, findFfmpeg, parseStatsLine, ProgressParser } from '../../../src/main/engine'
+
+const fixtures = resolve(__dirname, '../../fixtures/ffmpeg')
+const tmp = mkdtempSync(join(tmpdir(), 'dolly-media-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+function ffprobeAvailable(): boolean {
+  try {
+    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+const noProbe = !ffprobeAvailable()
+
+function probe(file: string) {
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=width,height,r_frame_rate,nb_read_frames,codec_name,pix_fmt',
+      '-of',
+      'json',
+      file,
+    ],
+    { encoding: 'utf8' },
+  )
+  return (JSON.parse(out) as { streams: Record<string, string | number>[] }).streams[0]!
+}
+
+describe('ffmpeg progress parsing (real captured output)', () => {
+  it('reads the -progress blocks of Debian ffmpeg 5.1 (x264)', () => {
+    const blocks: {
+      frame: number | null
+      outTimeS: number | null
+      speed: number | null
+      done: boolean
+    }[] = []
+    const p = new ProgressParser((b) => blocks.push(b))
+    const text = readFileSync(join(fixtures, 'progress-debian-5.1-x264.txt'), 'utf8')
+    // fed in awkward chunks, as pipes deliver it
+    for (let i = 0; i < text.length; i += 7) p.push(text.slice(i, i + 7))
+    expect(blocks.length).toBe(2)
+    expect(blocks[0]).toMatchObject({ frame: 1, outTimeS: 0, done: false })
+    expect(blocks[1]!.frame).toBe(40)
+    expect(blocks[1]!.done).toBe(true)
+    expect(blocks[1]!.outTimeS).toBeCloseTo(4.625061, 6) // out_time_us=4625061 in the capture
+    expect(blocks[1]!.speed).toBeGreaterThan(0)
+  })
+
+  it('reads the -progress block of the 2018 static ffmpeg (@ffmpeg-installer)', () => {
+    const blocks: { frame: number | null; outTimeS: number | null; done: boolean }[] = []
+    new ProgressParser((b) => blocks.push(b)).push(
+      readFileSync(join(fixtures, 'progress-static-2018-gif.txt'), 'utf8'),
+    )
+    expect(blocks).toHaveLength(1)
+    expect(blocks[0]).toMatchObject({ frame: 40, outTimeS: 4.89, done: true })
+  })
+
+  it('reads stderr stats lines (carriage-return separated)', () => {
+    const lines = readFileSync(join(fixtures, 'stderr-debian-5.1-vp9.txt'), 'utf8').split(/\r|\n/)
+    const stats = lines.map(parseStatsLine).filter((s) => s !== null)
+    expect(stats.length).toBeGreaterThanOrEqual(2)
+    expect(stats[stats.length - 1]).toMatchObject({
+      frame: 40,
+      outTimeS: 4.87,
+      speed: 11.3,
+      done: true,
+    })
+    expect(parseStatsLine('Input #0, rawvideo, from pipe:')).toBeNull()
+  })
+})
+
+function gradientFrames(F: number, w: number, h: number): Uint8Array {
+  const a = new Uint8Array(F * w * h * 3)
+  for (let f = 0; f < F; f++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const i = ((f * h + y) * w + x) * 3
+        a[i] = (x * 255) / w
+        a[i + 1] = (y * 255) / h
+        a[i + 2] = (f * 255) / F
+      }
+  return a
+}
+
+describe.skipIf(noProbe)('encoding through the pipe', () => {
+  const F = 16
+  const w = 48
+  const h = 34
+  const frames = gradientFrames(F, w, h)
+
+  it('finds an ffmpeg and says where it came from', () => {
+    const ff = findFfmpeg()
+    expect(existsSync(ff.path)).toBe(true)
+    expect(['FFMPEG_PATH', 'ffmpeg-static', 'PATH', '@ffmpeg-installer/ffmpeg']).toContain(
+      ff.source,
+    )
+  })
+
+  // GIF stores frame delays in 1/100 s, so its fps must divide 100 to be exact
+  for (const [ext, fps] of [
+    ['mp4', 12],
+    ['webm', 12],
+    ['gif', 10],
+  ] as const) {
+    it(`writes ${ext} with ${F} frames at ${fps} fps`, async () => {
+      const out = join(tmp, `clip.${ext}`)
+      const seen: number[] = []
+      await encodeClip(frames, F, {
+        out,
+        width: w,
+        height: h,
+        fps,
+        onProgress: (p) => seen.push(p.frames),
+      })
+      const s = probe(out)
+      expect(Number(s['nb_read_frames'])).toBe(F)
+      expect(s['r_frame_rate']).toBe(`${fps}/1`)
+      if (ext === 'gif') expect([s['width'], s['height']]).toEqual([w, h])
+      else expect([s['width'], s['height']]).toEqual([w, h]) // 48x34 is already even
+      if (ext === 'mp4') {
+        expect(s['codec_name']).toBe('h264')
+        expect(s['pix_fmt']).toBe('yuv420p')
+        // faststart: the moov atom comes before mdat
+        const bytes = readFileSync(out)
+        expect(bytes.indexOf('moov')).toBeLessThan(bytes.indexOf('mdat'))
+      }
+      if (ext === 'webm') expect(s['codec_name']).toBe('vp9')
+      expect(seen.at(-1)).toBe(F)
+      expect(readdirSync(tmp).filter((f) => f.includes('.dolly-'))).toEqual([])
+    })
+  }
+
+  it('pads odd sizes to even for H.264', async () => {
+    const out = join(tmp, 'odd.mp4')
+    await encodeClip(gradientFrames(3, 33, 21), 3, { out, width: 33, height: 21, fps: 8 })
+    const s = probe(out)
+    expect([s['width'], s['height']]).toEqual([34, 22])
+  })
+
+  it('writes a PNG sequence into a new folder', async () => {
+    const out = join(tmp, 'pngs')
+    await encodeClip(frames, F, { out, width: w, height: h, fps: 8, format: 'png' })
+    expect(readdirSync(out).sort()).toEqual(
+      Array.from({ length: F }, (_, i) => `frame_${String(i).padStart(4, '0')}.png`),
+    )
+  })
+
+  it('refuses to put PNGs into a folder that has files', async () => {
+    const out = join(tmp, 'busy')
+    mkdirSync(out)
+    writeFileSync(join(out, 'keep.txt'), 'mine')
+    await expect(
+      encodeClip(frames, F, { out, width: w, height: h, fps: 8, format: 'png' }),
+    ).rejects.toThrow(/not an empty folder/)
+    expect(readFileSync(join(out, 'keep.txt'), 'utf8')).toBe('mine')
+  })
+
+  it('a cancel leaves no file and no temp file', async () => {
+    const big = gradientFrames(120, 256, 256)
+    const out = join(tmp, 'cancelled.mp4')
+    const ac = new AbortController()
+    const p = encodeClip(big, 120, {
+      out,
+      width: 256,
+      height: 256,
+      fps: 24,
+      signal: ac.signal,
+      onProgress: () => ac.abort(),
+    })
+    setTimeout(() => ac.abort(), 50)
+    await expect(p).rejects.toThrow(/cancelled/)
+    expect(existsSync(out)).toBe(false)
+    expect(readdirSync(tmp).filter((f) => f.includes('.dolly-'))).toEqual([])
+  })
+
+  it('a killed ffmpeg leaves nothing at the target path', async () => {
+    const big = gradientFrames(120, 256, 256)
+    const out = join(tmp, 'killed.webm')
+    const p = encodeClip(big, 120, {
+      out,
+      width: 256,
+      height: 256,
+      fps: 24,
+      onSpawn: (pid) => setTimeout(() => process.kill(pid, 'SIGKILL'), 30),
+    })
+    await expect(p).rejects.toThrow(/ffmpeg was killed \(SIGKILL\)|ffmpeg failed/)
+    expect(existsSync(out)).toBe(false)
+    expect(readdirSync(tmp).filter((f) => f.includes('.dolly-'))).toEqual([])
+  })
+})
