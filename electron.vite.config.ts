@@ -9,6 +9,7 @@ export default defineConfig({
           index: resolve('src/main/index.ts'),
           worker: resolve('src/main/engine/worker.ts'),
           serve: resolve('src/main/web/serve.ts'),
+          cli: resolve('src/main/cli/index.ts'),
         },
       },
     },

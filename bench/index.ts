@@ -1,5 +1,6 @@
 // `npm run bench`: prints one JSON object with every figure.
 import { cpus, totalmem } from 'node:os'
+import { exportOverhead } from './export'
 import { stepOverhead } from './step-overhead'
 
 const started = Date.now()
@@ -10,8 +11,9 @@ const result = {
     memGiB: Math.round(totalmem() / 1024 ** 3),
     node: process.version,
   },
-  svd_xt_step: stepOverhead(),
-  svd_xt_step_fp16_io: stepOverhead(15, true),
+  svd_xt_step: stepOverhead(25),
+  svd_xt_step_fp16_io: stepOverhead(25, true),
+  mp4_export_25x1024x576: await exportOverhead(),
   wall_s: 0,
 }
 result.wall_s = Number(((Date.now() - started) / 1000).toFixed(1))

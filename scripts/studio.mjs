@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { electronBinaryPath, hasDisplay } from './lib/electron-binary.mjs'
-import { ensureInstalled, runBin } from './lib/install.mjs'
+import { buildAll, ensureInstalled } from './lib/install.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
@@ -15,7 +15,7 @@ const portAt = args.indexOf('--port')
 const port = portAt >= 0 ? args[portAt + 1] : undefined
 
 if (!args.includes('--no-install')) ensureInstalled(root)
-const built = runBin(root, 'electron-vite', ['build', '--logLevel', 'warn'])
+const built = buildAll(root)
 if (built !== 0) process.exit(built)
 
 const electron = electronBinaryPath(root)

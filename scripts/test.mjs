@@ -5,13 +5,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { electronBinaryPath, hasDisplay } from './lib/electron-binary.mjs'
-import { ensureInstalled, runBin } from './lib/install.mjs'
+import { buildAll, ensureInstalled, runBin } from './lib/install.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const results = join(root, 'test-results')
 ensureInstalled(root)
 
-if (runBin(root, 'electron-vite', ['build', '--logLevel', 'warn']) !== 0) {
+if (buildAll(root) !== 0) {
   console.error('build failed')
   process.exit(1)
 }

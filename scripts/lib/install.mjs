@@ -110,3 +110,15 @@ export function runBin(root, bin, args, opts = {}) {
   if (r.error) throw r.error
   return r.status ?? 1
 }
+
+/** Builds the app (electron-vite) and the demo model; returns the first non-zero exit code. */
+export function buildAll(root, quiet = true) {
+  const built = runBin(root, 'electron-vite', quiet ? ['build', '--logLevel', 'warn'] : ['build'])
+  if (built !== 0) return built
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'scripts/build-demo-model.ts')],
+    { cwd: root, stdio: 'inherit' },
+  )
+  return r.status ?? 1
+}

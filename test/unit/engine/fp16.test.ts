@@ -66,3 +66,25 @@ describe('fp16', () => {
     expect(Object.is(fromHalfBits(0x8000), -0)).toBe(true)
   })
 })
+
+import { svdUNetInput, svdUNetInputHalf } from '../../../src/main/engine/pipelines/svd-host'
+describe('SVD UNet input in float16', () => {
+  it('equals the float32 input converted to half, value for value', () => {
+    const F = 3
+    const plane = 6
+    const lat = Float32Array.from({ length: F * 4 * plane }, (_, i) => Math.sin(i) * 40)
+    const img = Float32Array.from({ length: 4 * plane }, (_, i) => Math.cos(i) * 3)
+    const f32in = svdUNetInput(lat, img, F, plane, 70.5, true, new Float32Array(2 * F * 8 * plane))
+    const half = svdUNetInputHalf(
+      lat,
+      float32ToFloat16(img),
+      F,
+      plane,
+      70.5,
+      true,
+      new Uint16Array(2 * F * 8 * plane),
+      new Float32Array(lat.length),
+    )
+    expect(Array.from(half)).toEqual(Array.from(float32ToFloat16(f32in)))
+  })
+})

@@ -4,6 +4,8 @@
 //   latent_model_input = scheduler.scale_model_input(cat([latents] * 2), t)
 //   latent_model_input = cat([latent_model_input, image_latents], dim=2)
 //   noise_pred = uncond + guidance_scale[frame] * (cond - uncond)
+import { float32ToFloat16 } from '../runtime/fp16'
+
 const f32 = Math.fround
 
 /**
@@ -58,4 +60,40 @@ export function svdGuidance(
     }
   }
   return res
+}
+
+/**
+ * The same input for a float16 UNet, written as half bits straight into `out`. Only the
+ * scaled latents change per step, and the two CFG halves share them, so each latent value
+ * is converted once; the image latents (and zeros) are converted once per clip by the caller.
+ */
+export function svdUNetInputHalf(
+  latents: Float32Array,
+  imageLatentsHalf: Uint16Array,
+  frames: number,
+  plane: number,
+  denom: number,
+  doCfg: boolean,
+  out: Uint16Array,
+  scratch: Float32Array,
+): Uint16Array {
+  const B = doCfg ? 2 : 1
+  const lat = 4 * plane
+  const frameIn = 8 * plane
+  if (out.length !== B * frames * frameIn)
+    throw new RangeError(
+      `svdUNetInputHalf: output buffer has ${out.length} values, needs ${B * frames * frameIn}`,
+    )
+  for (let i = 0; i < latents.length; i++) scratch[i] = f32(latents[i]! / denom)
+  const half = float32ToFloat16(scratch.subarray(0, latents.length))
+  for (let b = 0; b < B; b++) {
+    const cond = !doCfg || b === 1
+    for (let f = 0; f < frames; f++) {
+      const dst = (b * frames + f) * frameIn
+      out.set(half.subarray(f * lat, (f + 1) * lat), dst)
+      if (cond) out.set(imageLatentsHalf, dst + lat)
+      else out.fill(0, dst + lat, dst + frameIn)
+    }
+  }
+  return out
 }

@@ -51,7 +51,22 @@ export function float32ToFloat16(
   src: ArrayLike<number>,
   out = new Uint16Array(src.length),
 ): Uint16Array {
-  for (let i = 0; i < src.length; i++) out[i] = toHalfBits(src[i]!)
+  if (!(src instanceof Float32Array)) {
+    for (let i = 0; i < src.length; i++) out[i] = toHalfBits(src[i]!)
+    return out
+  }
+  // Hot path (every input of an fp16 model). Int32Array, not Uint32Array: V8 keeps int32
+  // values unboxed. Normal halves (2^-14 <= |x| < 65520) round to nearest even without a
+  // branch: add 0xfff plus the kept mantissa's low bit, then shift (a carry into the
+  // exponent is correct). Everything else (zero, subnormal, overflow, inf, NaN) goes the slow way.
+  const bits = new Int32Array(src.buffer, src.byteOffset, src.length)
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i]!
+    const abs = x & 0x7fffffff
+    if (abs >= 0x38800000 && abs < 0x477ff000) {
+      out[i] = ((x >> 16) & 0x8000) | ((abs - 0x38000000 + 0xfff + ((abs >> 13) & 1)) >> 13)
+    } else out[i] = toHalfBits(src[i]!)
+  }
   return out
 }
 

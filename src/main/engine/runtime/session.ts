@@ -41,6 +41,8 @@ export function isOutOfMemoryError(err: unknown): boolean {
 export class Runtime {
   private live = new Set<ModelSession>()
   private cudaBroken: string | null = null
+  /** The provider the last session was created on. */
+  lastProvider: ProviderName | null = null
   readonly opts: RuntimeOptions
 
   constructor(opts: RuntimeOptions = {}) {
@@ -92,6 +94,7 @@ export class Runtime {
       }
     }
     const s = new ModelSession(this, session, path, label, provider)
+    this.lastProvider = provider
     this.live.add(s)
     return s
   }

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// `dolly render ...`: runs the built CLI (out/main/cli.js).
+import { existsSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const cli = fileURLToPath(new URL('../out/main/cli.js', import.meta.url))
+if (!existsSync(cli)) {
+  console.error(
+    'dolly: the studio is not built yet; run `npm run build` (or `npm run setup`) first',
+  )
+  process.exit(2)
+}
+const args = process.argv.slice(2)
+if (args[0] !== 'render' && args[0] !== '--help' && args[0] !== '-h') {
+  console.error('usage: dolly render [options]   (dolly render --help)')
+  process.exit(2)
+}
+const { main } = await import(pathToFileURL(cli).href)
+process.exit(await main(args))

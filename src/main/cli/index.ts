@@ -1,0 +1,257 @@
+// `dolly render`: a clip from the command line, with the same engine as the studio.
+// Exit codes: 0 done, 1 render failed, 2 bad usage, 3 the model folder was refused,
+// 4 export (ffmpeg) failed, 130 cancelled (Ctrl-C).
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { freemem } from 'node:os'
+import { isPresetName } from '../../shared/camera'
+import { formatFromPath, MediaError } from '../engine/media/ffmpeg'
+import { ModelFolderError } from '../engine/models/model-folder'
+import { CancelledError } from '../engine/pipelines/common'
+import { PLANS, type MemoryPlan } from '../engine/runtime/memory'
+import { Runtime } from '../engine/runtime/session'
+import { renderClip, type JobProgress, type RenderSpec } from '../engine/jobs/render'
+import { queryGpu } from '../gpu'
+
+const here = dirname(fileURLToPath(import.meta.url))
+export const DEMO_MODEL = resolve(here, '../../resources/demo-model')
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, model: 3, export: 4, cancelled: 130 } as const
+
+const HELP = `usage: dolly render [options]
+
+  --model DIR         model folder (default: the demo model, random weights)
+  --prompt TEXT       what the clip shows (required)
+  --negative TEXT     what to avoid
+  --frames N          frames (default: the model's native count, else 16)
+  --width N --height N  size in pixels (multiples of 8; default: the model's)
+  --steps N           denoising steps (default 25)
+  --guidance G        classifier-free guidance scale (default 7.5)
+  --seed N            seed (default: random, printed)
+  --scheduler NAME    DDIMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
+                      DPMSolverMultistepScheduler, LCMScheduler (default: the model's)
+  --camera SPEC       a preset (orbit-left, pan-left+zoom-in, pan-left,tilt-up) or a
+                      MotionCtrl .json / RealEstate10K .txt pose file
+  --speed S           preset speed (default 1)
+  --motion-scale S    motion scale, for models with that input
+  --fps N             frames per second (default 8)
+  --out PATH          .mp4, .gif, .webm, or a folder for PNG frames (required)
+  --quality Q         0 (best) .. 100 (smallest), default 30
+  --loop N            GIF loops, 0 = forever (default)
+  --plan P            auto (default), resident, offload or minimal
+  --json              print the run's metadata as JSON on stdout
+  --cpu               do not try CUDA
+
+exit codes: 0 done, 1 render failed, 2 bad usage, 3 model folder refused,
+            4 export failed, 130 cancelled`
+
+class UsageError extends Error {}
+
+export type CliArgs = { spec: RenderSpec; json: boolean; cpu: boolean }
+
+export function parseArgs(argv: string[]): CliArgs | 'help' {
+  const args = [...argv]
+  if (args[0] === 'render') args.shift()
+  if (args.includes('--help') || args.includes('-h')) return 'help'
+  const opts: Record<string, string> = {}
+  const flags = new Set<string>()
+  const valued = new Set([
+    'model',
+    'prompt',
+    'negative',
+    'frames',
+    'width',
+    'height',
+    'steps',
+    'guidance',
+    'seed',
+    'scheduler',
+    'camera',
+    'speed',
+    'motion-scale',
+    'fps',
+    'out',
+    'quality',
+    'loop',
+    'plan',
+    'decode-chunk',
+  ])
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`)
+    const name = a.slice(2)
+    if (name === 'json' || name === 'cpu') flags.add(name)
+    else if (valued.has(name)) {
+      const v = args[++i]
+      if (v === undefined) throw new UsageError(`--${name} needs a value`)
+      opts[name] = v
+    } else throw new UsageError(`unknown option --${name}`)
+  }
+  const int = (k: string, min: number, max: number): number | undefined => {
+    if (opts[k] === undefined) return undefined
+    const n = Number(opts[k])
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new UsageError(`--${k} must be an integer from ${min} to ${max}, got "${opts[k]}"`)
+    return n
+  }
+  const num = (k: string, min: number, max: number): number | undefined => {
+    if (opts[k] === undefined) return undefined
+    const n = Number(opts[k])
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new UsageError(`--${k} must be a number from ${min} to ${max}, got "${opts[k]}"`)
+    return n
+  }
+  if (opts['prompt'] === undefined) throw new UsageError('--prompt is required')
+  if (!opts['out'])
+    throw new UsageError('--out is required (a .mp4, .gif, .webm file or a folder for PNGs)')
+  try {
+    formatFromPath(resolve(opts['out']))
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err))
+  }
+  const plan = opts['plan'] ?? 'auto'
+  if (plan !== 'auto' && !PLANS.includes(plan as MemoryPlan))
+    throw new UsageError(`--plan must be auto, ${PLANS.join(', ')}`)
+  let camera: RenderSpec['camera']
+  if (opts['camera']) {
+    const c = opts['camera']
+    const first = c.split(/[+,]/)[0]!.trim()
+    if (isPresetName(first)) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
+    else if (existsSync(c)) camera = { file: resolve(c) }
+    else throw new UsageError(`--camera "${c}" is neither a preset name nor an existing pose file`)
+  }
+  const model =
+    opts['model'] === undefined || opts['model'] === 'demo' ? DEMO_MODEL : resolve(opts['model'])
+  return {
+    json: flags.has('json'),
+    cpu: flags.has('cpu'),
+    spec: {
+      model,
+      prompt: opts['prompt'],
+      negativePrompt: opts['negative'],
+      frames: int('frames', 1, 512),
+      width: int('width', 8, 8192),
+      height: int('height', 8, 8192),
+      steps: int('steps', 1, 1000),
+      guidance: num('guidance', 0, 100),
+      seed: int('seed', 0, Number.MAX_SAFE_INTEGER),
+      scheduler: opts['scheduler'],
+      decodeChunkSize: int('decode-chunk', 1, 512),
+      camera,
+      motionScale: num('motion-scale', 0, 100),
+      fps: num('fps', 0.1, 240),
+      out: resolve(opts['out']),
+      quality: int('quality', 0, 100),
+      loop: int('loop', 0, 65535),
+      plan: plan as RenderSpec['plan'],
+    },
+  }
+}
+
+function clock(s: number): string {
+  const m = Math.floor(s / 60)
+  return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`
+}
+
+export function progressLine(p: JobProgress): string {
+  const rate = p.itPerSec ? ` ${p.itPerSec.toFixed(2)} it/s` : ''
+  const eta = p.etaS !== null ? ` ETA ${clock(p.etaS)}` : ''
+  return `${p.stage} ${p.step}/${p.steps}${rate}${eta}`
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: CliArgs | 'help'
+  try {
+    parsed = parseArgs(argv)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`dolly render: ${err.message}\n\n${HELP}\n`)
+      return EXIT.usage
+    }
+    throw err
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${HELP}\n`)
+    return EXIT.ok
+  }
+  const { spec, json } = parsed
+  if (spec.model === DEMO_MODEL && !existsSync(DEMO_MODEL)) {
+    process.stderr.write(
+      `dolly render: the demo model is not built (${DEMO_MODEL}); run npm run build\n`,
+    )
+    return EXIT.model
+  }
+  const ac = new AbortController()
+  let cancels = 0
+  const onSigint = () => {
+    cancels++
+    if (cancels > 1) process.exit(EXIT.cancelled)
+    process.stderr.write('\ncancelling… (Ctrl-C again to quit at once)\n')
+    ac.abort()
+  }
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigint)
+
+  const tty = process.stderr.isTTY
+  let lastLine = ''
+  const report = (p: JobProgress) => {
+    const line = progressLine(p)
+    if (tty) {
+      const width = 24
+      const filled = Math.round((p.steps ? p.step / p.steps : 0) * width)
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${line}`.padEnd(80),
+      )
+    } else if (line !== lastLine && (p.step === p.steps || p.step === 0 || p.stage === 'denoise')) {
+      process.stderr.write(`${line}\n`)
+    }
+    lastLine = line
+  }
+
+  const gpu = parsed.cpu ? null : await queryGpu()
+  const runtime = new Runtime({ preferCuda: !parsed.cpu })
+  try {
+    const result = await renderClip(
+      spec,
+      {
+        runtime,
+        budgetMiB: gpu?.gpu ? gpu.gpu.vramFreeMiB : Math.round(freemem() / 1024 ** 2),
+        budgetSource: gpu?.gpu
+          ? `${gpu.gpu.name}, free VRAM from nvidia-smi`
+          : 'free system memory',
+      },
+      { signal: ac.signal, onProgress: report, onLog: (l) => process.stderr.write(`\n${l}\n`) },
+    )
+    if (tty) process.stderr.write('\n')
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`)
+    if (result.model.demo)
+      process.stderr.write(
+        `note: ${result.model.label}: the demo model has random weights; its clips show patterns, not the prompt\n`,
+      )
+    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    else
+      process.stderr.write(
+        `wrote ${result.out} (${result.frames} frames, ${result.width}x${result.height}, ${result.fps} fps, seed ${result.seed})\n`,
+      )
+    return EXIT.ok
+  } catch (err) {
+    if (tty) process.stderr.write('\n')
+    const msg = err instanceof Error ? err.message : String(err)
+    if (err instanceof CancelledError || (err instanceof MediaError && msg === 'cancelled')) {
+      process.stderr.write('dolly render: cancelled; nothing was written\n')
+      return EXIT.cancelled
+    }
+    process.stderr.write(`dolly render: ${msg}\n`)
+    if (err instanceof ModelFolderError) return EXIT.model
+    if (err instanceof MediaError) return EXIT.export
+    return EXIT.failed
+  } finally {
+    await runtime.releaseAll()
+  }
+}
+
+// Run when executed directly (out/main/cli.js), not when imported by tests.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  void main(process.argv.slice(2)).then((code) => process.exit(code))
+}
