@@ -11,6 +11,7 @@ import { TorchGenerator } from '../random/torch-generator'
 import type { MemoryPlan, ModelSessions } from '../runtime/memory'
 import { floatTensor, permute, repeatInterleave } from '../runtime/tensor'
 import { PromptTokenizer } from '../tokenizers'
+import { tiledDecode } from './vae-tiling'
 import {
   classifierFreeGuidance,
   PipelineError,
@@ -36,6 +37,8 @@ export type AnimateDiffOptions = {
   /** MotionCtrl RT per frame, [numFrames * 12], already relative to frame 0 and scaled. */
   cameraPoses?: Float32Array
   motionScale?: number
+  /** Latent tile size for VAE tiling under the minimal plan (diffusers' tile_latent_min_size, 64). */
+  vaeTileSize?: number
 }
 
 export type PipelineOutput = {
@@ -250,14 +253,13 @@ export class AnimateDiffPipeline {
         throwIfCancelled(signal)
         const k = Math.min(chunk, F - f0)
         const name = vae.inputNames['latent_sample']!
-        const r = await s.runFirst({
-          [name]: s.floatInput(
-            name,
-            perFrameLatents.subarray(f0 * frameSize, (f0 + k) * frameSize),
-            [k, 4, h, w],
-          ),
-        })
-        parts.push(r.data)
+        const z = perFrameLatents.subarray(f0 * frameSize, (f0 + k) * frameSize)
+        const decodeTile = async (t: Float32Array, d: number[]) =>
+          (await s.runFirst({ [name]: s.floatInput(name, t, d) })).data
+        const tile = o.vaeTileSize ?? 64
+        if (sessions.plan === 'minimal' && (h > tile || w > tile)) {
+          parts.push((await tiledDecode(z, [k, 4, h, w], scaleFactor, decodeTile, tile)).data)
+        } else parts.push(await decodeTile(z, [k, 4, h, w]))
         hooks.onProgress?.({ stage: 'decode', step: Math.min(F, f0 + k), steps: F })
       }
       const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0))

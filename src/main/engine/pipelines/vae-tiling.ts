@@ -1,0 +1,96 @@
+// Spatial VAE tiling for the `minimal` plan, after diffusers' AutoencoderKL.tiled_decode:
+// tiles of `tile` latent pixels every tile*(1-overlap), each decoded alone, then blended
+// linearly over the overlap (top edge with the tile above, left edge with the tile left)
+// and cropped, so big frames decode in bounded memory without visible seams.
+
+export type DecodeTile = (
+  z: Float32Array,
+  dims: [number, number, number, number],
+) => Promise<Float32Array>
+
+function crop(
+  z: Float32Array,
+  [N, C, h, w]: number[],
+  y0: number,
+  x0: number,
+  th: number,
+  tw: number,
+): Float32Array {
+  const out = new Float32Array(N! * C! * th * tw)
+  for (let nc = 0; nc < N! * C!; nc++) {
+    for (let y = 0; y < th; y++) {
+      const src = (nc * h! + y0 + y) * w! + x0
+      out.set(z.subarray(src, src + tw), (nc * th + y) * tw)
+    }
+  }
+  return out
+}
+
+export async function tiledDecode(
+  z: Float32Array,
+  dims: [number, number, number, number],
+  scale: number,
+  decode: DecodeTile,
+  tile = 64,
+  overlapFactor = 0.25,
+): Promise<{ data: Float32Array; dims: [number, number, number, number] }> {
+  const [N, C, h, w] = dims
+  const overlap = Math.floor(tile * (1 - overlapFactor))
+  const sampleTile = tile * scale
+  const blendExtent = Math.floor(sampleTile * overlapFactor)
+  const rowLimit = sampleTile - blendExtent
+  type T = { data: Float32Array; h: number; w: number }
+  const rows: T[][] = []
+  for (let i = 0; i < h; i += overlap) {
+    const row: T[] = []
+    for (let j = 0; j < w; j += overlap) {
+      const th = Math.min(tile, h - i)
+      const tw = Math.min(tile, w - j)
+      const data = await decode(crop(z, dims, i, j, th, tw), [N, C, th, tw])
+      row.push({ data, h: th * scale, w: tw * scale })
+    }
+    rows.push(row)
+  }
+  const H = h * scale
+  const W = w * scale
+  const out = new Float32Array(N * 3 * H * W)
+  let y0 = 0
+  rows.forEach((row, ri) => {
+    let x0 = 0
+    let rowH = 0
+    row.forEach((t, cj) => {
+      const d = t.data
+      const at = (nc: number, y: number, x: number) => (nc * t.h + y) * t.w + x
+      if (ri > 0) {
+        const a = rows[ri - 1]![cj]!
+        const ext = Math.min(a.h, t.h, blendExtent)
+        for (let nc = 0; nc < N * 3; nc++)
+          for (let y = 0; y < ext; y++)
+            for (let x = 0; x < Math.min(t.w, a.w); x++) {
+              const av = a.data[(nc * a.h + a.h - ext + y) * a.w + x]!
+              d[at(nc, y, x)] = av * (1 - y / ext) + d[at(nc, y, x)]! * (y / ext)
+            }
+      }
+      if (cj > 0) {
+        const a = row[cj - 1]!
+        const ext = Math.min(a.w, t.w, blendExtent)
+        for (let nc = 0; nc < N * 3; nc++)
+          for (let y = 0; y < Math.min(t.h, a.h); y++)
+            for (let x = 0; x < ext; x++) {
+              const av = a.data[(nc * a.h + y) * a.w + a.w - ext + x]!
+              d[at(nc, y, x)] = av * (1 - x / ext) + d[at(nc, y, x)]! * (x / ext)
+            }
+      }
+      const ch = Math.min(rowLimit, t.h)
+      const cw = Math.min(rowLimit, t.w)
+      for (let nc = 0; nc < N * 3; nc++)
+        for (let y = 0; y < ch && y0 + y < H; y++)
+          for (let x = 0; x < cw && x0 + x < W; x++)
+            out[(nc * H + y0 + y) * W + x0 + x] = d[at(nc, y, x)]!
+      x0 += cw
+      rowH = Math.max(rowH, ch)
+    })
+    y0 += rowH
+  })
+  return { data: out, dims: [N, 3, H, W] }
+}
