@@ -41,3 +41,14 @@ export { JobQueue, adviceFor } from './jobs/queue'
 export type { JobInfo, JobState } from './jobs/queue'
 export { renderClip, cameraPoses } from './jobs/render'
 export type { RenderSpec, RenderResult, JobProgress, RenderContext } from './jobs/render'
+export { StableVideoDiffusionPipeline } from './pipelines/svd'
+export type { SvdOptions } from './pipelines/svd'
+export {
+  loadImage,
+  resizeLanczosPil,
+  fitAspect,
+  exifOrientation,
+  applyOrientation,
+  MAX_PIXELS,
+} from './media/image'
+export type { RgbImage } from './media/image'
