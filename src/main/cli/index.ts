@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { freemem } from 'node:os'
 import { isPresetName } from '../../shared/camera'
 import { formatFromPath, MediaError } from '../engine/media/ffmpeg'
+import { ImageInputError } from '../engine/media/image'
 import { ModelFolderError } from '../engine/models/model-folder'
 import { CancelledError } from '../engine/pipelines/common'
 import { PLANS, type MemoryPlan } from '../engine/runtime/memory'
@@ -22,7 +23,14 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, model: 3, export: 4, cancelled
 const HELP = `usage: dolly render [options]
 
   --model DIR         model folder (default: the demo model, random weights)
-  --prompt TEXT       what the clip shows (required)
+  --prompt TEXT       what the clip shows (text-to-video models)
+  --image FILE        the image to animate (image-to-video models: SVD); PNG, JPEG,
+                      WebP, GIF or a video's first frame
+  --fit MODE          how the image meets the clip's aspect: stretch (diffusers), crop, pad
+  --motion-bucket N   SVD motion (0 still .. 255 fast, default 127)
+  --noise-aug S       SVD noise augmentation (default 0.02)
+  --min-guidance G --max-guidance G   SVD per-frame guidance (default 1 .. 3)
+  --decode-chunk N    frames per VAE decode call (memory vs temporal smoothness)
   --negative TEXT     what to avoid
   --frames N          frames (default: the model's native count, else 16)
   --width N --height N  size in pixels (multiples of 8; default: the model's)
@@ -43,7 +51,7 @@ const HELP = `usage: dolly render [options]
   --json              print the run's metadata as JSON on stdout
   --cpu               do not try CUDA
 
-exit codes: 0 done, 1 render failed, 2 bad usage, 3 model folder refused,
+exit codes: 0 done, 1 render failed, 2 bad usage or input image, 3 model folder refused,
             4 export failed, 130 cancelled`
 
 class UsageError extends Error {}
@@ -57,6 +65,12 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   const opts: Record<string, string> = {}
   const flags = new Set<string>()
   const valued = new Set([
+    'image',
+    'fit',
+    'motion-bucket',
+    'noise-aug',
+    'min-guidance',
+    'max-guidance',
     'model',
     'prompt',
     'negative',
@@ -102,7 +116,14 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       throw new UsageError(`--${k} must be a number from ${min} to ${max}, got "${opts[k]}"`)
     return n
   }
-  if (opts['prompt'] === undefined) throw new UsageError('--prompt is required')
+  if (opts['prompt'] === undefined && opts['image'] === undefined) {
+    throw new UsageError('--prompt is required (or --image for an image-to-video model)')
+  }
+  if (opts['image'] !== undefined && !existsSync(opts['image']))
+    throw new UsageError(`--image ${opts['image']}: no such file`)
+  const fit = opts['fit'] ?? 'stretch'
+  if (!['stretch', 'crop', 'pad'].includes(fit))
+    throw new UsageError('--fit must be stretch, crop or pad')
   if (!opts['out'])
     throw new UsageError('--out is required (a .mp4, .gif, .webm file or a folder for PNGs)')
   try {
@@ -128,7 +149,13 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     cpu: flags.has('cpu'),
     spec: {
       model,
-      prompt: opts['prompt'],
+      prompt: opts['prompt'] ?? '',
+      image: opts['image'] !== undefined ? resolve(opts['image']) : undefined,
+      fit: fit as 'stretch' | 'crop' | 'pad',
+      motionBucketId: int('motion-bucket', 0, 255),
+      noiseAugStrength: num('noise-aug', 0, 10),
+      minGuidance: num('min-guidance', 0, 100),
+      maxGuidance: num('max-guidance', 0, 100),
       negativePrompt: opts['negative'],
       frames: int('frames', 1, 512),
       width: int('width', 8, 8192),
@@ -244,6 +271,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`dolly render: ${msg}\n`)
     if (err instanceof ModelFolderError) return EXIT.model
+    if (err instanceof ImageInputError) return EXIT.usage
     if (err instanceof MediaError) return EXIT.export
     return EXIT.failed
   } finally {

@@ -16,7 +16,14 @@ import {
 import { encodeClip, formatFromPath, type ClipFormat } from '../media/ffmpeg'
 import { openModelFolder, type ModelFolder } from '../models/model-folder'
 import { AnimateDiffPipeline, type PipelineOutput } from '../pipelines/animatediff'
-import { framesToUint8, PipelineError, throwIfCancelled } from '../pipelines/common'
+import { StableVideoDiffusionPipeline } from '../pipelines/svd'
+import { loadImage } from '../media/image'
+import {
+  framesToUint8,
+  PipelineError,
+  throwIfCancelled,
+  type PipelineHooks,
+} from '../pipelines/common'
 import {
   choosePlan,
   ModelSessions,
@@ -49,6 +56,13 @@ export type RenderSpec = {
   quality?: number
   loop?: number
   plan?: MemoryPlan | 'auto'
+  /** Image-to-video (SVD): the input image and how it meets the clip's aspect. */
+  image?: string
+  fit?: 'stretch' | 'crop' | 'pad'
+  motionBucketId?: number
+  noiseAugStrength?: number
+  minGuidance?: number
+  maxGuidance?: number
 }
 
 export type Stage = 'load' | 'encode' | 'denoise' | 'decode' | 'export'
@@ -149,12 +163,17 @@ export async function renderClip(
 
   hooks.onProgress?.({ stage: 'load', step: 0, steps: 1, itPerSec: null, etaS: null })
   const model = openModelFolder(spec.model)
-  if (model.pipeline !== 'animatediff') {
+  if (model.pipeline === 'cogvideox') {
     throw new PipelineError(
-      `${model.dir}: ${model.pipeline} models are not rendered by this version yet (AnimateDiff models are)`,
+      `${model.dir}: CogVideoX models are not rendered by this version yet (AnimateDiff and SVD models are)`,
     )
   }
-  const frames = spec.frames ?? model.dolly.nativeFrames ?? 16
+  if (model.pipeline === 'svd' && !spec.image) {
+    throw new PipelineError(`${model.label} animates an image: give one (--image FILE)`)
+  }
+  if (model.pipeline === 'animatediff' && !spec.prompt)
+    throw new PipelineError(`${model.label} needs a prompt`)
+  const frames = spec.frames ?? model.nativeFrames ?? (model.pipeline === 'svd' ? 14 : 16)
   const steps = spec.steps ?? 25
   const seed = spec.seed ?? randomInt(0, 2 ** 31)
 
@@ -201,7 +220,7 @@ export async function renderClip(
   const previewSession = previewPath
     ? await ctx.runtime.load(previewPath, 'preview decoder').catch(() => null)
     : null
-  const pipe = new AnimateDiffPipeline(model, sessions)
+  const image = model.pipeline === 'svd' ? await loadImage(spec.image!) : null
   try {
     return await runAndExport()
   } catch (err) {
@@ -216,54 +235,80 @@ export async function renderClip(
   async function runAndExport(): Promise<RenderResult> {
     let denoiseStart = 0
     let lastPreview = Promise.resolve()
-    const output: PipelineOutput = await sessions!.job(() =>
-      pipe.call(
-        {
-          prompt: spec.prompt,
-          negativePrompt: spec.negativePrompt,
-          width: spec.width,
-          height: spec.height,
-          numFrames: frames,
-          numInferenceSteps: steps,
-          guidanceScale: spec.guidance,
-          seed,
-          scheduler: spec.scheduler,
-          decodeChunkSize: spec.decodeChunkSize,
-          cameraPoses: poses,
-          motionScale: spec.motionScale,
-        },
-        {
-          signal,
-          onProgress: (p) => {
-            if (p.stage === 'denoise' && p.step === 0) denoiseStart = performance.now()
-            if (p.stage === 'denoise' && !denoiseStart) denoiseStart = performance.now()
-            let itPerSec: number | null = null
-            let etaS: number | null = null
-            if (p.stage === 'denoise' && p.step > 0) {
-              const el = (performance.now() - denoiseStart) / 1000
-              itPerSec = p.step / Math.max(el, 1e-6)
-              etaS = (p.steps - p.step) / itPerSec
+    const pipelineHooks: PipelineHooks = {
+      signal,
+      onProgress: (p) => {
+        if (p.stage === 'denoise' && !denoiseStart) denoiseStart = performance.now()
+        let itPerSec: number | null = null
+        let etaS: number | null = null
+        if (p.stage === 'denoise' && p.step > 0) {
+          const el = (performance.now() - denoiseStart) / 1000
+          itPerSec = p.step / Math.max(el, 1e-6)
+          etaS = (p.steps - p.step) / itPerSec
+        }
+        hooks.onProgress?.({ stage: p.stage, step: p.step, steps: p.steps, itPerSec, etaS })
+      },
+      onStepLatents: hooks.onPreview
+        ? (lat, dims, step) => {
+            // preview the middle frame: AnimateDiff latents are [1, 4, F, h, w], SVD's [1, F, 4, h, w]
+            const svd = model.pipeline === 'svd'
+            const [C, F] = svd ? [dims[2]!, dims[1]!] : [dims[1]!, dims[2]!]
+            const h = dims[3]!
+            const w = dims[4]!
+            const f = Math.floor(F / 2)
+            const one = new Float32Array(C * h * w)
+            for (let c = 0; c < C; c++) {
+              const from = svd ? (f * C + c) * h * w : (c * F + f) * h * w
+              one.set(lat.subarray(from, from + h * w), c * h * w)
             }
-            hooks.onProgress?.({ stage: p.stage, step: p.step, steps: p.steps, itPerSec, etaS })
-          },
-          onStepLatents: hooks.onPreview
-            ? (lat, dims, step) => {
-                // preview the middle frame of the first video: [1, 4, F, h, w]
-                const [, C, F, h, w] = dims as [number, number, number, number, number]
-                const f = Math.floor(F / 2)
-                const one = new Float32Array(C * h * w)
-                for (let c = 0; c < C; c++)
-                  one.set(lat.subarray((c * F + f) * h * w, (c * F + f + 1) * h * w), c * h * w)
-                lastPreview = lastPreview.then(async () => {
-                  const img = previewSession
-                    ? await latentToRgbDecoder(previewSession, one, h, w, 0.18215, 256)
-                    : latentToRgbLinear(one, h, w)
-                  hooks.onPreview?.({ ...img, step })
-                })
-              }
-            : undefined,
-        },
-      ),
+            lastPreview = lastPreview.then(async () => {
+              const img = previewSession
+                ? await latentToRgbDecoder(previewSession, one, h, w, 0.18215, 256)
+                : latentToRgbLinear(one, h, w)
+              hooks.onPreview?.({ ...img, step })
+            })
+          }
+        : undefined,
+    }
+    const output: PipelineOutput = await sessions!.job(() =>
+      model.pipeline === 'svd'
+        ? new StableVideoDiffusionPipeline(model, sessions!).call(
+            {
+              image: image!,
+              fit: spec.fit,
+              width: spec.width,
+              height: spec.height,
+              numFrames: frames,
+              numInferenceSteps: steps,
+              fps,
+              motionBucketId: spec.motionBucketId,
+              noiseAugStrength: spec.noiseAugStrength,
+              minGuidanceScale: spec.minGuidance,
+              maxGuidanceScale: spec.maxGuidance,
+              decodeChunkSize: spec.decodeChunkSize,
+              seed,
+              scheduler: spec.scheduler,
+              cameraPoses: poses,
+            },
+            pipelineHooks,
+          )
+        : new AnimateDiffPipeline(model, sessions!).call(
+            {
+              prompt: spec.prompt,
+              negativePrompt: spec.negativePrompt,
+              width: spec.width,
+              height: spec.height,
+              numFrames: frames,
+              numInferenceSteps: steps,
+              guidanceScale: spec.guidance,
+              seed,
+              scheduler: spec.scheduler,
+              decodeChunkSize: spec.decodeChunkSize,
+              cameraPoses: poses,
+              motionScale: spec.motionScale,
+            },
+            pipelineHooks,
+          ),
     )
     await lastPreview
     warnings.push(...output.warnings)

@@ -6,6 +6,14 @@ import { spawn, spawnSync } from 'node:child_process'
 import { openSync, readSync, closeSync, statSync } from 'node:fs'
 import { findFfmpeg, MediaError } from './ffmpeg'
 
+/** The input image is empty, unreadable or too large (a problem with the input, not the export). */
+export class ImageInputError extends MediaError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ImageInputError'
+  }
+}
+
 export type RgbImage = { width: number; height: number; rgb: Uint8Array }
 
 export const MAX_PIXELS = 64_000_000
@@ -123,20 +131,22 @@ export async function loadImage(path: string): Promise<RgbImage> {
   try {
     size = statSync(path).size
   } catch (err) {
-    throw new MediaError(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`)
+    throw new ImageInputError(
+      `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`,
+    )
   }
   if (size === 0)
-    throw new MediaError(
+    throw new ImageInputError(
       `${path}: the file is empty (0 bytes); expected a PNG, JPEG, WebP, GIF or video`,
     )
   const ff = findFfmpeg()
   const dims = probeSize(ff.path, path)
   if (!dims)
-    throw new MediaError(
+    throw new ImageInputError(
       `${path}: not an image ffmpeg can read; expected a PNG, JPEG, WebP, GIF or video`,
     )
   if (dims.width * dims.height > MAX_PIXELS) {
-    throw new MediaError(
+    throw new ImageInputError(
       `${path}: ${dims.width}x${dims.height} is ${((dims.width * dims.height) / 1e6).toFixed(1)} megapixels; the limit is 64. Scale it down first`,
     )
   }
@@ -177,13 +187,13 @@ export async function loadImage(path: string): Promise<RgbImage> {
     })
   })
   const end = pam.indexOf('ENDHDR\n')
-  if (end < 0) throw new MediaError(`${path}: ffmpeg returned no image`)
+  if (end < 0) throw new ImageInputError(`${path}: ffmpeg returned no image`)
   const header = pam.toString('latin1', 0, end)
   const width = Number(/WIDTH (\d+)/.exec(header)?.[1])
   const height = Number(/HEIGHT (\d+)/.exec(header)?.[1])
   const body = pam.subarray(end + 7)
   if (!width || !height || body.length < width * height * 4)
-    throw new MediaError(`${path}: ffmpeg returned a short image`)
+    throw new ImageInputError(`${path}: ffmpeg returned a short image`)
   // alpha flattened onto white
   const rgb = new Uint8Array(width * height * 3)
   for (let i = 0; i < width * height; i++) {

@@ -299,6 +299,8 @@ export type ModelFolder = {
   camera: 'motionctrl-rt' | 'cameractrl-plucker' | 'none'
   motion: 'motion_bucket_id' | 'motion_scale' | 'none'
   totalBytes: number
+  /** Frames the model was trained for: dolly.json, else the denoiser's config.json num_frames. */
+  nativeFrames: number | null
 }
 
 /** JSON as Python writes it: bare NaN / Infinity / -Infinity become strings we can read. */
@@ -505,6 +507,12 @@ export function openModelFolder(dir: string): ModelFolder {
         ? 'motion_scale'
         : 'none')
   const totalBytes = Object.values(components).reduce((a, c) => a + c.bytes, 0)
+  let nativeFrames: number | null = dolly.nativeFrames ?? null
+  const denoiserConfig = join(root, pipeline === 'cogvideox' ? 'transformer' : 'unet', 'config.json')
+  if (nativeFrames === null && existsSync(denoiserConfig)) {
+    const cfg = readPythonJson(denoiserConfig) as Record<string, unknown>
+    if (typeof cfg['num_frames'] === 'number' && Number.isInteger(cfg['num_frames'])) nativeFrames = cfg['num_frames'] as number
+  }
   const baseName = root.split(/[\\/]/).pop() ?? root
   return {
     dir: root,
@@ -519,5 +527,6 @@ export function openModelFolder(dir: string): ModelFolder {
     camera,
     motion,
     totalBytes,
+    nativeFrames,
   }
 }

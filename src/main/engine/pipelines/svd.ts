@@ -81,7 +81,7 @@ export class StableVideoDiffusionPipeline {
     const width = o.width ?? this.model.dolly.nativeWidth ?? (fixed ? fixed.w * scaleFactor : 1024)
     const height =
       o.height ?? this.model.dolly.nativeHeight ?? (fixed ? fixed.h * scaleFactor : 576)
-    const F = o.numFrames ?? this.model.dolly.nativeFrames ?? 14
+    const F = o.numFrames ?? this.model.nativeFrames ?? 14
     const steps = o.numInferenceSteps ?? 25
     const fps = o.fps ?? 7
     const bucket = o.motionBucketId ?? 127

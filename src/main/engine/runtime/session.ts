@@ -21,6 +21,9 @@ export type RuntimeOptions = {
   createSession?: CreateSession
   /** Called around every run(), for fault injection and timing in tests. */
   beforeRun?: (session: ModelSession) => void
+  afterRun?: (session: ModelSession) => void
+  /** Extra session options (tests turn the CPU arena off to measure memory per call). */
+  sessionOptions?: ort.InferenceSession.SessionOptions
 }
 
 export class SessionError extends Error {
@@ -66,7 +69,7 @@ export class Runtime {
   async load(path: string, label: string): Promise<ModelSession> {
     const create: CreateSession =
       this.opts.createSession ?? ((p, o) => ort.InferenceSession.create(p, o))
-    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' }
+    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.opts.sessionOptions }
     let session: ort.InferenceSession | null = null
     let provider: ProviderName = 'cpu'
     if ((this.opts.preferCuda ?? true) && this.cudaBroken === null && !this.opts.createSession) {
@@ -219,6 +222,8 @@ export class ModelSession {
       return await this.session.run(feeds)
     } catch (err) {
       throw new SessionError(`${this.label}: ${firstLine(err)}`, err)
+    } finally {
+      this.runtime.opts.afterRun?.(this)
     }
   }
 

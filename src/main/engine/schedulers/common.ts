@@ -96,6 +96,7 @@ export function roundHalfEven(x: number): number {
 
 /** np.linspace(start, stop, num, endpoint) in float64. */
 export function npLinspace(start: number, stop: number, num: number, endpoint = true): number[] {
+  if (num === 1) return [start] // numpy: a single sample is the start
   const div = endpoint ? num - 1 : num
   const step = (stop - start) / div
   const out = new Array<number>(num)
