@@ -48,6 +48,7 @@ const HELP = `usage: dolly render [options]
   --quality Q         0 (best) .. 100 (smallest), default 30
   --loop N            GIF loops, 0 = forever (default)
   --plan P            auto (default), resident, offload or minimal
+  --dynamic-cfg       CogVideoX: guidance that grows over the steps
   --json              print the run's metadata as JSON on stdout
   --cpu               do not try CUDA
 
@@ -95,7 +96,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     const a = args[i]!
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`)
     const name = a.slice(2)
-    if (name === 'json' || name === 'cpu') flags.add(name)
+    if (name === 'json' || name === 'cpu' || name === 'dynamic-cfg') flags.add(name)
     else if (valued.has(name)) {
       const v = args[++i]
       if (v === undefined) throw new UsageError(`--${name} needs a value`)
@@ -156,6 +157,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       noiseAugStrength: num('noise-aug', 0, 10),
       minGuidance: num('min-guidance', 0, 100),
       maxGuidance: num('max-guidance', 0, 100),
+      dynamicCfg: flags.has('dynamic-cfg'),
       negativePrompt: opts['negative'],
       frames: int('frames', 1, 512),
       width: int('width', 8, 8192),

@@ -17,6 +17,7 @@ import { encodeClip, formatFromPath, type ClipFormat } from '../media/ffmpeg'
 import { openModelFolder, type ModelFolder } from '../models/model-folder'
 import { AnimateDiffPipeline, type PipelineOutput } from '../pipelines/animatediff'
 import { StableVideoDiffusionPipeline } from '../pipelines/svd'
+import { CogVideoXPipeline } from '../pipelines/cogvideox'
 import { loadImage } from '../media/image'
 import {
   framesToUint8,
@@ -63,6 +64,8 @@ export type RenderSpec = {
   noiseAugStrength?: number
   minGuidance?: number
   maxGuidance?: number
+  /** CogVideoX: guidance that grows over the steps (diffusers' use_dynamic_cfg). */
+  dynamicCfg?: boolean
 }
 
 export type Stage = 'load' | 'encode' | 'denoise' | 'decode' | 'export'
@@ -163,17 +166,11 @@ export async function renderClip(
 
   hooks.onProgress?.({ stage: 'load', step: 0, steps: 1, itPerSec: null, etaS: null })
   const model = openModelFolder(spec.model)
-  if (model.pipeline === 'cogvideox') {
-    throw new PipelineError(
-      `${model.dir}: CogVideoX models are not rendered by this version yet (AnimateDiff and SVD models are)`,
-    )
-  }
   if (model.pipeline === 'svd' && !spec.image) {
     throw new PipelineError(`${model.label} animates an image: give one (--image FILE)`)
   }
-  if (model.pipeline === 'animatediff' && !spec.prompt)
-    throw new PipelineError(`${model.label} needs a prompt`)
-  const frames = spec.frames ?? model.nativeFrames ?? (model.pipeline === 'svd' ? 14 : 16)
+  if (model.pipeline !== 'svd' && !spec.prompt) throw new PipelineError(`${model.label} needs a prompt`)
+  const frames = spec.frames ?? model.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[model.pipeline]
   const steps = spec.steps ?? 25
   const seed = spec.seed ?? randomInt(0, 2 ** 31)
 
@@ -251,8 +248,10 @@ export async function renderClip(
       onStepLatents: hooks.onPreview
         ? (lat, dims, step) => {
             // preview the middle frame: AnimateDiff latents are [1, 4, F, h, w], SVD's [1, F, 4, h, w]
-            const svd = model.pipeline === 'svd'
+            // (CogVideoX's are [1, F, C, h, w] too; only 4-channel SD latents have known RGB factors)
+            const svd = model.pipeline !== 'animatediff'
             const [C, F] = svd ? [dims[2]!, dims[1]!] : [dims[1]!, dims[2]!]
+            if (C !== 4 && !previewSession) return
             const h = dims[3]!
             const w = dims[4]!
             const f = Math.floor(F / 2)
@@ -292,6 +291,22 @@ export async function renderClip(
             },
             pipelineHooks,
           )
+        : model.pipeline === 'cogvideox'
+          ? new CogVideoXPipeline(model, sessions!).call(
+              {
+                prompt: spec.prompt,
+                negativePrompt: spec.negativePrompt,
+                width: spec.width,
+                height: spec.height,
+                numFrames: frames,
+                numInferenceSteps: steps,
+                guidanceScale: spec.guidance,
+                useDynamicCfg: spec.dynamicCfg,
+                seed,
+                scheduler: spec.scheduler,
+              },
+              pipelineHooks,
+            )
         : new AnimateDiffPipeline(model, sessions!).call(
             {
               prompt: spec.prompt,
