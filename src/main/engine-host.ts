@@ -69,6 +69,12 @@ export class EngineHost {
     }
   }
 
+  /** Events the engine sends (job updates, previews), by name. */
+  onEngineEvent(fn: (name: string, data: unknown) => void): () => void {
+    this.emitter.on('engine-event', fn)
+    return () => this.emitter.off('engine-event', fn)
+  }
+
   onState(fn: (s: EngineStatus) => void): () => void {
     this.emitter.on('state', fn)
     return () => this.emitter.off('state', fn)

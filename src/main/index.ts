@@ -1,7 +1,9 @@
 // Electron main: one window, the engine as a supervised utility process, IPC from the
-// contract. Security settings: window-options.ts; sender checks: ipc.ts.
-import { app, BrowserWindow, session, shell, type WebContents } from 'electron'
-import { dirname, join } from 'node:path'
+// contract, cached renders served by the dolly-media:// protocol (with Range, so video seeks).
+// Security settings: window-options.ts; sender checks: ipc.ts.
+import { app, BrowserWindow, dialog, protocol, session, shell, type WebContents } from 'electron'
+import { delimiter, dirname, join, resolve } from 'node:path'
+import { Readable } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { makeAppInfo } from './app-info'
 import { createDispatcher } from './dispatch'
@@ -10,6 +12,8 @@ import { EngineHost } from './engine-host'
 import { queryGpu } from './gpu'
 import { createHandlers } from './handlers'
 import { registerIpc, sameDocument, sendEvent } from './ipc'
+import { mediaPath, mediaResponse } from './media-files'
+import { StudioService } from './studio'
 import { ELECTRON_CSP, mainWindowOptions } from './window-options'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -18,10 +22,12 @@ const rendererUrl = devServerUrl ?? pathToFileURL(join(here, '../renderer/index.
 const windows = new Set<BrowserWindow>()
 const webContentsList = (): WebContents[] => [...windows].map((w) => w.webContents)
 
-const engine = new EngineHost({
-  spawn: utilitySpawner(join(here, 'worker.js')),
-  queryGpu: () => queryGpu(),
-})
+// dolly-media:// must be privileged before the app is ready (streaming, fetch, secure)
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'dolly-media', privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } },
+])
+
+const engine = new EngineHost({ spawn: utilitySpawner(join(here, 'worker.js')), queryGpu: () => queryGpu() })
 
 // No remote content, no new windows, no navigation away from the studio, no permissions.
 app.on('web-contents-created', (_e, contents) => {
@@ -58,23 +64,43 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false))
     session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-      callback({
-        responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [ELECTRON_CSP] },
-      })
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [ELECTRON_CSP] } })
+    })
+
+    const cacheDir = join(app.getPath('userData'), 'renders')
+    const studio = new StudioService({
+      engine,
+      cacheDir,
+      modelDirs: () => [
+        join(app.getAppPath(), 'resources', 'demo-model'),
+        ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d)),
+      ],
+      mediaUrl: (jobId, file) => `dolly-media://job/${jobId}/${file}`,
+      exportTarget: async (jobId, format) => {
+        const win = [...windows][0]
+        const r = await dialog.showSaveDialog(win!, {
+          title: 'Export clip',
+          defaultPath: `dolly-${jobId.slice(0, 8)}${format === 'png' ? '' : `.${format}`}`,
+          filters: format === 'png' ? [] : [{ name: format.toUpperCase(), extensions: [format] }],
+        })
+        return r.canceled || !r.filePath ? null : r.filePath
+      },
+    })
+    protocol.handle('dolly-media', (request) => {
+      const url = new URL(request.url)
+      const [, jobId = '', ...rest] = url.pathname.split('/')
+      const r = mediaResponse(url.hostname === 'job' ? mediaPath(cacheDir, jobId, rest.join('/')) : null, request.headers.get('range') ?? undefined)
+      const body = r.body ? (Readable.toWeb(r.body) as ReadableStream) : null
+      return new Response(body, { status: r.status, headers: r.headers })
     })
 
     const dispatch = createDispatcher(
-      createHandlers({
-        engine,
-        appInfo: () =>
-          makeAppInfo('electron', app.getVersion(), engine.status().onnxruntimeVersion),
-      }),
+      createHandlers({ engine, studio, appInfo: () => makeAppInfo('electron', app.getVersion(), engine.status().onnxruntimeVersion) }),
     )
     registerIpc(dispatch, () => rendererUrl, webContentsList)
     engine.onState((s) => sendEvent(webContentsList(), 'engine.state', s))
-    engine
-      .start()
-      .catch((err: Error) => console.error(`engine: ${err.message} (it will be restarted)`))
+    studio.on((name, data) => sendEvent(webContentsList(), name, data as never))
+    engine.start().catch((err: Error) => console.error(`engine: ${err.message} (it will be restarted)`))
     createWindow()
 
     app.on('activate', () => {

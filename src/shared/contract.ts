@@ -64,6 +64,156 @@ export const AppInfo = z
   .strict()
 export type AppInfo = z.infer<typeof AppInfo>
 
+// --- models, renders and camera paths ----------------------------------------------------
+
+const Vec3 = z.tuple([z.number().finite(), z.number().finite(), z.number().finite()])
+const Quat = z.tuple([z.number().finite(), z.number().finite(), z.number().finite(), z.number().finite()])
+
+export const Easing = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('linear') }).strict(),
+  z.object({ type: z.literal('hold') }).strict(),
+  z.object({ type: z.literal('bezier'), handles: z.tuple([z.number(), z.number(), z.number(), z.number()]) }).strict(),
+])
+
+export const KeyframeSchema = z
+  .object({
+    id: z.string().max(64),
+    frame: z.number().finite().min(0).max(10_000),
+    position: Vec3,
+    rotation: Quat,
+    fov: z.number().finite().min(1).max(170),
+    easing: Easing,
+  })
+  .strict()
+
+export const TrajectorySchema = z
+  .object({
+    version: z.literal(1),
+    frames: z.number().int().min(1).max(1024),
+    keyframes: z.array(KeyframeSchema).min(1).max(256),
+    aim: z.enum(['free', 'look-at', 'follow-path']),
+    target: Vec3,
+    constantSpeed: z.boolean(),
+  })
+  .strict()
+
+export const MotionControl = z
+  .object({
+    /** What the motion-strength slider drives for this model. */
+    kind: z.enum(['motion_bucket_id', 'motion_scale', 'camera_scale', 'none']),
+    label: z.string().max(200),
+    /** Why the slider is disabled, when kind is none. */
+    reason: z.string().max(500).nullable(),
+  })
+  .strict()
+
+export const ModelSummary = z
+  .object({
+    id: z.string().max(512),
+    label: z.string().max(256),
+    pipeline: z.enum(['animatediff', 'svd', 'cogvideox']),
+    demo: z.boolean(),
+    camera: z.enum(['motionctrl-rt', 'cameractrl-plucker', 'none']),
+    motion: MotionControl,
+    frames: z.number().int().positive(),
+    width: z.number().int().positive().nullable(),
+    height: z.number().int().positive().nullable(),
+    error: z.string().max(MAX_STRING).nullable(),
+  })
+  .strict()
+export type ModelSummary = z.infer<typeof ModelSummary>
+
+export const SCHEDULER_NAMES = [
+  'DDIMScheduler',
+  'EulerDiscreteScheduler',
+  'EulerAncestralDiscreteScheduler',
+  'DPMSolverMultistepScheduler',
+  'LCMScheduler',
+  'CogVideoXDDIMScheduler',
+  'CogVideoXDPMScheduler',
+] as const
+
+export const RenderRequest = z
+  .object({
+    modelId: z.string().min(1).max(512),
+    prompt: z.string().max(4000),
+    negativePrompt: z.string().max(4000).default(''),
+    width: z.number().int().min(8).max(4096).optional(),
+    height: z.number().int().min(8).max(4096).optional(),
+    frames: z.number().int().min(1).max(256).optional(),
+    steps: z.number().int().min(1).max(500),
+    guidance: z.number().min(0).max(50),
+    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    scheduler: z.enum(SCHEDULER_NAMES).optional(),
+    fps: z.number().int().min(1).max(60),
+    /** The motion-strength slider, 0..1, mapped per model (see shared/motion.ts). */
+    motion: z.number().min(0).max(1),
+    camera: z.union([
+      z.object({ preset: z.string().max(200), speed: z.number().min(0).max(10) }).strict(),
+      z.object({ trajectory: TrajectorySchema }).strict(),
+      z.null(),
+    ]),
+    plan: z.enum(['auto', 'resident', 'offload', 'minimal']).default('auto'),
+  })
+  .strict()
+export type RenderRequest = z.infer<typeof RenderRequest>
+
+export const JobView = z
+  .object({
+    id: z.string().max(64),
+    state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+    request: RenderRequest,
+    progress: z
+      .object({
+        stage: z.enum(['load', 'encode', 'denoise', 'decode', 'export']),
+        step: z.number().int().nonnegative(),
+        steps: z.number().int().nonnegative(),
+        itPerSec: z.number().nullable(),
+        etaS: z.number().nullable(),
+      })
+      .strict()
+      .nullable(),
+    error: z.object({ message: z.string().max(MAX_STRING), advice: z.string().max(MAX_STRING) }).strict().nullable(),
+    result: z
+      .object({
+        clipUrl: z.string().max(2048),
+        frames: z.number().int(),
+        width: z.number().int(),
+        height: z.number().int(),
+        fps: z.number(),
+        seed: z.number().int(),
+        plan: z.string().max(64),
+        warnings: z.array(z.string().max(MAX_STRING)).max(32),
+      })
+      .strict()
+      .nullable(),
+    createdAt: z.number(),
+  })
+  .strict()
+export type JobView = z.infer<typeof JobView>
+
+export const JobPreview = z
+  .object({
+    id: z.string().max(64),
+    step: z.number().int(),
+    width: z.number().int().positive().max(1024),
+    height: z.number().int().positive().max(1024),
+    /** RGB bytes, base64. */
+    rgb: z.string().max(4 * 1024 * 1024),
+  })
+  .strict()
+export type JobPreview = z.infer<typeof JobPreview>
+
+export const ExportRequest = z
+  .object({
+    jobId: z.string().min(1).max(64),
+    format: z.enum(['mp4', 'gif', 'webm', 'png']),
+    fps: z.number().int().min(1).max(60).optional(),
+    quality: z.number().int().min(0).max(100).default(30),
+    loop: z.number().int().min(0).max(65535).default(0),
+  })
+  .strict()
+
 /**
  * Commands: `name -> { request, response }`. Names are `area.verb`; the preload turns each
  * into `window.dolly.area.verb(payload)`.
@@ -72,11 +222,22 @@ export const commands = {
   'app.info': { request: Empty, response: AppInfo },
   'engine.status': { request: Empty, response: EngineStatus },
   'engine.restart': { request: Empty, response: EngineStatus },
+  'models.list': { request: Empty, response: z.array(ModelSummary).max(256) },
+  'jobs.submit': { request: RenderRequest, response: JobView },
+  'jobs.cancel': { request: z.object({ id: z.string().min(1).max(64) }).strict(), response: z.object({ cancelled: z.boolean() }).strict() },
+  'jobs.list': { request: Empty, response: z.array(JobView).max(1000) },
+  'clip.export': {
+    request: ExportRequest,
+    /** A URL the page can download (web host) or the path written (desktop, after a save dialog). */
+    response: z.object({ url: z.string().max(2048).nullable(), path: z.string().max(4096).nullable() }).strict(),
+  },
 } as const
 
 /** Events pushed from main to every window: `name -> payload schema`. */
 export const events = {
   'engine.state': EngineStatus,
+  'job.update': JobView,
+  'job.preview': JobPreview,
 } as const
 
 export type CommandName = keyof typeof commands

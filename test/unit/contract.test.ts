@@ -28,14 +28,21 @@ function spyHandlers() {
     })),
     'engine.status': vi.fn(async () => readyStatus),
     'engine.restart': vi.fn(async () => readyStatus),
+    'models.list': vi.fn(async () => []),
+    'jobs.submit': vi.fn(async (_req: unknown): Promise<never> => {
+      throw new Error('not in this test')
+    }),
+    'jobs.cancel': vi.fn(async () => ({ cancelled: false })),
+    'jobs.list': vi.fn(async () => []),
+    'clip.export': vi.fn(async () => ({ url: null, path: null })),
   } satisfies Handlers
   return handlers
 }
 
 describe('contract', () => {
   it('declares the commands and events of the foundation', () => {
-    expect(commandNames.sort()).toEqual(['app.info', 'engine.restart', 'engine.status'])
-    expect(Object.keys(commands)).toHaveLength(3)
+    expect(commandNames.sort()).toEqual(['app.info', 'clip.export', 'engine.restart', 'engine.status', 'jobs.cancel', 'jobs.list', 'jobs.submit', 'models.list'])
+    expect(Object.keys(commands)).toHaveLength(8)
   })
 })
 
@@ -135,4 +142,32 @@ describe('dispatcher', () => {
     const r = await createDispatcher(h)('app.info', undefined)
     expect(r.ok).toBe(true)
   })
+})
+
+describe('render requests', () => {
+  const ok = { modelId: '/models/demo', prompt: 'a lighthouse at dusk', steps: 10, guidance: 7.5, seed: 3, fps: 8, motion: 0.5, camera: { preset: 'orbit-left', speed: 1 } }
+  it('accepts a well-formed request and fills defaults', async () => {
+    const h = spyHandlers()
+    h['jobs.submit'].mockImplementationOnce(async (req: unknown) => {
+      expect(req).toMatchObject({ ...ok, negativePrompt: '', plan: 'auto' })
+      throw new HandlerError('engine-unavailable', 'stop here')
+    })
+    const r = await createDispatcher(h)('jobs.submit', ok)
+    expect(r).toMatchObject({ ok: false, error: { code: 'engine-unavailable' } })
+  })
+  for (const [what, patch] of [
+    ['a negative step count', { steps: -1 }],
+    ['a fractional seed', { seed: 1.5 }],
+    ['a scheduler we do not have', { scheduler: 'PNDMScheduler' }],
+    ['a motion strength over 1', { motion: 2 }],
+    ['a trajectory with a NaN position', { camera: { trajectory: { version: 1, frames: 16, aim: 'free', target: [0, 0, 0], constantSpeed: false, keyframes: [{ id: 'a', frame: 0, position: [0, Number.NaN, 0], rotation: [0, 0, 0, 1], fov: 45, easing: { type: 'linear' } }] } } }],
+    ['a model path with an extra key', { modelPath: '/etc' }],
+  ] as const) {
+    it(`refuses ${what}`, async () => {
+      const h = spyHandlers()
+      const r = await createDispatcher(h)('jobs.submit', { ...ok, ...patch })
+      expect(r).toMatchObject({ ok: false, error: { code: 'invalid-payload' } })
+      expect(h['jobs.submit']).not.toHaveBeenCalled()
+    })
+  }
 })

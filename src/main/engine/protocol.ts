@@ -16,6 +16,27 @@ export type EngineDescription = z.infer<typeof EngineDescription>
 export const engineMethods = {
   describe: { params: z.object({}).strict(), result: EngineDescription },
   ping: { params: z.object({}).strict(), result: z.object({ pid: z.number() }).strict() },
+  /** Queue a render. `spec` is built and checked by main (paths it chose, validated settings). */
+  'jobs.submit': {
+    params: z.object({ id: z.string().min(1).max(64), spec: z.record(z.string(), z.unknown()) }).strict(),
+    result: z.object({ queued: z.boolean() }).strict(),
+  },
+  'jobs.cancel': { params: z.object({ id: z.string().min(1).max(64) }).strict(), result: z.object({ cancelled: z.boolean() }).strict() },
+  /** Re-encode a finished job's PNG frames into another clip format. */
+  'clip.export': {
+    params: z
+      .object({
+        framesDir: z.string(),
+        numFrames: z.number().int().positive(),
+        out: z.string(),
+        format: z.enum(['mp4', 'gif', 'webm', 'png']),
+        fps: z.number().positive(),
+        quality: z.number().int().min(0).max(100),
+        loop: z.number().int().min(0),
+      })
+      .strict(),
+    result: z.object({ out: z.string() }).strict(),
+  },
 } as const
 export type EngineMethod = keyof typeof engineMethods
 export type EngineParams<M extends EngineMethod> = z.input<(typeof engineMethods)[M]['params']>

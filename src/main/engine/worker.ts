@@ -1,6 +1,10 @@
 // The engine process. Plain Node: started by main as an Electron utilityProcess, or with
 // child_process.fork by the web host, the CLI and tests. It never imports Electron.
 import { engineMethods, ToEngine, type FromEngine } from './protocol'
+import { JobQueue } from './jobs/queue'
+import type { RenderSpec } from './jobs/render'
+import { encodeFromFrames, type ClipFormat } from './media/ffmpeg'
+import { Runtime } from './runtime/session'
 import { onnxruntimeVersion, probeProviders } from './runtime/providers'
 import type { ExecutionProvider } from '../../shared/contract'
 
@@ -48,7 +52,38 @@ async function main(): Promise<void> {
       providers,
     }),
     ping: async () => ({ pid: process.pid }),
+    'jobs.submit': async (params) => {
+      const { id, spec } = params as { id: string; spec: RenderSpec }
+      queue.submit(spec, id)
+      return { queued: true }
+    },
+    'jobs.cancel': async (params) => ({ cancelled: queue.cancel((params as { id: string }).id) }),
+    'clip.export': async (params) => {
+      const p = params as { framesDir: string; numFrames: number; out: string; format: ClipFormat; fps: number; quality: number; loop: number }
+      return { out: await encodeFromFrames(p.framesDir, p.numFrames, { out: p.out, format: p.format, fps: p.fps, quality: p.quality, loop: p.loop }) }
+    },
   }
+
+  // Renders: one at a time, reported to main as events (main keeps the job list).
+  const runtime = new Runtime({ preferCuda: true })
+  const queue = new JobQueue({ runtime, cache: new Map() })
+  queue.on('update', (job) => {
+    const r = job.result
+    port.send({
+      type: 'event',
+      name: 'job.update',
+      data: {
+        id: job.id,
+        state: job.state,
+        progress: job.progress,
+        error: job.error,
+        result: r ? { out: r.out, frames: r.frames, width: r.width, height: r.height, fps: r.fps, seed: r.seed, plan: r.plan.final, warnings: r.warnings } : null,
+      },
+    })
+  })
+  queue.on('preview', ({ id, image }) => {
+    port.send({ type: 'event', name: 'job.preview', data: { id, step: image.step, width: image.width, height: image.height, rgb: image.rgb } })
+  })
 
   port.onMessage(async (raw) => {
     const parsed = ToEngine.safeParse(raw)

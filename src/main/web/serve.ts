@@ -1,7 +1,8 @@
 // `npm run serve`: the studio in a browser. Starts the engine (child_process.fork), the same
 // handlers as the desktop app, and the web host on 127.0.0.1, then prints the URL with the
 // token. Usage: node out/main/serve.js [--port N] [--json]
-import { dirname, join, resolve } from 'node:path'
+import { homedir } from 'node:os'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { makeAppInfo, readPackageVersion } from '../app-info'
 import { createDispatcher } from '../dispatch'
@@ -10,6 +11,7 @@ import { forkSpawner } from '../engine-spawn'
 import { queryGpu } from '../gpu'
 import { createHandlers } from '../handlers'
 import { startWebHost } from './server'
+import { StudioService } from '../studio'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -37,33 +39,35 @@ function parseArgs(argv: string[]): { port: number; json: boolean } {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const engine = new EngineHost({
-    spawn: forkSpawner(join(here, 'worker.js')),
-    queryGpu: () => queryGpu(),
+  const engine = new EngineHost({ spawn: forkSpawner(join(here, 'worker.js')), queryGpu: () => queryGpu() })
+  const cacheDir = process.env['DOLLY_CACHE_DIR'] ?? join(homedir(), '.cache', 'dolly-studio', 'renders')
+  const studio = new StudioService({
+    engine,
+    cacheDir,
+    modelDirs: () => [
+      resolve(here, '../../resources/demo-model'),
+      ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean),
+    ],
+    mediaUrl: (jobId, file) => `/media/${jobId}/${file}`,
   })
   const version = readPackageVersion(resolve(here, '../../package.json'))
   const dispatch = createDispatcher(
-    createHandlers({
-      engine,
-      appInfo: () => makeAppInfo('web', version, engine.status().onnxruntimeVersion),
-    }),
+    createHandlers({ engine, studio, appInfo: () => makeAppInfo('web', version, engine.status().onnxruntimeVersion) }),
   )
   const rendererDir = resolve(here, '../renderer')
 
   let host
   try {
-    host = await startWebHost({ rendererDir, dispatch, port: args.port })
+    host = await startWebHost({ rendererDir, dispatch, port: args.port, cacheDir })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && args.port !== 0) {
-      host = await startWebHost({ rendererDir, dispatch, port: 0 })
+      host = await startWebHost({ rendererDir, dispatch, port: 0, cacheDir })
     } else throw err
   }
   engine.onState((s) => host.broadcast('engine.state', s))
+  studio.on((name, data) => host.broadcast(name, data as never))
 
-  if (args.json)
-    console.log(
-      JSON.stringify({ url: host.url, port: host.port, token: host.token, pid: process.pid }),
-    )
+  if (args.json) console.log(JSON.stringify({ url: host.url, port: host.port, token: host.token, pid: process.pid }))
   else console.log(`Dolly Studio is running at ${host.url}`)
 
   let closing = false

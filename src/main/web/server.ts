@@ -9,10 +9,13 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { events, isEventName, type EventName, type EventPayload } from '../../shared/contract'
 import type { Dispatch } from '../dispatch'
+import { mediaPath, mediaResponse } from '../media-files'
 
 export type WebHostOptions = {
   rendererDir: string
   dispatch: Dispatch
+  /** Cached renders, served under /media/<job>/<file>?token=… (with Range). */
+  cacheDir?: string
   /** 0 picks a free port. */
   port?: number
   token?: string
@@ -84,6 +87,20 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       const given = auth.startsWith('Bearer ') ? auth.slice(7) : null
       res.writeHead(tokenMatches(token, given) ? 204 : 401, { 'Cache-Control': 'no-store' })
       res.end()
+      return
+    }
+    if (url.pathname.startsWith('/media/') && opts.cacheDir) {
+      if (!tokenMatches(token, url.searchParams.get('token'))) {
+        res.writeHead(401, { 'Cache-Control': 'no-store' }).end()
+        return
+      }
+      const [, , jobId = '', ...rest] = url.pathname.split('/')
+      const r = mediaResponse(mediaPath(opts.cacheDir, jobId, rest.join('/')), req.headers.range)
+      const download = url.searchParams.get('download')
+      if (download && r.status === 200) r.headers['Content-Disposition'] = `attachment; filename="${download.replace(/[^A-Za-z0-9._-]/g, '_')}"`
+      res.writeHead(r.status, r.headers)
+      if (r.body && req.method !== 'HEAD') r.body.pipe(res)
+      else res.end()
       return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -63,9 +63,10 @@ export class JobQueue {
     return () => this.emitter.off(event, fn as (...a: unknown[]) => void)
   }
 
-  submit(spec: RenderSpec): JobInfo {
+  submit(spec: RenderSpec, id: string = randomUUID()): JobInfo {
+    if (this.jobs.has(id)) throw new Error(`job ${id} exists already`)
     const job: JobInfo = {
-      id: randomUUID(),
+      id,
       state: 'queued',
       spec,
       progress: null,

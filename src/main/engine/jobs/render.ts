@@ -11,7 +11,9 @@ import {
   parsePresetExpression,
   presetPoses,
   presetSequence,
+  sampleTrajectory,
   type CameraPose,
+  type Trajectory,
 } from '../../../shared/camera'
 import { encodeClip, formatFromPath, type ClipFormat } from '../media/ffmpeg'
 import { openModelFolder, type ModelFolder } from '../models/model-folder'
@@ -35,7 +37,7 @@ import {
 import type { Runtime } from '../runtime/session'
 import { latentToRgbDecoder, latentToRgbLinear, type PreviewImage } from './preview'
 
-export type CameraSpec = { preset: string; speed?: number } | { file: string }
+export type CameraSpec = { preset: string; speed?: number } | { file: string } | { trajectory: Trajectory }
 
 export type RenderSpec = {
   model: string
@@ -66,6 +68,10 @@ export type RenderSpec = {
   maxGuidance?: number
   /** CogVideoX: guidance that grows over the steps (diffusers' use_dynamic_cfg). */
   dynamicCfg?: boolean
+  /** Multiplies the model's camera translation scale (the motion slider on MotionCtrl models). */
+  cameraScale?: number
+  /** Also write the frames as PNGs into this (new) folder. */
+  framesOut?: string
 }
 
 export type Stage = 'load' | 'encode' | 'denoise' | 'decode' | 'export'
@@ -110,6 +116,7 @@ export function cameraPoses(
   frames: number,
 ): { poses: CameraPose[] | null; warnings: string[] } {
   if (!spec) return { poses: null, warnings: [] }
+  if ('trajectory' in spec) return { poses: sampleTrajectory(spec.trajectory, frames), warnings: [] }
   if ('preset' in spec) {
     const seq = parsePresetExpression(spec.preset, spec.speed ?? 1)
     const poses =
@@ -205,9 +212,11 @@ export async function renderClip(
   warnings.push(...cam.warnings)
   let poses: Float32Array | undefined
   if (cam.poses) {
-    if (model.camera === 'motionctrl-rt')
-      poses = motionCtrlRT(cam.poses, model.dolly.cameraTranslationScale ?? 1)
-    else warnings.push(`${model.label} has no camera input; the camera path is ignored`)
+    if (model.camera === 'motionctrl-rt') {
+      const base = model.dolly.cameraTranslationScale ?? 1
+      const k = spec.cameraScale ?? 1
+      poses = motionCtrlRT(cam.poses, typeof base === 'number' ? base * k : (base.map((v) => v * k) as [number, number, number]))
+    } else warnings.push(`${model.label} has no camera input; the camera path is ignored`)
   }
 
   // preview: a decoder when the model has one, else SD1.5's linear factors
@@ -357,6 +366,10 @@ export async function renderClip(
           etaS: null,
         }),
     })
+    if (spec.framesOut) {
+      // the frames as PNGs too, so the studio can show thumbnails and export other formats
+      await encodeClip(framesToUint8(output.frames), output.numFrames, { out: spec.framesOut, format: 'png', width: output.width, height: output.height, fps, signal })
+    }
     timings['export'] = performance.now() - tExport
     timings['total'] = performance.now() - t0
     return {

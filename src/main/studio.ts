@@ -1,0 +1,201 @@
+// Main's studio service: which models exist, the job list (main keeps it, so a crashed engine
+// loses no history), render requests turned into engine jobs with paths main chose, clip
+// URLs, and exports. Shared by Electron IPC and the web host.
+import { randomUUID } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { z } from 'zod'
+import { isPresetName } from '../shared/camera'
+import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../shared/contract'
+import { mapMotion, motionControlFor } from '../shared/motion'
+import { HandlerError } from './dispatch'
+import type { EngineHost } from './engine-host'
+import { openModelFolder, type ModelFolder } from './engine/models/model-folder'
+import type { RenderSpec } from './engine/jobs/render'
+
+export type StudioOptions = {
+  engine: EngineHost
+  /** Where renders are cached (one folder per job). */
+  cacheDir: string
+  /** Model folders the studio offers (the demo model first). */
+  modelDirs: () => string[]
+  /** URL of a file in a job's folder, as the renderer loads it (media protocol or HTTP). */
+  mediaUrl: (jobId: string, file: string) => string
+  /** Where an export goes: a path (desktop, after a save dialog) or null to cancel. */
+  exportTarget?: (jobId: string, format: string) => Promise<string | null>
+}
+
+const EngineJobUpdate = z.object({
+  id: z.string(),
+  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+  progress: JobView.shape.progress,
+  error: JobView.shape.error,
+  result: z
+    .object({ out: z.string(), frames: z.number(), width: z.number(), height: z.number(), fps: z.number(), seed: z.number(), plan: z.string(), warnings: z.array(z.string()) })
+    .nullable(),
+})
+
+export class StudioService {
+  private readonly jobs = new Map<string, JobView>()
+  private readonly listeners = new Set<(name: 'job.update' | 'job.preview', data: unknown) => void>()
+  private exportCounter = 0
+
+  constructor(private readonly o: StudioOptions) {
+    mkdirSync(o.cacheDir, { recursive: true })
+    o.engine.onEngineEvent((name, data) => this.onEngineEvent(name, data))
+    o.engine.onState((s) => {
+      // a crash loses the engine's queue: every job it held fails with the reason
+      if (s.state !== 'crashed') return
+      for (const job of this.jobs.values()) {
+        if (job.state === 'running' || job.state === 'queued') {
+          this.update({ ...job, state: 'failed', error: { message: `the engine stopped during the render: ${s.lastError ?? 'it exited'}`, advice: 'The engine restarts by itself; press Retry when it is ready.' } })
+        }
+      }
+    })
+  }
+
+  on(fn: (name: 'job.update' | 'job.preview', data: unknown) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  private emit(name: 'job.update' | 'job.preview', data: unknown): void {
+    for (const fn of this.listeners) fn(name, data)
+  }
+
+  private update(job: JobView): void {
+    this.jobs.set(job.id, job)
+    this.emit('job.update', job)
+  }
+
+  listModels(): ModelSummary[] {
+    const out: ModelSummary[] = []
+    for (const dir of this.o.modelDirs()) {
+      try {
+        const m = openModelFolder(dir)
+        out.push({
+          id: m.dir,
+          label: m.label,
+          pipeline: m.pipeline,
+          demo: m.demo,
+          camera: m.camera,
+          motion: motionControlFor({ pipeline: m.pipeline, motion: m.motion, camera: m.camera }),
+          frames: m.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[m.pipeline],
+          width: m.dolly.nativeWidth ?? null,
+          height: m.dolly.nativeHeight ?? null,
+          error: null,
+        })
+      } catch (err) {
+        out.push({ id: resolve(dir), label: dir.split(/[\\/]/).pop() ?? dir, pipeline: 'animatediff', demo: false, camera: 'none', motion: { kind: 'none', label: 'unavailable', reason: 'the model folder was refused' }, frames: 16, width: null, height: null, error: err instanceof Error ? err.message : String(err) })
+      }
+    }
+    return out
+  }
+
+  private model(id: string): ModelFolder {
+    // only folders the studio lists: a page cannot make the engine open an arbitrary path
+    const dir = this.o.modelDirs().map((d) => resolve(d)).find((d) => d === id)
+    if (!dir) throw new HandlerError('invalid-payload', `no model "${id}" in the studio's list`)
+    return openModelFolder(dir)
+  }
+
+  async submit(req: RenderRequest): Promise<JobView> {
+    const model = this.model(req.modelId)
+    if (model.pipeline === 'svd') throw new HandlerError('invalid-payload', 'image-to-video models need an input image, which the studio cannot send yet; use dolly render --image')
+    if (req.camera && 'preset' in req.camera) {
+      const first = req.camera.preset.split(/[+,]/)[0]!.trim()
+      if (!isPresetName(first)) throw new HandlerError('invalid-payload', `unknown camera preset "${first}"`)
+    }
+    const id = randomUUID()
+    const dir = join(this.o.cacheDir, id)
+    mkdirSync(dir, { recursive: true })
+    const motion = mapMotion({ pipeline: model.pipeline, motion: model.motion, camera: model.camera }, req.motion)
+    const spec: RenderSpec = {
+      model: model.dir,
+      prompt: req.prompt,
+      negativePrompt: req.negativePrompt,
+      width: req.width,
+      height: req.height,
+      frames: req.frames,
+      steps: req.steps,
+      guidance: req.guidance,
+      seed: req.seed,
+      scheduler: req.scheduler,
+      fps: req.fps,
+      camera: req.camera ?? undefined,
+      plan: req.plan,
+      out: join(dir, 'clip.mp4'),
+      framesOut: join(dir, 'frames'),
+      ...(motion.kind === 'motion_scale' ? { motionScale: motion.motionScale } : {}),
+      ...(motion.kind === 'camera_scale' ? { cameraScale: motion.cameraScale } : {}),
+      ...(motion.kind === 'motion_bucket_id' ? { motionBucketId: motion.motionBucketId } : {}),
+    }
+    const job: JobView = { id, state: 'queued', request: req, progress: null, error: null, result: null, createdAt: Date.now() }
+    this.update(job)
+    try {
+      await this.o.engine.request('jobs.submit', { id, spec: spec as unknown as Record<string, unknown> })
+    } catch (err) {
+      this.update({ ...job, state: 'failed', error: { message: err instanceof Error ? err.message : String(err), advice: 'Wait for the engine to be ready, then retry.' } })
+    }
+    return this.jobs.get(id)!
+  }
+
+  async cancel(id: string): Promise<{ cancelled: boolean }> {
+    const job = this.jobs.get(id)
+    if (!job || (job.state !== 'queued' && job.state !== 'running')) return { cancelled: false }
+    return this.o.engine.request('jobs.cancel', { id })
+  }
+
+  list(): JobView[] {
+    return [...this.jobs.values()].sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  async exportClip(req: { jobId: string; format: 'mp4' | 'gif' | 'webm' | 'png'; fps?: number; quality: number; loop: number }): Promise<{ url: string | null; path: string | null }> {
+    const job = this.jobs.get(req.jobId)
+    if (!job || job.state !== 'done' || !job.result) throw new HandlerError('invalid-payload', `job ${req.jobId} has no finished clip to export`)
+    const dir = join(this.o.cacheDir, req.jobId)
+    const framesDir = join(dir, 'frames')
+    const numFrames = existsSync(framesDir) ? readdirSync(framesDir).filter((f) => f.endsWith('.png')).length : 0
+    if (!numFrames) throw new HandlerError('internal', `the frames of job ${req.jobId} are no longer in the cache`)
+    const ext = req.format === 'png' ? '' : `.${req.format}`
+    let out: string
+    let url: string | null = null
+    if (this.o.exportTarget) {
+      const chosen = await this.o.exportTarget(req.jobId, req.format)
+      if (!chosen) return { url: null, path: null }
+      out = chosen
+    } else {
+      out = join(dir, `export-${++this.exportCounter}${ext}`)
+      url = this.o.mediaUrl(req.jobId, `export-${this.exportCounter}${ext}`)
+      if (req.format === 'png') rmSync(out, { recursive: true, force: true })
+    }
+    await this.o.engine.request(
+      'clip.export',
+      { framesDir, numFrames, out, format: req.format, fps: req.fps ?? job.result.fps, quality: req.quality, loop: req.loop },
+      10 * 60_000,
+    )
+    return { url, path: this.o.exportTarget ? out : null }
+  }
+
+  private onEngineEvent(name: string, data: unknown): void {
+    if (name === 'job.update') {
+      const u = EngineJobUpdate.safeParse(data)
+      if (!u.success) return
+      const job = this.jobs.get(u.data.id)
+      if (!job) return
+      const r = u.data.result
+      this.update({
+        ...job,
+        state: u.data.state,
+        progress: u.data.progress,
+        error: u.data.error,
+        result: r ? { clipUrl: this.o.mediaUrl(job.id, 'clip.mp4'), frames: r.frames, width: r.width, height: r.height, fps: r.fps, seed: r.seed, plan: r.plan, warnings: r.warnings.slice(0, 32) } : null,
+      })
+    } else if (name === 'job.preview') {
+      const d = data as { id?: unknown; step?: unknown; width?: unknown; height?: unknown; rgb?: unknown }
+      if (typeof d.id !== 'string' || !this.jobs.has(d.id) || !(d.rgb instanceof Uint8Array)) return
+      const p = JobPreview.safeParse({ id: d.id, step: d.step, width: d.width, height: d.height, rgb: Buffer.from(d.rgb).toString('base64') })
+      if (p.success) this.emit('job.preview', p.data)
+    }
+  }
+}

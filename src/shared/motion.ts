@@ -1,0 +1,62 @@
+// The motion-strength slider: one control, 0..1, whose meaning depends on the model. This is
+// the only place that mapping lives (renderer shows `label`, main applies `mapMotion`).
+//   SVD                      -> motion_bucket_id 0..255 (127 at the middle)
+//   a UNet with motion_scale -> that scale, 0..2 (1 at the middle)
+//   MotionCtrl camera input  -> camera translation scale x0..x2 (x1 at the middle)
+//   none of these            -> disabled, with the reason
+
+export type MotionKind = 'motion_bucket_id' | 'motion_scale' | 'camera_scale' | 'none'
+
+export type MotionModelFacts = {
+  pipeline: 'animatediff' | 'svd' | 'cogvideox'
+  /** The model's motion input (from its folder): motion_bucket_id, motion_scale or none. */
+  motion: 'motion_bucket_id' | 'motion_scale' | 'none'
+  camera: 'motionctrl-rt' | 'cameractrl-plucker' | 'none'
+}
+
+export type MotionControlInfo = { kind: MotionKind; label: string; reason: string | null }
+
+export function motionControlFor(m: MotionModelFacts): MotionControlInfo {
+  if (m.motion === 'motion_bucket_id') return { kind: 'motion_bucket_id', label: "SVD's motion bucket: 0 is almost still, 255 is fast motion", reason: null }
+  if (m.motion === 'motion_scale') return { kind: 'motion_scale', label: "the motion module's scale: 0 freezes motion, 2 doubles it", reason: null }
+  if (m.camera === 'motionctrl-rt') return { kind: 'camera_scale', label: 'how far the camera travels along its path: x0 to x2', reason: null }
+  return { kind: 'none', label: 'no motion control', reason: 'this model has no motion input (no motion_bucket_id, motion_scale or camera input)' }
+}
+
+export type MotionValue =
+  | { kind: 'motion_bucket_id'; motionBucketId: number }
+  | { kind: 'motion_scale'; motionScale: number }
+  | { kind: 'camera_scale'; cameraScale: number }
+  | { kind: 'none' }
+
+/** Slider value 0..1 -> what the model takes. */
+export function mapMotion(m: MotionModelFacts, value: number): MotionValue {
+  if (!Number.isFinite(value)) throw new RangeError(`motion strength must be a number, got ${value}`)
+  const v = Math.min(1, Math.max(0, value))
+  const kind = motionControlFor(m).kind
+  switch (kind) {
+    case 'motion_bucket_id':
+      return { kind, motionBucketId: Math.round(v * 255) }
+    case 'motion_scale':
+      return { kind, motionScale: v * 2 }
+    case 'camera_scale':
+      return { kind, cameraScale: v * 2 }
+    default:
+      return { kind: 'none' }
+  }
+}
+
+/** The words under the slider for a value. */
+export function describeMotion(m: MotionModelFacts, value: number): string {
+  const r = mapMotion(m, value)
+  switch (r.kind) {
+    case 'motion_bucket_id':
+      return `motion bucket ${r.motionBucketId} of 255`
+    case 'motion_scale':
+      return `motion scale ${r.motionScale.toFixed(2)}`
+    case 'camera_scale':
+      return `camera travel x${r.cameraScale.toFixed(2)}`
+    default:
+      return motionControlFor(m).reason ?? ''
+  }
+}
