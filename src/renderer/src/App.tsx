@@ -1,39 +1,510 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react'
+import {
+  exportMotionCtrlJson,
+  exportRealEstate10K,
+  importMotionCtrlJson,
+  importRealEstate10K,
+  newKeyframeId,
+  PRESET_NAMES,
+  sampleTrajectory,
+  trajectoryFromPoses,
+  type Trajectory,
+} from '../../shared/camera'
+import type { JobPreview, JobView, ModelSummary, RenderRequest } from '../../shared/contract'
 import { createClient } from './api/client'
 import type { ConnectionState } from './api/ws-bridge'
+import { CameraViewport, type ViewMode } from './components/CameraViewport'
+import { GeneratePanel } from './components/GeneratePanel'
+import { JobsPanel } from './components/JobsPanel'
+import { PreviewPane } from './components/PreviewPane'
 import { StatusBar } from './components/StatusBar'
+import { Timeline } from './components/Timeline'
 import { useEngineStatus } from './components/useEngineStatus'
+import { createHistory, historyReducer, type HistoryAction } from './state/history'
+import {
+  initialProject,
+  randomSeed,
+  trajectoryFromPreset,
+  type ProjectDoc,
+  type Settings,
+} from './state/project'
 
-function Region(props: { name: string; className: string; children?: React.ReactNode }) {
+function Region(props: {
+  name: string
+  className: string
+  tools?: React.ReactNode
+  children?: React.ReactNode
+}) {
   return (
     <section className={`region ${props.className}`} aria-label={props.name}>
-      <header className="region-title">{props.name}</header>
+      <header className="region-title">
+        <span>{props.name}</span>
+        {props.tools}
+      </header>
       <div className="region-body">{props.children}</div>
     </section>
   )
 }
 
+/** Downloads text as a file (camera path exports). */
+function download(name: string, text: string) {
+  const a = document.createElement('a')
+  a.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }))
+  a.download = name
+  a.click()
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000)
+}
+
+/** Largest camera travel per frame, for the "faster than trained" warning. */
+function maxStep(t: Trajectory, frames: number): number {
+  const p = sampleTrajectory(t, Math.max(frames, 2))
+  let m = 0
+  for (let i = 1; i < p.length; i++)
+    m = Math.max(m, Math.hypot(...p[i]!.position.map((v, k) => v - p[i - 1]!.position[k]!)))
+  return m
+}
+
 export function App() {
   const client = useMemo(() => createClient(), [])
+  const api = client.api
   const [connection, setConnection] = useState<ConnectionState>('connecting')
   useEffect(() => client.onConnection(setConnection), [client])
-  const engine = useEngineStatus(client.api)
+  const engine = useEngineStatus(api)
+
+  const [models, setModels] = useState<ModelSummary[]>([])
+  const [history, dispatch] = useReducer(
+    historyReducer<ProjectDoc>,
+    createHistory(initialProject()),
+  )
+  const doc = history.present
+  const edit = useCallback(
+    (update: (d: ProjectDoc) => ProjectDoc, mergeKey?: string) =>
+      dispatch({ type: 'edit', update, mergeKey } as HistoryAction<ProjectDoc>),
+    [],
+  )
+  const setSettings = useCallback(
+    (patch: Partial<Settings>, mergeKey?: string) =>
+      edit((d) => ({ ...d, settings: { ...d.settings, ...patch } }), mergeKey),
+    [edit],
+  )
+
+  const [playhead, setPlayhead] = useState(0)
+  const [playing, setPlaying] = useState(false)
+  const [selectedKey, setSelectedKey] = useState<string | null>(null)
+  const [view, setView] = useState<ViewMode>('perspective')
+  const [gizmo, setGizmo] = useState<'translate' | 'rotate'>('translate')
+  const [jobs, setJobs] = useState<JobView[]>([])
+  const [selectedJob, setSelectedJob] = useState<string | null>(null)
+  const [preview, setPreview] = useState<JobPreview | null>(null)
+  const [notice, setNotice] = useState<string | null>(null)
+  const [presetName, setPresetName] = useState('orbit-left')
+  const [presetSpeed, setPresetSpeed] = useState(1)
+  const fileInput = useRef<HTMLInputElement>(null)
+
+  // models, then jobs and their events
+  useEffect(() => {
+    if (connection !== 'open') return
+    void api.models.list().then((r) => {
+      if (!r.ok) return setNotice(r.error.message)
+      setModels(r.value)
+      const first = r.value.find((m) => !m.error)
+      if (first) {
+        edit((d) =>
+          d.settings.modelId
+            ? d
+            : {
+                ...d,
+                settings: { ...d.settings, modelId: first.id, frames: Math.min(first.frames, 64) },
+              },
+        )
+      }
+    })
+    void api.jobs.list().then((r) => r.ok && setJobs(r.value))
+    const offUpdate = api.on('job.update', (j) => {
+      setJobs((list) => {
+        const i = list.findIndex((x) => x.id === j.id)
+        return i < 0 ? [...list, j] : list.map((x) => (x.id === j.id ? j : x))
+      })
+    })
+    const offPreview = api.on('job.preview', (p) => setPreview(p))
+    return () => {
+      offUpdate()
+      offPreview()
+    }
+  }, [api, connection, edit])
+
+  const frames = doc.settings.frames
+  const job = jobs.find((j) => j.id === selectedJob) ?? null
+  const clipUrl = job?.result ? client.mediaUrl(job.result.clipUrl) : null
+  const thumbnails = useMemo(() => {
+    if (!job?.result) return []
+    return Array.from({ length: job.result.frames }, (_, i) =>
+      client.mediaUrl(
+        job.result!.clipUrl.replace(/clip\.mp4$/, `frames/frame_${String(i).padStart(4, '0')}.png`),
+      ),
+    )
+  }, [job, client])
+
+  // playback at the clip's fps
+  useEffect(() => {
+    if (!playing) return
+    const t = setInterval(() => setPlayhead((p) => (p + 1) % frames), 1000 / doc.settings.fps)
+    return () => clearInterval(t)
+  }, [playing, frames, doc.settings.fps])
+  useEffect(() => setPlayhead((p) => Math.min(p, frames - 1)), [frames])
+
+  const generate = useCallback(async () => {
+    const s = doc.settings
+    const req: RenderRequest = {
+      modelId: s.modelId,
+      prompt: s.prompt,
+      negativePrompt: s.negativePrompt,
+      frames: s.frames,
+      steps: s.steps,
+      guidance: s.guidance,
+      seed: s.seed,
+      fps: s.fps,
+      motion: s.motion,
+      plan: s.plan,
+      camera: { trajectory: { ...doc.camera, frames: s.frames } },
+      ...(s.scheduler ? { scheduler: s.scheduler as RenderRequest['scheduler'] } : {}),
+    }
+    setPreview(null)
+    const r = await api.jobs.submit(req)
+    if (!r.ok) return setNotice(r.error.message)
+    setSelectedJob(r.value.id)
+    if (!s.seedLocked) setSettings({ seed: randomSeed() })
+  }, [api, doc, setSettings])
+
+  const retry = useCallback(
+    async (j: JobView) => {
+      setPreview(null)
+      const r = await api.jobs.submit(j.request)
+      if (!r.ok) return setNotice(r.error.message)
+      setSelectedJob(r.value.id)
+    },
+    [api],
+  )
+
+  const exportClip = useCallback(
+    async (id: string, format: 'mp4' | 'gif' | 'webm' | 'png') => {
+      setNotice(`Exporting ${format.toUpperCase()}…`)
+      const r = await api.clip.export({ jobId: id, format })
+      if (!r.ok) return setNotice(r.error.message)
+      if (r.value.url) {
+        const a = document.createElement('a')
+        a.href =
+          client.mediaUrl(r.value.url) +
+          `&download=dolly-${id.slice(0, 8)}.${format === 'png' ? 'zip' : format}`
+        a.download = `dolly-${id.slice(0, 8)}.${format}`
+        a.dataset['testid'] = 'export-link'
+        document.body.appendChild(a)
+        a.click()
+        a.remove()
+        setNotice(`Exported ${format.toUpperCase()}`)
+      } else setNotice(r.value.path ? `Saved ${r.value.path}` : 'Export cancelled')
+    },
+    [api, client],
+  )
+
+  const applyPreset = useCallback(() => {
+    edit((d) => ({
+      ...d,
+      camera: trajectoryFromPreset(presetName, presetSpeed, d.settings.frames),
+      preset: { name: presetName, speed: presetSpeed },
+    }))
+    setSelectedKey(null)
+  }, [edit, presetName, presetSpeed])
+
+  const addKeyframe = useCallback(() => {
+    edit((d) => {
+      const pose = sampleTrajectory(d.camera, frames)[playhead]!
+      const frame = (playhead / Math.max(frames - 1, 1)) * (d.camera.frames - 1)
+      const k = {
+        id: newKeyframeId(),
+        frame,
+        position: pose.position,
+        rotation: pose.rotation,
+        fov: pose.fov,
+        easing: { type: 'linear' as const },
+      }
+      setSelectedKey(k.id)
+      return {
+        ...d,
+        camera: {
+          ...d.camera,
+          keyframes: [...d.camera.keyframes.filter((x) => Math.abs(x.frame - frame) > 1e-6), k],
+        },
+      }
+    })
+  }, [edit, frames, playhead])
+
+  const deleteKeyframe = useCallback(() => {
+    if (!selectedKey) return
+    edit((d) =>
+      d.camera.keyframes.length <= 1
+        ? d
+        : {
+            ...d,
+            camera: {
+              ...d.camera,
+              keyframes: d.camera.keyframes.filter((k) => k.id !== selectedKey),
+            },
+          },
+    )
+    setSelectedKey(null)
+  }, [edit, selectedKey])
+
+  const importPoses = useCallback(
+    async (file: File) => {
+      const text = await file.text()
+      try {
+        const r = file.name.endsWith('.json')
+          ? importMotionCtrlJson(text, frames)
+          : importRealEstate10K(text, frames)
+        edit((d) => ({ ...d, camera: trajectoryFromPoses(r.poses, frames) }))
+        setNotice(r.warnings.join(' ') || `Imported ${file.name}`)
+      } catch (err) {
+        setNotice(`${file.name}: ${err instanceof Error ? err.message : err}`)
+      }
+    },
+    [edit, frames],
+  )
+
+  // keyboard: Space play, arrows step, Ctrl+Z / Ctrl+Shift+Z undo/redo, Ctrl+Enter generate, Delete key
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const typing =
+        e.target instanceof HTMLInputElement ||
+        e.target instanceof HTMLTextAreaElement ||
+        e.target instanceof HTMLSelectElement
+      const mod = e.ctrlKey || e.metaKey
+      if (mod && e.key.toLowerCase() === 'z') {
+        if (typing) return
+        e.preventDefault()
+        dispatch({ type: e.shiftKey ? 'redo' : 'undo' })
+      } else if (mod && e.key === 'Enter') {
+        e.preventDefault()
+        void generate()
+      } else if (typing) return
+      else if (e.key === ' ') {
+        e.preventDefault()
+        setPlaying((p) => !p)
+      } else if (e.key === 'ArrowRight') setPlayhead((p) => Math.min(frames - 1, p + 1))
+      else if (e.key === 'ArrowLeft') setPlayhead((p) => Math.max(0, p - 1))
+      else if (e.key === 'Delete' || e.key === 'Backspace') deleteKeyframe()
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [frames, generate, deleteKeyframe])
+
+  const model = models.find((m) => m.id === doc.settings.modelId)
+  const fast = maxStep(doc.camera, frames) > 0.3
+  const running = jobs.some((j) => j.state === 'running')
 
   return (
     <div className="studio">
       <header className="titlebar">
         <span className="logo">Dolly Studio</span>
+        {notice ? (
+          <span className="notice" data-testid="notice" onClick={() => setNotice(null)}>
+            {notice}
+          </span>
+        ) : null}
       </header>
-      <Region name="Generate" className="left" />
-      <Region name="Viewport" className="centre" />
-      <Region name="Jobs" className="right" />
-      <Region name="Timeline" className="bottom" />
+      <Region name="Generate" className="left">
+        <GeneratePanel
+          models={models}
+          settings={doc.settings}
+          onChange={setSettings}
+          onGenerate={() => void generate()}
+          busy={false}
+        />
+      </Region>
+      <Region
+        name="Camera"
+        className="centre"
+        tools={
+          <span className="tools">
+            <select
+              value={presetName}
+              onChange={(e) => setPresetName(e.target.value)}
+              data-testid="preset-name"
+              aria-label="Camera preset"
+            >
+              {PRESET_NAMES.map((n) => (
+                <option key={n}>{n}</option>
+              ))}
+            </select>
+            <input
+              type="number"
+              min={0.1}
+              max={5}
+              step={0.1}
+              value={presetSpeed}
+              onChange={(e) => setPresetSpeed(Number(e.target.value) || 1)}
+              aria-label="Preset speed"
+              className="speed"
+            />
+            <button
+              type="button"
+              className="small"
+              onClick={applyPreset}
+              data-testid="apply-preset"
+            >
+              Apply
+            </button>
+            <span className="sep" />
+            <button
+              type="button"
+              className="small"
+              onClick={addKeyframe}
+              title="Add a keyframe at the playhead"
+            >
+              + Key
+            </button>
+            <button
+              type="button"
+              className="small"
+              onClick={deleteKeyframe}
+              disabled={!selectedKey}
+              title="Delete the selected keyframe (Delete)"
+            >
+              − Key
+            </button>
+            <button
+              type="button"
+              className="small"
+              onClick={() => setGizmo((g) => (g === 'translate' ? 'rotate' : 'translate'))}
+              title="Gizmo: move or rotate"
+            >
+              {gizmo === 'translate' ? 'Move' : 'Rotate'}
+            </button>
+            <span className="sep" />
+            {(['perspective', 'top', 'side', 'camera'] as const).map((v) => (
+              <button
+                key={v}
+                type="button"
+                className={`small ${view === v ? 'on' : ''}`}
+                onClick={() => setView(v)}
+              >
+                {v === 'camera' ? 'Through camera' : v[0]!.toUpperCase() + v.slice(1)}
+              </button>
+            ))}
+            <span className="sep" />
+            <button
+              type="button"
+              className="small"
+              onClick={() =>
+                download(
+                  'camera-motionctrl.json',
+                  exportMotionCtrlJson(sampleTrajectory(doc.camera, frames)),
+                )
+              }
+              data-testid="export-motionctrl"
+            >
+              MotionCtrl JSON
+            </button>
+            <button
+              type="button"
+              className="small"
+              onClick={() =>
+                download(
+                  'camera-re10k.txt',
+                  exportRealEstate10K(sampleTrajectory(doc.camera, frames), {
+                    width: 1024,
+                    height: 576,
+                    fps: doc.settings.fps,
+                  }),
+                )
+              }
+            >
+              RE10K txt
+            </button>
+            <button type="button" className="small" onClick={() => fileInput.current?.click()}>
+              Import…
+            </button>
+            <input
+              ref={fileInput}
+              type="file"
+              accept=".json,.txt"
+              hidden
+              onChange={(e) => e.target.files?.[0] && void importPoses(e.target.files[0])}
+            />
+          </span>
+        }
+      >
+        <div className="centre-split">
+          <div className="editor">
+            <CameraViewport
+              trajectory={doc.camera}
+              frames={frames}
+              playhead={playhead}
+              selected={selectedKey}
+              view={view}
+              gizmo={gizmo}
+              onSelect={setSelectedKey}
+              onKeyframeChange={(id, position, rotation) =>
+                edit(
+                  (d) => ({
+                    ...d,
+                    preset: null,
+                    camera: {
+                      ...d.camera,
+                      keyframes: d.camera.keyframes.map((k) =>
+                        k.id === id ? { ...k, position, rotation } : k,
+                      ),
+                    },
+                  }),
+                  `drag:${id}`,
+                )
+              }
+            />
+            {fast ? (
+              <p className="overlay warn" data-testid="speed-warning">
+                This move travels over 0.3 units a frame: faster than {model?.label ?? 'the model'}{' '}
+                saw in training; expect artefacts.
+              </p>
+            ) : null}
+          </div>
+          <PreviewPane
+            job={job}
+            preview={preview && preview.id === selectedJob ? preview : null}
+            clipUrl={clipUrl}
+            playhead={playhead}
+            fps={job?.result?.fps ?? doc.settings.fps}
+          />
+        </div>
+      </Region>
+      <Region name="Jobs" className="right">
+        <JobsPanel
+          jobs={jobs}
+          selected={selectedJob}
+          onSelect={setSelectedJob}
+          onCancel={(id) => void api.jobs.cancel({ id })}
+          onRetry={(j) => void retry(j)}
+          onExport={(id, f) => void exportClip(id, f)}
+        />
+      </Region>
+      <Region name="Timeline" className="bottom">
+        <Timeline
+          frames={frames}
+          fps={doc.settings.fps}
+          playhead={playhead}
+          playing={playing}
+          trajectory={doc.camera}
+          thumbnails={thumbnails}
+          onScrub={setPlayhead}
+          onTogglePlay={() => setPlaying((p) => !p)}
+        />
+      </Region>
       <StatusBar
         status={engine.status}
         error={engine.error}
         history={engine.history}
         connection={connection}
         onRestart={() => void engine.restart()}
+        running={running}
       />
     </div>
   )

@@ -14,6 +14,8 @@ export type Client = {
   api: DollyBridge
   transport: 'electron' | 'websocket'
   onConnection(fn: (s: ConnectionState) => void): () => void
+  /** A media URL from main, made loadable here (the web host wants the token). */
+  mediaUrl(url: string): string
 }
 
 export function createClient(): Client {
@@ -22,6 +24,7 @@ export function createClient(): Client {
       api: window.dolly,
       transport: 'electron',
       onConnection: (fn) => (fn('open'), () => undefined),
+      mediaUrl: (u) => u,
     }
   }
   const url = new URL(window.location.href)
@@ -41,6 +44,7 @@ export function createClient(): Client {
   return {
     api,
     transport: 'websocket',
+    mediaUrl: (u) => `${u}${u.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`,
     onConnection: (fn) => {
       subs.add(fn)
       fn(last)

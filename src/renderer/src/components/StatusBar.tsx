@@ -39,6 +39,8 @@ export function StatusBar(props: {
   history: Transition[]
   connection: ConnectionState
   onRestart: () => void
+  /** A render is running (a restart would cancel it). */
+  running?: boolean
 }) {
   const { status, history } = props
   const state = status?.state ?? 'starting'

@@ -1,0 +1,240 @@
+import type { ModelSummary } from '../../../shared/contract'
+import { describeMotion } from '../../../shared/motion'
+import { randomSeed, type Settings } from '../state/project'
+
+type Props = {
+  models: ModelSummary[]
+  settings: Settings
+  onChange: (patch: Partial<Settings>, mergeKey?: string) => void
+  onGenerate: () => void
+  busy: boolean
+}
+
+const SCHEDULERS = [
+  '',
+  'DDIMScheduler',
+  'EulerDiscreteScheduler',
+  'EulerAncestralDiscreteScheduler',
+  'DPMSolverMultistepScheduler',
+  'LCMScheduler',
+]
+
+export function GeneratePanel({ models, settings: s, onChange, onGenerate, busy }: Props) {
+  const model = models.find((m) => m.id === s.modelId)
+  const motionFacts = model
+    ? {
+        pipeline: model.pipeline,
+        motion: (model.motion.kind === 'motion_bucket_id'
+          ? 'motion_bucket_id'
+          : model.motion.kind === 'motion_scale'
+            ? 'motion_scale'
+            : 'none') as 'motion_bucket_id' | 'motion_scale' | 'none',
+        camera: model.camera,
+      }
+    : null
+  const motionDisabled = !model || model.motion.kind === 'none'
+  const num = (v: string, fallback: number) =>
+    Number.isFinite(Number(v)) && v !== '' ? Number(v) : fallback
+  return (
+    <form
+      className="generate"
+      onSubmit={(e) => {
+        e.preventDefault()
+        onGenerate()
+      }}
+    >
+      <label className="field">
+        <span>Model</span>
+        <select
+          value={s.modelId}
+          onChange={(e) => onChange({ modelId: e.target.value })}
+          data-testid="model-picker"
+        >
+          {models.map((m) => (
+            <option key={m.id} value={m.id} disabled={m.error !== null}>
+              {m.label}
+              {m.error ? ' (refused)' : ''}
+            </option>
+          ))}
+        </select>
+      </label>
+      {model?.demo ? (
+        <p className="hint warn">
+          Demo model with random weights: its clips show patterns, not your prompt.
+        </p>
+      ) : null}
+      {model?.error ? <p className="hint error">{model.error}</p> : null}
+      {model?.pipeline !== 'svd' ? (
+        <>
+          <label className="field">
+            <span>Prompt</span>
+            <textarea
+              rows={3}
+              value={s.prompt}
+              placeholder="a lighthouse at dusk, waves crashing"
+              onChange={(e) => onChange({ prompt: e.target.value }, 'prompt')}
+              data-testid="prompt"
+            />
+          </label>
+          <label className="field">
+            <span>Negative prompt</span>
+            <input
+              value={s.negativePrompt}
+              onChange={(e) => onChange({ negativePrompt: e.target.value }, 'negative')}
+            />
+          </label>
+        </>
+      ) : (
+        <p className="hint">
+          Image-to-video models take an image: render them with <code>dolly render --image</code>{' '}
+          for now.
+        </p>
+      )}
+      <div className="row">
+        <label className="field">
+          <span>Seed</span>
+          <input
+            type="number"
+            min={0}
+            value={s.seed}
+            onChange={(e) =>
+              onChange({ seed: Math.max(0, Math.floor(num(e.target.value, s.seed))) }, 'seed')
+            }
+            data-testid="seed"
+          />
+        </label>
+        <button
+          type="button"
+          className="small"
+          title={
+            s.seedLocked ? 'Seed locked: every render uses it' : 'Seed changes after each render'
+          }
+          onClick={() => onChange({ seedLocked: !s.seedLocked })}
+          aria-pressed={s.seedLocked}
+        >
+          {s.seedLocked ? 'Locked' : 'Unlocked'}
+        </button>
+        <button
+          type="button"
+          className="small"
+          onClick={() => onChange({ seed: randomSeed() })}
+          title="A new random seed"
+        >
+          Random
+        </button>
+      </div>
+      <div className="row">
+        <label className="field">
+          <span>Steps</span>
+          <input
+            type="number"
+            min={1}
+            max={200}
+            value={s.steps}
+            onChange={(e) =>
+              onChange(
+                { steps: Math.min(200, Math.max(1, Math.floor(num(e.target.value, s.steps)))) },
+                'steps',
+              )
+            }
+          />
+        </label>
+        <label className="field">
+          <span>Guidance</span>
+          <input
+            type="number"
+            min={0}
+            max={30}
+            step={0.5}
+            value={s.guidance}
+            onChange={(e) => onChange({ guidance: num(e.target.value, s.guidance) }, 'guidance')}
+          />
+        </label>
+      </div>
+      <div className="row">
+        <label className="field">
+          <span>Frames</span>
+          <input
+            type="number"
+            min={2}
+            max={64}
+            value={s.frames}
+            onChange={(e) =>
+              onChange(
+                { frames: Math.min(64, Math.max(2, Math.floor(num(e.target.value, s.frames)))) },
+                'frames',
+              )
+            }
+            data-testid="frames"
+          />
+        </label>
+        <label className="field">
+          <span>FPS</span>
+          <input
+            type="number"
+            min={1}
+            max={60}
+            value={s.fps}
+            onChange={(e) =>
+              onChange(
+                { fps: Math.min(60, Math.max(1, Math.floor(num(e.target.value, s.fps)))) },
+                'fps',
+              )
+            }
+          />
+        </label>
+      </div>
+      <label className="field">
+        <span>Scheduler</span>
+        <select value={s.scheduler} onChange={(e) => onChange({ scheduler: e.target.value })}>
+          {SCHEDULERS.map((n) => (
+            <option key={n} value={n}>
+              {n || "the model's own"}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field">
+        <span>Memory plan</span>
+        <select
+          value={s.plan}
+          onChange={(e) => onChange({ plan: e.target.value as Settings['plan'] })}
+        >
+          <option value="auto">auto (from free memory)</option>
+          <option value="resident">resident (fastest)</option>
+          <option value="offload">offload (one stage at a time)</option>
+          <option value="minimal">minimal (smallest GPUs)</option>
+        </select>
+      </label>
+      <label className="field">
+        <span>Motion strength</span>
+        <input
+          type="range"
+          min={0}
+          max={1}
+          step={0.01}
+          value={s.motion}
+          disabled={motionDisabled}
+          onChange={(e) => onChange({ motion: Number(e.target.value) }, 'motion')}
+          data-testid="motion-slider"
+        />
+        <small className="hint" data-testid="motion-meaning">
+          {model && motionFacts
+            ? motionDisabled
+              ? model.motion.reason
+              : `${describeMotion(motionFacts, s.motion)}: ${model.motion.label}`
+            : ''}
+        </small>
+      </label>
+      <button
+        type="submit"
+        className="primary"
+        disabled={busy || !model || model.error !== null || model.pipeline === 'svd'}
+        data-testid="generate"
+        title="Generate (Ctrl+Enter)"
+      >
+        Generate
+      </button>
+    </form>
+  )
+}

@@ -1,0 +1,99 @@
+import type { JobView } from '../../../shared/contract'
+
+type Props = {
+  jobs: JobView[]
+  selected: string | null
+  onSelect: (id: string) => void
+  onCancel: (id: string) => void
+  onRetry: (job: JobView) => void
+  onExport: (id: string, format: 'mp4' | 'gif' | 'webm' | 'png') => void
+}
+
+const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`
+
+export function JobsPanel({ jobs, selected, onSelect, onCancel, onRetry, onExport }: Props) {
+  if (!jobs.length)
+    return <p className="hint">Renders appear here, with their progress. Nothing yet.</p>
+  return (
+    <ul className="jobs" data-testid="jobs">
+      {[...jobs].reverse().map((j) => {
+        const p = j.progress
+        const frac = p && p.steps ? p.step / p.steps : 0
+        return (
+          <li
+            key={j.id}
+            className={`job job-${j.state} ${j.id === selected ? 'selected' : ''}`}
+            data-testid="job"
+            data-state={j.state}
+            onClick={() => onSelect(j.id)}
+          >
+            <div className="job-title">
+              <span className="job-prompt">{j.request.prompt || '(no prompt)'}</span>
+              <span className="job-state">{j.state}</span>
+            </div>
+            {j.state === 'running' && p ? (
+              <>
+                <div className="bar">
+                  <div style={{ width: `${Math.round(frac * 100)}%` }} />
+                </div>
+                <div className="job-meta" data-testid="job-progress">
+                  {p.stage} {p.step}/{p.steps}
+                  {p.itPerSec ? ` · ${p.itPerSec.toFixed(1)} it/s` : ''}
+                  {p.etaS !== null ? ` · ETA ${clock(p.etaS)}` : ''}
+                </div>
+              </>
+            ) : null}
+            {j.error ? (
+              <div className="job-error" data-testid="job-error">
+                {j.error.message}
+                <br />
+                <em>{j.error.advice}</em>
+              </div>
+            ) : null}
+            {j.result ? (
+              <div className="job-meta">
+                {j.result.frames} frames · {j.result.width}x{j.result.height} · {j.result.fps} fps ·
+                seed {j.result.seed} · {j.result.plan}
+              </div>
+            ) : null}
+            <div className="job-actions">
+              {j.state === 'running' || j.state === 'queued' ? (
+                <button
+                  type="button"
+                  className="small"
+                  onClick={(e) => (e.stopPropagation(), onCancel(j.id))}
+                  data-testid="job-cancel"
+                >
+                  Cancel
+                </button>
+              ) : null}
+              {j.state === 'failed' || j.state === 'cancelled' ? (
+                <button
+                  type="button"
+                  className="small"
+                  onClick={(e) => (e.stopPropagation(), onRetry(j))}
+                  data-testid="job-retry"
+                >
+                  Retry
+                </button>
+              ) : null}
+              {j.state === 'done'
+                ? (['mp4', 'gif', 'webm', 'png'] as const).map((f) => (
+                    <button
+                      key={f}
+                      type="button"
+                      className="small"
+                      onClick={(e) => (e.stopPropagation(), onExport(j.id, f))}
+                      data-testid={`export-${f}`}
+                    >
+                      {f.toUpperCase()}
+                    </button>
+                  ))
+                : null}
+            </div>
+          </li>
+        )
+      })}
+    </ul>
+  )
+}

@@ -1,0 +1,86 @@
+import type { Trajectory } from '../../../shared/camera'
+
+type Props = {
+  frames: number
+  fps: number
+  playhead: number
+  playing: boolean
+  trajectory: Trajectory
+  thumbnails: string[]
+  onScrub: (frame: number) => void
+  onTogglePlay: () => void
+}
+
+export function Timeline({
+  frames,
+  fps,
+  playhead,
+  playing,
+  trajectory,
+  thumbnails,
+  onScrub,
+  onTogglePlay,
+}: Props) {
+  const pct = (f: number) => `${(f / Math.max(frames - 1, 1)) * 100}%`
+  const scrubAt = (el: HTMLElement, clientX: number) => {
+    const r = el.getBoundingClientRect()
+    const x = Math.min(1, Math.max(0, (clientX - r.left) / r.width))
+    onScrub(Math.round(x * (frames - 1)))
+  }
+  return (
+    <div className="timeline">
+      <div className="timeline-controls">
+        <button
+          type="button"
+          className="small"
+          onClick={onTogglePlay}
+          title="Play / pause (Space)"
+          data-testid="play"
+        >
+          {playing ? 'Pause' : 'Play'}
+        </button>
+        <span data-testid="playhead-label">
+          frame {playhead + 1} / {frames} · {(playhead / fps).toFixed(2)} s
+        </span>
+        <span className="hint">← → step a frame · Space plays · Ctrl+Z undo</span>
+      </div>
+      <div
+        className="track"
+        data-testid="timeline-track"
+        onPointerDown={(e) => {
+          ;(e.target as HTMLElement).setPointerCapture?.(e.pointerId)
+          scrubAt(e.currentTarget, e.clientX)
+        }}
+        onPointerMove={(e) => e.buttons & 1 && scrubAt(e.currentTarget, e.clientX)}
+      >
+        <div className="thumbs">
+          {Array.from({ length: frames }, (_, i) => (
+            <div
+              key={i}
+              className="thumb"
+              style={thumbnails[i] ? { backgroundImage: `url("${thumbnails[i]}")` } : undefined}
+            />
+          ))}
+        </div>
+        <div className="keys">
+          {trajectory.keyframes.map((k) => (
+            <span
+              key={k.id}
+              className="key"
+              style={{
+                left: pct(
+                  Math.min(
+                    frames - 1,
+                    (k.frame / Math.max(trajectory.frames - 1, 1)) * (frames - 1),
+                  ),
+                ),
+              }}
+              title={`keyframe at frame ${Math.round(k.frame) + 1}`}
+            />
+          ))}
+        </div>
+        <div className="playhead" style={{ left: pct(playhead) }} />
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,65 @@
+// Undo/redo for the project document: every edit is a new document; edits that share a merge
+// key within 500 ms (dragging a keyframe, scrubbing a slider) become one undo step, as the
+// three.js editor merges repeated edits to one object.
+
+export type History<T> = {
+  past: T[]
+  present: T
+  future: T[]
+  lastKey: string | null
+  lastAt: number
+}
+
+export function createHistory<T>(present: T): History<T> {
+  return { past: [], present, future: [], lastKey: null, lastAt: 0 }
+}
+
+export type HistoryAction<T> =
+  | { type: 'edit'; update: (doc: T) => T; mergeKey?: string; now?: number }
+  | { type: 'undo' }
+  | { type: 'redo' }
+  | { type: 'reset'; doc: T }
+
+const MERGE_MS = 500
+const LIMIT = 200
+
+export function historyReducer<T>(h: History<T>, a: HistoryAction<T>): History<T> {
+  switch (a.type) {
+    case 'edit': {
+      const next = a.update(h.present)
+      if (next === h.present) return h
+      const now = a.now ?? Date.now()
+      const merge =
+        a.mergeKey !== undefined && a.mergeKey === h.lastKey && now - h.lastAt < MERGE_MS
+      return {
+        past: merge ? h.past : [...h.past, h.present].slice(-LIMIT),
+        present: next,
+        future: [],
+        lastKey: a.mergeKey ?? null,
+        lastAt: now,
+      }
+    }
+    case 'undo': {
+      if (!h.past.length) return h
+      return {
+        past: h.past.slice(0, -1),
+        present: h.past[h.past.length - 1]!,
+        future: [h.present, ...h.future],
+        lastKey: null,
+        lastAt: 0,
+      }
+    }
+    case 'redo': {
+      if (!h.future.length) return h
+      return {
+        past: [...h.past, h.present],
+        present: h.future[0]!,
+        future: h.future.slice(1),
+        lastKey: null,
+        lastAt: 0,
+      }
+    }
+    case 'reset':
+      return createHistory(a.doc)
+  }
+}
