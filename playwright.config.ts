@@ -23,6 +23,9 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // WebGL (the camera editor) in software, without a GPU
+        '--enable-unsafe-swiftshader',
+        '--use-angle=swiftshader',
       ],
     },
     viewport: { width: 1440, height: 900 },

@@ -1,0 +1,114 @@
+// The studio in Chromium through the web host with the demo model: a creator's whole flow,
+// a crash mid-render, and the camera editor's drag/undo/export.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { expect, test, type Page } from '@playwright/test'
+import { browserMissing, startServe, type Served } from './helpers'
+
+const missing = browserMissing()
+test.skip(missing !== null && !process.env.CI, missing ?? '')
+
+let served: Served
+test.beforeEach(async () => {
+  served = await startServe()
+})
+test.afterEach(async () => {
+  await served.stop()
+})
+
+async function open(page: Page) {
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await expect(page.getByTestId('model-picker')).toContainText('Demo (random weights)')
+}
+
+test('prompt, preset, motion, generate with live preview, play, scrub, export MP4', async ({ page }) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.getByTestId('preset-name').selectOption('orbit-left')
+  await page.getByTestId('apply-preset').click()
+  await page.getByTestId('motion-slider').fill('0.8')
+  await expect(page.getByTestId('motion-meaning')).toContainText('camera travel x1.60')
+  // enough steps to watch it denoise
+  await page.locator('input[type=number]').nth(1).fill('120')
+  await page.getByTestId('generate').click()
+
+  const canvas = page.getByTestId('live-preview')
+  await expect(canvas).toBeVisible()
+  await expect.poll(async () => Number(await canvas.getAttribute('data-step'))).toBeGreaterThan(2)
+  await page.screenshot({ path: 'test-results/studio-rendering.png' })
+  const first = await canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL())
+  const firstStep = Number(await canvas.getAttribute('data-step'))
+  await expect.poll(async () => Number(await canvas.getAttribute('data-step'))).toBeGreaterThan(firstStep + 10)
+  expect(await canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL())).not.toBe(first)
+  await expect(page.getByTestId('job-progress')).toContainText(/denoise \d+\/120 · [\d.]+ it\/s · ETA/)
+
+  await expect(page.getByTestId('job')).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
+  const video = page.getByTestId('clip')
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState)).toBeGreaterThanOrEqual(2)
+  expect(await video.evaluate((v: HTMLVideoElement) => v.duration)).toBeCloseTo(2, 1) // 16 frames at 8 fps
+
+  // scrub: the timeline moves the playhead, the clip seeks, the editor follows
+  const track = page.getByTestId('timeline-track')
+  const box = (await track.boundingBox())!
+  await page.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2)
+  await expect(page.getByTestId('playhead-label')).toContainText('frame 12 / 16')
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeCloseTo(11.5 / 8, 1)
+  await page.keyboard.press('ArrowRight')
+  await expect(page.getByTestId('playhead-label')).toContainText('frame 13 / 16')
+
+  await page.screenshot({ path: 'test-results/studio-after-render.png' })
+  const downloading = page.waitForEvent('download')
+  await page.getByTestId('export-mp4').click()
+  const dl = await downloading
+  const file = await dl.path()
+  const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames,width,height,r_frame_rate', '-of', 'json', file], { encoding: 'utf8' })) as { streams: Record<string, unknown>[] }
+  expect(probe.streams[0]).toMatchObject({ codec_name: 'h264', nb_read_frames: '16', width: 256, height: 256, r_frame_rate: '8/1' })
+})
+
+test('killing the engine mid-render fails the job with the reason; retry succeeds', async ({ page }) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.locator('input[type=number]').nth(1).fill('400')
+  const pid = Number(await page.getByTestId('engine-state').getAttribute('data-pid'))
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('job-progress')).toContainText('denoise')
+  process.kill(pid, 'SIGKILL')
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'failed')
+  await expect(page.getByTestId('job-error')).toContainText(/the engine stopped during the render: the engine process exited unexpectedly \(signal SIGKILL\)/)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  // the project (prompt, settings) is as it was
+  await expect(page.getByTestId('prompt')).toHaveValue('a lighthouse at dusk')
+  await page.locator('input[type=number]').nth(1).fill('5')
+  await page.getByTestId('job-retry').click()
+  await expect(page.getByTestId('job').first()).toHaveAttribute('data-state', 'done', { timeout: 90_000 })
+})
+
+test('camera editor: drag a keyframe, the MotionCtrl export follows; undo restores it byte for byte', async ({ page }) => {
+  await open(page)
+  await page.getByTestId('preset-name').selectOption('orbit-left')
+  await page.getByTestId('apply-preset').click()
+  const exportJson = async () => {
+    const d = page.waitForEvent('download')
+    await page.getByTestId('export-motionctrl').click()
+    return readFileSync(await (await d).path(), 'utf8')
+  }
+  const before = await exportJson()
+  const viewport = page.getByTestId('camera-viewport')
+  await expect.poll(async () => JSON.parse((await viewport.getAttribute('data-handles')) ?? '[]').length).toBeGreaterThan(1)
+  const handles = JSON.parse((await viewport.getAttribute('data-handles'))!) as { id: string; x: number; y: number }[]
+  const box = (await viewport.boundingBox())!
+  const h = handles[handles.length - 1]!
+  await page.mouse.move(box.x + h.x, box.y + h.y)
+  await page.mouse.down()
+  for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + h.x + i * 6, box.y + h.y - i * 3)
+  await page.mouse.up()
+  const after = await exportJson()
+  expect(after).not.toBe(before)
+  const last = (s: string) => (JSON.parse(s) as number[][]).at(-1)!
+  expect(last(after)).not.toEqual(last(before))
+  await page.screenshot({ path: 'test-results/camera-editor.png' })
+  await page.keyboard.press('Control+z')
+  expect(await exportJson()).toBe(before)
+})
