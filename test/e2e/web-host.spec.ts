@@ -23,7 +23,7 @@ test('the status bar shows the real engine ready on the CPU provider', async ({ 
   await expect(page.getByTestId('engine-vram')).toHaveText('no GPU')
   // The token left the address bar once the page kept it.
   expect(page.url()).not.toContain('token=')
-  for (const region of ['Generate', 'Viewport', 'Jobs', 'Timeline']) {
+  for (const region of ['Generate', 'Camera', 'Jobs', 'Timeline']) {
     await expect(page.getByRole('region', { name: region })).toBeVisible()
   }
   await page.screenshot({ path: 'test-results/shell.png' })
