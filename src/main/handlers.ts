@@ -3,10 +3,12 @@ import type { AppInfo } from '../shared/contract'
 import type { Handlers } from './dispatch'
 import type { EngineHost } from './engine-host'
 import type { StudioService } from './studio'
+import type { ProjectStore } from './projects'
 
 export type HandlerContext = {
   engine: EngineHost
   studio: StudioService
+  projects: ProjectStore
   appInfo: () => AppInfo
 }
 
@@ -20,5 +22,17 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'jobs.cancel': async ({ id }) => ctx.studio.cancel(id),
     'jobs.list': async () => ctx.studio.list(),
     'clip.export': async (req) => ctx.studio.exportClip(req),
+    'project.list': async () => ({ projects: ctx.projects.list(), recent: ctx.projects.recent() }),
+    'project.save': async ({ name, doc }) => ctx.projects.save(name, doc),
+    'project.open': async ({ name }) => ctx.projects.open(name),
+    'project.autosave': async ({ doc, name }) => {
+      ctx.projects.autosave(doc, name)
+      return { savedAt: Date.now() }
+    },
+    'project.recovery': async () => ctx.projects.recovery(),
+    'project.discardRecovery': async () => {
+      ctx.projects.clearRecovery()
+      return { discarded: true }
+    },
   }
 }

@@ -14,6 +14,7 @@ import { createHandlers } from './handlers'
 import { registerIpc, sameDocument, sendEvent } from './ipc'
 import { mediaPath, mediaResponse } from './media-files'
 import { StudioService } from './studio'
+import { ProjectStore } from './projects'
 import { ELECTRON_CSP, mainWindowOptions } from './window-options'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -24,10 +25,16 @@ const webContentsList = (): WebContents[] => [...windows].map((w) => w.webConten
 
 // dolly-media:// must be privileged before the app is ready (streaming, fetch, secure)
 protocol.registerSchemesAsPrivileged([
-  { scheme: 'dolly-media', privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } },
+  {
+    scheme: 'dolly-media',
+    privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true },
+  },
 ])
 
-const engine = new EngineHost({ spawn: utilitySpawner(join(here, 'worker.js')), queryGpu: () => queryGpu() })
+const engine = new EngineHost({
+  spawn: utilitySpawner(join(here, 'worker.js')),
+  queryGpu: () => queryGpu(),
+})
 
 // No remote content, no new windows, no navigation away from the studio, no permissions.
 app.on('web-contents-created', (_e, contents) => {
@@ -64,7 +71,9 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false))
     session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [ELECTRON_CSP] } })
+      callback({
+        responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [ELECTRON_CSP] },
+      })
     })
 
     const cacheDir = join(app.getPath('userData'), 'renders')
@@ -73,7 +82,10 @@ if (!app.requestSingleInstanceLock()) {
       cacheDir,
       modelDirs: () => [
         join(app.getAppPath(), 'resources', 'demo-model'),
-        ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d)),
+        ...(process.env['DOLLY_MODEL_DIRS'] ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => resolve(d)),
       ],
       mediaUrl: (jobId, file) => `dolly-media://job/${jobId}/${file}`,
       exportTarget: async (jobId, format) => {
@@ -89,18 +101,33 @@ if (!app.requestSingleInstanceLock()) {
     protocol.handle('dolly-media', (request) => {
       const url = new URL(request.url)
       const [, jobId = '', ...rest] = url.pathname.split('/')
-      const r = mediaResponse(url.hostname === 'job' ? mediaPath(cacheDir, jobId, rest.join('/')) : null, request.headers.get('range') ?? undefined)
+      const r = mediaResponse(
+        url.hostname === 'job' ? mediaPath(cacheDir, jobId, rest.join('/')) : null,
+        request.headers.get('range') ?? undefined,
+      )
       const body = r.body ? (Readable.toWeb(r.body) as ReadableStream) : null
       return new Response(body, { status: r.status, headers: r.headers })
     })
 
+    const projects = new ProjectStore(
+      join(app.getPath('documents'), 'Dolly Projects'),
+      join(app.getPath('userData'), 'state'),
+    )
     const dispatch = createDispatcher(
-      createHandlers({ engine, studio, appInfo: () => makeAppInfo('electron', app.getVersion(), engine.status().onnxruntimeVersion) }),
+      createHandlers({
+        engine,
+        studio,
+        projects,
+        appInfo: () =>
+          makeAppInfo('electron', app.getVersion(), engine.status().onnxruntimeVersion),
+      }),
     )
     registerIpc(dispatch, () => rendererUrl, webContentsList)
     engine.onState((s) => sendEvent(webContentsList(), 'engine.state', s))
     studio.on((name, data) => sendEvent(webContentsList(), name, data as never))
-    engine.start().catch((err: Error) => console.error(`engine: ${err.message} (it will be restarted)`))
+    engine
+      .start()
+      .catch((err: Error) => console.error(`engine: ${err.message} (it will be restarted)`))
     createWindow()
 
     app.on('activate', () => {

@@ -23,7 +23,11 @@ export function mediaPath(cacheDir: string, jobId: string, file: string): string
   return p.startsWith(root + sep) ? p : null
 }
 
-export type MediaResponse = { status: number; headers: Record<string, string>; body: Readable | null }
+export type MediaResponse = {
+  status: number
+  headers: Record<string, string>
+  body: Readable | null
+}
 
 /** 200 for the whole file, 206 for `Range: bytes=a-b`, 416 for a range past the end, 404 otherwise. */
 export function mediaResponse(path: string | null, range: string | undefined): MediaResponse {
@@ -37,7 +41,12 @@ export function mediaResponse(path: string | null, range: string | undefined): M
     return { status: 404, headers: {}, body: null }
   }
   const type = MEDIA_TYPES[extname(path)] ?? 'application/octet-stream'
-  const base = { 'Content-Type': type, 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' }
+  const base = {
+    'Content-Type': type,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  }
   const m = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null
   if (range && m && (m[1] || m[2])) {
     let start = m[1] ? Number(m[1]) : size - Number(m[2])
@@ -49,9 +58,17 @@ export function mediaResponse(path: string | null, range: string | undefined): M
     }
     return {
       status: 206,
-      headers: { ...base, 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': String(end - start + 1) },
+      headers: {
+        ...base,
+        'Content-Range': `bytes ${start}-${end}/${size}`,
+        'Content-Length': String(end - start + 1),
+      },
       body: createReadStream(path, { start, end }),
     }
   }
-  return { status: 200, headers: { ...base, 'Content-Length': String(size) }, body: createReadStream(path) }
+  return {
+    status: 200,
+    headers: { ...base, 'Content-Length': String(size) },
+    body: createReadStream(path),
+  }
 }

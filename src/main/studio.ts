@@ -31,13 +31,24 @@ const EngineJobUpdate = z.object({
   progress: JobView.shape.progress,
   error: JobView.shape.error,
   result: z
-    .object({ out: z.string(), frames: z.number(), width: z.number(), height: z.number(), fps: z.number(), seed: z.number(), plan: z.string(), warnings: z.array(z.string()) })
+    .object({
+      out: z.string(),
+      frames: z.number(),
+      width: z.number(),
+      height: z.number(),
+      fps: z.number(),
+      seed: z.number(),
+      plan: z.string(),
+      warnings: z.array(z.string()),
+    })
     .nullable(),
 })
 
 export class StudioService {
   private readonly jobs = new Map<string, JobView>()
-  private readonly listeners = new Set<(name: 'job.update' | 'job.preview', data: unknown) => void>()
+  private readonly listeners = new Set<
+    (name: 'job.update' | 'job.preview', data: unknown) => void
+  >()
   private exportCounter = 0
 
   constructor(private readonly o: StudioOptions) {
@@ -48,7 +59,14 @@ export class StudioService {
       if (s.state !== 'crashed') return
       for (const job of this.jobs.values()) {
         if (job.state === 'running' || job.state === 'queued') {
-          this.update({ ...job, state: 'failed', error: { message: `the engine stopped during the render: ${s.lastError ?? 'it exited'}`, advice: 'The engine restarts by itself; press Retry when it is ready.' } })
+          this.update({
+            ...job,
+            state: 'failed',
+            error: {
+              message: `the engine stopped during the render: ${s.lastError ?? 'it exited'}`,
+              advice: 'The engine restarts by itself; press Retry when it is ready.',
+            },
+          })
         }
       }
     })
@@ -80,13 +98,25 @@ export class StudioService {
           demo: m.demo,
           camera: m.camera,
           motion: motionControlFor({ pipeline: m.pipeline, motion: m.motion, camera: m.camera }),
-          frames: m.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[m.pipeline],
+          frames:
+            m.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[m.pipeline],
           width: m.dolly.nativeWidth ?? null,
           height: m.dolly.nativeHeight ?? null,
           error: null,
         })
       } catch (err) {
-        out.push({ id: resolve(dir), label: dir.split(/[\\/]/).pop() ?? dir, pipeline: 'animatediff', demo: false, camera: 'none', motion: { kind: 'none', label: 'unavailable', reason: 'the model folder was refused' }, frames: 16, width: null, height: null, error: err instanceof Error ? err.message : String(err) })
+        out.push({
+          id: resolve(dir),
+          label: dir.split(/[\\/]/).pop() ?? dir,
+          pipeline: 'animatediff',
+          demo: false,
+          camera: 'none',
+          motion: { kind: 'none', label: 'unavailable', reason: 'the model folder was refused' },
+          frames: 16,
+          width: null,
+          height: null,
+          error: err instanceof Error ? err.message : String(err),
+        })
       }
     }
     return out
@@ -94,22 +124,33 @@ export class StudioService {
 
   private model(id: string): ModelFolder {
     // only folders the studio lists: a page cannot make the engine open an arbitrary path
-    const dir = this.o.modelDirs().map((d) => resolve(d)).find((d) => d === id)
+    const dir = this.o
+      .modelDirs()
+      .map((d) => resolve(d))
+      .find((d) => d === id)
     if (!dir) throw new HandlerError('invalid-payload', `no model "${id}" in the studio's list`)
     return openModelFolder(dir)
   }
 
   async submit(req: RenderRequest): Promise<JobView> {
     const model = this.model(req.modelId)
-    if (model.pipeline === 'svd') throw new HandlerError('invalid-payload', 'image-to-video models need an input image, which the studio cannot send yet; use dolly render --image')
+    if (model.pipeline === 'svd')
+      throw new HandlerError(
+        'invalid-payload',
+        'image-to-video models need an input image, which the studio cannot send yet; use dolly render --image',
+      )
     if (req.camera && 'preset' in req.camera) {
       const first = req.camera.preset.split(/[+,]/)[0]!.trim()
-      if (!isPresetName(first)) throw new HandlerError('invalid-payload', `unknown camera preset "${first}"`)
+      if (!isPresetName(first))
+        throw new HandlerError('invalid-payload', `unknown camera preset "${first}"`)
     }
     const id = randomUUID()
     const dir = join(this.o.cacheDir, id)
     mkdirSync(dir, { recursive: true })
-    const motion = mapMotion({ pipeline: model.pipeline, motion: model.motion, camera: model.camera }, req.motion)
+    const motion = mapMotion(
+      { pipeline: model.pipeline, motion: model.motion, camera: model.camera },
+      req.motion,
+    )
     const spec: RenderSpec = {
       model: model.dir,
       prompt: req.prompt,
@@ -130,12 +171,30 @@ export class StudioService {
       ...(motion.kind === 'camera_scale' ? { cameraScale: motion.cameraScale } : {}),
       ...(motion.kind === 'motion_bucket_id' ? { motionBucketId: motion.motionBucketId } : {}),
     }
-    const job: JobView = { id, state: 'queued', request: req, progress: null, error: null, result: null, createdAt: Date.now() }
+    const job: JobView = {
+      id,
+      state: 'queued',
+      request: req,
+      progress: null,
+      error: null,
+      result: null,
+      createdAt: Date.now(),
+    }
     this.update(job)
     try {
-      await this.o.engine.request('jobs.submit', { id, spec: spec as unknown as Record<string, unknown> })
+      await this.o.engine.request('jobs.submit', {
+        id,
+        spec: spec as unknown as Record<string, unknown>,
+      })
     } catch (err) {
-      this.update({ ...job, state: 'failed', error: { message: err instanceof Error ? err.message : String(err), advice: 'Wait for the engine to be ready, then retry.' } })
+      this.update({
+        ...job,
+        state: 'failed',
+        error: {
+          message: err instanceof Error ? err.message : String(err),
+          advice: 'Wait for the engine to be ready, then retry.',
+        },
+      })
     }
     return this.jobs.get(id)!
   }
@@ -150,13 +209,26 @@ export class StudioService {
     return [...this.jobs.values()].sort((a, b) => a.createdAt - b.createdAt)
   }
 
-  async exportClip(req: { jobId: string; format: 'mp4' | 'gif' | 'webm' | 'png'; fps?: number; quality: number; loop: number }): Promise<{ url: string | null; path: string | null }> {
+  async exportClip(req: {
+    jobId: string
+    format: 'mp4' | 'gif' | 'webm' | 'png'
+    fps?: number
+    quality: number
+    loop: number
+  }): Promise<{ url: string | null; path: string | null }> {
     const job = this.jobs.get(req.jobId)
-    if (!job || job.state !== 'done' || !job.result) throw new HandlerError('invalid-payload', `job ${req.jobId} has no finished clip to export`)
+    if (!job || job.state !== 'done' || !job.result)
+      throw new HandlerError('invalid-payload', `job ${req.jobId} has no finished clip to export`)
     const dir = join(this.o.cacheDir, req.jobId)
     const framesDir = join(dir, 'frames')
-    const numFrames = existsSync(framesDir) ? readdirSync(framesDir).filter((f) => f.endsWith('.png')).length : 0
-    if (!numFrames) throw new HandlerError('internal', `the frames of job ${req.jobId} are no longer in the cache`)
+    const numFrames = existsSync(framesDir)
+      ? readdirSync(framesDir).filter((f) => f.endsWith('.png')).length
+      : 0
+    if (!numFrames)
+      throw new HandlerError(
+        'internal',
+        `the frames of job ${req.jobId} are no longer in the cache`,
+      )
     const ext = req.format === 'png' ? '' : `.${req.format}`
     let out: string
     let url: string | null = null
@@ -171,7 +243,15 @@ export class StudioService {
     }
     await this.o.engine.request(
       'clip.export',
-      { framesDir, numFrames, out, format: req.format, fps: req.fps ?? job.result.fps, quality: req.quality, loop: req.loop },
+      {
+        framesDir,
+        numFrames,
+        out,
+        format: req.format,
+        fps: req.fps ?? job.result.fps,
+        quality: req.quality,
+        loop: req.loop,
+      },
       10 * 60_000,
     )
     return { url, path: this.o.exportTarget ? out : null }
@@ -189,12 +269,35 @@ export class StudioService {
         state: u.data.state,
         progress: u.data.progress,
         error: u.data.error,
-        result: r ? { clipUrl: this.o.mediaUrl(job.id, 'clip.mp4'), frames: r.frames, width: r.width, height: r.height, fps: r.fps, seed: r.seed, plan: r.plan, warnings: r.warnings.slice(0, 32) } : null,
+        result: r
+          ? {
+              clipUrl: this.o.mediaUrl(job.id, 'clip.mp4'),
+              frames: r.frames,
+              width: r.width,
+              height: r.height,
+              fps: r.fps,
+              seed: r.seed,
+              plan: r.plan,
+              warnings: r.warnings.slice(0, 32),
+            }
+          : null,
       })
     } else if (name === 'job.preview') {
-      const d = data as { id?: unknown; step?: unknown; width?: unknown; height?: unknown; rgb?: unknown }
+      const d = data as {
+        id?: unknown
+        step?: unknown
+        width?: unknown
+        height?: unknown
+        rgb?: unknown
+      }
       if (typeof d.id !== 'string' || !this.jobs.has(d.id) || !(d.rgb instanceof Uint8Array)) return
-      const p = JobPreview.safeParse({ id: d.id, step: d.step, width: d.width, height: d.height, rgb: Buffer.from(d.rgb).toString('base64') })
+      const p = JobPreview.safeParse({
+        id: d.id,
+        step: d.step,
+        width: d.width,
+        height: d.height,
+        rgb: Buffer.from(d.rgb).toString('base64'),
+      })
       if (p.success) this.emit('job.preview', p.data)
     }
   }

@@ -67,12 +67,22 @@ export type AppInfo = z.infer<typeof AppInfo>
 // --- models, renders and camera paths ----------------------------------------------------
 
 const Vec3 = z.tuple([z.number().finite(), z.number().finite(), z.number().finite()])
-const Quat = z.tuple([z.number().finite(), z.number().finite(), z.number().finite(), z.number().finite()])
+const Quat = z.tuple([
+  z.number().finite(),
+  z.number().finite(),
+  z.number().finite(),
+  z.number().finite(),
+])
 
 export const Easing = z.discriminatedUnion('type', [
   z.object({ type: z.literal('linear') }).strict(),
   z.object({ type: z.literal('hold') }).strict(),
-  z.object({ type: z.literal('bezier'), handles: z.tuple([z.number(), z.number(), z.number(), z.number()]) }).strict(),
+  z
+    .object({
+      type: z.literal('bezier'),
+      handles: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+    })
+    .strict(),
 ])
 
 export const KeyframeSchema = z
@@ -133,6 +143,37 @@ export const SCHEDULER_NAMES = [
   'CogVideoXDPMScheduler',
 ] as const
 
+export const ProjectDoc = z
+  .object({
+    settings: z
+      .object({
+        modelId: z.string().max(1024),
+        prompt: z.string().max(4000),
+        negativePrompt: z.string().max(4000),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 32 - 1),
+        seedLocked: z.boolean(),
+        steps: z.number().int().min(1).max(500),
+        guidance: z.number().min(0).max(50),
+        frames: z.number().int().min(1).max(256),
+        fps: z.number().int().min(1).max(60),
+        scheduler: z.string().max(64),
+        plan: z.enum(['auto', 'resident', 'offload', 'minimal']),
+        motion: z.number().min(0).max(1),
+      })
+      .strict(),
+    camera: TrajectorySchema,
+    preset: z
+      .object({ name: z.string().max(200), speed: z.number().min(0).max(10) })
+      .strict()
+      .nullable(),
+  })
+  .strict()
+export type ProjectDoc = z.infer<typeof ProjectDoc>
+
 export const RenderRequest = z
   .object({
     modelId: z.string().min(1).max(512),
@@ -143,7 +184,11 @@ export const RenderRequest = z
     frames: z.number().int().min(1).max(256).optional(),
     steps: z.number().int().min(1).max(500),
     guidance: z.number().min(0).max(50),
-    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
     scheduler: z.enum(SCHEDULER_NAMES).optional(),
     fps: z.number().int().min(1).max(60),
     /** The motion-strength slider, 0..1, mapped per model (see shared/motion.ts). */
@@ -173,7 +218,10 @@ export const JobView = z
       })
       .strict()
       .nullable(),
-    error: z.object({ message: z.string().max(MAX_STRING), advice: z.string().max(MAX_STRING) }).strict().nullable(),
+    error: z
+      .object({ message: z.string().max(MAX_STRING), advice: z.string().max(MAX_STRING) })
+      .strict()
+      .nullable(),
     result: z
       .object({
         clipUrl: z.string().max(2048),
@@ -224,12 +272,51 @@ export const commands = {
   'engine.restart': { request: Empty, response: EngineStatus },
   'models.list': { request: Empty, response: z.array(ModelSummary).max(256) },
   'jobs.submit': { request: RenderRequest, response: JobView },
-  'jobs.cancel': { request: z.object({ id: z.string().min(1).max(64) }).strict(), response: z.object({ cancelled: z.boolean() }).strict() },
+  'jobs.cancel': {
+    request: z.object({ id: z.string().min(1).max(64) }).strict(),
+    response: z.object({ cancelled: z.boolean() }).strict(),
+  },
   'jobs.list': { request: Empty, response: z.array(JobView).max(1000) },
   'clip.export': {
     request: ExportRequest,
     /** A URL the page can download (web host) or the path written (desktop, after a save dialog). */
-    response: z.object({ url: z.string().max(2048).nullable(), path: z.string().max(4096).nullable() }).strict(),
+    response: z
+      .object({ url: z.string().max(2048).nullable(), path: z.string().max(4096).nullable() })
+      .strict(),
+  },
+  'project.list': {
+    request: Empty,
+    response: z
+      .object({
+        projects: z
+          .array(z.object({ name: z.string().max(256), modifiedAt: z.number() }).strict())
+          .max(10_000),
+        recent: z.array(z.string().max(256)).max(10),
+      })
+      .strict(),
+  },
+  'project.save': {
+    request: z.object({ name: z.string().min(1).max(256), doc: ProjectDoc }).strict(),
+    response: z.object({ name: z.string().max(256), savedAt: z.number() }).strict(),
+  },
+  'project.open': {
+    request: z.object({ name: z.string().min(1).max(256) }).strict(),
+    response: z.object({ doc: ProjectDoc, migratedFrom: z.number().int().nullable() }).strict(),
+  },
+  'project.autosave': {
+    request: z.object({ doc: ProjectDoc, name: z.string().max(256).nullable() }).strict(),
+    response: z.object({ savedAt: z.number() }).strict(),
+  },
+  'project.recovery': {
+    request: Empty,
+    response: z
+      .object({ doc: ProjectDoc, name: z.string().max(256).nullable(), savedAt: z.number() })
+      .strict()
+      .nullable(),
+  },
+  'project.discardRecovery': {
+    request: Empty,
+    response: z.object({ discarded: z.boolean() }).strict(),
   },
 } as const
 

@@ -17,10 +17,29 @@ export type MotionModelFacts = {
 export type MotionControlInfo = { kind: MotionKind; label: string; reason: string | null }
 
 export function motionControlFor(m: MotionModelFacts): MotionControlInfo {
-  if (m.motion === 'motion_bucket_id') return { kind: 'motion_bucket_id', label: "SVD's motion bucket: 0 is almost still, 255 is fast motion", reason: null }
-  if (m.motion === 'motion_scale') return { kind: 'motion_scale', label: "the motion module's scale: 0 freezes motion, 2 doubles it", reason: null }
-  if (m.camera === 'motionctrl-rt') return { kind: 'camera_scale', label: 'how far the camera travels along its path: x0 to x2', reason: null }
-  return { kind: 'none', label: 'no motion control', reason: 'this model has no motion input (no motion_bucket_id, motion_scale or camera input)' }
+  if (m.motion === 'motion_bucket_id')
+    return {
+      kind: 'motion_bucket_id',
+      label: "SVD's motion bucket: 0 is almost still, 255 is fast motion",
+      reason: null,
+    }
+  if (m.motion === 'motion_scale')
+    return {
+      kind: 'motion_scale',
+      label: "the motion module's scale: 0 freezes motion, 2 doubles it",
+      reason: null,
+    }
+  if (m.camera === 'motionctrl-rt')
+    return {
+      kind: 'camera_scale',
+      label: 'how far the camera travels along its path: x0 to x2',
+      reason: null,
+    }
+  return {
+    kind: 'none',
+    label: 'no motion control',
+    reason: 'this model has no motion input (no motion_bucket_id, motion_scale or camera input)',
+  }
 }
 
 export type MotionValue =
@@ -31,7 +50,8 @@ export type MotionValue =
 
 /** Slider value 0..1 -> what the model takes. */
 export function mapMotion(m: MotionModelFacts, value: number): MotionValue {
-  if (!Number.isFinite(value)) throw new RangeError(`motion strength must be a number, got ${value}`)
+  if (!Number.isFinite(value))
+    throw new RangeError(`motion strength must be a number, got ${value}`)
   const v = Math.min(1, Math.max(0, value))
   const kind = motionControlFor(m).kind
   switch (kind) {

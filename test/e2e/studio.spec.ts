@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The studio in Chromium through the web host with the demo model: a creator's whole flow,
 // a crash mid-render, and the camera editor's drag/undo/export.
 import { execFileSync } from 'node:child_process'
@@ -22,7 +23,9 @@ async function open(page: Page) {
   await expect(page.getByTestId('model-picker')).toContainText('Demo (random weights)')
 }
 
-test('prompt, preset, motion, generate with live preview, play, scrub, export MP4', async ({ page }) => {
+test('prompt, preset, motion, generate with live preview, play, scrub, export MP4', async ({
+  page,
+}) => {
   await open(page)
   await page.getByTestId('prompt').fill('a lighthouse at dusk')
   await page.getByTestId('preset-name').selectOption('orbit-left')
@@ -39,13 +42,19 @@ test('prompt, preset, motion, generate with live preview, play, scrub, export MP
   await page.screenshot({ path: 'test-results/studio-rendering.png' })
   const first = await canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL())
   const firstStep = Number(await canvas.getAttribute('data-step'))
-  await expect.poll(async () => Number(await canvas.getAttribute('data-step'))).toBeGreaterThan(firstStep + 10)
+  await expect
+    .poll(async () => Number(await canvas.getAttribute('data-step')))
+    .toBeGreaterThan(firstStep + 10)
   expect(await canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL())).not.toBe(first)
-  await expect(page.getByTestId('job-progress')).toContainText(/denoise \d+\/120 · [\d.]+ it\/s · ETA/)
+  await expect(page.getByTestId('job-progress')).toContainText(
+    /denoise \d+\/120 · [\d.]+ it\/s · ETA/,
+  )
 
   await expect(page.getByTestId('job')).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
   const video = page.getByTestId('clip')
-  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState)).toBeGreaterThanOrEqual(2)
+  await expect
+    .poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState))
+    .toBeGreaterThanOrEqual(2)
   expect(await video.evaluate((v: HTMLVideoElement) => v.duration)).toBeCloseTo(2, 1) // 16 frames at 8 fps
 
   // scrub: the timeline moves the playhead, the clip seeks, the editor follows
@@ -53,7 +62,9 @@ test('prompt, preset, motion, generate with live preview, play, scrub, export MP
   const box = (await track.boundingBox())!
   await page.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2)
   await expect(page.getByTestId('playhead-label')).toContainText('frame 12 / 16')
-  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeCloseTo(11.5 / 8, 1)
+  await expect
+    .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime))
+    .toBeCloseTo(11.5 / 8, 1)
   await page.keyboard.press('ArrowRight')
   await expect(page.getByTestId('playhead-label')).toContainText('frame 13 / 16')
 
@@ -62,11 +73,34 @@ test('prompt, preset, motion, generate with live preview, play, scrub, export MP
   await page.getByTestId('export-mp4').click()
   const dl = await downloading
   const file = await dl.path()
-  const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames,width,height,r_frame_rate', '-of', 'json', file], { encoding: 'utf8' })) as { streams: Record<string, unknown>[] }
-  expect(probe.streams[0]).toMatchObject({ codec_name: 'h264', nb_read_frames: '16', width: 256, height: 256, r_frame_rate: '8/1' })
+  const probe = JSON.parse(
+    execFileSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-count_frames',
+        '-show_entries',
+        'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
+        '-of',
+        'json',
+        file,
+      ],
+      { encoding: 'utf8' },
+    ),
+  ) as { streams: Record<string, unknown>[] }
+  expect(probe.streams[0]).toMatchObject({
+    codec_name: 'h264',
+    nb_read_frames: '16',
+    width: 256,
+    height: 256,
+    r_frame_rate: '8/1',
+  })
 })
 
-test('killing the engine mid-render fails the job with the reason; retry succeeds', async ({ page }) => {
+test('killing the engine mid-render fails the job with the reason; retry succeeds', async ({
+  page,
+}) => {
   await open(page)
   await page.getByTestId('prompt').fill('a lighthouse at dusk')
   await page.locator('input[type=number]').nth(1).fill('400')
@@ -76,16 +110,22 @@ test('killing the engine mid-render fails the job with the reason; retry succeed
   process.kill(pid, 'SIGKILL')
   const job = page.getByTestId('job').first()
   await expect(job).toHaveAttribute('data-state', 'failed')
-  await expect(page.getByTestId('job-error')).toContainText(/the engine stopped during the render: the engine process exited unexpectedly \(signal SIGKILL\)/)
+  await expect(page.getByTestId('job-error')).toContainText(
+    /the engine stopped during the render: the engine process exited unexpectedly \(signal SIGKILL\)/,
+  )
   await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
   // the project (prompt, settings) is as it was
   await expect(page.getByTestId('prompt')).toHaveValue('a lighthouse at dusk')
   await page.locator('input[type=number]').nth(1).fill('5')
   await page.getByTestId('job-retry').click()
-  await expect(page.getByTestId('job').first()).toHaveAttribute('data-state', 'done', { timeout: 90_000 })
+  await expect(page.getByTestId('job').first()).toHaveAttribute('data-state', 'done', {
+    timeout: 90_000,
+  })
 })
 
-test('camera editor: drag a keyframe, the MotionCtrl export follows; undo restores it byte for byte', async ({ page }) => {
+test('camera editor: drag a keyframe, the MotionCtrl export follows; undo restores it byte for byte', async ({
+  page,
+}) => {
   await open(page)
   await page.getByTestId('preset-name').selectOption('orbit-left')
   await page.getByTestId('apply-preset').click()
@@ -96,8 +136,14 @@ test('camera editor: drag a keyframe, the MotionCtrl export follows; undo restor
   }
   const before = await exportJson()
   const viewport = page.getByTestId('camera-viewport')
-  await expect.poll(async () => JSON.parse((await viewport.getAttribute('data-handles')) ?? '[]').length).toBeGreaterThan(1)
-  const handles = JSON.parse((await viewport.getAttribute('data-handles'))!) as { id: string; x: number; y: number }[]
+  await expect
+    .poll(async () => JSON.parse((await viewport.getAttribute('data-handles')) ?? '[]').length)
+    .toBeGreaterThan(1)
+  const handles = JSON.parse((await viewport.getAttribute('data-handles'))!) as {
+    id: string
+    x: number
+    y: number
+  }[]
   const box = (await viewport.boundingBox())!
   const h = handles[handles.length - 1]!
   await page.mouse.move(box.x + h.x, box.y + h.y)

@@ -35,14 +35,37 @@ function spyHandlers() {
     'jobs.cancel': vi.fn(async () => ({ cancelled: false })),
     'jobs.list': vi.fn(async () => []),
     'clip.export': vi.fn(async () => ({ url: null, path: null })),
+    'project.list': vi.fn(async () => ({ projects: [], recent: [] })),
+    'project.save': vi.fn(async () => ({ name: 'x', savedAt: 0 })),
+    'project.open': vi.fn(async (): Promise<never> => {
+      throw new Error('not in this test')
+    }),
+    'project.autosave': vi.fn(async () => ({ savedAt: 0 })),
+    'project.recovery': vi.fn(async () => null),
+    'project.discardRecovery': vi.fn(async () => ({ discarded: true })),
   } satisfies Handlers
   return handlers
 }
 
 describe('contract', () => {
   it('declares the commands and events of the foundation', () => {
-    expect(commandNames.sort()).toEqual(['app.info', 'clip.export', 'engine.restart', 'engine.status', 'jobs.cancel', 'jobs.list', 'jobs.submit', 'models.list'])
-    expect(Object.keys(commands)).toHaveLength(8)
+    expect(commandNames.sort()).toEqual([
+      'app.info',
+      'clip.export',
+      'engine.restart',
+      'engine.status',
+      'jobs.cancel',
+      'jobs.list',
+      'jobs.submit',
+      'models.list',
+      'project.autosave',
+      'project.discardRecovery',
+      'project.list',
+      'project.open',
+      'project.recovery',
+      'project.save',
+    ])
+    expect(Object.keys(commands)).toHaveLength(14)
   })
 })
 
@@ -145,7 +168,16 @@ describe('dispatcher', () => {
 })
 
 describe('render requests', () => {
-  const ok = { modelId: '/models/demo', prompt: 'a lighthouse at dusk', steps: 10, guidance: 7.5, seed: 3, fps: 8, motion: 0.5, camera: { preset: 'orbit-left', speed: 1 } }
+  const ok = {
+    modelId: '/models/demo',
+    prompt: 'a lighthouse at dusk',
+    steps: 10,
+    guidance: 7.5,
+    seed: 3,
+    fps: 8,
+    motion: 0.5,
+    camera: { preset: 'orbit-left', speed: 1 },
+  }
   it('accepts a well-formed request and fills defaults', async () => {
     const h = spyHandlers()
     h['jobs.submit'].mockImplementationOnce(async (req: unknown) => {
@@ -160,7 +192,30 @@ describe('render requests', () => {
     ['a fractional seed', { seed: 1.5 }],
     ['a scheduler we do not have', { scheduler: 'PNDMScheduler' }],
     ['a motion strength over 1', { motion: 2 }],
-    ['a trajectory with a NaN position', { camera: { trajectory: { version: 1, frames: 16, aim: 'free', target: [0, 0, 0], constantSpeed: false, keyframes: [{ id: 'a', frame: 0, position: [0, Number.NaN, 0], rotation: [0, 0, 0, 1], fov: 45, easing: { type: 'linear' } }] } } }],
+    [
+      'a trajectory with a NaN position',
+      {
+        camera: {
+          trajectory: {
+            version: 1,
+            frames: 16,
+            aim: 'free',
+            target: [0, 0, 0],
+            constantSpeed: false,
+            keyframes: [
+              {
+                id: 'a',
+                frame: 0,
+                position: [0, Number.NaN, 0],
+                rotation: [0, 0, 0, 1],
+                fov: 45,
+                easing: { type: 'linear' },
+              },
+            ],
+          },
+        },
+      },
+    ],
     ['a model path with an extra key', { modelPath: '/etc' }],
   ] as const) {
     it(`refuses ${what}`, async () => {

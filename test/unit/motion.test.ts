@@ -30,7 +30,10 @@ describe('motion-strength mapping, per model kind', () => {
 
   it('no motion input: disabled with the reason', () => {
     for (const m of [plain, cog]) {
-      expect(motionControlFor(m)).toMatchObject({ kind: 'none', reason: expect.stringMatching(/no motion input/) })
+      expect(motionControlFor(m)).toMatchObject({
+        kind: 'none',
+        reason: expect.stringMatching(/no motion input/),
+      })
       expect(mapMotion(m, 0.7)).toEqual({ kind: 'none' })
     }
   })

@@ -52,5 +52,10 @@ export {
   MAX_PIXELS,
 } from './media/image'
 export type { RgbImage } from './media/image'
-export { CogVideoXPipeline, dynamicGuidance, rotaryEmbeddings3d, resizeCropRegionForGrid } from './pipelines/cogvideox'
+export {
+  CogVideoXPipeline,
+  dynamicGuidance,
+  rotaryEmbeddings3d,
+  resizeCropRegionForGrid,
+} from './pipelines/cogvideox'
 export type { CogVideoXOptions } from './pipelines/cogvideox'

@@ -18,10 +18,15 @@ export const engineMethods = {
   ping: { params: z.object({}).strict(), result: z.object({ pid: z.number() }).strict() },
   /** Queue a render. `spec` is built and checked by main (paths it chose, validated settings). */
   'jobs.submit': {
-    params: z.object({ id: z.string().min(1).max(64), spec: z.record(z.string(), z.unknown()) }).strict(),
+    params: z
+      .object({ id: z.string().min(1).max(64), spec: z.record(z.string(), z.unknown()) })
+      .strict(),
     result: z.object({ queued: z.boolean() }).strict(),
   },
-  'jobs.cancel': { params: z.object({ id: z.string().min(1).max(64) }).strict(), result: z.object({ cancelled: z.boolean() }).strict() },
+  'jobs.cancel': {
+    params: z.object({ id: z.string().min(1).max(64) }).strict(),
+    result: z.object({ cancelled: z.boolean() }).strict(),
+  },
   /** Re-encode a finished job's PNG frames into another clip format. */
   'clip.export': {
     params: z

@@ -59,8 +59,24 @@ async function main(): Promise<void> {
     },
     'jobs.cancel': async (params) => ({ cancelled: queue.cancel((params as { id: string }).id) }),
     'clip.export': async (params) => {
-      const p = params as { framesDir: string; numFrames: number; out: string; format: ClipFormat; fps: number; quality: number; loop: number }
-      return { out: await encodeFromFrames(p.framesDir, p.numFrames, { out: p.out, format: p.format, fps: p.fps, quality: p.quality, loop: p.loop }) }
+      const p = params as {
+        framesDir: string
+        numFrames: number
+        out: string
+        format: ClipFormat
+        fps: number
+        quality: number
+        loop: number
+      }
+      return {
+        out: await encodeFromFrames(p.framesDir, p.numFrames, {
+          out: p.out,
+          format: p.format,
+          fps: p.fps,
+          quality: p.quality,
+          loop: p.loop,
+        }),
+      }
     },
   }
 
@@ -77,12 +93,27 @@ async function main(): Promise<void> {
         state: job.state,
         progress: job.progress,
         error: job.error,
-        result: r ? { out: r.out, frames: r.frames, width: r.width, height: r.height, fps: r.fps, seed: r.seed, plan: r.plan.final, warnings: r.warnings } : null,
+        result: r
+          ? {
+              out: r.out,
+              frames: r.frames,
+              width: r.width,
+              height: r.height,
+              fps: r.fps,
+              seed: r.seed,
+              plan: r.plan.final,
+              warnings: r.warnings,
+            }
+          : null,
       },
     })
   })
   queue.on('preview', ({ id, image }) => {
-    port.send({ type: 'event', name: 'job.preview', data: { id, step: image.step, width: image.width, height: image.height, rgb: image.rgb } })
+    port.send({
+      type: 'event',
+      name: 'job.preview',
+      data: { id, step: image.step, width: image.width, height: image.height, rgb: image.rgb },
+    })
   })
 
   port.onMessage(async (raw) => {

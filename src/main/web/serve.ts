@@ -12,6 +12,7 @@ import { queryGpu } from '../gpu'
 import { createHandlers } from '../handlers'
 import { startWebHost } from './server'
 import { StudioService } from '../studio'
+import { ProjectStore } from '../projects'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -39,8 +40,12 @@ function parseArgs(argv: string[]): { port: number; json: boolean } {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const engine = new EngineHost({ spawn: forkSpawner(join(here, 'worker.js')), queryGpu: () => queryGpu() })
-  const cacheDir = process.env['DOLLY_CACHE_DIR'] ?? join(homedir(), '.cache', 'dolly-studio', 'renders')
+  const engine = new EngineHost({
+    spawn: forkSpawner(join(here, 'worker.js')),
+    queryGpu: () => queryGpu(),
+  })
+  const cacheDir =
+    process.env['DOLLY_CACHE_DIR'] ?? join(homedir(), '.cache', 'dolly-studio', 'renders')
   const studio = new StudioService({
     engine,
     cacheDir,
@@ -50,9 +55,18 @@ async function main(): Promise<void> {
     ],
     mediaUrl: (jobId, file) => `/media/${jobId}/${file}`,
   })
+  const projects = new ProjectStore(
+    process.env['DOLLY_PROJECTS_DIR'] ?? join(homedir(), 'Dolly Projects'),
+    process.env['DOLLY_STATE_DIR'] ?? join(homedir(), '.local', 'state', 'dolly-studio'),
+  )
   const version = readPackageVersion(resolve(here, '../../package.json'))
   const dispatch = createDispatcher(
-    createHandlers({ engine, studio, appInfo: () => makeAppInfo('web', version, engine.status().onnxruntimeVersion) }),
+    createHandlers({
+      engine,
+      studio,
+      projects,
+      appInfo: () => makeAppInfo('web', version, engine.status().onnxruntimeVersion),
+    }),
   )
   const rendererDir = resolve(here, '../renderer')
 
@@ -67,7 +81,10 @@ async function main(): Promise<void> {
   engine.onState((s) => host.broadcast('engine.state', s))
   studio.on((name, data) => host.broadcast(name, data as never))
 
-  if (args.json) console.log(JSON.stringify({ url: host.url, port: host.port, token: host.token, pid: process.pid }))
+  if (args.json)
+    console.log(
+      JSON.stringify({ url: host.url, port: host.port, token: host.token, pid: process.pid }),
+    )
   else console.log(`Dolly Studio is running at ${host.url}`)
 
   let closing = false

@@ -97,7 +97,9 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       const [, , jobId = '', ...rest] = url.pathname.split('/')
       const r = mediaResponse(mediaPath(opts.cacheDir, jobId, rest.join('/')), req.headers.range)
       const download = url.searchParams.get('download')
-      if (download && r.status === 200) r.headers['Content-Disposition'] = `attachment; filename="${download.replace(/[^A-Za-z0-9._-]/g, '_')}"`
+      if (download && r.status === 200)
+        r.headers['Content-Disposition'] =
+          `attachment; filename="${download.replace(/[^A-Za-z0-9._-]/g, '_')}"`
       res.writeHead(r.status, r.headers)
       if (r.body && req.method !== 'HEAD') r.body.pipe(res)
       else res.end()

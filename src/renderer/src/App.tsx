@@ -17,6 +17,7 @@ import { CameraViewport, type ViewMode } from './components/CameraViewport'
 import { GeneratePanel } from './components/GeneratePanel'
 import { JobsPanel } from './components/JobsPanel'
 import { PreviewPane } from './components/PreviewPane'
+import { ProjectBar } from './components/ProjectBar'
 import { StatusBar } from './components/StatusBar'
 import { Timeline } from './components/Timeline'
 import { useEngineStatus } from './components/useEngineStatus'
@@ -100,6 +101,26 @@ export function App() {
   const [presetName, setPresetName] = useState('orbit-left')
   const [presetSpeed, setPresetSpeed] = useState(1)
   const fileInput = useRef<HTMLInputElement>(null)
+  const [projectName, setProjectName] = useState<string | null>(null)
+  const [savedDoc, setSavedDoc] = useState<ProjectDoc | null>(null)
+  const [recovery, setRecovery] = useState<{
+    doc: ProjectDoc
+    name: string | null
+    savedAt: number
+  } | null>(null)
+  const dirty = savedDoc !== doc && (savedDoc !== null || history.past.length > 0)
+
+  // crash recovery: offer what the last session autosaved
+  useEffect(() => {
+    if (connection !== 'open') return
+    void api.project.recovery().then((r) => r.ok && r.value && setRecovery(r.value))
+  }, [api, connection])
+  // autosave every few seconds while there are unsaved edits
+  useEffect(() => {
+    if (!dirty || recovery) return
+    const t = setTimeout(() => void api.project.autosave({ doc, name: projectName }), 2000)
+    return () => clearTimeout(t)
+  }, [api, doc, dirty, projectName, recovery])
 
   // models, then jobs and their events
   useEffect(() => {
@@ -306,12 +327,66 @@ export function App() {
     <div className="studio">
       <header className="titlebar">
         <span className="logo">Dolly Studio</span>
+        <ProjectBar
+          api={api}
+          name={projectName}
+          dirty={dirty}
+          doc={doc}
+          onNew={() => {
+            dispatch({ type: 'reset', doc: initialProject(models.find((m) => !m.error)?.id ?? '') })
+            setProjectName(null)
+            setSavedDoc(null)
+            void api.project.discardRecovery()
+          }}
+          onOpened={(n, d, migratedFrom) => {
+            dispatch({ type: 'reset', doc: d })
+            setProjectName(n)
+            setSavedDoc(d)
+            setNotice(
+              migratedFrom
+                ? `Opened ${n} (upgraded from format version ${migratedFrom}; save to keep the new format)`
+                : `Opened ${n}`,
+            )
+          }}
+          onSaved={(n) => {
+            setProjectName(n)
+            setSavedDoc(doc)
+          }}
+          onNotice={setNotice}
+        />
         {notice ? (
           <span className="notice" data-testid="notice" onClick={() => setNotice(null)}>
             {notice}
           </span>
         ) : null}
       </header>
+      {recovery ? (
+        <div className="recovery" data-testid="recovery">
+          Unsaved work{recovery.name ? ` on ${recovery.name}` : ''} from{' '}
+          {new Date(recovery.savedAt).toLocaleTimeString()} was recovered after the studio closed
+          unexpectedly.
+          <button
+            type="button"
+            className="small"
+            data-testid="recover"
+            onClick={() => {
+              dispatch({ type: 'reset', doc: recovery.doc })
+              setProjectName(recovery.name)
+              setSavedDoc(null)
+              setRecovery(null)
+            }}
+          >
+            Recover
+          </button>
+          <button
+            type="button"
+            className="small"
+            onClick={() => (setRecovery(null), void api.project.discardRecovery())}
+          >
+            Discard
+          </button>
+        </div>
+      ) : null}
       <Region name="Generate" className="left">
         <GeneratePanel
           models={models}

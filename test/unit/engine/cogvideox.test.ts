@@ -27,20 +27,50 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe.skipIf(skip)('CogVideoXPipeline vs diffusers (cogvideox-tiny)', () => {
   it('matches every traced tensor and the PNG frames within 1/255', async () => {
-    const meta = readJson<{ prompt: string; negative_prompt: string; seed: number; num_inference_steps: number; guidance_scale: number; num_frames: number; width: number; height: number }>(`${dir}/reference/meta.json`)
+    const meta = readJson<{
+      prompt: string
+      negative_prompt: string
+      seed: number
+      num_inference_steps: number
+      guidance_scale: number
+      num_frames: number
+      width: number
+      height: number
+    }>(`${dir}/reference/meta.json`)
     const model = openModelFolder(dir)
     const runtime = new Runtime({ preferCuda: false })
-    const sessions = new ModelSessions(runtime, Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])), 'offload')
+    const sessions = new ModelSessions(
+      runtime,
+      Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])),
+      'offload',
+    )
     const traced = new Map<string, Float32Array>()
     const out = await sessions.job(() =>
       new CogVideoXPipeline(model, sessions).call(
-        { prompt: meta.prompt, negativePrompt: meta.negative_prompt, seed: meta.seed, numInferenceSteps: meta.num_inference_steps, guidanceScale: meta.guidance_scale, numFrames: meta.num_frames, width: meta.width, height: meta.height },
+        {
+          prompt: meta.prompt,
+          negativePrompt: meta.negative_prompt,
+          seed: meta.seed,
+          numInferenceSteps: meta.num_inference_steps,
+          guidanceScale: meta.guidance_scale,
+          numFrames: meta.num_frames,
+          width: meta.width,
+          height: meta.height,
+        },
         { onTrace: (name, data) => traced.set(name, Float32Array.from(data)) },
       ),
     )
-    const checks: [string, number][] = [['prompt_embeds', 1e-5], ['negative_prompt_embeds', 1e-5], ['init_noise', 0]]
+    const checks: [string, number][] = [
+      ['prompt_embeds', 1e-5],
+      ['negative_prompt_embeds', 1e-5],
+      ['init_noise', 0],
+    ]
     for (let i = 0; i < meta.num_inference_steps; i++) {
-      checks.push([`step${i}_transformer_hidden_states`, 1e-5], [`step${i}_transformer_out`, 1e-5], [`step${i}_latents_after`, 1e-5])
+      checks.push(
+        [`step${i}_transformer_hidden_states`, 1e-5],
+        [`step${i}_transformer_out`, 1e-5],
+        [`step${i}_latents_after`, 1e-5],
+      )
     }
     for (const [name, tol] of checks) {
       const ref = readNpy(`${dir}/reference/trace/${name}.npy`).data as Float32Array
@@ -55,7 +85,10 @@ describe.skipIf(skip)('CogVideoXPipeline vs diffusers (cogvideox-tiny)', () => {
     const per = meta.width * meta.height * 3
     for (let f = 0; f < 8; f++) {
       const png = readPng(`${dir}/reference/frame_${String(f).padStart(3, '0')}.png`)
-      expect(maxAbs(u8.subarray(f * per, (f + 1) * per), png.rgb), `frame ${f}`).toBeLessThanOrEqual(1)
+      expect(
+        maxAbs(u8.subarray(f * per, (f + 1) * per), png.rgb),
+        `frame ${f}`,
+      ).toBeLessThanOrEqual(1)
     }
     expect(runtime.liveSessions).toBe(0)
   })
@@ -63,7 +96,14 @@ describe.skipIf(skip)('CogVideoXPipeline vs diffusers (cogvideox-tiny)', () => {
 
 describe('CogVideoX 5B parts from diffusers formulas', () => {
   it('dynamic CFG follows 1 + g (1 - cos(pi ((N - t)/N)^5)) / 2 at each timestep', () => {
-    const s = CogVideoXDDIMScheduler.fromConfig({ beta_schedule: 'scaled_linear', prediction_type: 'v_prediction', rescale_betas_zero_snr: true, snr_shift_scale: 1.0, timestep_spacing: 'trailing', clip_sample: false })
+    const s = CogVideoXDDIMScheduler.fromConfig({
+      beta_schedule: 'scaled_linear',
+      prediction_type: 'v_prediction',
+      rescale_betas_zero_snr: true,
+      snr_shift_scale: 1.0,
+      timestep_spacing: 'trailing',
+      clip_sample: false,
+    })
     s.setTimesteps(50)
     // t = 999 at the first step: ((50 - 999)/50)^5 is a large negative number
     for (const t of s.timesteps) {
@@ -76,10 +116,13 @@ describe('CogVideoX 5B parts from diffusers formulas', () => {
   it('SNR shift then zero-terminal-SNR rescale: alphas as diffusers computes them (float64)', () => {
     const ref = sharedPath('reference/schedulers/cogvideox_ddim_5b_30.json')
     if (missing(ref)) return
-    const r = readJson<{ resolved_config: object; alphas_cumprod_float32: (number | string)[] }>(ref)
+    const r = readJson<{ resolved_config: object; alphas_cumprod_float32: (number | string)[] }>(
+      ref,
+    )
     const s = CogVideoXDDIMScheduler.fromConfig(r.resolved_config)
     const want = r.alphas_cumprod_float32.map(num)
-    for (let i = 0; i < 1000; i++) expect(Math.fround(s.alphasCumprod[i]!)).toBe(Math.fround(want[i]!))
+    for (let i = 0; i < 1000; i++)
+      expect(Math.fround(s.alphasCumprod[i]!)).toBe(Math.fround(want[i]!))
     // terminal SNR is zero; the first alpha is kept
     expect(s.alphasCumprod[999]).toBe(0)
   })
@@ -87,14 +130,22 @@ describe('CogVideoX 5B parts from diffusers formulas', () => {
   it('RoPE tables for a small grid match get_3d_rotary_pos_embed computed from its formula', () => {
     // 5B: head dim 64, patch 2, sample 90x60 latents (base grid 45x30); a 4x6-latent-patch grid, 2 latent frames
     const crops = resizeCropRegionForGrid([4, 6], 45, 30)
-    expect(crops).toEqual([[0, 0], [30, 45]])
+    expect(crops).toEqual([
+      [0, 0],
+      [30, 45],
+    ])
     const headDim = 64
     const { cos, sin, dims } = rotaryEmbeddings3d(headDim, crops, [4, 6], 2)
     expect(dims).toEqual([2 * 4 * 6, 64])
     // from the formula, in float64: split 16 (t) + 24 (h) + 24 (w); each pair repeats a frequency
-    const axis = (dim: number, pos: number) => Array.from({ length: dim }, (_, j) => pos / Math.pow(10000, (2 * Math.floor(j / 2)) / dim))
+    const axis = (dim: number, pos: number) =>
+      Array.from({ length: dim }, (_, j) => pos / Math.pow(10000, (2 * Math.floor(j / 2)) / dim))
     const lin = (a: number, b: number, n: number, i: number) => a + ((b - a) * i) / (n - 1)
-    for (const [t, y, x] of [[0, 0, 0], [1, 2, 3], [1, 3, 5]] as const) {
+    for (const [t, y, x] of [
+      [0, 0, 0],
+      [1, 2, 3],
+      [1, 3, 5],
+    ] as const) {
       const row = (t * 4 + y) * 6 + x
       const angles = [
         ...axis(16, lin(0, (2 * 1) / 2, 2, t)),
@@ -102,8 +153,12 @@ describe('CogVideoX 5B parts from diffusers formulas', () => {
         ...axis(24, lin(0, (45 * 5) / 6, 6, x)),
       ]
       angles.forEach((a, j) => {
-        expect(Math.abs(cos[row * 64 + j]! - Math.cos(a)), `cos row ${row} col ${j}`).toBeLessThan(2e-6)
-        expect(Math.abs(sin[row * 64 + j]! - Math.sin(a)), `sin row ${row} col ${j}`).toBeLessThan(2e-6)
+        expect(Math.abs(cos[row * 64 + j]! - Math.cos(a)), `cos row ${row} col ${j}`).toBeLessThan(
+          2e-6,
+        )
+        expect(Math.abs(sin[row * 64 + j]! - Math.sin(a)), `sin row ${row} col ${j}`).toBeLessThan(
+          2e-6,
+        )
       })
     }
   })
@@ -134,23 +189,85 @@ describe.skipIf(!built || missing(t5))('dolly render with CogVideoX models', () 
 
   it('--frames 49 gives a 49-frame clip at 8 fps', () => {
     const out = join(tmp, 'clip.mp4')
-    const r = render(['--model', model49, '--prompt', 'waves rolling onto a sandy beach', '--frames', '49', '--steps', '2', '--width', '16', '--height', '16', '--out', out])
+    const r = render([
+      '--model',
+      model49,
+      '--prompt',
+      'waves rolling onto a sandy beach',
+      '--frames',
+      '49',
+      '--steps',
+      '2',
+      '--width',
+      '16',
+      '--height',
+      '16',
+      '--out',
+      out,
+    ])
     expect(r.code, r.stderr).toBe(0)
-    const p = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=nb_read_frames,r_frame_rate', '-of', 'json', out], { encoding: 'utf8' })) as { streams: { nb_read_frames: string; r_frame_rate: string }[] }
+    const p = JSON.parse(
+      execFileSync(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-count_frames',
+          '-show_entries',
+          'stream=nb_read_frames,r_frame_rate',
+          '-of',
+          'json',
+          out,
+        ],
+        { encoding: 'utf8' },
+      ),
+    ) as { streams: { nb_read_frames: string; r_frame_rate: string }[] }
     expect(p.streams[0]).toEqual({ nb_read_frames: '49', r_frame_rate: '8/1' })
   })
 
   it('warns when the frame count is not 4k+1, naming the frames the clip will have', () => {
     const model = writeCogVideoXFolder(join(tmp, 'cog2'), { tokenizerFrom: t5, latentFrames: 2 })
     // 7 frames -> (7-1)//4+1 = 2 latent frames -> the causal VAE decodes 5
-    const r = render(['--model', model, '--prompt', 'waves', '--frames', '7', '--steps', '1', '--width', '16', '--height', '16', '--out', join(tmp, 'w.gif'), '--fps', '10'])
+    const r = render([
+      '--model',
+      model,
+      '--prompt',
+      'waves',
+      '--frames',
+      '7',
+      '--steps',
+      '1',
+      '--width',
+      '16',
+      '--height',
+      '16',
+      '--out',
+      join(tmp, 'w.gif'),
+      '--fps',
+      '10',
+    ])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr).toMatch(/trained on 4k\+1 frames; 7 frames give 2 latent frames, so the clip will have the 5 frames/)
+    expect(r.stderr).toMatch(
+      /trained on 4k\+1 frames; 7 frames give 2 latent frames, so the clip will have the 5 frames/,
+    )
   })
 
   it('truncates a prompt over 226 tokens with a warning', () => {
     const long = Array.from({ length: 300 }, () => 'waves').join(' ')
-    const r = render(['--model', model49, '--prompt', long, '--steps', '1', '--width', '16', '--height', '16', '--out', join(tmp, 'long.mp4')])
+    const r = render([
+      '--model',
+      model49,
+      '--prompt',
+      long,
+      '--steps',
+      '1',
+      '--width',
+      '16',
+      '--height',
+      '16',
+      '--out',
+      join(tmp, 'long.mp4'),
+    ])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toMatch(/the prompt has 300 tokens; T5 reads the first 225, the rest was cut/)
   })
@@ -160,11 +277,30 @@ describe.skipIf(!built || missing(t5))('dolly render with CogVideoX models', () 
     const { model: bytes, data } = externalize(tiny.cogVideoXTransformer(), 'model.onnx_data')
     writeFileSync(join(model, 'transformer', 'model.onnx'), bytes)
     writeFileSync(join(model, 'transformer', 'model.onnx_data'), data)
-    expect(render(['--model', model, '--prompt', 'x', '--steps', '1', '--width', '16', '--height', '16', '--frames', '5', '--out', join(tmp, 'ok.mp4')]).code).toBe(0)
+    expect(
+      render([
+        '--model',
+        model,
+        '--prompt',
+        'x',
+        '--steps',
+        '1',
+        '--width',
+        '16',
+        '--height',
+        '16',
+        '--frames',
+        '5',
+        '--out',
+        join(tmp, 'ok.mp4'),
+      ]).code,
+    ).toBe(0)
     unlinkSync(join(model, 'transformer', 'model.onnx_data'))
     const r = render(['--model', model, '--prompt', 'x', '--out', join(tmp, 'x.mp4')])
     expect(r.code).toBe(3)
-    expect(r.stderr).toMatch(/transformer\/model\.onnx: its weights are in external data file "model\.onnx_data", which is missing/)
+    expect(r.stderr).toMatch(
+      /transformer\/model\.onnx: its weights are in external data file "model\.onnx_data", which is missing/,
+    )
     rmSync(tmp, { recursive: true, force: true })
   })
 })

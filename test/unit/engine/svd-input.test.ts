@@ -5,7 +5,16 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { applyOrientation, exifOrientation, ImageInputErrorClass, loadImage, ModelSessions, openModelFolder, Runtime, StableVideoDiffusionPipeline } from './svd-input-imports'
+import {
+  applyOrientation,
+  exifOrientation,
+  ImageInputErrorClass,
+  loadImage,
+  ModelSessions,
+  openModelFolder,
+  Runtime,
+  StableVideoDiffusionPipeline,
+} from './svd-input-imports'
 import { writeSvdFolder } from '../../fixtures/model-folders'
 import { missing, sharedPath } from './reference'
 
@@ -44,7 +53,11 @@ describe.skipIf(missing(rocket, gif, mp4))('odd input images', () => {
   it.skipIf(!magick)('a CMYK JPEG and a 16-bit PNG are converted to 8-bit RGB', async () => {
     const cmyk = join(tmp, 'cmyk.jpg')
     execFileSync(magick!, [rocket, '-colorspace', 'CMYK', cmyk])
-    expect(execFileSync(magick!.replace('convert', 'identify'), ['-format', '%[colorspace]', cmyk], { encoding: 'utf8' })).toBe('CMYK')
+    expect(
+      execFileSync(magick!.replace('convert', 'identify'), ['-format', '%[colorspace]', cmyk], {
+        encoding: 'utf8',
+      }),
+    ).toBe('CMYK')
     const a = await loadImage(cmyk)
     const b = await loadImage(rocket)
     expect([a.width, a.height]).toEqual([b.width, b.height])
@@ -66,7 +79,16 @@ describe.skipIf(missing(rocket, gif, mp4))('odd input images', () => {
 
   it('honours EXIF orientation (rotated 90 degrees)', async () => {
     const buf = readFileSync(rocket)
-    const tiff = Buffer.concat([Buffer.from('II*\0'), u32le(8), u16le(1), u16le(0x0112), u16le(3), u32le(1), u32le(6), u32le(0)])
+    const tiff = Buffer.concat([
+      Buffer.from('II*\0'),
+      u32le(8),
+      u16le(1),
+      u16le(0x0112),
+      u16le(3),
+      u32le(1),
+      u32le(6),
+      u32le(0),
+    ])
     const app1 = Buffer.concat([Buffer.from('Exif\0\0'), tiff])
     const seg = Buffer.concat([Buffer.from([0xff, 0xe1]), u16be(app1.length + 2), app1])
     const rotated = join(tmp, 'rot6.jpg')
@@ -81,12 +103,16 @@ describe.skipIf(missing(rocket, gif, mp4))('odd input images', () => {
   it('refuses a text file named .png, an empty file and a missing file clearly', async () => {
     const fake = join(tmp, 'notes.png')
     writeFileSync(fake, 'these are my notes, not a picture\n')
-    await expect(loadImage(fake)).rejects.toThrow(/notes\.png: not an image ffmpeg can read; expected a PNG, JPEG, WebP, GIF or video/)
+    await expect(loadImage(fake)).rejects.toThrow(
+      /notes\.png: not an image ffmpeg can read; expected a PNG, JPEG, WebP, GIF or video/,
+    )
     await expect(loadImage(fake)).rejects.toBeInstanceOf(ImageInputErrorClass)
     const empty = join(tmp, 'empty.jpg')
     writeFileSync(empty, '')
     await expect(loadImage(empty)).rejects.toThrow(/empty\.jpg: the file is empty \(0 bytes\)/)
-    await expect(loadImage(join(tmp, 'nope.png'))).rejects.toThrow(/nope\.png: cannot be read \(ENOENT\)/)
+    await expect(loadImage(join(tmp, 'nope.png'))).rejects.toThrow(
+      /nope\.png: cannot be read \(ENOENT\)/,
+    )
   })
 })
 
@@ -112,8 +138,45 @@ describe.skipIf(!built || missing(rocket))('dolly render --image', () => {
   it("gives a clip of the model's frame count at the requested size", () => {
     const model = writeSvdFolder(join(tmp, 'svd'))
     const out = join(tmp, 'svd.mp4')
-    execFileSync(process.execPath, [join(root, 'bin/dolly.mjs'), 'render', '--model', model, '--image', rocket, '--width', '32', '--height', '32', '--steps', '2', '--motion-bucket', '90', '--out', out, '--cpu'], { stdio: 'pipe' })
-    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=width,height,nb_read_frames', '-of', 'json', out], { encoding: 'utf8' })) as { streams: { width: number; height: number; nb_read_frames: string }[] }
+    execFileSync(
+      process.execPath,
+      [
+        join(root, 'bin/dolly.mjs'),
+        'render',
+        '--model',
+        model,
+        '--image',
+        rocket,
+        '--width',
+        '32',
+        '--height',
+        '32',
+        '--steps',
+        '2',
+        '--motion-bucket',
+        '90',
+        '--out',
+        out,
+        '--cpu',
+      ],
+      { stdio: 'pipe' },
+    )
+    const probe = JSON.parse(
+      execFileSync(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-count_frames',
+          '-show_entries',
+          'stream=width,height,nb_read_frames',
+          '-of',
+          'json',
+          out,
+        ],
+        { encoding: 'utf8' },
+      ),
+    ) as { streams: { width: number; height: number; nb_read_frames: string }[] }
     expect(probe.streams[0]).toMatchObject({ width: 32, height: 32, nb_read_frames: '14' })
   })
 
@@ -121,7 +184,25 @@ describe.skipIf(!built || missing(rocket))('dolly render --image', () => {
     const model = writeSvdFolder(join(tmp, 'svd2'))
     let err = ''
     try {
-      execFileSync(process.execPath, [join(root, 'bin/dolly.mjs'), 'render', '--model', model, '--image', rocket, '--width', '30', '--height', '33', '--out', join(tmp, 'x.mp4'), '--cpu'], { stdio: 'pipe' })
+      execFileSync(
+        process.execPath,
+        [
+          join(root, 'bin/dolly.mjs'),
+          'render',
+          '--model',
+          model,
+          '--image',
+          rocket,
+          '--width',
+          '30',
+          '--height',
+          '33',
+          '--out',
+          join(tmp, 'x.mp4'),
+          '--cpu',
+        ],
+        { stdio: 'pipe' },
+      )
     } catch (e) {
       err = String((e as { stderr: Buffer }).stderr)
     }
@@ -156,15 +237,37 @@ describe.skipIf(missing(rocket))('decode memory', () => {
           callPeaks.push(peak - base)
         },
       })
-      const sessions = new ModelSessions(runtime, Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])), 'offload')
-      await sessions.job(() => new StableVideoDiffusionPipeline(model, sessions).call({ image, width: 512, height: 512, numFrames, decodeChunkSize, numInferenceSteps: 1, seed: 1 }))
+      const sessions = new ModelSessions(
+        runtime,
+        Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])),
+        'offload',
+      )
+      await sessions.job(() =>
+        new StableVideoDiffusionPipeline(model, sessions).call({
+          image,
+          width: 512,
+          height: 512,
+          numFrames,
+          decodeChunkSize,
+          numInferenceSteps: 1,
+          seed: 1,
+        }),
+      )
       // the median call: one noisy RSS sample does not decide the figure
       return callPeaks.sort((a, b) => a - b)[Math.floor(callPeaks.length / 2)]!
     }
     const small = await peaks(8, 2)
     const moreFrames = await peaks(16, 2)
     const biggerChunk = await peaks(16, 8)
-    console.log(JSON.stringify({ decode_peak_MiB: { frames8_chunk2: small / 2 ** 20, frames16_chunk2: moreFrames / 2 ** 20, frames16_chunk8: biggerChunk / 2 ** 20 } }))
+    console.log(
+      JSON.stringify({
+        decode_peak_MiB: {
+          frames8_chunk2: small / 2 ** 20,
+          frames16_chunk2: moreFrames / 2 ** 20,
+          frames16_chunk8: biggerChunk / 2 ** 20,
+        },
+      }),
+    )
     expect(moreFrames / small).toBeLessThan(1.5)
     expect(biggerChunk / moreFrames).toBeGreaterThan(2)
   })

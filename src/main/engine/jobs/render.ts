@@ -37,7 +37,8 @@ import {
 import type { Runtime } from '../runtime/session'
 import { latentToRgbDecoder, latentToRgbLinear, type PreviewImage } from './preview'
 
-export type CameraSpec = { preset: string; speed?: number } | { file: string } | { trajectory: Trajectory }
+export type CameraSpec =
+  { preset: string; speed?: number } | { file: string } | { trajectory: Trajectory }
 
 export type RenderSpec = {
   model: string
@@ -116,7 +117,8 @@ export function cameraPoses(
   frames: number,
 ): { poses: CameraPose[] | null; warnings: string[] } {
   if (!spec) return { poses: null, warnings: [] }
-  if ('trajectory' in spec) return { poses: sampleTrajectory(spec.trajectory, frames), warnings: [] }
+  if ('trajectory' in spec)
+    return { poses: sampleTrajectory(spec.trajectory, frames), warnings: [] }
   if ('preset' in spec) {
     const seq = parsePresetExpression(spec.preset, spec.speed ?? 1)
     const poses =
@@ -176,8 +178,12 @@ export async function renderClip(
   if (model.pipeline === 'svd' && !spec.image) {
     throw new PipelineError(`${model.label} animates an image: give one (--image FILE)`)
   }
-  if (model.pipeline !== 'svd' && !spec.prompt) throw new PipelineError(`${model.label} needs a prompt`)
-  const frames = spec.frames ?? model.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[model.pipeline]
+  if (model.pipeline !== 'svd' && !spec.prompt)
+    throw new PipelineError(`${model.label} needs a prompt`)
+  const frames =
+    spec.frames ??
+    model.nativeFrames ??
+    ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[model.pipeline]
   const steps = spec.steps ?? 25
   const seed = spec.seed ?? randomInt(0, 2 ** 31)
 
@@ -215,7 +221,10 @@ export async function renderClip(
     if (model.camera === 'motionctrl-rt') {
       const base = model.dolly.cameraTranslationScale ?? 1
       const k = spec.cameraScale ?? 1
-      poses = motionCtrlRT(cam.poses, typeof base === 'number' ? base * k : (base.map((v) => v * k) as [number, number, number]))
+      poses = motionCtrlRT(
+        cam.poses,
+        typeof base === 'number' ? base * k : (base.map((v) => v * k) as [number, number, number]),
+      )
     } else warnings.push(`${model.label} has no camera input; the camera path is ignored`)
   }
 
@@ -316,23 +325,23 @@ export async function renderClip(
               },
               pipelineHooks,
             )
-        : new AnimateDiffPipeline(model, sessions!).call(
-            {
-              prompt: spec.prompt,
-              negativePrompt: spec.negativePrompt,
-              width: spec.width,
-              height: spec.height,
-              numFrames: frames,
-              numInferenceSteps: steps,
-              guidanceScale: spec.guidance,
-              seed,
-              scheduler: spec.scheduler,
-              decodeChunkSize: spec.decodeChunkSize,
-              cameraPoses: poses,
-              motionScale: spec.motionScale,
-            },
-            pipelineHooks,
-          ),
+          : new AnimateDiffPipeline(model, sessions!).call(
+              {
+                prompt: spec.prompt,
+                negativePrompt: spec.negativePrompt,
+                width: spec.width,
+                height: spec.height,
+                numFrames: frames,
+                numInferenceSteps: steps,
+                guidanceScale: spec.guidance,
+                seed,
+                scheduler: spec.scheduler,
+                decodeChunkSize: spec.decodeChunkSize,
+                cameraPoses: poses,
+                motionScale: spec.motionScale,
+              },
+              pipelineHooks,
+            ),
     )
     await lastPreview
     warnings.push(...output.warnings)
@@ -368,7 +377,14 @@ export async function renderClip(
     })
     if (spec.framesOut) {
       // the frames as PNGs too, so the studio can show thumbnails and export other formats
-      await encodeClip(framesToUint8(output.frames), output.numFrames, { out: spec.framesOut, format: 'png', width: output.width, height: output.height, fps, signal })
+      await encodeClip(framesToUint8(output.frames), output.numFrames, {
+        out: spec.framesOut,
+        format: 'png',
+        width: output.width,
+        height: output.height,
+        fps,
+        signal,
+      })
     }
     timings['export'] = performance.now() - tExport
     timings['total'] = performance.now() - t0

@@ -349,31 +349,71 @@ function runFfmpeg(
  * Re-encodes a folder of frame_NNNN.png (as encodeClip writes them) into another clip, with
  * ffmpeg reading the PNGs itself. Same temp-then-rename rule as encodeClip.
  */
-export async function encodeFromFrames(framesDir: string, numFrames: number, o: Omit<EncodeOptions, 'width' | 'height'>): Promise<string> {
+export async function encodeFromFrames(
+  framesDir: string,
+  numFrames: number,
+  o: Omit<EncodeOptions, 'width' | 'height'>,
+): Promise<string> {
   const format = o.format ?? formatFromPath(o.out)
   const ff = findFfmpeg()
   const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
   if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
   const tag = randomBytes(4).toString('hex')
-  const tmp = join(dir, `.${basename(o.out.replace(/[\\/]+$/, ''))}.dolly-${tag}.tmp${format === 'png' ? '' : `.${format}`}`)
+  const tmp = join(
+    dir,
+    `.${basename(o.out.replace(/[\\/]+$/, ''))}.dolly-${tag}.tmp${format === 'png' ? '' : `.${format}`}`,
+  )
   if (format === 'png') mkdirSync(tmp)
   const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-y', '-framerate', String(o.fps), '-start_number', '0', '-i', join(framesDir, 'frame_%04d.png'), ...outputArgs(format, { fps: o.fps, loop: o.loop ?? 0, quality: o.quality ?? 30 }), target]
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-progress',
+    'pipe:1',
+    '-y',
+    '-framerate',
+    String(o.fps),
+    '-start_number',
+    '0',
+    '-i',
+    join(framesDir, 'frame_%04d.png'),
+    ...outputArgs(format, { fps: o.fps, loop: o.loop ?? 0, quality: o.quality ?? 30 }),
+    target,
+  ]
   try {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
       let stderr = ''
       const onAbort = () => child.kill('SIGKILL')
       o.signal?.addEventListener('abort', onAbort)
-      const parser = new ProgressParser((p) => p.frame !== null && o.onProgress?.({ frames: p.frame, totalFrames: numFrames, fraction: Math.min(1, p.frame / numFrames) }))
+      const parser = new ProgressParser(
+        (p) =>
+          p.frame !== null &&
+          o.onProgress?.({
+            frames: p.frame,
+            totalFrames: numFrames,
+            fraction: Math.min(1, p.frame / numFrames),
+          }),
+      )
       child.stdout.setEncoding('utf8').on('data', (d: string) => parser.push(d))
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
+      child.stderr
+        .setEncoding('utf8')
+        .on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
       child.on('error', (e) => reject(new MediaError(`ffmpeg could not start: ${e.message}`)))
       child.on('close', (code, signal) => {
         o.signal?.removeEventListener('abort', onAbort)
         if (o.signal?.aborted) reject(new MediaError('cancelled'))
         else if (code === 0) resolve()
-        else reject(new MediaError(signal ? `ffmpeg was killed (${signal})` : `ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').pop()}`))
+        else
+          reject(
+            new MediaError(
+              signal
+                ? `ffmpeg was killed (${signal})`
+                : `ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').pop()}`,
+            ),
+          )
       })
     })
   } catch (err) {

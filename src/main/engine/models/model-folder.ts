@@ -508,10 +508,15 @@ export function openModelFolder(dir: string): ModelFolder {
         : 'none')
   const totalBytes = Object.values(components).reduce((a, c) => a + c.bytes, 0)
   let nativeFrames: number | null = dolly.nativeFrames ?? null
-  const denoiserConfig = join(root, pipeline === 'cogvideox' ? 'transformer' : 'unet', 'config.json')
+  const denoiserConfig = join(
+    root,
+    pipeline === 'cogvideox' ? 'transformer' : 'unet',
+    'config.json',
+  )
   if (nativeFrames === null && existsSync(denoiserConfig)) {
     const cfg = readPythonJson(denoiserConfig) as Record<string, unknown>
-    if (typeof cfg['num_frames'] === 'number' && Number.isInteger(cfg['num_frames'])) nativeFrames = cfg['num_frames'] as number
+    if (typeof cfg['num_frames'] === 'number' && Number.isInteger(cfg['num_frames']))
+      nativeFrames = cfg['num_frames'] as number
   }
   const baseName = root.split(/[\\/]/).pop() ?? root
   return {

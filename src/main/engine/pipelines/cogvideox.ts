@@ -16,7 +16,15 @@ import type { ModelSessions } from '../runtime/memory'
 import { floatTensor, permute } from '../runtime/tensor'
 import { PromptTokenizer } from '../tokenizers'
 import type { PipelineOutput } from './animatediff'
-import { classifierFreeGuidance, PipelineError, schedulerFromConfig, throwIfCancelled, toFramesHWC, vaeFactors, type PipelineHooks } from './common'
+import {
+  classifierFreeGuidance,
+  PipelineError,
+  schedulerFromConfig,
+  throwIfCancelled,
+  toFramesHWC,
+  vaeFactors,
+  type PipelineHooks,
+} from './common'
 
 const f32 = Math.fround
 
@@ -39,7 +47,11 @@ export function dynamicGuidance(g0: number, t: number, numInferenceSteps: number
 }
 
 /** diffusers' get_resize_crop_region_for_grid. */
-export function resizeCropRegionForGrid(src: [number, number], tgtWidth: number, tgtHeight: number): [[number, number], [number, number]] {
+export function resizeCropRegionForGrid(
+  src: [number, number],
+  tgtWidth: number,
+  tgtHeight: number,
+): [[number, number], [number, number]] {
   const [h, w] = src
   const pyRound = (x: number) => {
     const r = Math.round(x)
@@ -73,12 +85,17 @@ function linspaceF32(a: number, b: number, n: number): Float32Array {
   const e = f32(b)
   const step = f32(f32(e - s) / (n - 1))
   const half = Math.floor(n / 2)
-  for (let i = 0; i < n; i++) out[i] = i < half ? f32(s + f32(step * i)) : f32(e - f32(step * (n - i - 1)))
+  for (let i = 0; i < n; i++)
+    out[i] = i < half ? f32(s + f32(step * i)) : f32(e - f32(step * (n - i - 1)))
   return out
 }
 
 /** get_1d_rotary_pos_embed(dim, pos, use_real=True, repeat_interleave_real=True): [S, dim] cos and sin. */
-function rope1d(dim: number, pos: Float32Array, theta = 10000): { cos: Float32Array; sin: Float32Array } {
+function rope1d(
+  dim: number,
+  pos: Float32Array,
+  theta = 10000,
+): { cos: Float32Array; sin: Float32Array } {
   const half = dim / 2
   const freqs = new Float32Array(half)
   for (let i = 0; i < half; i++) freqs[i] = f32(1 / f32(Math.pow(theta, f32(f32(2 * i) / dim))))
@@ -97,7 +114,12 @@ function rope1d(dim: number, pos: Float32Array, theta = 10000): { cos: Float32Ar
  * CogVideoX 1.0's 3-D rotary embeddings (diffusers' get_3d_rotary_pos_embed, linspace grid):
  * [T * gh * gw, head_dim] cos and sin, the head dimension split t : h : w = 1/4 : 3/8 : 3/8.
  */
-export function rotaryEmbeddings3d(headDim: number, crops: [[number, number], [number, number]], grid: [number, number], temporal: number): { cos: Float32Array; sin: Float32Array; dims: [number, number] } {
+export function rotaryEmbeddings3d(
+  headDim: number,
+  crops: [[number, number], [number, number]],
+  grid: [number, number],
+  temporal: number,
+): { cos: Float32Array; sin: Float32Array; dims: [number, number] } {
   const [[t0, l0], [t1, l1]] = crops
   const [gh, gw] = grid
   const gridH = linspaceF32(t0, (t1 * (gh - 1)) / gh, gh)
@@ -138,10 +160,13 @@ export class CogVideoXPipeline {
     readonly model: ModelFolder,
     readonly sessions: ModelSessions,
   ) {
-    if (model.pipeline !== 'cogvideox') throw new PipelineError(`${model.dir} is a ${model.pipeline} model, not CogVideoX`)
+    if (model.pipeline !== 'cogvideox')
+      throw new PipelineError(`${model.dir} is a ${model.pipeline} model, not CogVideoX`)
     this.tokenizer = PromptTokenizer.fromFolder(model.tokenizerDir!, 't5', 226)
     const cfgPath = join(model.dir, 'transformer', 'config.json')
-    this.transformerConfig = existsSync(cfgPath) ? (readPythonJson(cfgPath) as Record<string, unknown>) : {}
+    this.transformerConfig = existsSync(cfgPath)
+      ? (readPythonJson(cfgPath) as Record<string, unknown>)
+      : {}
   }
 
   private cfg<T>(key: string, fallback: T): T {
@@ -157,17 +182,26 @@ export class CogVideoXPipeline {
     const { signal } = hooks
     const sessions = this.sessions
     const vaeCfgPath = join(this.model.dir, 'vae_decoder', 'config.json')
-    const vaeCfg = existsSync(vaeCfgPath) ? (readPythonJson(vaeCfgPath) as Record<string, unknown>) : {}
+    const vaeCfg = existsSync(vaeCfgPath)
+      ? (readPythonJson(vaeCfgPath) as Record<string, unknown>)
+      : {}
     const { scaleFactor } = vaeFactors(this.model.dir, 'vae_decoder', 1.15258426)
-    const scalingFactor = typeof vaeCfg['scaling_factor'] === 'number' ? (vaeCfg['scaling_factor'] as number) : 1.15258426
-    const temporal = typeof vaeCfg['temporal_compression_ratio'] === 'number' ? (vaeCfg['temporal_compression_ratio'] as number) : 4
+    const scalingFactor =
+      typeof vaeCfg['scaling_factor'] === 'number'
+        ? (vaeCfg['scaling_factor'] as number)
+        : 1.15258426
+    const temporal =
+      typeof vaeCfg['temporal_compression_ratio'] === 'number'
+        ? (vaeCfg['temporal_compression_ratio'] as number)
+        : 4
     const width = o.width ?? this.cfg('sample_width', 90) * scaleFactor
     const height = o.height ?? this.cfg('sample_height', 60) * scaleFactor
     const requestedFrames = o.numFrames ?? this.cfg('sample_frames', 49)
     const steps = o.numInferenceSteps ?? 50
     const g0 = o.guidanceScale ?? 6
     const doCfg = g0 > 1
-    if (width % 8 || height % 8) throw new PipelineError(`width and height must be multiples of 8, got ${width}x${height}`)
+    if (width % 8 || height % 8)
+      throw new PipelineError(`width and height must be multiples of 8, got ${width}x${height}`)
     const latentFrames = Math.floor((requestedFrames - 1) / temporal) + 1
     if ((requestedFrames - 1) % temporal !== 0) {
       warnings.push(
@@ -179,10 +213,16 @@ export class CogVideoXPipeline {
     const C = this.cfg('in_channels', typeof hsShape[2] === 'number' ? hsShape[2] : 16)
     const h = height / scaleFactor
     const w = width / scaleFactor
-    for (const [i, want, what] of [[1, latentFrames, 'latent frames'], [3, h, 'latent height'], [4, w, 'latent width']] as const) {
+    for (const [i, want, what] of [
+      [1, latentFrames, 'latent frames'],
+      [3, h, 'latent height'],
+      [4, w, 'latent width'],
+    ] as const) {
       const fixed = hsShape[i]
       if (typeof fixed === 'number' && fixed !== want) {
-        throw new PipelineError(`this transformer was exported for ${fixed} ${what}; ${width}x${height} with ${requestedFrames} frames needs ${want}`)
+        throw new PipelineError(
+          `this transformer was exported for ${fixed} ${what}; ${width}x${height} with ${requestedFrames} frames needs ${want}`,
+        )
       }
     }
 
@@ -192,7 +232,10 @@ export class CogVideoXPipeline {
     // 1. prompts
     hooks.onProgress?.({ stage: 'encode', step: 0, steps: 1 })
     const tok = this.tokenizer.encode(o.prompt)
-    if (tok.truncated) warnings.push(`the prompt has ${tok.promptTokens} tokens; T5 reads the first 225, the rest was cut`)
+    if (tok.truncated)
+      warnings.push(
+        `the prompt has ${tok.promptTokens} tokens; T5 reads the first 225, the rest was cut`,
+      )
     const neg = this.tokenizer.encode(o.negativePrompt ?? '')
     const te = this.model.components['text_encoder']!
     const [pos, negE] = await sessions.stage('encode', async () => {
@@ -228,7 +271,11 @@ export class CogVideoXPipeline {
       const p = this.cfg('patch_size', 2)
       const gh = Math.floor(height / (scaleFactor * p))
       const gw = Math.floor(width / (scaleFactor * p))
-      const crops = resizeCropRegionForGrid([gh, gw], Math.floor(this.cfg('sample_width', 90) / p), Math.floor(this.cfg('sample_height', 60) / p))
+      const crops = resizeCropRegionForGrid(
+        [gh, gw],
+        Math.floor(this.cfg('sample_width', 90) / p),
+        Math.floor(this.cfg('sample_height', 60) / p),
+      )
       rope = rotaryEmbeddings3d(this.cfg('attention_head_dim', 64), crops, [gh, gw], latentFrames)
       trace('rope_cos', rope.cos, rope.dims)
     }
@@ -249,11 +296,24 @@ export class CogVideoXPipeline {
           const input = new Float32Array(B * n)
           input.set(x)
           if (doCfg) input.set(x, n)
-          const scaled = scheduler.scaleModelInput(floatTensor(input, [B, latentFrames, C, h, w]), t).data
+          const scaled = scheduler.scaleModelInput(
+            floatTensor(input, [B, latentFrames, C, h, w]),
+            t,
+          ).data
           trace(`step${i}_transformer_hidden_states`, scaled, [B, latentFrames, C, h, w])
           const feeds: Record<string, ort.Tensor> = {
-            [names['hidden_states']!]: s.floatInput(names['hidden_states']!, scaled, [B, latentFrames, C, h, w]),
-            [names['encoder_hidden_states']!]: s.floatInput(names['encoder_hidden_states']!, ehs, [B, L, D]),
+            [names['hidden_states']!]: s.floatInput(names['hidden_states']!, scaled, [
+              B,
+              latentFrames,
+              C,
+              h,
+              w,
+            ]),
+            [names['encoder_hidden_states']!]: s.floatInput(names['encoder_hidden_states']!, ehs, [
+              B,
+              L,
+              D,
+            ]),
             [names['timestep']!]: s.timestep(names['timestep']!, t, B),
           }
           if (rope) {
@@ -264,7 +324,9 @@ export class CogVideoXPipeline {
           trace(`step${i}_transformer_out`, out, [B, latentFrames, C, h, w])
           const g = o.useDynamicCfg ? dynamicGuidance(g0, t, steps) : g0
           const noisePred = doCfg ? classifierFreeGuidance(out, g) : out
-          x = scheduler.step(floatTensor(noisePred, latentDims), t, floatTensor(x, latentDims), { generator }).prevSample.data
+          x = scheduler.step(floatTensor(noisePred, latentDims), t, floatTensor(x, latentDims), {
+            generator,
+          }).prevSample.data
           trace(`step${i}_latents_after`, x, latentDims)
           hooks.onStepLatents?.(x, latentDims, i)
           hooks.onProgress?.({ stage: 'denoise', step: i + 1, steps: scheduler.timesteps.length })
@@ -290,7 +352,9 @@ export class CogVideoXPipeline {
     })
     const [, ch, F, H, W] = decoded.dims as [number, number, number, number, number]
     if (ch !== 3 || H !== height || W !== width) {
-      throw new PipelineError(`the VAE decoder returned [${decoded.dims.join(', ')}]; expected [1, 3, frames, ${height}, ${width}]`)
+      throw new PipelineError(
+        `the VAE decoder returned [${decoded.dims.join(', ')}]; expected [1, 3, frames, ${height}, ${width}]`,
+      )
     }
     // [1, 3, F, H, W] -> [F, 3, H, W]
     const perFrame = permute(decoded.data, [3, F, H, W], [1, 0, 2, 3]).data

@@ -69,7 +69,10 @@ export class Runtime {
   async load(path: string, label: string): Promise<ModelSession> {
     const create: CreateSession =
       this.opts.createSession ?? ((p, o) => ort.InferenceSession.create(p, o))
-    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.opts.sessionOptions }
+    const base: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      ...this.opts.sessionOptions,
+    }
     let session: ort.InferenceSession | null = null
     let provider: ProviderName = 'cpu'
     if ((this.opts.preferCuda ?? true) && this.cudaBroken === null && !this.opts.createSession) {

@@ -1,0 +1,119 @@
+import { useEffect, useState } from 'react'
+import type { DollyBridge } from '../../../shared/contract'
+import type { ProjectDoc } from '../state/project'
+
+type Props = {
+  api: DollyBridge
+  name: string | null
+  dirty: boolean
+  doc: ProjectDoc
+  onNew: () => void
+  onOpened: (name: string, doc: ProjectDoc, migratedFrom: number | null) => void
+  onSaved: (name: string) => void
+  onNotice: (text: string) => void
+}
+
+/** New / Open / Save / Save As, the recent list, and the project's name with its unsaved mark. */
+export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, onNotice }: Props) {
+  const [list, setList] = useState<{ name: string }[]>([])
+  const [recent, setRecent] = useState<string[]>([])
+  const refresh = () =>
+    void api.project.list().then((r) => {
+      if (r.ok) {
+        setList(r.value.projects)
+        setRecent(r.value.recent)
+      }
+    })
+  useEffect(refresh, [api])
+
+  const save = async (as: boolean) => {
+    let target = name
+    if (as || !target) {
+      target = window.prompt('Save the project as', name ?? 'Untitled')?.trim() ?? null
+      if (!target) return
+    }
+    const r = await api.project.save({ name: target, doc })
+    if (!r.ok) return onNotice(r.error.message)
+    onSaved(r.value.name)
+    onNotice(`Saved ${r.value.name}`)
+    refresh()
+  }
+  const open = async (n: string) => {
+    if (!n) return
+    if (dirty && !window.confirm('Discard the unsaved changes of this project?')) return
+    const r = await api.project.open({ name: n })
+    if (!r.ok) return onNotice(r.error.message)
+    onOpened(n, r.value.doc, r.value.migratedFrom)
+    refresh()
+  }
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
+        e.preventDefault()
+        void save(e.shiftKey)
+      }
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  })
+
+  return (
+    <span className="projectbar">
+      <span className="project-name" data-testid="project-name">
+        {name ?? 'Untitled'}
+        {dirty ? ' •' : ''}
+      </span>
+      <button
+        type="button"
+        className="small"
+        onClick={() =>
+          (!dirty || window.confirm('Discard the unsaved changes of this project?')) && onNew()
+        }
+      >
+        New
+      </button>
+      <select
+        value=""
+        onChange={(e) => void open(e.target.value)}
+        aria-label="Open a project"
+        data-testid="project-open"
+      >
+        <option value="">Open…</option>
+        {recent.length ? (
+          <optgroup label="Recent">
+            {recent.map((n) => (
+              <option key={`r-${n}`} value={n}>
+                {n}
+              </option>
+            ))}
+          </optgroup>
+        ) : null}
+        <optgroup label="All projects">
+          {list.map((p) => (
+            <option key={p.name} value={p.name}>
+              {p.name}
+            </option>
+          ))}
+        </optgroup>
+      </select>
+      <button
+        type="button"
+        className="small"
+        onClick={() => void save(false)}
+        title="Save (Ctrl+S)"
+        data-testid="project-save"
+      >
+        Save
+      </button>
+      <button
+        type="button"
+        className="small"
+        onClick={() => void save(true)}
+        title="Save as (Ctrl+Shift+S)"
+      >
+        Save As
+      </button>
+    </span>
+  )
+}

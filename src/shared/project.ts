@@ -1,0 +1,119 @@
+// The .dolly project file: versioned JSON with migrations. Serialisation is canonical (keys
+// sorted, two-space indent, newline at the end), so a project saved, reopened and saved again
+// is byte-identical. Media are referenced by paths relative to the project's folder.
+import { z } from 'zod'
+import { ProjectDoc } from './contract'
+
+export const PROJECT_FORMAT = 'dolly-project'
+export const PROJECT_VERSION = 2
+
+/** The document itself is declared once, in the contract (the renderer sends it over IPC). */
+export const ProjectDocSchema = ProjectDoc
+export type ProjectDocData = z.infer<typeof ProjectDocSchema>
+
+const ProjectFileV2 = z
+  .object({
+    format: z.literal(PROJECT_FORMAT),
+    version: z.literal(2),
+    doc: ProjectDocSchema,
+    /** Files the project uses (rendered clips), relative to the project's folder. */
+    media: z.array(z.string().max(1024)).max(10_000),
+  })
+  .strict()
+export type ProjectFile = z.infer<typeof ProjectFileV2>
+
+export class ProjectFormatError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ProjectFormatError'
+  }
+}
+
+/** Stable JSON: object keys sorted at every level. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical)
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const k of Object.keys(v as object).sort())
+      out[k] = canonical((v as Record<string, unknown>)[k])
+    return out
+  }
+  return v
+}
+
+export function serializeProject(doc: ProjectDocData, media: string[] = []): string {
+  const file: ProjectFile = { format: PROJECT_FORMAT, version: PROJECT_VERSION, doc, media }
+  return JSON.stringify(canonical(file), null, 2) + '\n'
+}
+
+type Migration = (old: Record<string, unknown>) => Record<string, unknown>
+
+/**
+ * v1 (the first format) kept the settings flat at the top level and had no preset or media:
+ * { format, version: 1, prompt, negativePrompt, seed, steps, guidance, frames, fps, modelId, camera }.
+ */
+const MIGRATIONS: Record<number, Migration> = {
+  1: (old) => ({
+    format: PROJECT_FORMAT,
+    version: 2,
+    media: [],
+    doc: {
+      settings: {
+        modelId: old['modelId'] ?? '',
+        prompt: old['prompt'] ?? '',
+        negativePrompt: old['negativePrompt'] ?? '',
+        seed: old['seed'] ?? 0,
+        seedLocked: true,
+        steps: old['steps'] ?? 25,
+        guidance: old['guidance'] ?? 7.5,
+        frames: old['frames'] ?? 16,
+        fps: old['fps'] ?? 8,
+        scheduler: '',
+        plan: 'auto',
+        motion: 0.5,
+      },
+      camera: old['camera'],
+      preset: null,
+    },
+  }),
+}
+
+/** Parses a project file (any supported version) into the current form. */
+export function parseProject(text: string): { file: ProjectFile; migratedFrom: number | null } {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    const m = /position (\d+)/.exec(String(err))
+    const line = m ? text.slice(0, Number(m[1])).split('\n').length : null
+    throw new ProjectFormatError(
+      `not valid JSON${line ? ` (line ${line})` : ''}: ${err instanceof Error ? err.message : err}`,
+    )
+  }
+  if (
+    !raw ||
+    typeof raw !== 'object' ||
+    (raw as Record<string, unknown>)['format'] !== PROJECT_FORMAT
+  ) {
+    throw new ProjectFormatError(
+      `not a Dolly Studio project (expected "format": "${PROJECT_FORMAT}")`,
+    )
+  }
+  let obj = raw as Record<string, unknown>
+  const from = obj['version']
+  if (typeof from !== 'number' || !Number.isInteger(from) || from < 1)
+    throw new ProjectFormatError(
+      `"version" must be a positive integer, found ${JSON.stringify(from)}`,
+    )
+  if (from > PROJECT_VERSION)
+    throw new ProjectFormatError(
+      `this project was saved by a newer Dolly Studio (format version ${from}; this one reads up to ${PROJECT_VERSION})`,
+    )
+  for (let v = from; v < PROJECT_VERSION; v++) obj = MIGRATIONS[v]!(obj)
+  const parsed = ProjectFileV2.safeParse(obj)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new ProjectFormatError(`${issue.path.join('.') || 'project'}: ${issue.message}`)
+  }
+  return { file: parsed.data, migratedFrom: from === PROJECT_VERSION ? null : from }
+}

@@ -1,0 +1,119 @@
+// .dolly projects: canonical save (byte-identical after reopen), migrations, corrupt files
+// refused and left untouched, atomic writes with a backup, autosave recovery.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ProjectStore } from '../../src/main/projects'
+import { parseProject, serializeProject, type ProjectDocData } from '../../src/shared/project'
+import { presetPoses, trajectoryFromPoses } from '../../src/shared/camera'
+
+const tmp = mkdtempSync(join(tmpdir(), 'dolly-projects-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+const doc: ProjectDocData = {
+  settings: {
+    modelId: '/models/demo',
+    prompt: 'a lighthouse at dusk',
+    negativePrompt: 'blurry',
+    seed: 42,
+    seedLocked: false,
+    steps: 25,
+    guidance: 7.5,
+    frames: 16,
+    fps: 8,
+    scheduler: '',
+    plan: 'auto',
+    motion: 0.5,
+  },
+  camera: trajectoryFromPoses(presetPoses([{ name: 'orbit-left' }], { frames: 4 }), 16),
+  preset: { name: 'orbit-left', speed: 1 },
+}
+
+describe('project files', () => {
+  it('saved, reopened and saved again is byte-identical', () => {
+    const store = new ProjectStore(join(tmp, 'p1'), join(tmp, 's1'))
+    store.save('Lighthouse', doc)
+    const first = readFileSync(join(tmp, 'p1', 'Lighthouse.dolly'))
+    const opened = store.open('Lighthouse')
+    store.save('Lighthouse', opened.doc)
+    expect(readFileSync(join(tmp, 'p1', 'Lighthouse.dolly'))).toEqual(first)
+    // the previous version is kept as .bak
+    expect(readFileSync(join(tmp, 'p1', 'Lighthouse.dolly.bak'))).toEqual(first)
+    expect(first.toString()).toMatch(/^\{\n {2}"doc": \{/)
+  })
+
+  it('opens a version-1 project through its migration', () => {
+    const v1 = {
+      format: 'dolly-project',
+      version: 1,
+      modelId: '/models/demo',
+      prompt: 'an old project',
+      negativePrompt: '',
+      seed: 7,
+      steps: 20,
+      guidance: 6,
+      frames: 16,
+      fps: 8,
+      camera: doc.camera,
+    }
+    const { file, migratedFrom } = parseProject(JSON.stringify(v1))
+    expect(migratedFrom).toBe(1)
+    expect(file.version).toBe(2)
+    expect(file.doc.settings).toMatchObject({
+      prompt: 'an old project',
+      seed: 7,
+      steps: 20,
+      seedLocked: true,
+      plan: 'auto',
+    })
+    const store = new ProjectStore(join(tmp, 'p2'), join(tmp, 's2'))
+    writeFileSync(join(tmp, 'p2', 'Old.dolly'), JSON.stringify(v1))
+    expect(store.open('Old').migratedFrom).toBe(1)
+  })
+
+  const corrupt: [string, string, RegExp][] = [
+    ['broken JSON', '{"format": "dolly-project", "version": 2,\n "doc": {', /not valid JSON/],
+    ['another program’s file', '{"hello": "world"}', /not a Dolly Studio project/],
+    [
+      'a newer format',
+      JSON.stringify({ format: 'dolly-project', version: 9 }),
+      /saved by a newer Dolly Studio \(format version 9/,
+    ],
+    [
+      'a wrong field',
+      serializeProject(doc).replace('"steps": 25', '"steps": "many"'),
+      /doc\.settings\.steps: /,
+    ],
+  ]
+  for (const [what, text, msg] of corrupt) {
+    it(`refuses ${what} with a clear error and leaves the file untouched`, () => {
+      const store = new ProjectStore(join(tmp, 'p3'), join(tmp, 's3'))
+      const f = join(tmp, 'p3', 'Broken.dolly')
+      writeFileSync(f, text)
+      expect(() => store.open('Broken')).toThrow(msg)
+      expect(() => store.open('Broken')).toThrow(/the file was left as it is/)
+      expect(readFileSync(f, 'utf8')).toBe(text)
+    })
+  }
+
+  it('refuses names that would leave the projects folder', () => {
+    const store = new ProjectStore(join(tmp, 'p4'), join(tmp, 's4'))
+    for (const bad of ['../escape', 'a/b', '.hidden', ''])
+      expect(() => store.save(bad, doc)).toThrow(/not a usable project name/)
+  })
+
+  it('autosaves to a recovery file, offers it back, and a save clears it', () => {
+    const store = new ProjectStore(join(tmp, 'p5'), join(tmp, 's5'))
+    expect(store.recovery()).toBeNull()
+    store.autosave({ ...doc, settings: { ...doc.settings, prompt: 'unsaved edit' } }, 'Draft')
+    const r = store.recovery()!
+    expect(r.name).toBe('Draft')
+    expect(r.doc.settings.prompt).toBe('unsaved edit')
+    store.save('Draft', r.doc)
+    expect(store.recovery()).toBeNull()
+    expect(store.recent()).toEqual(['Draft'])
+    expect(readdirSync(join(tmp, 'p5')).filter((f) => f.includes('.tmp'))).toEqual([])
+    expect(existsSync(join(tmp, 'p5', 'Draft.dolly'))).toBe(true)
+  })
+})
