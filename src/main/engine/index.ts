@@ -59,3 +59,5 @@ export {
   resizeCropRegionForGrid,
 } from './pipelines/cogvideox'
 export type { CogVideoXOptions } from './pipelines/cogvideox'
+export { downloadModel, listRepoFiles, DownloadError } from './models/download'
+export type { DownloadProgress, HubFile } from './models/download'

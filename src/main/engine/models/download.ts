@@ -1,0 +1,273 @@
+// Downloading a model folder from a Hugging Face repository (or a mirror: HF_ENDPOINT).
+// The file list comes from the hub API; each file is fetched with resume (Range) when a
+// connection drops, checked against the hub's sha256 (LFS files) or git blob id (small
+// files), and the whole folder is assembled in a staging folder that becomes the model only
+// when every file is verified and the engine accepts the folder. A cancel or failure leaves
+// nothing in the models directory.
+import { createHash } from 'node:crypto'
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  statfsSync,
+} from 'node:fs'
+import { get as httpGet, type IncomingMessage } from 'node:http'
+import { get as httpsGet } from 'node:https'
+import { dirname, join, normalize, sep } from 'node:path'
+import { openModelFolder } from './model-folder'
+
+export class DownloadError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DownloadError'
+  }
+}
+
+export type HubFile = { path: string; size: number; sha256: string | null; gitOid: string | null }
+
+export type DownloadProgress = {
+  file: string
+  fileIndex: number
+  files: number
+  bytes: number
+  totalBytes: number
+  /** bytes per second over the run */
+  speed: number
+  etaS: number | null
+}
+
+export type DownloadOptions = {
+  repo: string
+  revision?: string
+  /** The models directory; the model lands in <modelsDir>/<repo name>. */
+  modelsDir: string
+  endpoint?: string
+  token?: string
+  signal?: AbortSignal
+  onProgress?: (p: DownloadProgress) => void
+  /** Retries per file after a dropped connection. */
+  retries?: number
+}
+
+const REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/
+
+function request(
+  url: string,
+  headers: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet
+    // a fresh connection per request: a dropped one must never be reused
+    const req = get(url, { headers, signal, agent: false }, (res) => {
+      const loc = res.headers.location
+      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && loc) {
+        res.resume()
+        request(new URL(loc, url).href, headers, signal).then(resolve, reject)
+        return
+      }
+      resolve(res)
+    })
+    req.on('error', (err) =>
+      reject(
+        signal?.aborted
+          ? new DownloadError('cancelled')
+          : new DownloadError(`${url}: ${err.message}`),
+      ),
+    )
+  })
+}
+
+async function readJson(res: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  for await (const c of res) chunks.push(c as Buffer)
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+}
+
+/** The repository's files (recursive) from the hub API. */
+export async function listRepoFiles(
+  o: Pick<DownloadOptions, 'repo' | 'revision' | 'endpoint' | 'token' | 'signal'>,
+): Promise<HubFile[]> {
+  const endpoint = (o.endpoint ?? process.env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(
+    /\/+$/,
+    '',
+  )
+  const url = `${endpoint}/api/models/${o.repo}/tree/${encodeURIComponent(o.revision ?? 'main')}?recursive=true`
+  const res = await request(url, o.token ? { Authorization: `Bearer ${o.token}` } : {}, o.signal)
+  if (res.statusCode === 401 || res.statusCode === 403)
+    throw new DownloadError(
+      `${o.repo}: access denied (${res.statusCode}); the repository may be gated or private: set a token`,
+    )
+  if (res.statusCode === 404)
+    throw new DownloadError(`${o.repo}: no such repository or revision on ${endpoint}`)
+  if (res.statusCode !== 200)
+    throw new DownloadError(`${o.repo}: the hub answered ${res.statusCode} for the file list`)
+  const list = (await readJson(res)) as {
+    type: string
+    path: string
+    size: number
+    oid?: string
+    lfs?: { oid?: string; size?: number }
+  }[]
+  if (!Array.isArray(list)) throw new DownloadError(`${o.repo}: the hub's file list is not a list`)
+  return list
+    .filter((e) => e.type === 'file')
+    .map((e) => ({
+      path: e.path,
+      size: e.lfs?.size ?? e.size,
+      sha256: e.lfs?.oid ?? null,
+      gitOid: e.lfs ? null : (e.oid ?? null),
+    }))
+}
+
+async function hashFile(path: string, algo: 'sha256' | 'sha1', prefix?: Buffer): Promise<string> {
+  const h = createHash(algo)
+  if (prefix) h.update(prefix)
+  for await (const c of createReadStream(path)) h.update(c as Buffer)
+  return h.digest('hex')
+}
+
+/** Downloads one file into `dest`, resuming from what is there after a dropped connection. */
+async function fetchFile(
+  url: string,
+  dest: string,
+  f: HubFile,
+  o: DownloadOptions,
+  onBytes: (n: number) => void,
+): Promise<void> {
+  const retries = o.retries ?? 5
+  for (let attempt = 0; ; attempt++) {
+    const have = existsSync(dest) ? statSync(dest).size : 0
+    if (have === f.size) return
+    if (have > f.size) rmSync(dest)
+    const headers: Record<string, string> = {}
+    if (have > 0 && have < f.size) headers['Range'] = `bytes=${have}-`
+    if (o.token) headers['Authorization'] = `Bearer ${o.token}`
+    try {
+      const res = await request(url, headers, o.signal)
+      if (res.statusCode !== 200 && res.statusCode !== 206) {
+        res.resume()
+        throw new DownloadError(`${f.path}: the server answered ${res.statusCode}`)
+      }
+      // a 200 to a Range request means the server sent the whole file again
+      const append = res.statusCode === 206 && have > 0
+      await new Promise<void>((resolve, reject) => {
+        const out = createWriteStream(dest, { flags: append ? 'a' : 'w' })
+        res.on('data', (c: Buffer) => onBytes(c.length))
+        res.on('error', reject)
+        res.on('aborted', () => reject(new DownloadError(`${f.path}: the connection dropped`)))
+        res.pipe(out)
+        out.on('finish', resolve)
+        out.on('error', (e) =>
+          reject(
+            new DownloadError(
+              `${dest}: ${(e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the disk is full' : e.message}`,
+            ),
+          ),
+        )
+        res.on('close', () => {
+          if (!res.complete) reject(new DownloadError(`${f.path}: the connection dropped`))
+        })
+      })
+      if (statSync(dest).size === f.size) return
+      throw new DownloadError(`${f.path}: received ${statSync(dest).size} of ${f.size} bytes`)
+    } catch (err) {
+      if (o.signal?.aborted) throw new DownloadError('cancelled')
+      if (attempt >= retries)
+        throw err instanceof DownloadError
+          ? err
+          : new DownloadError(`${f.path}: ${(err as Error).message}`)
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)))
+    }
+  }
+}
+
+export async function downloadModel(o: DownloadOptions): Promise<string> {
+  if (!REPO.test(o.repo)) throw new DownloadError(`"${o.repo}" is not a repository id (owner/name)`)
+  const endpoint = (o.endpoint ?? process.env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(
+    /\/+$/,
+    '',
+  )
+  const revision = o.revision ?? 'main'
+  const name = o.repo.split('/')[1]!
+  const target = join(o.modelsDir, name)
+  if (existsSync(target))
+    throw new DownloadError(`${target} exists already; remove it or pick another models folder`)
+  mkdirSync(o.modelsDir, { recursive: true })
+  const files = await listRepoFiles({ ...o, endpoint, revision })
+  if (!files.some((f) => f.path === 'model_index.json')) {
+    throw new DownloadError(
+      `${o.repo}: no model_index.json; it is not a model folder in the studio's layout (diffusers/Optimum ONNX)`,
+    )
+  }
+  const total = files.reduce((a, f) => a + f.size, 0)
+  const free = (() => {
+    try {
+      const s = statfsSync(o.modelsDir)
+      return s.bavail * s.bsize
+    } catch {
+      return Infinity
+    }
+  })()
+  if (free < total * 1.02 + 64 * 1024 * 1024) {
+    throw new DownloadError(
+      `${o.repo} needs ${(total / 1024 ** 3).toFixed(2)} GiB but ${o.modelsDir} has ${(free / 1024 ** 3).toFixed(2)} GiB free`,
+    )
+  }
+  const staging = join(o.modelsDir, `.dolly-download-${name}`)
+  mkdirSync(staging, { recursive: true })
+  const started = Date.now()
+  let done = 0
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i]!
+      const dest = normalize(join(staging, f.path))
+      if (!dest.startsWith(staging + sep))
+        throw new DownloadError(`${f.path}: a path outside the model folder`)
+      mkdirSync(dirname(dest), { recursive: true })
+      const url = `${endpoint}/${o.repo}/resolve/${encodeURIComponent(revision)}/${f.path.split('/').map(encodeURIComponent).join('/')}`
+      const before = existsSync(dest) ? statSync(dest).size : 0
+      done += before
+      await fetchFile(url, dest, f, o, (n) => {
+        done += n
+        const speed = done / Math.max((Date.now() - started) / 1000, 1e-3)
+        o.onProgress?.({
+          file: f.path,
+          fileIndex: i,
+          files: files.length,
+          bytes: done,
+          totalBytes: total,
+          speed,
+          etaS: speed > 0 ? (total - done) / speed : null,
+        })
+      })
+      if (f.sha256) {
+        const got = await hashFile(dest, 'sha256')
+        if (got !== f.sha256) {
+          rmSync(dest)
+          throw new DownloadError(
+            `${f.path}: sha256 ${got} does not match the hub's ${f.sha256}; the file was discarded`,
+          )
+        }
+      } else if (f.gitOid) {
+        const got = await hashFile(dest, 'sha1', Buffer.from(`blob ${f.size}\0`))
+        if (got !== f.gitOid) {
+          rmSync(dest)
+          throw new DownloadError(
+            `${f.path}: content does not match the hub's git id ${f.gitOid}; the file was discarded`,
+          )
+        }
+      }
+    }
+    openModelFolder(staging) // the engine must accept it before it becomes a model
+    renameSync(staging, target)
+    return target
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true })
+    throw err
+  }
+}
