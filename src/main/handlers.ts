@@ -4,11 +4,14 @@ import type { Handlers } from './dispatch'
 import type { EngineHost } from './engine-host'
 import type { StudioService } from './studio'
 import type { ProjectStore } from './projects'
+import type { ModelDownloads, ModelRegistry } from './model-registry'
 
 export type HandlerContext = {
   engine: EngineHost
   studio: StudioService
   projects: ProjectStore
+  registry: ModelRegistry
+  downloads: ModelDownloads
   appInfo: () => AppInfo
 }
 
@@ -18,6 +21,11 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'engine.status': async () => ctx.engine.refreshStatus(),
     'engine.restart': async () => ctx.engine.restart(),
     'models.list': async () => ctx.studio.listModels(),
+    'models.add': async ({ path }) => ctx.registry.add(path),
+    'models.remove': async ({ id }) => ctx.registry.remove(id),
+    'models.setDefault': async ({ id }) => ctx.registry.setDefault(id),
+    'models.download': async ({ repo, revision }) => ctx.downloads.start(repo, revision),
+    'models.cancelDownload': async ({ repo }) => ctx.downloads.cancel(repo),
     'jobs.submit': async (req) => ctx.studio.submit(req),
     'jobs.cancel': async ({ id }) => ctx.studio.cancel(id),
     'jobs.list': async () => ctx.studio.list(),

@@ -15,6 +15,7 @@ import { registerIpc, sameDocument, sendEvent } from './ipc'
 import { mediaPath, mediaResponse } from './media-files'
 import { StudioService } from './studio'
 import { ProjectStore } from './projects'
+import { ModelDownloads, ModelRegistry } from './model-registry'
 import { ELECTRON_CSP, mainWindowOptions } from './window-options'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -77,16 +78,17 @@ if (!app.requestSingleInstanceLock()) {
     })
 
     const cacheDir = join(app.getPath('userData'), 'renders')
+    const stateDir = join(app.getPath('userData'), 'state')
+    const registry = new ModelRegistry(
+      stateDir,
+      [join(app.getAppPath(), 'resources', 'demo-model'), ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d))],
+      () => engine.status().gpu?.vramFreeMiB ?? null,
+    )
+    const downloads = new ModelDownloads(registry, join(app.getPath('documents'), 'Dolly Models'), (e) => sendEvent(webContentsList(), 'model.download', e))
     const studio = new StudioService({
       engine,
       cacheDir,
-      modelDirs: () => [
-        join(app.getAppPath(), 'resources', 'demo-model'),
-        ...(process.env['DOLLY_MODEL_DIRS'] ?? '')
-          .split(delimiter)
-          .filter(Boolean)
-          .map((d) => resolve(d)),
-      ],
+      registry,
       mediaUrl: (jobId, file) => `dolly-media://job/${jobId}/${file}`,
       exportTarget: async (jobId, format) => {
         const win = [...windows][0]
@@ -109,15 +111,14 @@ if (!app.requestSingleInstanceLock()) {
       return new Response(body, { status: r.status, headers: r.headers })
     })
 
-    const projects = new ProjectStore(
-      join(app.getPath('documents'), 'Dolly Projects'),
-      join(app.getPath('userData'), 'state'),
-    )
+    const projects = new ProjectStore(join(app.getPath('documents'), 'Dolly Projects'), stateDir)
     const dispatch = createDispatcher(
       createHandlers({
         engine,
         studio,
         projects,
+        registry,
+        downloads,
         appInfo: () =>
           makeAppInfo('electron', app.getVersion(), engine.status().onnxruntimeVersion),
       }),

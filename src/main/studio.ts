@@ -3,22 +3,23 @@
 // URLs, and exports. Shared by Electron IPC and the web host.
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { z } from 'zod'
 import { isPresetName } from '../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../shared/contract'
-import { mapMotion, motionControlFor } from '../shared/motion'
+import { mapMotion } from '../shared/motion'
 import { HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
 import { openModelFolder, type ModelFolder } from './engine/models/model-folder'
 import type { RenderSpec } from './engine/jobs/render'
+import type { ModelRegistry } from './model-registry'
 
 export type StudioOptions = {
   engine: EngineHost
   /** Where renders are cached (one folder per job). */
   cacheDir: string
-  /** Model folders the studio offers (the demo model first). */
-  modelDirs: () => string[]
+  /** The model folders the studio offers (the demo model first). */
+  registry: ModelRegistry
   /** URL of a file in a job's folder, as the renderer loads it (media protocol or HTTP). */
   mediaUrl: (jobId: string, file: string) => string
   /** Where an export goes: a path (desktop, after a save dialog) or null to cancel. */
@@ -87,47 +88,12 @@ export class StudioService {
   }
 
   listModels(): ModelSummary[] {
-    const out: ModelSummary[] = []
-    for (const dir of this.o.modelDirs()) {
-      try {
-        const m = openModelFolder(dir)
-        out.push({
-          id: m.dir,
-          label: m.label,
-          pipeline: m.pipeline,
-          demo: m.demo,
-          camera: m.camera,
-          motion: motionControlFor({ pipeline: m.pipeline, motion: m.motion, camera: m.camera }),
-          frames:
-            m.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[m.pipeline],
-          width: m.dolly.nativeWidth ?? null,
-          height: m.dolly.nativeHeight ?? null,
-          error: null,
-        })
-      } catch (err) {
-        out.push({
-          id: resolve(dir),
-          label: dir.split(/[\\/]/).pop() ?? dir,
-          pipeline: 'animatediff',
-          demo: false,
-          camera: 'none',
-          motion: { kind: 'none', label: 'unavailable', reason: 'the model folder was refused' },
-          frames: 16,
-          width: null,
-          height: null,
-          error: err instanceof Error ? err.message : String(err),
-        })
-      }
-    }
-    return out
+    return this.o.registry.list()
   }
 
   private model(id: string): ModelFolder {
     // only folders the studio lists: a page cannot make the engine open an arbitrary path
-    const dir = this.o
-      .modelDirs()
-      .map((d) => resolve(d))
-      .find((d) => d === id)
+    const dir = this.o.registry.dirs().find((d) => d === id)
     if (!dir) throw new HandlerError('invalid-payload', `no model "${id}" in the studio's list`)
     return openModelFolder(dir)
   }

@@ -129,6 +129,14 @@ export const ModelSummary = z
     width: z.number().int().positive().nullable(),
     height: z.number().int().positive().nullable(),
     error: z.string().max(MAX_STRING).nullable(),
+    sizeBytes: z.number().nonnegative(),
+    precision: z.enum(['fp32', 'fp16', 'mixed']),
+    /** MiB of GPU memory needed per memory plan (null when the folder was refused). */
+    vram: z.object({ residentMiB: z.number(), offloadMiB: z.number(), minimalMiB: z.number() }).strict().nullable(),
+    /** The fastest plan that fits this GPU's free memory; null without a GPU or when none fits. */
+    fits: z.enum(['resident', 'offload', 'minimal']).nullable(),
+    isDefault: z.boolean(),
+    removable: z.boolean(),
   })
   .strict()
 export type ModelSummary = z.infer<typeof ModelSummary>
@@ -271,6 +279,14 @@ export const commands = {
   'engine.status': { request: Empty, response: EngineStatus },
   'engine.restart': { request: Empty, response: EngineStatus },
   'models.list': { request: Empty, response: z.array(ModelSummary).max(256) },
+  'models.add': { request: z.object({ path: z.string().min(1).max(4096) }).strict(), response: ModelSummary },
+  'models.remove': { request: z.object({ id: z.string().min(1).max(4096) }).strict(), response: z.object({ removed: z.boolean() }).strict() },
+  'models.setDefault': { request: z.object({ id: z.string().min(1).max(4096) }).strict(), response: z.object({ defaultId: z.string() }).strict() },
+  'models.download': {
+    request: z.object({ repo: z.string().min(3).max(200), revision: z.string().max(200).default('main') }).strict(),
+    response: z.object({ started: z.boolean() }).strict(),
+  },
+  'models.cancelDownload': { request: z.object({ repo: z.string().min(3).max(200) }).strict(), response: z.object({ cancelled: z.boolean() }).strict() },
   'jobs.submit': { request: RenderRequest, response: JobView },
   'jobs.cancel': {
     request: z.object({ id: z.string().min(1).max(64) }).strict(),
@@ -325,6 +341,17 @@ export const events = {
   'engine.state': EngineStatus,
   'job.update': JobView,
   'job.preview': JobPreview,
+  'model.download': z
+    .object({
+      repo: z.string().max(200),
+      state: z.enum(['running', 'done', 'failed', 'cancelled']),
+      bytes: z.number(),
+      totalBytes: z.number(),
+      etaS: z.number().nullable(),
+      file: z.string().max(1024).nullable(),
+      message: z.string().max(MAX_STRING).nullable(),
+    })
+    .strict(),
 } as const
 
 export type CommandName = keyof typeof commands

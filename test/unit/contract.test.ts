@@ -29,6 +29,13 @@ function spyHandlers() {
     'engine.status': vi.fn(async () => readyStatus),
     'engine.restart': vi.fn(async () => readyStatus),
     'models.list': vi.fn(async () => []),
+    'models.add': vi.fn(async (): Promise<never> => {
+      throw new Error('not in this test')
+    }),
+    'models.remove': vi.fn(async () => ({ removed: false })),
+    'models.setDefault': vi.fn(async () => ({ defaultId: 'x' })),
+    'models.download': vi.fn(async () => ({ started: false })),
+    'models.cancelDownload': vi.fn(async () => ({ cancelled: false })),
     'jobs.submit': vi.fn(async (_req: unknown): Promise<never> => {
       throw new Error('not in this test')
     }),
@@ -57,7 +64,12 @@ describe('contract', () => {
       'jobs.cancel',
       'jobs.list',
       'jobs.submit',
+      'models.add',
+      'models.cancelDownload',
+      'models.download',
       'models.list',
+      'models.remove',
+      'models.setDefault',
       'project.autosave',
       'project.discardRecovery',
       'project.list',
@@ -65,7 +77,7 @@ describe('contract', () => {
       'project.recovery',
       'project.save',
     ])
-    expect(Object.keys(commands)).toHaveLength(14)
+    expect(Object.keys(commands)).toHaveLength(19)
   })
 })
 

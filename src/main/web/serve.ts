@@ -13,6 +13,7 @@ import { createHandlers } from '../handlers'
 import { startWebHost } from './server'
 import { StudioService } from '../studio'
 import { ProjectStore } from '../projects'
+import { ModelDownloads, ModelRegistry, type DownloadEvent } from '../model-registry'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -40,33 +41,21 @@ function parseArgs(argv: string[]): { port: number; json: boolean } {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const engine = new EngineHost({
-    spawn: forkSpawner(join(here, 'worker.js')),
-    queryGpu: () => queryGpu(),
-  })
-  const cacheDir =
-    process.env['DOLLY_CACHE_DIR'] ?? join(homedir(), '.cache', 'dolly-studio', 'renders')
-  const studio = new StudioService({
-    engine,
-    cacheDir,
-    modelDirs: () => [
-      resolve(here, '../../resources/demo-model'),
-      ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean),
-    ],
-    mediaUrl: (jobId, file) => `/media/${jobId}/${file}`,
-  })
-  const projects = new ProjectStore(
-    process.env['DOLLY_PROJECTS_DIR'] ?? join(homedir(), 'Dolly Projects'),
-    process.env['DOLLY_STATE_DIR'] ?? join(homedir(), '.local', 'state', 'dolly-studio'),
+  const engine = new EngineHost({ spawn: forkSpawner(join(here, 'worker.js')), queryGpu: () => queryGpu() })
+  const cacheDir = process.env['DOLLY_CACHE_DIR'] ?? join(homedir(), '.cache', 'dolly-studio', 'renders')
+  const stateDir = process.env['DOLLY_STATE_DIR'] ?? join(homedir(), '.local', 'state', 'dolly-studio')
+  const registry = new ModelRegistry(
+    stateDir,
+    [resolve(here, '../../resources/demo-model'), ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean)],
+    () => engine.status().gpu?.vramFreeMiB ?? null,
   )
+  const studio = new StudioService({ engine, cacheDir, registry, mediaUrl: (jobId, file) => `/media/${jobId}/${file}` })
+  const projects = new ProjectStore(process.env['DOLLY_PROJECTS_DIR'] ?? join(homedir(), 'Dolly Projects'), stateDir)
+  let broadcast: (e: DownloadEvent) => void = () => undefined
+  const downloads = new ModelDownloads(registry, process.env['DOLLY_MODELS_DIR'] ?? join(homedir(), 'Dolly Models'), (e) => broadcast(e))
   const version = readPackageVersion(resolve(here, '../../package.json'))
   const dispatch = createDispatcher(
-    createHandlers({
-      engine,
-      studio,
-      projects,
-      appInfo: () => makeAppInfo('web', version, engine.status().onnxruntimeVersion),
-    }),
+    createHandlers({ engine, studio, projects, registry, downloads, appInfo: () => makeAppInfo('web', version, engine.status().onnxruntimeVersion) }),
   )
   const rendererDir = resolve(here, '../renderer')
 
@@ -79,6 +68,7 @@ async function main(): Promise<void> {
     } else throw err
   }
   engine.onState((s) => host.broadcast('engine.state', s))
+  broadcast = (e) => host.broadcast('model.download', e)
   studio.on((name, data) => host.broadcast(name, data as never))
 
   if (args.json)
