@@ -18,6 +18,7 @@ import { GeneratePanel } from './components/GeneratePanel'
 import { JobsPanel } from './components/JobsPanel'
 import { PreviewPane } from './components/PreviewPane'
 import { ProjectBar } from './components/ProjectBar'
+import { ModelManager } from './components/ModelManager'
 import { StatusBar } from './components/StatusBar'
 import { Timeline } from './components/Timeline'
 import { useEngineStatus } from './components/useEngineStatus'
@@ -102,6 +103,7 @@ export function App() {
   const [presetSpeed, setPresetSpeed] = useState(1)
   const fileInput = useRef<HTMLInputElement>(null)
   const [projectName, setProjectName] = useState<string | null>(null)
+  const [showModels, setShowModels] = useState(false)
   const [savedDoc, setSavedDoc] = useState<ProjectDoc | null>(null)
   const [recovery, setRecovery] = useState<{
     doc: ProjectDoc
@@ -128,16 +130,10 @@ export function App() {
     void api.models.list().then((r) => {
       if (!r.ok) return setNotice(r.error.message)
       setModels(r.value)
-      const first = r.value.find((m) => !m.error)
-      if (first) {
-        edit((d) =>
-          d.settings.modelId
-            ? d
-            : {
-                ...d,
-                settings: { ...d.settings, modelId: first.id, frames: Math.min(first.frames, 64) },
-              },
-        )
+      // the default model (or the first usable one) for a fresh project: not an edit to undo
+      const pick = r.value.find((m) => m.isDefault && !m.error) ?? r.value.find((m) => !m.error)
+      if (pick && !history.present.settings.modelId && history.past.length === 0) {
+        dispatch({ type: 'reset', doc: { ...history.present, settings: { ...history.present.settings, modelId: pick.id, frames: Math.min(pick.frames, 64) } } })
       }
     })
     void api.jobs.list().then((r) => r.ok && setJobs(r.value))
@@ -354,12 +350,16 @@ export function App() {
           }}
           onNotice={setNotice}
         />
+        <button type="button" className="small" onClick={() => setShowModels(true)} data-testid="open-models">
+          Models
+        </button>
         {notice ? (
           <span className="notice" data-testid="notice" onClick={() => setNotice(null)}>
             {notice}
           </span>
         ) : null}
       </header>
+      {showModels ? <ModelManager api={api} onClose={() => setShowModels(false)} onChanged={setModels} /> : null}
       {recovery ? (
         <div className="recovery" data-testid="recovery">
           Unsaved work{recovery.name ? ` on ${recovery.name}` : ''} from{' '}

@@ -1,0 +1,140 @@
+import { useEffect, useState } from 'react'
+import type { DollyBridge, EventPayload, ModelSummary } from '../../../shared/contract'
+
+type Props = { api: DollyBridge; onClose: () => void; onChanged: (models: ModelSummary[]) => void }
+
+const gib = (b: number) => (b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(2)} GiB` : `${(b / 1024 ** 2).toFixed(1)} MiB`)
+
+/** Models: what each needs and whether it fits this GPU; add a folder, download from a hub, remove, set default. */
+export function ModelManager({ api, onClose, onChanged }: Props) {
+  const [models, setModels] = useState<ModelSummary[]>([])
+  const [path, setPath] = useState('')
+  const [repo, setRepo] = useState('')
+  const [message, setMessage] = useState<string | null>(null)
+  const [download, setDownload] = useState<EventPayload<'model.download'> | null>(null)
+  const refresh = () =>
+    void api.models.list().then((r) => {
+      if (r.ok) {
+        setModels(r.value)
+        onChanged(r.value)
+      }
+    })
+  useEffect(() => {
+    refresh()
+    return api.on('model.download', (e) => {
+      setDownload(e)
+      if (e.state !== 'running') {
+        setMessage(e.message)
+        refresh()
+      }
+    })
+  }, [api])
+
+  return (
+    <div className="modal-backdrop" onClick={onClose}>
+      <div className="modal" role="dialog" aria-label="Models" onClick={(e) => e.stopPropagation()} data-testid="model-manager">
+        <header className="modal-title">
+          <span>Models</span>
+          <button type="button" className="small" onClick={onClose}>
+            Close
+          </button>
+        </header>
+        <table className="models">
+          <thead>
+            <tr>
+              <th>Model</th>
+              <th>Kind</th>
+              <th>Precision</th>
+              <th>Size</th>
+              <th>Inputs</th>
+              <th>VRAM resident / offload / minimal</th>
+              <th>This GPU</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {models.map((m) => (
+              <tr key={m.id} className={m.error ? 'refused' : ''} data-testid="model-row">
+                <td title={m.id}>
+                  {m.label}
+                  {m.isDefault ? ' (default)' : ''}
+                  {m.error ? <div className="hint error">{m.error}</div> : null}
+                </td>
+                <td>{m.pipeline}</td>
+                <td>{m.precision}</td>
+                <td>{gib(m.sizeBytes)}</td>
+                <td>
+                  {[m.camera !== 'none' ? m.camera : null, m.motion.kind !== 'none' ? m.motion.kind : null].filter(Boolean).join(', ') || '—'}
+                </td>
+                <td>{m.vram ? `${(m.vram.residentMiB / 1024).toFixed(1)} / ${(m.vram.offloadMiB / 1024).toFixed(1)} / ${(m.vram.minimalMiB / 1024).toFixed(1)} GiB` : '—'}</td>
+                <td>{m.fits ?? (m.vram ? 'no GPU or too big' : '—')}</td>
+                <td className="actions">
+                  {!m.error && !m.isDefault ? (
+                    <button type="button" className="small" onClick={() => void api.models.setDefault({ id: m.id }).then(refresh)}>
+                      Default
+                    </button>
+                  ) : null}
+                  {m.removable ? (
+                    <button type="button" className="small" onClick={() => void api.models.remove({ id: m.id }).then(refresh)} title="Remove from the list (the files stay where they are)">
+                      Remove
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <form
+          className="row"
+          onSubmit={(e) => {
+            e.preventDefault()
+            void api.models.add({ path }).then((r) => {
+              setMessage(r.ok ? `Added ${r.value.label}` : r.error.message)
+              if (r.ok) setPath('')
+              refresh()
+            })
+          }}
+        >
+          <label className="field">
+            <span>Add a model folder (its path on this machine)</span>
+            <input value={path} onChange={(e) => setPath(e.target.value)} placeholder="/home/me/models/animatediff-motionctrl" data-testid="model-path" />
+          </label>
+          <button type="submit" className="small" disabled={!path}>
+            Add
+          </button>
+        </form>
+        <form
+          className="row"
+          onSubmit={(e) => {
+            e.preventDefault()
+            void api.models.download({ repo }).then((r) => !r.ok && setMessage(r.error.message))
+          }}
+        >
+          <label className="field">
+            <span>Download from a Hugging Face repository (owner/name, a folder in this layout)</span>
+            <input value={repo} onChange={(e) => setRepo(e.target.value)} placeholder="owner/animatediff-onnx" />
+          </label>
+          <button type="submit" className="small" disabled={!repo}>
+            Download
+          </button>
+          {download?.state === 'running' ? (
+            <button type="button" className="small" onClick={() => void api.models.cancelDownload({ repo: download.repo })}>
+              Cancel
+            </button>
+          ) : null}
+        </form>
+        {download?.state === 'running' ? (
+          <p className="hint">
+            {download.file}: {gib(download.bytes)} of {gib(download.totalBytes)}
+            {download.etaS !== null ? `, ${Math.round(download.etaS)} s left` : ''}
+          </p>
+        ) : null}
+        {message ? (
+          <p className="hint" data-testid="model-message">
+            {message}
+          </p>
+        ) : null}
+      </div>
+    </div>
+  )
+}
