@@ -1,5 +1,6 @@
-// `npm test`: install if needed, build, run the unit tests (vitest) and the end-to-end
-// tests (Playwright, Debian's Chromium), then print one summary line with the counts.
+// `npm test`: install if needed, build (app + demo model), typecheck and lint, run the unit
+// tests (vitest), the end-to-end tests (Playwright, Debian's Chromium) and the export tool's
+// Python tests, then print one summary line with the counts.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,26 +17,19 @@ if (buildAll(root) !== 0) {
   process.exit(1)
 }
 
-// Types and lint first: a red typecheck fails the run as a failed check.
+// Types and lint first: a red check fails the run (counted as a failure).
 const checks = [
   ['typecheck (node)', 'tsc', ['-p', 'tsconfig.node.json', '--noEmit']],
   ['typecheck (web)', 'tsc', ['-p', 'tsconfig.web.json', '--noEmit']],
   ['lint', 'eslint', ['.']],
 ]
-const failedChecks = checks
-  .filter(([, bin, args]) => runBin(root, bin, args) !== 0)
-  .map(([name]) => name)
+const failedChecks = checks.filter(([, bin, args]) => runBin(root, bin, args) !== 0).map(([name]) => name)
 for (const name of failedChecks) console.error(`${name} failed`)
 
 rmSync(results, { recursive: true, force: true })
 mkdirSync(results, { recursive: true })
 
-const unitCode = runBin(root, 'vitest', [
-  'run',
-  '--reporter=default',
-  '--reporter=json',
-  `--outputFile.json=${join(results, 'unit.json')}`,
-])
+const unitCode = runBin(root, 'vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(results, 'unit.json')}`])
 
 // The Electron test needs a display; use Xvfb when the binary is there and no display is.
 let e2eCode
@@ -45,6 +39,19 @@ if (electronBinaryPath(root) && !hasDisplay() && xvfb) {
   e2eCode = spawnSync(xvfb, ['-a', playwright, 'test'], { cwd: root, stdio: 'inherit' }).status ?? 1
 } else {
   e2eCode = runBin(root, 'playwright', ['test'])
+}
+
+// The Python export tool's tests skip (and say why) where torch/diffusers are absent.
+let exportCounts = { passed: 0, failed: 0, skipped: 0 }
+const py = spawnSync('python3', [join(root, 'tools/export/test_export.py')], { cwd: root, encoding: 'utf8' })
+if (py.error) {
+  console.log('export tool tests: python3 not found (skipped)')
+  exportCounts.skipped = 1
+} else {
+  process.stdout.write(py.stdout)
+  process.stderr.write(py.stderr)
+  const m = /(\d+) passed, (\d+) failed, (\d+) skipped\s*$/.exec(py.stdout)
+  exportCounts = m ? { passed: +m[1], failed: +m[2], skipped: +m[3] } : { passed: 0, failed: 1, skipped: 0 }
 }
 
 function read(file) {
@@ -58,41 +65,35 @@ const unit = read('unit.json')
 const e2e = read('e2e.json')
 const counts = {
   unit: unit
-    ? {
-        passed: unit.numPassedTests,
-        failed: unit.numFailedTests,
-        skipped: unit.numPendingTests + unit.numTodoTests,
-      }
+    ? { passed: unit.numPassedTests, failed: unit.numFailedTests, skipped: unit.numPendingTests + unit.numTodoTests }
     : { passed: 0, failed: 1, skipped: 0 },
-  e2e: e2e
-    ? {
-        passed: e2e.stats.expected + e2e.stats.flaky,
-        failed: e2e.stats.unexpected,
-        skipped: e2e.stats.skipped,
-      }
-    : { passed: 0, failed: 1, skipped: 0 },
+  e2e: e2e ? { passed: e2e.stats.expected + e2e.stats.flaky, failed: e2e.stats.unexpected, skipped: e2e.stats.skipped } : { passed: 0, failed: 1, skipped: 0 },
 }
 const line = (c) => `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`
 const total = {
-  passed: counts.unit.passed + counts.e2e.passed,
+  passed: counts.unit.passed + counts.e2e.passed + exportCounts.passed,
   failed:
+    failedChecks.length +
     counts.unit.failed +
     counts.e2e.failed +
+    exportCounts.failed +
     (unitCode !== 0 && !counts.unit.failed ? 1 : 0) +
     (e2eCode !== 0 && !counts.e2e.failed ? 1 : 0),
-  skipped: counts.unit.skipped + counts.e2e.skipped,
+  skipped: counts.unit.skipped + counts.e2e.skipped + exportCounts.skipped,
 }
 console.log('')
+if (failedChecks.length) console.log(`checks failed: ${failedChecks.join(', ')}`)
 console.log(`unit (vitest): ${line(counts.unit)}`)
 console.log(`e2e (playwright): ${line(counts.e2e)}`)
+console.log(`export tool (python): ${line(exportCounts)}`)
 for (const s of e2e?.suites ?? []) {
   for (const spec of s.specs ?? []) {
     for (const t of spec.tests ?? []) {
       const skip = (t.annotations ?? []).find((a) => a.type === 'skip')
-      if (t.status === 'skipped' && skip)
-        console.log(`  skipped: ${spec.title}: ${skip.description}`)
+      if (t.status === 'skipped' && skip) console.log(`  skipped: ${spec.title}: ${skip.description}`)
     }
   }
 }
+if (exportCounts.skipped && !py.error) console.log('  skipped: export tool tests: torch, diffusers, transformers, onnx and onnxruntime are not installed here')
 console.log(`total: ${line(total)}`)
 process.exit(total.failed > 0 ? 1 : 0)

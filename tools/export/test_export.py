@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Tests for the export tool: convert tiny randomly initialised diffusers models and load the
+results with the engine (dolly render). They need torch and diffusers; elsewhere they skip
+and say why. Run: npm run test:export (or python3 tools/export/test_export.py)."""
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HAVE = all(importlib.util.find_spec(m) is not None for m in ("torch", "diffusers", "transformers", "onnx", "onnxruntime"))
+WHY = "torch, diffusers, transformers, onnx and onnxruntime are not installed here (pip install -r tools/export/requirements.txt)"
+
+
+@unittest.skipUnless(HAVE, WHY)
+class ExportTinyModels(unittest.TestCase):
+    def _render(self, model: Path, *extra):
+        out = Path(tempfile.mkdtemp()) / "clip.gif"
+        r = subprocess.run(["node", str(ROOT / "bin/dolly.mjs"), "render",
+                            "--model", str(model), "--steps", "2", "--out", str(out), "--cpu", *extra],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(out.exists())
+
+    def test_animatediff(self):
+        import torch
+        from diffusers import AutoencoderKL, DDIMScheduler, MotionAdapter, UNet2DConditionModel
+        from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        import export_model
+
+        tmp = Path(tempfile.mkdtemp())
+        torch.manual_seed(0)
+        unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4,
+                                    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+                                    cross_attention_dim=8, norm_num_groups=2)
+        vae = AutoencoderKL(block_out_channels=[8, 8], in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
+                            up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4, norm_num_groups=2)
+        te = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=8, intermediate_size=16, layer_norm_eps=1e-05,
+                                          num_attention_heads=2, num_hidden_layers=1, pad_token_id=1, vocab_size=49408))
+        tok_dir = ROOT.parent / "shared/fixtures/tokenizers/clip"
+        tok = CLIPTokenizer.from_pretrained(str(tok_dir))
+        adapter = MotionAdapter(block_out_channels=(8, 16), motion_layers_per_block=1, motion_norm_num_groups=2, motion_num_attention_heads=2)
+        base = tmp / "base"
+        from diffusers import StableDiffusionPipeline
+        StableDiffusionPipeline(vae=vae, text_encoder=te, tokenizer=tok, unet=unet, scheduler=DDIMScheduler(), safety_checker=None,
+                                feature_extractor=None, requires_safety_checker=False).save_pretrained(base)
+        adapter.save_pretrained(tmp / "adapter")
+        out = tmp / "onnx"
+        export_model.main(["animatediff", "--base", str(base), "--motion-adapter", str(tmp / "adapter"), "--out", str(out), "--width", "64", "--height", "64"])
+        self._render(out, "--prompt", "a test", "--frames", "16", "--width", "64", "--height", "64")
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    skipped = len(result.skipped)
+    print(f"{result.testsRun - len(result.failures) - len(result.errors) - skipped} passed, {len(result.failures) + len(result.errors)} failed, {skipped} skipped")
+    sys.exit(0 if result.wasSuccessful() else 1)
