@@ -106,6 +106,51 @@ describe('MotionCtrl RT', () => {
   })
 })
 
+describe('MotionCtrl shipped preset', () => {
+  // tx column of TencentARC/MotionCtrl examples/camera_poses/test_camera_L.json (16 rows,
+  // R = identity, ty = tz = 0); DOMAIN.md quotes the first two and the last.
+  const shippedTx = [
+    0.2, 0.28750000000000003, 0.37500000000000006, 0.4625000000000001, 0.55, 0.6375000000000002,
+    0.7250000000000001, 0.8125000000000002, 0.9000000000000001, 0.9875000000000003,
+    1.0750000000000002, 1.1625000000000003, 1.2500000000000002, 1.3375000000000001,
+    1.4250000000000003, 1.5125000000000004,
+  ]
+  const shippedText = JSON.stringify(shippedTx.map((tx) => [1, 0, 0, tx, 0, 1, 0, 0, 0, 0, 1, 0]))
+
+  it('our pan-left at the shipped speed and the Gradio scale gives its rows relative to frame 0', () => {
+    // The shipped file moves 1.5125 - 0.2 = 1.3125 scaled units over 15 frame steps. Our pan-left
+    // moves 1 unit per unit of speed over the clip, and MotionCtrl's Gradio entry point scales x
+    // by 1.5, so the same move is speed 1.3125 / 1.5 = 0.875. The file's rows are absolute (the
+    // camera starts 0.2 to the left of the world origin); MotionCtrl's create_relative and
+    // DOMAIN.md's rule subtract frame 0 (R = I, so t_rel = t_i - t_0), which is what we emit.
+    const rt = motionCtrlRT(
+      presetPoses([{ name: 'pan-left', speed: 0.875 }], { frames: 16 }),
+      [1.5, 1, 1.3],
+    )
+    shippedTx.forEach((tx, f) => {
+      const expected = [1, 0, 0, tx - shippedTx[0]!, 0, 1, 0, 0, 0, 0, 1, 0]
+      for (let k = 0; k < 12; k++) expect(rt[f * 12 + k]!).toBeCloseTo(expected[k]!, 6)
+    })
+    // and adding the file's frame-0 offset back gives DOMAIN.md's quoted rows
+    expect(rt[3]! + 0.2).toBeCloseTo(0.2, 6)
+    expect(rt[12 + 3]! + 0.2).toBeCloseTo(0.2875, 6)
+    expect(rt[15 * 12 + 3]! + 0.2).toBeCloseTo(1.5125, 6)
+  })
+
+  it('importing the shipped file gives a camera moving left by the same steps', () => {
+    const { poses, warnings } = importMotionCtrlJson(shippedText, 16)
+    expect(warnings).toEqual([])
+    // world-to-camera tx = -x of the camera centre (R = I): the camera sits at x = -tx, so it moves left
+    poses.forEach((p, f) => {
+      expect(p.position[0]).toBeCloseTo(-shippedTx[f]!, 12)
+      expect(p.position[1]).toBeCloseTo(0, 12)
+      expect(p.position[2]).toBeCloseTo(0, 12)
+    })
+    const rel = motionCtrlRT(poses, 1)
+    shippedTx.forEach((tx, f) => expect(rel[f * 12 + 3]!).toBeCloseTo(tx - 0.2, 6))
+  })
+})
+
 describe('sampling', () => {
   it('samples N frames from 2 keyframes with the keyframes first and last', () => {
     const a: CameraPose = { position: [0, 0, 0], rotation: [0, 0, 0, 1], fov: 40 }
