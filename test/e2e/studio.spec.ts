@@ -158,3 +158,61 @@ test('camera editor: drag a keyframe, the MotionCtrl export follows; undo restor
   await page.keyboard.press('Control+z')
   expect(await exportJson()).toBe(before)
 })
+
+test('camera editor: numeric fields edit the selected keyframe in one undo step; duplicate copies it to the playhead', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('preset-name').selectOption('pan-left')
+  await page.getByTestId('apply-preset').click()
+  const exportRows = async () => {
+    const d = page.waitForEvent('download')
+    await page.getByTestId('export-motionctrl').click()
+    return readFileSync(await (await d).path(), 'utf8')
+  }
+  const viewport = page.getByTestId('camera-viewport')
+  const handles = async () =>
+    JSON.parse((await viewport.getAttribute('data-handles')) ?? '[]') as {
+      id: string
+      x: number
+      y: number
+    }[]
+  await expect.poll(async () => (await handles()).length).toBeGreaterThan(1)
+  const keyCount = (await handles()).length
+  const before = await exportRows()
+  // select the first keyframe by clicking its handle
+  const box = (await viewport.boundingBox())!
+  const first = (await handles())[0]!
+  await page.mouse.click(box.x + first.x, box.y + first.y)
+  const fields = page.getByTestId('keyframe-fields')
+  await expect(fields).toBeVisible()
+  await expect(fields.getByLabel('X', { exact: true })).toHaveValue('0')
+  // type a new height: each keystroke is an edit, merged into one undo step
+  await fields.getByLabel('Y', { exact: true }).fill('')
+  await fields.getByLabel('Y', { exact: true }).pressSequentially('0.75')
+  const moved = JSON.parse(await exportRows()) as number[][]
+  // OpenCV world-to-camera ty = -(camera y) in the OpenCV frame: y down, so ty = +0.75 at frame 0
+  expect(moved[0]![7]).toBeCloseTo(0.75, 9)
+  await fields.getByLabel('Yaw').fill('30')
+  const yawed = JSON.parse(await exportRows()) as number[][]
+  // yaw 30 deg left about +y: the world-to-camera R[0][0] is cos(30 deg)
+  expect(yawed[0]![0]).toBeCloseTo(Math.cos(Math.PI / 6), 6)
+  await page.screenshot({ path: 'test-results/camera-keyframe-fields.png' })
+  // out of the field (Ctrl+Z inside a field is the field's own text undo)
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
+  await page.keyboard.press('Control+z')
+  await page.keyboard.press('Control+z')
+  expect(await exportRows()).toBe(before)
+
+  // duplicate the first keyframe at frame 8: the path holds there
+  await page.mouse.click(box.x + first.x, box.y + first.y)
+  await expect(fields).toBeVisible()
+  for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowRight')
+  await page.getByTestId('duplicate-key').click()
+  await expect.poll(async () => (await handles()).length).toBe(keyCount + 1)
+  const dup = JSON.parse(await exportRows()) as number[][]
+dup[8]!.forEach((v, i) => expect(v).toBeCloseTo(dup[0]![i]!, 6))
+  await page.keyboard.press('Control+z')
+  await expect.poll(async () => (await handles()).length).toBe(keyCount)
+  expect(await exportRows()).toBe(before)
+})

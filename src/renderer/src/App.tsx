@@ -16,6 +16,7 @@ import type { ConnectionState } from './api/ws-bridge'
 import { CameraViewport, type ViewMode } from './components/CameraViewport'
 import { GeneratePanel } from './components/GeneratePanel'
 import { JobsPanel } from './components/JobsPanel'
+import { KeyframeFields } from './components/KeyframeFields'
 import { PreviewPane } from './components/PreviewPane'
 import { ProjectBar } from './components/ProjectBar'
 import { ModelManager } from './components/ModelManager'
@@ -272,6 +273,27 @@ export function App() {
     setSelectedKey(null)
   }, [edit, selectedKey])
 
+  /** Copy the selected keyframe's pose to the playhead (a hold or a return to a framing). */
+  const duplicateKeyframe = useCallback(() => {
+    const src = doc.camera.keyframes.find((k) => k.id === selectedKey)
+    if (!src) return
+    const frame = (playhead / Math.max(frames - 1, 1)) * (doc.camera.frames - 1)
+    if (Math.abs(src.frame - frame) < 1e-6)
+      return setNotice('Move the playhead to where the copy should go, then duplicate')
+    const k = { ...src, id: newKeyframeId(), frame }
+    setSelectedKey(k.id)
+    edit((d) => {
+      return {
+        ...d,
+        preset: null,
+        camera: {
+          ...d.camera,
+          keyframes: [...d.camera.keyframes.filter((x) => Math.abs(x.frame - frame) > 1e-6), k],
+        },
+      }
+    })
+  }, [doc, edit, frames, playhead, selectedKey])
+
   const importPoses = useCallback(
     async (file: File) => {
       const text = await file.text()
@@ -310,12 +332,17 @@ export function App() {
       } else if (e.key === 'ArrowRight') setPlayhead((p) => Math.min(frames - 1, p + 1))
       else if (e.key === 'ArrowLeft') setPlayhead((p) => Math.max(0, p - 1))
       else if (e.key === 'Delete' || e.key === 'Backspace') deleteKeyframe()
+      else if (mod && e.key.toLowerCase() === 'd') {
+        e.preventDefault()
+        duplicateKeyframe()
+      }
     }
     window.addEventListener('keydown', onKey)
     return () => window.removeEventListener('keydown', onKey)
-  }, [frames, generate, deleteKeyframe])
+  }, [frames, generate, deleteKeyframe, duplicateKeyframe])
 
   const model = models.find((m) => m.id === doc.settings.modelId)
+  const selectedKeyframe = doc.camera.keyframes.find((k) => k.id === selectedKey) ?? null
   const fast = maxStep(doc.camera, frames) > 0.3
   const running = jobs.some((j) => j.state === 'running')
 
@@ -450,6 +477,16 @@ export function App() {
             <button
               type="button"
               className="small"
+              onClick={duplicateKeyframe}
+              disabled={!selectedKey}
+              title="Copy the selected keyframe to the playhead (Ctrl+D)"
+              data-testid="duplicate-key"
+            >
+              Dup Key
+            </button>
+            <button
+              type="button"
+              className="small"
               onClick={() => setGizmo((g) => (g === 'translate' ? 'rotate' : 'translate'))}
               title="Gizmo: move or rotate"
             >
@@ -535,6 +572,27 @@ export function App() {
                 )
               }
             />
+            {selectedKeyframe ? (
+              <KeyframeFields
+                keyframe={selectedKeyframe}
+                lastFrame={doc.camera.frames - 1}
+                onChange={(patch, field) =>
+                  edit(
+                    (d) => ({
+                      ...d,
+                      preset: null,
+                      camera: {
+                        ...d.camera,
+                        keyframes: d.camera.keyframes.map((k) =>
+                          k.id === selectedKeyframe.id ? { ...k, ...patch } : k,
+                        ),
+                      },
+                    }),
+                    `field:${selectedKeyframe.id}:${field}`,
+                  )
+                }
+              />
+            ) : null}
             {fast ? (
               <p className="overlay warn" data-testid="speed-warning">
                 This move travels over 0.3 units a frame: faster than {model?.label ?? 'the model'}{' '}
