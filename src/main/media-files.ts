@@ -6,13 +6,14 @@ import { extname, join, normalize, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-const FILE = /^(clip\.mp4|export-\d{1,6}\.(mp4|gif|webm)|frames\/frame_\d{4}\.png)$/
+const FILE = /^(clip\.mp4|export-\d{1,6}\.(mp4|gif|webm|zip)|frames\/frame_\d{4}\.png)$/
 
 export const MEDIA_TYPES: Record<string, string> = {
   '.mp4': 'video/mp4',
   '.gif': 'image/gif',
   '.webm': 'video/webm',
   '.png': 'image/png',
+  '.zip': 'application/zip',
 }
 
 /** The cached file for (jobId, file), or null when the name is not one we serve. */

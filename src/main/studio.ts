@@ -13,6 +13,7 @@ import type { EngineHost } from './engine-host'
 import { openModelFolder, type ModelFolder } from './engine/models/model-folder'
 import type { RenderSpec } from './engine/jobs/render'
 import type { ModelRegistry } from './model-registry'
+import { writeStoredZip } from './zip'
 
 export type StudioOptions = {
   engine: EngineHost
@@ -181,6 +182,7 @@ export class StudioService {
     fps?: number
     quality: number
     loop: number
+    scale: number
   }): Promise<{ url: string | null; path: string | null }> {
     const job = this.jobs.get(req.jobId)
     if (!job || job.state !== 'done' || !job.result)
@@ -217,9 +219,22 @@ export class StudioService {
         fps: req.fps ?? job.result.fps,
         quality: req.quality,
         loop: req.loop,
+        scale: req.scale,
       },
       10 * 60_000,
     )
+    if (req.format === 'png' && url) {
+      // a browser downloads one file: the frames folder goes as a ZIP
+      const names = readdirSync(out)
+        .filter((f) => /^frame_\d{4}\.png$/.test(f))
+        .sort()
+      writeStoredZip(
+        `${out}.zip`,
+        names.map((name) => ({ name, path: join(out, name) })),
+      )
+      rmSync(out, { recursive: true, force: true })
+      url = this.o.mediaUrl(req.jobId, `export-${this.exportCounter}.zip`)
+    }
     return { url, path: this.o.exportTarget ? out : null }
   }
 

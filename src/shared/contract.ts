@@ -266,7 +266,10 @@ export const ExportRequest = z
     format: z.enum(['mp4', 'gif', 'webm', 'png']),
     fps: z.number().int().min(1).max(60).optional(),
     quality: z.number().int().min(0).max(100).default(30),
-    loop: z.number().int().min(0).max(65535).default(0),
+    /** GIF: 0 = loop forever, -1 = play once, N = play N+1 times (ffmpeg's -loop). */
+    loop: z.number().int().min(-1).max(65535).default(0),
+    /** Output size as a multiple of the rendered size (Lanczos upscale). */
+    scale: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
   })
   .strict()
 

@@ -96,6 +96,53 @@ test('prompt, preset, motion, generate with live preview, play, scrub, export MP
     height: 256,
     r_frame_rate: '8/1',
   })
+
+  // the export dialog: GIF at 2x, 10 fps, played once
+  await page.getByTestId('export-open').click()
+  const dialog = page.getByTestId('export-dialog')
+  await dialog.getByLabel('Format').selectOption('gif')
+  await dialog.getByLabel('Frame rate').fill('10')
+  await dialog.getByLabel('Size').selectOption('2')
+  await dialog.getByLabel('Loop forever').uncheck()
+  await page.screenshot({ path: 'test-results/export-dialog.png' })
+  const gifDownload = page.waitForEvent('download')
+  await dialog.getByTestId('export-confirm').click()
+  const gif = await (await gifDownload).path()
+  const gifProbe = JSON.parse(
+    execFileSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-count_frames',
+        '-show_entries',
+        'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
+        '-of',
+        'json',
+        gif,
+      ],
+      { encoding: 'utf8' },
+    ),
+  ) as { streams: Record<string, unknown>[] }
+  expect(gifProbe.streams[0]).toMatchObject({
+    codec_name: 'gif',
+    nb_read_frames: '16',
+    width: 512,
+    height: 512,
+    r_frame_rate: '10/1',
+  })
+  // played once: ffmpeg writes no NETSCAPE2.0 looping block for -loop -1
+  expect(readFileSync(gif).includes('NETSCAPE2.0')).toBe(false)
+
+  // PNG frames through the browser come as one ZIP with every frame
+  await page.getByTestId('export-open').click()
+  await page.getByTestId('export-dialog').getByLabel('Format').selectOption('png')
+  const zipDownload = page.waitForEvent('download')
+  await page.getByTestId('export-confirm').click()
+  const zip = await (await zipDownload).path()
+  const listing = execFileSync('unzip', ['-t', zip], { encoding: 'utf8' })
+  expect(listing).toContain('No errors detected')
+  expect(listing.match(/testing: frame_\d{4}\.png\s+OK/g)).toHaveLength(16)
 })
 
 test('killing the engine mid-render fails the job with the reason; retry succeeds', async ({

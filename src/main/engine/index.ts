@@ -34,7 +34,14 @@ export {
   SCHEDULERS,
 } from './pipelines/common'
 export type { PipelineHooks, Progress } from './pipelines/common'
-export { encodeClip, findFfmpeg, formatFromPath, MediaError } from './media/ffmpeg'
+export {
+  encodeClip,
+  encodeFromFrames,
+  findFfmpeg,
+  formatFromPath,
+  MediaError,
+  outputArgs,
+} from './media/ffmpeg'
 export type { ClipFormat, EncodeOptions } from './media/ffmpeg'
 export { ProgressParser, parseStatsLine, parseClock } from './media/ffmpeg-progress'
 export { JobQueue, adviceFor } from './jobs/queue'

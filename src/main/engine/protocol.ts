@@ -37,7 +37,8 @@ export const engineMethods = {
         format: z.enum(['mp4', 'gif', 'webm', 'png']),
         fps: z.number().positive(),
         quality: z.number().int().min(0).max(100),
-        loop: z.number().int().min(0),
+        loop: z.number().int().min(-1).max(65535),
+        scale: z.number().int().min(1).max(8).default(1),
       })
       .strict(),
     result: z.object({ out: z.string() }).strict(),

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
         fps: number
         quality: number
         loop: number
+        scale: number
       }
       return {
         out: await encodeFromFrames(p.framesDir, p.numFrames, {
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
           fps: p.fps,
           quality: p.quality,
           loop: p.loop,
+          scale: p.scale,
         }),
       }
     },

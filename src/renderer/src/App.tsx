@@ -15,6 +15,7 @@ import { createClient } from './api/client'
 import type { ConnectionState } from './api/ws-bridge'
 import { CameraViewport, type ViewMode } from './components/CameraViewport'
 import { GeneratePanel } from './components/GeneratePanel'
+import { ExportDialog, type ExportOptions } from './components/ExportDialog'
 import { JobsPanel } from './components/JobsPanel'
 import { KeyframeFields } from './components/KeyframeFields'
 import { PreviewPane } from './components/PreviewPane'
@@ -94,6 +95,7 @@ export function App() {
   const [playhead, setPlayhead] = useState(0)
   const [playing, setPlaying] = useState(false)
   const [selectedKey, setSelectedKey] = useState<string | null>(null)
+  const [exportJob, setExportJob] = useState<JobView | null>(null)
   const [view, setView] = useState<ViewMode>('perspective')
   const [gizmo, setGizmo] = useState<'translate' | 'rotate'>('translate')
   const [jobs, setJobs] = useState<JobView[]>([])
@@ -205,9 +207,9 @@ export function App() {
   )
 
   const exportClip = useCallback(
-    async (id: string, format: 'mp4' | 'gif' | 'webm' | 'png') => {
+    async (id: string, format: ExportOptions['format'], options: Omit<ExportOptions, 'format'> | null = null) => {
       setNotice(`Exporting ${format.toUpperCase()}…`)
-      const r = await api.clip.export({ jobId: id, format })
+      const r = await api.clip.export({ jobId: id, format, ...(options ?? {}) })
       if (!r.ok) return setNotice(r.error.message)
       if (r.value.url) {
         const a = document.createElement('a')
@@ -387,6 +389,18 @@ export function App() {
         ) : null}
       </header>
       {showModels ? <ModelManager api={api} onClose={() => setShowModels(false)} onChanged={setModels} /> : null}
+      {exportJob?.result ? (
+        <ExportDialog
+          job={exportJob}
+          desktop={client.transport === 'electron'}
+          onClose={() => setExportJob(null)}
+          onExport={({ format, ...options }) => {
+            const id = exportJob.id
+            setExportJob(null)
+            void exportClip(id, format, options)
+          }}
+        />
+      ) : null}
       {recovery ? (
         <div className="recovery" data-testid="recovery">
           Unsaved work{recovery.name ? ` on ${recovery.name}` : ''} from{' '}
@@ -617,6 +631,7 @@ export function App() {
           onCancel={(id) => void api.jobs.cancel({ id })}
           onRetry={(j) => void retry(j)}
           onExport={(id, f) => void exportClip(id, f)}
+          onExportDialog={setExportJob}
         />
       </Region>
       <Region name="Timeline" className="bottom">

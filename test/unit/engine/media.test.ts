@@ -13,7 +13,14 @@ import {
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { encodeClip, findFfmpeg, parseStatsLine, ProgressParser } from '../../../src/main/engine'
+import {
+  encodeClip,
+  encodeFromFrames,
+  findFfmpeg,
+  outputArgs,
+  parseStatsLine,
+  ProgressParser,
+} from '../../../src/main/engine'
 
 const fixtures = resolve(__dirname, '../../fixtures/ffmpeg')
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-media-'))
@@ -165,6 +172,25 @@ describe.skipIf(noProbe)('encoding through the pipe', () => {
     await encodeClip(frames, F, { out, width: w, height: h, fps: 8, format: 'png' })
     expect(readdirSync(out).sort()).toEqual(
       Array.from({ length: F }, (_, i) => `frame_${String(i).padStart(4, '0')}.png`),
+    )
+  })
+
+  it('re-encodes a PNG folder at 2x size (the export dialog\'s size) for mp4, gif and png', async () => {
+    const pngs = join(tmp, 'for-scale')
+    await encodeClip(frames, F, { out: pngs, width: w, height: h, fps: 8, format: 'png' })
+    for (const ext of ['mp4', 'gif'] as const) {
+      const out = join(tmp, `scaled.${ext}`)
+      await encodeFromFrames(pngs, F, { out, fps: 8, scale: 2 })
+      const s = probe(out)
+      expect([s['width'], s['height']]).toEqual([2 * w, 2 * h])
+      expect(Number(s['nb_read_frames'])).toBe(F)
+    }
+    const outPngs = join(tmp, 'scaled-pngs')
+    await encodeFromFrames(pngs, F, { out: outPngs, fps: 8, format: 'png', scale: 4 })
+    const s = probe(join(outPngs, 'frame_0000.png'))
+    expect([s['width'], s['height']]).toEqual([4 * w, 4 * h])
+    expect(() => outputArgs('mp4', { fps: 8, loop: 0, quality: 30, scale: 1.5 })).toThrow(
+      /export scale 1.5: expected a whole number from 1 to 8/,
     )
   })
 

@@ -117,10 +117,12 @@ export type EncodeOptions = {
   width: number
   height: number
   fps: number
-  /** 0 = forever (GIF, and the loop flag of animated outputs); N = play N+1 times. */
+  /** GIF: 0 = forever, -1 = play once, N = play N+1 times (ffmpeg's -loop). */
   loop?: number
   /** 0 (best) .. 100 (smallest); mapped to CRF per codec. */
   quality?: number
+  /** Output size as a whole multiple of the frames' size (Lanczos upscale); 1 = as rendered. */
+  scale?: number
   signal?: AbortSignal
   onProgress?: (p: { frames: number; totalFrames: number; fraction: number }) => void
   /** The ffmpeg process's pid, once it started. */
@@ -141,10 +143,15 @@ export function formatFromPath(out: string): ClipFormat {
 /** ffmpeg's output arguments per format (after the rawvideo input). */
 export function outputArgs(
   format: ClipFormat,
-  o: { fps: number; loop: number; quality: number },
+  o: { fps: number; loop: number; quality: number; scale?: number },
 ): string[] {
   const q = Math.min(100, Math.max(0, o.quality))
-  const even = 'pad=ceil(iw/2)*2:ceil(ih/2)*2'
+  const k = o.scale ?? 1
+  if (!Number.isInteger(k) || k < 1 || k > 8)
+    throw new MediaError(`export scale ${k}: expected a whole number from 1 to 8`)
+  // upscale before anything else; nearest would keep pixels sharp but Lanczos is what editors use
+  const up = k === 1 ? '' : `scale=iw*${k}:ih*${k}:flags=lanczos,`
+  const even = `${up}pad=ceil(iw/2)*2:ceil(ih/2)*2`
   switch (format) {
     case 'mp4':
       // H.264 needs even sizes and yuv420p for players; faststart puts the index first
@@ -184,14 +191,22 @@ export function outputArgs(
     case 'gif':
       return [
         '-filter_complex',
-        'split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a',
+        `${up}split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a`,
         '-loop',
         String(o.loop),
         '-f',
         'gif',
       ]
     case 'png':
-      return ['-c:v', 'png', '-f', 'image2', '-start_number', '0']
+      return [
+        ...(up ? ['-vf', up.slice(0, -1)] : []),
+        '-c:v',
+        'png',
+        '-f',
+        'image2',
+        '-start_number',
+        '0',
+      ]
   }
 }
 
@@ -251,7 +266,12 @@ export async function encodeClip(
     String(o.fps),
     '-i',
     'pipe:0',
-    ...outputArgs(format, { fps: o.fps, loop: o.loop ?? 0, quality: o.quality ?? 30 }),
+    ...outputArgs(format, {
+      fps: o.fps,
+      loop: o.loop ?? 0,
+      quality: o.quality ?? 30,
+      scale: o.scale ?? 1,
+    }),
     target,
   ]
   const cleanup = () => rmSync(tmp, { recursive: true, force: true })
@@ -379,7 +399,12 @@ export async function encodeFromFrames(
     '0',
     '-i',
     join(framesDir, 'frame_%04d.png'),
-    ...outputArgs(format, { fps: o.fps, loop: o.loop ?? 0, quality: o.quality ?? 30 }),
+    ...outputArgs(format, {
+      fps: o.fps,
+      loop: o.loop ?? 0,
+      quality: o.quality ?? 30,
+      scale: o.scale ?? 1,
+    }),
     target,
   ]
   try {

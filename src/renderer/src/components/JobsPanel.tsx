@@ -7,11 +7,21 @@ type Props = {
   onCancel: (id: string) => void
   onRetry: (job: JobView) => void
   onExport: (id: string, format: 'mp4' | 'gif' | 'webm' | 'png') => void
+  /** Opens the export dialog (format, fps, size, quality, loop). */
+  onExportDialog: (job: JobView) => void
 }
 
 const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`
 
-export function JobsPanel({ jobs, selected, onSelect, onCancel, onRetry, onExport }: Props) {
+export function JobsPanel({
+  jobs,
+  selected,
+  onSelect,
+  onCancel,
+  onRetry,
+  onExport,
+  onExportDialog,
+}: Props) {
   if (!jobs.length)
     return <p className="hint">Renders appear here, with their progress. Nothing yet.</p>
   return (
@@ -90,6 +100,17 @@ export function JobsPanel({ jobs, selected, onSelect, onCancel, onRetry, onExpor
                     </button>
                   ))
                 : null}
+              {j.state === 'done' ? (
+                <button
+                  type="button"
+                  className="small"
+                  onClick={(e) => (e.stopPropagation(), onExportDialog(j))}
+                  data-testid="export-open"
+                  title="Export with options: format, fps, size, quality, loop"
+                >
+                  Export…
+                </button>
+              ) : null}
             </div>
           </li>
         )
