@@ -17,6 +17,7 @@ import { StudioService } from './studio'
 import { ProjectStore } from './projects'
 import { ModelDownloads, ModelRegistry } from './model-registry'
 import { ELECTRON_CSP, mainWindowOptions } from './window-options'
+import { InputError, InputStore, MAX_INPUT_BYTES } from './inputs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const devServerUrl = process.env['ELECTRON_RENDERER_URL']
@@ -85,10 +86,12 @@ if (!app.requestSingleInstanceLock()) {
       () => engine.status().gpu?.vramFreeMiB ?? null,
     )
     const downloads = new ModelDownloads(registry, join(app.getPath('documents'), 'Dolly Models'), (e) => sendEvent(webContentsList(), 'model.download', e))
+    const inputs = new InputStore(join(stateDir, 'inputs'))
     const studio = new StudioService({
       engine,
       cacheDir,
       registry,
+      inputs,
       mediaUrl: (jobId, file) => `dolly-media://job/${jobId}/${file}`,
       exportTarget: async (jobId, format) => {
         const win = [...windows][0]
@@ -100,8 +103,26 @@ if (!app.requestSingleInstanceLock()) {
         return r.canceled || !r.filePath ? null : r.filePath
       },
     })
-    protocol.handle('dolly-media', (request) => {
+    protocol.handle('dolly-media', async (request) => {
       const url = new URL(request.url)
+      if (url.hostname === 'inputs' && request.method === 'POST') {
+        // a dropped image's bytes (the sandboxed page has no paths); same checks as the web host
+        const json = (status: number, body: unknown) =>
+          new Response(JSON.stringify(body), {
+            status,
+            headers: { 'Content-Type': 'application/json' },
+          })
+        const declared = Number(request.headers.get('content-length') ?? NaN)
+        if (declared > MAX_INPUT_BYTES)
+          return json(413, { error: `images up to ${MAX_INPUT_BYTES / 2 ** 20} MiB are accepted` })
+        try {
+          const bytes = new Uint8Array(await request.arrayBuffer())
+          return json(200, inputs.add(bytes, url.searchParams.get('name') ?? ''))
+        } catch (err) {
+          if (err instanceof InputError) return json(err.status, { error: err.message })
+          return json(500, { error: err instanceof Error ? err.message : String(err) })
+        }
+      }
       const [, jobId = '', ...rest] = url.pathname.split('/')
       const r = mediaResponse(
         url.hostname === 'job' ? mediaPath(cacheDir, jobId, rest.join('/')) : null,

@@ -13,6 +13,7 @@ import type { EngineHost } from './engine-host'
 import { openModelFolder, type ModelFolder } from './engine/models/model-folder'
 import type { RenderSpec } from './engine/jobs/render'
 import type { ModelRegistry } from './model-registry'
+import type { InputStore } from './inputs'
 import { writeStoredZip } from './zip'
 
 export type StudioOptions = {
@@ -23,6 +24,8 @@ export type StudioOptions = {
   registry: ModelRegistry
   /** URL of a file in a job's folder, as the renderer loads it (media protocol or HTTP). */
   mediaUrl: (jobId: string, file: string) => string
+  /** Dropped input images (image-to-video); renders name them by id. */
+  inputs?: InputStore
   /** Where an export goes: a path (desktop, after a save dialog) or null to cancel. */
   exportTarget?: (jobId: string, format: string) => Promise<string | null>
 }
@@ -101,11 +104,21 @@ export class StudioService {
 
   async submit(req: RenderRequest): Promise<JobView> {
     const model = this.model(req.modelId)
-    if (model.pipeline === 'svd')
-      throw new HandlerError(
-        'invalid-payload',
-        'image-to-video models need an input image, which the studio cannot send yet; use dolly render --image',
-      )
+    let image: string | undefined
+    if (model.pipeline === 'svd') {
+      if (!req.image)
+        throw new HandlerError(
+          'invalid-payload',
+          `${model.label} animates an image: drop one on the generation panel first`,
+        )
+      if (!this.o.inputs)
+        throw new HandlerError('internal', 'this host has no store for input images')
+      try {
+        image = this.o.inputs.path(req.image.id)
+      } catch (err) {
+        throw new HandlerError('invalid-payload', err instanceof Error ? err.message : String(err))
+      }
+    }
     if (req.camera && 'preset' in req.camera) {
       const first = req.camera.preset.split(/[+,]/)[0]!.trim()
       if (!isPresetName(first))
@@ -132,6 +145,7 @@ export class StudioService {
       fps: req.fps,
       camera: req.camera ?? undefined,
       plan: req.plan,
+      ...(image ? { image, fit: req.image!.fit } : {}),
       out: join(dir, 'clip.mp4'),
       framesOut: join(dir, 'frames'),
       ...(motion.kind === 'motion_scale' ? { motionScale: motion.motionScale } : {}),

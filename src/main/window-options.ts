@@ -34,7 +34,7 @@ export const ELECTRON_CSP = [
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob: dolly-media:",
   "media-src 'self' blob: dolly-media:",
-  "connect-src 'self'",
+  "connect-src 'self' dolly-media:",
   "object-src 'none'",
   "base-uri 'none'",
   "frame-ancestors 'none'",

@@ -151,6 +151,16 @@ export const SCHEDULER_NAMES = [
   'CogVideoXDPMScheduler',
 ] as const
 
+/** A dropped input image (image-to-video): main's id for the stored bytes, and how it fits. */
+export const InputImage = z
+  .object({
+    id: z.string().regex(/^[0-9a-f]{64}\.(png|jpg|webp|bmp|tif)$/),
+    name: z.string().max(255),
+    fit: z.enum(['crop', 'pad', 'stretch']),
+  })
+  .strict()
+export type InputImage = z.infer<typeof InputImage>
+
 export const ProjectDoc = z
   .object({
     settings: z
@@ -171,6 +181,8 @@ export const ProjectDoc = z
         scheduler: z.string().max(64),
         plan: z.enum(['auto', 'resident', 'offload', 'minimal']),
         motion: z.number().min(0).max(1),
+        /** Image-to-video input; absent for text-to-video. */
+        image: InputImage.optional(),
       })
       .strict(),
     camera: TrajectorySchema,
@@ -207,6 +219,7 @@ export const RenderRequest = z
       z.null(),
     ]),
     plan: z.enum(['auto', 'resident', 'offload', 'minimal']).default('auto'),
+    image: InputImage.optional(),
   })
   .strict()
 export type RenderRequest = z.infer<typeof RenderRequest>

@@ -12,6 +12,7 @@ import { queryGpu } from '../gpu'
 import { createHandlers } from '../handlers'
 import { startWebHost } from './server'
 import { StudioService } from '../studio'
+import { InputStore } from '../inputs'
 import { ProjectStore } from '../projects'
 import { ModelDownloads, ModelRegistry, type DownloadEvent } from '../model-registry'
 
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
     [resolve(here, '../../resources/demo-model'), ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean)],
     () => engine.status().gpu?.vramFreeMiB ?? null,
   )
-  const studio = new StudioService({ engine, cacheDir, registry, mediaUrl: (jobId, file) => `/media/${jobId}/${file}` })
+  const inputs = new InputStore(join(stateDir, 'inputs'))
+  const studio = new StudioService({ engine, cacheDir, registry, inputs, mediaUrl: (jobId, file) => `/media/${jobId}/${file}` })
   const projects = new ProjectStore(process.env['DOLLY_PROJECTS_DIR'] ?? join(homedir(), 'Dolly Projects'), stateDir)
   let broadcast: (e: DownloadEvent) => void = () => undefined
   const downloads = new ModelDownloads(registry, process.env['DOLLY_MODELS_DIR'] ?? join(homedir(), 'Dolly Models'), (e) => broadcast(e))
@@ -61,10 +63,10 @@ async function main(): Promise<void> {
 
   let host
   try {
-    host = await startWebHost({ rendererDir, dispatch, port: args.port, cacheDir })
+    host = await startWebHost({ rendererDir, dispatch, port: args.port, cacheDir, inputs })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && args.port !== 0) {
-      host = await startWebHost({ rendererDir, dispatch, port: 0, cacheDir })
+      host = await startWebHost({ rendererDir, dispatch, port: 0, cacheDir, inputs })
     } else throw err
   }
   engine.onState((s) => host.broadcast('engine.state', s))

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { events, isEventName, type EventName, type EventPayload } from '../../shared/contract'
 import type { Dispatch } from '../dispatch'
+import { InputError, MAX_INPUT_BYTES, type InputStore } from '../inputs'
 import { mediaPath, mediaResponse } from '../media-files'
 
 export type WebHostOptions = {
@@ -16,6 +17,8 @@ export type WebHostOptions = {
   dispatch: Dispatch
   /** Cached renders, served under /media/<job>/<file>?token=… (with Range). */
   cacheDir?: string
+  /** Dropped input images: POST /inputs?token=…&name=… with the file as the body. */
+  inputs?: InputStore
   /** 0 picks a free port. */
   port?: number
   token?: string
@@ -174,11 +177,50 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     })
   }
 
+  function receiveInput(req: IncomingMessage, res: ServerResponse, store: InputStore): void {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const reply = (status: number, body: unknown) =>
+      res
+        .writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+        .end(JSON.stringify(body))
+    if (req.method !== 'POST') return void res.writeHead(405, { Allow: 'POST' }).end()
+    // a page on another origin must not be able to push files into the studio
+    if (!originOk(req)) return void reply(403, { error: "wrong Origin" })
+    if (!tokenMatches(token, url.searchParams.get('token')))
+      return void reply(401, { error: "missing or wrong token" })
+    const declared = Number(req.headers['content-length'] ?? NaN)
+    const tooBig = () => {
+      res.setHeader('Connection', 'close')
+      reply(413, { error: `images up to ${MAX_INPUT_BYTES / 2 ** 20} MiB are accepted` })
+      res.on('finish', () => req.destroy())
+    }
+    if (declared > MAX_INPUT_BYTES) return tooBig()
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > MAX_INPUT_BYTES) {
+        if (!res.headersSent) tooBig()
+      } else chunks.push(c)
+    })
+    req.on('end', () => {
+      if (res.headersSent) return
+      try {
+        reply(200, store.add(Buffer.concat(chunks), url.searchParams.get('name') ?? ''))
+      } catch (err) {
+        if (err instanceof InputError) reply(err.status, { error: err.message })
+        else reply(500, { error: err instanceof Error ? err.message : String(err) })
+      }
+    })
+  }
+
   const server: Server = createServer((req, res) => {
     if (!hostOk(req)) {
       res.writeHead(421, { 'Content-Type': 'text/plain' }).end('wrong Host header')
       return
     }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (path === '/inputs' && opts.inputs) return receiveInput(req, res, opts.inputs)
     serveStatic(req, res)
   })
 

@@ -188,6 +188,7 @@ export function App() {
       plan: s.plan,
       camera: { trajectory: { ...doc.camera, frames: s.frames } },
       ...(s.scheduler ? { scheduler: s.scheduler as RenderRequest['scheduler'] } : {}),
+      ...(s.image ? { image: s.image } : {}),
     }
     setPreview(null)
     const r = await api.jobs.submit(req)
@@ -435,6 +436,7 @@ export function App() {
           onChange={setSettings}
           onGenerate={() => void generate()}
           busy={false}
+          uploadInput={client.uploadInput}
         />
       </Region>
       <Region

@@ -16,6 +16,20 @@ export type Client = {
   onConnection(fn: (s: ConnectionState) => void): () => void
   /** A media URL from main, made loadable here (the web host wants the token). */
   mediaUrl(url: string): string
+  /** Sends a dropped image's bytes to main; resolves with main's id for it. */
+  uploadInput(file: File): Promise<{ id: string; name: string; bytes: number }>
+}
+
+async function postInput(endpoint: string, file: File) {
+  const r = await fetch(endpoint, { method: 'POST', body: file })
+  const body = (await r.json().catch(() => ({}))) as {
+    id?: string
+    name?: string
+    bytes?: number
+    error?: string
+  }
+  if (!r.ok || !body.id) throw new Error(body.error ?? `${file.name}: upload failed (${r.status})`)
+  return { id: body.id, name: body.name ?? file.name, bytes: body.bytes ?? file.size }
 }
 
 export function createClient(): Client {
@@ -25,6 +39,8 @@ export function createClient(): Client {
       transport: 'electron',
       onConnection: (fn) => (fn('open'), () => undefined),
       mediaUrl: (u) => u,
+      uploadInput: (file) =>
+        postInput(`dolly-media://inputs/?name=${encodeURIComponent(file.name)}`, file),
     }
   }
   const url = new URL(window.location.href)
@@ -45,6 +61,11 @@ export function createClient(): Client {
     api,
     transport: 'websocket',
     mediaUrl: (u) => `${u}${u.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`,
+    uploadInput: (file) =>
+      postInput(
+        `/inputs?token=${encodeURIComponent(token)}&name=${encodeURIComponent(file.name)}`,
+        file,
+      ),
     onConnection: (fn) => {
       subs.add(fn)
       fn(last)

@@ -1,6 +1,7 @@
 import type { ModelSummary } from '../../../shared/contract'
 import { describeMotion } from '../../../shared/motion'
 import { randomSeed, type Settings } from '../state/project'
+import { ImageDrop } from './ImageDrop'
 
 type Props = {
   models: ModelSummary[]
@@ -8,6 +9,7 @@ type Props = {
   onChange: (patch: Partial<Settings>, mergeKey?: string) => void
   onGenerate: () => void
   busy: boolean
+  uploadInput: (file: File) => Promise<{ id: string; name: string }>
 }
 
 const SCHEDULERS = [
@@ -19,7 +21,14 @@ const SCHEDULERS = [
   'LCMScheduler',
 ]
 
-export function GeneratePanel({ models, settings: s, onChange, onGenerate, busy }: Props) {
+export function GeneratePanel({
+  models,
+  settings: s,
+  onChange,
+  onGenerate,
+  busy,
+  uploadInput,
+}: Props) {
   const model = models.find((m) => m.id === s.modelId)
   const motionFacts = model
     ? {
@@ -85,10 +94,11 @@ export function GeneratePanel({ models, settings: s, onChange, onGenerate, busy 
           </label>
         </>
       ) : (
-        <p className="hint">
-          Image-to-video models take an image: render them with <code>dolly render --image</code>{' '}
-          for now.
-        </p>
+        <ImageDrop
+          image={s.image}
+          upload={uploadInput}
+          onChange={(image) => onChange({ image }, 'image')}
+        />
       )}
       <div className="row">
         <label className="field">
@@ -229,7 +239,7 @@ export function GeneratePanel({ models, settings: s, onChange, onGenerate, busy 
       <button
         type="submit"
         className="primary"
-        disabled={busy || !model || model.error !== null || model.pipeline === 'svd'}
+        disabled={busy || !model || model.error !== null || (model.pipeline === 'svd' && !s.image)}
         data-testid="generate"
         title="Generate (Ctrl+Enter)"
       >

@@ -8,6 +8,7 @@ import {
   trajectoryFromPoses,
   type Trajectory,
 } from '../../../shared/camera'
+import type { InputImage } from '../../../shared/contract'
 
 export type Settings = {
   modelId: string
@@ -22,6 +23,8 @@ export type Settings = {
   scheduler: string
   plan: 'auto' | 'resident' | 'offload' | 'minimal'
   motion: number
+  /** Image-to-video input (main's id for the dropped image). */
+  image?: InputImage | undefined
 }
 
 export type ProjectDoc = {

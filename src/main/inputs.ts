@@ -1,0 +1,76 @@
+// Input images the user dropped into the studio (image-to-video). The renderer cannot hand
+// main a path, so it sends the bytes (web host: POST /inputs; Electron: POST dolly-media://inputs);
+// main keeps them under the state folder by content hash and a render names them by that id.
+// Only ids this code made resolve to a file: a page cannot point the engine at another path.
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024
+const ID = /^[0-9a-f]{64}\.(png|jpg|webp|bmp|tif)$/
+
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message)
+    this.name = 'InputError'
+  }
+}
+
+/** The image type from the first bytes, or null when it is not one we read. */
+export function sniffImage(b: Uint8Array): 'png' | 'jpg' | 'webp' | 'bmp' | 'tif' | null {
+  const at = (i: number, s: string) => [...s].every((c, k) => b[i + k] === c.charCodeAt(0))
+  if (b.length >= 8 && b[0] === 0x89 && at(1, 'PNG\r\n')) return 'png'
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpg'
+  if (b.length >= 12 && at(0, 'RIFF') && at(8, 'WEBP')) return 'webp'
+  if (b.length >= 14 && at(0, 'BM')) return 'bmp'
+  if (b.length >= 4 && (at(0, 'II*\0') || at(0, 'MM\0*'))) return 'tif'
+  return null
+}
+
+export class InputStore {
+  constructor(private readonly dir: string) {}
+
+  /** Stores the bytes (atomically, deduplicated by content) and returns their id. */
+  add(bytes: Uint8Array, name: string): { id: string; name: string; bytes: number } {
+    const label = name.slice(0, 255) || 'the image'
+    if (bytes.length === 0) throw new InputError(`${label}: the file is empty`)
+    if (bytes.length > MAX_INPUT_BYTES)
+      throw new InputError(
+        `${label}: ${(bytes.length / 2 ** 20).toFixed(1)} MiB; images up to ${MAX_INPUT_BYTES / 2 ** 20} MiB are accepted`,
+        413,
+      )
+    const type = sniffImage(bytes)
+    if (!type)
+      throw new InputError(
+        `${label}: not an image this studio reads; expected PNG, JPEG, WebP, BMP or TIFF`,
+        415,
+      )
+    const id = `${createHash('sha256').update(bytes).digest('hex')}.${type}`
+    const path = join(this.dir, id)
+    if (!existsSync(path)) {
+      mkdirSync(this.dir, { recursive: true })
+      const tmp = join(this.dir, `.${id}.${randomBytes(4).toString('hex')}.tmp`)
+      try {
+        writeFileSync(tmp, bytes)
+        renameSync(tmp, path)
+      } catch (err) {
+        rmSync(tmp, { force: true })
+        throw err
+      }
+    }
+    return { id, name: label, bytes: bytes.length }
+  }
+
+  /** The file for an id this store made, or an error that says what to do. */
+  path(id: string): string {
+    if (!ID.test(id))
+      throw new InputError(`input image id "${id.slice(0, 80)}" is not one the studio made`)
+    const p = join(this.dir, id)
+    if (!existsSync(p))
+      throw new InputError('the input image is no longer in the studio’s inputs; drop it again')
+    return p
+  }
+}

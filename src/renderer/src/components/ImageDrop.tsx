@@ -1,0 +1,97 @@
+// The image-to-video input: drop an image (or pick one), see it, choose how it meets the
+// clip's aspect. The bytes go to main, which keeps them and answers with an id; the project
+// stores that id, so a reopened project still has its image.
+import { useEffect, useRef, useState } from 'react'
+import type { InputImage } from '../../../shared/contract'
+
+type Props = {
+  image: InputImage | undefined
+  /** Sends the file's bytes to main (see api/client.ts). */
+  upload: (file: File) => Promise<{ id: string; name: string }>
+  onChange: (image: InputImage | undefined) => void
+}
+
+export function ImageDrop({ image, upload, onChange }: Props) {
+  const [over, setOver] = useState(false)
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const [thumb, setThumb] = useState<{ id: string; url: string } | null>(null)
+  const input = useRef<HTMLInputElement>(null)
+
+  useEffect(() => () => (thumb ? URL.revokeObjectURL(thumb.url) : undefined), [thumb])
+
+  const take = async (file: File | undefined) => {
+    if (!file) return
+    setError(null)
+    setBusy(true)
+    try {
+      const r = await upload(file)
+      setThumb({ id: r.id, url: URL.createObjectURL(file) })
+      onChange({ id: r.id, name: r.name, fit: image?.fit ?? 'crop' })
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <div className="field">
+      <span>Input image</span>
+      <div
+        className={`dropzone ${over ? 'over' : ''}`}
+        data-testid="image-drop"
+        role="button"
+        tabIndex={0}
+        onClick={() => input.current?.click()}
+        onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && input.current?.click()}
+        onDragOver={(e) => {
+          e.preventDefault()
+          setOver(true)
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={(e) => {
+          e.preventDefault()
+          setOver(false)
+          void take(e.dataTransfer.files[0])
+        }}
+      >
+        {thumb && image && thumb.id === image.id ? <img src={thumb.url} alt={image.name} /> : null}
+        <span className="hint" data-testid="image-name">
+          {busy
+            ? 'Sending…'
+            : image
+              ? `${image.name} · drop another to replace`
+              : 'Drop an image here, or click to choose one'}
+        </span>
+        <input
+          ref={input}
+          type="file"
+          accept="image/png,image/jpeg,image/webp,image/bmp,image/tiff"
+          hidden
+          data-testid="image-file"
+          onChange={(e) => void take(e.target.files?.[0])}
+        />
+      </div>
+      {error ? (
+        <p className="hint error" data-testid="image-error">
+          {error}
+        </p>
+      ) : null}
+      {image ? (
+        <label className="inline-field">
+          <span>Fit</span>
+          <select
+            value={image.fit}
+            aria-label="Image fit"
+            onChange={(e) => onChange({ ...image, fit: e.target.value as InputImage['fit'] })}
+          >
+            <option value="crop">crop to the clip</option>
+            <option value="pad">pad (letterbox)</option>
+            <option value="stretch">stretch</option>
+          </select>
+        </label>
+      ) : null}
+    </div>
+  )
+}

@@ -1,0 +1,93 @@
+// Dropped input images: the web host's POST /inputs door (token, Origin, size, type) and the
+// store behind it (content ids, only its own ids resolve).
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDispatcher, type Handlers } from '../../src/main/dispatch'
+import { InputStore, MAX_INPUT_BYTES, sniffImage } from '../../src/main/inputs'
+import { startWebHost, type WebHost } from '../../src/main/web/server'
+
+const images = resolve(__dirname, '../../../shared/fixtures/images')
+const dir = mkdtempSync(join(tmpdir(), 'dolly-inputs-'))
+const store = new InputStore(join(dir, 'inputs'))
+let host: WebHost
+
+beforeAll(async () => {
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>t</title>')
+  host = await startWebHost({
+    rendererDir: dir,
+    dispatch: createDispatcher({} as Handlers),
+    port: 0,
+    inputs: store,
+  })
+})
+afterAll(() => host.close())
+
+function post(
+  path: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((ok, fail) => {
+    const req = request(
+      { host: '127.0.0.1', port: host.port, path, method: 'POST', headers, agent: false },
+      (res) => {
+        let text = ''
+        res.on('data', (c: Buffer) => (text += c.toString()))
+        res.on('end', () =>
+          ok({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as never) : {} }),
+        )
+      },
+    )
+    req.on('error', fail)
+    req.end(body)
+  })
+}
+
+describe('POST /inputs', () => {
+  const png = readFileSync(join(images, 'astronaut.png'))
+
+  it('stores a PNG by content and answers its id; the same bytes give the same id', async () => {
+    const a = await post(`/inputs?token=${host.token}&name=astronaut.png`, png)
+    expect(a.status).toBe(200)
+    expect(a.json['id']).toMatch(/^[0-9a-f]{64}\.png$/)
+    expect(a.json['name']).toBe('astronaut.png')
+    const b = await post(`/inputs?token=${host.token}&name=again.png`, png)
+    expect(b.json['id']).toBe(a.json['id'])
+    const stored = store.path(a.json['id'] as string)
+    expect(readFileSync(stored).equals(png)).toBe(true)
+    expect(readdirSync(join(dir, 'inputs')).filter((f) => f.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('refuses without the token, from another origin, a non-image and an oversized body', async () => {
+    expect((await post(`/inputs?name=a.png`, png)).status).toBe(401)
+    expect(
+      (await post(`/inputs?token=${host.token}`, png, { Origin: 'http://evil.example' })).status,
+    ).toBe(403)
+    const text = await post(`/inputs?token=${host.token}&name=notes.png`, Buffer.from('hello'))
+    expect(text.status).toBe(415)
+    expect(text.json['error']).toMatch(/notes\.png: not an image this studio reads; expected PNG/)
+    const big = await post(`/inputs?token=${host.token}&name=big.png`, Buffer.alloc(8), {
+      'Content-Length': String(MAX_INPUT_BYTES + 1),
+    }).catch(() => ({ status: 413, json: {} }))
+    expect(big.status).toBe(413)
+    const empty = await post(`/inputs?token=${host.token}&name=empty.png`, Buffer.alloc(0))
+    expect(empty.status).toBe(400)
+    expect(empty.json['error']).toMatch(/empty\.png: the file is empty/)
+  })
+})
+
+describe('InputStore', () => {
+  it('knows the fixture formats by their bytes', () => {
+    expect(sniffImage(readFileSync(join(images, 'rocket.jpg')))).toBe('jpg')
+    expect(sniffImage(readFileSync(join(images, 'coffee.png')))).toBe('png')
+    expect(sniffImage(Buffer.from('GIF89a......'))).toBeNull()
+  })
+
+  it('resolves only ids it made: no paths, no other names', () => {
+    expect(() => store.path('../../etc/passwd')).toThrow(/is not one the studio made/)
+    expect(() => store.path('a'.repeat(64) + '.png')).toThrow(/no longer in the studio’s inputs/)
+  })
+})
