@@ -2,8 +2,8 @@
 // loses no history), render requests turned into engine jobs with paths main chose, clip
 // URLs, and exports. Shared by Electron IPC and the web host.
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { z } from 'zod'
 import { isPresetName } from '../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../shared/contract'
@@ -190,53 +190,96 @@ export class StudioService {
     return [...this.jobs.values()].sort((a, b) => a.createdAt - b.createdAt)
   }
 
+  /**
+   * Encodes finished clips, in order, into one file: one job exports its clip; several (the
+   * project's shots) are joined frame by frame. Desktop: to the path the save dialog gives;
+   * web: into the first job's cache folder, for the browser to download.
+   */
   async exportClip(req: {
-    jobId: string
+    jobIds: string[]
     format: 'mp4' | 'gif' | 'webm' | 'png'
     fps?: number
     quality: number
     loop: number
     scale: number
   }): Promise<{ url: string | null; path: string | null }> {
-    const job = this.jobs.get(req.jobId)
-    if (!job || job.state !== 'done' || !job.result)
-      throw new HandlerError('invalid-payload', `job ${req.jobId} has no finished clip to export`)
-    const dir = join(this.o.cacheDir, req.jobId)
-    const framesDir = join(dir, 'frames')
-    const numFrames = existsSync(framesDir)
-      ? readdirSync(framesDir).filter((f) => f.endsWith('.png')).length
-      : 0
-    if (!numFrames)
-      throw new HandlerError(
-        'internal',
-        `the frames of job ${req.jobId} are no longer in the cache`,
-      )
+    const parts = req.jobIds.map((id, i) => {
+      const which = req.jobIds.length > 1 ? `shot ${i + 1} (job ${id})` : `job ${id}`
+      const job = this.jobs.get(id)
+      if (!job || job.state !== 'done' || !job.result)
+        throw new HandlerError(
+          'invalid-payload',
+          `${which} has no finished clip to export${req.jobIds.length > 1 ? '; render every shot first' : ''}`,
+        )
+      const framesDir = join(this.o.cacheDir, id, 'frames')
+      const numFrames = existsSync(framesDir)
+        ? readdirSync(framesDir).filter((f) => /^frame_\d{4}\.png$/.test(f)).length
+        : 0
+      if (!numFrames)
+        throw new HandlerError('internal', `the frames of ${which} are no longer in the cache`)
+      return { id, which, result: job.result, framesDir, numFrames }
+    })
+    const first = parts[0]!
+    for (const p of parts.slice(1))
+      if (p.result.width !== first.result.width || p.result.height !== first.result.height)
+        throw new HandlerError(
+          'invalid-payload',
+          `${p.which} is ${p.result.width}x${p.result.height} but ${first.which} is ${first.result.width}x${first.result.height}; render the shots at one size to export them as one clip`,
+        )
+    const total = parts.reduce((n, p) => n + p.numFrames, 0)
+    if (total > 9999)
+      throw new HandlerError('invalid-payload', `${total} frames: at most 9999 export as one clip`)
+    const dir = join(this.o.cacheDir, first.id)
     const ext = req.format === 'png' ? '' : `.${req.format}`
     let out: string
     let url: string | null = null
     if (this.o.exportTarget) {
-      const chosen = await this.o.exportTarget(req.jobId, req.format)
+      const chosen = await this.o.exportTarget(first.id, req.format)
       if (!chosen) return { url: null, path: null }
       out = chosen
     } else {
       out = join(dir, `export-${++this.exportCounter}${ext}`)
-      url = this.o.mediaUrl(req.jobId, `export-${this.exportCounter}${ext}`)
+      url = this.o.mediaUrl(first.id, `export-${this.exportCounter}${ext}`)
       if (req.format === 'png') rmSync(out, { recursive: true, force: true })
     }
-    await this.o.engine.request(
-      'clip.export',
-      {
-        framesDir,
-        numFrames,
-        out,
-        format: req.format,
-        fps: req.fps ?? job.result.fps,
-        quality: req.quality,
-        loop: req.loop,
-        scale: req.scale,
-      },
-      10 * 60_000,
-    )
+    // several clips: one numbered sequence of links to their frames (copies where links fail)
+    let framesDir = first.framesDir
+    let numFrames = first.numFrames
+    let joined: string | null = null
+    if (parts.length > 1) {
+      joined = join(dir, `joined-${++this.exportCounter}`)
+      mkdirSync(joined, { recursive: true })
+      numFrames = 0
+      for (const p of parts)
+        for (let f = 0; f < p.numFrames; f++) {
+          const src = join(p.framesDir, `frame_${String(f).padStart(4, '0')}.png`)
+          const dst = join(joined, `frame_${String(numFrames++).padStart(4, '0')}.png`)
+          try {
+            linkSync(src, dst)
+          } catch {
+            copyFileSync(src, dst)
+          }
+        }
+      framesDir = joined
+    }
+    try {
+      await this.o.engine.request(
+        'clip.export',
+        {
+          framesDir,
+          numFrames,
+          out,
+          format: req.format,
+          fps: req.fps ?? first.result.fps,
+          quality: req.quality,
+          loop: req.loop,
+          scale: req.scale,
+        },
+        10 * 60_000,
+      )
+    } finally {
+      if (joined) rmSync(joined, { recursive: true, force: true })
+    }
     if (req.format === 'png' && url) {
       // a browser downloads one file: the frames folder goes as a ZIP
       const names = readdirSync(out)
@@ -247,7 +290,7 @@ export class StudioService {
         names.map((name) => ({ name, path: join(out, name) })),
       )
       rmSync(out, { recursive: true, force: true })
-      url = this.o.mediaUrl(req.jobId, `export-${this.exportCounter}.zip`)
+      url = this.o.mediaUrl(first.id, `${basename(out)}.zip`)
     }
     return { url, path: this.o.exportTarget ? out : null }
   }

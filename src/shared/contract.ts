@@ -161,8 +161,10 @@ export const InputImage = z
   .strict()
 export type InputImage = z.infer<typeof InputImage>
 
-export const ProjectDoc = z
+/** One shot: its settings, its camera path and (once rendered) the job holding its clip. */
+export const Shot = z
   .object({
+    id: z.string().min(1).max(64),
     settings: z
       .object({
         modelId: z.string().max(1024),
@@ -190,8 +192,26 @@ export const ProjectDoc = z
       .object({ name: z.string().max(200), speed: z.number().min(0).max(10) })
       .strict()
       .nullable(),
+    /** The render of this shot, by job id (jobs live in main's cache for the session). */
+    clip: z
+      .object({ jobId: z.string().min(1).max(64) })
+      .strict()
+      .nullable(),
   })
   .strict()
+export type Shot = z.infer<typeof Shot>
+
+/** A project: shots in timeline order, and the one being edited. */
+export const ProjectDoc = z
+  .object({
+    shots: z.array(Shot).min(1).max(500),
+    active: z.number().int().min(0),
+  })
+  .strict()
+  .refine((d) => d.active < d.shots.length, {
+    message: 'active must name one of the shots',
+    path: ['active'],
+  })
 export type ProjectDoc = z.infer<typeof ProjectDoc>
 
 export const RenderRequest = z
@@ -275,7 +295,8 @@ export type JobPreview = z.infer<typeof JobPreview>
 
 export const ExportRequest = z
   .object({
-    jobId: z.string().min(1).max(64),
+    /** One finished job, or the project's shots in order (joined into one clip). */
+    jobIds: z.array(z.string().min(1).max(64)).min(1).max(500),
     format: z.enum(['mp4', 'gif', 'webm', 'png']),
     fps: z.number().int().min(1).max(60).optional(),
     quality: z.number().int().min(0).max(100).default(30),

@@ -5,22 +5,22 @@ import { z } from 'zod'
 import { ProjectDoc } from './contract'
 
 export const PROJECT_FORMAT = 'dolly-project'
-export const PROJECT_VERSION = 2
+export const PROJECT_VERSION = 3
 
 /** The document itself is declared once, in the contract (the renderer sends it over IPC). */
 export const ProjectDocSchema = ProjectDoc
 export type ProjectDocData = z.infer<typeof ProjectDocSchema>
 
-const ProjectFileV2 = z
+const ProjectFileSchema = z
   .object({
     format: z.literal(PROJECT_FORMAT),
-    version: z.literal(2),
+    version: z.literal(PROJECT_VERSION),
     doc: ProjectDocSchema,
     /** Files the project uses (rendered clips), relative to the project's folder. */
     media: z.array(z.string().max(1024)).max(10_000),
   })
   .strict()
-export type ProjectFile = z.infer<typeof ProjectFileV2>
+export type ProjectFile = z.infer<typeof ProjectFileSchema>
 
 export class ProjectFormatError extends Error {
   constructor(message: string) {
@@ -76,6 +76,15 @@ const MIGRATIONS: Record<number, Migration> = {
       preset: null,
     },
   }),
+  // v3: the project holds shots; a v2 project is one shot (its clip was never recorded)
+  2: (old) => {
+    const doc = (old['doc'] ?? {}) as Record<string, unknown>
+    return {
+      ...old,
+      version: 3,
+      doc: { shots: [{ id: 'shot-1', ...doc, clip: null }], active: 0 },
+    }
+  },
 }
 
 /** Parses a project file (any supported version) into the current form. */
@@ -110,7 +119,7 @@ export function parseProject(text: string): { file: ProjectFile; migratedFrom: n
       `this project was saved by a newer Dolly Studio (format version ${from}; this one reads up to ${PROJECT_VERSION})`,
     )
   for (let v = from; v < PROJECT_VERSION; v++) obj = MIGRATIONS[v]!(obj)
-  const parsed = ProjectFileV2.safeParse(obj)
+  const parsed = ProjectFileSchema.safeParse(obj)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     throw new ProjectFormatError(`${issue.path.join('.') || 'project'}: ${issue.message}`)

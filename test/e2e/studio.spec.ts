@@ -258,8 +258,76 @@ test('camera editor: numeric fields edit the selected keyframe in one undo step;
   await page.getByTestId('duplicate-key').click()
   await expect.poll(async () => (await handles()).length).toBe(keyCount + 1)
   const dup = JSON.parse(await exportRows()) as number[][]
-dup[8]!.forEach((v, i) => expect(v).toBeCloseTo(dup[0]![i]!, 6))
+  dup[8]!.forEach((v, i) => expect(v).toBeCloseTo(dup[0]![i]!, 6))
   await page.keyboard.press('Control+z')
   await expect.poll(async () => (await handles()).length).toBe(keyCount)
   expect(await exportRows()).toBe(before)
+})
+
+test('shots: render two, export all as one clip; split at the playhead, undo, reorder', async ({
+  page,
+}) => {
+  await open(page)
+  const shots = page.getByTestId('shot')
+  const framesOf = async () =>
+    Promise.all((await shots.all()).map(async (s) => Number(await s.getAttribute('data-frames'))))
+  await expect(shots).toHaveCount(1)
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.locator('input[type=number]').nth(1).fill('3') // steps
+  await page.getByTestId('generate').click()
+  await expect(shots.nth(0)).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
+  await expect(page.getByTestId('export-all')).toBeEnabled()
+
+  // a second shot continues the camera; it is not rendered yet, so export all waits for it
+  await page.getByTestId('shot-add').click()
+  await expect(shots).toHaveCount(2)
+  await expect(shots.nth(1)).toHaveAttribute('aria-pressed', 'true')
+  await expect(shots.nth(1)).toHaveAttribute('data-state', 'none')
+  await expect(page.getByTestId('export-all')).toBeDisabled()
+  await page.getByTestId('frames').fill('8')
+  await page.getByTestId('generate').click()
+  await expect(shots.nth(1)).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
+  expect(await framesOf()).toEqual([16, 8])
+
+  await page.getByTestId('export-all').click()
+  await expect(page.getByTestId('export-dialog')).toContainText('2 shots, 24 frames')
+  const downloading = page.waitForEvent('download')
+  await page.getByTestId('export-confirm').click()
+  const file = await (await downloading).path()
+  const probe = JSON.parse(
+    execFileSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-count_frames',
+        '-show_entries',
+        'stream=nb_read_frames,width',
+        '-of',
+        'json',
+        file,
+      ],
+      { encoding: 'utf8' },
+    ),
+  ) as { streams: Record<string, unknown>[] }
+  expect(probe.streams[0]).toMatchObject({ nb_read_frames: '24', width: 256 })
+
+  // split shot 1 before frame 6: 5 + 11 frames, neither rendered any more
+  await shots.nth(0).click()
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight')
+  await page.getByTestId('shot-split').click()
+  expect(await framesOf()).toEqual([5, 11, 8])
+  await expect(shots.nth(0)).toHaveAttribute('data-state', 'none')
+  await expect(shots.nth(2)).toHaveAttribute('data-state', 'done')
+  await page.keyboard.press('Control+z')
+  expect(await framesOf()).toEqual([16, 8])
+  await expect(shots.nth(0)).toHaveAttribute('data-state', 'done')
+
+  // move the first shot after the second
+  await shots.nth(0).click()
+  await page.getByTestId('shot-right').click()
+  expect(await framesOf()).toEqual([8, 16])
+  await expect(shots.nth(1)).toHaveAttribute('aria-pressed', 'true')
+  await page.screenshot({ path: 'test-results/studio-shots.png' })
 })

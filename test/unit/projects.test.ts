@@ -11,7 +11,8 @@ import { presetPoses, trajectoryFromPoses } from '../../src/shared/camera'
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-projects-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-const doc: ProjectDocData = {
+const shot: ProjectDocData['shots'][number] = {
+  id: 'shot-1',
   settings: {
     modelId: '/models/demo',
     prompt: 'a lighthouse at dusk',
@@ -28,6 +29,11 @@ const doc: ProjectDocData = {
   },
   camera: trajectoryFromPoses(presetPoses([{ name: 'orbit-left' }], { frames: 4 }), 16),
   preset: { name: 'orbit-left', speed: 1 },
+  clip: null,
+}
+const doc: ProjectDocData = {
+  shots: [shot, { ...shot, id: 'shot-2', preset: null, clip: { jobId: 'job-2' } }],
+  active: 1,
 }
 
 describe('project files', () => {
@@ -43,6 +49,19 @@ describe('project files', () => {
     expect(first.toString()).toMatch(/^\{\n {2}"doc": \{/)
   })
 
+  it('opens a version-2 project (one document, no shots) as one shot', () => {
+    const { id: _id, clip: _clip, ...single } = shot
+    const v2 = { format: 'dolly-project', version: 2, media: [], doc: single }
+    const { file, migratedFrom } = parseProject(JSON.stringify(v2))
+    expect(migratedFrom).toBe(2)
+    expect(file.doc).toEqual({ shots: [{ ...single, id: 'shot-1', clip: null }], active: 0 })
+  })
+
+  it('refuses an active index past the shots', () => {
+    const text = serializeProject(doc).replace('"active": 1', '"active": 5')
+    expect(() => parseProject(text)).toThrow(/doc\.active: active must name one of the shots/)
+  })
+
   it('opens a version-1 project through its migration', () => {
     const v1 = {
       format: 'dolly-project',
@@ -55,12 +74,17 @@ describe('project files', () => {
       guidance: 6,
       frames: 16,
       fps: 8,
-      camera: doc.camera,
+      camera: shot.camera,
     }
     const { file, migratedFrom } = parseProject(JSON.stringify(v1))
     expect(migratedFrom).toBe(1)
-    expect(file.version).toBe(2)
-    expect(file.doc.settings).toMatchObject({
+    expect(file.version).toBe(3)
+    // v1 -> v2 (settings grouped) -> v3 (one shot)
+    expect(file.doc.shots).toHaveLength(1)
+    expect(file.doc.active).toBe(0)
+    expect(file.doc.shots[0]!.clip).toBeNull()
+    expect(file.doc.shots[0]!.camera).toEqual(shot.camera)
+    expect(file.doc.shots[0]!.settings).toMatchObject({
       prompt: 'an old project',
       seed: 7,
       steps: 20,
@@ -83,7 +107,7 @@ describe('project files', () => {
     [
       'a wrong field',
       serializeProject(doc).replace('"steps": 25', '"steps": "many"'),
-      /doc\.settings\.steps: /,
+      /doc\.shots\.0\.settings\.steps: /,
     ],
   ]
   for (const [what, text, msg] of corrupt) {
@@ -106,10 +130,13 @@ describe('project files', () => {
   it('autosaves to a recovery file, offers it back, and a save clears it', () => {
     const store = new ProjectStore(join(tmp, 'p5'), join(tmp, 's5'))
     expect(store.recovery()).toBeNull()
-    store.autosave({ ...doc, settings: { ...doc.settings, prompt: 'unsaved edit' } }, 'Draft')
+    store.autosave(
+      { ...doc, shots: [{ ...shot, settings: { ...shot.settings, prompt: 'unsaved edit' } }], active: 0 },
+      'Draft',
+    )
     const r = store.recovery()!
     expect(r.name).toBe('Draft')
-    expect(r.doc.settings.prompt).toBe('unsaved edit')
+    expect(r.doc.shots[0]!.settings.prompt).toBe('unsaved edit')
     store.save('Draft', r.doc)
     expect(store.recovery()).toBeNull()
     expect(store.recent()).toEqual(['Draft'])

@@ -11,11 +11,13 @@ import {
   type Trajectory,
 } from '../../shared/camera'
 import type { JobPreview, JobView, ModelSummary, RenderRequest } from '../../shared/contract'
+import { addShot, deleteShot, moveShot, splitShot } from '../../shared/shots'
 import { createClient } from './api/client'
 import type { ConnectionState } from './api/ws-bridge'
 import { CameraViewport, type ViewMode } from './components/CameraViewport'
 import { GeneratePanel } from './components/GeneratePanel'
-import { ExportDialog, type ExportOptions } from './components/ExportDialog'
+import { ExportDialog, type ExportOptions, type ExportSource } from './components/ExportDialog'
+import { ShotStrip } from './components/ShotStrip'
 import { JobsPanel } from './components/JobsPanel'
 import { KeyframeFields } from './components/KeyframeFields'
 import { PreviewPane } from './components/PreviewPane'
@@ -30,6 +32,7 @@ import {
   randomSeed,
   trajectoryFromPreset,
   type ProjectDoc,
+  type Shot,
   type Settings,
 } from './state/project'
 
@@ -80,11 +83,22 @@ export function App() {
     historyReducer<ProjectDoc>,
     createHistory(initialProject()),
   )
-  const doc = history.present
-  const edit = useCallback(
+  const project = history.present
+  /** The shot being edited; the panels, editor and timeline show it. */
+  const doc = project.shots[project.active]!
+  const editProject = useCallback(
     (update: (d: ProjectDoc) => ProjectDoc, mergeKey?: string) =>
       dispatch({ type: 'edit', update, mergeKey } as HistoryAction<ProjectDoc>),
     [],
+  )
+  /** An edit of the active shot (one undo step, merged by key like any edit). */
+  const edit = useCallback(
+    (update: (d: Shot) => Shot, mergeKey?: string) =>
+      editProject(
+        (p) => ({ ...p, shots: p.shots.map((s, i) => (i === p.active ? update(s) : s)) }),
+        mergeKey,
+      ),
+    [editProject],
   )
   const setSettings = useCallback(
     (patch: Partial<Settings>, mergeKey?: string) =>
@@ -95,7 +109,10 @@ export function App() {
   const [playhead, setPlayhead] = useState(0)
   const [playing, setPlaying] = useState(false)
   const [selectedKey, setSelectedKey] = useState<string | null>(null)
-  const [exportJob, setExportJob] = useState<JobView | null>(null)
+  /** The export dialog's subject: one job's clip, or every shot in order. */
+  const [exporting, setExporting] = useState<{ jobIds: string[]; source: ExportSource } | null>(
+    null,
+  )
   const [view, setView] = useState<ViewMode>('perspective')
   const [gizmo, setGizmo] = useState<'translate' | 'rotate'>('translate')
   const [jobs, setJobs] = useState<JobView[]>([])
@@ -113,7 +130,7 @@ export function App() {
     name: string | null
     savedAt: number
   } | null>(null)
-  const dirty = savedDoc !== doc && (savedDoc !== null || history.past.length > 0)
+  const dirty = savedDoc !== project && (savedDoc !== null || history.past.length > 0)
 
   // crash recovery: offer what the last session autosaved
   useEffect(() => {
@@ -123,9 +140,9 @@ export function App() {
   // autosave every few seconds while there are unsaved edits
   useEffect(() => {
     if (!dirty || recovery) return
-    const t = setTimeout(() => void api.project.autosave({ doc, name: projectName }), 2000)
+    const t = setTimeout(() => void api.project.autosave({ doc: project, name: projectName }), 2000)
     return () => clearTimeout(t)
-  }, [api, doc, dirty, projectName, recovery])
+  }, [api, project, dirty, projectName, recovery])
 
   // models, then jobs and their events
   useEffect(() => {
@@ -135,8 +152,11 @@ export function App() {
       setModels(r.value)
       // the default model (or the first usable one) for a fresh project: not an edit to undo
       const pick = r.value.find((m) => m.isDefault && !m.error) ?? r.value.find((m) => !m.error)
-      if (pick && !history.present.settings.modelId && history.past.length === 0) {
-        dispatch({ type: 'reset', doc: { ...history.present, settings: { ...history.present.settings, modelId: pick.id, frames: Math.min(pick.frames, 64) } } })
+      const p = history.present
+      const first = p.shots[p.active]!
+      if (pick && !first.settings.modelId && history.past.length === 0 && p.shots.length === 1) {
+        const settings = { ...first.settings, modelId: pick.id, frames: Math.min(pick.frames, 64) }
+        dispatch({ type: 'reset', doc: { ...p, shots: [{ ...first, settings }] } })
       }
     })
     void api.jobs.list().then((r) => r.ok && setJobs(r.value))
@@ -154,6 +174,13 @@ export function App() {
   }, [api, connection, edit])
 
   const frames = doc.settings.frames
+  // switching shots shows that shot's render and drops the keyframe selection
+  const shotJob = doc.clip?.jobId ?? null
+  useEffect(() => {
+    setSelectedJob(shotJob)
+    setSelectedKey(null)
+    // only when the shot changes, not when its render is recorded
+  }, [doc.id])
   const job = jobs.find((j) => j.id === selectedJob) ?? null
   const clipUrl = job?.result ? client.mediaUrl(job.result.clipUrl) : null
   const thumbnails = useMemo(() => {
@@ -194,8 +221,14 @@ export function App() {
     const r = await api.jobs.submit(req)
     if (!r.ok) return setNotice(r.error.message)
     setSelectedJob(r.value.id)
-    if (!s.seedLocked) setSettings({ seed: randomSeed() })
-  }, [api, doc, setSettings])
+    // the shot now shows this render (and the next seed, unless locked): one undo step
+    const jobId = r.value.id
+    edit((d) => ({
+      ...d,
+      clip: { jobId },
+      settings: d.settings.seedLocked ? d.settings : { ...d.settings, seed: randomSeed() },
+    }))
+  }, [api, doc, edit])
 
   const retry = useCallback(
     async (j: JobView) => {
@@ -208,9 +241,15 @@ export function App() {
   )
 
   const exportClip = useCallback(
-    async (id: string, format: ExportOptions['format'], options: Omit<ExportOptions, 'format'> | null = null) => {
+    async (
+      ids: string | string[],
+      format: ExportOptions['format'],
+      options: Omit<ExportOptions, 'format'> | null = null,
+    ) => {
+      const jobIds = typeof ids === 'string' ? [ids] : ids
+      const id = jobIds[0]!
       setNotice(`Exporting ${format.toUpperCase()}…`)
-      const r = await api.clip.export({ jobId: id, format, ...(options ?? {}) })
+      const r = await api.clip.export({ jobIds, format, ...(options ?? {}) })
       if (!r.ok) return setNotice(r.error.message)
       if (r.value.url) {
         const a = document.createElement('a')
@@ -344,6 +383,27 @@ export function App() {
     return () => window.removeEventListener('keydown', onKey)
   }, [frames, generate, deleteKeyframe, duplicateKeyframe])
 
+  const shotBlocks = project.shots.map((s) => {
+    const j = s.clip ? jobs.find((x) => x.id === s.clip!.jobId) : undefined
+    return { id: s.id, frames: s.settings.frames, state: j ? j.state : ('none' as const) }
+  })
+  const exportAll = () => {
+    const js = project.shots.map((s) => jobs.find((x) => x.id === s.clip?.jobId))
+    const first = js[0]?.result
+    if (!first || js.some((j) => j?.state !== 'done'))
+      return setNotice('Render every shot before exporting them as one clip')
+    const total = js.reduce((n, j) => n + (j?.result?.frames ?? 0), 0)
+    setExporting({
+      jobIds: js.map((j) => j!.id),
+      source: {
+        title: 'Export all shots',
+        detail: `${project.shots.length} shots, ${total} frames at ${first.width}×${first.height}, ${first.fps} fps`,
+        width: first.width,
+        height: first.height,
+        fps: first.fps,
+      },
+    })
+  }
   const model = models.find((m) => m.id === doc.settings.modelId)
   const selectedKeyframe = doc.camera.keyframes.find((k) => k.id === selectedKey) ?? null
   const fast = maxStep(doc.camera, frames) > 0.3
@@ -357,7 +417,7 @@ export function App() {
           api={api}
           name={projectName}
           dirty={dirty}
-          doc={doc}
+          doc={project}
           onNew={() => {
             dispatch({ type: 'reset', doc: initialProject(models.find((m) => !m.error)?.id ?? '') })
             setProjectName(null)
@@ -376,7 +436,7 @@ export function App() {
           }}
           onSaved={(n) => {
             setProjectName(n)
-            setSavedDoc(doc)
+            setSavedDoc(project)
           }}
           onNotice={setNotice}
         />
@@ -390,15 +450,15 @@ export function App() {
         ) : null}
       </header>
       {showModels ? <ModelManager api={api} onClose={() => setShowModels(false)} onChanged={setModels} /> : null}
-      {exportJob?.result ? (
+      {exporting ? (
         <ExportDialog
-          job={exportJob}
+          source={exporting.source}
           desktop={client.transport === 'electron'}
-          onClose={() => setExportJob(null)}
+          onClose={() => setExporting(null)}
           onExport={({ format, ...options }) => {
-            const id = exportJob.id
-            setExportJob(null)
-            void exportClip(id, format, options)
+            const ids = exporting.jobIds
+            setExporting(null)
+            void exportClip(ids, format, options)
           }}
         />
       ) : null}
@@ -633,10 +693,40 @@ export function App() {
           onCancel={(id) => void api.jobs.cancel({ id })}
           onRetry={(j) => void retry(j)}
           onExport={(id, f) => void exportClip(id, f)}
-          onExportDialog={setExportJob}
+          onExportDialog={(j) =>
+            j.result &&
+            setExporting({
+              jobIds: [j.id],
+              source: {
+                title: 'Export clip',
+                detail: `${j.result.width}×${j.result.height}, ${j.result.frames} frames rendered at ${j.result.fps} fps · seed ${j.result.seed}`,
+                width: j.result.width,
+                height: j.result.height,
+                fps: j.result.fps,
+              },
+            })
+          }
         />
       </Region>
       <Region name="Timeline" className="bottom">
+        <ShotStrip
+          shots={shotBlocks}
+          active={project.active}
+          playhead={playhead}
+          onSelect={(i) => editProject((p) => ({ ...p, active: i }), 'select-shot')}
+          onAdd={() => editProject(addShot)}
+          onSplit={() => {
+            try {
+              editProject((p) => splitShot(p, playhead))
+              setPlayhead(0)
+            } catch (err) {
+              setNotice(err instanceof Error ? err.message : String(err))
+            }
+          }}
+          onMove={(delta) => editProject((p) => moveShot(p, p.active, p.active + delta))}
+          onDelete={() => editProject((p) => deleteShot(p, p.active))}
+          onExportAll={exportAll}
+        />
         <Timeline
           frames={frames}
           fps={doc.settings.fps}

@@ -1,7 +1,6 @@
 // Export dialog: format, fps, size, quality and (GIF) loop for one finished clip. The
 // destination is chosen next: a save dialog on the desktop, the browser's download otherwise.
 import { useEffect, useState } from 'react'
-import type { JobView } from '../../../shared/contract'
 
 export type ExportFormat = 'mp4' | 'gif' | 'webm' | 'png'
 export type ExportOptions = {
@@ -14,15 +13,23 @@ export type ExportOptions = {
   loop: number
 }
 
+/** What is being exported: one clip, or the project's shots joined. */
+export type ExportSource = {
+  title: string
+  detail: string
+  width: number
+  height: number
+  fps: number
+}
+
 type Props = {
-  job: JobView
+  source: ExportSource
   desktop: boolean
   onExport: (o: ExportOptions) => void
   onClose: () => void
 }
 
-export function ExportDialog({ job, desktop, onExport, onClose }: Props) {
-  const r = job.result!
+export function ExportDialog({ source: r, desktop, onExport, onClose }: Props) {
   const [format, setFormat] = useState<ExportFormat>('mp4')
   const [fps, setFps] = useState(r.fps)
   const [scale, setScale] = useState<1 | 2 | 4>(1)
@@ -45,19 +52,17 @@ export function ExportDialog({ job, desktop, onExport, onClose }: Props) {
       <div
         className="modal export-dialog"
         role="dialog"
-        aria-label="Export clip"
+        aria-label={r.title}
         onClick={(e) => e.stopPropagation()}
         data-testid="export-dialog"
       >
         <header className="modal-title">
-          <span>Export clip</span>
+          <span>{r.title}</span>
           <button type="button" className="small" onClick={onClose}>
             Close
           </button>
         </header>
-        <p className="hint">
-          {r.width}×{r.height}, {r.frames} frames rendered at {r.fps} fps · seed {r.seed}
-        </p>
+        <p className="hint">{r.detail}</p>
         <label>
           Format
           <select

@@ -9,6 +9,7 @@ import {
   type Trajectory,
 } from '../../../shared/camera'
 import type { InputImage } from '../../../shared/contract'
+import { newShotId, randomSeed } from '../../../shared/shots'
 
 export type Settings = {
   modelId: string
@@ -27,15 +28,24 @@ export type Settings = {
   image?: InputImage | undefined
 }
 
-export type ProjectDoc = {
+/** One shot on the timeline: its settings, camera path and (once rendered) its job. */
+export type Shot = {
+  id: string
   settings: Settings
   camera: Trajectory
   preset: { name: string; speed: number } | null
+  clip: { jobId: string } | null
 }
 
-export function randomSeed(): number {
-  return Math.floor(Math.random() * 2 ** 31)
+/** The project: shots in timeline order and the one being edited. */
+export type ProjectDoc = {
+  shots: Shot[]
+  active: number
 }
+
+
+
+export { newShotId, randomSeed }
 
 export function trajectoryFromPreset(expr: string, speed: number, frames: number): Trajectory {
   const seq = parsePresetExpression(expr, speed)
@@ -50,7 +60,12 @@ export function trajectoryFromPreset(expr: string, speed: number, frames: number
 }
 
 export function initialProject(modelId = ''): ProjectDoc {
+  return { shots: [initialShot(modelId)], active: 0 }
+}
+
+export function initialShot(modelId = ''): Shot {
   return {
+    id: newShotId(),
     settings: {
       modelId,
       prompt: '',
@@ -67,6 +82,7 @@ export function initialProject(modelId = ''): ProjectDoc {
     },
     camera: trajectoryFromPreset('static', 1, 16),
     preset: null,
+    clip: null,
   }
 }
 

@@ -1,0 +1,120 @@
+// The shot track above the frames: one block per shot (width by its frame count), the active
+// one highlighted; add, split at the playhead, move, delete, and export all shots as one clip.
+export type ShotBlock = {
+  id: string
+  frames: number
+  state: 'none' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
+}
+
+type Props = {
+  shots: ShotBlock[]
+  active: number
+  playhead: number
+  onSelect: (i: number) => void
+  onAdd: () => void
+  onSplit: () => void
+  onMove: (delta: -1 | 1) => void
+  onDelete: () => void
+  onExportAll: () => void
+}
+
+const STATE_LABEL: Record<ShotBlock['state'], string> = {
+  none: 'not rendered',
+  queued: 'queued',
+  running: 'rendering',
+  done: 'rendered',
+  failed: 'failed',
+  cancelled: 'cancelled',
+}
+
+export function ShotStrip(p: Props) {
+  const cur = p.shots[p.active]!
+  const canSplit = p.playhead >= 2 && p.playhead <= cur.frames - 2
+  const allDone = p.shots.every((s) => s.state === 'done')
+  return (
+    <div className="shotstrip">
+      <div className="shot-tools">
+        <button
+          type="button"
+          className="small"
+          onClick={p.onAdd}
+          data-testid="shot-add"
+          title="A new shot after this one, continuing its camera"
+        >
+          + Shot
+        </button>
+        <button
+          type="button"
+          className="small"
+          onClick={p.onSplit}
+          disabled={!canSplit}
+          data-testid="shot-split"
+          title={
+            canSplit
+              ? `Split before frame ${p.playhead + 1}`
+              : 'Move the playhead inside the shot (each part keeps 2 frames or more)'
+          }
+        >
+          Split
+        </button>
+        <button
+          type="button"
+          className="small"
+          onClick={() => p.onMove(-1)}
+          disabled={p.active === 0}
+          data-testid="shot-left"
+          title="Move the shot earlier"
+        >
+          ◀
+        </button>
+        <button
+          type="button"
+          className="small"
+          onClick={() => p.onMove(1)}
+          disabled={p.active === p.shots.length - 1}
+          data-testid="shot-right"
+          title="Move the shot later"
+        >
+          ▶
+        </button>
+        <button
+          type="button"
+          className="small"
+          onClick={p.onDelete}
+          disabled={p.shots.length <= 1}
+          data-testid="shot-delete"
+          title="Delete this shot"
+        >
+          Delete shot
+        </button>
+        <button
+          type="button"
+          className="small"
+          onClick={p.onExportAll}
+          disabled={!allDone}
+          data-testid="export-all"
+          title={allDone ? 'Export every shot, in order, as one clip' : 'Render every shot first'}
+        >
+          Export all…
+        </button>
+      </div>
+      <div className="shots" data-testid="shots">
+        {p.shots.map((s, i) => (
+          <button
+            type="button"
+            key={s.id}
+            className={`shot ${i === p.active ? 'on' : ''} ${s.state}`}
+            style={{ flexGrow: s.frames }}
+            onClick={() => p.onSelect(i)}
+            data-testid="shot"
+            data-state={s.state}
+            data-frames={s.frames}
+            aria-pressed={i === p.active}
+          >
+            Shot {i + 1} · {s.frames}f · {STATE_LABEL[s.state]}
+          </button>
+        ))}
+      </div>
+    </div>
+  )
+}

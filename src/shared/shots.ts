@@ -1,0 +1,121 @@
+// Shot operations on the project: add (continuing the camera from where the last one ended),
+// split at a frame, move, delete. Pure functions over the document, so each is one undo step.
+import {
+  newKeyframeId,
+  sampleTrajectory,
+  trajectoryFromPoses,
+  type Keyframe,
+  type Trajectory,
+} from './camera'
+
+/** What these operations need of a shot (the project's shots carry more). */
+type ShotLike = {
+  id: string
+  settings: { frames: number; seed: number; seedLocked: boolean }
+  camera: Trajectory
+  preset: unknown
+  clip: unknown
+}
+type Doc<S extends ShotLike> = { shots: S[]; active: number }
+
+export function newShotId(): string {
+  return `shot-${Math.random().toString(36).slice(2, 10)}`
+}
+
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 2 ** 31)
+}
+
+const EPS = 1e-6
+
+/** A new shot after the active one: same settings, the camera held where the active one ends. */
+export function addShot<S extends ShotLike>(doc: Doc<S>): Doc<S> {
+  const cur = doc.shots[doc.active]!
+  const n = cur.settings.frames
+  const end = sampleTrajectory(cur.camera, Math.max(n, 2)).at(-1)!
+  const shot: S = {
+    ...cur,
+    id: newShotId(),
+    settings: { ...cur.settings, seed: cur.settings.seedLocked ? cur.settings.seed : randomSeed() },
+    camera: trajectoryFromPoses([end, end], n, cur.camera.target),
+    preset: null,
+    clip: null,
+  }
+  const shots = [...doc.shots]
+  shots.splice(doc.active + 1, 0, shot)
+  return { shots, active: doc.active + 1 }
+}
+
+/**
+ * Splits the active shot before frame `p` (1..frames-1, in the shot's frames): the first part
+ * has frames 0..p-1, the second p..end. Keyframes keep their poses and easing; each part gets
+ * a keyframe at its cut with the path's pose there, so each part starts and ends where the
+ * whole passed (between keyframes the spline's tangents near the cut can shift slightly). The
+ * render is dropped (it no longer matches either part).
+ */
+export function splitShot<S extends ShotLike>(doc: Doc<S>, p: number): Doc<S> {
+  const cur = doc.shots[doc.active]!
+  const n = cur.settings.frames
+  if (!Number.isInteger(p) || p < 2 || p > n - 2)
+    throw new Error(`split at frame ${p + 1}: each part needs at least 2 frames (this shot has ${n})`)
+  const poses = sampleTrajectory(cur.camera, n)
+  const T = cur.camera.frames - 1
+  const at = (i: number) => (i * T) / (n - 1) // a frame of the shot on the path's timeline
+  const endA = at(p - 1)
+  const startB = at(p)
+  const key = (frame: number, i: number, like: Keyframe): Keyframe => ({
+    ...like,
+    id: newKeyframeId(),
+    frame,
+    position: poses[i]!.position,
+    rotation: poses[i]!.rotation,
+    fov: poses[i]!.fov,
+  })
+  const sorted = [...cur.camera.keyframes].sort((a, b) => a.frame - b.frame)
+  // the keyframe whose segment the cut falls in lends its easing to the new cut keyframes
+  const before = (t: number) => [...sorted].reverse().find((k) => k.frame <= t + EPS) ?? sorted[0]!
+  const aKeys = sorted
+    .filter((k) => k.frame < endA - EPS)
+    .map((k) => ({ ...k, frame: (k.frame * (p - 1)) / endA }))
+  aKeys.push(key(p - 1, p - 1, before(endA)))
+  const bKeys = [
+    key(0, p, before(startB)),
+    ...sorted
+      .filter((k) => k.frame > startB + EPS)
+      .map((k) => ({ ...k, frame: ((k.frame - startB) * (n - p - 1)) / (T - startB) })),
+  ]
+  const a: S = {
+    ...cur,
+    settings: { ...cur.settings, frames: p },
+    camera: { ...cur.camera, frames: p, keyframes: aKeys },
+    preset: null,
+    clip: null,
+  }
+  const b: S = {
+    ...cur,
+    id: newShotId(),
+    settings: { ...cur.settings, frames: n - p },
+    camera: { ...cur.camera, frames: n - p, keyframes: bKeys },
+    preset: null,
+    clip: null,
+  }
+  const shots = [...doc.shots]
+  shots.splice(doc.active, 1, a, b)
+  return { shots, active: doc.active }
+}
+
+export function moveShot<S extends ShotLike>(doc: Doc<S>, from: number, to: number): Doc<S> {
+  if (to < 0 || to >= doc.shots.length || from === to) return doc
+  const shots = [...doc.shots]
+  const [s] = shots.splice(from, 1)
+  shots.splice(to, 0, s!)
+  const activeId = doc.shots[doc.active]!.id
+  return { shots, active: shots.findIndex((x) => x.id === activeId) }
+}
+
+export function deleteShot<S extends ShotLike>(doc: Doc<S>, i: number): Doc<S> {
+  if (doc.shots.length <= 1) return doc
+  const shots = doc.shots.filter((_, k) => k !== i)
+  const active = doc.active > i || doc.active === shots.length ? doc.active - 1 : doc.active
+  return { shots, active: Math.max(0, active) }
+}

@@ -1,0 +1,88 @@
+// Shot operations: split keeps the path's poses at both ends of each part and every original
+// keyframe where it was; add continues the camera; move and delete keep the active shot.
+import { describe, expect, it } from 'vitest'
+import { presetPoses, sampleTrajectory, trajectoryFromPoses } from '../../src/shared/camera'
+import { addShot, deleteShot, moveShot, splitShot } from '../../src/shared/shots'
+
+/** One shot with the orbit-left preset and keyframes at frames 0, 5, 10, 15 (like the editor). */
+function orbitProject(frames: number) {
+  const poses = presetPoses([{ name: 'orbit-left' }], { frames })
+  const idx = poses.map((_, i) => i).filter((i) => i % 5 === 0 || i === frames - 1)
+  const camera = trajectoryFromPoses(
+    idx.map((i) => poses[i]!),
+    frames,
+    [0, 0, -4],
+  )
+  camera.keyframes.forEach((k, i) => (k.frame = idx[i]!))
+  return {
+    shots: [
+      {
+        id: 'shot-a',
+        settings: { frames, seed: 1, seedLocked: false },
+        camera,
+        preset: null,
+        clip: { jobId: 'j1' } as { jobId: string } | null,
+      },
+    ],
+    active: 0,
+  }
+}
+
+const close = (a: number[], b: number[]) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 9))
+
+describe('shots', () => {
+  it('split at frame p: p + (n - p) frames, both cut poses exact, keyframes kept, render dropped', () => {
+    const doc = orbitProject(16)
+    const whole = sampleTrajectory(doc.shots[0]!.camera, 16)
+    const split = splitShot(doc, 7)
+    expect(split.shots).toHaveLength(2)
+    const [a, b] = split.shots as [(typeof split.shots)[0], (typeof split.shots)[0]]
+    expect([a.settings.frames, b.settings.frames]).toEqual([7, 9])
+    expect(a.clip).toBeNull()
+    expect(b.clip).toBeNull()
+    expect(a.id).not.toBe(b.id)
+    const pa = sampleTrajectory(a.camera, 7)
+    const pb = sampleTrajectory(b.camera, 9)
+    close(pa[0]!.position, whole[0]!.position)
+    close(pa[6]!.position, whole[6]!.position)
+    close(pa[6]!.rotation, whole[6]!.rotation)
+    close(pb[0]!.position, whole[7]!.position)
+    close(pb[0]!.rotation, whole[7]!.rotation)
+    close(pb[8]!.position, whole[15]!.position)
+    // the preset's keyframes at frames 0, 5, 10, 15 stay on their frames: 0 and 5 in the first
+    // part, 10 and 15 in the second (as frames 3 and 8)
+    close(pa[5]!.position, whole[5]!.position)
+    close(pb[3]!.position, whole[10]!.position)
+  })
+
+  it('refuses a split that would leave a part under 2 frames', () => {
+    expect(() => splitShot(orbitProject(16), 1)).toThrow(/each part needs at least 2 frames/)
+    expect(() => splitShot(orbitProject(16), 15)).toThrow(/this shot has 16/)
+  })
+
+  it('add continues the camera from the end of the active shot', () => {
+    const doc = orbitProject(16)
+    const end = sampleTrajectory(doc.shots[0]!.camera, 16).at(-1)!
+    const next = addShot(doc)
+    expect(next.active).toBe(1)
+    expect(next.shots[1]!.clip).toBeNull()
+    const start = sampleTrajectory(next.shots[1]!.camera, 16)[0]!
+    close(start.position, end.position)
+    close(start.rotation, end.rotation)
+  })
+
+  it('move keeps the active shot active; delete never removes the last shot', () => {
+    let doc = addShot(addShot(orbitProject(8)))
+    const ids = doc.shots.map((s) => s.id)
+    doc = { ...doc, active: 0 }
+    const moved = moveShot(doc, 0, 2)
+    expect(moved.shots.map((s) => s.id)).toEqual([ids[1], ids[2], ids[0]])
+    expect(moved.shots[moved.active]!.id).toBe(ids[0])
+    expect(moveShot(doc, 0, -1)).toBe(doc)
+    const d1 = deleteShot(moved, 2)
+    expect(d1.shots.map((s) => s.id)).toEqual([ids[1], ids[2]])
+    expect(d1.active).toBe(1)
+    const single = deleteShot(deleteShot(d1, 0), 0)
+    expect(single.shots).toHaveLength(1)
+  })
+})
