@@ -330,4 +330,15 @@ test('shots: render two, export all as one clip; split at the playhead, undo, re
   expect(await framesOf()).toEqual([8, 16])
   await expect(shots.nth(1)).toHaveAttribute('aria-pressed', 'true')
   await page.screenshot({ path: 'test-results/studio-shots.png' })
+
+  // zoom the timeline: the track gets 4x wider and follows the playhead
+  await page.getByTestId('timeline-zoom').fill('4')
+  const track = page.getByTestId('timeline-track')
+  const scroller = track.locator('..')
+  const [tw, sw] = [(await track.boundingBox())!.width, (await scroller.boundingBox())!.width]
+  expect(tw / sw).toBeCloseTo(4, 1)
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
+  for (let i = 0; i < 15; i++) await page.keyboard.press('ArrowRight')
+  await expect(page.getByTestId('playhead-label')).toContainText('frame 16 / 16')
+  expect(await scroller.evaluate((el) => el.scrollLeft)).toBeGreaterThan(sw)
 })
