@@ -124,6 +124,17 @@ if (!app.requestSingleInstanceLock()) {
         }
       }
       const [, jobId = '', ...rest] = url.pathname.split('/')
+      if (url.hostname === 'inputs' && request.method === 'GET') {
+        let file: string | null = null
+        try {
+          file = inputs.path(jobId)
+        } catch {
+          file = null
+        }
+        const r = mediaResponse(file, request.headers.get('range') ?? undefined)
+        const body = r.body ? (Readable.toWeb(r.body) as ReadableStream) : null
+        return new Response(body, { status: r.status, headers: r.headers })
+      }
       const r = mediaResponse(
         url.hostname === 'job' ? mediaPath(cacheDir, jobId, rest.join('/')) : null,
         request.headers.get('range') ?? undefined,

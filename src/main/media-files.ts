@@ -14,6 +14,10 @@ export const MEDIA_TYPES: Record<string, string> = {
   '.webm': 'video/webm',
   '.png': 'image/png',
   '.zip': 'application/zip',
+  '.jpg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.bmp': 'image/bmp',
+  '.tif': 'image/tiff',
 }
 
 /** The cached file for (jobId, file), or null when the name is not one we serve. */

@@ -44,6 +44,8 @@ test('drop an image on the SVD model, generate, the clip follows; a non-image is
   await page.getByTestId('image-file').setInputFiles(resolve(images, 'chelsea.png'))
   await expect(page.getByTestId('image-name')).toContainText('chelsea.png')
   await expect(page.getByTestId('image-drop').locator('img')).toBeVisible()
+  // the editor shows the image on a plane at the focus distance instead of the box
+  await expect(page.getByTestId('camera-viewport')).toHaveAttribute('data-subject', 'image')
   await expect(page.getByTestId('image-error')).toHaveCount(0)
   await page.getByTestId('frames').fill('4')
   await page.locator('input[type=number]').nth(1).fill('4') // steps
@@ -65,4 +67,14 @@ test('drop an image on the SVD model, generate, the clip follows; a non-image is
   await page.getByTestId('project-open').selectOption('svd shot')
   await expect(page.getByTestId('image-name')).toContainText('chelsea.png')
   await expect(generate).toBeEnabled()
+  // main serves the stored image, so the reopened project shows it too
+  await expect
+    .poll(() =>
+      page
+        .getByTestId('image-drop')
+        .locator('img')
+        .evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth),
+    )
+    .toBe(451)
+  await expect(page.getByTestId('camera-viewport')).toHaveAttribute('data-subject', 'image')
 })

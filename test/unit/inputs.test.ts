@@ -79,6 +79,31 @@ describe('POST /inputs', () => {
   })
 })
 
+function get(path: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port: host.port, path, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => ok({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
+    })
+    req.on('error', fail)
+    req.end()
+  })
+}
+
+describe('GET /inputs/<id>', () => {
+  it('serves a stored image with the token, and nothing else', async () => {
+    const jpg = readFileSync(join(images, 'rocket.jpg'))
+    const { id } = store.add(jpg, 'rocket.jpg')
+    const r = await get(`/inputs/${id}?token=${host.token}`)
+    expect(r.status).toBe(200)
+    expect(r.body.equals(jpg)).toBe(true)
+    expect((await get(`/inputs/${id}`)).status).toBe(401)
+    expect((await get(`/inputs/..%2F..%2Fetc%2Fpasswd?token=${host.token}`)).status).toBe(404)
+    expect((await get(`/inputs/${'b'.repeat(64)}.png?token=${host.token}`)).status).toBe(404)
+  })
+})
+
 describe('InputStore', () => {
   it('knows the fixture formats by their bytes', () => {
     expect(sniffImage(readFileSync(join(images, 'rocket.jpg')))).toBe('jpg')

@@ -177,6 +177,23 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     })
   }
 
+  /** GET /inputs/<id>?token=…: a stored input image (the editor shows it as the subject). */
+  function serveInput(req: IncomingMessage, res: ServerResponse, store: InputStore): void {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (!tokenMatches(token, url.searchParams.get('token')))
+      return void res.writeHead(401, { 'Cache-Control': 'no-store' }).end()
+    let file: string | null = null
+    try {
+      file = store.path(decodeURIComponent(url.pathname.slice('/inputs/'.length)))
+    } catch {
+      file = null
+    }
+    const r = mediaResponse(file, req.headers.range)
+    res.writeHead(r.status, r.headers)
+    if (r.body && req.method !== 'HEAD') r.body.pipe(res)
+    else res.end()
+  }
+
   function receiveInput(req: IncomingMessage, res: ServerResponse, store: InputStore): void {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const reply = (status: number, body: unknown) =>
@@ -221,6 +238,7 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     }
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     if (path === '/inputs' && opts.inputs) return receiveInput(req, res, opts.inputs)
+    if (path.startsWith('/inputs/') && opts.inputs) return serveInput(req, res, opts.inputs)
     serveStatic(req, res)
   })
 

@@ -497,6 +497,7 @@ export function App() {
           onGenerate={() => void generate()}
           busy={false}
           uploadInput={client.uploadInput}
+          inputUrl={client.inputUrl}
         />
       </Region>
       <Region
@@ -632,6 +633,11 @@ export function App() {
               view={view}
               gizmo={gizmo}
               onSelect={setSelectedKey}
+              subjectImage={
+                model?.pipeline === 'svd' && doc.settings.image
+                  ? client.inputUrl(doc.settings.image.id)
+                  : null
+              }
               onKeyframeChange={(id, position, rotation) =>
                 edit(
                   (d) => ({

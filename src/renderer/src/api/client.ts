@@ -16,6 +16,8 @@ export type Client = {
   onConnection(fn: (s: ConnectionState) => void): () => void
   /** A media URL from main, made loadable here (the web host wants the token). */
   mediaUrl(url: string): string
+  /** A stored input image's URL (for the thumbnail and the editor's subject). */
+  inputUrl(id: string): string
   /** Sends a dropped image's bytes to main; resolves with main's id for it. */
   uploadInput(file: File): Promise<{ id: string; name: string; bytes: number }>
 }
@@ -39,6 +41,7 @@ export function createClient(): Client {
       transport: 'electron',
       onConnection: (fn) => (fn('open'), () => undefined),
       mediaUrl: (u) => u,
+      inputUrl: (id) => `dolly-media://inputs/${encodeURIComponent(id)}`,
       uploadInput: (file) =>
         postInput(`dolly-media://inputs/?name=${encodeURIComponent(file.name)}`, file),
     }
@@ -61,6 +64,7 @@ export function createClient(): Client {
     api,
     transport: 'websocket',
     mediaUrl: (u) => `${u}${u.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`,
+    inputUrl: (id) => `/inputs/${encodeURIComponent(id)}?token=${encodeURIComponent(token)}`,
     uploadInput: (file) =>
       postInput(
         `/inputs?token=${encodeURIComponent(token)}&name=${encodeURIComponent(file.name)}`,

@@ -17,6 +17,8 @@ type Props = {
   view: ViewMode
   gizmo: 'translate' | 'rotate'
   onSelect: (id: string | null) => void
+  /** Image-to-video: the input image, shown on a plane at the focus distance instead of the box. */
+  subjectImage?: string | null
   /** A keyframe moved or turned with the gizmo (called continuously while dragging). */
   onKeyframeChange: (id: string, position: Vec3, rotation: Quat) => void
 }
@@ -57,6 +59,8 @@ export function CameraViewport(p: Props) {
     pathGroup: THREE.Group
     handles: Map<string, THREE.Mesh>
     shotCam: THREE.PerspectiveCamera
+    subject: THREE.Mesh
+    picture: THREE.Mesh | null
   } | null>(null)
   const props = useRef(p)
   props.current = p
@@ -176,7 +180,10 @@ export function CameraViewport(p: Props) {
       pathGroup,
       handles: new Map(),
       shotCam,
+      subject,
+      picture: null,
     }
+    el.dataset['subject'] = 'box'
     const resize = () => {
       const w = el.clientWidth || 1
       const h = el.clientHeight || 1
@@ -220,6 +227,57 @@ export function CameraViewport(p: Props) {
       el.removeChild(renderer.domElement)
     }
   }, [])
+
+  // the subject: the input image on a plane at the focus distance, else the box
+  useEffect(() => {
+    const s = state.current
+    const el = host.current
+    if (!s || !el) return
+    const clear = () => {
+      if (!s.picture) return
+      s.scene.remove(s.picture)
+      s.picture.geometry.dispose()
+      const m = s.picture.material as THREE.MeshBasicMaterial
+      m.map?.dispose()
+      m.dispose()
+      s.picture = null
+    }
+    if (!p.subjectImage) {
+      clear()
+      s.subject.visible = true
+      el.dataset['subject'] = 'box'
+      return
+    }
+    let live = true
+    new THREE.TextureLoader().load(
+      p.subjectImage,
+      (tex) => {
+        if (!live) return tex.dispose()
+        clear()
+        tex.colorSpace = THREE.SRGBColorSpace
+        const img = tex.image as { width: number; height: number }
+        const h = 2
+        const w = (h * img.width) / Math.max(img.height, 1)
+        const plane = new THREE.Mesh(
+          new THREE.PlaneGeometry(w, h),
+          new THREE.MeshBasicMaterial({ map: tex, side: THREE.DoubleSide }),
+        )
+        const t = props.current.trajectory.target
+        plane.position.set(t[0], t[1], t[2])
+        s.scene.add(plane)
+        s.picture = plane
+        s.subject.visible = false
+        el.dataset['subject'] = 'image'
+      },
+      undefined,
+      () => {
+        if (live) el.dataset['subject'] = 'box'
+      },
+    )
+    return () => {
+      live = false
+    }
+  }, [p.subjectImage])
 
   // view presets
   useEffect(() => {

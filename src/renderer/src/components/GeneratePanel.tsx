@@ -10,6 +10,7 @@ type Props = {
   onGenerate: () => void
   busy: boolean
   uploadInput: (file: File) => Promise<{ id: string; name: string }>
+  inputUrl: (id: string) => string
 }
 
 const SCHEDULERS = [
@@ -28,6 +29,7 @@ export function GeneratePanel({
   onGenerate,
   busy,
   uploadInput,
+  inputUrl,
 }: Props) {
   const model = models.find((m) => m.id === s.modelId)
   const motionFacts = model
@@ -97,6 +99,7 @@ export function GeneratePanel({
         <ImageDrop
           image={s.image}
           upload={uploadInput}
+          urlOf={inputUrl}
           onChange={(image) => onChange({ image }, 'image')}
         />
       )}

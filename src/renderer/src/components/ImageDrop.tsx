@@ -1,24 +1,23 @@
 // The image-to-video input: drop an image (or pick one), see it, choose how it meets the
 // clip's aspect. The bytes go to main, which keeps them and answers with an id; the project
 // stores that id, so a reopened project still has its image.
-import { useEffect, useRef, useState } from 'react'
+import { useRef, useState } from 'react'
 import type { InputImage } from '../../../shared/contract'
 
 type Props = {
   image: InputImage | undefined
   /** Sends the file's bytes to main (see api/client.ts). */
   upload: (file: File) => Promise<{ id: string; name: string }>
+  /** Where main serves a stored image (so a reopened project shows its image too). */
+  urlOf: (id: string) => string
   onChange: (image: InputImage | undefined) => void
 }
 
-export function ImageDrop({ image, upload, onChange }: Props) {
+export function ImageDrop({ image, upload, urlOf, onChange }: Props) {
   const [over, setOver] = useState(false)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
-  const [thumb, setThumb] = useState<{ id: string; url: string } | null>(null)
   const input = useRef<HTMLInputElement>(null)
-
-  useEffect(() => () => (thumb ? URL.revokeObjectURL(thumb.url) : undefined), [thumb])
 
   const take = async (file: File | undefined) => {
     if (!file) return
@@ -26,7 +25,6 @@ export function ImageDrop({ image, upload, onChange }: Props) {
     setBusy(true)
     try {
       const r = await upload(file)
-      setThumb({ id: r.id, url: URL.createObjectURL(file) })
       onChange({ id: r.id, name: r.name, fit: image?.fit ?? 'crop' })
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err))
@@ -56,7 +54,7 @@ export function ImageDrop({ image, upload, onChange }: Props) {
           void take(e.dataTransfer.files[0])
         }}
       >
-        {thumb && image && thumb.id === image.id ? <img src={thumb.url} alt={image.name} /> : null}
+        {image ? <img src={urlOf(image.id)} alt={image.name} /> : null}
         <span className="hint" data-testid="image-name">
           {busy
             ? 'Sending…'
