@@ -2,7 +2,15 @@
 // loses no history), render requests turned into engine jobs with paths main chose, clip
 // URLs, and exports. Shared by Electron IPC and the web host.
 import { randomUUID } from 'node:crypto'
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs'
 import { basename, join } from 'node:path'
 import { z } from 'zod'
 import { isPresetName } from '../shared/camera'
@@ -13,6 +21,7 @@ import type { EngineHost } from './engine-host'
 import { openModelFolder, type ModelFolder } from './engine/models/model-folder'
 import type { RenderSpec } from './engine/jobs/render'
 import type { ModelRegistry } from './model-registry'
+import { atomicWrite } from './projects'
 import type { InputStore } from './inputs'
 import { writeStoredZip } from './zip'
 
@@ -58,6 +67,7 @@ export class StudioService {
 
   constructor(private readonly o: StudioOptions) {
     mkdirSync(o.cacheDir, { recursive: true })
+    this.restore()
     o.engine.onEngineEvent((name, data) => this.onEngineEvent(name, data))
     o.engine.onState((s) => {
       // a crash loses the engine's queue: every job it held fails with the reason
@@ -89,6 +99,40 @@ export class StudioService {
   private update(job: JobView): void {
     this.jobs.set(job.id, job)
     this.emit('job.update', job)
+    // a finished render outlives the session: its record sits beside its frames
+    if (job.state === 'done' && job.result) {
+      try {
+        atomicWrite(join(this.o.cacheDir, job.id, 'job.json'), JSON.stringify(job), false)
+      } catch (err) {
+        console.error(`studio: could not record job ${job.id}: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  /** Finished renders of earlier sessions, from their records in the cache. */
+  private restore(): void {
+    let dirs: string[] = []
+    try {
+      dirs = readdirSync(this.o.cacheDir)
+    } catch {
+      return
+    }
+    for (const id of dirs) {
+      const dir = join(this.o.cacheDir, id)
+      if (!/^[0-9a-f-]{36}$/.test(id) || !existsSync(join(dir, 'clip.mp4'))) continue
+      try {
+        const parsed = JobView.safeParse(JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')))
+        if (!parsed.success || parsed.data.id !== id || parsed.data.state !== 'done') continue
+        const job = parsed.data
+        this.jobs.set(id, {
+          ...job,
+          // the URL scheme belongs to the host that serves it now
+          result: job.result ? { ...job.result, clipUrl: this.o.mediaUrl(id, 'clip.mp4') } : null,
+        })
+      } catch {
+        // no record (an older render, or one that never finished): not offered
+      }
+    }
   }
 
   listModels(): ModelSummary[] {

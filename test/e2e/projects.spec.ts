@@ -48,3 +48,36 @@ test('a crash mid-edit is recovered from the autosave; Save and Open keep the pr
   await expect(page.getByTestId('project-name')).toHaveText('Lighthouse shot')
   await served.stop()
 })
+
+test('a saved project reopened in a new session still has its shot renders', async ({ page }) => {
+  const env = {
+    DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),
+    DOLLY_PROJECTS_DIR: mkdtempSync(join(tmpdir(), 'dolly-projects-')),
+    DOLLY_CACHE_DIR: mkdtempSync(join(tmpdir(), 'dolly-cache-')),
+  }
+  let served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('prompt').fill('a lighthouse, kept')
+  await page.locator('input[type=number]').nth(1).fill('3') // steps
+  await page.getByTestId('generate').click()
+  const shot = page.getByTestId('shot').first()
+  await expect(shot).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
+  page.once('dialog', (d) => void d.accept('Kept renders'))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('project-name')).toContainText('Kept renders')
+  await served.stop()
+
+  served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('project-open').selectOption('Kept renders')
+  await expect(page.getByTestId('shot').first()).toHaveAttribute('data-state', 'done')
+  await expect(page.getByTestId('job')).toHaveCount(1)
+  const video = page.getByTestId('clip')
+  await expect
+    .poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState))
+    .toBeGreaterThanOrEqual(2)
+  await expect(page.getByTestId('export-all')).toBeEnabled()
+  await served.stop()
+})
