@@ -4,9 +4,15 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { ModelSummary } from '../shared/contract'
 import { motionControlFor } from '../shared/motion'
+import { sizeChoices, type SizeChoice } from '../shared/sizes'
 import { planThatFits, vramEstimate } from '../shared/vram'
 import { HandlerError } from './dispatch'
-import { openModelFolder, ModelFolderError } from './engine/models/model-folder'
+import {
+  fixedLatentSize,
+  openModelFolder,
+  ModelFolderError,
+  type ModelFolder,
+} from './engine/models/model-folder'
 import { atomicWrite } from './projects'
 import { downloadModel } from './engine/models/download'
 
@@ -23,7 +29,11 @@ export class ModelRegistry {
     this.stored = { paths: [], defaultId: null }
     try {
       const s = JSON.parse(readFileSync(this.file, 'utf8')) as Stored
-      if (Array.isArray(s.paths)) this.stored = { paths: s.paths.filter((p) => typeof p === 'string'), defaultId: typeof s.defaultId === 'string' ? s.defaultId : null }
+      if (Array.isArray(s.paths))
+        this.stored = {
+          paths: s.paths.filter((p) => typeof p === 'string'),
+          defaultId: typeof s.defaultId === 'string' ? s.defaultId : null,
+        }
     } catch {
       // no list yet
     }
@@ -40,7 +50,10 @@ export class ModelRegistry {
   /** Every model folder, built-in first, then the default first among the user's. */
   dirs(): string[] {
     const user = this.stored.paths.map((p) => resolve(p))
-    return [...this.builtIn.map((p) => resolve(p)), ...user.filter((p) => !this.builtIn.map((b) => resolve(b)).includes(p))]
+    return [
+      ...this.builtIn.map((p) => resolve(p)),
+      ...user.filter((p) => !this.builtIn.map((b) => resolve(b)).includes(p)),
+    ]
   }
 
   add(path: string): ModelSummary {
@@ -68,7 +81,8 @@ export class ModelRegistry {
   }
 
   setDefault(id: string): { defaultId: string } {
-    if (!this.dirs().includes(id)) throw new HandlerError('invalid-payload', `no model "${id}" in the list`)
+    if (!this.dirs().includes(id))
+      throw new HandlerError('invalid-payload', `no model "${id}" in the list`)
     this.stored.defaultId = id
     this.save()
     return { defaultId: id }
@@ -92,9 +106,11 @@ export class ModelRegistry {
         demo: m.demo,
         camera: m.camera,
         motion: motionControlFor({ pipeline: m.pipeline, motion: m.motion, camera: m.camera }),
-        frames: m.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[m.pipeline],
+        frames:
+          m.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[m.pipeline],
         width: m.dolly.nativeWidth ?? null,
         height: m.dolly.nativeHeight ?? null,
+        sizes: sizesOf(m),
         error: null,
         sizeBytes: m.totalBytes,
         precision: precisions.size === 1 ? [...precisions][0]! : 'mixed',
@@ -114,6 +130,7 @@ export class ModelRegistry {
         frames: 16,
         width: null,
         height: null,
+        sizes: [],
         error: err instanceof Error ? err.message : String(err),
         sizeBytes: 0,
         precision: 'fp32',
@@ -153,7 +170,15 @@ export class ModelDownloads {
     if (this.running.has(repo)) return { started: false }
     const ac = new AbortController()
     this.running.set(repo, ac)
-    let last: DownloadEvent = { repo, state: 'running', bytes: 0, totalBytes: 0, etaS: null, file: null, message: null }
+    let last: DownloadEvent = {
+      repo,
+      state: 'running',
+      bytes: 0,
+      totalBytes: 0,
+      etaS: null,
+      file: null,
+      message: null,
+    }
     this.emit(last)
     void downloadModel({
       repo,
@@ -161,7 +186,15 @@ export class ModelDownloads {
       modelsDir: this.modelsDir,
       signal: ac.signal,
       onProgress: (p) => {
-        last = { repo, state: 'running', bytes: p.bytes, totalBytes: p.totalBytes, etaS: p.etaS, file: p.file, message: null }
+        last = {
+          repo,
+          state: 'running',
+          bytes: p.bytes,
+          totalBytes: p.totalBytes,
+          etaS: p.etaS,
+          file: p.file,
+          message: null,
+        }
         this.emit(last)
       },
     })
@@ -169,7 +202,13 @@ export class ModelDownloads {
         const m = this.registry.add(dir)
         this.emit({ ...last, state: 'done', file: null, message: `added ${m.label}` })
       })
-      .catch((err: Error) => this.emit({ ...last, state: ac.signal.aborted ? 'cancelled' : 'failed', message: err.message }))
+      .catch((err: Error) =>
+        this.emit({
+          ...last,
+          state: ac.signal.aborted ? 'cancelled' : 'failed',
+          message: err.message,
+        }),
+      )
       .finally(() => this.running.delete(repo))
     return { started: true }
   }
@@ -179,4 +218,18 @@ export class ModelDownloads {
     ac?.abort()
     return { cancelled: !!ac }
   }
+}
+
+/** The sizes the panel offers: the export's fixed size, or the model's own and its aspects. */
+function sizesOf(m: ModelFolder): SizeChoice[] {
+  const fixed = fixedLatentSize(m)
+  const k = 8 // the VAE's spatial factor for all three families
+  return sizeChoices({
+    pipeline: m.pipeline,
+    native:
+      m.dolly.nativeWidth && m.dolly.nativeHeight
+        ? { width: m.dolly.nativeWidth, height: m.dolly.nativeHeight }
+        : null,
+    fixed: fixed ? { width: fixed.w * k, height: fixed.h * k } : null,
+  })
 }

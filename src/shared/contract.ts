@@ -128,6 +128,14 @@ export const ModelSummary = z
     frames: z.number().int().positive(),
     width: z.number().int().positive().nullable(),
     height: z.number().int().positive().nullable(),
+    /** Output sizes the model can render, its own first (see shared/sizes.ts). */
+    sizes: z
+      .array(
+        z
+          .object({ width: z.number().int().positive(), height: z.number().int().positive(), label: z.string().max(128) })
+          .strict(),
+      )
+      .max(16),
     error: z.string().max(MAX_STRING).nullable(),
     sizeBytes: z.number().nonnegative(),
     precision: z.enum(['fp32', 'fp16', 'mixed']),
@@ -183,6 +191,9 @@ export const Shot = z
         scheduler: z.string().max(64),
         plan: z.enum(['auto', 'resident', 'offload', 'minimal']),
         motion: z.number().min(0).max(1),
+        /** Output size; absent means the model's own. */
+        width: z.number().int().min(8).max(4096).optional(),
+        height: z.number().int().min(8).max(4096).optional(),
         /** Image-to-video input; absent for text-to-video. */
         image: InputImage.optional(),
       })

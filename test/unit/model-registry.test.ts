@@ -33,6 +33,9 @@ describe.skipIf(!existsSync(demo) || missing(clipTok))('model registry', () => {
     const list = new ModelRegistry(state, [demo], () => null).list()
     expect(list.map((m) => m.label)).toEqual(['Demo (random weights)', 'tiny'])
     expect(list[0]).toMatchObject({ demo: true, removable: false })
+    // sizes come from the export: both have static latent grids (32x32 and 16x16), so each
+    // offers only that size times the VAE factor 8 (dynamic exports: test/unit/sizes.test.ts)
+    expect(list.map((m) => m.sizes.map((z) => [z.width, z.height]))).toEqual([[[256, 256]], [[128, 128]]])
     expect(r.setDefault(resolve(tiny))).toEqual({ defaultId: resolve(tiny) })
     expect(new ModelRegistry(state, [demo], () => null).list()[1]!.isDefault).toBe(true)
     expect(r.remove(resolve(tiny))).toEqual({ removed: true })

@@ -216,6 +216,7 @@ export function App() {
       camera: { trajectory: { ...doc.camera, frames: s.frames } },
       ...(s.scheduler ? { scheduler: s.scheduler as RenderRequest['scheduler'] } : {}),
       ...(s.image ? { image: s.image } : {}),
+      ...(s.width && s.height ? { width: s.width, height: s.height } : {}),
     }
     setPreview(null)
     const r = await api.jobs.submit(req)

@@ -535,3 +535,14 @@ export function openModelFolder(dir: string): ModelFolder {
     nativeFrames,
   }
 }
+
+/** The denoiser's latent height and width when the export fixes them (static dims), else null. */
+export function fixedLatentSize(
+  m: Pick<ModelFolder, 'components'>,
+): { h: number; w: number } | null {
+  const c = m.components['unet'] ?? m.components['transformer']
+  const shape = (c?.inputs['sample'] ?? c?.inputs['hidden_states'])?.shape ?? []
+  const h = shape[3]
+  const w = shape[4]
+  return typeof h === 'number' && typeof w === 'number' ? { h, w } : null
+}

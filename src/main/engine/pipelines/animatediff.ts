@@ -6,7 +6,7 @@
 //   4. per timestep: UNet on cat([x, x]) (scaled), CFG u + g (c - u), scheduler step
 //   5. latents / scaling_factor -> [B*F, 4, h, w], VAE decode in chunks, (x/2 + 0.5).clamp(0, 1)
 import type * as ort from 'onnxruntime-node'
-import type { ModelFolder } from '../models/model-folder'
+import { fixedLatentSize, type ModelFolder } from '../models/model-folder'
 import { TorchGenerator } from '../random/torch-generator'
 import type { MemoryPlan, ModelSessions } from '../runtime/memory'
 import { floatTensor, permute, repeatInterleave } from '../runtime/tensor'
@@ -67,13 +67,6 @@ export class AnimateDiffPipeline {
   }
 
   /** Latent size the UNet was exported for, when its spatial axes are fixed. */
-  private fixedLatentSize(): { h: number; w: number } | null {
-    const shape = this.model.components['unet']!.inputs['sample']!.shape
-    const h = shape[3]
-    const w = shape[4]
-    return typeof h === 'number' && typeof w === 'number' ? { h, w } : null
-  }
-
   async call(o: AnimateDiffOptions, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
     const t0 = performance.now()
     const timings: Record<string, number> = {}
@@ -81,7 +74,7 @@ export class AnimateDiffPipeline {
     const { signal } = hooks
     const trace = hooks.onTrace ?? (() => undefined)
     const { scaleFactor, scalingFactor } = vaeFactors(this.model.dir)
-    const fixed = this.fixedLatentSize()
+    const fixed = fixedLatentSize(this.model)
     const width = o.width ?? (fixed ? fixed.w * scaleFactor : 512)
     const height = o.height ?? (fixed ? fixed.h * scaleFactor : 512)
     const F = o.numFrames ?? 16

@@ -11,7 +11,7 @@
 //   6. latents / scaling_factor, temporal VAE decode in decode_chunk_size chunks
 import type * as ort from 'onnxruntime-node'
 import { fitAspect, resizeLanczosPil, type RgbImage } from '../media/image'
-import type { ModelFolder } from '../models/model-folder'
+import { fixedLatentSize, type ModelFolder } from '../models/model-folder'
 import { TorchGenerator } from '../random/torch-generator'
 import type { ModelSessions } from '../runtime/memory'
 import { floatTensor, Tensor } from '../runtime/tensor'
@@ -62,13 +62,6 @@ export class StableVideoDiffusionPipeline {
       )
   }
 
-  private fixedLatentSize(): { h: number; w: number } | null {
-    const shape = this.model.components['unet']!.inputs['sample']!.shape
-    return typeof shape[3] === 'number' && typeof shape[4] === 'number'
-      ? { h: shape[3], w: shape[4] }
-      : null
-  }
-
   async call(o: SvdOptions, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
     const t0 = performance.now()
     const timings: Record<string, number> = {}
@@ -77,7 +70,7 @@ export class StableVideoDiffusionPipeline {
     const { signal } = hooks
     const sessions = this.sessions
     const { scaleFactor, scalingFactor } = vaeFactors(this.model.dir)
-    const fixed = this.fixedLatentSize()
+    const fixed = fixedLatentSize(this.model)
     const width = o.width ?? this.model.dolly.nativeWidth ?? (fixed ? fixed.w * scaleFactor : 1024)
     const height =
       o.height ?? this.model.dolly.nativeHeight ?? (fixed ? fixed.h * scaleFactor : 576)

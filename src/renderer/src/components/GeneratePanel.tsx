@@ -58,7 +58,17 @@ export function GeneratePanel({
         <span>Model</span>
         <select
           value={s.modelId}
-          onChange={(e) => onChange({ modelId: e.target.value })}
+          onChange={(e) => {
+            // a size the new model cannot render goes back to its own
+            const next = models.find((m) => m.id === e.target.value)
+            const keep = next?.sizes
+              .slice(1)
+              .some((z) => z.width === s.width && z.height === s.height)
+            onChange({
+              modelId: e.target.value,
+              ...(keep ? {} : { width: undefined, height: undefined }),
+            })
+          }}
           data-testid="model-picker"
         >
           {models.map((m) => (
@@ -197,6 +207,25 @@ export function GeneratePanel({
           />
         </label>
       </div>
+      <label className="field">
+        <span>Size</span>
+        <select
+          value={s.width && s.height ? `${s.width}x${s.height}` : ''}
+          disabled={!model || model.sizes.length <= 1}
+          onChange={(e) => {
+            const [w, h] = e.target.value.split('x').map(Number)
+            onChange(w && h ? { width: w, height: h } : { width: undefined, height: undefined })
+          }}
+          data-testid="size"
+          title="Output size (the model's own first; others keep about its pixel count)"
+        >
+          {model?.sizes.map((z, i) => (
+            <option key={z.label} value={i === 0 ? '' : `${z.width}x${z.height}`}>
+              {z.label}
+            </option>
+          ))}
+        </select>
+      </label>
       <label className="field">
         <span>Scheduler</span>
         <select value={s.scheduler} onChange={(e) => onChange({ scheduler: e.target.value })}>

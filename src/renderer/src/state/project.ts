@@ -24,6 +24,9 @@ export type Settings = {
   scheduler: string
   plan: 'auto' | 'resident' | 'offload' | 'minimal'
   motion: number
+  /** Output size; undefined = the model's own. */
+  width?: number | undefined
+  height?: number | undefined
   /** Image-to-video input (main's id for the dropped image). */
   image?: InputImage | undefined
 }

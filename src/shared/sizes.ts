@@ -1,0 +1,48 @@
+// Output sizes the generation panel offers per model: the model's own size first, then the
+// common aspect ratios at about the same pixel count, each a multiple of what the model's
+// latent grid needs. An export with a fixed spatial size gets only that size.
+
+export type SizeChoice = { width: number; height: number; label: string }
+
+export type SizeFacts = {
+  pipeline: 'animatediff' | 'svd' | 'cogvideox'
+  /** The size the model folder names (dolly.json), if any. */
+  native: { width: number; height: number } | null
+  /** Pixels the export is fixed to (static latent dims times the VAE factor), if it is. */
+  fixed: { width: number; height: number } | null
+}
+
+/** What each family was trained at, when the folder says nothing. */
+export const DEFAULT_SIZE = {
+  animatediff: { width: 512, height: 512 },
+  svd: { width: 1024, height: 576 },
+  cogvideox: { width: 720, height: 480 },
+} as const
+
+/** Spatial multiple: VAE factor 8; CogVideoX's transformer also patches latents by 2. */
+export const SIZE_MULTIPLE = { animatediff: 8, svd: 8, cogvideox: 16 } as const
+
+const ASPECTS: [string, number, number][] = [
+  ['square', 1, 1],
+  ['landscape 16:9', 16, 9],
+  ['landscape 3:2', 3, 2],
+  ['portrait 2:3', 2, 3],
+  ['portrait 9:16', 9, 16],
+]
+
+export function sizeChoices(f: SizeFacts): SizeChoice[] {
+  if (f.fixed)
+    return [{ ...f.fixed, label: `${f.fixed.width}×${f.fixed.height} (this export's fixed size)` }]
+  const base = f.native ?? DEFAULT_SIZE[f.pipeline]
+  const m = SIZE_MULTIPLE[f.pipeline]
+  const area = base.width * base.height
+  const out: SizeChoice[] = [{ ...base, label: `${base.width}×${base.height} (the model's own)` }]
+  for (const [name, aw, ah] of ASPECTS) {
+    const h = Math.sqrt((area * ah) / aw)
+    const width = Math.max(m, Math.round((h * aw) / ah / m) * m)
+    const height = Math.max(m, Math.round(h / m) * m)
+    if (out.some((c) => c.width === width && c.height === height)) continue
+    out.push({ width, height, label: `${width}×${height} (${name})` })
+  }
+  return out
+}
