@@ -53,6 +53,7 @@ const EngineJobUpdate = z.object({
       fps: z.number(),
       seed: z.number(),
       plan: z.string(),
+      planReason: z.string().optional(),
       warnings: z.array(z.string()),
     })
     .nullable(),
@@ -360,6 +361,7 @@ export class StudioService {
               fps: r.fps,
               seed: r.seed,
               plan: r.plan,
+              planReason: (r.planReason ?? '').slice(0, 2000),
               warnings: r.warnings.slice(0, 32),
             }
           : null,

@@ -283,6 +283,8 @@ export const JobView = z
         fps: z.number(),
         seed: z.number().int(),
         plan: z.string().max(64),
+        /** Why that plan: auto's reasoning from free memory, and any out-of-memory step down. */
+        planReason: z.string().max(2000).default(''),
         warnings: z.array(z.string().max(MAX_STRING)).max(32),
       })
       .strict()

@@ -104,6 +104,8 @@ async function main(): Promise<void> {
               fps: r.fps,
               seed: r.seed,
               plan: r.plan.final,
+              // why auto chose it, then any out-of-memory step down
+              planReason: [r.plan.reason, ...r.plan.events.map((e) => e.reason)].join('; '),
               warnings: r.warnings,
             }
           : null,

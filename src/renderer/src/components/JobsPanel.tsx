@@ -63,7 +63,16 @@ export function JobsPanel({
             {j.result ? (
               <div className="job-meta">
                 {j.result.frames} frames · {j.result.width}x{j.result.height} · {j.result.fps} fps ·
-                seed {j.result.seed} · {j.result.plan}
+                seed {j.result.seed} ·{' '}
+                <span data-testid="job-plan" title={j.result.planReason}>
+                  {j.result.plan}
+                </span>
+                {j.id === selected && j.result.planReason ? (
+                  <small className="hint" data-testid="job-plan-reason">
+                    <br />
+                    memory plan {j.result.plan}: {j.result.planReason}
+                  </small>
+                ) : null}
               </div>
             ) : null}
             <div className="job-actions">
