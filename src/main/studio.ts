@@ -11,6 +11,7 @@ import {
   readFileSync,
   rmSync,
 } from 'node:fs'
+import { freemem } from 'node:os'
 import { basename, join } from 'node:path'
 import { z } from 'zod'
 import { isPresetName } from '../shared/camera'
@@ -176,7 +177,16 @@ export class StudioService {
       { pipeline: model.pipeline, motion: model.motion, camera: model.camera },
       req.motion,
     )
+    // the figure auto plans by: free VRAM when CUDA runs the job, else free system memory
+    const status = this.o.engine.status()
+    const cuda = status.providers.some((p) => p.name === 'cuda' && p.available)
     const spec: RenderSpec = {
+      ...(cuda && status.gpu
+        ? {
+            budgetMiB: status.gpu.vramFreeMiB,
+            budgetSource: `${status.gpu.name}, free VRAM from nvidia-smi`,
+          }
+        : { budgetMiB: Math.round(freemem() / 2 ** 20), budgetSource: 'free system memory' }),
       model: model.dir,
       prompt: req.prompt,
       negativePrompt: req.negativePrompt,

@@ -53,7 +53,7 @@ test('prompt, preset, motion, generate with live preview, play, scrub, export MP
   await expect(page.getByTestId('job')).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
   // which memory plan auto chose, and why
   await expect(page.getByTestId('job-plan-reason')).toContainText(
-    /memory plan (resident|offload|minimal): .*(fit|free|stage)/,
+    /memory plan (resident|offload|minimal): .*(free system memory|free VRAM)/,
   )
   const video = page.getByTestId('clip')
   await expect

@@ -132,7 +132,9 @@ export class JobQueue {
     Object.assign(next, { state: 'running', startedAt: Date.now() })
     this.emit(next)
     try {
-      const result = await this.render(next.spec, this.ctx, {
+      const { budgetMiB, budgetSource } = next.spec
+      const ctx = budgetMiB ? { ...this.ctx, budgetMiB, budgetSource } : this.ctx
+      const result = await this.render(next.spec, ctx, {
         signal: ac.signal,
         onProgress: (p) => {
           next.progress = p

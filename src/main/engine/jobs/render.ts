@@ -41,6 +41,9 @@ export type CameraSpec =
   { preset: string; speed?: number } | { file: string } | { trajectory: Trajectory }
 
 export type RenderSpec = {
+  /** The memory figure for 'auto' (main knows the GPU); overrides the context's. */
+  budgetMiB?: number
+  budgetSource?: string
   model: string
   prompt: string
   negativePrompt?: string
