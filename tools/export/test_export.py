@@ -54,6 +54,66 @@ class ExportTinyModels(unittest.TestCase):
         export_model.main(["animatediff", "--base", str(base), "--motion-adapter", str(tmp / "adapter"), "--out", str(out), "--width", "64", "--height", "64"])
         self._render(out, "--prompt", "a test", "--frames", "16", "--width", "64", "--height", "64")
 
+    def test_svd(self):
+        import torch
+        from diffusers import (AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, StableVideoDiffusionPipeline,
+                               UNetSpatioTemporalConditionModel)
+        from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        import export_model
+
+        tmp = Path(tempfile.mkdtemp())
+        torch.manual_seed(0)
+        # sizes after diffusers' own SVD pipeline test; the vision tower takes 224 like the real one
+        unet = UNetSpatioTemporalConditionModel(block_out_channels=(32, 64), layers_per_block=2, sample_size=4, in_channels=8,
+                                                out_channels=4, num_frames=4,
+                                                down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+                                                up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+                                                cross_attention_dim=32, num_attention_heads=8,
+                                                projection_class_embeddings_input_dim=96, addition_time_embed_dim=32)
+        vae = AutoencoderKLTemporalDecoder(block_out_channels=[32, 64], in_channels=3, out_channels=3,
+                                           down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"], latent_channels=4)
+        enc = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=32, projection_dim=32, num_hidden_layers=2,
+                                                             num_attention_heads=4, image_size=224, intermediate_size=37, patch_size=14))
+        sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", interpolation_type="linear",
+                                       num_train_timesteps=1000, prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002,
+                                       steps_offset=1, timestep_spacing="leading", timestep_type="continuous", use_karras_sigmas=True)
+        base = tmp / "base"
+        StableVideoDiffusionPipeline(vae=vae, image_encoder=enc, unet=unet, scheduler=sched,
+                                     feature_extractor=CLIPImageProcessor(crop_size=224, size=224)).save_pretrained(base)
+        out = tmp / "onnx"
+        export_model.main(["svd", "--base", str(base), "--out", str(out), "--width", "32", "--height", "32"])
+        image = ROOT.parent / "shared/fixtures/images/rocket.jpg"
+        self._render(out, "--image", str(image), "--frames", "4", "--width", "32", "--height", "32")
+
+    def test_cogvideox(self):
+        import torch
+        from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
+        from transformers import T5Config, T5EncoderModel, T5TokenizerFast
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        import export_model
+
+        tmp = Path(tempfile.mkdtemp())
+        torch.manual_seed(0)
+        # sizes after diffusers' own CogVideoX pipeline test (2B-style: no rotary embeddings)
+        tr = CogVideoXTransformer3DModel(num_attention_heads=4, attention_head_dim=8, in_channels=4, out_channels=4,
+                                         time_embed_dim=2, text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2,
+                                         sample_frames=9, patch_size=2, temporal_compression_ratio=4, max_text_seq_length=226)
+        vae = AutoencoderKLCogVideoX(in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+                                     up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8),
+                                     latent_channels=4, layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+        te = T5EncoderModel(T5Config(vocab_size=32128, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                                     relative_attention_num_buckets=8))
+        tok = T5TokenizerFast.from_pretrained(str(ROOT.parent / "shared/fixtures/tokenizers/t5"))
+        base = tmp / "base"
+        CogVideoXPipeline(tokenizer=tok, text_encoder=te, vae=vae, transformer=tr,
+                          scheduler=CogVideoXDDIMScheduler()).save_pretrained(base)
+        out = tmp / "onnx"
+        export_model.main(["cogvideox", "--base", str(base), "--out", str(out), "--width", "16", "--height", "16", "--frames", "9"])
+        self._render(out, "--prompt", "a test", "--frames", "9", "--width", "16", "--height", "16")
+
 
 if __name__ == "__main__":
     result = unittest.main(exit=False, verbosity=2).result
