@@ -276,7 +276,11 @@ test('shots: render two, export all as one clip; split at the playhead, undo, re
   const framesOf = async () =>
     Promise.all((await shots.all()).map(async (s) => Number(await s.getAttribute('data-frames'))))
   await expect(shots).toHaveCount(1)
+  // text-to-video without a prompt: Generate says why it waits
+  await expect(page.getByTestId('generate')).toBeDisabled()
+  await expect(page.getByTestId('generate-blocked')).toHaveText('Type a prompt to generate')
   await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await expect(page.getByTestId('generate-blocked')).toHaveCount(0)
   await page.locator('input[type=number]').nth(1).fill('3') // steps
   await page.getByTestId('generate').click()
   await expect(shots.nth(0)).toHaveAttribute('data-state', 'done', { timeout: 60_000 })

@@ -15,7 +15,7 @@ import { addShot, deleteShot, moveShot, splitShot } from '../../shared/shots'
 import { createClient } from './api/client'
 import type { ConnectionState } from './api/ws-bridge'
 import { CameraViewport, type ViewMode } from './components/CameraViewport'
-import { GeneratePanel } from './components/GeneratePanel'
+import { GeneratePanel, generateBlocked } from './components/GeneratePanel'
 import { ExportDialog, type ExportOptions, type ExportSource } from './components/ExportDialog'
 import { ShotStrip } from './components/ShotStrip'
 import { JobsPanel } from './components/JobsPanel'
@@ -202,6 +202,11 @@ export function App() {
 
   const generate = useCallback(async () => {
     const s = doc.settings
+    const why = generateBlocked(
+      models.find((m) => m.id === s.modelId),
+      s,
+    )
+    if (why) return setNotice(why) // Ctrl+Enter reaches here even when the button is disabled
     const req: RenderRequest = {
       modelId: s.modelId,
       prompt: s.prompt,
@@ -229,7 +234,7 @@ export function App() {
       clip: { jobId },
       settings: d.settings.seedLocked ? d.settings : { ...d.settings, seed: randomSeed() },
     }))
-  }, [api, doc, edit])
+  }, [api, doc, edit, models])
 
   const retry = useCallback(
     async (j: JobView) => {

@@ -32,6 +32,7 @@ export function GeneratePanel({
   inputUrl,
 }: Props) {
   const model = models.find((m) => m.id === s.modelId)
+  const blocked = generateBlocked(model, s)
   const motionFacts = model
     ? {
         pipeline: model.pipeline,
@@ -268,10 +269,15 @@ export function GeneratePanel({
             : ''}
         </small>
       </label>
+      {blocked ? (
+        <small className="hint" data-testid="generate-blocked">
+          {blocked}
+        </small>
+      ) : null}
       <button
         type="submit"
         className="primary"
-        disabled={busy || !model || model.error !== null || (model.pipeline === 'svd' && !s.image)}
+        disabled={busy || blocked !== null}
         data-testid="generate"
         title="Generate (Ctrl+Enter)"
       >
@@ -279,4 +285,12 @@ export function GeneratePanel({
       </button>
     </form>
   )
+}
+
+/** Why Generate cannot run with these settings, or null when it can. */
+export function generateBlocked(model: ModelSummary | undefined, s: Settings): string | null {
+  if (!model) return 'Choose a model (Models… adds one)'
+  if (model.error) return `${model.label} was refused: ${model.error}`
+  if (model.pipeline === 'svd') return s.image ? null : 'Drop an image to animate'
+  return s.prompt.trim() ? null : 'Type a prompt to generate'
 }
