@@ -168,10 +168,13 @@ test('killing the engine mid-render fails the job with the reason; retry succeed
   // the project (prompt, settings) is as it was
   await expect(page.getByTestId('prompt')).toHaveValue('a lighthouse at dusk')
   await page.locator('input[type=number]').nth(1).fill('5')
+  await expect(page.getByTestId('shot').first()).toHaveAttribute('data-state', 'failed')
   await page.getByTestId('job-retry').click()
   await expect(page.getByTestId('job').first()).toHaveAttribute('data-state', 'done', {
     timeout: 90_000,
   })
+  // the shot follows its retried render
+  await expect(page.getByTestId('shot').first()).toHaveAttribute('data-state', 'done')
 })
 
 test('camera editor: drag a keyframe, the MotionCtrl export follows; undo restores it byte for byte', async ({

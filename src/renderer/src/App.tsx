@@ -242,8 +242,15 @@ export function App() {
       const r = await api.jobs.submit(j.request)
       if (!r.ok) return setNotice(r.error.message)
       setSelectedJob(r.value.id)
+      // the shot that held the failed render now holds its retry
+      const jobId = r.value.id
+      if (history.present.shots.some((x) => x.clip?.jobId === j.id))
+        editProject((p) => ({
+          ...p,
+          shots: p.shots.map((x) => (x.clip?.jobId === j.id ? { ...x, clip: { jobId } } : x)),
+        }))
     },
-    [api],
+    [api, editProject, history.present],
   )
 
   const exportClip = useCallback(
