@@ -288,6 +288,15 @@ test('shots: render two, export all as one clip; split at the playhead, undo, re
   await page.getByTestId('generate').click()
   await expect(shots.nth(0)).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
   await expect(page.getByTestId('export-all')).toBeEnabled()
+  // undo takes back the next seed drawn after the render (an edit), never the render the
+  // shot holds; redo brings the next seed back
+  const nextSeed = await page.getByTestId('seed').inputValue()
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
+  await page.keyboard.press('Control+z')
+  await expect(page.getByTestId('seed')).not.toHaveValue(nextSeed)
+  await expect(shots.nth(0)).toHaveAttribute('data-state', 'done')
+  await page.keyboard.press('Control+Shift+z')
+  await expect(page.getByTestId('seed')).toHaveValue(nextSeed)
 
   // a second shot continues the camera; it is not rendered yet, so export all waits for it
   await page.getByTestId('shot-add').click()

@@ -26,7 +26,7 @@ import { ModelManager } from './components/ModelManager'
 import { StatusBar } from './components/StatusBar'
 import { Timeline } from './components/Timeline'
 import { useEngineStatus } from './components/useEngineStatus'
-import { createHistory, historyReducer, type HistoryAction } from './state/history'
+import { createHistory, historyReducer, type HistoryAction } from '../../shared/history'
 import {
   initialProject,
   randomSeed,
@@ -227,14 +227,19 @@ export function App() {
     const r = await api.jobs.submit(req)
     if (!r.ok) return setNotice(r.error.message)
     setSelectedJob(r.value.id)
-    // the shot now shows this render (and the next seed, unless locked): one undo step
+    // the shot now shows this render, in every undo state (a fact, not an edit)
     const jobId = r.value.id
-    edit((d) => ({
-      ...d,
-      clip: { jobId },
-      settings: d.settings.seedLocked ? d.settings : { ...d.settings, seed: randomSeed() },
-    }))
-  }, [api, doc, edit, models])
+    const shotId = doc.id
+    dispatch({
+      type: 'record',
+      update: (p) => ({
+        ...p,
+        shots: p.shots.map((x) => (x.id === shotId ? { ...x, clip: { jobId } } : x)),
+      }),
+    })
+    // and the next seed, unless locked (an edit: undo brings the used seed back)
+    if (!s.seedLocked) setSettings({ seed: randomSeed() })
+  }, [api, doc, models, setSettings])
 
   const retry = useCallback(
     async (j: JobView) => {
@@ -244,13 +249,20 @@ export function App() {
       setSelectedJob(r.value.id)
       // the shot that held the failed render now holds its retry
       const jobId = r.value.id
-      if (history.present.shots.some((x) => x.clip?.jobId === j.id))
-        editProject((p) => ({
-          ...p,
-          shots: p.shots.map((x) => (x.clip?.jobId === j.id ? { ...x, clip: { jobId } } : x)),
-        }))
+      dispatch({
+        type: 'record',
+        update: (p) =>
+          p.shots.some((x) => x.clip?.jobId === j.id)
+            ? {
+                ...p,
+                shots: p.shots.map((x) =>
+                  x.clip?.jobId === j.id ? { ...x, clip: { jobId } } : x,
+                ),
+              }
+            : p,
+      })
     },
-    [api, editProject, history.present],
+    [api],
   )
 
   const exportClip = useCallback(

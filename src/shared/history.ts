@@ -19,6 +19,11 @@ export type HistoryAction<T> =
   | { type: 'undo' }
   | { type: 'redo' }
   | { type: 'reset'; doc: T }
+  /**
+   * A fact, not an edit (a render finished for a shot): applied to every document in the
+   * history, so undo and redo never lose it, and it adds no undo step.
+   */
+  | { type: 'record'; update: (doc: T) => T }
 
 const MERGE_MS = 500
 const LIMIT = 200
@@ -61,5 +66,12 @@ export function historyReducer<T>(h: History<T>, a: HistoryAction<T>): History<T
     }
     case 'reset':
       return createHistory(a.doc)
+    case 'record':
+      return {
+        ...h,
+        past: h.past.map(a.update),
+        present: a.update(h.present),
+        future: h.future.map(a.update),
+      }
   }
 }
