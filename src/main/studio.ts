@@ -195,6 +195,8 @@ export class StudioService {
       frames: req.frames,
       steps: req.steps,
       guidance: req.guidance,
+      // SVD has no single scale: frames ramp from min (1) to max, and the panel's field is max
+      ...(model.pipeline === 'svd' ? { maxGuidance: req.guidance } : {}),
       seed: req.seed,
       scheduler: req.scheduler,
       fps: req.fps,

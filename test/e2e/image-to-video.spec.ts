@@ -47,6 +47,9 @@ test('drop an image on the SVD model, generate, the clip follows; a non-image is
   // the editor shows the image on a plane at the focus distance instead of the box
   await expect(page.getByTestId('camera-viewport')).toHaveAttribute('data-subject', 'image')
   await expect(page.getByTestId('image-error')).toHaveCount(0)
+  // SVD ramps guidance per frame: the panel's field is the last frame's (max) scale
+  await expect(page.getByText('Max guidance', { exact: true })).toBeVisible()
+  await page.getByTestId('guidance').fill('2.5')
   await page.getByTestId('frames').fill('4')
   await page.locator('input[type=number]').nth(1).fill('4') // steps
   await expect(generate).toBeEnabled()

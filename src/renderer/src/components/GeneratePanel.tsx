@@ -163,9 +163,17 @@ export function GeneratePanel({
             }
           />
         </label>
-        <label className="field">
-          <span>Guidance</span>
+        <label
+          className="field"
+          title={
+            model?.pipeline === 'svd'
+              ? 'SVD guides each frame from 1 (the first) up to this value (the last)'
+              : 'Classifier-free guidance scale'
+          }
+        >
+          <span>{model?.pipeline === 'svd' ? 'Max guidance' : 'Guidance'}</span>
           <input
+            data-testid="guidance"
             type="number"
             min={0}
             max={30}
