@@ -8,12 +8,14 @@ if (!existsSync(cli)) {
   console.error(
     'dolly: the studio is not built yet; run `npm run build` (or `npm run setup`) first',
   )
-  process.exit(2)
+  process.exit(2) // 2: a usage/setup error, as the CLI documents its exit codes (README)
 }
 const args = process.argv.slice(2)
 if (args[0] !== 'render' && args[0] !== '--help' && args[0] !== '-h') {
   console.error('usage: dolly render [options]   (dolly render --help)')
-  process.exit(2)
+  process.exit(2) // 2: unknown command, same code as the CLI's other usage errors
 }
 const { main } = await import(pathToFileURL(cli).href)
+// the CLI's own exit code (0 done, 1 render failed, 2 usage or input image, 3 model refused,
+// 4 export failed, 130 cancelled; see src/main/cli/index.ts)
 process.exit(await main(args))

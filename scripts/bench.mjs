@@ -8,4 +8,5 @@ const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/inde
   cwd: root,
   stdio: 'inherit',
 })
+// the benchmark's own exit code; a run killed by a signal has no status and counts as failed
 process.exit(r.status ?? 1)

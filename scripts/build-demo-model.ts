@@ -7,7 +7,7 @@ import { buildDemoModel, DEMO_VERSION } from '../test/fixtures/demo-model'
 const dir = fileURLToPath(new URL('../resources/demo-model', import.meta.url))
 const stamp = join(dir, 'DEMO_VERSION')
 if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === String(DEMO_VERSION)) {
-  process.exit(0)
+  process.exit(0) // already built from this DEMO_VERSION: nothing to do, not an error
 }
 buildDemoModel(dir)
 console.log(`built the demo model (random weights) in ${dir}`)
