@@ -20,6 +20,7 @@ import {
   toFramesHWC,
   vaeFactors,
   type PipelineHooks,
+  stepAndReport,
 } from './common'
 
 export type AnimateDiffOptions = {
@@ -218,12 +219,7 @@ export class AnimateDiffPipeline {
           } else out = await call(0, B)
           trace(`step${i}_unet_out_sample`, out, [B, 4, F, h, w])
           const noise = doCfg ? classifierFreeGuidance(out, g) : out
-          x = scheduler.step(floatTensor(noise, latentDims), t, floatTensor(x, latentDims), {
-            generator,
-          }).prevSample.data
-          trace(`step${i}_latents_after`, x, latentDims)
-          hooks.onStepLatents?.(x, latentDims, i)
-          hooks.onProgress?.({ stage: 'denoise', step: i + 1, steps: scheduler.timesteps.length })
+          x = stepAndReport(scheduler, noise, t, x, latentDims, i, generator, hooks)
         }
         return x
       },

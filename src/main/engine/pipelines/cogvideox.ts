@@ -24,6 +24,7 @@ import {
   toFramesHWC,
   vaeFactors,
   type PipelineHooks,
+  stepAndReport,
 } from './common'
 
 const f32 = Math.fround
@@ -324,12 +325,7 @@ export class CogVideoXPipeline {
           trace(`step${i}_transformer_out`, out, [B, latentFrames, C, h, w])
           const g = o.useDynamicCfg ? dynamicGuidance(g0, t, steps) : g0
           const noisePred = doCfg ? classifierFreeGuidance(out, g) : out
-          x = scheduler.step(floatTensor(noisePred, latentDims), t, floatTensor(x, latentDims), {
-            generator,
-          }).prevSample.data
-          trace(`step${i}_latents_after`, x, latentDims)
-          hooks.onStepLatents?.(x, latentDims, i)
-          hooks.onProgress?.({ stage: 'denoise', step: i + 1, steps: scheduler.timesteps.length })
+          x = stepAndReport(scheduler, noisePred, t, x, latentDims, i, generator, hooks)
         }
         return x
       },

@@ -4,6 +4,8 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { CogVideoXDDIMScheduler, CogVideoXDPMScheduler } from '../schedulers/cogvideox'
+import type { TorchGenerator } from '../random/torch-generator'
+import { floatTensor } from '../runtime/tensor'
 import type { Scheduler } from '../schedulers/common'
 import { DDIMScheduler } from '../schedulers/ddim'
 import { DPMSolverMultistepScheduler } from '../schedulers/dpmsolver-multistep'
@@ -143,4 +145,28 @@ export type PipelineHooks = {
   onStepLatents?: (latents: Float32Array, dims: number[], step: number) => void
   /** Intermediate tensors by name, as diffusers' reference/trace names them. */
   onTrace?: (name: string, data: Float32Array | number[], dims: number[]) => void
+}
+
+/**
+ * One scheduler step at the end of a denoising iteration, reported the same way by every
+ * pipeline: the latents traced as `step{i}_latents_after`, handed to the live preview, and
+ * progress counted against the schedule.
+ */
+export function stepAndReport(
+  scheduler: Scheduler,
+  noisePred: Float32Array,
+  t: number,
+  x: Float32Array,
+  latentDims: number[],
+  i: number,
+  generator: TorchGenerator,
+  hooks: PipelineHooks,
+): Float32Array {
+  const next = scheduler.step(floatTensor(noisePred, latentDims), t, floatTensor(x, latentDims), {
+    generator,
+  }).prevSample.data
+  hooks.onTrace?.(`step${i}_latents_after`, next, latentDims)
+  hooks.onStepLatents?.(next, latentDims, i)
+  hooks.onProgress?.({ stage: 'denoise', step: i + 1, steps: scheduler.timesteps.length })
+  return next
 }

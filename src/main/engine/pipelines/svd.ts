@@ -24,6 +24,7 @@ import {
   toFramesHWC,
   vaeFactors,
   type PipelineHooks,
+  stepAndReport,
 } from './common'
 import type { PipelineOutput } from './animatediff'
 import { svdGuidance, svdUNetInput, svdUNetInputHalf } from './svd-host'
@@ -255,12 +256,7 @@ export class StableVideoDiffusionPipeline {
           } else out = await call(0, B)
           trace(`step${i}_unet_out_sample`, out, [B, F, 4, h, w])
           const noisePred = doCfg ? svdGuidance(out, guidance, F) : out
-          x = scheduler.step(floatTensor(noisePred, latentDims), t, floatTensor(x, latentDims), {
-            generator,
-          }).prevSample.data
-          trace(`step${i}_latents_after`, x, latentDims)
-          hooks.onStepLatents?.(x, latentDims, i)
-          hooks.onProgress?.({ stage: 'denoise', step: i + 1, steps: scheduler.timesteps.length })
+          x = stepAndReport(scheduler, noisePred, t, x, latentDims, i, generator, hooks)
         }
         return x
       },
