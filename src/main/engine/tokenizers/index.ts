@@ -52,10 +52,17 @@ function clipJsonFromVocab(dir: string): Json {
   const merges = readFileSync(join(dir, 'merges.txt'), 'utf8')
     .split('\n')
     .filter((l, i) => l.trim() && !(i === 0 && l.startsWith('#version')))
+  return clipTokenizerJson(vocab, merges, join(dir, 'vocab.json'))
+}
+
+/**
+ * CLIP's tokenizer.json (normaliser, pre-tokeniser, specials, BPE with </w>) around a
+ * vocabulary and merges; `where` names the vocabulary in errors.
+ */
+export function clipTokenizerJson(vocab: Json, merges: string[], where: string): Json {
   const id = (t: string) => {
     const v = vocab[t]
-    if (typeof v !== 'number')
-      throw new TokenizerError(`${join(dir, 'vocab.json')}: no "${t}" token`)
+    if (typeof v !== 'number') throw new TokenizerError(`${where}: no "${t}" token`)
     return v
   }
   const special = (content: string) => ({
