@@ -17,6 +17,25 @@ test.afterEach(async () => {
   await served.stop()
 })
 
+/** ffprobe's first video stream of a file (frames counted by decoding). */
+function ffprobeStream(file: string): Record<string, unknown> {
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-show_entries',
+      'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
+      '-of',
+      'json',
+      file,
+    ],
+    { encoding: 'utf8' },
+  )
+  return (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!
+}
+
 async function open(page: Page) {
   await page.goto(served.url)
   await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
@@ -77,23 +96,7 @@ test('prompt, preset, motion, generate with live preview, play, scrub, export MP
   await page.getByTestId('export-mp4').click()
   const dl = await downloading
   const file = await dl.path()
-  const probe = JSON.parse(
-    execFileSync(
-      'ffprobe',
-      [
-        '-v',
-        'error',
-        '-count_frames',
-        '-show_entries',
-        'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
-        '-of',
-        'json',
-        file,
-      ],
-      { encoding: 'utf8' },
-    ),
-  ) as { streams: Record<string, unknown>[] }
-  expect(probe.streams[0]).toMatchObject({
+  expect(ffprobeStream(file)).toMatchObject({
     codec_name: 'h264',
     nb_read_frames: '16',
     width: 256,
@@ -112,23 +115,7 @@ test('prompt, preset, motion, generate with live preview, play, scrub, export MP
   const gifDownload = page.waitForEvent('download')
   await dialog.getByTestId('export-confirm').click()
   const gif = await (await gifDownload).path()
-  const gifProbe = JSON.parse(
-    execFileSync(
-      'ffprobe',
-      [
-        '-v',
-        'error',
-        '-count_frames',
-        '-show_entries',
-        'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
-        '-of',
-        'json',
-        gif,
-      ],
-      { encoding: 'utf8' },
-    ),
-  ) as { streams: Record<string, unknown>[] }
-  expect(gifProbe.streams[0]).toMatchObject({
+  expect(ffprobeStream(gif)).toMatchObject({
     codec_name: 'gif',
     nb_read_frames: '16',
     width: 512,
@@ -314,23 +301,7 @@ test('shots: render two, export all as one clip; split at the playhead, undo, re
   const downloading = page.waitForEvent('download')
   await page.getByTestId('export-confirm').click()
   const file = await (await downloading).path()
-  const probe = JSON.parse(
-    execFileSync(
-      'ffprobe',
-      [
-        '-v',
-        'error',
-        '-count_frames',
-        '-show_entries',
-        'stream=nb_read_frames,width',
-        '-of',
-        'json',
-        file,
-      ],
-      { encoding: 'utf8' },
-    ),
-  ) as { streams: Record<string, unknown>[] }
-  expect(probe.streams[0]).toMatchObject({ nb_read_frames: '24', width: 256 })
+  expect(ffprobeStream(file)).toMatchObject({ nb_read_frames: '24', width: 256 })
 
   // split shot 1 before frame 6: 5 + 11 frames, neither rendered any more
   await shots.nth(0).click()

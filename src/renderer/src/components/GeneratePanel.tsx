@@ -45,8 +45,6 @@ export function GeneratePanel({
       }
     : null
   const motionDisabled = !model || model.motion.kind === 'none'
-  const num = (v: string, fallback: number) =>
-    Number.isFinite(Number(v)) && v !== '' ? Number(v) : fallback
   return (
     <form
       className="generate"
@@ -148,21 +146,13 @@ export function GeneratePanel({
         </button>
       </div>
       <div className="row">
-        <label className="field">
-          <span>Steps</span>
-          <input
-            type="number"
-            min={1}
-            max={200}
-            value={s.steps}
-            onChange={(e) =>
-              onChange(
-                { steps: Math.min(200, Math.max(1, Math.floor(num(e.target.value, s.steps)))) },
-                'steps',
-              )
-            }
-          />
-        </label>
+        <IntField
+          label="Steps"
+          value={s.steps}
+          min={1}
+          max={200}
+          onValue={(steps) => onChange({ steps }, 'steps')}
+        />
         <label
           className="field"
           title={
@@ -184,37 +174,21 @@ export function GeneratePanel({
         </label>
       </div>
       <div className="row">
-        <label className="field">
-          <span>Frames</span>
-          <input
-            type="number"
-            min={2}
-            max={64}
-            value={s.frames}
-            onChange={(e) =>
-              onChange(
-                { frames: Math.min(64, Math.max(2, Math.floor(num(e.target.value, s.frames)))) },
-                'frames',
-              )
-            }
-            data-testid="frames"
-          />
-        </label>
-        <label className="field">
-          <span>FPS</span>
-          <input
-            type="number"
-            min={1}
-            max={60}
-            value={s.fps}
-            onChange={(e) =>
-              onChange(
-                { fps: Math.min(60, Math.max(1, Math.floor(num(e.target.value, s.fps)))) },
-                'fps',
-              )
-            }
-          />
-        </label>
+        <IntField
+          label="Frames"
+          value={s.frames}
+          min={2}
+          max={64}
+          onValue={(frames) => onChange({ frames }, 'frames')}
+          testId="frames"
+        />
+        <IntField
+          label="FPS"
+          value={s.fps}
+          min={1}
+          max={60}
+          onValue={(fps) => onChange({ fps }, 'fps')}
+        />
       </div>
       <label className="field">
         <span>Size</span>
@@ -301,4 +275,35 @@ export function generateBlocked(model: ModelSummary | undefined, s: Settings): s
   if (model.error) return `${model.label} was refused: ${model.error}`
   if (model.pipeline === 'svd') return s.image ? null : 'Drop an image to animate'
   return s.prompt.trim() ? null : 'Type a prompt to generate'
+}
+
+/** A whole-number setting, clamped to its range as the person types. */
+function IntField(p: {
+  label: string
+  value: number
+  min: number
+  max: number
+  onValue: (v: number) => void
+  testId?: string
+}) {
+  return (
+    <label className="field">
+      <span>{p.label}</span>
+      <input
+        type="number"
+        min={p.min}
+        max={p.max}
+        value={p.value}
+        onChange={(e) =>
+          p.onValue(Math.min(p.max, Math.max(p.min, Math.floor(num(e.target.value, p.value)))))
+        }
+        data-testid={p.testId}
+      />
+    </label>
+  )
+}
+
+/** A typed number, or the current value while the field is empty or not a number yet. */
+function num(v: string, fallback: number): number {
+  return Number.isFinite(Number(v)) && v !== '' ? Number(v) : fallback
 }
