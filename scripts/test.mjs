@@ -14,6 +14,8 @@ ensureInstalled(root)
 
 if (buildAll(root) !== 0) {
   console.error('build failed')
+  // the run still ends with its one counts line: nothing ran, the build counts as a failure
+  console.log('0 passed, 1 failed, 0 skipped')
   process.exit(1)
 }
 
@@ -43,14 +45,18 @@ if (electronBinaryPath(root) && !hasDisplay() && xvfb) {
 
 // The Python export tool's tests skip (and say why) where torch/diffusers are absent.
 let exportCounts = { passed: 0, failed: 0, skipped: 0 }
-const py = spawnSync('python3', [join(root, 'tools/export/test_export.py')], { cwd: root, encoding: 'utf8' })
+// DOLLY_EXPORT_PYTHON picks the interpreter (a venv with torch and diffusers); python3 otherwise
+const python = process.env['DOLLY_EXPORT_PYTHON'] || 'python3'
+const py = spawnSync(python, [join(root, 'tools/export/test_export.py')], { cwd: root, encoding: 'utf8' })
 if (py.error) {
-  console.log('export tool tests: python3 not found (skipped)')
+  console.log(`export tool tests: ${python} not found (skipped)`)
   exportCounts.skipped = 1
 } else {
   process.stdout.write(py.stdout)
   process.stderr.write(py.stderr)
-  const m = /(\d+) passed, (\d+) failed, (\d+) skipped\s*$/.exec(py.stdout)
+  // the export tool reports `export tool: passed N, failed N, skipped N` (one closing line of
+  // the plain `N passed, N failed, N skipped` form is reserved for the whole suite, below)
+  const m = /export tool: passed (\d+), failed (\d+), skipped (\d+)\s*$/.exec(py.stdout)
   exportCounts = m ? { passed: +m[1], failed: +m[2], skipped: +m[3] } : { passed: 0, failed: 1, skipped: 0 }
 }
 
@@ -69,7 +75,9 @@ const counts = {
     : { passed: 0, failed: 1, skipped: 0 },
   e2e: e2e ? { passed: e2e.stats.expected + e2e.stats.flaky, failed: e2e.stats.unexpected, skipped: e2e.stats.skipped } : { passed: 0, failed: 1, skipped: 0 },
 }
-const line = (c) => `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`
+// Per-suite counts read `passed N, failed N, skipped N`; only the last line of the run has the
+// `N passed, N failed, N skipped` form, for the whole suite (what CI and the landing read).
+const part = (c) => `passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped}`
 const total = {
   passed: counts.unit.passed + counts.e2e.passed + exportCounts.passed,
   failed:
@@ -83,9 +91,9 @@ const total = {
 }
 console.log('')
 if (failedChecks.length) console.log(`checks failed: ${failedChecks.join(', ')}`)
-console.log(`unit (vitest): ${line(counts.unit)}`)
-console.log(`e2e (playwright): ${line(counts.e2e)}`)
-console.log(`export tool (python): ${line(exportCounts)}`)
+console.log(`unit (vitest): ${part(counts.unit)}`)
+console.log(`e2e (playwright): ${part(counts.e2e)}`)
+console.log(`export tool (python): ${part(exportCounts)}`)
 for (const s of e2e?.suites ?? []) {
   for (const spec of s.specs ?? []) {
     for (const t of spec.tests ?? []) {
@@ -95,5 +103,5 @@ for (const s of e2e?.suites ?? []) {
   }
 }
 if (exportCounts.skipped && !py.error) console.log('  skipped: export tool tests: torch, diffusers, transformers, onnx and onnxruntime are not installed here')
-console.log(`total: ${line(total)}`)
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`)
 process.exit(total.failed > 0 ? 1 : 0)

@@ -118,5 +118,6 @@ class ExportTinyModels(unittest.TestCase):
 if __name__ == "__main__":
     result = unittest.main(exit=False, verbosity=2).result
     skipped = len(result.skipped)
-    print(f"{result.testsRun - len(result.failures) - len(result.errors) - skipped} passed, {len(result.failures) + len(result.errors)} failed, {skipped} skipped")
+    # not the bare "N passed, N failed, N skipped" form: that closing line belongs to npm test's whole run
+    print(f"export tool: passed {result.testsRun - len(result.failures) - len(result.errors) - skipped}, failed {len(result.failures) + len(result.errors)}, skipped {skipped}")
     sys.exit(0 if result.wasSuccessful() else 1)
