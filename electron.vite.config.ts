@@ -6,7 +6,7 @@ export default defineConfig({
     build: {
       rollupOptions: {
         input: {
-          index: resolve('src/main/index.ts'),
+          index: resolve('src/main/electron/main.ts'),
           worker: resolve('src/main/engine/worker.ts'),
           serve: resolve('src/main/web/serve.ts'),
           cli: resolve('src/main/cli/index.ts'),

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { commands, commandNames, MAX_STRING, type EngineStatus } from '../../src/shared/contract'
-import { createDispatcher, HandlerError, type Handlers } from '../../src/main/dispatch'
+import { createDispatcher, HandlerError, type Handlers } from '../../src/main/services/dispatch'
 
 const readyStatus: EngineStatus = {
   state: 'ready',

@@ -2,8 +2,8 @@
 // its backoff against a fake process that dies at once.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { resolve } from 'node:path'
-import { EngineHost, type EngineProcess } from '../../src/main/engine-host'
-import { forkSpawner } from '../../src/main/engine-spawn'
+import { EngineHost, type EngineProcess } from '../../src/main/services/engine-host'
+import { forkSpawner } from '../../src/main/services/engine-spawn'
 import type { EngineStateName } from '../../src/shared/contract'
 
 const workerSource = resolve(__dirname, '../../src/main/engine/worker.ts')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseNvidiaSmi, queryGpu } from '../../src/main/gpu'
+import { parseNvidiaSmi, queryGpu } from '../../src/main/services/gpu'
 
 describe('nvidia-smi', () => {
   it('parses the csv,noheader,nounits query (one line per GPU)', () => {

@@ -5,8 +5,8 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDispatcher, type Handlers } from '../../src/main/dispatch'
-import { InputStore, MAX_INPUT_BYTES, sniffImage } from '../../src/main/inputs'
+import { createDispatcher, type Handlers } from '../../src/main/services/dispatch'
+import { InputStore, MAX_INPUT_BYTES, sniffImage } from '../../src/main/services/inputs'
 import { startWebHost, type WebHost } from '../../src/main/web/server'
 
 const images = resolve(__dirname, '../../../shared/fixtures/images')

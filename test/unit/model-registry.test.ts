@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync, readdirSync } fr
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ModelRegistry } from '../../src/main/model-registry'
+import { ModelRegistry } from '../../src/main/services/model-registry'
 import { planThatFits, vramEstimate } from '../../src/shared/vram'
 import { writeAnimateDiffFolder, writeSvdFolder } from '../fixtures/model-folders'
 import { missing, sharedPath } from './engine/reference'

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ProjectStore } from '../../src/main/projects'
+import { ProjectStore } from '../../src/main/services/projects'
 import { parseProject, serializeProject, type ProjectDocData } from '../../src/shared/project'
 import { presetPoses, trajectoryFromPoses } from '../../src/shared/camera'
 

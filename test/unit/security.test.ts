@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { commandNames, ipcChannel } from '../../src/shared/contract'
-import { ELECTRON_CSP, mainWindowOptions } from '../../src/main/window-options'
+import { ELECTRON_CSP, mainWindowOptions } from '../../src/main/electron/window-options'
 
 const exposed: { key: string; api: unknown }[] = []
 const invoke = vi.fn(async (..._args: unknown[]) => ({ ok: true, value: {} }))
@@ -96,7 +96,7 @@ describe('preload', () => {
 
 describe('IPC sender check', () => {
   it('accepts only the main frame of our window showing our renderer', async () => {
-    const { isTrustedSender } = await import('../../src/main/ipc')
+    const { isTrustedSender } = await import('../../src/main/electron/ipc')
     const url = 'file:///app/out/renderer/index.html'
     const frame = { url }
     const wc = { isDestroyed: () => false, mainFrame: frame }

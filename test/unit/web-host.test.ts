@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { createDispatcher, type Handlers } from '../../src/main/dispatch'
+import { createDispatcher, type Handlers } from '../../src/main/services/dispatch'
 import { startWebHost, type WebHost } from '../../src/main/web/server'
 
 let host: WebHost

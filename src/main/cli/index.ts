@@ -13,7 +13,7 @@ import { CancelledError } from '../engine/pipelines/common'
 import { PLANS, type MemoryPlan } from '../engine/runtime/memory'
 import { Runtime } from '../engine/runtime/session'
 import { renderClip, type JobProgress, type RenderSpec } from '../engine/jobs/render'
-import { queryGpu } from '../gpu'
+import { queryGpu } from '../services/gpu'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const DEMO_MODEL = resolve(here, '../../resources/demo-model')

@@ -4,17 +4,11 @@
 import { homedir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { makeAppInfo, readPackageVersion } from '../app-info'
-import { createDispatcher } from '../dispatch'
-import { EngineHost } from '../engine-host'
-import { forkSpawner } from '../engine-spawn'
-import { queryGpu } from '../gpu'
-import { createHandlers } from '../handlers'
+import type { EventName, EventPayload } from '../../shared/contract'
+import { readPackageVersion } from '../services/app-info'
+import { composeStudio } from '../services/compose'
+import { forkSpawner } from '../services/engine-spawn'
 import { startWebHost } from './server'
-import { StudioService } from '../studio'
-import { InputStore } from '../inputs'
-import { ProjectStore } from '../projects'
-import { ModelDownloads, ModelRegistry, type DownloadEvent } from '../model-registry'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -42,23 +36,27 @@ function parseArgs(argv: string[]): { port: number; json: boolean } {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const engine = new EngineHost({ spawn: forkSpawner(join(here, 'worker.js')), queryGpu: () => queryGpu() })
-  const cacheDir = process.env['DOLLY_CACHE_DIR'] ?? join(homedir(), '.cache', 'dolly-studio', 'renders')
-  const stateDir = process.env['DOLLY_STATE_DIR'] ?? join(homedir(), '.local', 'state', 'dolly-studio')
-  const registry = new ModelRegistry(
+  // events reach pages once the host is up; nothing is sent before that
+  let broadcast: <E extends EventName>(name: E, payload: EventPayload<E>) => void = () => undefined
+  const stateDir =
+    process.env['DOLLY_STATE_DIR'] ?? join(homedir(), '.local', 'state', 'dolly-studio')
+  const cacheDir =
+    process.env['DOLLY_CACHE_DIR'] ?? join(homedir(), '.cache', 'dolly-studio', 'renders')
+  const { engine, dispatch, inputs } = composeStudio({
+    host: 'web',
+    version: readPackageVersion(resolve(here, '../../package.json')),
+    spawn: forkSpawner(join(here, 'worker.js')),
+    cacheDir,
     stateDir,
-    [resolve(here, '../../resources/demo-model'), ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean)],
-    () => engine.status().gpu?.vramFreeMiB ?? null,
-  )
-  const inputs = new InputStore(join(stateDir, 'inputs'))
-  const studio = new StudioService({ engine, cacheDir, registry, inputs, mediaUrl: (jobId, file) => `/media/${jobId}/${file}` })
-  const projects = new ProjectStore(process.env['DOLLY_PROJECTS_DIR'] ?? join(homedir(), 'Dolly Projects'), stateDir)
-  let broadcast: (e: DownloadEvent) => void = () => undefined
-  const downloads = new ModelDownloads(registry, process.env['DOLLY_MODELS_DIR'] ?? join(homedir(), 'Dolly Models'), (e) => broadcast(e))
-  const version = readPackageVersion(resolve(here, '../../package.json'))
-  const dispatch = createDispatcher(
-    createHandlers({ engine, studio, projects, registry, downloads, appInfo: () => makeAppInfo('web', version, engine.status().onnxruntimeVersion) }),
-  )
+    projectsDir: process.env['DOLLY_PROJECTS_DIR'] ?? join(homedir(), 'Dolly Projects'),
+    modelsDir: process.env['DOLLY_MODELS_DIR'] ?? join(homedir(), 'Dolly Models'),
+    builtInModels: [
+      resolve(here, '../../resources/demo-model'),
+      ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean),
+    ],
+    mediaUrl: (jobId, file) => `/media/${jobId}/${file}`,
+    emit: (name, payload) => broadcast(name, payload),
+  })
   const rendererDir = resolve(here, '../renderer')
 
   let host
@@ -69,9 +67,7 @@ async function main(): Promise<void> {
       host = await startWebHost({ rendererDir, dispatch, port: 0, cacheDir, inputs })
     } else throw err
   }
-  engine.onState((s) => host.broadcast('engine.state', s))
-  broadcast = (e) => host.broadcast('model.download', e)
-  studio.on((name, data) => host.broadcast(name, data as never))
+  broadcast = (name, payload) => host.broadcast(name, payload)
 
   if (args.json)
     console.log(

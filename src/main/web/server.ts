@@ -8,9 +8,9 @@ import { extname, join, normalize, resolve, sep } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { events, isEventName, type EventName, type EventPayload } from '../../shared/contract'
-import type { Dispatch } from '../dispatch'
-import { InputError, MAX_INPUT_BYTES, type InputStore } from '../inputs'
-import { mediaPath, mediaResponse } from '../media-files'
+import type { Dispatch } from '../services/dispatch'
+import { InputError, MAX_INPUT_BYTES, type InputStore } from '../services/inputs'
+import { mediaPath, mediaResponse } from '../services/media-files'
 
 export type WebHostOptions = {
   rendererDir: string

@@ -1,5 +1,5 @@
 // The main-side command handlers, shared by Electron IPC and the web host.
-import type { AppInfo } from '../shared/contract'
+import type { AppInfo } from '../../shared/contract'
 import type { Handlers } from './dispatch'
 import type { EngineHost } from './engine-host'
 import type { StudioService } from './studio'

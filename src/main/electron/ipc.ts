@@ -9,8 +9,8 @@ import {
   type EventName,
   type EventPayload,
   type Result,
-} from '../shared/contract'
-import type { Dispatch } from './dispatch'
+} from '../../shared/contract'
+import type { Dispatch } from '../services/dispatch'
 
 export function isTrustedSender(
   frame: WebFrameMain | null | undefined,

@@ -3,7 +3,7 @@
 // on quit. How the process is spawned is injected: Electron's utilityProcess in the app,
 // child_process.fork in the web host, the CLI and tests.
 import { EventEmitter } from 'node:events'
-import type { EngineStateName, EngineStatus, ExecutionProvider } from '../shared/contract'
+import type { EngineStateName, EngineStatus, ExecutionProvider } from '../../shared/contract'
 import { HandlerError } from './dispatch'
 import {
   engineMethods,
@@ -12,7 +12,7 @@ import {
   type EngineParams,
   type EngineResult,
   type ToEngine,
-} from './engine/protocol'
+} from '../engine/protocol'
 import type { GpuQuery } from './gpu'
 
 export interface EngineProcess {

@@ -21,7 +21,7 @@ import {
   ProjectFormatError,
   serializeProject,
   type ProjectDocData,
-} from '../shared/project'
+} from '../../shared/project'
 import { HandlerError } from './dispatch'
 
 /** Writes `text` to `path` so that a crash at any point leaves either the old or the new file. */

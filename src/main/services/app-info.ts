@@ -1,6 +1,6 @@
 // What `app.info` reports. Kept free of Electron so the web host can use it too.
 import { readFileSync } from 'node:fs'
-import type { AppInfo } from '../shared/contract'
+import type { AppInfo } from '../../shared/contract'
 
 export function readPackageVersion(packageJsonPath: string): string {
   try {

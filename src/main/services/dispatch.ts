@@ -10,7 +10,7 @@ import {
   type CommandResponse,
   type DollyErrorShape,
   type Result,
-} from '../shared/contract'
+} from '../../shared/contract'
 
 export type Handlers = {
   [C in CommandName]: (

@@ -1,7 +1,7 @@
 // Spawning the engine as an Electron utilityProcess: its own OS process, plain Node inside,
 // so a crash in onnxruntime or CUDA cannot take the window down.
 import { utilityProcess } from 'electron'
-import type { EngineProcess, SpawnEngine } from './engine-host'
+import type { EngineProcess, SpawnEngine } from '../services/engine-host'
 
 export function utilitySpawner(workerPath: string): SpawnEngine {
   return () => {

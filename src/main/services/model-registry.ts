@@ -2,19 +2,19 @@
 // studio stores only paths (models live where the user keeps them) in state/models.json.
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { ModelSummary } from '../shared/contract'
-import { motionControlFor } from '../shared/motion'
-import { sizeChoices, type SizeChoice } from '../shared/sizes'
-import { planThatFits, vramEstimate } from '../shared/vram'
+import type { ModelSummary } from '../../shared/contract'
+import { motionControlFor } from '../../shared/motion'
+import { sizeChoices, type SizeChoice } from '../../shared/sizes'
+import { planThatFits, vramEstimate } from '../../shared/vram'
 import { HandlerError } from './dispatch'
 import {
   fixedLatentSize,
   openModelFolder,
   ModelFolderError,
   type ModelFolder,
-} from './engine/models/model-folder'
+} from '../engine/models/model-folder'
 import { atomicWrite } from './projects'
-import { downloadModel } from './engine/models/download'
+import { downloadModel } from '../engine/models/download'
 
 type Stored = { paths: string[]; defaultId: string | null }
 

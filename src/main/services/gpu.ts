@@ -1,7 +1,7 @@
 // GPU facts from nvidia-smi: the only source of free VRAM we have, since onnxruntime-node's
 // CUDA provider exposes no memory query to JavaScript.
 import { execFile } from 'node:child_process'
-import type { GpuInfo } from '../shared/contract'
+import type { GpuInfo } from '../../shared/contract'
 
 export type GpuQuery = { gpu: GpuInfo | null; reason: string | null }
 

@@ -1,0 +1,77 @@
+// The one composition root for both hosts: the desktop app (electron/main.ts) and the web host
+// (web/serve.ts) build the same services the same way and differ only in what they inject:
+// how the engine process is spawned, where files live, how media URLs look, where an export
+// goes and how events reach the page.
+import { join } from 'node:path'
+import type { AppInfo, EventName, EventPayload } from '../../shared/contract'
+import { makeAppInfo } from './app-info'
+import { createDispatcher, type Dispatch } from './dispatch'
+import { EngineHost, type SpawnEngine } from './engine-host'
+import { queryGpu } from './gpu'
+import { createHandlers } from './handlers'
+import { InputStore } from './inputs'
+import { ModelDownloads, ModelRegistry } from './model-registry'
+import { ProjectStore } from './projects'
+import { StudioService, type StudioOptions } from './studio'
+
+export type StudioHostOptions = {
+  host: AppInfo['host']
+  version: string
+  spawn: SpawnEngine
+  /** Cached renders (one folder per job). */
+  cacheDir: string
+  /** The studio's own state: model list, recovery file, stored input images. */
+  stateDir: string
+  projectsDir: string
+  /** Where downloaded models go. */
+  modelsDir: string
+  /** Model folders always offered (the demo model, DOLLY_MODEL_DIRS). */
+  builtInModels: string[]
+  mediaUrl: StudioOptions['mediaUrl']
+  exportTarget?: StudioOptions['exportTarget']
+  /** Delivers an event to every open page (IPC or WebSocket). */
+  emit: <E extends EventName>(name: E, payload: EventPayload<E>) => void
+}
+
+export type StudioHost = {
+  engine: EngineHost
+  registry: ModelRegistry
+  downloads: ModelDownloads
+  inputs: InputStore
+  studio: StudioService
+  projects: ProjectStore
+  dispatch: Dispatch
+}
+
+export function composeStudio(o: StudioHostOptions): StudioHost {
+  const engine = new EngineHost({ spawn: o.spawn, queryGpu: () => queryGpu() })
+  const registry = new ModelRegistry(
+    o.stateDir,
+    o.builtInModels,
+    () => engine.status().gpu?.vramFreeMiB ?? null,
+  )
+  const downloads = new ModelDownloads(registry, o.modelsDir, (e) => o.emit('model.download', e))
+  const inputs = new InputStore(join(o.stateDir, 'inputs'))
+  const studio = new StudioService({
+    engine,
+    cacheDir: o.cacheDir,
+    registry,
+    inputs,
+    mediaUrl: o.mediaUrl,
+    ...(o.exportTarget ? { exportTarget: o.exportTarget } : {}),
+  })
+  const projects = new ProjectStore(o.projectsDir, o.stateDir)
+  const dispatch = createDispatcher(
+    createHandlers({
+      engine,
+      studio,
+      projects,
+      registry,
+      downloads,
+      appInfo: () => makeAppInfo(o.host, o.version, engine.status().onnxruntimeVersion),
+    }),
+  )
+  engine.onState((s) => o.emit('engine.state', s))
+  studio.on((name, data) => o.emit(name, data as never))
+  return { engine, registry, downloads, inputs, studio, projects, dispatch }
+}
