@@ -49,6 +49,7 @@ export default tseslint.config(
     '**/main/**',
     '**/renderer/**',
     '**/preload/**',
+    '**/test/**',
   ]),
   ...layer('src/main/engine/**/*.ts', ['electron'], [
     '**/services/*',
@@ -56,15 +57,23 @@ export default tseslint.config(
     '**/web/*',
     '**/cli/*',
     '**/renderer/**',
+    '**/test/**',
   ]),
   ...layer('src/main/services/**/*.ts', ['electron'], [
     '**/electron/*',
     '**/web/*',
     '**/cli/*',
     '**/renderer/**',
+    '**/test/**',
   ]),
-  ...layer('src/main/{web,cli}/**/*.ts', ['electron'], ['**/electron/*', '**/renderer/**']),
-  ...layer('src/{renderer,preload}/**/*.{ts,tsx}', ['node:*'], ['**/main/**']),
+  ...layer('src/main/{web,cli}/**/*.ts', ['electron'], [
+    '**/electron/*',
+    '**/renderer/**',
+    '**/test/**',
+  ]),
+  ...layer('src/{renderer,preload}/**/*.{ts,tsx}', ['node:*'], ['**/main/**', '**/test/**']),
+  // the demo model's builder ships with the product build: no test code in it
+  ...layer('src/demo-model/**/*.ts', ['electron'], ['**/test/**', '**/services/*', '**/electron/*']),
   {
     files: ['scripts/**/*.mjs', 'bin/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },

@@ -117,7 +117,7 @@ export function buildAll(root, quiet = true) {
   if (built !== 0) return built
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(root, 'scripts/build-demo-model.ts')],
+    ['--import', 'tsx', join(root, 'src/demo-model/cli.ts')],
     { cwd: root, stdio: 'inherit' },
   )
   return r.status ?? 1

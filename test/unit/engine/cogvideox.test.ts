@@ -169,8 +169,8 @@ import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { writeCogVideoXFolder } from '../../fixtures/model-folders'
-import { externalize } from '../../fixtures/onnx-builder'
-import * as tiny from '../../fixtures/tiny-models'
+import { externalize } from '../../../src/demo-model/onnx-builder'
+import * as tiny from '../../../src/demo-model/tiny-models'
 import { writeFileSync } from 'node:fs'
 
 const root = resolve(__dirname, '../../..')

@@ -19,8 +19,8 @@ import {
   writeCogVideoXFolder,
   writeSvdFolder,
 } from '../../fixtures/model-folders'
-import * as tiny from '../../fixtures/tiny-models'
-import { renameValue as renameInput } from '../../fixtures/onnx-builder'
+import * as tiny from '../../../src/demo-model/tiny-models'
+import { renameValue as renameInput } from '../../../src/demo-model/onnx-builder'
 import { missing, sharedPath } from './reference'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-models-'))

@@ -11,8 +11,8 @@ import {
   Runtime,
 } from '../../../src/main/engine'
 import { writeAnimateDiffFolder } from '../../fixtures/model-folders'
-import { externalize } from '../../fixtures/onnx-builder'
-import * as tiny from '../../fixtures/tiny-models'
+import { externalize } from '../../../src/demo-model/onnx-builder'
+import * as tiny from '../../../src/demo-model/tiny-models'
 import { missing, sharedPath } from './reference'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-rt-'))
