@@ -3,6 +3,20 @@
 // their types from these declarations. Main validates every incoming payload against the
 // request schema and every outgoing value against the response/event schema.
 import { z } from 'zod'
+import {
+  CameraConditioning,
+  ClipFormat,
+  JobProgress,
+  JobState,
+  MemoryPlan,
+  ModelDefaults,
+  PipelineKind,
+  PlanSetting,
+  RenderSettings,
+  SchedulerSetting,
+} from './render'
+
+export { InputImage, SCHEDULER_NAMES } from './render'
 
 /** Longest string any payload field may carry unless its schema says less. */
 export const MAX_STRING = 4096
@@ -121,11 +135,17 @@ export const ModelSummary = z
   .object({
     id: z.string().max(512),
     label: z.string().max(256),
-    pipeline: z.enum(['animatediff', 'svd', 'cogvideox']),
+    pipeline: PipelineKind,
+    /** What a creator gives this model: a prompt, or an image to animate. */
+    input: z.enum(['text', 'image']),
     demo: z.boolean(),
-    camera: z.enum(['motionctrl-rt', 'cameractrl-plucker', 'none']),
+    camera: CameraConditioning,
     motion: MotionControl,
     frames: z.number().int().positive(),
+    /** Most frames one render may have (the motion module's window), null without a limit. */
+    maxFrames: z.number().int().positive().nullable(),
+    /** What a shot takes from this model when it is picked. */
+    defaults: ModelDefaults,
     width: z.number().int().positive().nullable(),
     height: z.number().int().positive().nullable(),
     /** Output sizes the model can render, its own first (see shared/sizes.ts). */
@@ -142,62 +162,21 @@ export const ModelSummary = z
     /** MiB of GPU memory needed per memory plan (null when the folder was refused). */
     vram: z.object({ residentMiB: z.number(), offloadMiB: z.number(), minimalMiB: z.number() }).strict().nullable(),
     /** The fastest plan that fits this GPU's free memory; null without a GPU or when none fits. */
-    fits: z.enum(['resident', 'offload', 'minimal']).nullable(),
+    fits: MemoryPlan.nullable(),
     isDefault: z.boolean(),
     removable: z.boolean(),
   })
   .strict()
 export type ModelSummary = z.infer<typeof ModelSummary>
 
-export const SCHEDULER_NAMES = [
-  'DDIMScheduler',
-  'EulerDiscreteScheduler',
-  'EulerAncestralDiscreteScheduler',
-  'DPMSolverMultistepScheduler',
-  'LCMScheduler',
-  'CogVideoXDDIMScheduler',
-  'CogVideoXDPMScheduler',
-] as const
-
-/** A dropped input image (image-to-video): main's id for the stored bytes, and how it fits. */
-export const InputImage = z
-  .object({
-    id: z.string().regex(/^[0-9a-f]{64}\.(png|jpg|webp|bmp|tif)$/),
-    name: z.string().max(255),
-    fit: z.enum(['crop', 'pad', 'stretch']),
-  })
-  .strict()
-export type InputImage = z.infer<typeof InputImage>
-
 /** One shot: its settings, its camera path and (once rendered) the job holding its clip. */
 export const Shot = z
   .object({
     id: z.string().min(1).max(64),
-    settings: z
-      .object({
-        modelId: z.string().max(1024),
-        prompt: z.string().max(4000),
-        negativePrompt: z.string().max(4000),
-        seed: z
-          .number()
-          .int()
-          .min(0)
-          .max(2 ** 32 - 1),
-        seedLocked: z.boolean(),
-        steps: z.number().int().min(1).max(500),
-        guidance: z.number().min(0).max(50),
-        frames: z.number().int().min(1).max(256),
-        fps: z.number().int().min(1).max(60),
-        scheduler: z.string().max(64),
-        plan: z.enum(['auto', 'resident', 'offload', 'minimal']),
-        motion: z.number().min(0).max(1),
-        /** Output size; absent means the model's own. */
-        width: z.number().int().min(8).max(4096).optional(),
-        height: z.number().int().min(8).max(4096).optional(),
-        /** Image-to-video input; absent for text-to-video. */
-        image: InputImage.optional(),
-      })
-      .strict(),
+    settings: RenderSettings.extend({
+      /** The seed stays after a render (otherwise a new one is drawn). */
+      seedLocked: z.boolean(),
+    }).strict(),
     camera: TrajectorySchema,
     preset: z
       .object({ name: z.string().max(200), speed: z.number().min(0).max(10) })
@@ -225,51 +204,27 @@ export const ProjectDoc = z
   })
 export type ProjectDoc = z.infer<typeof ProjectDoc>
 
-export const RenderRequest = z
-  .object({
-    modelId: z.string().min(1).max(512),
-    prompt: z.string().max(4000),
-    negativePrompt: z.string().max(4000).default(''),
-    width: z.number().int().min(8).max(4096).optional(),
-    height: z.number().int().min(8).max(4096).optional(),
-    frames: z.number().int().min(1).max(256).optional(),
-    steps: z.number().int().min(1).max(500),
-    guidance: z.number().min(0).max(50),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1),
-    scheduler: z.enum(SCHEDULER_NAMES).optional(),
-    fps: z.number().int().min(1).max(60),
-    /** The motion-strength slider, 0..1, mapped per model (see shared/motion.ts). */
-    motion: z.number().min(0).max(1),
-    camera: z.union([
-      z.object({ preset: z.string().max(200), speed: z.number().min(0).max(10) }).strict(),
-      z.object({ trajectory: TrajectorySchema }).strict(),
-      z.null(),
-    ]),
-    plan: z.enum(['auto', 'resident', 'offload', 'minimal']).default('auto'),
-    image: InputImage.optional(),
-  })
-  .strict()
+/** A render: the shot's settings (frames and scheduler optional) and its camera. */
+export const RenderRequest = RenderSettings.extend({
+  modelId: z.string().min(1).max(MAX_STRING),
+  negativePrompt: z.string().max(4000).default(''),
+  frames: z.number().int().min(1).max(256).optional(),
+  scheduler: SchedulerSetting.optional(),
+  plan: PlanSetting.default('auto'),
+  camera: z.union([
+    z.object({ preset: z.string().max(200), speed: z.number().min(0).max(10) }).strict(),
+    z.object({ trajectory: TrajectorySchema }).strict(),
+    z.null(),
+  ]),
+}).strict()
 export type RenderRequest = z.infer<typeof RenderRequest>
 
 export const JobView = z
   .object({
     id: z.string().max(64),
-    state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+    state: JobState,
     request: RenderRequest,
-    progress: z
-      .object({
-        stage: z.enum(['load', 'encode', 'denoise', 'decode', 'export']),
-        step: z.number().int().nonnegative(),
-        steps: z.number().int().nonnegative(),
-        itPerSec: z.number().nullable(),
-        etaS: z.number().nullable(),
-      })
-      .strict()
-      .nullable(),
+    progress: JobProgress.nullable(),
     error: z
       .object({ message: z.string().max(MAX_STRING), advice: z.string().max(MAX_STRING) })
       .strict()
@@ -282,7 +237,7 @@ export const JobView = z
         height: z.number().int(),
         fps: z.number(),
         seed: z.number().int(),
-        plan: z.string().max(64),
+        plan: MemoryPlan,
         /** Why that plan: auto's reasoning from free memory, and any out-of-memory step down. */
         planReason: z.string().max(2000).default(''),
         warnings: z.array(z.string().max(MAX_STRING)).max(32),
@@ -310,7 +265,7 @@ export const ExportRequest = z
   .object({
     /** One finished job, or the project's shots in order (joined into one clip). */
     jobIds: z.array(z.string().min(1).max(64)).min(1).max(500),
-    format: z.enum(['mp4', 'gif', 'webm', 'png']),
+    format: ClipFormat,
     fps: z.number().int().min(1).max(60).optional(),
     quality: z.number().int().min(0).max(100).default(30),
     /** GIF: 0 = loop forever, -1 = play once, N = play N+1 times (ffmpeg's -loop). */

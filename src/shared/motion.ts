@@ -1,18 +1,22 @@
 // The motion-strength slider: one control, 0..1, whose meaning depends on the model. This is
 // the only place that mapping lives (renderer shows `label`, main applies `mapMotion`).
-//   SVD                      -> motion_bucket_id 0..255 (127 at the middle)
+//   SVD                      -> motion_bucket_id 0..255 (127, diffusers' default, at the middle)
 //   a UNet with motion_scale -> that scale, 0..2 (1 at the middle)
 //   MotionCtrl camera input  -> camera translation scale x0..x2 (x1 at the middle)
 //   none of these            -> disabled, with the reason
 
+import type { CameraConditioning, MotionInput } from './render'
+
 export type MotionKind = 'motion_bucket_id' | 'motion_scale' | 'camera_scale' | 'none'
 
 export type MotionModelFacts = {
-  pipeline: 'animatediff' | 'svd' | 'cogvideox'
   /** The model's motion input (from its folder): motion_bucket_id, motion_scale or none. */
-  motion: 'motion_bucket_id' | 'motion_scale' | 'none'
-  camera: 'motionctrl-rt' | 'cameractrl-plucker' | 'none'
+  motion: MotionInput
+  camera: CameraConditioning
 }
+
+/** diffusers' default motion_bucket_id: the slider's middle gives it exactly. */
+export const DEFAULT_MOTION_BUCKET = 127
 
 export type MotionControlInfo = { kind: MotionKind; label: string; reason: string | null }
 
@@ -56,7 +60,15 @@ export function mapMotion(m: MotionModelFacts, value: number): MotionValue {
   const kind = motionControlFor(m).kind
   switch (kind) {
     case 'motion_bucket_id':
-      return { kind, motionBucketId: Math.round(v * 255) }
+      // two linear halves so the middle is the default: 0..0.5 -> 0..127, 0.5..1 -> 127..255
+      return {
+        kind,
+        motionBucketId: Math.round(
+          v <= 0.5
+            ? (v / 0.5) * DEFAULT_MOTION_BUCKET
+            : DEFAULT_MOTION_BUCKET + ((v - 0.5) / 0.5) * (255 - DEFAULT_MOTION_BUCKET),
+        ),
+      }
     case 'motion_scale':
       return { kind, motionScale: v * 2 }
     case 'camera_scale':

@@ -3,9 +3,10 @@
 // is byte-identical. Media are referenced by paths relative to the project's folder.
 import { z } from 'zod'
 import { ProjectDoc } from './contract'
+import { SCHEDULER_NAMES } from './render'
 
 export const PROJECT_FORMAT = 'dolly-project'
-export const PROJECT_VERSION = 3
+export const PROJECT_VERSION = 4
 
 /** The document itself is declared once, in the contract (the renderer sends it over IPC). */
 export const ProjectDocSchema = ProjectDoc
@@ -83,6 +84,27 @@ const MIGRATIONS: Record<number, Migration> = {
       ...old,
       version: 3,
       doc: { shots: [{ id: 'shot-1', ...doc, clip: null }], active: 0 },
+    }
+  },
+  // v4: a shot's scheduler is '' (the model's own) or one the engine implements; v3 took any
+  // string, which failed only at render time, so an unknown name becomes the model's own
+  3: (old) => {
+    const doc = (old['doc'] ?? {}) as Record<string, unknown>
+    const known = new Set<string>(SCHEDULER_NAMES)
+    const shots = Array.isArray(doc['shots']) ? (doc['shots'] as Record<string, unknown>[]) : []
+    return {
+      ...old,
+      version: 4,
+      doc: {
+        ...doc,
+        shots: shots.map((shot) => {
+          const settings = (shot?.['settings'] ?? {}) as Record<string, unknown>
+          const sched = settings['scheduler']
+          return typeof sched === 'string' && sched !== '' && !known.has(sched)
+            ? { ...shot, settings: { ...settings, scheduler: '' } }
+            : shot
+        }),
+      },
     }
   },
 }

@@ -7,6 +7,7 @@ import {
   type Keyframe,
   type Trajectory,
 } from './camera'
+import type { RenderRequest, Shot } from './contract'
 
 /** What these operations need of a shot (the project's shots carry more). */
 type ShotLike = {
@@ -118,4 +119,20 @@ export function deleteShot<S extends ShotLike>(doc: Doc<S>, i: number): Doc<S> {
   const shots = doc.shots.filter((_, k) => k !== i)
   const active = doc.active > i || doc.active === shots.length ? doc.active - 1 : doc.active
   return { shots, active: Math.max(0, active) }
+}
+
+/**
+ * The render request for a shot: its settings and its camera path as authored. The path keeps
+ * the frame count it was drawn for; sampling it to the shot's frames rescales its time, exactly
+ * as the editor shows it (relabelling `frames` instead would cut the move short and hold).
+ */
+export function renderRequest(shot: Shot): RenderRequest {
+  const { seedLocked: _locked, width, height, image, decodeChunk, ...s } = shot.settings
+  return {
+    ...s,
+    camera: { trajectory: shot.camera },
+    ...(width && height ? { width, height } : {}),
+    ...(image ? { image } : {}),
+    ...(decodeChunk ? { decodeChunk } : {}),
+  }
 }

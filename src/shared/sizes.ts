@@ -5,22 +5,13 @@
 export type SizeChoice = { width: number; height: number; label: string }
 
 export type SizeFacts = {
-  pipeline: 'animatediff' | 'svd' | 'cogvideox'
-  /** The size the model folder names (dolly.json), if any. */
-  native: { width: number; height: number } | null
+  /** The model's own size (its folder's, else its family's). */
+  native: { width: number; height: number }
+  /** Sizes must be multiples of this (shared/render.ts PIPELINES[kind].sizeMultiple). */
+  multiple: number
   /** Pixels the export is fixed to (static latent dims times the VAE factor), if it is. */
   fixed: { width: number; height: number } | null
 }
-
-/** What each family was trained at, when the folder says nothing. */
-export const DEFAULT_SIZE = {
-  animatediff: { width: 512, height: 512 },
-  svd: { width: 1024, height: 576 },
-  cogvideox: { width: 720, height: 480 },
-} as const
-
-/** Spatial multiple: VAE factor 8; CogVideoX's transformer also patches latents by 2. */
-export const SIZE_MULTIPLE = { animatediff: 8, svd: 8, cogvideox: 16 } as const
 
 const ASPECTS: [string, number, number][] = [
   ['square', 1, 1],
@@ -33,8 +24,8 @@ const ASPECTS: [string, number, number][] = [
 export function sizeChoices(f: SizeFacts): SizeChoice[] {
   if (f.fixed)
     return [{ ...f.fixed, label: `${f.fixed.width}×${f.fixed.height} (this export's fixed size)` }]
-  const base = f.native ?? DEFAULT_SIZE[f.pipeline]
-  const m = SIZE_MULTIPLE[f.pipeline]
+  const base = f.native
+  const m = f.multiple
   const area = base.width * base.height
   const out: SizeChoice[] = [{ ...base, label: `${base.width}×${base.height} (the model's own)` }]
   for (const [name, aw, ah] of ASPECTS) {

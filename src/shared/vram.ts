@@ -2,6 +2,8 @@
 // holds about its weights plus workspace (x1.2); the largest stage adds its activations.
 // The same figures choose the plan at render time (runtime/memory.ts).
 
+import type { MemoryPlan } from './render'
+
 export const WEIGHT_OVERHEAD = 1.2
 export const ACTIVATION_MIB = 512
 const MiB = 1024 * 1024
@@ -21,7 +23,7 @@ export function vramEstimate(componentBytes: Record<string, number>): VramEstima
 }
 
 /** The fastest plan that fits `freeMiB`, or null when none does. */
-export function planThatFits(e: VramEstimate, freeMiB: number): 'resident' | 'offload' | 'minimal' | null {
+export function planThatFits(e: VramEstimate, freeMiB: number): MemoryPlan | null {
   if (e.residentMiB <= freeMiB) return 'resident'
   if (e.offloadMiB <= freeMiB) return 'offload'
   if (e.minimalMiB <= freeMiB) return 'minimal'

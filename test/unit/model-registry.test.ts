@@ -34,8 +34,9 @@ describe.skipIf(!existsSync(demo) || missing(clipTok))('model registry', () => {
     expect(list.map((m) => m.label)).toEqual(['Demo (random weights)', 'tiny'])
     expect(list[0]).toMatchObject({ demo: true, removable: false })
     // sizes come from the export: both have static latent grids (32x32 and 16x16), so each
-    // offers only that size times the VAE factor 8 (dynamic exports: test/unit/sizes.test.ts)
-    expect(list.map((m) => m.sizes.map((z) => [z.width, z.height]))).toEqual([[[256, 256]], [[128, 128]]])
+    // offers only that size times its VAE's factor as its config.json gives it (the demo's
+    // VAE: 8; the tiny one's: 2, so 32x32 pixels, not the 128x128 an assumed 8 gave)
+    expect(list.map((m) => m.sizes.map((z) => [z.width, z.height]))).toEqual([[[256, 256]], [[32, 32]]])
     expect(r.setDefault(resolve(tiny))).toEqual({ defaultId: resolve(tiny) })
     expect(new ModelRegistry(state, [demo], () => null).list()[1]!.isDefault).toBe(true)
     expect(r.remove(resolve(tiny))).toEqual({ removed: true })

@@ -2,20 +2,28 @@ import { describe, expect, it } from 'vitest'
 import { describeMotion, mapMotion, motionControlFor } from '../../src/shared/motion'
 
 describe('motion-strength mapping, per model kind', () => {
-  const svd = { pipeline: 'svd', motion: 'motion_bucket_id', camera: 'none' } as const
-  const svdCam = { pipeline: 'svd', motion: 'motion_bucket_id', camera: 'motionctrl-rt' } as const
-  const scale = { pipeline: 'animatediff', motion: 'motion_scale', camera: 'none' } as const
-  const motionctrl = { pipeline: 'animatediff', motion: 'none', camera: 'motionctrl-rt' } as const
-  const plain = { pipeline: 'animatediff', motion: 'none', camera: 'none' } as const
-  const cog = { pipeline: 'cogvideox', motion: 'none', camera: 'none' } as const
+  const svd = { motion: 'motion_bucket_id', camera: 'none' } as const
+  const svdCam = { motion: 'motion_bucket_id', camera: 'motionctrl-rt' } as const
+  const scale = { motion: 'motion_scale', camera: 'none' } as const
+  const motionctrl = { motion: 'none', camera: 'motionctrl-rt' } as const
+  const plain = { motion: 'none', camera: 'none' } as const
+  const cog = { motion: 'none', camera: 'none' } as const
 
-  it('SVD: motion_bucket_id 0..255 with 127 near the middle (MotionCtrl-SVD too)', () => {
+  it("SVD: motion_bucket_id 0..255, the middle is diffusers' default 127 (MotionCtrl-SVD too)", () => {
     for (const m of [svd, svdCam]) {
       expect(mapMotion(m, 0)).toEqual({ kind: 'motion_bucket_id', motionBucketId: 0 })
-      expect(mapMotion(m, 0.5)).toEqual({ kind: 'motion_bucket_id', motionBucketId: 128 })
+      // regression: round(0.5 * 255) gave 128, not the default
+      expect(mapMotion(m, 0.5)).toEqual({ kind: 'motion_bucket_id', motionBucketId: 127 })
       expect(mapMotion(m, 1)).toEqual({ kind: 'motion_bucket_id', motionBucketId: 255 })
     }
-    expect(describeMotion(svd, 127 / 255)).toBe('motion bucket 127 of 255')
+    expect(describeMotion(svd, 0.5)).toBe('motion bucket 127 of 255')
+    // monotonic over the whole slider, every bucket reachable in 1/255 steps
+    let prev = -1
+    for (let i = 0; i <= 1000; i++) {
+      const b = (mapMotion(svd, i / 1000) as { motionBucketId: number }).motionBucketId
+      expect(b).toBeGreaterThanOrEqual(prev)
+      prev = b
+    }
   })
 
   it('AnimateDiff with a motion_scale input: 0..2, 1 in the middle', () => {

@@ -78,8 +78,8 @@ describe('project files', () => {
     }
     const { file, migratedFrom } = parseProject(JSON.stringify(v1))
     expect(migratedFrom).toBe(1)
-    expect(file.version).toBe(3)
-    // v1 -> v2 (settings grouped) -> v3 (one shot)
+    expect(file.version).toBe(4)
+    // v1 -> v2 (settings grouped) -> v3 (one shot) -> v4 (schedulers the engine has)
     expect(file.doc.shots).toHaveLength(1)
     expect(file.doc.active).toBe(0)
     expect(file.doc.shots[0]!.clip).toBeNull()
@@ -94,6 +94,19 @@ describe('project files', () => {
     const store = new ProjectStore(join(tmp, 'p2'), join(tmp, 's2'))
     writeFileSync(join(tmp, 'p2', 'Old.dolly'), JSON.stringify(v1))
     expect(store.open('Old').migratedFrom).toBe(1)
+  })
+
+  it('v3 -> v4: a scheduler the engine does not implement becomes the model\'s own', () => {
+    const v3 = JSON.parse(serializeProject(doc)) as Record<string, unknown> & { doc: typeof doc }
+    v3['version'] = 3
+    v3.doc.shots[0]!.settings.scheduler = 'PNDMScheduler' as never
+    v3.doc.shots[1]!.settings.scheduler = 'EulerDiscreteScheduler'
+    const { file, migratedFrom } = parseProject(JSON.stringify(v3))
+    expect(migratedFrom).toBe(3)
+    expect(file.doc.shots.map((s) => s.settings.scheduler)).toEqual(['', 'EulerDiscreteScheduler'])
+    // the current version refuses the unknown name, by its place in the file
+    const bad = serializeProject(doc).replace(/"scheduler": "[^"]*"/, '"scheduler": "PNDMScheduler"')
+    expect(() => parseProject(bad)).toThrow(/shots\.0\.settings\.scheduler/)
   })
 
   const corrupt: [string, string, RegExp][] = [

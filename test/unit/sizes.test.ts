@@ -1,19 +1,25 @@
 import { describe, expect, it } from 'vitest'
-import { SIZE_MULTIPLE, sizeChoices } from '../../src/shared/sizes'
+import { PIPELINE_KINDS, PIPELINES } from '../../src/shared/render'
+import { sizeChoices } from '../../src/shared/sizes'
+
+const familySize = (kind: (typeof PIPELINE_KINDS)[number]) => ({
+  native: { width: PIPELINES[kind].width, height: PIPELINES[kind].height },
+  multiple: PIPELINES[kind].sizeMultiple,
+})
 
 describe('size choices', () => {
   it('a fixed-size export offers only its size', () => {
-    expect(
-      sizeChoices({ pipeline: 'svd', native: null, fixed: { width: 32, height: 32 } }),
-    ).toEqual([{ width: 32, height: 32, label: "32×32 (this export's fixed size)" }])
+    expect(sizeChoices({ ...familySize('svd'), fixed: { width: 32, height: 32 } })).toEqual([
+      { width: 32, height: 32, label: "32×32 (this export's fixed size)" },
+    ])
   })
 
   it('the model size first, then aspect variants at about its area, on the latent grid', () => {
-    for (const pipeline of ['animatediff', 'svd', 'cogvideox'] as const) {
-      const c = sizeChoices({ pipeline, native: null, fixed: null })
+    for (const kind of PIPELINE_KINDS) {
+      const c = sizeChoices({ ...familySize(kind), fixed: null })
       const [base, ...rest] = c
       expect(base!.label).toMatch(/the model's own/)
-      const m = SIZE_MULTIPLE[pipeline]
+      const m = PIPELINES[kind].sizeMultiple
       for (const s of c) {
         expect(s.width % m).toBe(0)
         expect(s.height % m).toBe(0)
@@ -24,10 +30,10 @@ describe('size choices', () => {
       expect(rest.length).toBeGreaterThanOrEqual(3)
     }
     // SD1.5 AnimateDiff: 512x512 -> 16:9 at the same area is 680x384 on the 8-grid
-    const ad = sizeChoices({ pipeline: 'animatediff', native: null, fixed: null })
+    const ad = sizeChoices({ ...familySize('animatediff'), fixed: null })
     expect(ad.find((s) => s.label.includes('16:9'))).toMatchObject({ width: 680, height: 384 })
     // SVD's own 1024x576 is already 16:9, so it is not listed twice
-    const svd = sizeChoices({ pipeline: 'svd', native: null, fixed: null })
+    const svd = sizeChoices({ ...familySize('svd'), fixed: null })
     expect(svd.filter((s) => s.width === 1024 && s.height === 576)).toHaveLength(1)
   })
 })

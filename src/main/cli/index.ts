@@ -10,7 +10,7 @@ import { formatFromPath, MediaError } from '../engine/media/ffmpeg'
 import { ImageInputError } from '../engine/media/image'
 import { ModelFolderError } from '../engine/models/model-folder'
 import { CancelledError } from '../engine/pipelines/common'
-import { PLANS, type MemoryPlan } from '../engine/runtime/memory'
+import { MEMORY_PLANS, SCHEDULER_NAMES, SchedulerName, type MemoryPlan } from '../../shared/render'
 import { Runtime } from '../engine/runtime/session'
 import { renderClip, type JobProgress, type RenderSpec } from '../engine/jobs/render'
 import { queryGpu } from '../services/gpu'
@@ -29,21 +29,22 @@ const HELP = `usage: dolly render [options]
   --fit MODE          how the image meets the clip's aspect: stretch (diffusers), crop, pad
   --motion-bucket N   SVD motion (0 still .. 255 fast, default 127)
   --noise-aug S       SVD noise augmentation (default 0.02)
-  --min-guidance G --max-guidance G   SVD per-frame guidance (default 1 .. 3)
+  --min-guidance G --max-guidance G   SVD per-frame guidance (default 1 .. 3;
+                      --max-guidance is --guidance for SVD)
   --decode-chunk N    frames per VAE decode call (memory vs temporal smoothness)
   --negative TEXT     what to avoid
   --frames N          frames (default: the model's native count, else 16)
   --width N --height N  size in pixels (multiples of 8; default: the model's)
-  --steps N           denoising steps (default 25)
-  --guidance G        classifier-free guidance scale (default 7.5)
+  --steps N           denoising steps (default: the model's)
+  --guidance G        classifier-free guidance scale (default: the model's)
   --seed N            seed (default: random, printed)
-  --scheduler NAME    DDIMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
-                      DPMSolverMultistepScheduler, LCMScheduler (default: the model's)
+  --scheduler NAME    ${SCHEDULER_NAMES.join(', ').replace(/(.{1,60})(, |$)/g, '$1$2\n                      ').trimEnd()}
+                      (default: the model's)
   --camera SPEC       a preset (orbit-left, pan-left+zoom-in, pan-left,tilt-up) or a
                       MotionCtrl .json / RealEstate10K .txt pose file
   --speed S           preset speed (default 1)
   --motion-scale S    motion scale, for models with that input
-  --fps N             frames per second (default 8)
+  --fps N             frames per second (default: the model's)
   --out PATH          .mp4, .gif, .webm, or a folder for PNG frames (required)
   --quality Q         0 (best) .. 100 (smallest), default 30
   --loop N            GIF loops, 0 = forever (default)
@@ -56,6 +57,14 @@ exit codes: 0 done, 1 render failed, 2 bad usage or input image, 3 model folder 
             4 export failed, 130 cancelled`
 
 class UsageError extends Error {}
+
+function scheduler(name: string | undefined): SchedulerName | undefined {
+  if (name === undefined) return undefined
+  const known = SchedulerName.safeParse(name)
+  if (!known.success)
+    throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got "${name}"`)
+  return known.data
+}
 
 export type CliArgs = { spec: RenderSpec; json: boolean; cpu: boolean }
 
@@ -133,8 +142,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     throw new UsageError(err instanceof Error ? err.message : String(err))
   }
   const plan = opts['plan'] ?? 'auto'
-  if (plan !== 'auto' && !PLANS.includes(plan as MemoryPlan))
-    throw new UsageError(`--plan must be auto, ${PLANS.join(', ')}`)
+  if (plan !== 'auto' && !MEMORY_PLANS.includes(plan as MemoryPlan))
+    throw new UsageError(`--plan must be auto, ${MEMORY_PLANS.join(', ')}`)
   let camera: RenderSpec['camera']
   if (opts['camera']) {
     const c = opts['camera']
@@ -156,16 +165,16 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       motionBucketId: int('motion-bucket', 0, 255),
       noiseAugStrength: num('noise-aug', 0, 10),
       minGuidance: num('min-guidance', 0, 100),
-      maxGuidance: num('max-guidance', 0, 100),
       dynamicCfg: flags.has('dynamic-cfg'),
       negativePrompt: opts['negative'],
       frames: int('frames', 1, 512),
       width: int('width', 8, 8192),
       height: int('height', 8, 8192),
       steps: int('steps', 1, 1000),
-      guidance: num('guidance', 0, 100),
+      // SVD's --max-guidance is its guidance scale (the per-frame ramp's end)
+      guidance: num('max-guidance', 0, 100) ?? num('guidance', 0, 100),
       seed: int('seed', 0, Number.MAX_SAFE_INTEGER),
-      scheduler: opts['scheduler'],
+      scheduler: scheduler(opts['scheduler']),
       decodeChunkSize: int('decode-chunk', 1, 512),
       camera,
       motionScale: num('motion-scale', 0, 100),

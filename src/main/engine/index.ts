@@ -15,7 +15,6 @@ export { concat, chunk, permute, repeatInterleave, split } from './runtime/tenso
 export {
   openModelFolder,
   ModelFolderError,
-  PIPELINE_SPECS,
   readPythonJson,
   DollyJson,
 } from './models/model-folder'
@@ -25,7 +24,7 @@ export { Runtime, ModelSession, SessionError, isOutOfMemoryError } from './runti
 export { ModelSessions, choosePlan, nextPlan, PLANS } from './runtime/memory'
 export type { MemoryPlan, PlanChoice, PlanEvent } from './runtime/memory'
 export { AnimateDiffPipeline } from './pipelines/animatediff'
-export type { AnimateDiffOptions, PipelineOutput } from './pipelines/animatediff'
+export type { AnimateDiffOptions } from './pipelines/animatediff'
 export {
   schedulerFromConfig,
   framesToUint8,
@@ -33,7 +32,8 @@ export {
   PipelineError,
   SCHEDULERS,
 } from './pipelines/common'
-export type { PipelineHooks, Progress } from './pipelines/common'
+export type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './pipelines/types'
+export { PIPELINE_REGISTRY } from './pipelines/registry'
 export {
   encodeClip,
   encodeFromFrames,

@@ -1,7 +1,19 @@
-// The engine protocol: what main and the engine process say to each other over the
-// utility process's message port (or a forked child's IPC channel). Both ends validate.
+// The engine protocol: what main and the engine process say to each other over the utility
+// process's message port (or a forked child's IPC channel). Every message is declared here
+// once, with a schema; both ends validate what they receive, so the render spec, the job
+// updates and the previews cross the process boundary typed, with no casts on either side.
 import { z } from 'zod'
+import { TrajectorySchema } from '../../shared/contract'
 import { ExecutionProvider } from '../../shared/contract'
+import {
+  ClipFormat,
+  ImageFit,
+  JobProgress,
+  JobState,
+  MemoryPlan,
+  PlanSetting,
+  SchedulerName,
+} from '../../shared/render'
 
 export const EngineDescription = z
   .object({
@@ -12,41 +24,172 @@ export const EngineDescription = z
   .strict()
 export type EngineDescription = z.infer<typeof EngineDescription>
 
+/** The camera of a render: a preset expression, a pose file, or a keyframed trajectory. */
+export const CameraSpec = z.union([
+  z.object({ preset: z.string().min(1).max(200), speed: z.number().min(0).max(10).optional() }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+  z.object({ trajectory: TrajectorySchema }).strict(),
+])
+export type CameraSpec = z.infer<typeof CameraSpec>
+
+const positiveInt = z.number().int().positive()
+
+/**
+ * One render as the engine takes it: main (the studio) and the CLI build it from checked
+ * settings and paths they chose; absent fields take the model's defaults (its family's facts
+ * in shared/render.ts, its folder's config and dolly.json).
+ */
+export const RenderSpec = z
+  .object({
+    /** The memory figure the 'auto' plan decides by (main knows the GPU), and where it came from. */
+    budgetMiB: z.number().nonnegative().optional(),
+    budgetSource: z.string().optional(),
+    /** The model folder. */
+    model: z.string().min(1),
+    prompt: z.string(),
+    negativePrompt: z.string().optional(),
+    width: positiveInt.optional(),
+    height: positiveInt.optional(),
+    frames: positiveInt.optional(),
+    steps: positiveInt.optional(),
+    /** The guidance scale (SVD: the per-frame ramp's last, largest value). */
+    guidance: z.number().nonnegative().optional(),
+    /** SVD: the first frame's guidance (the ramp's start). */
+    minGuidance: z.number().nonnegative().optional(),
+    /** CogVideoX: guidance that grows over the steps (diffusers' use_dynamic_cfg). */
+    dynamicCfg: z.boolean().optional(),
+    seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+    scheduler: SchedulerName.optional(),
+    /** Frames per VAE decode call. */
+    decodeChunkSize: positiveInt.optional(),
+    camera: CameraSpec.optional(),
+    /** What the motion slider became for this model (shared/motion.ts), or the CLI's flags. */
+    motionScale: z.number().nonnegative().optional(),
+    motionBucketId: z.number().int().min(0).max(255).optional(),
+    /** Multiplies the model's camera translation scale (the motion slider on MotionCtrl models). */
+    cameraScale: z.number().nonnegative().optional(),
+    noiseAugStrength: z.number().nonnegative().optional(),
+    fps: z.number().positive().optional(),
+    plan: PlanSetting.optional(),
+    /** Image-to-video: the input image and how it meets the clip's aspect. */
+    image: z.string().min(1).optional(),
+    fit: ImageFit.optional(),
+    /** The clip, and how it is encoded. */
+    out: z.string().min(1),
+    format: ClipFormat.optional(),
+    quality: z.number().int().min(0).max(100).optional(),
+    loop: z.number().int().min(-1).max(65535).optional(),
+    /** Also write the frames as PNGs into this (new) folder. */
+    framesOut: z.string().min(1).optional(),
+  })
+  .strict()
+export type RenderSpec = z.infer<typeof RenderSpec>
+
+/** A job's state as the engine reports it (main keeps the job list and adds URLs). */
+export const EngineJobUpdate = z
+  .object({
+    id: z.string().min(1).max(64),
+    state: JobState,
+    progress: JobProgress.nullable(),
+    error: z.object({ message: z.string(), advice: z.string() }).strict().nullable(),
+    result: z
+      .object({
+        out: z.string(),
+        frames: z.number().int().positive(),
+        width: z.number().int().positive(),
+        height: z.number().int().positive(),
+        fps: z.number().positive(),
+        seed: z.number().int().nonnegative(),
+        /** The plan the render finished on, and why (auto's reasoning, then any step down). */
+        plan: MemoryPlan,
+        planReason: z.string(),
+        warnings: z.array(z.string()),
+      })
+      .strict()
+      .nullable(),
+  })
+  .strict()
+export type EngineJobUpdate = z.infer<typeof EngineJobUpdate>
+
+/** A live preview of a running job: small RGB bytes (typed arrays cross the port as they are). */
+export const EnginePreview = z
+  .object({
+    id: z.string().min(1).max(64),
+    step: z.number().int().nonnegative(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    rgb: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected RGB bytes (a Uint8Array)'),
+  })
+  .strict()
+export type EnginePreview = z.infer<typeof EnginePreview>
+
+/** Events the engine pushes to main. */
+export const EngineEvent = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('job.update'), data: EngineJobUpdate }).strict(),
+  z.object({ name: z.literal('job.preview'), data: EnginePreview }).strict(),
+])
+export type EngineEvent = z.infer<typeof EngineEvent>
+
+/** Re-encodes a finished job's PNG frames into another clip format. */
+export const ClipExportParams = z
+  .object({
+    framesDir: z.string(),
+    numFrames: z.number().int().positive(),
+    out: z.string(),
+    format: ClipFormat,
+    fps: z.number().positive(),
+    quality: z.number().int().min(0).max(100),
+    loop: z.number().int().min(-1).max(65535),
+    scale: z.number().int().min(1).max(8).default(1),
+  })
+  .strict()
+
 /** Methods the engine answers: name -> { params, result }. */
 export const engineMethods = {
   describe: { params: z.object({}).strict(), result: EngineDescription },
   ping: { params: z.object({}).strict(), result: z.object({ pid: z.number() }).strict() },
-  /** Queue a render. `spec` is built and checked by main (paths it chose, validated settings). */
+  /** Queue a render. */
   'jobs.submit': {
-    params: z
-      .object({ id: z.string().min(1).max(64), spec: z.record(z.string(), z.unknown()) })
-      .strict(),
+    params: z.object({ id: z.string().min(1).max(64), spec: RenderSpec }).strict(),
     result: z.object({ queued: z.boolean() }).strict(),
   },
   'jobs.cancel': {
     params: z.object({ id: z.string().min(1).max(64) }).strict(),
     result: z.object({ cancelled: z.boolean() }).strict(),
   },
-  /** Re-encode a finished job's PNG frames into another clip format. */
-  'clip.export': {
-    params: z
-      .object({
-        framesDir: z.string(),
-        numFrames: z.number().int().positive(),
-        out: z.string(),
-        format: z.enum(['mp4', 'gif', 'webm', 'png']),
-        fps: z.number().positive(),
-        quality: z.number().int().min(0).max(100),
-        loop: z.number().int().min(-1).max(65535),
-        scale: z.number().int().min(1).max(8).default(1),
-      })
-      .strict(),
-    result: z.object({ out: z.string() }).strict(),
-  },
+  'clip.export': { params: ClipExportParams, result: z.object({ out: z.string() }).strict() },
 } as const
 export type EngineMethod = keyof typeof engineMethods
 export type EngineParams<M extends EngineMethod> = z.input<(typeof engineMethods)[M]['params']>
-export type EngineResult<M extends EngineMethod> = z.output<(typeof engineMethods)[M]['result']>
+type ParsedParams = { [M in EngineMethod]: z.output<(typeof engineMethods)[M]['params']> }
+type Results = { [M in EngineMethod]: z.output<(typeof engineMethods)[M]['result']> }
+export type EngineParamsParsed<M extends EngineMethod> = ParsedParams[M]
+export type EngineResult<M extends EngineMethod> = Results[M]
+
+/** Each method's params schema, typed per method so a lookup by a generic name stays typed. */
+export const engineParams: {
+  [M in EngineMethod]: z.ZodType<ParsedParams[M], EngineParams<M>>
+} = {
+  describe: engineMethods.describe.params,
+  ping: engineMethods.ping.params,
+  'jobs.submit': engineMethods['jobs.submit'].params,
+  'jobs.cancel': engineMethods['jobs.cancel'].params,
+  'clip.export': engineMethods['clip.export'].params,
+}
+
+/** Each method's result schema, typed per method likewise (main parses every answer). */
+export const engineResults: { [M in EngineMethod]: z.ZodType<Results[M]> } = {
+  describe: engineMethods.describe.result,
+  ping: engineMethods.ping.result,
+  'jobs.submit': engineMethods['jobs.submit'].result,
+  'jobs.cancel': engineMethods['jobs.cancel'].result,
+  'clip.export': engineMethods['clip.export'].result,
+}
+
+/** What the engine implements: one typed function per method. */
+export type EngineImpl = {
+  [M in EngineMethod]: (params: ParsedParams[M]) => Promise<Results[M]>
+}
 
 export const ToEngine = z.discriminatedUnion('type', [
   z
@@ -73,7 +216,7 @@ export const FromEngine = z.discriminatedUnion('type', [
       error: z.string().optional(),
     })
     .strict(),
-  z.object({ type: z.literal('event'), name: z.string(), data: z.unknown() }).strict(),
+  z.object({ type: z.literal('event'), event: EngineEvent }).strict(),
   /** The engine failed to start; `message` says why. */
   z.object({ type: z.literal('fatal'), message: z.string() }).strict(),
 ])

@@ -1,9 +1,16 @@
 // The engine process. Plain Node: started by main as an Electron utilityProcess, or with
 // child_process.fork by the web host, the CLI and tests. It never imports Electron.
-import { engineMethods, ToEngine, type FromEngine } from './protocol'
+import {
+  engineMethods,
+  engineParams,
+  ToEngine,
+  type EngineImpl,
+  type EngineMethod,
+  type EngineResult,
+  type FromEngine,
+} from './protocol'
 import { JobQueue } from './jobs/queue'
-import type { RenderSpec } from './jobs/render'
-import { encodeFromFrames, type ClipFormat } from './media/ffmpeg'
+import { encodeFromFrames } from './media/ffmpeg'
 import { Runtime } from './runtime/session'
 import { onnxruntimeVersion, probeProviders } from './runtime/providers'
 import type { ExecutionProvider } from '../../shared/contract'
@@ -45,42 +52,25 @@ async function main(): Promise<void> {
     process.exit(1)
   }
 
-  const impl: { [M in keyof typeof engineMethods]: (params: unknown) => Promise<unknown> } = {
+  const impl: EngineImpl = {
     describe: async () => ({
       pid: process.pid,
       onnxruntimeVersion: onnxruntimeVersion(),
       providers,
     }),
     ping: async () => ({ pid: process.pid }),
-    'jobs.submit': async (params) => {
-      const { id, spec } = params as { id: string; spec: RenderSpec }
+    'jobs.submit': async ({ id, spec }) => {
       queue.submit(spec, id)
       return { queued: true }
     },
-    'jobs.cancel': async (params) => ({ cancelled: queue.cancel((params as { id: string }).id) }),
-    'clip.export': async (params) => {
-      const p = params as {
-        framesDir: string
-        numFrames: number
-        out: string
-        format: ClipFormat
-        fps: number
-        quality: number
-        loop: number
-        scale: number
-      }
-      return {
-        out: await encodeFromFrames(p.framesDir, p.numFrames, {
-          out: p.out,
-          format: p.format,
-          fps: p.fps,
-          quality: p.quality,
-          loop: p.loop,
-          scale: p.scale,
-        }),
-      }
-    },
+    'jobs.cancel': async ({ id }) => ({ cancelled: queue.cancel(id) }),
+    'clip.export': async ({ framesDir, numFrames, ...o }) => ({
+      out: await encodeFromFrames(framesDir, numFrames, o),
+    }),
   }
+  /** Parses a request's params with its method's schema and runs it. */
+  const handle = <M extends EngineMethod>(method: M, raw: unknown): Promise<EngineResult<M>> =>
+    impl[method](engineParams[method].parse(raw))
 
   // Renders: one at a time, reported to main as events (main keeps the job list).
   const runtime = new Runtime({ preferCuda: true })
@@ -89,34 +79,38 @@ async function main(): Promise<void> {
     const r = job.result
     port.send({
       type: 'event',
-      name: 'job.update',
-      data: {
-        id: job.id,
-        state: job.state,
-        progress: job.progress,
-        error: job.error,
-        result: r
-          ? {
-              out: r.out,
-              frames: r.frames,
-              width: r.width,
-              height: r.height,
-              fps: r.fps,
-              seed: r.seed,
-              plan: r.plan.final,
-              // why auto chose it, then any out-of-memory step down
-              planReason: [r.plan.reason, ...r.plan.events.map((e) => e.reason)].join('; '),
-              warnings: r.warnings,
-            }
-          : null,
+      event: {
+        name: 'job.update',
+        data: {
+          id: job.id,
+          state: job.state,
+          progress: job.progress,
+          error: job.error,
+          result: r
+            ? {
+                out: r.out,
+                frames: r.frames,
+                width: r.width,
+                height: r.height,
+                fps: r.fps,
+                seed: r.seed,
+                plan: r.plan.final,
+                // why auto chose it, then any out-of-memory step down
+                planReason: [r.plan.reason, ...r.plan.events.map((e) => e.reason)].join('; '),
+                warnings: r.warnings,
+              }
+            : null,
+        },
       },
     })
   })
   queue.on('preview', ({ id, image }) => {
     port.send({
       type: 'event',
-      name: 'job.preview',
-      data: { id, step: image.step, width: image.width, height: image.height, rgb: image.rgb },
+      event: {
+        name: 'job.preview',
+        data: { id, step: image.step, width: image.width, height: image.height, rgb: image.rgb },
+      },
     })
   })
 
@@ -126,8 +120,8 @@ async function main(): Promise<void> {
     const msg = parsed.data
     if (msg.type === 'shutdown') process.exit(0)
     if (msg.type !== 'request') return
-    const method = msg.method as keyof typeof engineMethods
-    if (!Object.prototype.hasOwnProperty.call(engineMethods, method)) {
+    const method = msg.method
+    if (!isEngineMethod(method)) {
       port.send({
         type: 'response',
         id: msg.id,
@@ -137,8 +131,7 @@ async function main(): Promise<void> {
       return
     }
     try {
-      const params = engineMethods[method].params.parse(msg.params ?? {})
-      const result = await impl[method](params)
+      const result = await handle(method, msg.params ?? {})
       port.send({ type: 'response', id: msg.id, ok: true, result })
     } catch (err) {
       port.send({
@@ -151,6 +144,10 @@ async function main(): Promise<void> {
   })
 
   port.send({ type: 'hello', pid: process.pid })
+}
+
+function isEngineMethod(name: string): name is EngineMethod {
+  return Object.prototype.hasOwnProperty.call(engineMethods, name)
 }
 
 void main()

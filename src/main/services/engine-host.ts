@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events'
 import type { EngineStateName, EngineStatus, ExecutionProvider } from '../../shared/contract'
 import { HandlerError } from './dispatch'
 import {
-  engineMethods,
+  engineResults,
+  type EngineEvent,
   FromEngine,
   type EngineMethod,
   type EngineParams,
@@ -69,8 +70,8 @@ export class EngineHost {
     }
   }
 
-  /** Events the engine sends (job updates, previews), by name. */
-  onEngineEvent(fn: (name: string, data: unknown) => void): () => void {
+  /** Events the engine sends (job updates, previews), checked against the engine protocol. */
+  onEngineEvent(fn: (event: EngineEvent) => void): () => void {
     this.emitter.on('engine-event', fn)
     return () => this.emitter.off('engine-event', fn)
   }
@@ -168,7 +169,7 @@ export class EngineHost {
       this.pending.set(id, { resolve, reject, timer })
       proc.postMessage({ type: 'request', id, method, params })
     })
-    return engineMethods[method].result.parse(raw) as EngineResult<M>
+    return engineResults[method].parse(raw)
   }
 
   // ------------------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ export class EngineHost {
         } else if (msg.type === 'fatal') {
           this.lastError = msg.message
         } else if (msg.type === 'event') {
-          this.emitter.emit('engine-event', msg.name, msg.data)
+          this.emitter.emit('engine-event', msg.event)
         }
       })
 

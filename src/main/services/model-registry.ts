@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { ModelSummary } from '../../shared/contract'
 import { motionControlFor } from '../../shared/motion'
+import { PIPELINES } from '../../shared/render'
 import { sizeChoices, type SizeChoice } from '../../shared/sizes'
 import { planThatFits, vramEstimate } from '../../shared/vram'
 import { HandlerError } from './dispatch'
@@ -103,13 +104,15 @@ export class ModelRegistry {
         id: m.dir,
         label: m.label,
         pipeline: m.pipeline,
+        input: PIPELINES[m.pipeline].input,
         demo: m.demo,
         camera: m.camera,
-        motion: motionControlFor({ pipeline: m.pipeline, motion: m.motion, camera: m.camera }),
-        frames:
-          m.nativeFrames ?? ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[m.pipeline],
-        width: m.dolly.nativeWidth ?? null,
-        height: m.dolly.nativeHeight ?? null,
+        motion: motionControlFor({ motion: m.motion, camera: m.camera }),
+        frames: m.defaults.frames,
+        maxFrames: m.maxFrames,
+        defaults: m.defaults,
+        width: m.defaults.width,
+        height: m.defaults.height,
         sizes: sizesOf(m),
         error: null,
         sizeBytes: m.totalBytes,
@@ -124,10 +127,21 @@ export class ModelRegistry {
         id: resolve(dir),
         label: dir.split(/[\\/]/).pop() ?? dir,
         pipeline: 'animatediff',
+        input: 'text',
         demo: false,
         camera: 'none',
         motion: { kind: 'none', label: 'unavailable', reason: 'the model folder was refused' },
-        frames: 16,
+        frames: PIPELINES.animatediff.frames,
+        maxFrames: null,
+        defaults: {
+          frames: PIPELINES.animatediff.frames,
+          steps: PIPELINES.animatediff.steps,
+          guidance: PIPELINES.animatediff.guidance,
+          fps: PIPELINES.animatediff.fps,
+          width: PIPELINES.animatediff.width,
+          height: PIPELINES.animatediff.height,
+          decodeChunk: null,
+        },
         width: null,
         height: null,
         sizes: [],
@@ -223,13 +237,10 @@ export class ModelDownloads {
 /** The sizes the panel offers: the export's fixed size, or the model's own and its aspects. */
 function sizesOf(m: ModelFolder): SizeChoice[] {
   const fixed = fixedLatentSize(m)
-  const k = 8 // the VAE's spatial factor for all three families
+  const k = m.vae.scaleFactor
   return sizeChoices({
-    pipeline: m.pipeline,
-    native:
-      m.dolly.nativeWidth && m.dolly.nativeHeight
-        ? { width: m.dolly.nativeWidth, height: m.dolly.nativeHeight }
-        : null,
+    native: { width: m.defaults.width, height: m.defaults.height },
+    multiple: PIPELINES[m.pipeline].sizeMultiple,
     fixed: fixed ? { width: fixed.w * k, height: fixed.h * k } : null,
   })
 }

@@ -13,14 +13,14 @@ import {
 } from 'node:fs'
 import { freemem } from 'node:os'
 import { basename, join } from 'node:path'
-import { z } from 'zod'
 import { isPresetName } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
+import { PIPELINES, type ClipFormat } from '../../shared/render'
 import { HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
 import { openModelFolder, type ModelFolder } from '../engine/models/model-folder'
-import type { RenderSpec } from '../engine/jobs/render'
+import type { EngineEvent, RenderSpec } from '../engine/protocol'
 import type { ModelRegistry } from './model-registry'
 import { atomicWrite } from './projects'
 import type { InputStore } from './inputs'
@@ -40,26 +40,6 @@ export type StudioOptions = {
   exportTarget?: (jobId: string, format: string) => Promise<string | null>
 }
 
-const EngineJobUpdate = z.object({
-  id: z.string(),
-  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
-  progress: JobView.shape.progress,
-  error: JobView.shape.error,
-  result: z
-    .object({
-      out: z.string(),
-      frames: z.number(),
-      width: z.number(),
-      height: z.number(),
-      fps: z.number(),
-      seed: z.number(),
-      plan: z.string(),
-      planReason: z.string().optional(),
-      warnings: z.array(z.string()),
-    })
-    .nullable(),
-})
-
 export class StudioService {
   private readonly jobs = new Map<string, JobView>()
   private readonly listeners = new Set<
@@ -70,7 +50,7 @@ export class StudioService {
   constructor(private readonly o: StudioOptions) {
     mkdirSync(o.cacheDir, { recursive: true })
     this.restore()
-    o.engine.onEngineEvent((name, data) => this.onEngineEvent(name, data))
+    o.engine.onEngineEvent((e) => this.onEngineEvent(e))
     o.engine.onState((s) => {
       // a crash loses the engine's queue: every job it held fails with the reason
       if (s.state !== 'crashed') return
@@ -150,8 +130,9 @@ export class StudioService {
 
   async submit(req: RenderRequest): Promise<JobView> {
     const model = this.model(req.modelId)
+    const facts = PIPELINES[model.pipeline]
     let image: string | undefined
-    if (model.pipeline === 'svd') {
+    if (facts.input === 'image') {
       if (!req.image)
         throw new HandlerError(
           'invalid-payload',
@@ -170,13 +151,16 @@ export class StudioService {
       if (!isPresetName(first))
         throw new HandlerError('invalid-payload', `unknown camera preset "${first}"`)
     }
+    const frames = req.frames ?? model.defaults.frames
+    if (model.maxFrames !== null && frames > model.maxFrames)
+      throw new HandlerError(
+        'invalid-payload',
+        `${model.label} takes at most ${model.maxFrames} frames in one render; ${frames} were asked for`,
+      )
     const id = randomUUID()
     const dir = join(this.o.cacheDir, id)
     mkdirSync(dir, { recursive: true })
-    const motion = mapMotion(
-      { pipeline: model.pipeline, motion: model.motion, camera: model.camera },
-      req.motion,
-    )
+    const motion = mapMotion({ motion: model.motion, camera: model.camera }, req.motion)
     // the figure auto plans by: free VRAM when CUDA runs the job, else free system memory
     const status = this.o.engine.status()
     const cuda = status.providers.some((p) => p.name === 'cuda' && p.available)
@@ -192,13 +176,12 @@ export class StudioService {
       negativePrompt: req.negativePrompt,
       width: req.width,
       height: req.height,
-      frames: req.frames,
+      frames,
       steps: req.steps,
       guidance: req.guidance,
-      // SVD has no single scale: frames ramp from min (1) to max, and the panel's field is max
-      ...(model.pipeline === 'svd' ? { maxGuidance: req.guidance } : {}),
       seed: req.seed,
-      scheduler: req.scheduler,
+      scheduler: req.scheduler || undefined,
+      decodeChunkSize: req.decodeChunk,
       fps: req.fps,
       camera: req.camera ?? undefined,
       plan: req.plan,
@@ -220,10 +203,7 @@ export class StudioService {
     }
     this.update(job)
     try {
-      await this.o.engine.request('jobs.submit', {
-        id,
-        spec: spec as unknown as Record<string, unknown>,
-      })
+      await this.o.engine.request('jobs.submit', { id, spec })
     } catch (err) {
       this.update({
         ...job,
@@ -254,7 +234,7 @@ export class StudioService {
    */
   async exportClip(req: {
     jobIds: string[]
-    format: 'mp4' | 'gif' | 'webm' | 'png'
+    format: ClipFormat
     fps?: number
     quality: number
     loop: number
@@ -352,18 +332,17 @@ export class StudioService {
     return { url, path: this.o.exportTarget ? out : null }
   }
 
-  private onEngineEvent(name: string, data: unknown): void {
-    if (name === 'job.update') {
-      const u = EngineJobUpdate.safeParse(data)
-      if (!u.success) return
-      const job = this.jobs.get(u.data.id)
+  private onEngineEvent(e: EngineEvent): void {
+    if (e.name === 'job.update') {
+      const u = e.data
+      const job = this.jobs.get(u.id)
       if (!job) return
-      const r = u.data.result
+      const r = u.result
       this.update({
         ...job,
-        state: u.data.state,
-        progress: u.data.progress,
-        error: u.data.error,
+        state: u.state,
+        progress: u.progress,
+        error: u.error,
         result: r
           ? {
               clipUrl: this.o.mediaUrl(job.id, 'clip.mp4'),
@@ -373,20 +352,14 @@ export class StudioService {
               fps: r.fps,
               seed: r.seed,
               plan: r.plan,
-              planReason: (r.planReason ?? '').slice(0, 2000),
+              planReason: r.planReason.slice(0, 2000),
               warnings: r.warnings.slice(0, 32),
             }
           : null,
       })
-    } else if (name === 'job.preview') {
-      const d = data as {
-        id?: unknown
-        step?: unknown
-        width?: unknown
-        height?: unknown
-        rgb?: unknown
-      }
-      if (typeof d.id !== 'string' || !this.jobs.has(d.id) || !(d.rgb instanceof Uint8Array)) return
+    } else {
+      const d = e.data
+      if (!this.jobs.has(d.id)) return
       const p = JobPreview.safeParse({
         id: d.id,
         step: d.step,

@@ -2,6 +2,7 @@
 // point; every change is an event (state, progress with it/s and ETA, live previews).
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
+import type { JobState } from '../../../shared/render'
 import { MediaError } from '../media/ffmpeg'
 import { ModelFolderError } from '../models/model-folder'
 import { CancelledError, PipelineError } from '../pipelines/common'
@@ -15,7 +16,7 @@ import {
   type RenderSpec,
 } from './render'
 
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
+export type { JobState } from '../../../shared/render'
 
 export type JobInfo = {
   id: string

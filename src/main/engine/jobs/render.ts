@@ -13,82 +13,27 @@ import {
   presetSequence,
   sampleTrajectory,
   type CameraPose,
-  type Trajectory,
 } from '../../../shared/camera'
-import { encodeClip, formatFromPath, type ClipFormat } from '../media/ffmpeg'
-import { openModelFolder, type ModelFolder } from '../models/model-folder'
-import { AnimateDiffPipeline, type PipelineOutput } from '../pipelines/animatediff'
-import { StableVideoDiffusionPipeline } from '../pipelines/svd'
-import { CogVideoXPipeline } from '../pipelines/cogvideox'
-import { loadImage } from '../media/image'
 import {
-  framesToUint8,
-  PipelineError,
-  throwIfCancelled,
-  type PipelineHooks,
-} from '../pipelines/common'
-import {
-  choosePlan,
-  ModelSessions,
+  PIPELINES,
+  type ClipFormat,
+  type JobProgress,
   type MemoryPlan,
-  type PlanChoice,
-  type PlanEvent,
-} from '../runtime/memory'
+  type StageProgress,
+} from '../../../shared/render'
+import { encodeClip, formatFromPath } from '../media/ffmpeg'
+import { loadImage } from '../media/image'
+import { openModelFolder, type ModelFolder } from '../models/model-folder'
+import { framesToUint8, PipelineError, throwIfCancelled } from '../pipelines/common'
+import { PIPELINE_REGISTRY } from '../pipelines/registry'
+import type { PipelineCall, PipelineHooks, ResolvedSettings } from '../pipelines/types'
+import type { CameraSpec, RenderSpec } from '../protocol'
+import { choosePlan, ModelSessions, type PlanChoice, type PlanEvent } from '../runtime/memory'
 import type { Runtime } from '../runtime/session'
 import { latentToRgbDecoder, latentToRgbLinear, type PreviewImage } from './preview'
 
-export type CameraSpec =
-  { preset: string; speed?: number } | { file: string } | { trajectory: Trajectory }
-
-export type RenderSpec = {
-  /** The memory figure for 'auto' (main knows the GPU); overrides the context's. */
-  budgetMiB?: number
-  budgetSource?: string
-  model: string
-  prompt: string
-  negativePrompt?: string
-  width?: number
-  height?: number
-  frames?: number
-  steps?: number
-  guidance?: number
-  seed?: number
-  scheduler?: string
-  decodeChunkSize?: number
-  camera?: CameraSpec
-  motionScale?: number
-  fps?: number
-  out: string
-  format?: ClipFormat
-  quality?: number
-  loop?: number
-  plan?: MemoryPlan | 'auto'
-  /** Image-to-video (SVD): the input image and how it meets the clip's aspect. */
-  image?: string
-  fit?: 'stretch' | 'crop' | 'pad'
-  motionBucketId?: number
-  noiseAugStrength?: number
-  minGuidance?: number
-  maxGuidance?: number
-  /** CogVideoX: guidance that grows over the steps (diffusers' use_dynamic_cfg). */
-  dynamicCfg?: boolean
-  /** Multiplies the model's camera translation scale (the motion slider on MotionCtrl models). */
-  cameraScale?: number
-  /** Also write the frames as PNGs into this (new) folder. */
-  framesOut?: string
-}
-
-export type Stage = 'load' | 'encode' | 'denoise' | 'decode' | 'export'
-
-export type JobProgress = {
-  stage: Stage
-  step: number
-  steps: number
-  /** Denoising speed (steps per second) once measurable. */
-  itPerSec: number | null
-  /** Seconds left for the whole render, estimated. */
-  etaS: number | null
-}
+export type { RenderSpec, CameraSpec } from '../protocol'
+export type { JobProgress } from '../../../shared/render'
 
 export type RenderHooks = {
   signal?: AbortSignal
@@ -107,7 +52,12 @@ export type RenderResult = {
   fps: number
   seed: number
   model: { dir: string; label: string; pipeline: string; demo: boolean }
-  settings: Record<string, unknown>
+  /** What the run really used (resolved from the spec and the model's defaults). */
+  settings: ResolvedSettings & {
+    prompt: string
+    negativePrompt: string
+    camera: CameraSpec | null
+  }
   plan: { chosen: MemoryPlan; final: MemoryPlan; reason: string; events: PlanEvent[] }
   provider: { name: string; fallbackReason: string | null }
   timingsMs: Record<string, number>
@@ -140,23 +90,87 @@ export function cameraPoses(
   }
 }
 
-function sessionsFor(
-  model: ModelFolder,
-  runtime: Runtime,
-  plan: MemoryPlan,
-  onEvent?: (e: PlanEvent) => void,
-): ModelSessions {
-  const paths = Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path]))
-  return new ModelSessions(runtime, paths, plan, onEvent)
-}
-
 export type RenderContext = {
   runtime: Runtime
   /** Free memory for the plan: free VRAM on CUDA (nvidia-smi), else free system memory. */
   budgetMiB?: number
   budgetSource?: string
-  /** Reused sessions per model folder (resident plan keeps them between jobs). */
+  /**
+   * Sessions kept between jobs, by model folder (the resident plan). Only the model being
+   * rendered keeps its sessions: switching models releases the others.
+   */
   cache?: Map<string, ModelSessions>
+}
+
+/** The memory plan: the user's, or auto's choice from the budget and the model's sizes. */
+function planFor(spec: RenderSpec, model: ModelFolder, ctx: RenderContext): PlanChoice {
+  if (spec.plan && spec.plan !== 'auto') return { plan: spec.plan, reason: 'chosen by the user' }
+  if (ctx.budgetMiB === undefined)
+    return { plan: 'offload', reason: 'no memory figure available: loading one stage at a time' }
+  return choosePlan({
+    budgetMiB: ctx.budgetMiB,
+    componentBytes: Object.fromEntries(
+      Object.entries(model.components).map(([k, c]) => [k, c.bytes]),
+    ),
+    source: ctx.budgetSource,
+  })
+}
+
+/** The model's sessions under `plan`, reusing kept ones; every other model's are released. */
+async function sessionsFor(
+  model: ModelFolder,
+  ctx: RenderContext,
+  plan: MemoryPlan,
+  onEvent: (e: PlanEvent) => void,
+): Promise<ModelSessions> {
+  for (const [dir, other] of ctx.cache ?? []) {
+    if (dir === model.dir) continue
+    await other.releaseAll()
+    ctx.cache!.delete(dir)
+  }
+  let sessions = ctx.cache?.get(model.dir)
+  if (sessions && sessions.plan === plan) return sessions
+  await sessions?.releaseAll()
+  const paths = Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path]))
+  sessions = new ModelSessions(ctx.runtime, paths, plan, onEvent)
+  ctx.cache?.set(model.dir, sessions)
+  return sessions
+}
+
+/** The model's camera input for these poses (null when there is none, with a warning). */
+function cameraInput(
+  model: ModelFolder,
+  poses: CameraPose[] | null,
+  spec: RenderSpec,
+  warnings: string[],
+): Float32Array | undefined {
+  if (!poses) return undefined
+  if (model.camera === 'motionctrl-rt') {
+    const base = model.dolly.cameraTranslationScale ?? 1
+    const k = spec.cameraScale ?? 1
+    return motionCtrlRT(
+      poses,
+      typeof base === 'number' ? base * k : (base.map((v) => v * k) as [number, number, number]),
+    )
+  }
+  warnings.push(`${model.label} has no camera input; the camera path is ignored`)
+  return undefined
+}
+
+/** Progress with speed and ETA, from the pipeline's stage progress. */
+function progressReporter(onProgress?: (p: JobProgress) => void): (p: StageProgress) => void {
+  let denoiseStart = 0
+  return (p) => {
+    if (p.stage === 'denoise' && !denoiseStart) denoiseStart = performance.now()
+    let itPerSec: number | null = null
+    let etaS: number | null = null
+    if (p.stage === 'denoise' && p.step > 0) {
+      const el = (performance.now() - denoiseStart) / 1000
+      itPerSec = p.step / Math.max(el, 1e-6)
+      etaS = (p.steps - p.step) / itPerSec
+    }
+    onProgress?.({ ...p, itPerSec, etaS })
+  }
 }
 
 export async function renderClip(
@@ -168,68 +182,36 @@ export async function renderClip(
   const { signal } = hooks
   const warnings: string[] = []
   const timings: Record<string, number> = {}
-  const fps = spec.fps ?? 8
   const format = spec.format ?? formatFromPath(spec.out)
-  if (format === 'gif' && 100 % fps !== 0 && !Number.isInteger(100 / fps)) {
+
+  hooks.onProgress?.({ stage: 'load', step: 0, steps: 1, itPerSec: null, etaS: null })
+  const model = openModelFolder(spec.model)
+  const facts = PIPELINES[model.pipeline]
+  const row = PIPELINE_REGISTRY[model.pipeline]
+  if (facts.input === 'image' && !spec.image)
+    throw new PipelineError(`${model.label} animates an image: give one (--image FILE)`)
+  if (facts.input === 'text' && !spec.prompt)
+    throw new PipelineError(`${model.label} needs a prompt`)
+  const fps = spec.fps ?? model.defaults.fps
+  if (format === 'gif' && !Number.isInteger(100 / fps)) {
     warnings.push(
       `GIF frame delays are in 1/100 s, so ${fps} fps plays at about ${(100 / Math.round(100 / fps)).toFixed(2)} fps`,
     )
   }
-
-  hooks.onProgress?.({ stage: 'load', step: 0, steps: 1, itPerSec: null, etaS: null })
-  const model = openModelFolder(spec.model)
-  if (model.pipeline === 'svd' && !spec.image) {
-    throw new PipelineError(`${model.label} animates an image: give one (--image FILE)`)
-  }
-  if (model.pipeline !== 'svd' && !spec.prompt)
-    throw new PipelineError(`${model.label} needs a prompt`)
-  const frames =
-    spec.frames ??
-    model.nativeFrames ??
-    ({ svd: 14, cogvideox: 49, animatediff: 16 } as const)[model.pipeline]
-  const steps = spec.steps ?? 25
+  const frames = spec.frames ?? model.defaults.frames
   const seed = spec.seed ?? randomInt(0, 2 ** 31)
 
-  // memory plan
-  let choice: PlanChoice
-  if (spec.plan && spec.plan !== 'auto') choice = { plan: spec.plan, reason: `chosen by the user` }
-  else if (ctx.budgetMiB !== undefined) {
-    choice = choosePlan({
-      budgetMiB: ctx.budgetMiB,
-      componentBytes: Object.fromEntries(
-        Object.entries(model.components).map(([k, c]) => [k, c.bytes]),
-      ),
-      source: ctx.budgetSource,
-    })
-  } else
-    choice = { plan: 'offload', reason: 'no memory figure available: loading one stage at a time' }
-
+  const choice = planFor(spec, model, ctx)
   const planEvents: PlanEvent[] = []
-  let sessions = ctx.cache?.get(model.dir)
-  if (!sessions || sessions.plan !== choice.plan) {
-    await sessions?.releaseAll()
-    sessions = sessionsFor(model, ctx.runtime, choice.plan, (e) => {
-      planEvents.push(e)
-      hooks.onPlanEvent?.(e)
-      hooks.onLog?.(e.reason)
-    })
-    ctx.cache?.set(model.dir, sessions)
-  }
+  const sessions = await sessionsFor(model, ctx, choice.plan, (e) => {
+    planEvents.push(e)
+    hooks.onPlanEvent?.(e)
+    hooks.onLog?.(e.reason)
+  })
 
-  // camera
   const cam = cameraPoses(spec.camera, frames)
   warnings.push(...cam.warnings)
-  let poses: Float32Array | undefined
-  if (cam.poses) {
-    if (model.camera === 'motionctrl-rt') {
-      const base = model.dolly.cameraTranslationScale ?? 1
-      const k = spec.cameraScale ?? 1
-      poses = motionCtrlRT(
-        cam.poses,
-        typeof base === 'number' ? base * k : (base.map((v) => v * k) as [number, number, number]),
-      )
-    } else warnings.push(`${model.label} has no camera input; the camera path is ignored`)
-  }
+  const camera = cameraInput(model, cam.poses, spec, warnings)
 
   // preview: a decoder when the model has one, else SD1.5's linear factors
   const previewPath = model.dolly.previewDecoder
@@ -238,7 +220,7 @@ export async function renderClip(
   const previewSession = previewPath
     ? await ctx.runtime.load(previewPath, 'preview decoder').catch(() => null)
     : null
-  const image = model.pipeline === 'svd' ? await loadImage(spec.image!) : null
+  const image = spec.image ? await loadImage(spec.image) : undefined
   try {
     return await runAndExport()
   } catch (err) {
@@ -251,34 +233,22 @@ export async function renderClip(
   }
 
   async function runAndExport(): Promise<RenderResult> {
-    let denoiseStart = 0
     let lastPreview = Promise.resolve()
+    const channelsFirst = row.latentLayout === 'BCFHW'
     const pipelineHooks: PipelineHooks = {
       signal,
-      onProgress: (p) => {
-        if (p.stage === 'denoise' && !denoiseStart) denoiseStart = performance.now()
-        let itPerSec: number | null = null
-        let etaS: number | null = null
-        if (p.stage === 'denoise' && p.step > 0) {
-          const el = (performance.now() - denoiseStart) / 1000
-          itPerSec = p.step / Math.max(el, 1e-6)
-          etaS = (p.steps - p.step) / itPerSec
-        }
-        hooks.onProgress?.({ stage: p.stage, step: p.step, steps: p.steps, itPerSec, etaS })
-      },
+      onProgress: progressReporter(hooks.onProgress),
       onStepLatents: hooks.onPreview
         ? (lat, dims, step) => {
-            // preview the middle frame: AnimateDiff latents are [1, 4, F, h, w], SVD's [1, F, 4, h, w]
-            // (CogVideoX's are [1, F, C, h, w] too; only 4-channel SD latents have known RGB factors)
-            const svd = model.pipeline !== 'animatediff'
-            const [C, F] = svd ? [dims[2]!, dims[1]!] : [dims[1]!, dims[2]!]
+            // the middle frame; only 4-channel SD latents have known RGB factors
+            const [C, F] = channelsFirst ? [dims[1]!, dims[2]!] : [dims[2]!, dims[1]!]
             if (C !== 4 && !previewSession) return
             const h = dims[3]!
             const w = dims[4]!
             const f = Math.floor(F / 2)
             const one = new Float32Array(C * h * w)
             for (let c = 0; c < C; c++) {
-              const from = svd ? (f * C + c) * h * w : (c * F + f) * h * w
+              const from = channelsFirst ? (c * F + f) * h * w : (f * C + c) * h * w
               one.set(lat.subarray(from, from + h * w), c * h * w)
             }
             lastPreview = lastPreview.then(async () => {
@@ -290,61 +260,25 @@ export async function renderClip(
           }
         : undefined,
     }
-    const output: PipelineOutput = await sessions!.job(() =>
-      model.pipeline === 'svd'
-        ? new StableVideoDiffusionPipeline(model, sessions!).call(
-            {
-              image: image!,
-              fit: spec.fit,
-              width: spec.width,
-              height: spec.height,
-              numFrames: frames,
-              numInferenceSteps: steps,
-              fps,
-              motionBucketId: spec.motionBucketId,
-              noiseAugStrength: spec.noiseAugStrength,
-              minGuidanceScale: spec.minGuidance,
-              maxGuidanceScale: spec.maxGuidance,
-              decodeChunkSize: spec.decodeChunkSize,
-              seed,
-              scheduler: spec.scheduler,
-              cameraPoses: poses,
-            },
-            pipelineHooks,
-          )
-        : model.pipeline === 'cogvideox'
-          ? new CogVideoXPipeline(model, sessions!).call(
-              {
-                prompt: spec.prompt,
-                negativePrompt: spec.negativePrompt,
-                width: spec.width,
-                height: spec.height,
-                numFrames: frames,
-                numInferenceSteps: steps,
-                guidanceScale: spec.guidance,
-                useDynamicCfg: spec.dynamicCfg,
-                seed,
-                scheduler: spec.scheduler,
-              },
-              pipelineHooks,
-            )
-          : new AnimateDiffPipeline(model, sessions!).call(
-              {
-                prompt: spec.prompt,
-                negativePrompt: spec.negativePrompt,
-                width: spec.width,
-                height: spec.height,
-                numFrames: frames,
-                numInferenceSteps: steps,
-                guidanceScale: spec.guidance,
-                seed,
-                scheduler: spec.scheduler,
-                decodeChunkSize: spec.decodeChunkSize,
-                cameraPoses: poses,
-                motionScale: spec.motionScale,
-              },
-              pipelineHooks,
-            ),
+    const call: PipelineCall = {
+      ...row.options(spec),
+      prompt: spec.prompt,
+      negativePrompt: spec.negativePrompt ?? '',
+      ...(image ? { image, fit: spec.fit ?? 'stretch' } : {}),
+      width: spec.width,
+      height: spec.height,
+      numFrames: frames,
+      numInferenceSteps: spec.steps,
+      guidanceScale: spec.guidance,
+      seed,
+      scheduler: spec.scheduler,
+      fps,
+      decodeChunkSize: spec.decodeChunkSize,
+      cameraPoses: camera,
+    }
+    const Pipeline = await row.load()
+    const output = await sessions.job(() =>
+      new Pipeline(model, sessions).call(call, pipelineHooks),
     )
     await lastPreview
     warnings.push(...output.warnings)
@@ -360,7 +294,8 @@ export async function renderClip(
       itPerSec: null,
       etaS: null,
     })
-    await encodeClip(framesToUint8(output.frames), output.numFrames, {
+    const rgb = framesToUint8(output.frames)
+    await encodeClip(rgb, output.numFrames, {
       out: spec.out,
       format,
       width: output.width,
@@ -380,7 +315,7 @@ export async function renderClip(
     })
     if (spec.framesOut) {
       // the frames as PNGs too, so the studio can show thumbnails and export other formats
-      await encodeClip(framesToUint8(output.frames), output.numFrames, {
+      await encodeClip(rgb, output.numFrames, {
         out: spec.framesOut,
         format: 'png',
         width: output.width,
@@ -401,14 +336,10 @@ export async function renderClip(
       seed,
       model: { dir: model.dir, label: model.label, pipeline: model.pipeline, demo: model.demo },
       settings: {
+        ...output.settings,
         prompt: spec.prompt,
         negativePrompt: spec.negativePrompt ?? '',
-        steps,
-        guidance: spec.guidance ?? 7.5,
-        scheduler: output.scheduler,
         camera: spec.camera ?? null,
-        motionScale: spec.motionScale ?? null,
-        decodeChunkSize: spec.decodeChunkSize ?? 16,
       },
       plan: { chosen: choice.plan, final: output.plan, reason: choice.reason, events: planEvents },
       provider: {

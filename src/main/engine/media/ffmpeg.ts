@@ -15,6 +15,7 @@ import {
 import { createRequire } from 'node:module'
 import { basename, dirname, extname, join } from 'node:path'
 import { ProgressParser, type FfmpegProgress } from './ffmpeg-progress'
+import type { ClipFormat } from '../../../shared/render'
 
 const requireHere = createRequire(import.meta.url)
 
@@ -108,7 +109,7 @@ export function findFfmpeg(refresh = false): FfmpegInfo {
   )
 }
 
-export type ClipFormat = 'mp4' | 'gif' | 'webm' | 'png'
+export type { ClipFormat } from '../../../shared/render'
 
 export type EncodeOptions = {
   /** Target file (.mp4/.gif/.webm) or, for PNG, a folder. */

@@ -6,6 +6,17 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import {
+  CameraConditioning,
+  MotionInput,
+  PipelineKind,
+  PIPELINES,
+  pipelineForClass,
+  PIPELINE_KINDS,
+  type ModelDefaults,
+} from '../../../shared/render'
+import { PIPELINE_REGISTRY } from '../pipelines/registry'
+import type { ComponentSpec } from './component-spec'
+import {
   OnnxReadError,
   readOnnxSignature,
   type ElemType,
@@ -23,39 +34,41 @@ export class ModelFolderError extends Error {
   }
 }
 
-export type PipelineKind = 'animatediff' | 'svd' | 'cogvideox'
-
-/** diffusers pipeline class names (and Optimum's ORT-prefixed ones) -> our pipelines. */
-const PIPELINE_CLASSES: Record<string, PipelineKind> = {
-  AnimateDiffPipeline: 'animatediff',
-  ORTAnimateDiffPipeline: 'animatediff',
-  StableVideoDiffusionPipeline: 'svd',
-  ORTStableVideoDiffusionPipeline: 'svd',
-  CogVideoXPipeline: 'cogvideox',
-  ORTCogVideoXPipeline: 'cogvideox',
-}
+export type { PipelineKind }
 
 export const DollyJson = z
   .object({
     /** Overrides model_index.json's _class_name. */
-    pipeline: z.enum(['animatediff', 'svd', 'cogvideox']).optional(),
+    pipeline: PipelineKind.optional(),
     label: z.string().max(200).optional(),
     /** A demo model with random weights: labelled as such wherever it appears. */
     demo: z.boolean().optional(),
     /** Per component: our input name -> the name in this export. */
     inputNames: z.record(z.string(), z.record(z.string(), z.string())).optional(),
     precision: z.record(z.string(), z.enum(['fp32', 'fp16'])).optional(),
-    camera: z.enum(['motionctrl-rt', 'cameractrl-plucker', 'none']).optional(),
+    camera: CameraConditioning.optional(),
     /** MotionCtrl translation scale: one number or per axis [x, y, z]. */
     cameraTranslationScale: z
       .union([z.number(), z.tuple([z.number(), z.number(), z.number()])])
       .optional(),
-    motion: z.enum(['motion_bucket_id', 'motion_scale', 'none']).optional(),
+    motion: MotionInput.optional(),
     /** AnimateDiff prompt embeddings per frame (diffusers >= 0.31, default) or per video. */
     textEmbeddings: z.enum(['per-frame', 'per-video']).optional(),
     nativeFrames: z.number().int().positive().optional(),
     nativeWidth: z.number().int().positive().optional(),
     nativeHeight: z.number().int().positive().optional(),
+    /** Most frames one render may have (e.g. the motion module's positional table). */
+    maxFrames: z.number().int().positive().optional(),
+    /** This model's own defaults where they differ from its family's (MotionCtrl-SVD: guidance 2.5). */
+    defaults: z
+      .object({
+        steps: z.number().int().positive().optional(),
+        guidance: z.number().nonnegative().optional(),
+        fps: z.number().int().positive().optional(),
+        decodeChunk: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     /** CogVideoX: the VAE export carries the causal conv cache, so it can decode in latent-frame batches. */
     vaeFrameBatches: z.boolean().optional(),
     /** A preview decoder (e.g. VAElight) relative to the folder. */
@@ -66,211 +79,6 @@ export type DollyJson = z.infer<typeof DollyJson>
 
 type Float = 'float32' | 'float16'
 const FLOAT: ElemType[] = ['float32', 'float16']
-
-type InputSpec = {
-  name: string
-  types: ElemType[]
-  ranks: number[]
-  optional?: boolean
-  what: string
-}
-type ComponentSpec = {
-  component: string
-  inputs: InputSpec[]
-  outputRanks: number[]
-  optional?: boolean
-}
-
-/** What each pipeline needs of each component (Optimum's names). */
-export const PIPELINE_SPECS: Record<PipelineKind, ComponentSpec[]> = {
-  animatediff: [
-    {
-      component: 'text_encoder',
-      inputs: [
-        { name: 'input_ids', types: ['int64', 'int32'], ranks: [2], what: 'token ids [batch, 77]' },
-      ],
-      outputRanks: [3],
-    },
-    {
-      component: 'unet',
-      inputs: [
-        {
-          name: 'sample',
-          types: FLOAT,
-          ranks: [5],
-          what: 'latents [batch, 4, frames, height/8, width/8]',
-        },
-        {
-          name: 'timestep',
-          types: ['int64', 'int32', 'float32', 'float16'],
-          ranks: [0, 1],
-          what: 'the timestep, a scalar or [1]',
-        },
-        {
-          name: 'encoder_hidden_states',
-          types: FLOAT,
-          ranks: [3],
-          what: 'prompt embeddings [batch*frames, 77, dim]',
-        },
-        {
-          name: 'camera_poses',
-          types: FLOAT,
-          ranks: [3],
-          optional: true,
-          what: 'MotionCtrl poses [batch, frames, 12]',
-        },
-        {
-          name: 'motion_scale',
-          types: FLOAT,
-          ranks: [0, 1],
-          optional: true,
-          what: 'motion scale [1]',
-        },
-      ],
-      outputRanks: [5],
-    },
-    {
-      component: 'vae_decoder',
-      inputs: [{ name: 'latent_sample', types: FLOAT, ranks: [4], what: 'latents [n, 4, h, w]' }],
-      outputRanks: [4],
-    },
-    {
-      component: 'vae_encoder',
-      inputs: [{ name: 'sample', types: FLOAT, ranks: [4], what: 'images [n, 3, H, W]' }],
-      outputRanks: [4],
-      optional: true,
-    },
-  ],
-  svd: [
-    {
-      component: 'image_encoder',
-      inputs: [
-        { name: 'pixel_values', types: FLOAT, ranks: [4], what: 'CLIP input [batch, 3, 224, 224]' },
-      ],
-      outputRanks: [2, 3],
-    },
-    {
-      component: 'vae_encoder',
-      inputs: [{ name: 'sample', types: FLOAT, ranks: [4], what: 'images [batch, 3, H, W]' }],
-      outputRanks: [4],
-    },
-    {
-      component: 'unet',
-      inputs: [
-        {
-          name: 'sample',
-          types: FLOAT,
-          ranks: [5],
-          what: 'latents [batch, frames, 8, height/8, width/8]',
-        },
-        {
-          name: 'timestep',
-          types: ['float32', 'float16'],
-          ranks: [0, 1],
-          what: 'the continuous timestep, a scalar or [1]',
-        },
-        {
-          name: 'encoder_hidden_states',
-          types: FLOAT,
-          ranks: [3],
-          what: 'image embeddings [batch, 1, dim]',
-        },
-        {
-          name: 'added_time_ids',
-          types: FLOAT,
-          ranks: [2],
-          what: '[fps-1, motion_bucket_id, noise_aug_strength] per batch item',
-        },
-        {
-          name: 'camera_poses',
-          types: FLOAT,
-          ranks: [3],
-          optional: true,
-          what: 'MotionCtrl-SVD poses [batch, frames, 12]',
-        },
-      ],
-      outputRanks: [5],
-    },
-    {
-      component: 'vae_decoder',
-      inputs: [
-        { name: 'latent_sample', types: FLOAT, ranks: [4], what: 'latents [n, 4, h, w]' },
-        {
-          name: 'num_frames',
-          types: ['int64'],
-          ranks: [0, 1],
-          optional: true,
-          what: 'frames in this decode call',
-        },
-      ],
-      outputRanks: [4],
-    },
-  ],
-  cogvideox: [
-    {
-      component: 'text_encoder',
-      inputs: [
-        {
-          name: 'input_ids',
-          types: ['int64', 'int32'],
-          ranks: [2],
-          what: 'token ids [batch, 226]',
-        },
-      ],
-      outputRanks: [3],
-    },
-    {
-      component: 'transformer',
-      inputs: [
-        {
-          name: 'hidden_states',
-          types: FLOAT,
-          ranks: [5],
-          what: 'latents [batch, latent_frames, 16, height/8, width/8]',
-        },
-        {
-          name: 'encoder_hidden_states',
-          types: FLOAT,
-          ranks: [3],
-          what: 'prompt embeddings [batch, 226, dim]',
-        },
-        {
-          name: 'timestep',
-          types: ['int64', 'int32', 'float32', 'float16'],
-          ranks: [0, 1],
-          what: 'timesteps [batch]',
-        },
-        {
-          name: 'image_rotary_emb_cos',
-          types: FLOAT,
-          ranks: [2],
-          optional: true,
-          what: 'RoPE cos table (5B)',
-        },
-        {
-          name: 'image_rotary_emb_sin',
-          types: FLOAT,
-          ranks: [2],
-          optional: true,
-          what: 'RoPE sin table (5B)',
-        },
-      ],
-      outputRanks: [5],
-    },
-    {
-      component: 'vae_decoder',
-      inputs: [
-        {
-          name: 'latent_sample',
-          types: FLOAT,
-          ranks: [5],
-          what: 'latents [batch, 16, latent_frames, h, w]',
-        },
-      ],
-      outputRanks: [5],
-    },
-  ],
-}
 
 export type ComponentInfo = {
   component: string
@@ -296,11 +104,26 @@ export type ModelFolder = {
   tokenizerDir: string | null
   components: Record<string, ComponentInfo>
   /** Optional conditioning this model takes. */
-  camera: 'motionctrl-rt' | 'cameractrl-plucker' | 'none'
-  motion: 'motion_bucket_id' | 'motion_scale' | 'none'
+  camera: CameraConditioning
+  motion: MotionInput
   totalBytes: number
-  /** Frames the model was trained for: dolly.json, else the denoiser's config.json num_frames. */
+  /** Frames the model was trained for: dolly.json, else the denoiser's config.json, else null. */
   nativeFrames: number | null
+  /** Most frames one render may have (dolly.json, the motion module's table, the family's). */
+  maxFrames: number | null
+  /** What a render takes when it does not say (family facts, the folder's configs, dolly.json). */
+  defaults: ModelDefaults
+  /** The VAE's factors, from its config.json as diffusers reads them. */
+  vae: VaeFactors
+}
+
+export type VaeFactors = {
+  /** Pixels per latent pixel: 2 ** (len(block_out_channels) - 1). */
+  scaleFactor: number
+  /** Latents are divided by this before decoding. */
+  scalingFactor: number
+  /** Frames per latent frame (3D VAEs), 1 otherwise. */
+  temporalCompression: number
 }
 
 /** JSON as Python writes it: bare NaN / Infinity / -Infinity become strings we can read. */
@@ -458,17 +281,16 @@ export function openModelFolder(dir: string): ModelFolder {
     dolly = parsed.data
   }
   const className = typeof index['_class_name'] === 'string' ? (index['_class_name'] as string) : ''
-  const pipeline = dolly.pipeline ?? PIPELINE_CLASSES[className]
+  const pipeline = dolly.pipeline ?? pipelineForClass(className)
   if (!pipeline) {
+    const known = PIPELINE_KINDS.map((k) => PIPELINES[k].classNames[0]).join(', ')
     throw new ModelFolderError(
-      `${indexPath}: _class_name "${className}" is not a pipeline the studio runs; expected one of ${Object.keys(
-        PIPELINE_CLASSES,
-      )
-        .filter((c) => !c.startsWith('ORT'))
-        .join(', ')} (or set "pipeline" in dolly.json)`,
+      `${indexPath}: _class_name "${className}" is not a pipeline the studio runs; expected one of ${known} (or set "pipeline" in dolly.json)`,
       indexPath,
     )
   }
+  const facts = PIPELINES[pipeline]
+  const row = PIPELINE_REGISTRY[pipeline]
 
   const schedPath = join(root, 'scheduler', 'scheduler_config.json')
   if (!existsSync(schedPath))
@@ -478,45 +300,75 @@ export function openModelFolder(dir: string): ModelFolder {
     )
   const schedulerConfig = readPythonJson(schedPath) as Record<string, unknown>
 
-  const tokenizerDir = pipeline === 'svd' ? null : join(root, 'tokenizer')
+  const tokenizerDir = facts.tokenizer ? join(root, 'tokenizer') : null
   if (tokenizerDir && !existsSync(tokenizerDir)) {
     throw new ModelFolderError(
-      `${tokenizerDir}: missing; ${pipeline === 'cogvideox' ? 'T5' : 'CLIP'} tokenizer files are required`,
+      `${tokenizerDir}: missing; ${facts.tokenizer!.kind.toUpperCase()} tokenizer files are required`,
       tokenizerDir,
     )
   }
 
   const components: Record<string, ComponentInfo> = {}
-  for (const spec of PIPELINE_SPECS[pipeline]) {
+  for (const spec of row.components) {
     const info = checkComponent(root, spec, dolly)
     if (info) components[spec.component] = info
   }
-  const denoiser = components['unet'] ?? components['transformer']
-  const camera = dolly.camera ?? (denoiser?.inputNames['camera_poses'] ? 'motionctrl-rt' : 'none')
-  if (camera === 'motionctrl-rt' && !denoiser?.inputNames['camera_poses']) {
-    throw new ModelFolderError(
-      `${dollyPath}: camera is "motionctrl-rt" but ${denoiser?.path} has no camera_poses input`,
-      dollyPath,
-    )
+  const denoiser = components[row.denoiser]!
+  // the camera conditioning: what dolly.json says, else what the denoiser's inputs show
+  const inputFor = (c: CameraConditioning) =>
+    c === 'none' ? undefined : row.cameraInputs[c]
+  const detected = facts.camera.find((c) => {
+    const name = inputFor(c)
+    return name !== undefined && denoiser.inputNames[name] !== undefined
+  })
+  const camera: CameraConditioning = dolly.camera ?? detected ?? 'none'
+  if (camera !== 'none') {
+    const name = inputFor(camera)
+    if (!name) {
+      throw new ModelFolderError(
+        `${dollyPath}: camera is "${camera}", which ${facts.label} cannot take (it takes ${facts.camera.join(' or ') || 'no camera input'})`,
+        dollyPath,
+      )
+    }
+    if (!denoiser.inputNames[name]) {
+      throw new ModelFolderError(
+        `${dollyPath}: camera is "${camera}" but ${denoiser.path} has no ${name} input`,
+        dollyPath,
+      )
+    }
   }
-  const motion =
-    dolly.motion ??
-    (pipeline === 'svd'
-      ? 'motion_bucket_id'
-      : denoiser?.inputNames['motion_scale']
-        ? 'motion_scale'
-        : 'none')
+  const motion: MotionInput =
+    dolly.motion ?? (denoiser.inputNames['motion_scale'] ? 'motion_scale' : facts.motion)
   const totalBytes = Object.values(components).reduce((a, c) => a + c.bytes, 0)
-  let nativeFrames: number | null = dolly.nativeFrames ?? null
-  const denoiserConfig = join(
-    root,
-    pipeline === 'cogvideox' ? 'transformer' : 'unet',
-    'config.json',
-  )
-  if (nativeFrames === null && existsSync(denoiserConfig)) {
-    const cfg = readPythonJson(denoiserConfig) as Record<string, unknown>
-    if (typeof cfg['num_frames'] === 'number' && Number.isInteger(cfg['num_frames']))
-      nativeFrames = cfg['num_frames'] as number
+
+  const denoiserConfig = readConfig(join(root, row.denoiser, 'config.json'))
+  const vae = readVaeFactors(join(root, 'vae_decoder', 'config.json'), row.vaeScaling)
+  const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null)
+  // a transformer's config names its native latent size and (pixel) frames; a UNet's, frames
+  const nativeFrames: number | null =
+    dolly.nativeFrames ?? int(denoiserConfig['num_frames']) ?? int(denoiserConfig['sample_frames'])
+  const fixed = fixedLatentSize({ components })
+  const configW = int(denoiserConfig['sample_width'])
+  const configH = int(denoiserConfig['sample_height'])
+  const [width, height] =
+    dolly.nativeWidth && dolly.nativeHeight
+      ? [dolly.nativeWidth, dolly.nativeHeight]
+      : fixed
+        ? [fixed.w * vae.scaleFactor, fixed.h * vae.scaleFactor]
+        : row.denoiser === 'transformer' && configW && configH
+          ? [configW * vae.scaleFactor, configH * vae.scaleFactor]
+          : [facts.width, facts.height]
+  const maxFrames =
+    dolly.maxFrames ?? int(denoiserConfig['motion_max_seq_length']) ?? facts.maxFrames
+  const chunk = facts.decodeChunk
+  const defaults: ModelDefaults = {
+    frames: Math.min(nativeFrames ?? facts.frames, maxFrames ?? Infinity),
+    steps: dolly.defaults?.steps ?? facts.steps,
+    guidance: dolly.defaults?.guidance ?? facts.guidance,
+    fps: dolly.defaults?.fps ?? facts.fps,
+    width,
+    height,
+    decodeChunk: chunk ? (dolly.defaults?.decodeChunk ?? chunk.default) : null,
   }
   const baseName = root.split(/[\\/]/).pop() ?? root
   return {
@@ -533,6 +385,35 @@ export function openModelFolder(dir: string): ModelFolder {
     motion,
     totalBytes,
     nativeFrames,
+    maxFrames,
+    defaults,
+    vae,
+  }
+}
+
+/** A component's config.json as an object ({} when the folder has none). */
+function readConfig(path: string): Record<string, unknown> {
+  if (!existsSync(path)) return {}
+  const cfg = readPythonJson(path)
+  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg))
+    throw new ModelFolderError(`${path}: expected a JSON object`, path)
+  return cfg as Record<string, unknown>
+}
+
+/**
+ * The VAE's factors as diffusers reads them: vae_scale_factor = 2 ** (len(block_out_channels)
+ * - 1), scaling_factor, and (3D VAEs) temporal_compression_ratio. A config without them gets
+ * the family's usual values (8, its scaling factor, 1).
+ */
+function readVaeFactors(path: string, familyScaling: number): VaeFactors {
+  const cfg = readConfig(path)
+  const blocks = cfg['block_out_channels']
+  const scaling = cfg['scaling_factor']
+  const temporal = cfg['temporal_compression_ratio']
+  return {
+    scaleFactor: Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : 8,
+    scalingFactor: typeof scaling === 'number' && scaling > 0 ? scaling : familyScaling,
+    temporalCompression: typeof temporal === 'number' && temporal >= 1 ? temporal : 1,
   }
 }
 

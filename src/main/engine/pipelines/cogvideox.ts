@@ -13,34 +13,27 @@ import type { ModelFolder } from '../models/model-folder'
 import { readPythonJson } from '../models/model-folder'
 import { TorchGenerator } from '../random/torch-generator'
 import type { ModelSessions } from '../runtime/memory'
+import type { ModelSession } from '../runtime/session'
 import { floatTensor, permute } from '../runtime/tensor'
+import type { Scheduler } from '../schedulers/common'
 import { PromptTokenizer } from '../tokenizers'
-import type { PipelineOutput } from './animatediff'
+import { classifierFreeGuidance, PipelineError, schedulerFromConfig } from './common'
 import {
-  classifierFreeGuidance,
-  PipelineError,
-  schedulerFromConfig,
-  throwIfCancelled,
-  toFramesHWC,
-  vaeFactors,
-  type PipelineHooks,
-  stepAndReport,
-} from './common'
+  decodeVolume,
+  denoise,
+  encodePromptPair,
+  guidanceBatch,
+  guidedCall,
+  PipelineRun,
+  prepareLatents,
+  resolveCall,
+  type Resolved,
+} from './steps'
+import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
 
 const f32 = Math.fround
 
-export type CogVideoXOptions = {
-  prompt: string
-  negativePrompt?: string
-  width?: number
-  height?: number
-  numFrames?: number
-  numInferenceSteps?: number
-  guidanceScale?: number
-  useDynamicCfg?: boolean
-  seed?: number | bigint
-  scheduler?: string
-}
+export type CogVideoXOptions = PipelineCall & { prompt: string }
 
 /** Dynamic CFG (diffusers): g = 1 + g0 * (1 - cos(pi * ((N - t) / N)^5)) / 2, t the timestep value. */
 export function dynamicGuidance(g0: number, t: number, numInferenceSteps: number): number {
@@ -153,7 +146,7 @@ export function rotaryEmbeddings3d(
   return { cos, sin, dims: [n, D] }
 }
 
-export class CogVideoXPipeline {
+export class CogVideoXPipeline implements VideoPipeline {
   readonly tokenizer: PromptTokenizer
   readonly transformerConfig: Record<string, unknown>
 
@@ -161,8 +154,6 @@ export class CogVideoXPipeline {
     readonly model: ModelFolder,
     readonly sessions: ModelSessions,
   ) {
-    if (model.pipeline !== 'cogvideox')
-      throw new PipelineError(`${model.dir} is a ${model.pipeline} model, not CogVideoX`)
     this.tokenizer = PromptTokenizer.fromFolder(model.tokenizerDir!, 't5', 226)
     const cfgPath = join(model.dir, 'transformer', 'config.json')
     this.transformerConfig = existsSync(cfgPath)
@@ -175,197 +166,181 @@ export class CogVideoXPipeline {
     return v === undefined || v === null ? fallback : (v as T)
   }
 
-  async call(o: CogVideoXOptions, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
-    const t0 = performance.now()
-    const timings: Record<string, number> = {}
-    const warnings: string[] = []
-    const trace = hooks.onTrace ?? (() => undefined)
-    const { signal } = hooks
-    const sessions = this.sessions
-    const vaeCfgPath = join(this.model.dir, 'vae_decoder', 'config.json')
-    const vaeCfg = existsSync(vaeCfgPath)
-      ? (readPythonJson(vaeCfgPath) as Record<string, unknown>)
-      : {}
-    const { scaleFactor } = vaeFactors(this.model.dir, 'vae_decoder', 1.15258426)
-    const scalingFactor =
-      typeof vaeCfg['scaling_factor'] === 'number'
-        ? (vaeCfg['scaling_factor'] as number)
-        : 1.15258426
+  async call(o: PipelineCall, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
+    const run = new PipelineRun(this.model, this.sessions, hooks)
+    const r = resolveCall(this.model, o)
+    const latentFrames = this.latentFrames(run, r.numFrames)
+    const C = this.latentChannels()
+    this.checkExportedShape(r, latentFrames)
+    const scheduler = schedulerFromConfig(this.model.schedulerConfig, o.scheduler)
+    const generator = new TorchGenerator(r.seed)
+
+    const { pos, neg } = await run.timed('encode', () =>
+      encodePromptPair(run, this.tokenizer, o.prompt ?? '', o.negativePrompt ?? '', r.doCfg),
+    )
+    const text = { data: guidanceBatch(pos, neg), L: pos.dims[1]!, D: pos.dims[2]! }
+    scheduler.setTimesteps(r.steps)
+    const dims = [1, latentFrames, C, r.h, r.w]
+    const { noise, latents } = prepareLatents(generator, dims, scheduler)
+    run.trace('init_noise', noise, dims)
+    const rope = this.rotaryEmbeddings(run, r, latentFrames)
+    const x = await run.timed('denoise', () =>
+      this.denoise(run, r, scheduler, generator, latents, dims, text, rope, o.useDynamicCfg),
+    )
+    const { frames, F } = await run.timed('decode', () =>
+      this.decodeLatents(run, x, r, latentFrames, C, o.vaeTileSize),
+    )
+    return run.output(frames, { F, H: r.height, W: r.width }, r.seed, {
+      width: r.width,
+      height: r.height,
+      numFrames: F,
+      numInferenceSteps: r.steps,
+      guidanceScale: r.guidance,
+      scheduler: scheduler.constructor.name,
+      decodeChunkSize: null,
+    })
+  }
+
+  /** (F - 1) / temporal_compression + 1 latent frames; warns when F is not 4k+1. */
+  private latentFrames(run: PipelineRun, requested: number): number {
     const temporal =
-      typeof vaeCfg['temporal_compression_ratio'] === 'number'
-        ? (vaeCfg['temporal_compression_ratio'] as number)
-        : 4
-    const width = o.width ?? this.cfg('sample_width', 90) * scaleFactor
-    const height = o.height ?? this.cfg('sample_height', 60) * scaleFactor
-    const requestedFrames = o.numFrames ?? this.cfg('sample_frames', 49)
-    const steps = o.numInferenceSteps ?? 50
-    const g0 = o.guidanceScale ?? 6
-    const doCfg = g0 > 1
-    if (width % 8 || height % 8)
-      throw new PipelineError(`width and height must be multiples of 8, got ${width}x${height}`)
-    const latentFrames = Math.floor((requestedFrames - 1) / temporal) + 1
-    if ((requestedFrames - 1) % temporal !== 0) {
-      warnings.push(
-        `CogVideoX was trained on 4k+1 frames; ${requestedFrames} frames give ${latentFrames} latent frames, so the clip will have the ${(latentFrames - 1) * temporal + 1} frames the VAE decodes from them`,
+      this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
+    const latentFrames = Math.floor((requested - 1) / temporal) + 1
+    if ((requested - 1) % temporal !== 0) {
+      run.warnings.push(
+        `CogVideoX was trained on 4k+1 frames; ${requested} frames give ${latentFrames} latent frames, so the clip will have the ${(latentFrames - 1) * temporal + 1} frames the VAE decodes from them`,
       )
     }
-    const tr = this.model.components['transformer']!
-    const hsShape = tr.inputs['hidden_states']!.shape
-    const C = this.cfg('in_channels', typeof hsShape[2] === 'number' ? hsShape[2] : 16)
-    const h = height / scaleFactor
-    const w = width / scaleFactor
+    return latentFrames
+  }
+
+  private latentChannels(): number {
+    const hsShape = this.model.components['transformer']!.inputs['hidden_states']!.shape
+    return this.cfg('in_channels', typeof hsShape[2] === 'number' ? hsShape[2] : 16)
+  }
+
+  /** An export with fixed latent frames or size takes only those. */
+  private checkExportedShape(r: Resolved, latentFrames: number): void {
+    const hsShape = this.model.components['transformer']!.inputs['hidden_states']!.shape
     for (const [i, want, what] of [
       [1, latentFrames, 'latent frames'],
-      [3, h, 'latent height'],
-      [4, w, 'latent width'],
+      [3, r.h, 'latent height'],
+      [4, r.w, 'latent width'],
     ] as const) {
       const fixed = hsShape[i]
       if (typeof fixed === 'number' && fixed !== want) {
         throw new PipelineError(
-          `this transformer was exported for ${fixed} ${what}; ${width}x${height} with ${requestedFrames} frames needs ${want}`,
+          `this transformer was exported for ${fixed} ${what}; ${r.width}x${r.height} with ${r.numFrames} frames needs ${want}`,
         )
       }
     }
+  }
 
-    const scheduler = schedulerFromConfig(this.model.schedulerConfig, o.scheduler)
-    const generator = new TorchGenerator(o.seed ?? 0)
-
-    // 1. prompts
-    hooks.onProgress?.({ stage: 'encode', step: 0, steps: 1 })
-    const tok = this.tokenizer.encode(o.prompt)
-    if (tok.truncated)
-      warnings.push(
-        `the prompt has ${tok.promptTokens} tokens; T5 reads the first 225, the rest was cut`,
-      )
-    const neg = this.tokenizer.encode(o.negativePrompt ?? '')
-    const te = this.model.components['text_encoder']!
-    const [pos, negE] = await sessions.stage('encode', async () => {
-      const s = await sessions.get('text_encoder')
-      const name = te.inputNames['input_ids']!
-      const enc = (ids: number[]) => s.runFirst({ [name]: s.intInput(name, ids, [1, ids.length]) })
-      return [await enc(tok.list), doCfg ? await enc(neg.list) : null] as const
-    })
-    trace('prompt_embeds', pos.data, pos.dims)
-    if (negE) trace('negative_prompt_embeds', negE.data, negE.dims)
-    const L = pos.dims[1]!
-    const D = pos.dims[2]!
-    const B = doCfg ? 2 : 1
-    const ehs = new Float32Array(B * L * D)
-    if (doCfg) ehs.set(negE!.data)
-    ehs.set(pos.data, (B - 1) * L * D)
-    timings['encode'] = performance.now() - t0
-    throwIfCancelled(signal)
-
-    // 2. latents
-    scheduler.setTimesteps(steps)
-    const latentDims = [1, latentFrames, C, h, w]
-    const noise = generator.randn(latentDims)
-    trace('init_noise', noise, latentDims)
-    const sigma0 = f32(scheduler.initNoiseSigma)
-    const start = sigma0 === 1 ? noise : noise.map((v) => f32(v * sigma0))
-
-    // 3. rotary embeddings (5B)
-    const ropeCos = tr.inputNames['image_rotary_emb_cos']
-    const ropeSin = tr.inputNames['image_rotary_emb_sin']
-    let rope: ReturnType<typeof rotaryEmbeddings3d> | null = null
-    if (ropeCos && ropeSin) {
-      const p = this.cfg('patch_size', 2)
-      const gh = Math.floor(height / (scaleFactor * p))
-      const gw = Math.floor(width / (scaleFactor * p))
-      const crops = resizeCropRegionForGrid(
-        [gh, gw],
-        Math.floor(this.cfg('sample_width', 90) / p),
-        Math.floor(this.cfg('sample_height', 60) / p),
-      )
-      rope = rotaryEmbeddings3d(this.cfg('attention_head_dim', 64), crops, [gh, gw], latentFrames)
-      trace('rope_cos', rope.cos, rope.dims)
-    }
-
-    // 4. denoise
-    const tDenoise = performance.now()
-    const genState = generator.getState()
-    const latents = await sessions.stage(
-      'denoise',
-      async () => {
-        let x: Float32Array = start
-        const s = await sessions.get('transformer')
-        const names = tr.inputNames
-        const n = x.length
-        for (let i = 0; i < scheduler.timesteps.length; i++) {
-          throwIfCancelled(signal)
-          const t = scheduler.timesteps[i]!
-          const input = new Float32Array(B * n)
-          input.set(x)
-          if (doCfg) input.set(x, n)
-          const scaled = scheduler.scaleModelInput(
-            floatTensor(input, [B, latentFrames, C, h, w]),
-            t,
-          ).data
-          trace(`step${i}_transformer_hidden_states`, scaled, [B, latentFrames, C, h, w])
-          const feeds: Record<string, ort.Tensor> = {
-            [names['hidden_states']!]: s.floatInput(names['hidden_states']!, scaled, [
-              B,
-              latentFrames,
-              C,
-              h,
-              w,
-            ]),
-            [names['encoder_hidden_states']!]: s.floatInput(names['encoder_hidden_states']!, ehs, [
-              B,
-              L,
-              D,
-            ]),
-            [names['timestep']!]: s.timestep(names['timestep']!, t, B),
-          }
-          if (rope) {
-            feeds[ropeCos!] = s.floatInput(ropeCos!, rope.cos, rope.dims)
-            feeds[ropeSin!] = s.floatInput(ropeSin!, rope.sin, rope.dims)
-          }
-          const out = (await s.runFirst(feeds)).data
-          trace(`step${i}_transformer_out`, out, [B, latentFrames, C, h, w])
-          const g = o.useDynamicCfg ? dynamicGuidance(g0, t, steps) : g0
-          const noisePred = doCfg ? classifierFreeGuidance(out, g) : out
-          x = stepAndReport(scheduler, noisePred, t, x, latentDims, i, generator, hooks)
-        }
-        return x
-      },
-      () => generator.setState(genState),
+  /** The 3-D RoPE tables the 5B transformer takes as inputs (2B has none). */
+  private rotaryEmbeddings(
+    run: PipelineRun,
+    r: Resolved,
+    latentFrames: number,
+  ): ReturnType<typeof rotaryEmbeddings3d> | null {
+    const names = this.model.components['transformer']!.inputNames
+    if (!names['image_rotary_emb_cos'] || !names['image_rotary_emb_sin']) return null
+    const p = this.cfg('patch_size', 2)
+    const k = this.model.vae.scaleFactor
+    const gh = Math.floor(r.height / (k * p))
+    const gw = Math.floor(r.width / (k * p))
+    const crops = resizeCropRegionForGrid(
+      [gh, gw],
+      Math.floor(this.cfg('sample_width', 90) / p),
+      Math.floor(this.cfg('sample_height', 60) / p),
     )
-    timings['denoise'] = performance.now() - tDenoise
+    const rope = rotaryEmbeddings3d(this.cfg('attention_head_dim', 64), crops, [gh, gw], latentFrames)
+    run.trace('rope_cos', rope.cos, rope.dims)
+    return rope
+  }
 
-    // 5. decode: [B, F, C, h, w] -> [B, C, F, h, w], / scaling_factor
-    const tDecode = performance.now()
-    const c = f32(1 / scalingFactor)
-    const bcf = permute(latents, latentDims, [0, 2, 1, 3, 4]).data.map((v) => f32(c * v))
-    const vae = this.model.components['vae_decoder']!
-    const decoded = await sessions.stage('decode', async () => {
-      const s = await sessions.get('vae_decoder')
-      const name = vae.inputNames['latent_sample']!
-      hooks.onProgress?.({ stage: 'decode', step: 0, steps: 1 })
-      const r = await s.runFirst({ [name]: s.floatInput(name, bcf, [1, C, latentFrames, h, w]) })
-      hooks.onProgress?.({ stage: 'decode', step: 1, steps: 1 })
-      return r
+  private denoise(
+    run: PipelineRun,
+    r: Resolved,
+    scheduler: Scheduler,
+    generator: TorchGenerator,
+    latents: Float32Array,
+    dims: number[],
+    text: { data: Float32Array; L: number; D: number },
+    rope: ReturnType<typeof rotaryEmbeddings3d> | null,
+    useDynamicCfg: boolean | undefined,
+  ): Promise<Float32Array> {
+    const names = this.model.components['transformer']!.inputNames
+    const B = r.doCfg ? 2 : 1
+    const n = latents.length
+    const [, Fl, C, h, w] = dims as [number, number, number, number, number]
+    const predict = async (s: ModelSession, x: Float32Array, t: number, i: number) => {
+      const input = new Float32Array(B * n)
+      input.set(x)
+      if (r.doCfg) input.set(x, n)
+      const scaled = scheduler.scaleModelInput(floatTensor(input, [B, Fl, C, h, w]), t).data
+      run.trace(`step${i}_transformer_hidden_states`, scaled, [B, Fl, C, h, w])
+      const rows = text.L * text.D
+      const call = async (b0: number, bn: number): Promise<Float32Array> => {
+        const feeds: Record<string, ort.Tensor> = {
+          [names['hidden_states']!]: s.floatInput(
+            names['hidden_states']!,
+            scaled.subarray(b0 * n, (b0 + bn) * n),
+            [bn, Fl, C, h, w],
+          ),
+          [names['encoder_hidden_states']!]: s.floatInput(
+            names['encoder_hidden_states']!,
+            text.data.subarray(b0 * rows, (b0 + bn) * rows),
+            [bn, text.L, text.D],
+          ),
+          [names['timestep']!]: s.timestep(names['timestep']!, t, bn),
+        }
+        if (rope) {
+          feeds[names['image_rotary_emb_cos']!] = s.floatInput(
+            names['image_rotary_emb_cos']!,
+            rope.cos,
+            rope.dims,
+          )
+          feeds[names['image_rotary_emb_sin']!] = s.floatInput(
+            names['image_rotary_emb_sin']!,
+            rope.sin,
+            rope.dims,
+          )
+        }
+        return (await s.runFirst(feeds)).data
+      }
+      const out = await guidedCall(run, r.doCfg, call)
+      run.trace(`step${i}_transformer_out`, out, [B, Fl, C, h, w])
+      const g = useDynamicCfg ? dynamicGuidance(r.guidance, t, r.steps) : r.guidance
+      return r.doCfg ? classifierFreeGuidance(out, g) : out
+    }
+    return denoise(run, { component: 'transformer', scheduler, generator, latents, dims, predict })
+  }
+
+  /** [1, F, C, h, w] -> [1, C, F, h, w] / scaling_factor, VAE -> frames [F, 3, H, W]. */
+  private async decodeLatents(
+    run: PipelineRun,
+    latents: Float32Array,
+    r: Resolved,
+    latentFrames: number,
+    C: number,
+    tileSize: number | undefined,
+  ): Promise<{ frames: Float32Array; F: number }> {
+    const c = f32(1 / this.model.vae.scalingFactor)
+    const bcf = permute(latents, [1, latentFrames, C, r.h, r.w], [0, 2, 1, 3, 4]).data.map((v) =>
+      f32(c * v),
+    )
+    const decoded = await decodeVolume(run, {
+      latents: bcf,
+      dims: [1, C, latentFrames, r.h, r.w],
+      ...(tileSize !== undefined ? { tileSize } : {}),
     })
     const [, ch, F, H, W] = decoded.dims as [number, number, number, number, number]
-    if (ch !== 3 || H !== height || W !== width) {
+    if (ch !== 3 || H !== r.height || W !== r.width) {
       throw new PipelineError(
-        `the VAE decoder returned [${decoded.dims.join(', ')}]; expected [1, 3, frames, ${height}, ${width}]`,
+        `the VAE decoder returned [${decoded.dims.join(', ')}]; expected [1, 3, frames, ${r.height}, ${r.width}]`,
       )
     }
     // [1, 3, F, H, W] -> [F, 3, H, W]
-    const perFrame = permute(decoded.data, [3, F, H, W], [1, 0, 2, 3]).data
-    timings['decode'] = performance.now() - tDecode
-    timings['total'] = performance.now() - t0
-    return {
-      frames: toFramesHWC(perFrame, F, H, W),
-      numFrames: F,
-      width: W,
-      height: H,
-      seed: String(o.seed ?? 0),
-      scheduler: scheduler.constructor.name,
-      plan: sessions.plan,
-      warnings,
-      timingsMs: timings,
-    }
+    return { frames: permute(decoded.data, [3, F, H, W], [1, 0, 2, 3]).data, F }
   }
 }

@@ -1,19 +1,18 @@
 // What the pipelines share: the scheduler named by a model's scheduler_config.json (or one
-// the user picked, built from the same config as diffusers' from_config does), CFG, the
-// VAE's factors, and turning decoded frames into [0, 1] RGB.
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+// the user picked, built from the same config as diffusers' from_config does), CFG, and
+// turning decoded frames into [0, 1] RGB. The pipeline steps themselves are in steps.ts.
 import { CogVideoXDDIMScheduler, CogVideoXDPMScheduler } from '../schedulers/cogvideox'
-import type { TorchGenerator } from '../random/torch-generator'
-import { floatTensor } from '../runtime/tensor'
 import type { Scheduler } from '../schedulers/common'
 import { DDIMScheduler } from '../schedulers/ddim'
 import { DPMSolverMultistepScheduler } from '../schedulers/dpmsolver-multistep'
 import { EulerAncestralDiscreteScheduler, EulerDiscreteScheduler } from '../schedulers/euler'
 import { LCMScheduler } from '../schedulers/lcm'
-import { readPythonJson } from '../models/model-folder'
+import { SchedulerName } from '../../../shared/render'
 
-export const SCHEDULERS = {
+type SchedulerClass = { fromConfig(config: Record<string, unknown>): Scheduler & { constructor: { name: string } } }
+
+/** The class of every scheduler name the studio offers (shared/render.ts lists the names). */
+export const SCHEDULERS: Record<SchedulerName, SchedulerClass> = {
   DDIMScheduler,
   EulerDiscreteScheduler,
   EulerAncestralDiscreteScheduler,
@@ -21,8 +20,7 @@ export const SCHEDULERS = {
   LCMScheduler,
   CogVideoXDDIMScheduler,
   CogVideoXDPMScheduler,
-} as const
-export type SchedulerName = keyof typeof SCHEDULERS
+}
 
 export class PipelineError extends Error {
   constructor(message: string) {
@@ -49,15 +47,16 @@ export function schedulerFromConfig(
 ): Scheduler & { constructor: { name: string } } {
   const name =
     override ?? (typeof config['_class_name'] === 'string' ? (config['_class_name'] as string) : '')
-  if (!Object.prototype.hasOwnProperty.call(SCHEDULERS, name)) {
-    const known = Object.keys(SCHEDULERS).join(', ')
+  const known = SchedulerName.safeParse(name)
+  if (!known.success) {
+    const names = SchedulerName.options.join(', ')
     throw new PipelineError(
       override
-        ? `scheduler "${override}" is not one of ${known}`
-        : `scheduler_config.json names "${name}", which the engine does not implement (${known})`,
+        ? `scheduler "${override}" is not one of ${names}`
+        : `scheduler_config.json names "${name}", which the engine does not implement (${names})`,
     )
   }
-  return SCHEDULERS[name as SchedulerName].fromConfig(config)
+  return SCHEDULERS[known.data].fromConfig(config)
 }
 
 /** noise = uncond + g * (cond - uncond), over the two halves of a batch-2 output, in float32. */
@@ -75,26 +74,6 @@ export function classifierFreeGuidance(
     for (let i = 0; i < n; i++) res[i] = f(out[i]! + f(g(i) * f(out[n + i]! - out[i]!)))
   }
   return res
-}
-
-export type VaeFactors = { scaleFactor: number; scalingFactor: number }
-
-/** vae_scale_factor = 2^(len(block_out_channels)-1) and scaling_factor from the VAE's config.json. */
-export function vaeFactors(
-  modelDir: string,
-  component = 'vae_decoder',
-  fallbackScaling = 0.18215,
-): VaeFactors {
-  const path = join(modelDir, component, 'config.json')
-  let scaleFactor = 8
-  let scalingFactor = fallbackScaling
-  if (existsSync(path)) {
-    const cfg = readPythonJson(path) as Record<string, unknown>
-    const blocks = cfg['block_out_channels']
-    if (Array.isArray(blocks) && blocks.length > 0) scaleFactor = 2 ** (blocks.length - 1)
-    if (typeof cfg['scaling_factor'] === 'number') scalingFactor = cfg['scaling_factor'] as number
-  }
-  return { scaleFactor, scalingFactor }
 }
 
 /**
@@ -135,38 +114,3 @@ export function framesToUint8(frames: Float32Array): Uint8Array {
   return out
 }
 
-export type Progress = { stage: 'encode' | 'denoise' | 'decode'; step: number; steps: number }
-
-/** Hooks every pipeline offers: progress, a per-step look at the latents, and a trace for tests. */
-export type PipelineHooks = {
-  signal?: AbortSignal
-  onProgress?: (p: Progress) => void
-  /** Called after each denoising step with the current latents (for the live preview). */
-  onStepLatents?: (latents: Float32Array, dims: number[], step: number) => void
-  /** Intermediate tensors by name, as diffusers' reference/trace names them. */
-  onTrace?: (name: string, data: Float32Array | number[], dims: number[]) => void
-}
-
-/**
- * One scheduler step at the end of a denoising iteration, reported the same way by every
- * pipeline: the latents traced as `step{i}_latents_after`, handed to the live preview, and
- * progress counted against the schedule.
- */
-export function stepAndReport(
-  scheduler: Scheduler,
-  noisePred: Float32Array,
-  t: number,
-  x: Float32Array,
-  latentDims: number[],
-  i: number,
-  generator: TorchGenerator,
-  hooks: PipelineHooks,
-): Float32Array {
-  const next = scheduler.step(floatTensor(noisePred, latentDims), t, floatTensor(x, latentDims), {
-    generator,
-  }).prevSample.data
-  hooks.onTrace?.(`step${i}_latents_after`, next, latentDims)
-  hooks.onStepLatents?.(next, latentDims, i)
-  hooks.onProgress?.({ stage: 'denoise', step: i + 1, steps: scheduler.timesteps.length })
-  return next
-}

@@ -1,7 +1,9 @@
 // Spatial VAE tiling for the `minimal` plan, after diffusers' AutoencoderKL.tiled_decode:
 // tiles of `tile` latent pixels every tile*(1-overlap), each decoded alone, then blended
 // linearly over the overlap (top edge with the tile above, left edge with the tile left)
-// and cropped, so big frames decode in bounded memory without visible seams.
+// and cropped, so big frames decode in bounded memory without visible seams. The decoder's
+// channel count comes from the tiles (3 for an image VAE, 3 x frames for a 3D VAE's tile
+// seen as [N, 3F, H, W]).
 
 export type DecodeTile = (
   z: Float32Array,
@@ -41,19 +43,24 @@ export async function tiledDecode(
   const rowLimit = sampleTile - blendExtent
   type T = { data: Float32Array; h: number; w: number }
   const rows: T[][] = []
+  let outC = 0
   for (let i = 0; i < h; i += overlap) {
     const row: T[] = []
     for (let j = 0; j < w; j += overlap) {
       const th = Math.min(tile, h - i)
       const tw = Math.min(tile, w - j)
       const data = await decode(crop(z, dims, i, j, th, tw), [N, C, th, tw])
+      const c = data.length / (N * th * scale * tw * scale)
+      if (!Number.isInteger(c) || (outC && c !== outC))
+        throw new RangeError(`a decoded tile has ${data.length} values; not N x channels x ${th * scale} x ${tw * scale}`)
+      outC = c
       row.push({ data, h: th * scale, w: tw * scale })
     }
     rows.push(row)
   }
   const H = h * scale
   const W = w * scale
-  const out = new Float32Array(N * 3 * H * W)
+  const out = new Float32Array(N * outC * H * W)
   let y0 = 0
   rows.forEach((row, ri) => {
     let x0 = 0
@@ -64,7 +71,7 @@ export async function tiledDecode(
       if (ri > 0) {
         const a = rows[ri - 1]![cj]!
         const ext = Math.min(a.h, t.h, blendExtent)
-        for (let nc = 0; nc < N * 3; nc++)
+        for (let nc = 0; nc < N * outC; nc++)
           for (let y = 0; y < ext; y++)
             for (let x = 0; x < Math.min(t.w, a.w); x++) {
               const av = a.data[(nc * a.h + a.h - ext + y) * a.w + x]!
@@ -74,7 +81,7 @@ export async function tiledDecode(
       if (cj > 0) {
         const a = row[cj - 1]!
         const ext = Math.min(a.w, t.w, blendExtent)
-        for (let nc = 0; nc < N * 3; nc++)
+        for (let nc = 0; nc < N * outC; nc++)
           for (let y = 0; y < Math.min(t.h, a.h); y++)
             for (let x = 0; x < ext; x++) {
               const av = a.data[(nc * a.h + y) * a.w + a.w - ext + x]!
@@ -83,7 +90,7 @@ export async function tiledDecode(
       }
       const ch = Math.min(rowLimit, t.h)
       const cw = Math.min(rowLimit, t.w)
-      for (let nc = 0; nc < N * 3; nc++)
+      for (let nc = 0; nc < N * outC; nc++)
         for (let y = 0; y < ch && y0 + y < H; y++)
           for (let x = 0; x < cw && x0 + x < W; x++)
             out[(nc * H + y0 + y) * W + x0 + x] = d[at(nc, y, x)]!
@@ -92,5 +99,5 @@ export async function tiledDecode(
     })
     y0 += rowH
   })
-  return { data: out, dims: [N, 3, H, W] }
+  return { data: out, dims: [N, outC, H, W] }
 }

@@ -8,8 +8,10 @@
 import type { ModelSession, Runtime } from './session'
 import { isOutOfMemoryError } from './session'
 
-export type MemoryPlan = 'resident' | 'offload' | 'minimal'
-export const PLANS: readonly MemoryPlan[] = ['resident', 'offload', 'minimal']
+import { MEMORY_PLANS, type MemoryPlan } from '../../../shared/render'
+
+export type { MemoryPlan }
+export const PLANS: readonly MemoryPlan[] = MEMORY_PLANS
 
 export function nextPlan(plan: MemoryPlan): MemoryPlan | null {
   const i = PLANS.indexOf(plan)

@@ -116,17 +116,22 @@ abstract class EulerBase implements Scheduler {
     const logSigmas = train.map((s) => f32(Math.log(s)))
     const idx = Array.from(train, (_, i) => i)
     let sigmas: number[]
-    if (c.interpolation_type === 'linear') sigmas = timesteps.map((t) => npInterp(t, idx, train))
-    else {
-      const lin = npLinspace(Math.log(train[train.length - 1]!), Math.log(train[0]!), n + 1)
-        .map(Math.exp)
-        .reverse()
-      sigmas = lin.slice(0, n)
+    // the sigmas in diffusers' own order (Karras reads its ends from it): interpolated at the
+    // timesteps, largest first; log-linear ascends from the smallest
+    let inSigmas: number[]
+    if (c.interpolation_type === 'linear') {
+      sigmas = timesteps.map((t) => npInterp(t, idx, train))
+      inSigmas = sigmas
+    } else {
+      inSigmas = npLinspace(Math.log(train[train.length - 1]!), Math.log(train[0]!), n + 1).map(
+        Math.exp,
+      )
+      sigmas = [...inSigmas].reverse().slice(0, n)
     }
     if (c.use_karras_sigmas) {
-      const flipped = [...sigmas].reverse()
-      const sMin = c.sigma_min ?? flipped[flipped.length - 1]!
-      const sMax = c.sigma_max ?? flipped[0]!
+      // _convert_to_karras: sigma_min/max from the config, else in_sigmas[-1] and in_sigmas[0]
+      const sMin = c.sigma_min ?? inSigmas[inSigmas.length - 1]!
+      const sMax = c.sigma_max ?? inSigmas[0]!
       sigmas = karrasSigmas(sMin, sMax, n)
       timesteps = sigmas.map((s) => sigmaToT(s, logSigmas))
     }

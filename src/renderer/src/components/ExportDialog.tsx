@@ -1,8 +1,9 @@
 // Export dialog: format, fps, size, quality and (GIF) loop for one finished clip. The
 // destination is chosen next: a save dialog on the desktop, the browser's download otherwise.
+import type { ClipFormat } from '../../../shared/render'
 import { useEffect, useState } from 'react'
 
-export type ExportFormat = 'mp4' | 'gif' | 'webm' | 'png'
+export type ExportFormat = ClipFormat
 export type ExportOptions = {
   format: ExportFormat
   fps: number

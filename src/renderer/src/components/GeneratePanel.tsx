@@ -1,5 +1,12 @@
 import type { ModelSummary } from '../../../shared/contract'
 import { describeMotion } from '../../../shared/motion'
+import {
+  PIPELINES,
+  PLAN_HINTS,
+  PlanSetting,
+  settingsForModel,
+  validFrameCount,
+} from '../../../shared/render'
 import { randomSeed, type Settings } from '../state/project'
 import { ImageDrop } from './ImageDrop'
 
@@ -13,15 +20,6 @@ type Props = {
   inputUrl: (id: string) => string
 }
 
-const SCHEDULERS = [
-  '',
-  'DDIMScheduler',
-  'EulerDiscreteScheduler',
-  'EulerAncestralDiscreteScheduler',
-  'DPMSolverMultistepScheduler',
-  'LCMScheduler',
-]
-
 export function GeneratePanel({
   models,
   settings: s,
@@ -32,19 +30,20 @@ export function GeneratePanel({
   inputUrl,
 }: Props) {
   const model = models.find((m) => m.id === s.modelId)
+  const facts = model ? PIPELINES[model.pipeline] : null
   const blocked = generateBlocked(model, s)
   const motionFacts = model
     ? {
-        pipeline: model.pipeline,
-        motion: (model.motion.kind === 'motion_bucket_id'
-          ? 'motion_bucket_id'
-          : model.motion.kind === 'motion_scale'
-            ? 'motion_scale'
-            : 'none') as 'motion_bucket_id' | 'motion_scale' | 'none',
+        motion:
+          model.motion.kind === 'motion_bucket_id' || model.motion.kind === 'motion_scale'
+            ? model.motion.kind
+            : ('none' as const),
         camera: model.camera,
       }
     : null
   const motionDisabled = !model || model.motion.kind === 'none'
+  const maxFrames = model?.maxFrames ?? 256
+  const validFrames = facts ? validFrameCount(facts.frameRule, s.frames) : s.frames
   return (
     <form
       className="generate"
@@ -58,15 +57,9 @@ export function GeneratePanel({
         <select
           value={s.modelId}
           onChange={(e) => {
-            // a size the new model cannot render goes back to its own
+            // the new model's own settings (frames, steps, guidance, fps, size...): one undo step
             const next = models.find((m) => m.id === e.target.value)
-            const keep = next?.sizes
-              .slice(1)
-              .some((z) => z.width === s.width && z.height === s.height)
-            onChange({
-              modelId: e.target.value,
-              ...(keep ? {} : { width: undefined, height: undefined }),
-            })
+            if (next) onChange(settingsForModel(s, next))
           }}
           data-testid="model-picker"
         >
@@ -84,7 +77,7 @@ export function GeneratePanel({
         </p>
       ) : null}
       {model?.error ? <p className="hint error">{model.error}</p> : null}
-      {model?.pipeline !== 'svd' ? (
+      {facts?.input !== 'image' ? (
         <>
           <label className="field">
             <span>Prompt</span>
@@ -156,12 +149,12 @@ export function GeneratePanel({
         <label
           className="field"
           title={
-            model?.pipeline === 'svd'
-              ? 'SVD guides each frame from 1 (the first) up to this value (the last)'
+            facts?.guidanceKind === 'frame-ramp'
+              ? `${facts.label} guides each frame from ${facts.minGuidance} (the first) up to this value (the last)`
               : 'Classifier-free guidance scale'
           }
         >
-          <span>{model?.pipeline === 'svd' ? 'Max guidance' : 'Guidance'}</span>
+          <span>{facts?.guidanceKind === 'frame-ramp' ? 'Max guidance' : 'Guidance'}</span>
           <input
             data-testid="guidance"
             type="number"
@@ -178,9 +171,14 @@ export function GeneratePanel({
           label="Frames"
           value={s.frames}
           min={2}
-          max={64}
+          max={maxFrames}
           onValue={(frames) => onChange({ frames }, 'frames')}
           testId="frames"
+          title={
+            model?.maxFrames
+              ? `${model.label} takes up to ${model.maxFrames} frames in one render`
+              : undefined
+          }
         />
         <IntField
           label="FPS"
@@ -190,6 +188,38 @@ export function GeneratePanel({
           onValue={(fps) => onChange({ fps }, 'fps')}
         />
       </div>
+      {validFrames !== s.frames ? (
+        <small className="hint warn" data-testid="frames-hint">
+          {facts!.label} decodes 4k+1 frames: {s.frames} renders as {validFrames}
+        </small>
+      ) : null}
+      {facts?.decodeChunk?.temporal ? (
+        <label
+          className="field"
+          title="Frames per VAE decode call: more mixes frames more smoothly and needs more memory (the minimal plan lowers it)"
+        >
+          <span>Decode chunk</span>
+          <input
+            type="number"
+            min={1}
+            max={s.frames}
+            placeholder={model?.defaults.decodeChunk === 'all' ? 'all frames' : ''}
+            value={s.decodeChunk ?? ''}
+            onChange={(e) =>
+              onChange(
+                {
+                  decodeChunk:
+                    e.target.value === ''
+                      ? undefined
+                      : Math.min(s.frames, Math.max(1, Math.floor(num(e.target.value, 1)))),
+                },
+                'decodeChunk',
+              )
+            }
+            data-testid="decode-chunk"
+          />
+        </label>
+      ) : null}
       <label className="field">
         <span>Size</span>
         <select
@@ -211,10 +241,15 @@ export function GeneratePanel({
       </label>
       <label className="field">
         <span>Scheduler</span>
-        <select value={s.scheduler} onChange={(e) => onChange({ scheduler: e.target.value })}>
-          {SCHEDULERS.map((n) => (
+        <select
+          value={s.scheduler}
+          onChange={(e) => onChange({ scheduler: e.target.value as Settings['scheduler'] })}
+          data-testid="scheduler"
+        >
+          <option value="">the model&apos;s own</option>
+          {(facts?.schedulers ?? []).map((n) => (
             <option key={n} value={n}>
-              {n || "the model's own"}
+              {n}
             </option>
           ))}
         </select>
@@ -225,10 +260,11 @@ export function GeneratePanel({
           value={s.plan}
           onChange={(e) => onChange({ plan: e.target.value as Settings['plan'] })}
         >
-          <option value="auto">auto (from free memory)</option>
-          <option value="resident">resident (fastest)</option>
-          <option value="offload">offload (one stage at a time)</option>
-          <option value="minimal">minimal (smallest GPUs)</option>
+          {PlanSetting.options.map((p) => (
+            <option key={p} value={p}>
+              {p} ({PLAN_HINTS[p]})
+            </option>
+          ))}
         </select>
       </label>
       <label className="field">
@@ -273,7 +309,9 @@ export function GeneratePanel({
 export function generateBlocked(model: ModelSummary | undefined, s: Settings): string | null {
   if (!model) return 'Choose a model (Models… adds one)'
   if (model.error) return `${model.label} was refused: ${model.error}`
-  if (model.pipeline === 'svd') return s.image ? null : 'Drop an image to animate'
+  if (model.maxFrames !== null && s.frames > model.maxFrames)
+    return `${model.label} takes at most ${model.maxFrames} frames in one render`
+  if (PIPELINES[model.pipeline].input === 'image') return s.image ? null : 'Drop an image to animate'
   return s.prompt.trim() ? null : 'Type a prompt to generate'
 }
 
@@ -285,9 +323,10 @@ function IntField(p: {
   max: number
   onValue: (v: number) => void
   testId?: string
+  title?: string | undefined
 }) {
   return (
-    <label className="field">
+    <label className="field" title={p.title}>
       <span>{p.label}</span>
       <input
         type="number"

@@ -1,3 +1,4 @@
+import { CLIP_FORMATS, type ClipFormat } from '../../../shared/render'
 import type { JobView } from '../../../shared/contract'
 
 type Props = {
@@ -6,7 +7,7 @@ type Props = {
   onSelect: (id: string) => void
   onCancel: (id: string) => void
   onRetry: (job: JobView) => void
-  onExport: (id: string, format: 'mp4' | 'gif' | 'webm' | 'png') => void
+  onExport: (id: string, format: ClipFormat) => void
   /** Opens the export dialog (format, fps, size, quality, loop). */
   onExportDialog: (job: JobView) => void
 }
@@ -97,7 +98,7 @@ export function JobsPanel({
                 </button>
               ) : null}
               {j.state === 'done'
-                ? (['mp4', 'gif', 'webm', 'png'] as const).map((f) => (
+                ? CLIP_FORMATS.map((f) => (
                     <button
                       key={f}
                       type="button"

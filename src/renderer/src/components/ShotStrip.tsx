@@ -1,9 +1,10 @@
 // The shot track above the frames: one block per shot (width by its frame count), the active
 // one highlighted; add, split at the playhead, move, delete, and export all shots as one clip.
+import type { JobState } from '../../../shared/render'
 export type ShotBlock = {
   id: string
   frames: number
-  state: 'none' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
+  state: 'none' | JobState
 }
 
 type Props = {

@@ -1,52 +1,18 @@
-// The studio's document: generation settings and the camera path. Saved and undoable; what
-// is ephemeral (playhead, selection, job progress) lives in component state instead.
+// The studio's document: shots with their render settings and camera paths. Saved and
+// undoable; what is ephemeral (playhead, selection, job progress) lives in component state.
+// The types are the contract's (one declaration, checked in main when saved).
 import {
-  newKeyframeId,
+  parsePresetExpression,
   presetPoses,
   presetSequence,
-  parsePresetExpression,
   trajectoryFromPoses,
   type Trajectory,
 } from '../../../shared/camera'
-import type { InputImage } from '../../../shared/contract'
+import type { ProjectDoc, Shot } from '../../../shared/contract'
 import { newShotId, randomSeed } from '../../../shared/shots'
 
-export type Settings = {
-  modelId: string
-  prompt: string
-  negativePrompt: string
-  seed: number
-  seedLocked: boolean
-  steps: number
-  guidance: number
-  frames: number
-  fps: number
-  scheduler: string
-  plan: 'auto' | 'resident' | 'offload' | 'minimal'
-  motion: number
-  /** Output size; undefined = the model's own. */
-  width?: number | undefined
-  height?: number | undefined
-  /** Image-to-video input (main's id for the dropped image). */
-  image?: InputImage | undefined
-}
-
-/** One shot on the timeline: its settings, camera path and (once rendered) its job. */
-export type Shot = {
-  id: string
-  settings: Settings
-  camera: Trajectory
-  preset: { name: string; speed: number } | null
-  clip: { jobId: string } | null
-}
-
-/** The project: shots in timeline order and the one being edited. */
-export type ProjectDoc = {
-  shots: Shot[]
-  active: number
-}
-
-
+export type { ProjectDoc, Shot }
+export type Settings = Shot['settings']
 
 export { newShotId, randomSeed }
 
@@ -88,5 +54,3 @@ export function initialShot(modelId = ''): Shot {
     clip: null,
   }
 }
-
-export { newKeyframeId }

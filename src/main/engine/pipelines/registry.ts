@@ -1,0 +1,222 @@
+// The pipeline registry: one row per pipeline kind. A row says what the engine needs to know
+// of the kind beyond the shared facts (shared/render.ts): the ONNX signature of each
+// component, which component denoises, how its latents are laid out, which input takes the
+// camera, how the render spec's family-specific fields become the pipeline's options, and the
+// pipeline class (loaded only when a render runs it, so main can read model folders without
+// loading onnxruntime). Adding a pipeline: its file, a row here, a row in PIPELINES.
+import type { CameraConditioning, PipelineKind } from '../../../shared/render'
+import type { ComponentSpec } from '../models/component-spec'
+import type { RenderSpec } from '../protocol'
+import type { PipelineCall, PipelineClass } from './types'
+
+export type PipelineRow = {
+  /** The component that denoises; its config.json may name the native frame count. */
+  denoiser: 'unet' | 'transformer'
+  /** Axis order of the latents the pipeline steps: channels before frames, or after. */
+  latentLayout: 'BCFHW' | 'BFCHW'
+  /** What each component must look like (Optimum's input names). */
+  components: ComponentSpec[]
+  /** The VAE's scaling_factor when its config.json does not say (diffusers' defaults). */
+  vaeScaling: number
+  /** The denoiser input that carries each camera conditioning this pipeline feeds. */
+  cameraInputs: Partial<Record<Exclude<CameraConditioning, 'none'>, string>>
+  /** The render spec's fields that only this family reads, as the pipeline's options. */
+  options(spec: RenderSpec): Partial<PipelineCall>
+  load(): Promise<PipelineClass>
+}
+
+const FLOAT = ['float32', 'float16'] as const
+const TIMESTEP = ['int64', 'int32', 'float32', 'float16'] as const
+
+const textEncoder = (tokens: number): ComponentSpec => ({
+  component: 'text_encoder',
+  inputs: [
+    { name: 'input_ids', types: ['int64', 'int32'], ranks: [2], what: `token ids [batch, ${tokens}]` },
+  ],
+  outputRanks: [3],
+})
+
+export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
+  animatediff: {
+    denoiser: 'unet',
+    latentLayout: 'BCFHW',
+    components: [
+      textEncoder(77),
+      {
+        component: 'unet',
+        inputs: [
+          {
+            name: 'sample',
+            types: FLOAT,
+            ranks: [5],
+            what: 'latents [batch, 4, frames, height/8, width/8]',
+          },
+          { name: 'timestep', types: TIMESTEP, ranks: [0, 1], what: 'the timestep, a scalar or [1]' },
+          {
+            name: 'encoder_hidden_states',
+            types: FLOAT,
+            ranks: [3],
+            what: 'prompt embeddings [batch*frames, 77, dim]',
+          },
+          {
+            name: 'camera_poses',
+            types: FLOAT,
+            ranks: [3],
+            optional: true,
+            what: 'MotionCtrl poses [batch, frames, 12]',
+          },
+          { name: 'motion_scale', types: FLOAT, ranks: [0, 1], optional: true, what: 'motion scale [1]' },
+        ],
+        outputRanks: [5],
+      },
+      {
+        component: 'vae_decoder',
+        inputs: [{ name: 'latent_sample', types: FLOAT, ranks: [4], what: 'latents [n, 4, h, w]' }],
+        outputRanks: [4],
+      },
+      {
+        component: 'vae_encoder',
+        inputs: [{ name: 'sample', types: FLOAT, ranks: [4], what: 'images [n, 3, H, W]' }],
+        outputRanks: [4],
+        optional: true,
+      },
+    ],
+    vaeScaling: 0.18215,
+    cameraInputs: { 'motionctrl-rt': 'camera_poses' },
+    options: (s) => ({ motionScale: s.motionScale }),
+    load: async () => (await import('./animatediff')).AnimateDiffPipeline,
+  },
+  svd: {
+    denoiser: 'unet',
+    latentLayout: 'BFCHW',
+    components: [
+      {
+        component: 'image_encoder',
+        inputs: [
+          { name: 'pixel_values', types: FLOAT, ranks: [4], what: 'CLIP input [batch, 3, 224, 224]' },
+        ],
+        outputRanks: [2, 3],
+      },
+      {
+        component: 'vae_encoder',
+        inputs: [{ name: 'sample', types: FLOAT, ranks: [4], what: 'images [batch, 3, H, W]' }],
+        outputRanks: [4],
+      },
+      {
+        component: 'unet',
+        inputs: [
+          {
+            name: 'sample',
+            types: FLOAT,
+            ranks: [5],
+            what: 'latents [batch, frames, 8, height/8, width/8]',
+          },
+          {
+            name: 'timestep',
+            types: FLOAT,
+            ranks: [0, 1],
+            what: 'the continuous timestep, a scalar or [1]',
+          },
+          {
+            name: 'encoder_hidden_states',
+            types: FLOAT,
+            ranks: [3],
+            what: 'image embeddings [batch, 1, dim]',
+          },
+          {
+            name: 'added_time_ids',
+            types: FLOAT,
+            ranks: [2],
+            what: '[fps-1, motion_bucket_id, noise_aug_strength] per batch item',
+          },
+          {
+            name: 'camera_poses',
+            types: FLOAT,
+            ranks: [3],
+            optional: true,
+            what: 'MotionCtrl-SVD poses [batch, frames, 12]',
+          },
+        ],
+        outputRanks: [5],
+      },
+      {
+        component: 'vae_decoder',
+        inputs: [
+          { name: 'latent_sample', types: FLOAT, ranks: [4], what: 'latents [n, 4, h, w]' },
+          {
+            name: 'num_frames',
+            types: ['int64'],
+            ranks: [0, 1],
+            optional: true,
+            what: 'frames in this decode call',
+          },
+        ],
+        outputRanks: [4],
+      },
+    ],
+    vaeScaling: 0.18215,
+    cameraInputs: { 'motionctrl-rt': 'camera_poses' },
+    options: (s) => ({
+      motionBucketId: s.motionBucketId,
+      noiseAugStrength: s.noiseAugStrength,
+      minGuidanceScale: s.minGuidance,
+    }),
+    load: async () => (await import('./svd')).StableVideoDiffusionPipeline,
+  },
+  cogvideox: {
+    denoiser: 'transformer',
+    latentLayout: 'BFCHW',
+    components: [
+      textEncoder(226),
+      {
+        component: 'transformer',
+        inputs: [
+          {
+            name: 'hidden_states',
+            types: FLOAT,
+            ranks: [5],
+            what: 'latents [batch, latent_frames, 16, height/8, width/8]',
+          },
+          {
+            name: 'encoder_hidden_states',
+            types: FLOAT,
+            ranks: [3],
+            what: 'prompt embeddings [batch, 226, dim]',
+          },
+          { name: 'timestep', types: TIMESTEP, ranks: [0, 1], what: 'timesteps [batch]' },
+          {
+            name: 'image_rotary_emb_cos',
+            types: FLOAT,
+            ranks: [2],
+            optional: true,
+            what: 'RoPE cos table (5B)',
+          },
+          {
+            name: 'image_rotary_emb_sin',
+            types: FLOAT,
+            ranks: [2],
+            optional: true,
+            what: 'RoPE sin table (5B)',
+          },
+        ],
+        outputRanks: [5],
+      },
+      {
+        component: 'vae_decoder',
+        inputs: [
+          {
+            name: 'latent_sample',
+            types: FLOAT,
+            ranks: [5],
+            what: 'latents [batch, 16, latent_frames, h, w]',
+          },
+        ],
+        outputRanks: [5],
+      },
+    ],
+    vaeScaling: 1.15258426,
+    cameraInputs: {},
+    options: (s) => ({ useDynamicCfg: s.dynamicCfg }),
+    load: async () => (await import('./cogvideox')).CogVideoXPipeline,
+  },
+}

@@ -1,0 +1,124 @@
+// The camera editor's toolbar: presets with a speed, keyframe add / delete / duplicate, the
+// gizmo mode, the views, and pose files out (MotionCtrl JSON, RealEstate10K txt) and in.
+import { useRef, useState } from 'react'
+import { PRESET_NAMES } from '../../../shared/camera'
+import type { ViewMode } from './CameraViewport'
+
+type Props = {
+  hasSelection: boolean
+  view: ViewMode
+  gizmo: 'translate' | 'rotate'
+  onApplyPreset: (name: string, speed: number) => void
+  onAddKey: () => void
+  onDeleteKey: () => void
+  onDuplicateKey: () => void
+  onGizmo: (g: 'translate' | 'rotate') => void
+  onView: (v: ViewMode) => void
+  onExportMotionCtrl: () => void
+  onExportRe10k: () => void
+  onImport: (file: File) => void
+}
+
+const VIEWS: ViewMode[] = ['perspective', 'top', 'side', 'camera']
+
+export function CameraToolbar(p: Props) {
+  const [presetName, setPresetName] = useState('orbit-left')
+  const [presetSpeed, setPresetSpeed] = useState(1)
+  const fileInput = useRef<HTMLInputElement>(null)
+  return (
+    <span className="tools">
+      <select
+        value={presetName}
+        onChange={(e) => setPresetName(e.target.value)}
+        data-testid="preset-name"
+        aria-label="Camera preset"
+      >
+        {PRESET_NAMES.map((n) => (
+          <option key={n}>{n}</option>
+        ))}
+      </select>
+      <input
+        type="number"
+        min={0.1}
+        max={5}
+        step={0.1}
+        value={presetSpeed}
+        onChange={(e) => setPresetSpeed(Number(e.target.value) || 1)}
+        aria-label="Preset speed"
+        className="speed"
+      />
+      <button
+        type="button"
+        className="small"
+        onClick={() => p.onApplyPreset(presetName, presetSpeed)}
+        data-testid="apply-preset"
+      >
+        Apply
+      </button>
+      <span className="sep" />
+      <button type="button" className="small" onClick={p.onAddKey} title="Add a keyframe at the playhead">
+        + Key
+      </button>
+      <button
+        type="button"
+        className="small"
+        onClick={p.onDeleteKey}
+        disabled={!p.hasSelection}
+        title="Delete the selected keyframe (Delete)"
+      >
+        − Key
+      </button>
+      <button
+        type="button"
+        className="small"
+        onClick={p.onDuplicateKey}
+        disabled={!p.hasSelection}
+        title="Copy the selected keyframe to the playhead (Ctrl+D)"
+        data-testid="duplicate-key"
+      >
+        Dup Key
+      </button>
+      <button
+        type="button"
+        className="small"
+        onClick={() => p.onGizmo(p.gizmo === 'translate' ? 'rotate' : 'translate')}
+        title="Gizmo: move or rotate"
+      >
+        {p.gizmo === 'translate' ? 'Move' : 'Rotate'}
+      </button>
+      <span className="sep" />
+      {VIEWS.map((v) => (
+        <button
+          key={v}
+          type="button"
+          className={`small ${p.view === v ? 'on' : ''}`}
+          onClick={() => p.onView(v)}
+        >
+          {v === 'camera' ? 'Through camera' : v[0]!.toUpperCase() + v.slice(1)}
+        </button>
+      ))}
+      <span className="sep" />
+      <button
+        type="button"
+        className="small"
+        onClick={p.onExportMotionCtrl}
+        data-testid="export-motionctrl"
+      >
+        MotionCtrl JSON
+      </button>
+      <button type="button" className="small" onClick={p.onExportRe10k}>
+        RE10K txt
+      </button>
+      <button type="button" className="small" onClick={() => fileInput.current?.click()}>
+        Import…
+      </button>
+      <input
+        ref={fileInput}
+        type="file"
+        accept=".json,.txt"
+        hidden
+        onChange={(e) => e.target.files?.[0] && p.onImport(e.target.files[0])}
+      />
+    </span>
+  )
+}

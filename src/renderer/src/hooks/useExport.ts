@@ -1,0 +1,75 @@
+// Exports: the export dialog's subject (one job's clip, or every shot in order) and the export
+// itself: a save dialog on the desktop, a download in the browser.
+import { useCallback, useState } from 'react'
+import type { DollyBridge, JobView } from '../../../shared/contract'
+import type { ClipFormat } from '../../../shared/render'
+import type { Client } from '../api/client'
+import type { ExportOptions, ExportSource } from '../components/ExportDialog'
+
+export function useExport(api: DollyBridge, client: Client, notify: (text: string) => void) {
+  const [dialog, setDialog] = useState<{ jobIds: string[]; source: ExportSource } | null>(null)
+
+  const exportClip = useCallback(
+    async (
+      jobIds: string[],
+      format: ClipFormat,
+      options: Omit<ExportOptions, 'format'> | null = null,
+    ) => {
+      const id = jobIds[0]!
+      notify(`Exporting ${format.toUpperCase()}…`)
+      const r = await api.clip.export({ jobIds, format, ...(options ?? {}) })
+      if (!r.ok) return notify(r.error.message)
+      if (r.value.url) {
+        const a = document.createElement('a')
+        a.href =
+          client.mediaUrl(r.value.url) +
+          `&download=dolly-${id.slice(0, 8)}.${format === 'png' ? 'zip' : format}`
+        a.download = `dolly-${id.slice(0, 8)}.${format}`
+        a.dataset['testid'] = 'export-link'
+        document.body.appendChild(a)
+        a.click()
+        a.remove()
+        notify(`Exported ${format.toUpperCase()}`)
+      } else notify(r.value.path ? `Saved ${r.value.path}` : 'Export cancelled')
+    },
+    [api, client, notify],
+  )
+
+  /** The dialog for one finished job. */
+  const openForJob = useCallback((j: JobView) => {
+    if (!j.result) return
+    setDialog({
+      jobIds: [j.id],
+      source: {
+        title: 'Export clip',
+        detail: `${j.result.width}×${j.result.height}, ${j.result.frames} frames rendered at ${j.result.fps} fps · seed ${j.result.seed}`,
+        width: j.result.width,
+        height: j.result.height,
+        fps: j.result.fps,
+      },
+    })
+  }, [])
+
+  /** The dialog for every shot as one clip, once each shot has a finished render. */
+  const openForShots = useCallback(
+    (shotJobs: (JobView | undefined)[]) => {
+      const first = shotJobs[0]?.result
+      if (!first || shotJobs.some((j) => j?.state !== 'done'))
+        return notify('Render every shot before exporting them as one clip')
+      const total = shotJobs.reduce((n, j) => n + (j?.result?.frames ?? 0), 0)
+      setDialog({
+        jobIds: shotJobs.map((j) => j!.id),
+        source: {
+          title: 'Export all shots',
+          detail: `${shotJobs.length} shots, ${total} frames at ${first.width}×${first.height}, ${first.fps} fps`,
+          width: first.width,
+          height: first.height,
+          fps: first.fps,
+        },
+      })
+    },
+    [notify],
+  )
+
+  return { dialog, close: () => setDialog(null), exportClip, openForJob, openForShots }
+}

@@ -1,0 +1,82 @@
+// Keyframe edits as pure functions over a trajectory (the editor's toolbar, shortcuts, drags
+// and numeric fields all go through these), so each is one undoable value and testable alone.
+// A trajectory keeps the frame count it was authored for; the clip's playhead (0..frames-1)
+// maps onto that timeline proportionally, as sampleTrajectory does.
+import { newKeyframeId, sampleTrajectory, type Keyframe, type Trajectory } from './trajectory'
+
+const EPS = 1e-6
+
+/** The clip's frame `playhead` (of `frames`) on the trajectory's own timeline. */
+export function keyFrameAt(t: Trajectory, frames: number, playhead: number): number {
+  return (playhead / Math.max(frames - 1, 1)) * (t.frames - 1)
+}
+
+function withKey(t: Trajectory, k: Keyframe): Trajectory {
+  // a key at the same frame is replaced, never stacked
+  return {
+    ...t,
+    keyframes: [...t.keyframes.filter((x) => Math.abs(x.frame - k.frame) > EPS), k],
+  }
+}
+
+/** A keyframe at the playhead holding the pose the path has there (linear easing). */
+export function addKeyframeAt(
+  t: Trajectory,
+  frames: number,
+  playhead: number,
+): { trajectory: Trajectory; id: string } {
+  const pose = sampleTrajectory(t, Math.max(frames, 1))[Math.min(playhead, frames - 1)]!
+  const k: Keyframe = {
+    id: newKeyframeId(),
+    frame: keyFrameAt(t, frames, playhead),
+    position: pose.position,
+    rotation: pose.rotation,
+    fov: pose.fov,
+    easing: { type: 'linear' },
+  }
+  return { trajectory: withKey(t, k), id: k.id }
+}
+
+/** Removes a keyframe; the last one stays (a path needs one). */
+export function deleteKeyframe(t: Trajectory, id: string): Trajectory {
+  if (t.keyframes.length <= 1 || !t.keyframes.some((k) => k.id === id)) return t
+  return { ...t, keyframes: t.keyframes.filter((k) => k.id !== id) }
+}
+
+/**
+ * A copy of keyframe `id` at the playhead (a hold, or a return to a framing). An error when
+ * there is no such key or the playhead is on it already.
+ */
+export function duplicateKeyframe(
+  t: Trajectory,
+  id: string,
+  frames: number,
+  playhead: number,
+): { trajectory: Trajectory; id: string } | { error: string } {
+  const src = t.keyframes.find((k) => k.id === id)
+  if (!src) return { error: 'Select a keyframe to duplicate' }
+  const frame = keyFrameAt(t, frames, playhead)
+  if (Math.abs(src.frame - frame) < EPS)
+    return { error: 'Move the playhead to where the copy should go, then duplicate' }
+  const k = { ...src, id: newKeyframeId(), frame }
+  return { trajectory: withKey(t, k), id: k.id }
+}
+
+/** Changes fields of keyframe `id` (a drag moves position/rotation; the fields edit any). */
+export function updateKeyframe(
+  t: Trajectory,
+  id: string,
+  patch: Partial<Omit<Keyframe, 'id'>>,
+): Trajectory {
+  if (!t.keyframes.some((k) => k.id === id)) return t
+  return { ...t, keyframes: t.keyframes.map((k) => (k.id === id ? { ...k, ...patch } : k)) }
+}
+
+/** Largest camera travel between two consecutive frames (the "faster than trained" warning). */
+export function maxFrameStep(t: Trajectory, frames: number): number {
+  const p = sampleTrajectory(t, Math.max(frames, 2))
+  let m = 0
+  for (let i = 1; i < p.length; i++)
+    m = Math.max(m, Math.hypot(...p[i]!.position.map((v, k) => v - p[i - 1]!.position[k]!)))
+  return m
+}

@@ -1,0 +1,313 @@
+// The render vocabulary, declared once: pipeline kinds, memory plans, schedulers, clip
+// formats, job states and stages, the settings a shot and a render request share, and one
+// table of per-pipeline facts that the generation panel, main, the model manager and the
+// engine all read. Adding a pipeline kind means one row in PIPELINES (plus the engine's
+// registry row and its pipeline file).
+import { z } from 'zod'
+
+// --- names ---------------------------------------------------------------------------------
+
+export const PIPELINE_KINDS = ['animatediff', 'svd', 'cogvideox'] as const
+export const PipelineKind = z.enum(PIPELINE_KINDS)
+export type PipelineKind = z.infer<typeof PipelineKind>
+
+/** How sessions live on the GPU (see docs/ARCHITECTURE.md, "Memory plans"). */
+export const MEMORY_PLANS = ['resident', 'offload', 'minimal'] as const
+export const MemoryPlan = z.enum(MEMORY_PLANS)
+export type MemoryPlan = z.infer<typeof MemoryPlan>
+/** What a person picks: a plan, or 'auto' (chosen from free memory). */
+export const PlanSetting = z.enum(['auto', ...MEMORY_PLANS])
+export type PlanSetting = z.infer<typeof PlanSetting>
+/** A few words on each plan, for pickers. */
+export const PLAN_HINTS: Record<PlanSetting, string> = {
+  auto: 'from free memory',
+  resident: 'fastest',
+  offload: 'one stage at a time',
+  minimal: 'smallest GPUs',
+}
+
+/** Every scheduler the engine implements, under diffusers' class names. */
+export const SCHEDULER_NAMES = [
+  'DDIMScheduler',
+  'EulerDiscreteScheduler',
+  'EulerAncestralDiscreteScheduler',
+  'DPMSolverMultistepScheduler',
+  'LCMScheduler',
+  'CogVideoXDDIMScheduler',
+  'CogVideoXDPMScheduler',
+] as const
+export const SchedulerName = z.enum(SCHEDULER_NAMES)
+export type SchedulerName = z.infer<typeof SchedulerName>
+/** A shot's scheduler: '' means the model's own (its scheduler_config.json). */
+export const SchedulerSetting = z.union([z.literal(''), SchedulerName])
+
+export const CLIP_FORMATS = ['mp4', 'gif', 'webm', 'png'] as const
+export const ClipFormat = z.enum(CLIP_FORMATS)
+export type ClipFormat = z.infer<typeof ClipFormat>
+
+export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const
+export const JobState = z.enum(JOB_STATES)
+export type JobState = z.infer<typeof JobState>
+
+export const STAGES = ['load', 'encode', 'denoise', 'decode', 'export'] as const
+export const Stage = z.enum(STAGES)
+export type Stage = z.infer<typeof Stage>
+
+/** How a model takes the camera path: MotionCtrl's RT [B,F,12], CameraCtrl's Plücker rays, or not. */
+export const CAMERA_CONDITIONINGS = ['motionctrl-rt', 'cameractrl-plucker', 'none'] as const
+export const CameraConditioning = z.enum(CAMERA_CONDITIONINGS)
+export type CameraConditioning = z.infer<typeof CameraConditioning>
+
+/** The model input the motion slider drives (besides the camera scale). */
+export const MotionInput = z.enum(['motion_bucket_id', 'motion_scale', 'none'])
+export type MotionInput = z.infer<typeof MotionInput>
+
+/** How an input image meets the clip's aspect: diffusers stretches; crop and pad keep proportions. */
+export const ImageFit = z.enum(['crop', 'pad', 'stretch'])
+export type ImageFit = z.infer<typeof ImageFit>
+
+// --- progress --------------------------------------------------------------------------------
+
+/** What a pipeline reports: where it is in which stage. */
+export const StageProgress = z
+  .object({
+    stage: Stage,
+    step: z.number().int().nonnegative(),
+    steps: z.number().int().nonnegative(),
+  })
+  .strict()
+export type StageProgress = z.infer<typeof StageProgress>
+
+/** What a job reports (engine -> main -> page, one shape): the stage plus speed and ETA. */
+export const JobProgress = StageProgress.extend({
+  /** Denoising speed (steps per second) once measurable. */
+  itPerSec: z.number().nonnegative().nullable(),
+  /** Seconds left for the whole render, estimated. */
+  etaS: z.number().nonnegative().nullable(),
+}).strict()
+export type JobProgress = z.infer<typeof JobProgress>
+
+// --- per-pipeline facts -----------------------------------------------------------------------
+
+export type PipelineFacts = {
+  /** What the UI calls the family. */
+  label: string
+  /** diffusers pipeline classes (and Optimum's ORT-prefixed ones) that name this kind in model_index.json. */
+  classNames: readonly string[]
+  /** What a creator gives: a prompt (text-to-video) or an image (image-to-video). */
+  input: 'text' | 'image'
+  /** The tokenizer and its padded length (the pipeline's max_sequence_length), null without a prompt. */
+  tokenizer: { kind: 'clip' | 't5'; maxTokens: number } | null
+  /** Native clip: frames, size, frames per second. */
+  frames: number
+  width: number
+  height: number
+  fps: number
+  /** Most frames one window can take, when the model fixes it (a model's config may say less). */
+  maxFrames: number | null
+  /** Frame counts the model decodes exactly: any, or 4k+1 (a VAE with 4x temporal compression). */
+  frameRule: 'any' | '4k+1'
+  /** Output sizes must be multiples of this (VAE factor times any patch size). */
+  sizeMultiple: number
+  /** diffusers' __call__ defaults (AnimateDiff: the steps its docs use). */
+  steps: number
+  guidance: number
+  /** 'cfg': one scale; 'frame-ramp': per-frame guidance from minGuidance up to the scale (SVD). */
+  guidanceKind: 'cfg' | 'frame-ramp'
+  minGuidance: number | null
+  /** The model is conditioned on fps (SVD: added_time_ids get fps - 1). */
+  fpsConditioning: boolean
+  /** The scheduler a folder normally ships, and those that work with this family's models. */
+  scheduler: SchedulerName
+  schedulers: readonly SchedulerName[]
+  /** The motion input the family has by default (a folder may add motion_scale). */
+  motion: MotionInput
+  /** Camera conditionings this pipeline can feed (a folder declares the one it takes). */
+  camera: readonly Exclude<CameraConditioning, 'none'>[]
+  /** Frames per VAE decode call: null decodes each frame alone (the VAE is per-frame anyway) or,
+   *  for a 3D VAE, the whole clip. A temporal decoder mixes frames within one call. */
+  decodeChunk: { default: 'all' | number; minimal: number; temporal: boolean } | null
+}
+
+export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
+  animatediff: {
+    label: 'AnimateDiff',
+    classNames: ['AnimateDiffPipeline', 'ORTAnimateDiffPipeline'],
+    input: 'text',
+    tokenizer: { kind: 'clip', maxTokens: 77 },
+    frames: 16,
+    width: 512,
+    height: 512,
+    fps: 8,
+    // the motion module's positional table (diffusers' MotionAdapter motion_max_seq_length)
+    maxFrames: 32,
+    frameRule: 'any',
+    sizeMultiple: 8,
+    steps: 25,
+    guidance: 7.5,
+    guidanceKind: 'cfg',
+    minGuidance: null,
+    fpsConditioning: false,
+    scheduler: 'DDIMScheduler',
+    schedulers: [
+      'DDIMScheduler',
+      'EulerDiscreteScheduler',
+      'EulerAncestralDiscreteScheduler',
+      'DPMSolverMultistepScheduler',
+      'LCMScheduler',
+    ],
+    motion: 'none',
+    camera: ['motionctrl-rt'],
+    decodeChunk: { default: 16, minimal: 1, temporal: false },
+  },
+  svd: {
+    label: 'Stable Video Diffusion',
+    classNames: ['StableVideoDiffusionPipeline', 'ORTStableVideoDiffusionPipeline'],
+    input: 'image',
+    tokenizer: null,
+    frames: 14,
+    width: 1024,
+    height: 576,
+    // diffusers' default fps=7 (conditioning fps - 1 = 6)
+    fps: 7,
+    maxFrames: null,
+    frameRule: 'any',
+    sizeMultiple: 8,
+    steps: 25,
+    guidance: 3,
+    guidanceKind: 'frame-ramp',
+    minGuidance: 1,
+    fpsConditioning: true,
+    scheduler: 'EulerDiscreteScheduler',
+    schedulers: ['EulerDiscreteScheduler'],
+    motion: 'motion_bucket_id',
+    camera: ['motionctrl-rt'],
+    // diffusers decodes all frames in one call by default; the temporal decoder mixes frames
+    decodeChunk: { default: 'all', minimal: 2, temporal: true },
+  },
+  cogvideox: {
+    label: 'CogVideoX',
+    classNames: ['CogVideoXPipeline', 'ORTCogVideoXPipeline'],
+    input: 'text',
+    tokenizer: { kind: 't5', maxTokens: 226 },
+    frames: 49,
+    width: 720,
+    height: 480,
+    fps: 8,
+    maxFrames: 49,
+    frameRule: '4k+1',
+    // VAE factor 8 times the transformer's patch size 2
+    sizeMultiple: 16,
+    steps: 50,
+    guidance: 6,
+    guidanceKind: 'cfg',
+    minGuidance: null,
+    fpsConditioning: false,
+    scheduler: 'CogVideoXDDIMScheduler',
+    schedulers: ['CogVideoXDDIMScheduler', 'CogVideoXDPMScheduler'],
+    motion: 'none',
+    camera: [],
+    decodeChunk: null,
+  },
+}
+
+/** The pipeline kind a diffusers class name stands for, or null. */
+export function pipelineForClass(className: string): PipelineKind | null {
+  for (const kind of PIPELINE_KINDS)
+    if (PIPELINES[kind].classNames.includes(className)) return kind
+  return null
+}
+
+// --- settings ---------------------------------------------------------------------------------
+
+/** A dropped input image (image-to-video): main's id for the stored bytes, and how it fits. */
+export const InputImage = z
+  .object({
+    id: z.string().regex(/^[0-9a-f]{64}\.(png|jpg|webp|bmp|tif)$/),
+    name: z.string().max(255),
+    fit: ImageFit,
+  })
+  .strict()
+export type InputImage = z.infer<typeof InputImage>
+
+const Seed = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1)
+
+/**
+ * What one render is made of, besides its camera: the shot's settings and a render request
+ * both derive from this (the shot adds `seedLocked`, the request adds `camera`).
+ */
+export const RenderSettings = z
+  .object({
+    modelId: z.string().max(1024),
+    prompt: z.string().max(4000),
+    negativePrompt: z.string().max(4000),
+    seed: Seed,
+    steps: z.number().int().min(1).max(500),
+    /** The guidance scale; for a per-frame ramp (SVD) the last frame's (max) scale. */
+    guidance: z.number().min(0).max(50),
+    frames: z.number().int().min(1).max(256),
+    fps: z.number().int().min(1).max(60),
+    scheduler: SchedulerSetting,
+    plan: PlanSetting,
+    /** The motion-strength slider, 0..1, mapped per model (see shared/motion.ts). */
+    motion: z.number().min(0).max(1),
+    /** Output size; absent means the model's own. */
+    width: z.number().int().min(8).max(4096).optional(),
+    height: z.number().int().min(8).max(4096).optional(),
+    /** Frames per VAE decode call (temporal decoders); absent means the model's default. */
+    decodeChunk: z.number().int().min(1).max(256).optional(),
+    /** Image-to-video input; absent for text-to-video. */
+    image: InputImage.optional(),
+  })
+  .strict()
+export type RenderSettings = z.infer<typeof RenderSettings>
+
+/** The defaults a model brings (its family's facts, its folder's config and dolly.json). */
+export const ModelDefaults = z
+  .object({
+    frames: z.number().int().positive(),
+    steps: z.number().int().positive(),
+    guidance: z.number().nonnegative(),
+    fps: z.number().int().positive(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** null: the model has no decode-chunk choice; 'all' decodes the clip in one call. */
+    decodeChunk: z.union([z.number().int().positive(), z.literal('all')]).nullable(),
+  })
+  .strict()
+export type ModelDefaults = z.infer<typeof ModelDefaults>
+
+/**
+ * A shot's settings after a model change: everything the model decides comes from the new
+ * model (frames, steps, guidance, fps, scheduler, size, decode chunk, motion at its middle),
+ * what the creator wrote stays (prompts, seed, image, plan).
+ */
+export function settingsForModel<S extends RenderSettings>(
+  s: S,
+  model: { id: string; defaults: ModelDefaults },
+): S {
+  const d = model.defaults
+  return {
+    ...s,
+    modelId: model.id,
+    frames: d.frames,
+    steps: d.steps,
+    guidance: d.guidance,
+    fps: d.fps,
+    scheduler: '',
+    motion: 0.5,
+    width: undefined,
+    height: undefined,
+    decodeChunk: undefined,
+  }
+}
+
+/** Frame counts a model decodes exactly, nearest first (CogVideoX: 4k+1). */
+export function validFrameCount(rule: PipelineFacts['frameRule'], frames: number): number {
+  if (rule === 'any') return frames
+  return Math.max(1, Math.round((frames - 1) / 4) * 4 + 1)
+}
