@@ -8,8 +8,12 @@ export { EulerDiscreteScheduler, EulerAncestralDiscreteScheduler } from './sched
 export { DPMSolverMultistepScheduler } from './schedulers/dpmsolver-multistep'
 export { LCMScheduler } from './schedulers/lcm'
 export { CogVideoXDDIMScheduler, CogVideoXDPMScheduler } from './schedulers/cogvideox'
+export { FlowMatchEulerDiscreteScheduler } from './schedulers/flow-match-euler'
+export { UniPCMultistepScheduler } from './schedulers/unipc'
+export { SchedulerConfigError } from './schedulers/common'
 export { PromptTokenizer, TokenizerError } from './tokenizers'
 export type { Tokenized, TokenizerKind } from './tokenizers'
+export { promptClean } from './tokenizers/prompt-clean'
 export { float16ToFloat32, float32ToFloat16, fromHalfBits, toHalfBits } from './runtime/fp16'
 export { concat, chunk, permute, repeatInterleave, split } from './runtime/tensor'
 export {
