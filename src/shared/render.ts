@@ -35,6 +35,8 @@ export const SCHEDULER_NAMES = [
   'LCMScheduler',
   'CogVideoXDDIMScheduler',
   'CogVideoXDPMScheduler',
+  'UniPCMultistepScheduler',
+  'FlowMatchEulerDiscreteScheduler',
 ] as const
 export const SchedulerName = z.enum(SCHEDULER_NAMES)
 export type SchedulerName = z.infer<typeof SchedulerName>
@@ -213,8 +215,7 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
 
 /** The pipeline kind a diffusers class name stands for, or null. */
 export function pipelineForClass(className: string): PipelineKind | null {
-  for (const kind of PIPELINE_KINDS)
-    if (PIPELINES[kind].classNames.includes(className)) return kind
+  for (const kind of PIPELINE_KINDS) if (PIPELINES[kind].classNames.includes(className)) return kind
   return null
 }
 

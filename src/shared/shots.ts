@@ -1,13 +1,14 @@
 // Shot operations on the project: add (continuing the camera from where the last one ended),
 // split at a frame, move, delete. Pure functions over the document, so each is one undo step.
 import {
+  presetTrajectory,
   newKeyframeId,
   sampleTrajectory,
   trajectoryFromPoses,
   type Keyframe,
   type Trajectory,
 } from './camera'
-import type { RenderRequest, Shot } from './contract'
+import type { ProjectDoc, RenderRequest, Shot } from './contract'
 
 /** What these operations need of a shot (the project's shots carry more). */
 type ShotLike = {
@@ -58,7 +59,9 @@ export function splitShot<S extends ShotLike>(doc: Doc<S>, p: number): Doc<S> {
   const cur = doc.shots[doc.active]!
   const n = cur.settings.frames
   if (!Number.isInteger(p) || p < 2 || p > n - 2)
-    throw new Error(`split at frame ${p + 1}: each part needs at least 2 frames (this shot has ${n})`)
+    throw new Error(
+      `split at frame ${p + 1}: each part needs at least 2 frames (this shot has ${n})`,
+    )
   const poses = sampleTrajectory(cur.camera, n)
   const T = cur.camera.frames - 1
   const at = (i: number) => (i * T) / (n - 1) // a frame of the shot on the path's timeline
@@ -135,4 +138,32 @@ export function renderRequest(shot: Shot): RenderRequest {
     ...(image ? { image } : {}),
     ...(decodeChunk ? { decodeChunk } : {}),
   }
+}
+
+/** A fresh shot: a static camera, the model's settings once one is picked. */
+export function initialShot(modelId = ''): Shot {
+  return {
+    id: newShotId(),
+    settings: {
+      modelId,
+      prompt: '',
+      negativePrompt: 'blurry, low quality',
+      seed: randomSeed(),
+      seedLocked: false,
+      steps: 25,
+      guidance: 7.5,
+      frames: 16,
+      fps: 8,
+      scheduler: '',
+      plan: 'auto',
+      motion: 0.5,
+    },
+    camera: presetTrajectory('static', 1, 16),
+    preset: null,
+    clip: null,
+  }
+}
+
+export function initialProject(modelId = ''): ProjectDoc {
+  return { shots: [initialShot(modelId)], active: 0 }
 }

@@ -96,7 +96,7 @@ describe('project files', () => {
     expect(store.open('Old').migratedFrom).toBe(1)
   })
 
-  it('v3 -> v4: a scheduler the engine does not implement becomes the model\'s own', () => {
+  it("v3 -> v4: a scheduler the engine does not implement becomes the model's own", () => {
     const v3 = JSON.parse(serializeProject(doc)) as Record<string, unknown> & { doc: typeof doc }
     v3['version'] = 3
     v3.doc.shots[0]!.settings.scheduler = 'PNDMScheduler' as never
@@ -105,7 +105,10 @@ describe('project files', () => {
     expect(migratedFrom).toBe(3)
     expect(file.doc.shots.map((s) => s.settings.scheduler)).toEqual(['', 'EulerDiscreteScheduler'])
     // the current version refuses the unknown name, by its place in the file
-    const bad = serializeProject(doc).replace(/"scheduler": "[^"]*"/, '"scheduler": "PNDMScheduler"')
+    const bad = serializeProject(doc).replace(
+      /"scheduler": "[^"]*"/,
+      '"scheduler": "PNDMScheduler"',
+    )
     expect(() => parseProject(bad)).toThrow(/shots\.0\.settings\.scheduler/)
   })
 
@@ -144,7 +147,11 @@ describe('project files', () => {
     const store = new ProjectStore(join(tmp, 'p5'), join(tmp, 's5'))
     expect(store.recovery()).toBeNull()
     store.autosave(
-      { ...doc, shots: [{ ...shot, settings: { ...shot.settings, prompt: 'unsaved edit' } }], active: 0 },
+      {
+        ...doc,
+        shots: [{ ...shot, settings: { ...shot.settings, prompt: 'unsaved edit' } }],
+        active: 0,
+      },
       'Draft',
     )
     const r = store.recovery()!

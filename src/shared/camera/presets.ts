@@ -17,7 +17,7 @@ import {
   type Quat,
   type Vec3,
 } from './math'
-import type { CameraPose } from './trajectory'
+import { trajectoryFromPoses, type CameraPose, type Trajectory } from './trajectory'
 
 export type Move = {
   /** Translation in camera axes (x right, y up, z back), in scene units. */
@@ -196,4 +196,22 @@ export function parsePresetExpression(expr: string, speed = 1): PresetSpec[][] {
     }),
   )
   return seq
+}
+
+/**
+ * A preset expression as an editable path: its poses for `frames` frames, with a keyframe
+ * every 5 frames and on the last, at the frames they came from.
+ */
+export function presetTrajectory(expr: string, speed: number, frames: number): Trajectory {
+  const seq = parsePresetExpression(expr, speed)
+  const poses =
+    seq.length === 1 ? presetPoses(seq[0]!, { frames }) : presetSequence(seq, { frames })
+  const idx = poses.map((_, i) => i).filter((i) => i % 5 === 0 || i === poses.length - 1)
+  const t = trajectoryFromPoses(
+    idx.map((i) => poses[i]!),
+    frames,
+    [0, 0, -4],
+  )
+  t.keyframes.forEach((k, i) => (k.frame = idx[i]!))
+  return t
 }

@@ -344,9 +344,19 @@ export function openModelFolder(dir: string): ModelFolder {
   const denoiserConfig = readConfig(join(root, row.denoiser, 'config.json'))
   const vae = readVaeFactors(join(root, 'vae_decoder', 'config.json'), row.vaeScaling)
   const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null)
-  // a transformer's config names its native latent size and (pixel) frames; a UNet's, frames
+  // an export with a fixed frames axis takes only that many frames; else a transformer's
+  // config names its native (pixel) frames, a UNet's its num_frames
+  const latentShape = (denoiser.inputs['sample'] ?? denoiser.inputs['hidden_states'])?.shape ?? []
+  const fixedLatentFrames = latentShape[row.latentLayout === 'BCFHW' ? 2 : 1]
+  const t = vae.temporalCompression
+  const fixedFrames = typeof fixedLatentFrames === 'number' ? (fixedLatentFrames - 1) * t + 1 : null
+  // the most frames that still map onto those latent frames ((F - 1) // t + 1)
+  const fixedMax = typeof fixedLatentFrames === 'number' ? fixedLatentFrames * t : null
   const nativeFrames: number | null =
-    dolly.nativeFrames ?? int(denoiserConfig['num_frames']) ?? int(denoiserConfig['sample_frames'])
+    dolly.nativeFrames ??
+    fixedFrames ??
+    int(denoiserConfig['num_frames']) ??
+    int(denoiserConfig['sample_frames'])
   const fixed = fixedLatentSize({ components })
   const configW = int(denoiserConfig['sample_width'])
   const configH = int(denoiserConfig['sample_height'])
@@ -359,7 +369,10 @@ export function openModelFolder(dir: string): ModelFolder {
           ? [configW * vae.scaleFactor, configH * vae.scaleFactor]
           : [facts.width, facts.height]
   const maxFrames =
-    dolly.maxFrames ?? int(denoiserConfig['motion_max_seq_length']) ?? facts.maxFrames
+    dolly.maxFrames ??
+    fixedMax ??
+    int(denoiserConfig['motion_max_seq_length']) ??
+    facts.maxFrames
   const chunk = facts.decodeChunk
   const defaults: ModelDefaults = {
     frames: Math.min(nativeFrames ?? facts.frames, maxFrames ?? Infinity),

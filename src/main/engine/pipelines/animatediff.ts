@@ -7,25 +7,12 @@
 //   4. decode_latents: latents / scaling_factor -> [B*F, 4, h, w], VAE in chunks, (x/2 + 0.5).clamp(0, 1)
 import type * as ort from 'onnxruntime-node'
 import type { ModelFolder } from '../models/model-folder'
-import { TorchGenerator } from '../random/torch-generator'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
-import { floatTensor, permute, repeatInterleave } from '../runtime/tensor'
-import type { Scheduler } from '../schedulers/common'
+import { floatTensor, repeatInterleave } from '../runtime/tensor'
 import { PromptTokenizer } from '../tokenizers'
-import { classifierFreeGuidance, PipelineError, schedulerFromConfig } from './common'
-import {
-  decodeChunkFor,
-  decodeFrames,
-  denoise,
-  encodePromptPair,
-  guidanceBatch,
-  guidedCall,
-  PipelineRun,
-  prepareLatents,
-  resolveCall,
-  type Resolved,
-} from './steps'
+import { classifierFreeGuidance } from './common'
+import { guidanceBatch, PipelineRun, type Resolved } from './steps'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
 
 export type AnimateDiffOptions = PipelineCall & { prompt: string }
@@ -45,59 +32,27 @@ export class AnimateDiffPipeline implements VideoPipeline {
   }
 
   async call(o: PipelineCall, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
-    const run = new PipelineRun(this.model, this.sessions, hooks)
-    const r = resolveCall(this.model, o)
-    const poses = this.checkCameraPoses(run, o.cameraPoses, r.numFrames)
-    const scheduler = schedulerFromConfig(this.model.schedulerConfig, o.scheduler)
-    const generator = new TorchGenerator(r.seed)
+    const run = new PipelineRun(this.model, this.sessions, hooks, o)
+    const r = run.r
+    const poses = run.cameraPosesFor(o.cameraPoses, r.numFrames)
 
     const text = await run.timed('encode', () =>
       this.encodePrompt(run, o.prompt ?? '', o.negativePrompt ?? '', r),
     )
-    scheduler.setTimesteps(r.steps)
     const dims = [1, 4, r.numFrames, r.h, r.w]
-    const { latents } = prepareLatents(generator, dims, scheduler)
+    const { latents } = run.prepareLatents(dims)
     run.trace('init_latents', latents, dims)
     const x = await run.timed('denoise', () =>
-      this.denoise(run, r, scheduler, generator, latents, text, poses, o.motionScale),
+      this.denoise(run, latents, text, poses, o.motionScale),
     )
-    const chunk = decodeChunkFor(run, o.decodeChunkSize, r.numFrames)
+    const chunk = run.decodeChunkFor(o.decodeChunkSize, r.numFrames)
     const frames = await run.timed('decode', () =>
-      this.decodeLatents(run, x, r, chunk, o.vaeTileSize),
+      run.decodeLatentFrames(x, 'BCFHW', r, 4, { chunk, tileSize: o.vaeTileSize }),
     )
-    return run.output(
-      frames,
-      { F: r.numFrames, H: r.height, W: r.width },
-      r.seed,
-      {
-        width: r.width,
-        height: r.height,
-        numFrames: r.numFrames,
-        numInferenceSteps: r.steps,
-        guidanceScale: r.guidance,
-        scheduler: scheduler.constructor.name,
-        decodeChunkSize: chunk,
-        ...(o.motionScale !== undefined ? { motionScale: o.motionScale } : {}),
-      },
-    )
-  }
-
-  /** MotionCtrl RT [F * 12] for the UNet's camera input, or null (with a warning) when it has none. */
-  private checkCameraPoses(
-    run: PipelineRun,
-    poses: Float32Array | undefined,
-    F: number,
-  ): Float32Array | null {
-    if (!poses) return null
-    if (!this.model.components['unet']!.inputNames['camera_poses']) {
-      run.warnings.push('this model has no camera input; the camera path is ignored')
-      return null
-    }
-    if (poses.length !== F * 12)
-      throw new PipelineError(
-        `cameraPoses has ${poses.length / 12} frames; expected ${F} (one 3x4 RT per frame)`,
-      )
-    return poses
+    return run.output(frames, {
+      decodeChunkSize: chunk,
+      ...(o.motionScale !== undefined ? { motionScale: o.motionScale } : {}),
+    })
   }
 
   /** encode_prompt, then the per-frame repeat diffusers' AnimateDiff pipeline does. */
@@ -107,7 +62,7 @@ export class AnimateDiffPipeline implements VideoPipeline {
     negative: string,
     r: Resolved,
   ): Promise<TextConditioning> {
-    const { pos, neg } = await encodePromptPair(run, this.tokenizer, prompt, negative, r.doCfg)
+    const { pos, neg } = await run.encodePromptPair(this.tokenizer, prompt, negative, r.doCfg)
     const [, L, D] = pos.dims as [number, number, number]
     const B = r.doCfg ? 2 : 1
     const batch = guidanceBatch(pos, neg)
@@ -121,14 +76,12 @@ export class AnimateDiffPipeline implements VideoPipeline {
 
   private denoise(
     run: PipelineRun,
-    r: Resolved,
-    scheduler: Scheduler,
-    generator: TorchGenerator,
     latents: Float32Array,
     text: TextConditioning,
     poses: Float32Array | null,
     motionScale: number | undefined,
   ): Promise<Float32Array> {
+    const { r, scheduler } = run
     const F = r.numFrames
     const n = latents.length
     const B = r.doCfg ? 2 : 1
@@ -169,36 +122,15 @@ export class AnimateDiffPipeline implements VideoPipeline {
           feeds[motionName] = s.floatInput(motionName, Float32Array.of(motionScale ?? 1), [1])
         return (await s.runFirst(feeds)).data
       }
-      const out = await guidedCall(run, r.doCfg, call)
+      const out = await run.guidedCall(r.doCfg, call)
       run.trace(`step${i}_unet_out_sample`, out, [B, 4, F, r.h, r.w])
       return r.doCfg ? classifierFreeGuidance(out, r.guidance) : out
     }
-    return denoise(run, {
+    return run.denoise({
       component: 'unet',
-      scheduler,
-      generator,
       latents,
       dims: [1, 4, F, r.h, r.w],
       predict,
-    })
-  }
-
-  /** latents / scaling_factor, [1, 4, F, h, w] -> [F, 4, h, w], VAE in chunks of frames. */
-  private decodeLatents(
-    run: PipelineRun,
-    latents: Float32Array,
-    r: Resolved,
-    chunk: number,
-    tileSize: number | undefined,
-  ): Promise<Float32Array> {
-    const c = Math.fround(1 / this.model.vae.scalingFactor)
-    const scaled = latents.map((v) => Math.fround(c * v))
-    const perFrame = permute(scaled, [1, 4, r.numFrames, r.h, r.w], [0, 2, 1, 3, 4]).data
-    return decodeFrames(run, {
-      latents: perFrame,
-      dims: [r.numFrames, 4, r.h, r.w],
-      chunk,
-      ...(tileSize !== undefined ? { tileSize } : {}),
     })
   }
 }

@@ -11,24 +11,12 @@ import { join } from 'node:path'
 import type * as ort from 'onnxruntime-node'
 import type { ModelFolder } from '../models/model-folder'
 import { readPythonJson } from '../models/model-folder'
-import { TorchGenerator } from '../random/torch-generator'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
 import { floatTensor, permute } from '../runtime/tensor'
-import type { Scheduler } from '../schedulers/common'
 import { PromptTokenizer } from '../tokenizers'
-import { classifierFreeGuidance, PipelineError, schedulerFromConfig } from './common'
-import {
-  decodeVolume,
-  denoise,
-  encodePromptPair,
-  guidanceBatch,
-  guidedCall,
-  PipelineRun,
-  prepareLatents,
-  resolveCall,
-  type Resolved,
-} from './steps'
+import { classifierFreeGuidance, PipelineError } from './common'
+import { guidanceBatch, PipelineRun, type Resolved } from './steps'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
 
 const f32 = Math.fround
@@ -167,44 +155,32 @@ export class CogVideoXPipeline implements VideoPipeline {
   }
 
   async call(o: PipelineCall, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
-    const run = new PipelineRun(this.model, this.sessions, hooks)
-    const r = resolveCall(this.model, o)
+    const run = new PipelineRun(this.model, this.sessions, hooks, o)
+    const r = run.r
     const latentFrames = this.latentFrames(run, r.numFrames)
     const C = this.latentChannels()
     this.checkExportedShape(r, latentFrames)
-    const scheduler = schedulerFromConfig(this.model.schedulerConfig, o.scheduler)
-    const generator = new TorchGenerator(r.seed)
 
     const { pos, neg } = await run.timed('encode', () =>
-      encodePromptPair(run, this.tokenizer, o.prompt ?? '', o.negativePrompt ?? '', r.doCfg),
+      run.encodePromptPair(this.tokenizer, o.prompt ?? '', o.negativePrompt ?? '', r.doCfg),
     )
     const text = { data: guidanceBatch(pos, neg), L: pos.dims[1]!, D: pos.dims[2]! }
-    scheduler.setTimesteps(r.steps)
     const dims = [1, latentFrames, C, r.h, r.w]
-    const { noise, latents } = prepareLatents(generator, dims, scheduler)
+    const { noise, latents } = run.prepareLatents(dims)
     run.trace('init_noise', noise, dims)
     const rope = this.rotaryEmbeddings(run, r, latentFrames)
     const x = await run.timed('denoise', () =>
-      this.denoise(run, r, scheduler, generator, latents, dims, text, rope, o.useDynamicCfg),
+      this.denoise(run, latents, dims, text, rope, o.useDynamicCfg),
     )
     const { frames, F } = await run.timed('decode', () =>
       this.decodeLatents(run, x, r, latentFrames, C, o.vaeTileSize),
     )
-    return run.output(frames, { F, H: r.height, W: r.width }, r.seed, {
-      width: r.width,
-      height: r.height,
-      numFrames: F,
-      numInferenceSteps: r.steps,
-      guidanceScale: r.guidance,
-      scheduler: scheduler.constructor.name,
-      decodeChunkSize: null,
-    })
+    return run.output(frames, { numFrames: F, decodeChunkSize: null })
   }
 
   /** (F - 1) / temporal_compression + 1 latent frames; warns when F is not 4k+1. */
   private latentFrames(run: PipelineRun, requested: number): number {
-    const temporal =
-      this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
+    const temporal = this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
     const latentFrames = Math.floor((requested - 1) / temporal) + 1
     if ((requested - 1) % temporal !== 0) {
       run.warnings.push(
@@ -253,22 +229,25 @@ export class CogVideoXPipeline implements VideoPipeline {
       Math.floor(this.cfg('sample_width', 90) / p),
       Math.floor(this.cfg('sample_height', 60) / p),
     )
-    const rope = rotaryEmbeddings3d(this.cfg('attention_head_dim', 64), crops, [gh, gw], latentFrames)
+    const rope = rotaryEmbeddings3d(
+      this.cfg('attention_head_dim', 64),
+      crops,
+      [gh, gw],
+      latentFrames,
+    )
     run.trace('rope_cos', rope.cos, rope.dims)
     return rope
   }
 
   private denoise(
     run: PipelineRun,
-    r: Resolved,
-    scheduler: Scheduler,
-    generator: TorchGenerator,
     latents: Float32Array,
     dims: number[],
     text: { data: Float32Array; L: number; D: number },
     rope: ReturnType<typeof rotaryEmbeddings3d> | null,
     useDynamicCfg: boolean | undefined,
   ): Promise<Float32Array> {
+    const { r, scheduler } = run
     const names = this.model.components['transformer']!.inputNames
     const B = r.doCfg ? 2 : 1
     const n = latents.length
@@ -308,12 +287,12 @@ export class CogVideoXPipeline implements VideoPipeline {
         }
         return (await s.runFirst(feeds)).data
       }
-      const out = await guidedCall(run, r.doCfg, call)
+      const out = await run.guidedCall(r.doCfg, call)
       run.trace(`step${i}_transformer_out`, out, [B, Fl, C, h, w])
       const g = useDynamicCfg ? dynamicGuidance(r.guidance, t, r.steps) : r.guidance
       return r.doCfg ? classifierFreeGuidance(out, g) : out
     }
-    return denoise(run, { component: 'transformer', scheduler, generator, latents, dims, predict })
+    return run.denoise({ component: 'transformer', latents, dims, predict })
   }
 
   /** [1, F, C, h, w] -> [1, C, F, h, w] / scaling_factor, VAE -> frames [F, 3, H, W]. */
@@ -329,7 +308,7 @@ export class CogVideoXPipeline implements VideoPipeline {
     const bcf = permute(latents, [1, latentFrames, C, r.h, r.w], [0, 2, 1, 3, 4]).data.map((v) =>
       f32(c * v),
     )
-    const decoded = await decodeVolume(run, {
+    const decoded = await run.decodeVolume({
       latents: bcf,
       dims: [1, C, latentFrames, r.h, r.w],
       ...(tileSize !== undefined ? { tileSize } : {}),

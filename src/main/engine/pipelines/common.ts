@@ -6,10 +6,14 @@ import type { Scheduler } from '../schedulers/common'
 import { DDIMScheduler } from '../schedulers/ddim'
 import { DPMSolverMultistepScheduler } from '../schedulers/dpmsolver-multistep'
 import { EulerAncestralDiscreteScheduler, EulerDiscreteScheduler } from '../schedulers/euler'
+import { FlowMatchEulerDiscreteScheduler } from '../schedulers/flow-match-euler'
 import { LCMScheduler } from '../schedulers/lcm'
+import { UniPCMultistepScheduler } from '../schedulers/unipc'
 import { SchedulerName } from '../../../shared/render'
 
-type SchedulerClass = { fromConfig(config: Record<string, unknown>): Scheduler & { constructor: { name: string } } }
+type SchedulerClass = {
+  fromConfig(config: Record<string, unknown>): Scheduler & { constructor: { name: string } }
+}
 
 /** The class of every scheduler name the studio offers (shared/render.ts lists the names). */
 export const SCHEDULERS: Record<SchedulerName, SchedulerClass> = {
@@ -20,6 +24,8 @@ export const SCHEDULERS: Record<SchedulerName, SchedulerClass> = {
   LCMScheduler,
   CogVideoXDDIMScheduler,
   CogVideoXDPMScheduler,
+  UniPCMultistepScheduler,
+  FlowMatchEulerDiscreteScheduler,
 }
 
 export class PipelineError extends Error {
@@ -113,4 +119,3 @@ export function framesToUint8(frames: Float32Array): Uint8Array {
   }
   return out
 }
-

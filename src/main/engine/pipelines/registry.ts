@@ -31,7 +31,12 @@ const TIMESTEP = ['int64', 'int32', 'float32', 'float16'] as const
 const textEncoder = (tokens: number): ComponentSpec => ({
   component: 'text_encoder',
   inputs: [
-    { name: 'input_ids', types: ['int64', 'int32'], ranks: [2], what: `token ids [batch, ${tokens}]` },
+    {
+      name: 'input_ids',
+      types: ['int64', 'int32'],
+      ranks: [2],
+      what: `token ids [batch, ${tokens}]`,
+    },
   ],
   outputRanks: [3],
 })
@@ -51,7 +56,12 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
             ranks: [5],
             what: 'latents [batch, 4, frames, height/8, width/8]',
           },
-          { name: 'timestep', types: TIMESTEP, ranks: [0, 1], what: 'the timestep, a scalar or [1]' },
+          {
+            name: 'timestep',
+            types: TIMESTEP,
+            ranks: [0, 1],
+            what: 'the timestep, a scalar or [1]',
+          },
           {
             name: 'encoder_hidden_states',
             types: FLOAT,
@@ -65,7 +75,13 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
             optional: true,
             what: 'MotionCtrl poses [batch, frames, 12]',
           },
-          { name: 'motion_scale', types: FLOAT, ranks: [0, 1], optional: true, what: 'motion scale [1]' },
+          {
+            name: 'motion_scale',
+            types: FLOAT,
+            ranks: [0, 1],
+            optional: true,
+            what: 'motion scale [1]',
+          },
         ],
         outputRanks: [5],
       },
@@ -93,7 +109,12 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
       {
         component: 'image_encoder',
         inputs: [
-          { name: 'pixel_values', types: FLOAT, ranks: [4], what: 'CLIP input [batch, 3, 224, 224]' },
+          {
+            name: 'pixel_values',
+            types: FLOAT,
+            ranks: [4],
+            what: 'CLIP input [batch, 3, 224, 224]',
+          },
         ],
         outputRanks: [2, 3],
       },

@@ -5,34 +5,43 @@
 import type * as ort from 'onnxruntime-node'
 import { PIPELINES, type PipelineFacts } from '../../../shared/render'
 import { fixedLatentSize, type ModelFolder } from '../models/model-folder'
-import type { TorchGenerator } from '../random/torch-generator'
+import { TorchGenerator } from '../random/torch-generator'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
-import { floatTensor } from '../runtime/tensor'
+import { floatTensor, permute } from '../runtime/tensor'
 import type { Scheduler } from '../schedulers/common'
 import type { PromptTokenizer } from '../tokenizers'
-import { PipelineError, throwIfCancelled, toFramesHWC } from './common'
-import type {
-  PipelineCall,
-  PipelineHooks,
-  PipelineOutput,
-  ResolvedSettings,
-} from './types'
+import { PipelineError, schedulerFromConfig, throwIfCancelled, toFramesHWC } from './common'
+import type { PipelineCall, PipelineHooks, PipelineOutput, ResolvedSettings } from './types'
 import { tiledDecode } from './vae-tiling'
 
 const f32 = Math.fround
 
-/** One run of a pipeline: its hooks, and the warnings and timings its output reports. */
+/**
+ * One call of a pipeline: the resolved call, its scheduler (timesteps set) and generator, its
+ * hooks, and the warnings and timings its output reports. The steps every pipeline shares are
+ * its methods.
+ */
 export class PipelineRun {
   readonly warnings: string[] = []
   readonly timings: Record<string, number> = {}
   private readonly t0 = performance.now()
+  /** The call's size, frames, steps, guidance and seed, resolved and checked. */
+  readonly r: Resolved
+  readonly scheduler: Scheduler & { constructor: { name: string } }
+  readonly generator: TorchGenerator
 
   constructor(
     readonly model: ModelFolder,
     readonly sessions: ModelSessions,
     readonly hooks: PipelineHooks,
-  ) {}
+    call: PipelineCall,
+  ) {
+    this.r = resolveCall(model, call)
+    this.scheduler = schedulerFromConfig(model.schedulerConfig, call.scheduler)
+    this.scheduler.setTimesteps(this.r.steps)
+    this.generator = new TorchGenerator(this.r.seed)
+  }
 
   get facts(): PipelineFacts {
     return PIPELINES[this.model.pipeline]
@@ -60,25 +69,278 @@ export class PipelineRun {
     }
   }
 
+  /**
+   * The pipeline's result: decoded frames [F, 3, H, W] to [F, H, W, 3] in [0, 1], and the
+   * settings the run really used (the call's resolved values plus the family's own).
+   */
   output(
     frames: Float32Array,
-    dims: { F: number; H: number; W: number },
-    seed: number | bigint,
-    settings: ResolvedSettings,
+    extra: Partial<ResolvedSettings> & { decodeChunkSize: number | null },
   ): PipelineOutput {
+    const { r, scheduler } = this
     this.timings['total'] = performance.now() - this.t0
+    const F = extra.numFrames ?? r.numFrames
     return {
-      frames: toFramesHWC(frames, dims.F, dims.H, dims.W),
-      numFrames: dims.F,
-      width: dims.W,
-      height: dims.H,
-      seed: String(seed),
-      scheduler: settings.scheduler,
+      frames: toFramesHWC(frames, F, r.height, r.width),
+      numFrames: F,
+      width: r.width,
+      height: r.height,
+      seed: String(r.seed),
+      scheduler: scheduler.constructor.name,
       plan: this.sessions.plan,
-      settings,
+      settings: {
+        width: r.width,
+        height: r.height,
+        numFrames: F,
+        numInferenceSteps: r.steps,
+        guidanceScale: r.guidance,
+        scheduler: scheduler.constructor.name,
+        ...extra,
+      },
       warnings: this.warnings,
       timingsMs: this.timings,
     }
+  }
+
+  /**
+   * diffusers' encode_prompt: the prompt (and, under guidance, the negative prompt) tokenized
+   * to the pipeline's length and run through the text encoder, one prompt per call.
+   */
+  async encodePromptPair(
+    tokenizer: PromptTokenizer,
+    prompt: string,
+    negativePrompt: string,
+    doCfg: boolean,
+  ): Promise<{ pos: Embeddings; neg: Embeddings | null }> {
+    const tok = tokenizer.encode(prompt)
+    if (tok.truncated) {
+      const kept = tokenizer.maxLength - (tokenizer.bosId === null ? 1 : 2)
+      this.warnings.push(
+        `the prompt has ${tok.promptTokens} tokens; ${tokenizer.kind.toUpperCase()} reads the first ${kept}, the rest was cut`,
+      )
+    }
+    const neg = tokenizer.encode(negativePrompt)
+    this.hooks.onProgress?.({ stage: 'encode', step: 0, steps: 1 })
+    const te = this.model.components['text_encoder']!
+    const name = te.inputNames['input_ids']!
+    const sessions = this.sessions
+    const [pos, negE] = await sessions.stage('encode', async () => {
+      const s = await sessions.get('text_encoder')
+      const enc = (ids: number[]) => s.runFirst({ [name]: s.intInput(name, ids, [1, ids.length]) })
+      return [await enc(tok.list), doCfg ? await enc(neg.list) : null] as const
+    })
+    this.cancelled()
+    this.trace('prompt_embeds', pos.data, pos.dims)
+    if (negE) this.trace('negative_prompt_embeds', negE.data, negE.dims)
+    return { pos, neg: negE }
+  }
+
+  /**
+   * The denoiser's output for both guidance halves, [uncond, cond] (or the one half without
+   * guidance): one batch-2 call, or under `minimal` two batch-1 calls. `call(b0, bn)` runs
+   * batch items b0..b0+bn-1 and returns their output.
+   */
+  async guidedCall(
+    doCfg: boolean,
+    call: (b0: number, bn: number) => Promise<Float32Array>,
+  ): Promise<Float32Array> {
+    if (!doCfg) return call(0, 1)
+    if (!this.minimal) return call(0, 2)
+    const u = await call(0, 1)
+    const c = await call(1, 1)
+    const out = new Float32Array(u.length + c.length)
+    out.set(u)
+    out.set(c, u.length)
+    return out
+  }
+
+  /** diffusers' prepare_latents: randn(shape, generator) * init_noise_sigma. */
+  prepareLatents(dims: number[]): { noise: Float32Array; latents: Float32Array } {
+    const noise = this.generator.randn(dims)
+    const sigma = f32(this.scheduler.initNoiseSigma)
+    return { noise, latents: sigma === 1 ? noise : noise.map((v) => f32(v * sigma)) }
+  }
+
+  /**
+   * The denoising loop: for each timestep, `predict` gives the (guided) model output and the
+   * scheduler steps; progress, the live preview and the trace are reported the same way for
+   * every pipeline. Under an out-of-memory error the memory plan steps down and the loop runs
+   * again from the same noise (the generator is restored).
+   */
+  async denoise(o: {
+    component: string
+    latents: Float32Array
+    dims: number[]
+    predict: (s: ModelSession, x: Float32Array, t: number, i: number) => Promise<Float32Array>
+  }): Promise<Float32Array> {
+    const { scheduler, generator } = this
+    const state = generator.getState()
+    const { dims } = o
+    const hooks = this.hooks
+    return this.sessions.stage(
+      'denoise',
+      async () => {
+        let x = o.latents
+        const s = await this.sessions.get(o.component)
+        for (let i = 0; i < scheduler.timesteps.length; i++) {
+          this.cancelled()
+          const t = scheduler.timesteps[i]!
+          const noisePred = await o.predict(s, x, t, i)
+          x = scheduler.step(floatTensor(noisePred, dims), t, floatTensor(x, dims), {
+            generator,
+          }).prevSample.data
+          this.trace(`step${i}_latents_after`, x, dims)
+          hooks.onStepLatents?.(x, dims, i)
+          hooks.onProgress?.({ stage: 'denoise', step: i + 1, steps: scheduler.timesteps.length })
+        }
+        return x
+      },
+      () => generator.setState(state),
+    )
+  }
+
+  /**
+   * The camera input for the denoiser: MotionCtrl RT [F * 12] when the model takes it, else null
+   * with a warning (the path is ignored rather than silently dropped).
+   */
+  cameraPosesFor(poses: Float32Array | undefined, F: number): Float32Array | null {
+    if (!poses) return null
+    const denoiser = this.model.components['unet'] ?? this.model.components['transformer']
+    if (this.model.camera !== 'motionctrl-rt' || !denoiser?.inputNames['camera_poses']) {
+      this.warnings.push('this model has no camera input; the camera path is ignored')
+      return null
+    }
+    if (poses.length !== F * 12)
+      throw new PipelineError(
+        `cameraPoses has ${poses.length / 12} frames; expected ${F} (one 3x4 RT per frame)`,
+      )
+    return poses
+  }
+
+  /** Frames per VAE call: the call's choice, the model's default, and the plan's cap. */
+  decodeChunkFor(requested: number | undefined, F: number): number {
+    const chunk = this.facts.decodeChunk
+    if (!chunk) return F
+    const d = this.model.defaults.decodeChunk
+    const wanted = Math.max(1, requested ?? (d === 'all' || d === null ? F : d))
+    return Math.min(wanted, this.minimal ? chunk.minimal : wanted, F)
+  }
+
+  /**
+   * diffusers' decode_latents for a per-frame (2D or temporal) VAE: the denoised latents
+   * [1, C, F, h, w] or [1, F, C, h, w] divided by the scaling factor, as [F, C, h, w], decoded.
+   */
+  decodeLatentFrames(
+    latents: Float32Array,
+    layout: 'BCFHW' | 'BFCHW',
+    r: Resolved,
+    C: number,
+    o: {
+      chunk: number
+      tileSize?: number | undefined
+      extraFeeds?: ((s: ModelSession, k: number) => Record<string, ort.Tensor>) | undefined
+    },
+  ): Promise<Float32Array> {
+    const c = f32(1 / this.model.vae.scalingFactor)
+    const scaled = latents.map((v) => f32(c * v))
+    const F = r.numFrames
+    const perFrame =
+      layout === 'BCFHW' ? permute(scaled, [1, C, F, r.h, r.w], [0, 2, 1, 3, 4]).data : scaled
+    return this.decodeFrames({
+      latents: perFrame,
+      dims: [F, C, r.h, r.w],
+      chunk: o.chunk,
+      ...(o.tileSize !== undefined ? { tileSize: o.tileSize } : {}),
+      ...(o.extraFeeds ? { extraFeeds: o.extraFeeds } : {}),
+    })
+  }
+
+  /**
+   * Decodes per-frame latents [F, C, h, w] (already divided by the scaling factor) to
+   * [F, 3, H, W], `chunk` frames per call; under `minimal` each call decodes spatial tiles
+   * (diffusers' tiled_decode) when a frame is bigger than one tile. `extraFeeds(k)` adds
+   * inputs that depend on the chunk (SVD's temporal decoder: num_frames = k).
+   */
+  async decodeFrames(o: {
+    latents: Float32Array
+    dims: [number, number, number, number]
+    chunk: number
+    tileSize?: number
+    extraFeeds?: (s: ModelSession, k: number) => Record<string, ort.Tensor>
+  }): Promise<Float32Array> {
+    const [F, C, h, w] = o.dims
+    const vae = this.model.components['vae_decoder']!
+    const name = vae.inputNames['latent_sample']!
+    const scale = this.model.vae.scaleFactor
+    const tile = o.tileSize ?? 64
+    const decoded = await this.sessions.stage('decode', async () => {
+      const s = await this.sessions.get('vae_decoder')
+      const frameSize = C * h * w
+      const parts: Float32Array[] = []
+      for (let f0 = 0; f0 < F; f0 += o.chunk) {
+        this.cancelled()
+        const k = Math.min(o.chunk, F - f0)
+        const z = o.latents.subarray(f0 * frameSize, (f0 + k) * frameSize)
+        const decodeTile = async (t: Float32Array, d: number[]) =>
+          (await s.runFirst({ [name]: s.floatInput(name, t, d), ...o.extraFeeds?.(s, k) })).data
+        if (this.minimal && (h > tile || w > tile))
+          parts.push((await tiledDecode(z, [k, C, h, w], scale, decodeTile, tile)).data)
+        else parts.push(await decodeTile(z, [k, C, h, w]))
+        this.hooks.onProgress?.({ stage: 'decode', step: f0 + k, steps: F })
+      }
+      return joinParts(parts)
+    })
+    const want = F * 3 * h * scale * w * scale
+    if (decoded.length !== want) {
+      throw new PipelineError(
+        `the VAE decoder returned ${decoded.length} values; expected ${F}x3x${h * scale}x${w * scale}`,
+      )
+    }
+    return decoded
+  }
+
+  /**
+   * Decodes a 3D VAE's latents [1, C, f, h, w] in one call; under `minimal`, in spatial tiles
+   * over every frame (diffusers' CogVideoX tiled decoding blends tiles the same way).
+   * Returns [1, 3, F, H, W].
+   */
+  async decodeVolume(o: {
+    latents: Float32Array
+    dims: [number, number, number, number, number]
+    tileSize?: number
+  }): Promise<{ data: Float32Array; dims: number[] }> {
+    const [B, C, f, h, w] = o.dims
+    const vae = this.model.components['vae_decoder']!
+    const name = vae.inputNames['latent_sample']!
+    const tile = o.tileSize ?? 64
+    return this.sessions.stage('decode', async () => {
+      const s = await this.sessions.get('vae_decoder')
+      this.hooks.onProgress?.({ stage: 'decode', step: 0, steps: 1 })
+      let out: { data: Float32Array; dims: number[] }
+      if (this.minimal && (h > tile || w > tile)) {
+        // tiles over [B, C*f, h, w]: each tile decodes as [B, C, f, th, tw] -> [B, 3, F, TH, TW]
+        let frames = 0
+        const tiled = await tiledDecode(
+          o.latents,
+          [B, C * f, h, w],
+          this.model.vae.scaleFactor,
+          async (t, [, , th, tw]) => {
+            const r = await s.runFirst({ [name]: s.floatInput(name, t, [B, C, f, th!, tw!]) })
+            frames = r.dims[2]!
+            return r.data
+          },
+          tile,
+        )
+        const [, c3F, H, W] = tiled.dims
+        out = { data: tiled.data, dims: [B, 3, c3F / 3, H, W] }
+        if (c3F !== 3 * frames)
+          throw new PipelineError('tiled VAE decode returned a wrong frame count')
+      } else {
+        out = await s.runFirst({ [name]: s.floatInput(name, o.latents, o.dims) })
+      }
+      this.hooks.onProgress?.({ stage: 'decode', step: 1, steps: 1 })
+      return out
+    })
   }
 }
 
@@ -147,40 +409,6 @@ export function resolveCall(model: ModelFolder, o: PipelineCall): Resolved {
 
 export type Embeddings = { data: Float32Array; dims: number[] }
 
-/**
- * diffusers' encode_prompt: the prompt (and, under guidance, the negative prompt) tokenized
- * to the pipeline's length and run through the text encoder, one prompt per call.
- */
-export async function encodePromptPair(
-  run: PipelineRun,
-  tokenizer: PromptTokenizer,
-  prompt: string,
-  negativePrompt: string,
-  doCfg: boolean,
-): Promise<{ pos: Embeddings; neg: Embeddings | null }> {
-  const tok = tokenizer.encode(prompt)
-  if (tok.truncated) {
-    const kept = tokenizer.maxLength - (tokenizer.bosId === null ? 1 : 2)
-    run.warnings.push(
-      `the prompt has ${tok.promptTokens} tokens; ${tokenizer.kind.toUpperCase()} reads the first ${kept}, the rest was cut`,
-    )
-  }
-  const neg = tokenizer.encode(negativePrompt)
-  run.hooks.onProgress?.({ stage: 'encode', step: 0, steps: 1 })
-  const te = run.model.components['text_encoder']!
-  const name = te.inputNames['input_ids']!
-  const sessions = run.sessions
-  const [pos, negE] = await sessions.stage('encode', async () => {
-    const s = await sessions.get('text_encoder')
-    const enc = (ids: number[]) => s.runFirst({ [name]: s.intInput(name, ids, [1, ids.length]) })
-    return [await enc(tok.list), doCfg ? await enc(neg.list) : null] as const
-  })
-  run.cancelled()
-  run.trace('prompt_embeds', pos.data, pos.dims)
-  if (negE) run.trace('negative_prompt_embeds', negE.data, negE.dims)
-  return { pos, neg: negE }
-}
-
 /** [negative, positive] as one batch (diffusers' cat order), or the positive alone. */
 export function guidanceBatch(pos: Embeddings, neg: Embeddings | null): Float32Array {
   if (!neg) return pos.data
@@ -188,176 +416,6 @@ export function guidanceBatch(pos: Embeddings, neg: Embeddings | null): Float32A
   out.set(neg.data)
   out.set(pos.data, neg.data.length)
   return out
-}
-
-/** diffusers' prepare_latents: randn(shape, generator) * init_noise_sigma. */
-export function prepareLatents(
-  generator: TorchGenerator,
-  dims: number[],
-  scheduler: Scheduler,
-): { noise: Float32Array; latents: Float32Array } {
-  const noise = generator.randn(dims)
-  const sigma = f32(scheduler.initNoiseSigma)
-  return { noise, latents: sigma === 1 ? noise : noise.map((v) => f32(v * sigma)) }
-}
-
-/**
- * The denoiser's output for both guidance halves, [uncond, cond] (or the one half without
- * guidance): one batch-2 call, or under `minimal` two batch-1 calls. `call(b0, bn)` runs
- * batch items b0..b0+bn-1 and returns their output.
- */
-export async function guidedCall(
-  run: PipelineRun,
-  doCfg: boolean,
-  call: (b0: number, bn: number) => Promise<Float32Array>,
-): Promise<Float32Array> {
-  if (!doCfg) return call(0, 1)
-  if (!run.minimal) return call(0, 2)
-  const u = await call(0, 1)
-  const c = await call(1, 1)
-  const out = new Float32Array(u.length + c.length)
-  out.set(u)
-  out.set(c, u.length)
-  return out
-}
-
-/**
- * The denoising loop: for each timestep, `predict` gives the (guided) model output and the
- * scheduler steps; progress, the live preview and the trace are reported the same way for
- * every pipeline. Under an out-of-memory error the memory plan steps down and the loop runs
- * again from the same noise (the generator is restored).
- */
-export async function denoise(
-  run: PipelineRun,
-  o: {
-    component: string
-    scheduler: Scheduler
-    generator: TorchGenerator
-    latents: Float32Array
-    dims: number[]
-    predict: (s: ModelSession, x: Float32Array, t: number, i: number) => Promise<Float32Array>
-  },
-): Promise<Float32Array> {
-  const state = o.generator.getState()
-  const { scheduler, dims, hooks } = { ...o, hooks: run.hooks }
-  return run.sessions.stage(
-    'denoise',
-    async () => {
-      let x = o.latents
-      const s = await run.sessions.get(o.component)
-      for (let i = 0; i < scheduler.timesteps.length; i++) {
-        run.cancelled()
-        const t = scheduler.timesteps[i]!
-        const noisePred = await o.predict(s, x, t, i)
-        x = scheduler.step(floatTensor(noisePred, dims), t, floatTensor(x, dims), {
-          generator: o.generator,
-        }).prevSample.data
-        run.trace(`step${i}_latents_after`, x, dims)
-        hooks.onStepLatents?.(x, dims, i)
-        hooks.onProgress?.({ stage: 'denoise', step: i + 1, steps: scheduler.timesteps.length })
-      }
-      return x
-    },
-    () => o.generator.setState(state),
-  )
-}
-
-/** Frames per VAE call: the call's choice, the model's default, and the plan's cap. */
-export function decodeChunkFor(run: PipelineRun, requested: number | undefined, F: number): number {
-  const chunk = run.facts.decodeChunk
-  if (!chunk) return F
-  const d = run.model.defaults.decodeChunk
-  const wanted = Math.max(1, requested ?? (d === 'all' || d === null ? F : d))
-  return Math.min(wanted, run.minimal ? chunk.minimal : wanted, F)
-}
-
-/**
- * Decodes per-frame latents [F, C, h, w] (already divided by the scaling factor) to
- * [F, 3, H, W], `chunk` frames per call; under `minimal` each call decodes spatial tiles
- * (diffusers' tiled_decode) when a frame is bigger than one tile. `extraFeeds(k)` adds
- * inputs that depend on the chunk (SVD's temporal decoder: num_frames = k).
- */
-export async function decodeFrames(
-  run: PipelineRun,
-  o: {
-    latents: Float32Array
-    dims: [number, number, number, number]
-    chunk: number
-    tileSize?: number
-    extraFeeds?: (s: ModelSession, k: number) => Record<string, ort.Tensor>
-  },
-): Promise<Float32Array> {
-  const [F, C, h, w] = o.dims
-  const vae = run.model.components['vae_decoder']!
-  const name = vae.inputNames['latent_sample']!
-  const scale = run.model.vae.scaleFactor
-  const tile = o.tileSize ?? 64
-  const decoded = await run.sessions.stage('decode', async () => {
-    const s = await run.sessions.get('vae_decoder')
-    const frameSize = C * h * w
-    const parts: Float32Array[] = []
-    for (let f0 = 0; f0 < F; f0 += o.chunk) {
-      run.cancelled()
-      const k = Math.min(o.chunk, F - f0)
-      const z = o.latents.subarray(f0 * frameSize, (f0 + k) * frameSize)
-      const decodeTile = async (t: Float32Array, d: number[]) =>
-        (await s.runFirst({ [name]: s.floatInput(name, t, d), ...o.extraFeeds?.(s, k) })).data
-      if (run.minimal && (h > tile || w > tile))
-        parts.push((await tiledDecode(z, [k, C, h, w], scale, decodeTile, tile)).data)
-      else parts.push(await decodeTile(z, [k, C, h, w]))
-      run.hooks.onProgress?.({ stage: 'decode', step: f0 + k, steps: F })
-    }
-    return joinParts(parts)
-  })
-  const want = F * 3 * h * scale * w * scale
-  if (decoded.length !== want) {
-    throw new PipelineError(
-      `the VAE decoder returned ${decoded.length} values; expected ${F}x3x${h * scale}x${w * scale}`,
-    )
-  }
-  return decoded
-}
-
-/**
- * Decodes a 3D VAE's latents [1, C, f, h, w] in one call; under `minimal`, in spatial tiles
- * over every frame (diffusers' CogVideoX tiled decoding blends tiles the same way).
- * Returns [1, 3, F, H, W].
- */
-export async function decodeVolume(
-  run: PipelineRun,
-  o: { latents: Float32Array; dims: [number, number, number, number, number]; tileSize?: number },
-): Promise<{ data: Float32Array; dims: number[] }> {
-  const [B, C, f, h, w] = o.dims
-  const vae = run.model.components['vae_decoder']!
-  const name = vae.inputNames['latent_sample']!
-  const tile = o.tileSize ?? 64
-  return run.sessions.stage('decode', async () => {
-    const s = await run.sessions.get('vae_decoder')
-    run.hooks.onProgress?.({ stage: 'decode', step: 0, steps: 1 })
-    let out: { data: Float32Array; dims: number[] }
-    if (run.minimal && (h > tile || w > tile)) {
-      // tiles over [B, C*f, h, w]: each tile decodes as [B, C, f, th, tw] -> [B, 3, F, TH, TW]
-      let frames = 0
-      const tiled = await tiledDecode(
-        o.latents,
-        [B, C * f, h, w],
-        run.model.vae.scaleFactor,
-        async (t, [, , th, tw]) => {
-          const r = await s.runFirst({ [name]: s.floatInput(name, t, [B, C, f, th!, tw!]) })
-          frames = r.dims[2]!
-          return r.data
-        },
-        tile,
-      )
-      const [, c3F, H, W] = tiled.dims
-      out = { data: tiled.data, dims: [B, 3, c3F / 3, H, W] }
-      if (c3F !== 3 * frames) throw new PipelineError('tiled VAE decode returned a wrong frame count')
-    } else {
-      out = await s.runFirst({ [name]: s.floatInput(name, o.latents, o.dims) })
-    }
-    run.hooks.onProgress?.({ stage: 'decode', step: 1, steps: 1 })
-    return out
-  })
 }
 
 function joinParts(parts: Float32Array[]): Float32Array {

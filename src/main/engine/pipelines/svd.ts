@@ -12,24 +12,13 @@
 import type * as ort from 'onnxruntime-node'
 import { fitAspect, resizeLanczosPil, type RgbImage } from '../media/image'
 import type { ModelFolder } from '../models/model-folder'
-import { TorchGenerator } from '../random/torch-generator'
 import { float32ToFloat16 } from '../runtime/fp16'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
 import { floatTensor, Tensor } from '../runtime/tensor'
-import type { Scheduler } from '../schedulers/common'
 import { torchLinspaceF32 } from '../schedulers/common'
-import { PipelineError, schedulerFromConfig } from './common'
-import {
-  decodeChunkFor,
-  decodeFrames,
-  denoise,
-  guidedCall,
-  PipelineRun,
-  prepareLatents,
-  resolveCall,
-  type Resolved,
-} from './steps'
+import { PipelineError } from './common'
+import { PipelineRun } from './steps'
 import { svdGuidance, svdUNetInput, svdUNetInputHalf } from './svd-host'
 import { clipPixelValues, resizeWithAntialiasing, toSignedCHW } from './svd-image'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
@@ -49,65 +38,49 @@ export class StableVideoDiffusionPipeline implements VideoPipeline {
 
   async call(o: PipelineCall, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
     if (!o.image) throw new PipelineError(`${this.model.label} animates an image: give one`)
-    const run = new PipelineRun(this.model, this.sessions, hooks)
-    const r = resolveCall(this.model, o)
+    const run = new PipelineRun(this.model, this.sessions, hooks, o)
+    const r = run.r
     const fps = o.fps ?? this.model.defaults.fps
     const bucket = o.motionBucketId ?? 127
     const aug = o.noiseAugStrength ?? 0.02
     const gMin = o.minGuidanceScale ?? run.facts.minGuidance ?? 1
     if (!(bucket >= 0 && bucket <= 255))
       throw new PipelineError(`motionBucketId must be 0..255, got ${bucket}`)
-    const poses = this.checkCameraPoses(run, o.cameraPoses, r.numFrames)
-    const scheduler = schedulerFromConfig(this.model.schedulerConfig, o.scheduler)
-    const generator = new TorchGenerator(r.seed)
+    const poses = run.cameraPosesFor(o.cameraPoses, r.numFrames)
     const image = fitAspect(o.image, r.width, r.height, o.fit ?? 'stretch')
 
     const cond = await run.timed('encode', async () => ({
       embeds: await this.encodeImage(run, image),
-      latents: await this.encodeVaeImage(run, image, r, generator, aug),
+      latents: await this.encodeVaeImage(run, image, aug),
     }))
     const timeIds = this.addedTimeIds(run, fps, bucket, aug, r.doCfg)
-    scheduler.setTimesteps(r.steps)
     const dims = [1, r.numFrames, 4, r.h, r.w]
-    const { noise, latents } = prepareLatents(generator, dims, scheduler)
+    const { noise, latents } = run.prepareLatents(dims)
     run.trace('init_noise', noise, dims)
     const guidance = torchLinspaceF32(gMin, r.guidance, r.numFrames)
     run.trace('guidance_scale_per_frame', guidance, [r.numFrames])
     const x = await run.timed('denoise', () =>
-      this.denoise(run, r, scheduler, generator, latents, cond, timeIds, guidance, poses),
+      this.denoise(run, latents, cond, timeIds, guidance, poses),
     )
-    const chunk = decodeChunkFor(run, o.decodeChunkSize, r.numFrames)
+    const chunk = run.decodeChunkFor(o.decodeChunkSize, r.numFrames)
+    const nf = this.model.components['vae_decoder']!.inputNames['num_frames']
     const frames = await run.timed('decode', () =>
-      this.decodeLatents(run, x, r, chunk, o.vaeTileSize),
+      run.decodeLatentFrames(x, 'BFCHW', r, 4, {
+        chunk,
+        tileSize: o.vaeTileSize,
+        // the temporal decoder mixes the frames of one call: num_frames = the chunk's count
+        extraFeeds: nf
+          ? (s, k) => ({ [nf]: s.intInput(nf, [k], s.meta(nf).shape.length === 0 ? [] : [1]) })
+          : undefined,
+      }),
     )
-    return run.output(frames, { F: r.numFrames, H: r.height, W: r.width }, r.seed, {
-      width: r.width,
-      height: r.height,
-      numFrames: r.numFrames,
-      numInferenceSteps: r.steps,
-      guidanceScale: r.guidance,
+    return run.output(frames, {
       minGuidanceScale: gMin,
-      scheduler: scheduler.constructor.name,
       decodeChunkSize: chunk,
       fps,
       motionBucketId: bucket,
       noiseAugStrength: aug,
     })
-  }
-
-  private checkCameraPoses(
-    run: PipelineRun,
-    poses: Float32Array | undefined,
-    F: number,
-  ): Float32Array | null {
-    if (!poses) return null
-    if (!this.model.components['unet']!.inputNames['camera_poses']) {
-      run.warnings.push('this model has no camera input; the camera path is ignored')
-      return null
-    }
-    if (poses.length !== F * 12)
-      throw new PipelineError(`cameraPoses has ${poses.length / 12} frames; expected ${F}`)
-    return poses
   }
 
   /** _encode_image: the CLIP branch (torch ops, not PIL), image_embeds [1, D]. */
@@ -136,16 +109,14 @@ export class StableVideoDiffusionPipeline implements VideoPipeline {
   private async encodeVaeImage(
     run: PipelineRun,
     image: RgbImage,
-    r: Resolved,
-    generator: TorchGenerator,
     aug: number,
   ): Promise<Float32Array> {
     run.hooks.onProgress?.({ stage: 'encode', step: 1, steps: 2 })
-    const { width, height, h, w } = r
+    const { width, height, h, w } = run.r
     const small = resizeLanczosPil(image, width, height)
     const vaeImage = toSignedCHW(small.rgb, width, height)
     run.trace('vae_image_preprocessed', vaeImage, [1, 3, height, width])
-    const noise = generator.randn([1, 3, height, width])
+    const noise = run.generator.randn([1, 3, height, width])
     run.trace('noise_aug_noise', noise, [1, 3, height, width])
     const augS = f32(aug)
     const augmented = vaeImage.map((v, i) => f32(v + f32(augS * noise[i]!)))
@@ -186,15 +157,13 @@ export class StableVideoDiffusionPipeline implements VideoPipeline {
 
   private denoise(
     run: PipelineRun,
-    r: Resolved,
-    scheduler: Scheduler,
-    generator: TorchGenerator,
     latents: Float32Array,
     cond: ImageConditioning,
     timeIds: Float32Array,
     guidance: Float32Array,
     poses: Float32Array | null,
   ): Promise<Float32Array> {
+    const { r, scheduler } = run
     const F = r.numFrames
     const { h, w } = r
     const plane = h * w
@@ -220,8 +189,7 @@ export class StableVideoDiffusionPipeline implements VideoPipeline {
       const sigma = sigmas ? sigmas[i]! : 0
       const denom = sigmas ? f32(Math.sqrt(f32(f32(sigma * sigma) + 1))) : 1
       if (half) svdUNetInputHalf(x, half.image, F, plane, denom, r.doCfg, half.input, half.scratch)
-      if (!half || run.hooks.onTrace)
-        svdUNetInput(x, cond.latents, F, plane, denom, r.doCfg, inF32)
+      if (!half || run.hooks.onTrace) svdUNetInput(x, cond.latents, F, plane, denom, r.doCfg, inF32)
       run.trace(`step${i}_unet_sample`, inF32, [B, F, 8, h, w])
       const per = F * 8 * plane
       const call = async (b0: number, bn: number): Promise<Float32Array> => {
@@ -250,38 +218,15 @@ export class StableVideoDiffusionPipeline implements VideoPipeline {
         }
         return (await s.runFirst(feeds)).data
       }
-      const out = await guidedCall(run, r.doCfg, call)
+      const out = await run.guidedCall(r.doCfg, call)
       run.trace(`step${i}_unet_out_sample`, out, [B, F, 4, h, w])
       return r.doCfg ? svdGuidance(out, guidance, F) : out
     }
-    return denoise(run, {
+    return run.denoise({
       component: 'unet',
-      scheduler,
-      generator,
       latents,
       dims: [1, F, 4, h, w],
       predict,
-    })
-  }
-
-  /** latents / scaling_factor, temporal decoder with num_frames = the chunk's frame count. */
-  private decodeLatents(
-    run: PipelineRun,
-    latents: Float32Array,
-    r: Resolved,
-    chunk: number,
-    tileSize: number | undefined,
-  ): Promise<Float32Array> {
-    const c = f32(1 / this.model.vae.scalingFactor)
-    const nf = this.model.components['vae_decoder']!.inputNames['num_frames']
-    return decodeFrames(run, {
-      latents: latents.map((v) => f32(c * v)), // [F, 4, h, w]
-      dims: [r.numFrames, 4, r.h, r.w],
-      chunk,
-      ...(tileSize !== undefined ? { tileSize } : {}),
-      extraFeeds: nf
-        ? (s, k) => ({ [nf]: s.intInput(nf, [k], s.meta(nf).shape.length === 0 ? [] : [1]) })
-        : undefined,
     })
   }
 }

@@ -52,7 +52,9 @@ export async function tiledDecode(
       const data = await decode(crop(z, dims, i, j, th, tw), [N, C, th, tw])
       const c = data.length / (N * th * scale * tw * scale)
       if (!Number.isInteger(c) || (outC && c !== outC))
-        throw new RangeError(`a decoded tile has ${data.length} values; not N x channels x ${th * scale} x ${tw * scale}`)
+        throw new RangeError(
+          `a decoded tile has ${data.length} values; not N x channels x ${th * scale} x ${tw * scale}`,
+        )
       outC = c
       row.push({ data, h: th * scale, w: tw * scale })
     }

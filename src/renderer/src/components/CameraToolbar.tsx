@@ -56,7 +56,12 @@ export function CameraToolbar(p: Props) {
         Apply
       </button>
       <span className="sep" />
-      <button type="button" className="small" onClick={p.onAddKey} title="Add a keyframe at the playhead">
+      <button
+        type="button"
+        className="small"
+        onClick={p.onAddKey}
+        title="Add a keyframe at the playhead"
+      >
         + Key
       </button>
       <button

@@ -311,7 +311,8 @@ export function generateBlocked(model: ModelSummary | undefined, s: Settings): s
   if (model.error) return `${model.label} was refused: ${model.error}`
   if (model.maxFrames !== null && s.frames > model.maxFrames)
     return `${model.label} takes at most ${model.maxFrames} frames in one render`
-  if (PIPELINES[model.pipeline].input === 'image') return s.image ? null : 'Drop an image to animate'
+  if (PIPELINES[model.pipeline].input === 'image')
+    return s.image ? null : 'Drop an image to animate'
   return s.prompt.trim() ? null : 'Type a prompt to generate'
 }
 
