@@ -353,7 +353,7 @@ def export_component(name: str, wrapper: nn.Module, out_dir: Path, input_names: 
                      axes: dict[str, dict[int, Axis]], make_inputs: Callable[[dict], tuple], size: dict,
                      alternates: dict[str, dict], *, fp16: bool = False, fp16_margin: float = 4.0,
                      tolerance: float = 1e-4, verify: bool = True, float_inputs_fp16: set | None = None,
-                     required_symbolic: set | None = None) -> ComponentResult:
+                     required_symbolic: set | None = None, fixed: tuple = ()) -> ComponentResult:
     """Exports one component to out_dir/name/model.onnx and checks it against torch.
 
     `axes` gives, per input/output name, the axes that may be symbolic and the groups they belong
@@ -431,7 +431,8 @@ def export_component(name: str, wrapper: nn.Module, out_dir: Path, input_names: 
         symbolic.discard(g)
         log(f"{name}: the {g} axis cannot be symbolic ({why}); exporting it fixed at the traced size")
     result = ComponentResult(name=name, path=dest, bytes=nbytes, precision="fp16" if fp16 else "fp32",
-                             symbolic=sorted(symbolic), fixed=sorted(groups - symbolic), errors=errors, fp16=plan)
+                             symbolic=sorted(symbolic), fixed=sorted((groups - symbolic) | set(fixed)), errors=errors,
+                             fp16=plan)
     errs = ", ".join(f"{k} {v:.3g}" for k, v in errors.items()) or "not verified"
     log(f"{name}: wrote {dest} ({nbytes / 1e6:.1f} MB, {result.precision}); symbolic: "
         f"{', '.join(result.symbolic) or 'none'}; fixed: {', '.join(result.fixed) or 'none'}; "

@@ -405,9 +405,11 @@ def export_cogvideox(a):
     _check_size("--height", H, scale, p)
     if (F - 1) % temporal:
         raise X.ExportError(f"--frames {F}: CogVideoX takes {temporal}k+1 frames")
-    Fl = (F - 1) // temporal + 1
+    Fl_decoded = Fl = (F - 1) // temporal + 1
     if pt is not None and Fl % pt:
-        Fl += pt - Fl % pt  # the pipeline pads the latent frames to a multiple of patch_size_t
+        # the pipeline pads the transformer's latent frames to a multiple of patch_size_t and drops
+        # the padding before decoding
+        Fl += pt - Fl % pt
     h, w = H // scale, W // scale
     L = cfg.max_text_seq_length
     D = te.config.d_model
@@ -458,17 +460,18 @@ def export_cogvideox(a):
     results.append(X.export_component(
         "transformer", X.CogVideoXTransformerExport(tr), out, names, "out_hidden_states", axes, tr_inputs, size,
         alts, fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep", "ofs"},
-        required_symbolic={"batch"}, **common))
+        required_symbolic={"batch"}, fixed=("frames", "spatial") if positional else (), **common))
 
     Cl = vae.config.latent_channels
-    vsize = {"batch": 1, "frames": Fl, "h": h, "w": w}
+    vsize = {"batch": 1, "frames": Fl_decoded, "h": h, "w": w}
     vax = {0: Axis("batch", ("batch",)), 3: Axis("height", ("spatial",)), 4: Axis("width", ("spatial",))}
     vha, vwa = _alt_spatial(h, w, 1)
     X.log("vae_decoder: CogVideoX's causal decoder loops over latent frames in Python: frames are fixed")
     results.append(X.export_component(
         "vae_decoder", X.VaeDecoderExport(vae), out, ["latent_sample"], "sample",
         {"latent_sample": vax, "sample": vax}, lambda s: (randn(s["batch"], Cl, s["frames"], s["h"], s["w"]),),
-        vsize, {"batch": {**vsize, "batch": 2}, "spatial": {**vsize, "h": vha, "w": vwa}}, **common))
+        vsize, {"batch": {**vsize, "batch": 2}, "spatial": {**vsize, "h": vha, "w": vwa}}, fixed=("frames",),
+        **common))
     if i2v:
         eax = {0: Axis("batch", ("batch",)), 3: Axis("height", ("spatial",)), 4: Axis("width", ("spatial",))}
         esize = {"batch": 1, "h": H, "w": W}
