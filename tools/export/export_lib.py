@@ -440,8 +440,6 @@ def export_component(name: str, wrapper: nn.Module, out_dir: Path, input_names: 
     return result
 
 
-_SESSION_OPTS = None
-
 
 def _session(path: Path):
     import onnxruntime as ort

@@ -374,12 +374,24 @@ class ExportSVD(Case):
 
 @unittest.skipUnless(HAVE, WHY)
 class ExportCogVideoX(Case):
-    def _cog(self, variant: str):
+    def _cog(self, variant: str, external_data: bool = False):
         from diffusers import CogVideoXPipeline
+
+        import export_lib
 
         base, out = self.tmp / "base", self.tmp / "onnx"
         tiny_cogvideox(base, variant)
-        export("cogvideox", "--base", base, "--out", out, "--width", COG["size"], "--height", COG["size"], "--frames", COG["frames"])
+        limit = export_lib.TWO_GB
+        if external_data:  # as if every graph were over 2 GB: weights go to model.onnx_data
+            export_lib.TWO_GB = 1
+        try:
+            export("cogvideox", "--base", base, "--out", out, "--width", COG["size"], "--height", COG["size"],
+                   "--frames", COG["frames"])
+        finally:
+            export_lib.TWO_GB = limit
+        if external_data:
+            for c in ("text_encoder", "transformer", "vae_decoder"):
+                self.assertTrue((out / c / "model.onnx_data").exists(), f"{c}/model.onnx_data was not written")
         pipe = CogVideoXPipeline.from_pretrained(str(base))
         pipe.set_progress_bar_config(disable=True)
         ref = pipe(prompt=COG["prompt"], negative_prompt="", num_frames=COG["frames"], height=COG["size"], width=COG["size"],
@@ -391,8 +403,8 @@ class ExportCogVideoX(Case):
         self.assertFramesClose(got, u8(ref), f"cogvideox {variant} {COG['frames']} frames {COG['size']}px")
         return pipe, out
 
-    def test_cogvideox_2b_matches_diffusers(self):
-        pipe, out = self._cog("2b")
+    def test_cogvideox_2b_external_data_matches_diffusers(self):
+        pipe, out = self._cog("2b", external_data=True)
         self.assertEqual(list(onnx_inputs(out / "transformer/model.onnx")), ["hidden_states", "encoder_hidden_states", "timestep"])
 
     def test_cogvideox_5b_rotary_matches_diffusers(self):
@@ -640,6 +652,27 @@ class ExportMotionCtrl(Case):
         self._compare("svd", pipe, blocks, out, self._poses(F), lambda: svd_reference(pipe, F, 3), svd_render_flags(F, 3),
                       lambda p: R.svd_rt(p, F, guidance=True))
 
+    def test_motionctrl_svd_long_pose_file_from_any_start(self):
+        """MotionCtrl-SVD's get_RT: a pose file longer than the clip gives its central rows; the
+        translation is scaled by [3, 1, 4] before the poses are made relative to the first of them.
+        The pose file here starts away from the identity, so both rules matter. Needs the engine
+        change described in tools/export/README.md ("Engine: MotionCtrl poses")."""
+        import motionctrl_reference as R
+
+        base, out, ckpt = self.tmp / "base", self.tmp / "onnx", self.tmp / "motionctrl_svd.ckpt"
+        tiny_svd(base)
+        pipe = svd_pipe(base)
+        torch.save({"state_dict": R.make_cmcm_checkpoint(pipe.unet, "svd", seed=14)}, ckpt)
+        export("svd", "--base", base, "--motionctrl", ckpt, "--out", out, "--width", 32, "--height", 32)
+        blocks = R.patch_unet(pipe.unet, "svd", torch.load(ckpt)["state_dict"])
+        F, long = 4, self.tmp / "pose_long.json"
+        # 10 rows; the central 4 (rows 3..6) start turned and moved away from the identity
+        R.write_pose_json(long, 10, yaw_deg=40, pitch_deg=10, move=[1.2, 0.3, 0.8])
+        R.set_rt(blocks, R.svd_rt(long, F, guidance=True))
+        ref = svd_reference(pipe, F, 4)
+        got = render(out, self.tmp / "frames_long", *svd_render_flags(F, 4), "--camera", long)
+        self.assertFramesClose(got, u8(ref), "motionctrl svd, 10-row pose file for 4 frames (central rows, scale then relative)")
+
     def test_identity_projection_with_zero_poses_is_the_plain_model(self):
         """cc_projection identity-initialised (as MotionCtrl creates it): with zero poses the camera
         UNet equals the model without the camera module (with the checkpoint's second attention)."""
@@ -698,10 +731,20 @@ class ExportMotionCtrl(Case):
         msg = export_refusal("animatediff", "--base", base, "--motion-adapter", adapter, "--motionctrl", self.tmp / "other.ckpt",
                              "--out", self.tmp / "onnx2", "--width", 32, "--height", 32, "--frames", 4)
         self.assertIn("something.else.weight", msg)
+        svd_base = self.tmp / "svd"
+        tiny_svd(svd_base)
+        sd = R.make_cmcm_checkpoint(svd_pipe(svd_base).unet, "svd", seed=1)
+        gone = next(k for k in sd if k.endswith("cc_projection.weight"))
+        del sd[gone]
+        torch.save({"state_dict": sd}, self.tmp / "svd_broken.ckpt")
+        msg = export_refusal("svd", "--base", svd_base, "--motionctrl", self.tmp / "svd_broken.ckpt", "--out", self.tmp / "onnx3",
+                             "--width", 32, "--height", 32)
+        self.assertIn(gone, msg, f"the refusal must name the missing key {gone}; it said: {msg}")
+        note(f"refusals name the key: {msg.splitlines()[0][:160]}")
 
 
 if __name__ == "__main__":
-    result = unittest.main(exit=False, verbosity=2).result
+    result = unittest.main(exit=False, verbosity=2, warnings="ignore").result
     if MEASURED:
         print("\nmeasured:\n  " + "\n  ".join(MEASURED))
     skipped = len(result.skipped)
