@@ -1,20 +1,34 @@
 #!/usr/bin/env python3
 """Convert a diffusers checkpoint into a Dolly Studio model folder (diffusers/Optimum ONNX layout).
 
-    python tools/export/export_model.py animatediff --base <sd15 repo or dir> \
-        --motion-adapter <adapter repo or dir> --out models/animatediff-v3
+    python tools/export/export_model.py animatediff --base <sd15 repo or dir> \\
+        --motion-adapter <adapter repo or dir> --out models/animatediff-v3 [--fp16]
+    python tools/export/export_model.py animatediff --base <sd15> --motion-adapter guoyww/animatediff-motion-adapter-v1-5-3 \\
+        --motionctrl motionctrl_animatediff_cmcm.ckpt --out models/motionctrl-animatediff
     python tools/export/export_model.py svd --base stabilityai/stable-video-diffusion-img2vid-xt --out models/svd-xt
-    python tools/export/export_model.py cogvideox --base THUDM/CogVideoX-2b --out models/cogvideox-2b
+    python tools/export/export_model.py svd --base stabilityai/stable-video-diffusion-img2vid \\
+        --motionctrl motionctrl_svd.ckpt --out models/motionctrl-svd
+    python tools/export/export_model.py cogvideox --base THUDM/CogVideoX-5b --out models/cogvideox-5b --fp16
 
-Each component is exported with torch.onnx.export using the input/output names the engine
-expects (Optimum's), fp16 or fp32 per component (VAEs stay fp32 by default: fp16 VAEs
-overflow to NaN), weights over 2 GB go to model.onnx_data beside model.onnx. The folder
-gets model_index.json, scheduler/, tokenizer/ and dolly.json, and then one denoising step is
-run in PyTorch and in ONNX Runtime on the same inputs; the export fails when they differ by
-more than the tolerance.
-
-Not done yet (refused with a message rather than faked): MotionCtrl's camera module and
-CameraCtrl's pose encoder, which need those projects' model code next to diffusers.
+What it does:
+- Every component is exported by torch.onnx.export's TorchScript path (dynamo=False) from a
+  wrapper module that registers the model as a submodule, with the engine's input names
+  (Optimum's; src/main/engine/models/model-folder.ts PIPELINE_SPECS).
+- --width/--height/--frames are the size the export is traced and verified at (default: the
+  model's native size). Batch, frames and spatial size are symbolic wherever the model allows
+  it: each is checked at a second size against torch, and made fixed (with a message) when the
+  graph cannot follow. SVD's temporal decoder takes num_frames as a real int64 input.
+- Text/image encoders and VAEs are float32; --fp16 exports the denoiser in float16 after a
+  float32 run that finds activations float16 cannot hold (bf16-trained weights): those layers
+  stay float32 inside the graph (see export_lib.plan_fp16), and the result is checked against
+  the float32 model.
+- Graphs over 2 GB keep their weights in model.onnx_data beside model.onnx.
+- The folder gets model_index.json, scheduler/, tokenizer/ (text-to-video), each component's
+  config.json (the engine reads scaling_factor and block_out_channels from vae_decoder/), and
+  dolly.json with what the layout cannot say (native size, precision, camera, motion).
+- AnimateDiff exports get AnimateDiff's DDIM recipe as their scheduler (the SD1.5 base's PNDM is
+  not what AnimateDiff samples with); MotionCtrl exports get MotionCtrl's.
+- MotionCtrl: --motionctrl takes the CMCM checkpoint as MotionCtrl releases it; see motionctrl.py.
 """
 from __future__ import annotations
 
@@ -25,7 +39,25 @@ import shutil
 import sys
 from pathlib import Path
 
-TWO_GB = 2 * 1024**3
+HERE = Path(__file__).resolve().parent
+
+# AnimateDiff's sampler, as diffusers' AnimateDiff docs build it from the SD1.5 scheduler config
+# (DDIMScheduler.from_pretrained(base, subfolder="scheduler", beta_schedule="linear",
+# clip_sample=False, timestep_spacing="linspace", steps_offset=1)); SD1.5's config carries
+# set_alpha_to_one=False, stated here so any base gets the same recipe.
+ANIMATEDIFF_DDIM = dict(beta_schedule="linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
+                        timestep_spacing="linspace", steps_offset=1, set_alpha_to_one=False,
+                        prediction_type="epsilon")
+# MotionCtrl's AnimateDiff sampler: configs/inference/inference-v3.yaml noise_scheduler_kwargs passed
+# to DDIMScheduler(...): linear 0.00085..0.012, steps_offset 1, clip_sample False; the rest are
+# DDIMScheduler's defaults (timestep_spacing "leading", set_alpha_to_one True).
+MOTIONCTRL_DDIM = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="linear",
+                       steps_offset=1, clip_sample=False)
+# MotionCtrl-SVD (main/inference/motionctrl_cmcm.py get_RT): pose[:, :, -1] *= [3, 1, 4] * speed,
+# before the poses are made relative to frame 0.
+MOTIONCTRL_SVD_TRANSLATION_SCALE = [3, 1, 4]
+# MotionCtrl's AnimateDiff entry point (scripts/motionctrl_animate.py) feeds the pose JSON as is.
+MOTIONCTRL_ANIMATEDIFF_TRANSLATION_SCALE = 1
 
 
 def _need(modules):
@@ -38,33 +70,8 @@ def _need(modules):
     if missing:
         sys.exit(
             f"export_model: missing Python packages: {', '.join(missing)}; "
-            f"install them with: pip install -r {Path(__file__).with_name('requirements.txt')}"
+            f"install them with: pip install -r {HERE / 'requirements.txt'}"
         )
-
-
-def save_onnx(model_path: Path):
-    """Re-save with external data when the graph is over 2 GB (protobuf's limit)."""
-    import onnx
-
-    size = sum(f.stat().st_size for f in model_path.parent.iterdir() if f.is_file())
-    if size < TWO_GB:
-        return
-    m = onnx.load(str(model_path), load_external_data=True)
-    for f in list(model_path.parent.iterdir()):
-        if f != model_path:
-            f.unlink()
-    onnx.save_model(m, str(model_path), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location="model.onnx_data", size_threshold=1024)
-
-
-def export(module, args, path: Path, input_names, output_names, dynamic_axes, opset=17):
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(module, args, str(path), input_names=input_names, output_names=output_names,
-                          dynamic_axes=dynamic_axes, opset_version=opset, do_constant_folding=True)
-    save_onnx(path)
 
 
 def write_json(path: Path, obj):
@@ -72,150 +79,433 @@ def write_json(path: Path, obj):
     path.write_text(json.dumps(obj, indent=2) + "\n")
 
 
-class _Out0:
-    """Wraps a module so the exported graph returns its first output (a tensor)."""
-
-    def __new__(cls, fn):
-        import torch
-
-        class W(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.fn = fn
-
-            def forward(self, *a):
-                out = self.fn(*a)
-                if isinstance(out, (tuple, list)):
-                    return out[0]
-                return out.sample if hasattr(out, "sample") else out
-
-        return W()
+def _other(n: int, lo: int = 1, step: int = 1) -> int:
+    """A size near n but different from it (for the second check of a symbolic axis)."""
+    for c in ((n // 2) // step * step + step, n + step):
+        if c != n and c >= lo:
+            return c
+    return n + step
 
 
-def verify(onnx_path: Path, torch_fn, feeds, tolerance: float, name: str):
-    """Runs the same inputs through PyTorch and ONNX Runtime; fails above the tolerance."""
-    import numpy as np
-    import onnxruntime as ort
-    import torch
+def _alt_spatial(h: int, w: int, f: int) -> tuple[int, int]:
+    ha = max(f, (h // 2) // f * f)
+    wa = max(f, (w // 2) // f * f) + f
+    if (ha, wa) == (h, w):
+        wa += f
+    return ha, wa
 
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    with torch.no_grad():
-        ref = torch_fn(*[torch.from_numpy(v) for v in feeds.values()]).float().cpu().numpy()
-    got = sess.run(None, feeds)[0].astype(np.float32)
-    diff = float(np.abs(ref - got).max())
-    print(f"verify {name}: max |torch - onnxruntime| = {diff:.3g} (tolerance {tolerance:g})")
-    if not diff <= tolerance:
-        sys.exit(f"export_model: {name} differs from PyTorch by {diff:.3g} > {tolerance:g}; the export is not trustworthy")
-    return diff
+
+def _model_index(class_name: str, components: dict) -> dict:
+    import diffusers
+
+    return {"_class_name": class_name, "_diffusers_version": diffusers.__version__, **components}
+
+
+def _dolly_json(out: Path, data: dict):
+    write_json(out / "dolly.json", {k: v for k, v in data.items() if v is not None})
+
+
+def _vae_scale(vae) -> int:
+    """diffusers' vae_scale_factor: 2 ** (len(block_out_channels) - 1), read from the VAE's config."""
+    return 2 ** (len(vae.config.block_out_channels) - 1)
+
+
+def _unet_factor(unet) -> int:
+    """Latent sizes the UNet takes without its upsample-size branch: multiples of 2 ** downsamplers."""
+    return 2 ** (len(unet.config.block_out_channels) - 1)
+
+
+def _check_size(what: str, px: int, scale: int, factor: int):
+    from export_lib import ExportError
+
+    if px % (scale * factor):
+        raise ExportError(f"{what} {px} is not a multiple of {scale * factor} (VAE scale {scale} x the denoiser's "
+                          f"factor {factor})")
+
+
+def _summary(results) -> str:
+    lines = []
+    for r in results:
+        errs = ", ".join(f"{k} {v:.2g}" for k, v in r.errors.items()) or "not verified"
+        lines.append(f"  {r.name:<14} {r.precision}  symbolic: {', '.join(r.symbolic) or 'none':<22} max err: {errs}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# AnimateDiff (+ MotionCtrl)
 
 
 def export_animatediff(a):
-    import numpy as np
     import torch
-    from diffusers import AnimateDiffPipeline, MotionAdapter
+    from diffusers import AnimateDiffPipeline, DDIMScheduler, MotionAdapter
 
-    if a.motionctrl:
-        sys.exit("export_model: MotionCtrl's camera module is not supported by this exporter yet; "
-                 "export without --motionctrl (no camera input) or use a folder exported by MotionCtrl's own tools")
+    import export_lib as X
+    from export_lib import Axis
+
     adapter = MotionAdapter.from_pretrained(a.motion_adapter)
     pipe = AnimateDiffPipeline.from_pretrained(a.base, motion_adapter=adapter)
     out = Path(a.out)
-    dt_unet = torch.float16 if a.fp16 else torch.float32
-    te, unet, vae = pipe.text_encoder.eval(), pipe.unet.eval().to(dt_unet), pipe.vae.eval().float()
-    L = pipe.tokenizer.model_max_length
-    ids = torch.zeros(1, L, dtype=torch.int64)
-    export(_Out0(lambda i: te(i)), (ids,), out / "text_encoder/model.onnx", ["input_ids"], ["last_hidden_state"],
-           {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}})
-    F, h, w = 16, a.height // 8, a.width // 8
+    te, unet, vae, tok = pipe.text_encoder, pipe.unet, pipe.vae, pipe.tokenizer
+    scale = _vae_scale(vae)
+    factor = _unet_factor(unet)
+    F = a.frames or 16
+    W = a.width or 512
+    H = a.height or 512
+    _check_size("--width", W, scale, factor)
+    _check_size("--height", H, scale, factor)
+    h, w = H // scale, W // scale
+    L = tok.model_max_length
     D = te.config.hidden_size
-    sample = torch.randn(2, 4, F, h, w, dtype=dt_unet)
-    t = torch.tensor([999], dtype=torch.int64)
-    ehs = torch.randn(2 * F, L, D, dtype=dt_unet)
-    unet_fn = lambda s, tt, e: unet(s, tt, encoder_hidden_states=e).sample
-    export(_Out0(unet_fn), (sample, t, ehs), out / "unet/model.onnx", ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
-           {"sample": {0: "batch", 2: "frames"}, "encoder_hidden_states": {0: "batch_frames"}, "out_sample": {0: "batch", 2: "frames"}})
-    z = torch.randn(1, 4, h, w)
-    export(_Out0(lambda zz: vae.decode(zz)), (z,), out / "vae_decoder/model.onnx", ["latent_sample"], ["sample"],
-           {"latent_sample": {0: "batch", 2: "h", 3: "w"}, "sample": {0: "batch", 2: "H", 3: "W"}})
-    pipe.scheduler.save_pretrained(out / "scheduler")
-    pipe.tokenizer.save_pretrained(out / "tokenizer")
-    vae.save_config(out / "vae_decoder")
-    write_json(out / "model_index.json", {"_class_name": "AnimateDiffPipeline", "_diffusers_version": __import__("diffusers").__version__})
-    write_json(out / "dolly.json", {"precision": {"unet": "fp16" if a.fp16 else "fp32", "vae_decoder": "fp32"},
-                                    "nativeFrames": F, "nativeWidth": a.width, "nativeHeight": a.height})
-    feeds = {"sample": sample.numpy(), "timestep": t.numpy(), "encoder_hidden_states": ehs.numpy()}
-    verify(out / "unet/model.onnx", unet_fn, feeds, a.tolerance * (10 if a.fp16 else 1), "unet")
+    C = unet.config.in_channels
+    camera = None
+    if a.motionctrl:
+        import motionctrl
+
+        state = motionctrl.load_checkpoint(a.motionctrl, a.allow_pickle)
+        motionctrl.load_cmcm(unet, "animatediff", state, a.motionctrl)
+        camera = "motionctrl-rt"
+    results = []
+    common = dict(tolerance=a.tolerance, verify=not a.no_verify)
+
+    gen = torch.Generator().manual_seed(0)
+
+    def randn(*s):
+        return torch.randn(*s, generator=gen)
+
+    ids = lambda s: (torch.randint(0, te.config.vocab_size, (s["batch"], L), generator=gen),)  # noqa: E731
+    results.append(X.export_component(
+        "text_encoder", X.TextEncoderExport(te), out, ["input_ids"], "last_hidden_state",
+        {"input_ids": {0: Axis("batch", ("batch",))}, "last_hidden_state": {0: Axis("batch", ("batch",))}},
+        ids, {"batch": 1}, {"batch": {"batch": 2}}, **common))
+
+    def unet_inputs(s):
+        b, f, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
+        xs = (randn(b, C, f, hh, ww), torch.tensor([801], dtype=torch.int64), randn(b * f, L, D))
+        if camera:
+            xs += (randn(b, f, 12) * 0.5,)
+        return xs
+
+    size = {"batch": 2, "frames": F, "h": h, "w": w}
+    ha, wa = _alt_spatial(h, w, factor)
+    alts = {"batch": {**size, "batch": 1}, "frames": {**size, "frames": _other(F, 2)},
+            "spatial": {**size, "h": ha, "w": wa}}
+    sp = {0: Axis("batch", ("batch",)), 2: Axis("frames", ("frames",)), 3: Axis("height", ("spatial",)),
+          4: Axis("width", ("spatial",))}
+    names = ["sample", "timestep", "encoder_hidden_states"] + (["camera_poses"] if camera else [])
+    axes = {"sample": sp, "out_sample": sp,
+            "encoder_hidden_states": {0: Axis("batch_frames", ("batch", "frames"))}}
+    if camera:
+        axes["camera_poses"] = {0: Axis("batch", ("batch",)), 1: Axis("frames", ("frames",))}
+    results.append(X.export_component(
+        "unet", X.MotionUNetExport(unet), out, names, "out_sample", axes, unet_inputs, size, alts,
+        fp16=a.fp16, fp16_margin=a.fp16_margin, required_symbolic={"batch"}, **common))
+
+    def vae_inputs(s):
+        return (randn(s["batch"], vae.config.latent_channels, s["h"], s["w"]),)
+
+    vsize = {"batch": 2, "h": h, "w": w}
+    vha, vwa = _alt_spatial(h, w, 1)
+    vax = {0: Axis("batch", ("batch",)), 2: Axis("height", ("spatial",)), 3: Axis("width", ("spatial",))}
+    results.append(X.export_component(
+        "vae_decoder", X.VaeDecoderExport(vae), out, ["latent_sample"], "sample",
+        {"latent_sample": vax, "sample": vax}, vae_inputs, vsize,
+        {"batch": {**vsize, "batch": 1}, "spatial": {**vsize, "h": vha, "w": vwa}}, required_symbolic={"batch"},
+        **common))
+
+    if camera:
+        sched = DDIMScheduler(**MOTIONCTRL_DDIM)
+        X.log(f"scheduler: MotionCtrl's DDIM (configs/inference/inference-v3.yaml: linear betas 0.00085..0.012, "
+              f"steps_offset 1, clip_sample False; leading spacing, set_alpha_to_one True) instead of the base's "
+              f"{pipe.scheduler.__class__.__name__}")
+    else:
+        import inspect
+
+        known = inspect.signature(DDIMScheduler.__init__).parameters
+        base_cfg = {k: v for k, v in pipe.scheduler.config.items() if k in known}
+        sched = DDIMScheduler.from_config(base_cfg, **ANIMATEDIFF_DDIM)
+        X.log(f"scheduler: AnimateDiff's DDIM recipe (linear betas 0.00085..0.012, timestep_spacing linspace, "
+              f"clip_sample False, steps_offset 1, set_alpha_to_one False) written to scheduler/scheduler_config.json "
+              f"instead of the base's {pipe.scheduler.__class__.__name__}")
+    sched.save_pretrained(str(out / "scheduler"))
+    tok.save_pretrained(str(out / "tokenizer"))
+    X.copy_config(vae, out / "vae_decoder")
+    X.copy_config(unet, out / "unet")
+    te.config.to_json_file(str(out / "text_encoder" / "config.json"))
+    write_json(out / "model_index.json", _model_index("AnimateDiffPipeline", {
+        "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", te.__class__.__name__],
+        "tokenizer": ["transformers", tok.__class__.__name__], "unet": ["diffusers", "UNetMotionModel"],
+        "vae": ["diffusers", vae.__class__.__name__]}))
+    unet_r = results[1]
+    spatial_fixed = "spatial" in unet_r.fixed
+    frames_fixed = "frames" in unet_r.fixed
+    _dolly_json(out, {
+        "label": a.label,
+        "precision": {r.name: r.precision for r in results},
+        "textEmbeddings": "per-frame",
+        "camera": camera or "none",
+        "cameraTranslationScale": MOTIONCTRL_ANIMATEDIFF_TRANSLATION_SCALE if camera else None,
+        "motion": "none",
+        "nativeFrames": F if frames_fixed else 16,
+        "nativeWidth": W if spatial_fixed else 512,
+        "nativeHeight": H if spatial_fixed else 512,
+    })
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Stable Video Diffusion (+ MotionCtrl-SVD)
 
 
 def export_svd(a):
     import torch
     from diffusers import StableVideoDiffusionPipeline
 
+    import export_lib as X
+    from export_lib import Axis
+
     pipe = StableVideoDiffusionPipeline.from_pretrained(a.base)
     out = Path(a.out)
-    dt = torch.float16 if a.fp16 else torch.float32
-    enc, unet, vae = pipe.image_encoder.eval(), pipe.unet.eval().to(dt), pipe.vae.eval().float()
-    export(_Out0(lambda p: enc(p).image_embeds), (torch.randn(1, 3, 224, 224),), out / "image_encoder/model.onnx",
-           ["pixel_values"], ["image_embeds"], {"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}})
-    h, w = a.height // 8, a.width // 8
-    export(_Out0(lambda x: vae.encode(x).latent_dist.mode()), (torch.randn(1, 3, a.height, a.width),), out / "vae_encoder/model.onnx",
-           ["sample"], ["latent_sample"], {"sample": {0: "batch", 2: "H", 3: "W"}, "latent_sample": {0: "batch", 2: "h", 3: "w"}})
-    F = unet.config.num_frames
-    sample = torch.randn(2, F, 8, h, w, dtype=dt)
-    t = torch.tensor([1.6], dtype=torch.float32)
-    ehs = torch.randn(2, 1, enc.config.projection_dim, dtype=dt)
-    ids = torch.tensor([[6.0, 127.0, 0.02]] * 2, dtype=dt)
-    unet_fn = lambda s, tt, e, i: unet(s, tt, encoder_hidden_states=e, added_time_ids=i).sample
-    export(_Out0(unet_fn), (sample, t, ehs, ids), out / "unet/model.onnx",
-           ["sample", "timestep", "encoder_hidden_states", "added_time_ids"], ["out_sample"],
-           {"sample": {0: "batch", 1: "frames"}, "encoder_hidden_states": {0: "batch"}, "added_time_ids": {0: "batch"}, "out_sample": {0: "batch", 1: "frames"}})
-    z = torch.randn(2, 4, h, w)
-    nf = torch.tensor([2], dtype=torch.int64)
-    export(_Out0(lambda zz, n: vae.decode(zz, num_frames=int(n[0])).sample), (z, nf), out / "vae_decoder/model.onnx",
-           ["latent_sample", "num_frames"], ["sample"], {"latent_sample": {0: "batch"}, "sample": {0: "batch"}})
-    pipe.scheduler.save_pretrained(out / "scheduler")
-    pipe.feature_extractor.save_pretrained(out / "feature_extractor")
-    vae.save_config(out / "vae_decoder")
-    unet.save_config(out / "unet")
-    write_json(out / "model_index.json", {"_class_name": "StableVideoDiffusionPipeline", "_diffusers_version": __import__("diffusers").__version__})
-    write_json(out / "dolly.json", {"precision": {"unet": "fp16" if a.fp16 else "fp32"}, "nativeFrames": F, "nativeWidth": a.width, "nativeHeight": a.height})
-    feeds = {"sample": sample.numpy(), "timestep": t.numpy(), "encoder_hidden_states": ehs.numpy(), "added_time_ids": ids.numpy()}
-    verify(out / "unet/model.onnx", unet_fn, feeds, a.tolerance * (10 if a.fp16 else 1), "unet")
+    enc, unet, vae = pipe.image_encoder, pipe.unet, pipe.vae
+    scale = _vae_scale(vae)
+    factor = _unet_factor(unet)
+    native_frames = unet.config.num_frames
+    F = a.frames or native_frames
+    W = a.width or 1024
+    H = a.height or 576
+    _check_size("--width", W, scale, factor)
+    _check_size("--height", H, scale, factor)
+    h, w = H // scale, W // scale
+    camera = None
+    if a.motionctrl:
+        import motionctrl
+
+        if native_frames != 14:
+            X.log(f"warning: MotionCtrl-SVD was trained on SVD with 14 frames; --base has num_frames {native_frames}")
+        state = motionctrl.load_checkpoint(a.motionctrl, a.allow_pickle)
+        motionctrl.load_cmcm(unet, "svd", state, a.motionctrl)
+        camera = "motionctrl-rt"
+    results = []
+    common = dict(tolerance=a.tolerance, verify=not a.no_verify)
+    gen = torch.Generator().manual_seed(0)
+
+    def randn(*s):
+        return torch.randn(*s, generator=gen)
+
+    isz = enc.config.image_size
+    bx = {0: Axis("batch", ("batch",))}
+    results.append(X.export_component(
+        "image_encoder", X.ImageEncoderExport(enc), out, ["pixel_values"], "image_embeds",
+        {"pixel_values": bx, "image_embeds": bx}, lambda s: (randn(s["batch"], 3, isz, isz),),
+        {"batch": 1}, {"batch": {"batch": 2}}, **common))
+
+    ex = {0: Axis("batch", ("batch",)), 2: Axis("height", ("spatial",)), 3: Axis("width", ("spatial",))}
+    esize = {"batch": 1, "h": H, "w": W}
+    eh, ew = _alt_spatial(H, W, scale)
+    results.append(X.export_component(
+        "vae_encoder", X.VaeEncoderModeExport(vae), out, ["sample"], "latent_sample",
+        {"sample": ex, "latent_sample": ex}, lambda s: (randn(s["batch"], 3, s["h"], s["w"]).clamp(-1, 1),),
+        esize, {"batch": {**esize, "batch": 2}, "spatial": {**esize, "h": eh, "w": ew}}, **common))
+
+    Cin = unet.config.in_channels
+    D = unet.config.cross_attention_dim
+
+    def unet_inputs(s):
+        b, f, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
+        xs = (randn(b, f, Cin, hh, ww), torch.tensor([1.2], dtype=torch.float32), randn(b, 1, D),
+              torch.tensor([[6.0, 127.0, 0.02]] * b))
+        if camera:
+            xs += (randn(b, f, 12) * 0.5,)
+        return xs
+
+    size = {"batch": 2, "frames": F, "h": h, "w": w}
+    ha, wa = _alt_spatial(h, w, factor)
+    alts = {"batch": {**size, "batch": 1}, "frames": {**size, "frames": _other(F, 2)},
+            "spatial": {**size, "h": ha, "w": wa}}
+    sp = {0: Axis("batch", ("batch",)), 1: Axis("frames", ("frames",)), 3: Axis("height", ("spatial",)),
+          4: Axis("width", ("spatial",))}
+    names = ["sample", "timestep", "encoder_hidden_states", "added_time_ids"] + (["camera_poses"] if camera else [])
+    axes = {"sample": sp, "out_sample": sp, "encoder_hidden_states": bx, "added_time_ids": bx}
+    if camera:
+        axes["camera_poses"] = {0: Axis("batch", ("batch",)), 1: Axis("frames", ("frames",))}
+    results.append(X.export_component(
+        "unet", X.SpatioTemporalUNetExport(unet), out, names, "out_sample", axes, unet_inputs, size, alts,
+        fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep"},
+        required_symbolic={"batch"}, **common))
+
+    Cl = vae.config.latent_channels
+
+    def dec_inputs(s):
+        return (randn(s["n"], Cl, s["h"], s["w"]), torch.tensor([s["n"]], dtype=torch.int64))
+
+    dsize = {"n": F, "h": h, "w": w}
+    dha, dwa = _alt_spatial(h, w, 1)
+    dax = {0: Axis("batch_frames", ("frames",)), 2: Axis("height", ("spatial",)), 3: Axis("width", ("spatial",))}
+    results.append(X.export_component(
+        "vae_decoder", X.TemporalVaeDecoderExport(vae), out, ["latent_sample", "num_frames"], "sample",
+        {"latent_sample": dax, "sample": dax}, dec_inputs, dsize,
+        {"frames": {**dsize, "n": 3 if F != 3 else 5}, "spatial": {**dsize, "h": dha, "w": dwa}},
+        required_symbolic={"frames"}, **common))
+
+    pipe.scheduler.save_pretrained(str(out / "scheduler"))
+    pipe.feature_extractor.save_pretrained(str(out / "feature_extractor"))
+    for comp in ("vae_decoder", "vae_encoder"):
+        X.copy_config(vae, out / comp)
+    X.copy_config(unet, out / "unet")
+    enc.config.to_json_file(str(out / "image_encoder" / "config.json"))
+    write_json(out / "model_index.json", _model_index("StableVideoDiffusionPipeline", {
+        "feature_extractor": ["transformers", pipe.feature_extractor.__class__.__name__],
+        "image_encoder": ["transformers", enc.__class__.__name__],
+        "scheduler": ["diffusers", pipe.scheduler.__class__.__name__],
+        "unet": ["diffusers", "UNetSpatioTemporalConditionModel"], "vae": ["diffusers", vae.__class__.__name__]}))
+    spatial_fixed = "spatial" in results[2].fixed
+    _dolly_json(out, {
+        "label": a.label,
+        "precision": {r.name: r.precision for r in results},
+        "camera": camera or "none",
+        "cameraTranslationScale": MOTIONCTRL_SVD_TRANSLATION_SCALE if camera else None,
+        "motion": "motion_bucket_id",
+        "nativeFrames": native_frames,
+        "nativeWidth": W if spatial_fixed else 1024,
+        "nativeHeight": H if spatial_fixed else 576,
+    })
+    if camera:
+        X.log("MotionCtrl-SVD samples with max_guidance_scale 2.5 (its LinearPredictionGuider); dolly.json has no "
+              "field for it, so render with --max-guidance 2.5")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# CogVideoX (2B, 5B with rotary embeddings, 1.5, image-to-video)
 
 
 def export_cogvideox(a):
     import torch
-    from diffusers import CogVideoXPipeline
+    from diffusers import DiffusionPipeline
 
-    pipe = CogVideoXPipeline.from_pretrained(a.base)
+    import export_lib as X
+    from export_lib import Axis
+
+    pipe = DiffusionPipeline.from_pretrained(a.base)
+    cls = pipe.__class__.__name__
+    if cls not in ("CogVideoXPipeline", "CogVideoXImageToVideoPipeline"):
+        raise X.ExportError(f"--base {a.base} is a {cls}; expected CogVideoXPipeline or CogVideoXImageToVideoPipeline")
+    i2v = cls == "CogVideoXImageToVideoPipeline"
     out = Path(a.out)
-    tr = pipe.transformer.eval()
-    if tr.config.use_rotary_positional_embeddings:
-        sys.exit("export_model: CogVideoX-5B (rotary embeddings as inputs) is not supported by this exporter yet; 2B works")
-    dt = torch.float16 if a.fp16 else torch.float32
-    tr = tr.to(dt)
-    te, vae = pipe.text_encoder.eval(), pipe.vae.eval().float()
-    export(_Out0(lambda i: te(i)), (torch.zeros(1, 226, dtype=torch.int64),), out / "text_encoder/model.onnx",
-           ["input_ids"], ["last_hidden_state"], {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}})
-    Fl = (a.frames - 1) // 4 + 1
-    h, w = a.height // 8, a.width // 8
-    C = tr.config.in_channels
-    hs = torch.randn(2, Fl, C, h, w, dtype=dt)
-    ehs = torch.randn(2, 226, te.config.d_model, dtype=dt)
-    t = torch.tensor([999, 999], dtype=torch.int64)
-    tr_fn = lambda x, e, tt: tr(hidden_states=x, encoder_hidden_states=e, timestep=tt).sample
-    export(_Out0(tr_fn), (hs, ehs, t), out / "transformer/model.onnx", ["hidden_states", "encoder_hidden_states", "timestep"],
-           ["out_hidden_states"], {"hidden_states": {0: "batch"}, "encoder_hidden_states": {0: "batch"}, "timestep": {0: "batch"}, "out_hidden_states": {0: "batch"}})
-    z = torch.randn(1, C, Fl, h, w)
-    export(_Out0(lambda zz: vae.decode(zz).sample), (z,), out / "vae_decoder/model.onnx", ["latent_sample"], ["sample"], {"latent_sample": {0: "batch"}})
-    pipe.scheduler.save_pretrained(out / "scheduler")
-    pipe.tokenizer.save_pretrained(out / "tokenizer")
-    vae.save_config(out / "vae_decoder")
-    tr.save_config(out / "transformer")
-    write_json(out / "model_index.json", {"_class_name": "CogVideoXPipeline", "_diffusers_version": __import__("diffusers").__version__})
-    write_json(out / "dolly.json", {"precision": {"transformer": "fp16" if a.fp16 else "fp32"}, "nativeFrames": a.frames, "nativeWidth": a.width, "nativeHeight": a.height})
-    feeds = {"hidden_states": hs.numpy(), "encoder_hidden_states": ehs.numpy(), "timestep": t.numpy()}
-    verify(out / "transformer/model.onnx", tr_fn, feeds, a.tolerance * (10 if a.fp16 else 1), "transformer")
+    te, tr, vae, tok = pipe.text_encoder, pipe.transformer, pipe.vae, pipe.tokenizer
+    cfg = tr.config
+    scale = _vae_scale(vae)
+    temporal = vae.config.temporal_compression_ratio
+    p, pt = cfg.patch_size, cfg.patch_size_t
+    rope = bool(cfg.use_rotary_positional_embeddings)
+    positional = (not rope) or bool(cfg.use_learned_positional_embeddings)
+    F = a.frames or cfg.sample_frames
+    W = a.width or cfg.sample_width * scale
+    H = a.height or cfg.sample_height * scale
+    _check_size("--width", W, scale, p)
+    _check_size("--height", H, scale, p)
+    if (F - 1) % temporal:
+        raise X.ExportError(f"--frames {F}: CogVideoX takes {temporal}k+1 frames")
+    Fl_decoded = Fl = (F - 1) // temporal + 1
+    if pt is not None and Fl % pt:
+        # the pipeline pads the transformer's latent frames to a multiple of patch_size_t and drops
+        # the padding before decoding
+        Fl += pt - Fl % pt
+    h, w = H // scale, W // scale
+    L = cfg.max_text_seq_length
+    D = te.config.d_model
+    Cin = cfg.in_channels
+    ofs = cfg.ofs_embed_dim is not None
+    results = []
+    common = dict(tolerance=a.tolerance, verify=not a.no_verify)
+    gen = torch.Generator().manual_seed(0)
+
+    def randn(*s):
+        return torch.randn(*s, generator=gen)
+
+    bx = {0: Axis("batch", ("batch",))}
+    results.append(X.export_component(
+        "text_encoder", X.TextEncoderExport(te), out, ["input_ids"], "last_hidden_state",
+        {"input_ids": bx, "last_hidden_state": bx},
+        lambda s: (torch.randint(0, te.config.vocab_size, (s["batch"], L), generator=gen),),
+        {"batch": 1}, {"batch": {"batch": 2}}, **common))
+
+    def tr_inputs(s):
+        b, fl, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
+        xs = (randn(b, fl, Cin, hh, ww), randn(b, L, D), torch.tensor([601] * b, dtype=torch.int64))
+        if rope:
+            cos, sin = pipe._prepare_rotary_positional_embeddings(hh * scale, ww * scale, fl, torch.device("cpu"))
+            xs += (cos.float(), sin.float())
+        if ofs:
+            xs += (torch.full((1,), 2.0),)
+        return xs
+
+    size = {"batch": 2, "frames": Fl, "h": h, "w": w}
+    sp = {0: Axis("batch", ("batch",)), 1: Axis("latent_frames", ("frames",)), 3: Axis("height", ("spatial",)),
+          4: Axis("width", ("spatial",))}
+    if positional:  # sincos / learned position tables are computed for one size in Python: fixed
+        sp = {0: sp[0]}
+        X.log("transformer: CogVideoX with position tables (2B, 1.0 I2V) is fixed to the traced frames and size")
+    names = ["hidden_states", "encoder_hidden_states", "timestep"]
+    axes = {"hidden_states": sp, "out_hidden_states": sp, "encoder_hidden_states": bx, "timestep": bx}
+    if rope:
+        names += ["image_rotary_emb_cos", "image_rotary_emb_sin"]
+        tok_axis = {0: Axis("tokens", ("frames", "spatial"))}
+        axes["image_rotary_emb_cos"] = tok_axis
+        axes["image_rotary_emb_sin"] = tok_axis
+    if ofs:
+        names += ["ofs"]
+    ha, wa = _alt_spatial(h, w, p)
+    alts = {"batch": {**size, "batch": 1}, "frames": {**size, "frames": _other(Fl, pt or 1, pt or 1)},
+            "spatial": {**size, "h": ha, "w": wa}}
+    results.append(X.export_component(
+        "transformer", X.CogVideoXTransformerExport(tr), out, names, "out_hidden_states", axes, tr_inputs, size,
+        alts, fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep", "ofs"},
+        required_symbolic={"batch"}, fixed=("frames", "spatial") if positional else (), **common))
+
+    Cl = vae.config.latent_channels
+    vsize = {"batch": 1, "frames": Fl_decoded, "h": h, "w": w}
+    vax = {0: Axis("batch", ("batch",)), 3: Axis("height", ("spatial",)), 4: Axis("width", ("spatial",))}
+    vha, vwa = _alt_spatial(h, w, 1)
+    X.log("vae_decoder: CogVideoX's causal decoder loops over latent frames in Python: frames are fixed")
+    results.append(X.export_component(
+        "vae_decoder", X.VaeDecoderExport(vae), out, ["latent_sample"], "sample",
+        {"latent_sample": vax, "sample": vax}, lambda s: (randn(s["batch"], Cl, s["frames"], s["h"], s["w"]),),
+        vsize, {"batch": {**vsize, "batch": 2}, "spatial": {**vsize, "h": vha, "w": vwa}}, fixed=("frames",),
+        **common))
+    if i2v:
+        eax = {0: Axis("batch", ("batch",)), 3: Axis("height", ("spatial",)), 4: Axis("width", ("spatial",))}
+        esize = {"batch": 1, "h": H, "w": W}
+        eh, ew = _alt_spatial(H, W, scale)
+        results.append(X.export_component(
+            "vae_encoder", X.VaeEncoderParametersExport(vae), out, ["sample"], "latent_parameters",
+            {"sample": eax, "latent_parameters": eax},
+            lambda s: (randn(s["batch"], 3, 1, s["h"], s["w"]).clamp(-1, 1),), esize,
+            {"batch": {**esize, "batch": 2}, "spatial": {**esize, "h": eh, "w": ew}}, **common))
+        X.copy_config(vae, out / "vae_encoder")
+
+    pipe.scheduler.save_pretrained(str(out / "scheduler"))
+    tok.save_pretrained(str(out / "tokenizer"))
+    X.copy_config(vae, out / "vae_decoder")
+    X.copy_config(tr, out / "transformer")
+    te.config.to_json_file(str(out / "text_encoder" / "config.json"))
+    write_json(out / "model_index.json", _model_index(cls, {
+        "scheduler": ["diffusers", pipe.scheduler.__class__.__name__],
+        "text_encoder": ["transformers", te.__class__.__name__], "tokenizer": ["transformers", tok.__class__.__name__],
+        "transformer": ["diffusers", tr.__class__.__name__], "vae": ["diffusers", vae.__class__.__name__]}))
+    trr = results[1]
+    fixed_size = "spatial" in trr.fixed or positional
+    _dolly_json(out, {
+        "label": a.label,
+        "precision": {r.name: r.precision for r in results},
+        "nativeFrames": F if ("frames" in trr.fixed or positional) else cfg.sample_frames,
+        "nativeWidth": W if fixed_size else cfg.sample_width * scale,
+        "nativeHeight": H if fixed_size else cfg.sample_height * scale,
+        "vaeFrameBatches": False,
+    })
+    if i2v or ofs or pt is not None:
+        X.log(f"note: {cls} with patch_size_t={pt}, ofs input={ofs}, vae_encoder={i2v}: the engine must feed these "
+              f"(see tools/export/README.md, 'CogVideoX 1.5 and image-to-video')")
+    return results
 
 
 def main(argv=None):
@@ -223,25 +513,51 @@ def main(argv=None):
     p.add_argument("pipeline", choices=["animatediff", "svd", "cogvideox"])
     p.add_argument("--base", required=True, help="diffusers repository id or folder")
     p.add_argument("--motion-adapter", help="AnimateDiff motion adapter (repository id or folder)")
-    p.add_argument("--motionctrl", help="MotionCtrl checkpoint (not supported yet)")
+    p.add_argument("--motionctrl", help="MotionCtrl CMCM checkpoint as released (.ckpt/.pt/.safetensors): "
+                                        "motionctrl_animatediff_cmcm.ckpt (animatediff) or motionctrl_svd.ckpt (svd)")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="read a --motionctrl .ckpt with torch.load(weights_only=False) (only for files you trust)")
     p.add_argument("--out", required=True)
-    p.add_argument("--width", type=int, default=512)
-    p.add_argument("--height", type=int, default=512)
-    p.add_argument("--frames", type=int, default=49, help="CogVideoX frames (4k+1)")
-    p.add_argument("--fp16", action="store_true", help="export the denoiser in float16 (VAEs stay float32)")
-    p.add_argument("--tolerance", type=float, default=1e-3)
+    p.add_argument("--width", type=int, help="width the export is traced and verified at (default: native)")
+    p.add_argument("--height", type=int, help="height the export is traced and verified at (default: native)")
+    p.add_argument("--frames", type=int, help="frames the export is traced and verified at (default: native; "
+                                              "CogVideoX 4k+1)")
+    p.add_argument("--fp16", action="store_true", help="export the denoiser in float16 (VAEs and encoders stay float32)")
+    p.add_argument("--fp16-margin", type=float, default=4.0,
+                   help="with --fp16, layers whose float32 activations exceed 65504 / margin stay float32 (default 4)")
+    p.add_argument("--tolerance", type=float, default=1e-4,
+                   help="max |torch - onnxruntime| per component, relative to max(1, |output|) (float16: x30)")
+    p.add_argument("--no-verify", action="store_true", help="skip the torch vs onnxruntime checks (not recommended)")
+    p.add_argument("--label", help="the model's name in the studio (dolly.json label)")
     a = p.parse_args(argv)
     _need(["torch", "diffusers", "transformers", "onnx", "onnxruntime", "numpy"])
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from export_lib import ExportError
+
     if os.path.exists(a.out) and os.listdir(a.out):
         sys.exit(f"export_model: {a.out} exists and is not empty")
     if a.pipeline == "animatediff" and not a.motion_adapter:
-        sys.exit("export_model: animatediff needs --motion-adapter")
+        sys.exit("export_model: animatediff needs --motion-adapter (e.g. guoyww/animatediff-motion-adapter-v1-5-3)")
+    if a.pipeline == "cogvideox" and a.motionctrl:
+        sys.exit("export_model: --motionctrl applies to animatediff and svd only")
+    if a.motion_adapter and a.pipeline != "animatediff":
+        sys.exit("export_model: --motion-adapter applies to animatediff only")
+    created = not os.path.exists(a.out)
     try:
-        {"animatediff": export_animatediff, "svd": export_svd, "cogvideox": export_cogvideox}[a.pipeline](a)
-    except SystemExit:
-        shutil.rmtree(a.out, ignore_errors=True)
+        results = {"animatediff": export_animatediff, "svd": export_svd, "cogvideox": export_cogvideox}[a.pipeline](a)
+    except (ExportError, SystemExit, KeyboardInterrupt) as e:
+        if created:
+            shutil.rmtree(a.out, ignore_errors=True)
+        if isinstance(e, ExportError):
+            sys.exit(f"export_model: {e}")
         raise
-    print(f"exported {a.pipeline} to {a.out}")
+    except Exception:
+        if created:
+            shutil.rmtree(a.out, ignore_errors=True)
+        raise
+    print(f"export_model: exported {a.pipeline} to {a.out}\n{_summary(results)}", flush=True)
+    return results
 
 
 if __name__ == "__main__":
