@@ -367,10 +367,11 @@ def export_svd(a):
         "nativeFrames": native_frames,
         "nativeWidth": W if spatial_fixed else 1024,
         "nativeHeight": H if spatial_fixed else 576,
+        # MotionCtrl-SVD samples with max_guidance_scale 2.5 (its LinearPredictionGuider)
+        "defaults": {"guidance": 2.5} if camera else None,
     })
     if camera:
-        X.log("MotionCtrl-SVD samples with max_guidance_scale 2.5 (its LinearPredictionGuider); dolly.json has no "
-              "field for it, so render with --max-guidance 2.5")
+        X.log("MotionCtrl-SVD: dolly.json sets its max guidance, 2.5 (MotionCtrl's LinearPredictionGuider)")
     return results
 
 

@@ -647,6 +647,7 @@ class ExportMotionCtrl(Case):
         export("svd", "--base", base, "--motionctrl", ckpt, "--out", out, "--width", 32, "--height", 32)
         dolly = json.loads((out / "dolly.json").read_text())
         self.assertEqual((dolly["camera"], dolly["cameraTranslationScale"], dolly["nativeFrames"]), ("motionctrl-rt", [3, 1, 4], 4))
+        self.assertEqual(dolly["defaults"], {"guidance": 2.5})
         blocks = R.patch_unet(pipe.unet, "svd", torch.load(ckpt)["state_dict"])
         F = 4
         self._compare("svd", pipe, blocks, out, self._poses(F), lambda: svd_reference(pipe, F, 3), svd_render_flags(F, 3),

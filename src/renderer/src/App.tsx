@@ -8,6 +8,7 @@ import {
   duplicateKeyframe,
   exportMotionCtrlJson,
   exportRealEstate10K,
+  fovChangeForRT,
   importMotionCtrlJson,
   importRealEstate10K,
   maxFrameStep,
@@ -162,6 +163,8 @@ export function App() {
   const shotJobs = project.shots.map((s) => jobs.jobs.find((x) => x.id === s.clip?.jobId))
   const selectedKeyframe = shot.camera.keyframes.find((k) => k.id === selectedKey) ?? null
   const fast = maxFrameStep(shot.camera, frames) > 0.3
+  // a zoom an RT model cannot see is said, not silently dropped
+  const fovLost = model?.camera === 'motionctrl-rt' ? fovChangeForRT(shot.camera, frames) : null
 
   return (
     <div className="studio">
@@ -311,6 +314,11 @@ export function App() {
                   )
                 }
               />
+            ) : null}
+            {fovLost ? (
+              <p className="overlay warn fov" data-testid="fov-warning">
+                {fovLost.message}
+              </p>
             ) : null}
             {fast ? (
               <p className="overlay warn" data-testid="speed-warning">

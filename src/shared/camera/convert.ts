@@ -44,8 +44,10 @@ export type TranslationScale = number | [number, number, number]
 
 /**
  * MotionCtrl's camera input for one video: [F, 12] (R row-major with t as the 4th column of
- * each row: r00 r01 r02 t0 r10 r11 r12 t1 r20 r21 r22 t2), relative to frame 0, with the
- * model's translation scale (MotionCtrl's entry points scale differently; see DOMAIN.md).
+ * each row: r00 r01 r02 t0 r10 r11 r12 t1 r20 r21 r22 t2). As MotionCtrl's get_RT does it
+ * (svd branch, main/inference/motionctrl_cmcm.py): the model's translation scale is applied to
+ * each absolute world-to-camera translation first, and the poses are then made relative to
+ * frame 0 (to_relative_RT2). With an anisotropic scale ([3, 1, 4]) the order matters.
  */
 export function motionCtrlRT(
   poses: CameraPose[],
@@ -55,16 +57,13 @@ export function motionCtrlRT(
     typeof translationScale === 'number'
       ? [translationScale, translationScale, translationScale]
       : translationScale
-  const rel = relativeToFirst(poses.map(threeToOpenCv))
-  const out = new Float32Array(rel.length * 12)
-  rel.forEach((w, i) => {
-    for (let r = 0; r < 3; r++) {
-      out[i * 12 + r * 4 + 0] = w.R[r * 3 + 0]!
-      out[i * 12 + r * 4 + 1] = w.R[r * 3 + 1]!
-      out[i * 12 + r * 4 + 2] = w.R[r * 3 + 2]!
-      out[i * 12 + r * 4 + 3] = w.t[r]! * s[r]!
-    }
+  const scaled = poses.map((p) => {
+    const w = threeToOpenCv(p)
+    return { R: w.R, t: [w.t[0] * s[0], w.t[1] * s[1], w.t[2] * s[2]] as Vec3 }
   })
+  const rel = relativeToFirst(scaled)
+  const out = new Float32Array(rel.length * 12)
+  rel.forEach((w, i) => out.set(w2cToRow(w), i * 12))
   return out
 }
 

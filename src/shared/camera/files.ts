@@ -113,8 +113,17 @@ export function importMotionCtrlJson(text: string, frames: number, fov = 45): Im
   })
   const warnings: string[] = []
   let poses = ws.map((w) => openCvToThree(w, fov))
-  if (poses.length !== frames) {
-    warnings.push(`the pose file has ${poses.length} frames; resampled to the clip's ${frames}`)
+  if (poses.length > frames) {
+    // as MotionCtrl's get_RT: a longer file gives its central rows
+    const half = Math.floor((poses.length - frames) / 2)
+    warnings.push(
+      `the pose file has ${poses.length} frames; the clip uses its central ${frames} (rows ${half + 1} to ${half + frames}), as MotionCtrl does`,
+    )
+    poses = poses.slice(half, half + frames)
+  } else if (poses.length < frames) {
+    warnings.push(
+      `the pose file has ${poses.length} frames, fewer than the clip's ${frames}: resampled (the camera moves more slowly between the file's poses)`,
+    )
     poses = resamplePoses(poses, frames)
   }
   return { poses, warnings }

@@ -80,3 +80,23 @@ export function maxFrameStep(t: Trajectory, frames: number): number {
     m = Math.max(m, Math.hypot(...p[i]!.position.map((v, k) => v - p[i - 1]!.position[k]!)))
   return m
 }
+
+/**
+ * What an RT camera input (MotionCtrl: rotation and translation only) cannot see of a path:
+ * a change of field of view (a zoom, or the zoom half of a dolly-zoom). Null when the fov
+ * holds; else the range and a sentence for the editor and the render's warnings.
+ */
+export function fovChangeForRT(
+  t: Trajectory,
+  frames: number,
+): { min: number; max: number; message: string } | null {
+  const fovs = sampleTrajectory(t, Math.max(frames, 2)).map((p) => p.fov)
+  const min = Math.min(...fovs)
+  const max = Math.max(...fovs)
+  if (max - min < 0.5) return null
+  return {
+    min,
+    max,
+    message: `The field of view changes from ${min.toFixed(0)}° to ${max.toFixed(0)}° along this path; an RT camera input (MotionCtrl) takes only position and rotation, so the zoom is not rendered.`,
+  }
+}

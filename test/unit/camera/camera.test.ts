@@ -338,11 +338,20 @@ describe('pose files', () => {
     )
   })
 
-  it('resamples a pose file of another length with a warning', () => {
+  it('resamples a shorter pose file, saying so', () => {
     const poses = presetPoses([{ name: 'orbit-left' }], { frames: 16 })
     const r = importMotionCtrlJson(exportMotionCtrlJson(poses), 25)
     expect(r.poses).toHaveLength(25)
-    expect(r.warnings[0]).toMatch(/16 frames; resampled to the clip's 25/)
+    expect(r.warnings[0]).toMatch(/16 frames, fewer than the clip's 25: resampled/)
+  })
+
+  it('takes the central rows of a longer pose file, as MotionCtrl does, saying so', () => {
+    const poses = presetPoses([{ name: 'pan-left' }], { frames: 16 })
+    const r = importMotionCtrlJson(exportMotionCtrlJson(poses), 14)
+    expect(r.warnings[0]).toMatch(/central 14 \(rows 2 to 15\)/)
+    r.poses.forEach((p, i) =>
+      p.position.forEach((v, k) => expect(v).toBeCloseTo(poses[i + 1]!.position[k]!, 9)),
+    )
   })
 
   const id = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]

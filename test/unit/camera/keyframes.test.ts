@@ -4,6 +4,7 @@ import {
   addKeyframeAt,
   deleteKeyframe,
   duplicateKeyframe,
+  fovChangeForRT,
   keyFrameAt,
   maxFrameStep,
   presetPoses,
@@ -72,5 +73,19 @@ describe('keyframe edits', () => {
     // pan-left moves 1 unit over 15 frame steps, evenly
     expect(maxFrameStep(path, 16)).toBeCloseTo(1 / 15, 2)
     expect(maxFrameStep(path, 4)).toBeGreaterThan(maxFrameStep(path, 16))
+  })
+})
+
+describe('what an RT camera input cannot see', () => {
+  it('flags a zoom (fov change) and stays quiet when the fov holds', () => {
+    expect(fovChangeForRT(path, 16)).toBeNull()
+    const zoom = updateKeyframe(path, path.keyframes[3]!.id, { fov: 70 })
+    const f = fovChangeForRT(zoom, 16)!
+    expect(f.min).toBeCloseTo(45, 6)
+    expect(f.max).toBeCloseTo(70, 6)
+    expect(f.message).toMatch(/from 45° to 70°.*only position and rotation/)
+    // a dolly-zoom preset changes the fov too
+    const dz = trajectoryFromPoses(presetPoses([{ name: 'dolly-zoom-in' }], { frames: 16 }), 16)
+    expect(fovChangeForRT(dz, 16)).not.toBeNull()
   })
 })

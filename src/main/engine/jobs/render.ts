@@ -146,6 +146,11 @@ function cameraInput(
 ): Float32Array | undefined {
   if (!poses) return undefined
   if (model.camera === 'motionctrl-rt') {
+    const fovs = poses.map((p) => p.fov)
+    if (Math.max(...fovs) - Math.min(...fovs) >= 0.5)
+      warnings.push(
+        `the path changes the field of view (${Math.min(...fovs).toFixed(0)}° to ${Math.max(...fovs).toFixed(0)}°); ${model.label} takes only the camera's position and rotation, so the zoom is not rendered`,
+      )
     const base = model.dolly.cameraTranslationScale ?? 1
     const k = spec.cameraScale ?? 1
     return motionCtrlRT(
