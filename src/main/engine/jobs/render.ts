@@ -282,9 +282,7 @@ export async function renderClip(
       cameraPoses: camera,
     }
     const Pipeline = await row.load()
-    const output = await sessions.job(() =>
-      new Pipeline(model, sessions).call(call, pipelineHooks),
-    )
+    const output = await sessions.job(() => new Pipeline(model, sessions).call(call, pipelineHooks))
     await lastPreview
     warnings.push(...output.warnings)
     Object.assign(timings, output.timingsMs)
