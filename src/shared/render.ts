@@ -7,7 +7,7 @@ import { z } from 'zod'
 
 // --- names ---------------------------------------------------------------------------------
 
-export const PIPELINE_KINDS = ['animatediff', 'svd', 'cogvideox'] as const
+export const PIPELINE_KINDS = ['animatediff', 'svd', 'cogvideox', 'cogvideox-i2v'] as const
 export const PipelineKind = z.enum(PIPELINE_KINDS)
 export type PipelineKind = z.infer<typeof PipelineKind>
 
@@ -98,6 +98,8 @@ export type PipelineFacts = {
   classNames: readonly string[]
   /** What a creator gives: a prompt (text-to-video) or an image (image-to-video). */
   input: 'text' | 'image'
+  /** The model reads a text prompt (image-to-video models may too). */
+  prompt: boolean
   /** The tokenizer and its padded length (the pipeline's max_sequence_length), null without a prompt. */
   tokenizer: { kind: 'clip' | 't5'; maxTokens: number } | null
   /** Native clip: frames, size, frames per second. */
@@ -136,6 +138,7 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     label: 'AnimateDiff',
     classNames: ['AnimateDiffPipeline', 'ORTAnimateDiffPipeline'],
     input: 'text',
+    prompt: true,
     tokenizer: { kind: 'clip', maxTokens: 77 },
     frames: 16,
     width: 512,
@@ -166,6 +169,7 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     label: 'Stable Video Diffusion',
     classNames: ['StableVideoDiffusionPipeline', 'ORTStableVideoDiffusionPipeline'],
     input: 'image',
+    prompt: false,
     tokenizer: null,
     frames: 14,
     width: 1024,
@@ -191,6 +195,32 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     label: 'CogVideoX',
     classNames: ['CogVideoXPipeline', 'ORTCogVideoXPipeline'],
     input: 'text',
+    prompt: true,
+    tokenizer: { kind: 't5', maxTokens: 226 },
+    frames: 49,
+    width: 720,
+    height: 480,
+    fps: 8,
+    maxFrames: 49,
+    frameRule: '4k+1',
+    // VAE factor 8 times the transformer's patch size 2
+    sizeMultiple: 16,
+    steps: 50,
+    guidance: 6,
+    guidanceKind: 'cfg',
+    minGuidance: null,
+    fpsConditioning: false,
+    scheduler: 'CogVideoXDDIMScheduler',
+    schedulers: ['CogVideoXDDIMScheduler', 'CogVideoXDPMScheduler'],
+    motion: 'none',
+    camera: [],
+    decodeChunk: null,
+  },
+  'cogvideox-i2v': {
+    label: 'CogVideoX image-to-video',
+    classNames: ['CogVideoXImageToVideoPipeline', 'ORTCogVideoXImageToVideoPipeline'],
+    input: 'image',
+    prompt: true,
     tokenizer: { kind: 't5', maxTokens: 226 },
     frames: 49,
     width: 720,

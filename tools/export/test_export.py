@@ -245,7 +245,8 @@ def svd_reference(pipe, frames: int, chunk: int, s=SVD_SETTINGS):
 
 
 def tiny_cogvideox(path: Path, variant: str, ff_gain: float = 1.0):
-    """variant '2b' (sincos positions, no RoPE), '5b' (RoPE), '1.5-i2v' (RoPE, patch_size_t 2, ofs,
+    """variant '2b' (sincos positions, no RoPE), '5b' (RoPE), '1.5' (RoPE on the slice grid, patch_size_t 2),
+    '1.5-i2v' (RoPE, patch_size_t 2, ofs,
     image latents on the channel axis, CogVideoXImageToVideoPipeline)."""
     from diffusers import (AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXImageToVideoPipeline,
                            CogVideoXPipeline, CogVideoXTransformer3DModel)
@@ -256,6 +257,8 @@ def tiny_cogvideox(path: Path, variant: str, ff_gain: float = 1.0):
     kw = dict(use_rotary_positional_embeddings=variant != "2b")
     if i2v:
         kw.update(patch_size_t=2, ofs_embed_dim=2, patch_bias=False, in_channels=8)  # ofs dim = time_embed_dim (512 in 1.5)
+    elif variant == "1.5":
+        kw.update(patch_size_t=2, patch_bias=False)
     tr = CogVideoXTransformer3DModel(num_attention_heads=2, attention_head_dim=16, out_channels=4, time_embed_dim=2,
                                      text_embed_dim=32, num_layers=1, sample_width=4, sample_height=4, sample_frames=9,
                                      patch_size=2, temporal_compression_ratio=4, max_text_seq_length=226,
@@ -425,11 +428,16 @@ class ExportCogVideoX(Case):
             "image_rotary_emb_cos": cos.float().numpy(), "image_rotary_emb_sin": sin.float().numpy()})[0]
         self.assertClose(got, ref, COMPONENT_TOL, "cogvideox 5b transformer (2 latent frames, 48x32)")
 
+    def test_cogvideox_15_text_to_video_matches_diffusers(self):
+        """CogVideoX 1.5 text-to-video: 9 frames give 3 latent frames, padded to 4 for patch_size_t 2
+        and dropped again before decoding; RoPE on the 'slice' grid."""
+        self._cog("1.5")
+
     def test_cogvideox_15_image_to_video_export(self):
-        """CogVideoX 1.5 I2V: RoPE, patch_size_t 2, ofs and the VAE encoder are exported and match torch.
-        The engine has no image-to-video CogVideoX pipeline yet, so the pipeline is checked in Python
-        from the ONNX files (the recipe the engine must follow), against diffusers'
-        CogVideoXImageToVideoPipeline."""
+        """CogVideoX 1.5 I2V: RoPE, patch_size_t 2, ofs and the VAE encoder are exported and match torch;
+        dolly render (the engine's image-to-video CogVideoX) and the same recipe run on the ONNX
+        files in Python both equal diffusers' CogVideoXImageToVideoPipeline. 9 frames give 3 latent
+        frames, padded to 4 for patch_size_t 2 (the padding frame is dropped before decoding)."""
         from diffusers import CogVideoXImageToVideoPipeline
         from PIL import Image
 
@@ -448,6 +456,10 @@ class ExportCogVideoX(Case):
         ref = pipe(image, generator=torch.Generator("cpu").manual_seed(7), output_type="np", **kw).frames[0]
         got = cogvideox_i2v_from_onnx(out, pipe, image, seed=7, **kw)
         self.assertFramesClose(u8(got), u8(ref), "cogvideox 1.5 i2v", who="ONNX components in a Python loop")
+        frames = render(out, self.tmp / "frames", "--image", IMAGE, "--prompt", COG["prompt"], "--negative", "",
+                        "--frames", 9, "--width", 32, "--height", 32, "--steps", 3, "--seed", 7,
+                        "--guidance", COG["guidance"])
+        self.assertFramesClose(frames, u8(ref), "cogvideox 1.5 i2v 9 frames 32px")
 
 
 def cogvideox_i2v_from_onnx(folder: Path, pipe, image, prompt, negative_prompt, num_frames, height, width,

@@ -124,6 +124,8 @@ export type VaeFactors = {
   scalingFactor: number
   /** Frames per latent frame (3D VAEs), 1 otherwise. */
   temporalCompression: number
+  /** CogVideoX 1.5: image latents are divided by the scaling factor, not multiplied. */
+  invertScaleLatents: boolean
 }
 
 /** JSON as Python writes it: bare NaN / Infinity / -Infinity become strings we can read. */
@@ -427,6 +429,7 @@ function readVaeFactors(path: string, familyScaling: number): VaeFactors {
     scaleFactor: Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : 8,
     scalingFactor: typeof scaling === 'number' && scaling > 0 ? scaling : familyScaling,
     temporalCompression: typeof temporal === 'number' && temporal >= 1 ? temporal : 1,
+    invertScaleLatents: cfg['invert_scale_latents'] === true,
   }
 }
 

@@ -1,4 +1,5 @@
-// CogVideoXPipeline, after diffusers' pipelines/cogvideo/pipeline_cogvideox.py:
+// CogVideoXPipeline and CogVideoXImageToVideoPipeline, after diffusers'
+// pipelines/cogvideo/pipeline_cogvideox.py and pipeline_cogvideox_image2video.py (1.0 and 1.5):
 //   1. T5 tokens padded/truncated to 226 (max_sequence_length), T5 encoder; negative "" by default
 //   2. latents [B, (F-1)//4+1, C, h, w] = randn * init_noise_sigma
 //   3. rotary embeddings computed here when the transformer uses them (5B), passed as inputs
@@ -14,7 +15,9 @@ import { readPythonJson } from '../models/model-folder'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
 import { floatTensor, permute } from '../runtime/tensor'
+import { fitAspect, resizeLanczosPil, type RgbImage } from '../media/image'
 import { PromptTokenizer } from '../tokenizers'
+import { toSignedCHW } from './svd-image'
 import { classifierFreeGuidance, PipelineError } from './common'
 import { guidanceBatch, PipelineRun, type Resolved } from './steps'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
@@ -78,6 +81,7 @@ function rope1d(
   pos: Float32Array,
   theta = 10000,
 ): { cos: Float32Array; sin: Float32Array } {
+  if (dim % 2) throw new PipelineError(`a rotary embedding needs an even dimension, got ${dim}`)
   const half = dim / 2
   const freqs = new Float32Array(half)
   for (let i = 0; i < half; i++) freqs[i] = f32(1 / f32(Math.pow(theta, f32(f32(2 * i) / dim))))
@@ -92,6 +96,43 @@ function rope1d(
   return { cos, sin }
 }
 
+type Rope = { cos: Float32Array; sin: Float32Array; dims: [number, number] }
+
+/** get_3d_rotary_pos_embed's combination: per token (t, y, x) the t, h and w parts of head_dim. */
+function rope3d(
+  headDim: number,
+  gridT: Float32Array,
+  gridH: Float32Array,
+  gridW: Float32Array,
+): Rope {
+  const dimT = Math.floor(headDim / 4)
+  const dimH = Math.floor(headDim / 8) * 3
+  const dimW = Math.floor(headDim / 8) * 3
+  const ft = rope1d(dimT, gridT)
+  const fh = rope1d(dimH, gridH)
+  const fw = rope1d(dimW, gridW)
+  const D = dimT + dimH + dimW
+  const [T, gh, gw] = [gridT.length, gridH.length, gridW.length]
+  const n = T * gh * gw
+  const cos = new Float32Array(n * D)
+  const sin = new Float32Array(n * D)
+  let row = 0
+  for (let t = 0; t < T; t++)
+    for (let y = 0; y < gh; y++)
+      for (let x = 0; x < gw; x++, row++) {
+        for (const [f, at, d] of [
+          [ft, t, dimT],
+          [fh, y, dimH],
+          [fw, x, dimW],
+        ] as const) {
+          const off = row * D + (f === ft ? 0 : f === fh ? dimT : dimT + dimH)
+          cos.set(f.cos.subarray(at * d, (at + 1) * d), off)
+          sin.set(f.sin.subarray(at * d, (at + 1) * d), off)
+        }
+      }
+  return { cos, sin, dims: [n, D] }
+}
+
 /**
  * CogVideoX 1.0's 3-D rotary embeddings (diffusers' get_3d_rotary_pos_embed, linspace grid):
  * [T * gh * gw, head_dim] cos and sin, the head dimension split t : h : w = 1/4 : 3/8 : 3/8.
@@ -101,37 +142,43 @@ export function rotaryEmbeddings3d(
   crops: [[number, number], [number, number]],
   grid: [number, number],
   temporal: number,
-): { cos: Float32Array; sin: Float32Array; dims: [number, number] } {
+): Rope {
   const [[t0, l0], [t1, l1]] = crops
   const [gh, gw] = grid
-  const gridH = linspaceF32(t0, (t1 * (gh - 1)) / gh, gh)
-  const gridW = linspaceF32(l0, (l1 * (gw - 1)) / gw, gw)
-  const gridT = linspaceF32(0, (temporal * (temporal - 1)) / temporal, temporal)
-  const dimT = Math.floor(headDim / 4)
-  const dimH = Math.floor(headDim / 8) * 3
-  const dimW = Math.floor(headDim / 8) * 3
-  const ft = rope1d(dimT, gridT)
-  const fh = rope1d(dimH, gridH)
-  const fw = rope1d(dimW, gridW)
-  const D = dimT + dimH + dimW
-  const n = temporal * gh * gw
-  const cos = new Float32Array(n * D)
-  const sin = new Float32Array(n * D)
-  let row = 0
-  for (let t = 0; t < temporal; t++)
-    for (let y = 0; y < gh; y++)
-      for (let x = 0; x < gw; x++, row++) {
-        for (const [src, dst] of [
-          [ft.cos, cos],
-          [ft.sin, sin],
-        ] as const)
-          dst.set(src.subarray(t * dimT, (t + 1) * dimT), row * D)
-        cos.set(fh.cos.subarray(y * dimH, (y + 1) * dimH), row * D + dimT)
-        sin.set(fh.sin.subarray(y * dimH, (y + 1) * dimH), row * D + dimT)
-        cos.set(fw.cos.subarray(x * dimW, (x + 1) * dimW), row * D + dimT + dimH)
-        sin.set(fw.sin.subarray(x * dimW, (x + 1) * dimW), row * D + dimT + dimH)
-      }
-  return { cos, sin, dims: [n, D] }
+  return rope3d(
+    headDim,
+    linspaceF32(0, (temporal * (temporal - 1)) / temporal, temporal),
+    linspaceF32(t0, (t1 * (gh - 1)) / gh, gh),
+    linspaceF32(l0, (l1 * (gw - 1)) / gw, gw),
+  )
+}
+
+/** CogVideoX 1.5's (grid_type "slice"): integer positions 0..n-1 on each axis. */
+export function rotaryEmbeddings3dSlice(
+  headDim: number,
+  grid: [number, number],
+  temporal: number,
+): Rope {
+  const arange = (n: number) => Float32Array.from({ length: n }, (_, i) => i)
+  return rope3d(headDim, arange(temporal), arange(grid[0]), arange(grid[1]))
+}
+
+/** [N, C, ...] and [N', C, ...] frames interleaved on the channel axis: per frame f (of `frames`,
+ * cycling over the image's frames) the latents' C channels then the image's. */
+function withImageChannels(
+  latents: Float32Array,
+  image: Float32Array,
+  frames: number,
+  frameSize: number,
+): Float32Array {
+  const out = new Float32Array(2 * latents.length)
+  const imageFrames = image.length / frameSize
+  for (let f = 0; f < frames; f++) {
+    out.set(latents.subarray(f * frameSize, (f + 1) * frameSize), 2 * f * frameSize)
+    const g = f % imageFrames
+    out.set(image.subarray(g * frameSize, (g + 1) * frameSize), (2 * f + 1) * frameSize)
+  }
+  return out
 }
 
 export class CogVideoXPipeline implements VideoPipeline {
@@ -157,25 +204,85 @@ export class CogVideoXPipeline implements VideoPipeline {
   async call(o: PipelineCall, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
     const run = new PipelineRun(this.model, this.sessions, hooks, o)
     const r = run.r
+    const withImage = run.facts.input === 'image'
+    if (withImage && !o.image)
+      throw new PipelineError(`${this.model.label} animates an image: give one (--image FILE)`)
     const latentFrames = this.latentFrames(run, r.numFrames)
-    const C = this.latentChannels()
-    this.checkExportedShape(r, latentFrames)
+    // CogVideoX 1.5 pads the latent frames to a multiple of patch_size_t (dropped before decoding)
+    const pt = this.cfg<number | null>('patch_size_t', null)
+    const extra = pt && latentFrames % pt ? pt - (latentFrames % pt) : 0
+    const frames = latentFrames + extra
+    const C = this.latentChannels(withImage)
+    this.checkExportedShape(r, frames)
 
     const { pos, neg } = await run.timed('encode', () =>
       run.encodePromptPair(this.tokenizer, o.prompt ?? '', o.negativePrompt ?? '', r.doCfg),
     )
     const text = { data: guidanceBatch(pos, neg), L: pos.dims[1]!, D: pos.dims[2]! }
-    const dims = [1, latentFrames, C, r.h, r.w]
+    // image-to-video: the image's latents (the generator's first draw), frame 0 of `frames`
+    const image = o.image
+      ? await run.timed('encodeImage', () =>
+          this.encodeImage(
+            run,
+            fitAspect(o.image!, r.width, r.height, o.fit ?? 'stretch'),
+            C,
+            frames,
+          ),
+        )
+      : null
+    const dims = [1, frames, C, r.h, r.w]
     const { noise, latents } = run.prepareLatents(dims)
     run.trace('init_noise', noise, dims)
-    const rope = this.rotaryEmbeddings(run, r, latentFrames)
+    const rope = this.rotaryEmbeddings(run, r, frames, pt)
     const x = await run.timed('denoise', () =>
-      this.denoise(run, latents, dims, text, rope, o.useDynamicCfg),
+      this.denoise(run, latents, dims, text, image, rope, o.useDynamicCfg),
     )
-    const { frames, F } = await run.timed('decode', () =>
-      this.decodeLatents(run, x, r, latentFrames, C, o.vaeTileSize),
+    // latents[:, extra:]
+    const kept = x.subarray(extra * C * r.h * r.w)
+    const decoded = await run.timed('decode', () =>
+      this.decodeLatents(run, kept, r, latentFrames, C, o.vaeTileSize),
     )
-    return run.output(frames, { numFrames: F, decodeChunkSize: null })
+    return run.output(decoded.frames, { numFrames: decoded.F, decodeChunkSize: null })
+  }
+
+  /**
+   * prepare_latents' image branch: PIL Lanczos resize to the clip's size, [-1, 1], the VAE
+   * encoder's distribution sampled (mean + std * randn, logvar clamped to [-30, 20]), scaled
+   * (times scaling_factor; 1.5's VAE sets invert_scale_latents: divided), as latent frame 0 of
+   * [1, frames, C, h, w] with zeros after it.
+   */
+  private async encodeImage(
+    run: PipelineRun,
+    image: RgbImage,
+    C: number,
+    frames: number,
+  ): Promise<Float32Array> {
+    const { width, height, h, w } = run.r
+    const px = toSignedCHW(resizeLanczosPil(image, width, height).rgb, width, height)
+    run.trace('vae_image_preprocessed', px, [1, 3, 1, height, width])
+    const name = this.model.components['vae_encoder']!.inputNames['sample']!
+    const params = await run.sessions.stage('encode', async () => {
+      const s = await run.sessions.get('vae_encoder')
+      return s.runFirst({ [name]: s.floatInput(name, px, [1, 3, 1, height, width]) })
+    })
+    const plane = h * w
+    if (params.data.length !== 2 * C * plane) {
+      throw new PipelineError(
+        `the VAE encoder returned [${params.dims.join(', ')}]; expected the latent distribution's parameters [1, ${2 * C}, 1, ${h}, ${w}] (mean, then log-variance)`,
+      )
+    }
+    const noise = run.generator.randn([1, C, 1, h, w])
+    const vae = this.model.vae
+    const k = f32(vae.invertScaleLatents ? 1 / vae.scalingFactor : vae.scalingFactor)
+    const out = new Float32Array(frames * C * plane) // frame 0, channels first: [C, h, w]
+    for (let i = 0; i < C * plane; i++) {
+      const logvar = Math.min(20, Math.max(-30, params.data[C * plane + i]!))
+      const std = f32(Math.exp(f32(0.5 * logvar)))
+      out[i] = f32(k * f32(params.data[i]! + f32(std * noise[i]!)))
+    }
+    run.trace('image_latents', out, [1, frames, C, h, w])
+    run.cancelled()
+    return out
   }
 
   /** (F - 1) / temporal_compression + 1 latent frames; warns when F is not 4k+1. */
@@ -190,9 +297,11 @@ export class CogVideoXPipeline implements VideoPipeline {
     return latentFrames
   }
 
-  private latentChannels(): number {
+  /** Latent channels: the transformer's in_channels (image-to-video: half, the rest is the image). */
+  private latentChannels(withImage: boolean): number {
     const hsShape = this.model.components['transformer']!.inputs['hidden_states']!.shape
-    return this.cfg('in_channels', typeof hsShape[2] === 'number' ? hsShape[2] : 16)
+    const inChannels = this.cfg('in_channels', typeof hsShape[2] === 'number' ? hsShape[2] : 16)
+    return withImage ? inChannels / 2 : inChannels
   }
 
   /** An export with fixed latent frames or size takes only those. */
@@ -212,29 +321,31 @@ export class CogVideoXPipeline implements VideoPipeline {
     }
   }
 
-  /** The 3-D RoPE tables the 5B transformer takes as inputs (2B has none). */
+  /** The 3-D RoPE tables 5B and 1.5 take as inputs (2B has none): 1.0's crop grid, 1.5's slice. */
   private rotaryEmbeddings(
     run: PipelineRun,
     r: Resolved,
     latentFrames: number,
-  ): ReturnType<typeof rotaryEmbeddings3d> | null {
+    pt: number | null,
+  ): Rope | null {
     const names = this.model.components['transformer']!.inputNames
     if (!names['image_rotary_emb_cos'] || !names['image_rotary_emb_sin']) return null
     const p = this.cfg('patch_size', 2)
     const k = this.model.vae.scaleFactor
-    const gh = Math.floor(r.height / (k * p))
-    const gw = Math.floor(r.width / (k * p))
-    const crops = resizeCropRegionForGrid(
-      [gh, gw],
-      Math.floor(this.cfg('sample_width', 90) / p),
-      Math.floor(this.cfg('sample_height', 60) / p),
-    )
-    const rope = rotaryEmbeddings3d(
-      this.cfg('attention_head_dim', 64),
-      crops,
-      [gh, gw],
-      latentFrames,
-    )
+    const grid: [number, number] = [Math.floor(r.height / (k * p)), Math.floor(r.width / (k * p))]
+    const headDim = this.cfg('attention_head_dim', 64)
+    const rope = pt
+      ? rotaryEmbeddings3dSlice(headDim, grid, Math.floor((latentFrames + pt - 1) / pt))
+      : rotaryEmbeddings3d(
+          headDim,
+          resizeCropRegionForGrid(
+            grid,
+            Math.floor(this.cfg('sample_width', 90) / p),
+            Math.floor(this.cfg('sample_height', 60) / p),
+          ),
+          grid,
+          latentFrames,
+        )
     run.trace('rope_cos', rope.cos, rope.dims)
     return rope
   }
@@ -244,7 +355,8 @@ export class CogVideoXPipeline implements VideoPipeline {
     latents: Float32Array,
     dims: number[],
     text: { data: Float32Array; L: number; D: number },
-    rope: ReturnType<typeof rotaryEmbeddings3d> | null,
+    image: Float32Array | null,
+    rope: Rope | null,
     useDynamicCfg: boolean | undefined,
   ): Promise<Float32Array> {
     const { r, scheduler } = run
@@ -256,15 +368,19 @@ export class CogVideoXPipeline implements VideoPipeline {
       const input = new Float32Array(B * n)
       input.set(x)
       if (r.doCfg) input.set(x, n)
-      const scaled = scheduler.scaleModelInput(floatTensor(input, [B, Fl, C, h, w]), t).data
-      run.trace(`step${i}_transformer_hidden_states`, scaled, [B, Fl, C, h, w])
+      let scaled = scheduler.scaleModelInput(floatTensor(input, [B, Fl, C, h, w]), t).data
+      // image-to-video: cat([scaled, image latents], dim=2), the image the same in both halves
+      const Cin = image ? 2 * C : C
+      if (image) scaled = withImageChannels(scaled, image, B * Fl, C * h * w)
+      run.trace(`step${i}_transformer_hidden_states`, scaled, [B, Fl, Cin, h, w])
       const rows = text.L * text.D
+      const per = Fl * Cin * h * w
       const call = async (b0: number, bn: number): Promise<Float32Array> => {
         const feeds: Record<string, ort.Tensor> = {
           [names['hidden_states']!]: s.floatInput(
             names['hidden_states']!,
-            scaled.subarray(b0 * n, (b0 + bn) * n),
-            [bn, Fl, C, h, w],
+            scaled.subarray(b0 * per, (b0 + bn) * per),
+            [bn, Fl, Cin, h, w],
           ),
           [names['encoder_hidden_states']!]: s.floatInput(
             names['encoder_hidden_states']!,
@@ -273,6 +389,8 @@ export class CogVideoXPipeline implements VideoPipeline {
           ),
           [names['timestep']!]: s.timestep(names['timestep']!, t, bn),
         }
+        // 1.5 image-to-video: the ofs embedding's input, 2.0 (latents.new_full((1,), 2.0))
+        if (names['ofs']) feeds[names['ofs']] = s.floatInput(names['ofs'], Float32Array.of(2), [1])
         if (rope) {
           feeds[names['image_rotary_emb_cos']!] = s.floatInput(
             names['image_rotary_emb_cos']!,

@@ -41,6 +41,61 @@ const textEncoder = (tokens: number): ComponentSpec => ({
   outputRanks: [3],
 })
 
+/** CogVideoX's transformer: latents (image-to-video: latents and the image's, 2C channels). */
+const cogTransformer = (channels: number): ComponentSpec => ({
+  component: 'transformer',
+  inputs: [
+    {
+      name: 'hidden_states',
+      types: FLOAT,
+      ranks: [5],
+      what: `latents [batch, latent_frames, ${channels}, height/8, width/8]`,
+    },
+    {
+      name: 'encoder_hidden_states',
+      types: FLOAT,
+      ranks: [3],
+      what: 'prompt embeddings [batch, 226, dim]',
+    },
+    { name: 'timestep', types: TIMESTEP, ranks: [0, 1], what: 'timesteps [batch]' },
+    {
+      name: 'image_rotary_emb_cos',
+      types: FLOAT,
+      ranks: [2],
+      optional: true,
+      what: 'RoPE cos table (5B, 1.5)',
+    },
+    {
+      name: 'image_rotary_emb_sin',
+      types: FLOAT,
+      ranks: [2],
+      optional: true,
+      what: 'RoPE sin table (5B, 1.5)',
+    },
+    {
+      name: 'ofs',
+      types: FLOAT,
+      ranks: [1],
+      optional: true,
+      what: 'the ofs embedding input [1] (1.5 I2V)',
+    },
+  ],
+  outputRanks: [5],
+})
+
+const cogVaeDecoder: ComponentSpec = {
+  component: 'vae_decoder',
+  inputs: [
+    {
+      name: 'latent_sample',
+      types: FLOAT,
+      ranks: [5],
+      what: 'latents [batch, 16, latent_frames, h, w]',
+    },
+  ],
+  outputRanks: [5],
+}
+
 export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
   animatediff: {
     denoiser: 'unet',
@@ -187,53 +242,27 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
   cogvideox: {
     denoiser: 'transformer',
     latentLayout: 'BFCHW',
+    components: [textEncoder(226), cogTransformer(16), cogVaeDecoder],
+    vaeScaling: 1.15258426,
+    cameraInputs: {},
+    options: (s) => ({ useDynamicCfg: s.dynamicCfg }),
+    load: async () => (await import('./cogvideox')).CogVideoXPipeline,
+  },
+  // the same pipeline class: it reads the image branch from the facts (input 'image')
+  'cogvideox-i2v': {
+    denoiser: 'transformer',
+    latentLayout: 'BFCHW',
     components: [
       textEncoder(226),
+      cogTransformer(32),
       {
-        component: 'transformer',
+        component: 'vae_encoder',
         inputs: [
-          {
-            name: 'hidden_states',
-            types: FLOAT,
-            ranks: [5],
-            what: 'latents [batch, latent_frames, 16, height/8, width/8]',
-          },
-          {
-            name: 'encoder_hidden_states',
-            types: FLOAT,
-            ranks: [3],
-            what: 'prompt embeddings [batch, 226, dim]',
-          },
-          { name: 'timestep', types: TIMESTEP, ranks: [0, 1], what: 'timesteps [batch]' },
-          {
-            name: 'image_rotary_emb_cos',
-            types: FLOAT,
-            ranks: [2],
-            optional: true,
-            what: 'RoPE cos table (5B)',
-          },
-          {
-            name: 'image_rotary_emb_sin',
-            types: FLOAT,
-            ranks: [2],
-            optional: true,
-            what: 'RoPE sin table (5B)',
-          },
+          { name: 'sample', types: FLOAT, ranks: [5], what: 'the image [batch, 3, 1, H, W]' },
         ],
         outputRanks: [5],
       },
-      {
-        component: 'vae_decoder',
-        inputs: [
-          {
-            name: 'latent_sample',
-            types: FLOAT,
-            ranks: [5],
-            what: 'latents [batch, 16, latent_frames, h, w]',
-          },
-        ],
-        outputRanks: [5],
-      },
+      cogVaeDecoder,
     ],
     vaeScaling: 1.15258426,
     cameraInputs: {},

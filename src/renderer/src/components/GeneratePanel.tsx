@@ -77,14 +77,26 @@ export function GeneratePanel({
         </p>
       ) : null}
       {model?.error ? <p className="hint error">{model.error}</p> : null}
-      {facts?.input !== 'image' ? (
+      {facts?.input === 'image' ? (
+        <ImageDrop
+          image={s.image}
+          upload={uploadInput}
+          urlOf={inputUrl}
+          onChange={(image) => onChange({ image }, 'image')}
+        />
+      ) : null}
+      {!facts || facts.prompt ? (
         <>
           <label className="field">
             <span>Prompt</span>
             <textarea
               rows={3}
               value={s.prompt}
-              placeholder="a lighthouse at dusk, waves crashing"
+              placeholder={
+                facts?.input === 'image'
+                  ? 'what happens to the image: waves rolling in, leaves moving'
+                  : 'a lighthouse at dusk, waves crashing'
+              }
               onChange={(e) => onChange({ prompt: e.target.value }, 'prompt')}
               data-testid="prompt"
             />
@@ -97,14 +109,7 @@ export function GeneratePanel({
             />
           </label>
         </>
-      ) : (
-        <ImageDrop
-          image={s.image}
-          upload={uploadInput}
-          urlOf={inputUrl}
-          onChange={(image) => onChange({ image }, 'image')}
-        />
-      )}
+      ) : null}
       <div className="row">
         <label className="field">
           <span>Seed</span>
