@@ -275,6 +275,79 @@ export const ExportRequest = z
   })
   .strict()
 
+/** One public checkpoint the studio can convert, with what the cache holds of it. */
+export const CatalogItem = z
+  .object({
+    id: z.string().max(128),
+    title: z.string().max(200),
+    pipeline: PipelineKind,
+    description: z.string().max(1000),
+    license: z.string().max(300),
+    /** The exported folder's estimated size. */
+    sizeBytes: z.number().nonnegative(),
+    vram: z
+      .object({ residentMiB: z.number(), offloadMiB: z.number(), minimalMiB: z.number() })
+      .strict(),
+    fits: MemoryPlan.nullable(),
+    /** The exact commands that make the folder (download of single files, then the exporter). */
+    command: z.string().max(MAX_STRING),
+    sources: z
+      .array(
+        z
+          .object({
+            repo: z.string().max(200),
+            file: z.string().max(300).nullable(),
+            role: z.enum(['base', 'motion-adapter', 'motionctrl']),
+            /** Where the Hugging Face cache already holds it (nothing to download). */
+            cachedPath: z.string().max(MAX_STRING).nullable(),
+          })
+          .strict(),
+      )
+      .max(8),
+    /** Its folder is in the model list already. */
+    installed: z.boolean(),
+    exporting: z.boolean(),
+  })
+  .strict()
+export type CatalogItem = z.infer<typeof CatalogItem>
+
+export const ModelCatalogView = z
+  .object({
+    entries: z.array(CatalogItem).max(64),
+    /** Whether the studio can run the exporter itself (a Python with its requirements). */
+    python: z
+      .object({
+        ready: z.boolean(),
+        python: z.string().max(MAX_STRING).nullable(),
+        reason: z.string().max(MAX_STRING).nullable(),
+      })
+      .strict(),
+    /** What the Hugging Face cache holds: ONNX folders to add, diffusers checkpoints to export. */
+    cache: z
+      .object({
+        dir: z.string().max(MAX_STRING),
+        models: z
+          .array(
+            z
+              .object({
+                repo: z.string().max(200),
+                path: z.string().max(MAX_STRING),
+                kind: z.enum(['onnx', 'diffusers', 'files']),
+                className: z.string().max(200).nullable(),
+                pipeline: PipelineKind.nullable(),
+                sizeBytes: z.number().nonnegative(),
+                listed: z.boolean(),
+              })
+              .strict(),
+          )
+          .max(1000),
+        warnings: z.array(z.string().max(MAX_STRING)).max(20),
+      })
+      .strict(),
+  })
+  .strict()
+export type ModelCatalogView = z.infer<typeof ModelCatalogView>
+
 /**
  * Commands: `name -> { request, response }`. Names are `area.verb`; the preload turns each
  * into `window.dolly.area.verb(payload)`.
@@ -292,6 +365,19 @@ export const commands = {
     response: z.object({ started: z.boolean() }).strict(),
   },
   'models.cancelDownload': { request: z.object({ repo: z.string().min(3).max(200) }).strict(), response: z.object({ cancelled: z.boolean() }).strict() },
+  'models.catalog': { request: Empty, response: ModelCatalogView },
+  /** Runs the exporter for a catalog entry, or for a diffusers checkpoint found in the cache. */
+  'models.export': {
+    request: z.union([
+      z.object({ catalog: z.string().min(1).max(128) }).strict(),
+      z.object({ cached: z.string().min(3).max(200) }).strict(),
+    ]),
+    response: z.object({ started: z.boolean() }).strict(),
+  },
+  'models.cancelExport': {
+    request: z.object({ id: z.string().min(1).max(200) }).strict(),
+    response: z.object({ cancelled: z.boolean() }).strict(),
+  },
   'jobs.submit': { request: RenderRequest, response: JobView },
   'jobs.cancel': {
     request: z.object({ id: z.string().min(1).max(64) }).strict(),
@@ -346,6 +432,17 @@ export const events = {
   'engine.state': EngineStatus,
   'job.update': JobView,
   'job.preview': JobPreview,
+  'model.export': z
+    .object({
+      id: z.string().max(200),
+      state: z.enum(['running', 'done', 'failed', 'cancelled']),
+      step: z.number().int().nonnegative(),
+      steps: z.number().int().nonnegative(),
+      line: z.string().max(MAX_STRING).nullable(),
+      message: z.string().max(MAX_STRING).nullable(),
+      out: z.string().max(MAX_STRING).nullable(),
+    })
+    .strict(),
   'model.download': z
     .object({
       repo: z.string().max(200),

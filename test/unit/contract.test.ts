@@ -36,6 +36,11 @@ function spyHandlers() {
     'models.setDefault': vi.fn(async () => ({ defaultId: 'x' })),
     'models.download': vi.fn(async () => ({ started: false })),
     'models.cancelDownload': vi.fn(async () => ({ cancelled: false })),
+    'models.catalog': vi.fn(async (): Promise<never> => {
+      throw new Error('not in this test')
+    }),
+    'models.export': vi.fn(async () => ({ started: false })),
+    'models.cancelExport': vi.fn(async () => ({ cancelled: false })),
     'jobs.submit': vi.fn(async (_req: unknown): Promise<never> => {
       throw new Error('not in this test')
     }),
@@ -66,7 +71,10 @@ describe('contract', () => {
       'jobs.submit',
       'models.add',
       'models.cancelDownload',
+      'models.cancelExport',
+      'models.catalog',
       'models.download',
+      'models.export',
       'models.list',
       'models.remove',
       'models.setDefault',
@@ -77,7 +85,7 @@ describe('contract', () => {
       'project.recovery',
       'project.save',
     ])
-    expect(Object.keys(commands)).toHaveLength(19)
+    expect(Object.keys(commands)).toHaveLength(22)
   })
 })
 

@@ -83,6 +83,7 @@ if (!app.requestSingleInstanceLock()) {
           .filter(Boolean)
           .map((d) => resolve(d)),
       ],
+      exporterScript: join(app.getAppPath(), 'tools', 'export', 'export_model.py'),
       mediaUrl: (jobId, file) => `dolly-media://job/${jobId}/${file}`,
       exportTarget: async (jobId, format) => {
         const win = [...windows][0]

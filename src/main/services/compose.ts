@@ -9,6 +9,7 @@ import { createDispatcher, type Dispatch } from './dispatch'
 import { EngineHost, type SpawnEngine } from './engine-host'
 import { queryGpu } from './gpu'
 import { createHandlers } from './handlers'
+import { ModelCatalog } from './catalog'
 import { InputStore } from './inputs'
 import { ModelDownloads, ModelRegistry } from './model-registry'
 import { ProjectStore } from './projects'
@@ -27,6 +28,8 @@ export type StudioHostOptions = {
   modelsDir: string
   /** Model folders always offered (the demo model, DOLLY_MODEL_DIRS). */
   builtInModels: string[]
+  /** tools/export/export_model.py as this install ships it (null: none). */
+  exporterScript: string | null
   mediaUrl: StudioOptions['mediaUrl']
   exportTarget?: StudioOptions['exportTarget']
   /** Delivers an event to every open page (IPC or WebSocket). */
@@ -37,6 +40,7 @@ export type StudioHost = {
   engine: EngineHost
   registry: ModelRegistry
   downloads: ModelDownloads
+  catalog: ModelCatalog
   inputs: InputStore
   studio: StudioService
   projects: ProjectStore
@@ -52,6 +56,13 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
   )
   const downloads = new ModelDownloads(registry, o.modelsDir, (e) => o.emit('model.download', e))
   const inputs = new InputStore(join(o.stateDir, 'inputs'))
+  const catalog = new ModelCatalog({
+    registry,
+    modelsDir: o.modelsDir,
+    exporterScript: o.exporterScript,
+    freeVramMiB: () => engine.status().gpu?.vramFreeMiB ?? null,
+    emit: (e) => o.emit('model.export', e),
+  })
   const studio = new StudioService({
     engine,
     cacheDir: o.cacheDir,
@@ -68,10 +79,11 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
       projects,
       registry,
       downloads,
+      catalog,
       appInfo: () => makeAppInfo(o.host, o.version, engine.status().onnxruntimeVersion),
     }),
   )
   engine.onState((s) => o.emit('engine.state', s))
   studio.on((name, data) => o.emit(name, data as never))
-  return { engine, registry, downloads, inputs, studio, projects, dispatch }
+  return { engine, registry, downloads, catalog, inputs, studio, projects, dispatch }
 }

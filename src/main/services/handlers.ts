@@ -5,6 +5,7 @@ import type { EngineHost } from './engine-host'
 import type { StudioService } from './studio'
 import type { ProjectStore } from './projects'
 import type { ModelDownloads, ModelRegistry } from './model-registry'
+import type { ModelCatalog } from './catalog'
 
 export type HandlerContext = {
   engine: EngineHost
@@ -12,6 +13,7 @@ export type HandlerContext = {
   projects: ProjectStore
   registry: ModelRegistry
   downloads: ModelDownloads
+  catalog: ModelCatalog
   appInfo: () => AppInfo
 }
 
@@ -26,6 +28,9 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'models.setDefault': async ({ id }) => ctx.registry.setDefault(id),
     'models.download': async ({ repo, revision }) => ctx.downloads.start(repo, revision),
     'models.cancelDownload': async ({ repo }) => ctx.downloads.cancel(repo),
+    'models.catalog': async () => ctx.catalog.list(),
+    'models.export': async (source) => ctx.catalog.startExport(source),
+    'models.cancelExport': async ({ id }) => ctx.catalog.cancelExport(id),
     'jobs.submit': async (req) => ctx.studio.submit(req),
     'jobs.cancel': async ({ id }) => ctx.studio.cancel(id),
     'jobs.list': async () => ctx.studio.list(),

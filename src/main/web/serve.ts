@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       resolve(here, '../../resources/demo-model'),
       ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean),
     ],
+    exporterScript: resolve(here, '../../tools/export/export_model.py'),
     mediaUrl: (jobId, file) => `/media/${jobId}/${file}`,
     emit: (name, payload) => broadcast(name, payload),
   })

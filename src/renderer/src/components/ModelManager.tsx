@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react'
 import type { DollyBridge, EventPayload, ModelSummary } from '../../../shared/contract'
+import { ModelCatalog } from './ModelCatalog'
 
 type Props = { api: DollyBridge; onClose: () => void; onChanged: (models: ModelSummary[]) => void }
 
@@ -134,6 +135,7 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
             {message}
           </p>
         ) : null}
+        <ModelCatalog api={api} onChanged={refresh} />
       </div>
     </div>
   )

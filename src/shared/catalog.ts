@@ -1,0 +1,210 @@
+// The public checkpoints the studio knows how to turn into model folders: what each is, where
+// it comes from, what its export weighs and needs, and the exact exporter command. Sizes are
+// the published parameter counts at the precisions the exporter writes (denoiser float16 with
+// --fp16, VAEs and CLIP encoders float32, T5 float16 with float32 islands), so they are
+// estimates until the folder exists (the models list then shows the real figures).
+import type { PipelineKind } from './render'
+
+export type CatalogSource = {
+  /** A Hugging Face repository (diffusers layout), or the repository holding `file`. */
+  repo: string
+  /** One file of the repository (MotionCtrl's checkpoints are single files). */
+  file?: string
+  role: 'base' | 'motion-adapter' | 'motionctrl'
+}
+
+export type CatalogEntry = {
+  id: string
+  title: string
+  pipeline: PipelineKind
+  /** What a creator gets, in a sentence. */
+  description: string
+  license: string
+  /** export_model.py's first argument. */
+  exportKind: 'animatediff' | 'svd' | 'cogvideox'
+  sources: CatalogSource[]
+  fp16: boolean
+  /** The exported folder's components and their approximate bytes. */
+  components: Record<string, number>
+}
+
+const GB = 1e9
+const fp16 = (params: number) => params * 2
+const fp32 = (params: number) => params * 4
+
+const SD15_TEXT = fp32(123e6)
+const SD15_VAE = fp32(49.5e6)
+const T5_XXL = fp16(4.76e9)
+
+export const CATALOG: CatalogEntry[] = [
+  {
+    id: 'animatediff-v1-5-3',
+    title: 'AnimateDiff v3 (SD1.5)',
+    pipeline: 'animatediff',
+    description:
+      'Text-to-video at 512×512, 16 frames: Stable Diffusion 1.5 with the v3 motion module.',
+    license: 'CreativeML Open RAIL-M (SD1.5), Apache-2.0 (motion module)',
+    exportKind: 'animatediff',
+    sources: [
+      { repo: 'stable-diffusion-v1-5/stable-diffusion-v1-5', role: 'base' },
+      { repo: 'guoyww/animatediff-motion-adapter-v1-5-3', role: 'motion-adapter' },
+    ],
+    fp16: true,
+    components: { text_encoder: SD15_TEXT, unet: fp16(860e6 + 419e6), vae_decoder: SD15_VAE },
+  },
+  {
+    id: 'animatediff-v1-5-2',
+    title: 'AnimateDiff v2 (SD1.5)',
+    pipeline: 'animatediff',
+    description: 'Text-to-video at 512×512, 16 frames, with the v2 motion module.',
+    license: 'CreativeML Open RAIL-M (SD1.5), Apache-2.0 (motion module)',
+    exportKind: 'animatediff',
+    sources: [
+      { repo: 'stable-diffusion-v1-5/stable-diffusion-v1-5', role: 'base' },
+      { repo: 'guoyww/animatediff-motion-adapter-v1-5-2', role: 'motion-adapter' },
+    ],
+    fp16: true,
+    components: { text_encoder: SD15_TEXT, unet: fp16(860e6 + 453e6), vae_decoder: SD15_VAE },
+  },
+  {
+    id: 'motionctrl-animatediff',
+    title: 'MotionCtrl for AnimateDiff',
+    pipeline: 'animatediff',
+    description:
+      'AnimateDiff v3 that follows the camera path you draw (MotionCtrl camera module, RT poses).',
+    license: 'Apache-2.0 (MotionCtrl), CreativeML Open RAIL-M (SD1.5)',
+    exportKind: 'animatediff',
+    sources: [
+      { repo: 'stable-diffusion-v1-5/stable-diffusion-v1-5', role: 'base' },
+      { repo: 'guoyww/animatediff-motion-adapter-v1-5-3', role: 'motion-adapter' },
+      { repo: 'TencentARC/MotionCtrl', file: 'motionctrl_animatediff_cmcm.ckpt', role: 'motionctrl' },
+    ],
+    fp16: true,
+    components: { text_encoder: SD15_TEXT, unet: fp16(860e6 + 419e6 + 6e6), vae_decoder: SD15_VAE },
+  },
+  ...(['svd', 'svd-xt'] as const).map(
+    (v): CatalogEntry => ({
+      id: v,
+      title: v === 'svd' ? 'Stable Video Diffusion (14 frames)' : 'Stable Video Diffusion XT (25 frames)',
+      pipeline: 'svd',
+      description: `Image-to-video at 1024×576, ${v === 'svd' ? 14 : 25} frames; the motion slider sets how much moves.`,
+      license: 'Stability AI Community License',
+      exportKind: 'svd',
+      sources: [
+        {
+          repo:
+            v === 'svd'
+              ? 'stabilityai/stable-video-diffusion-img2vid'
+              : 'stabilityai/stable-video-diffusion-img2vid-xt',
+          role: 'base',
+        },
+      ],
+      fp16: true,
+      components: {
+        image_encoder: fp32(632e6),
+        vae_encoder: fp32(34e6),
+        unet: fp16(1.52e9),
+        vae_decoder: fp32(63e6),
+      },
+    }),
+  ),
+  {
+    id: 'motionctrl-svd',
+    title: 'MotionCtrl for SVD',
+    pipeline: 'svd',
+    description: 'SVD (14 frames) that follows your camera path; MotionCtrl scales it [3, 1, 4].',
+    license: 'Apache-2.0 (MotionCtrl), Stability AI Community License',
+    exportKind: 'svd',
+    sources: [
+      { repo: 'stabilityai/stable-video-diffusion-img2vid', role: 'base' },
+      { repo: 'TencentARC/MotionCtrl', file: 'motionctrl_svd.ckpt', role: 'motionctrl' },
+    ],
+    fp16: true,
+    components: {
+      image_encoder: fp32(632e6),
+      vae_encoder: fp32(34e6),
+      unet: fp16(1.52e9 + 12e6),
+      vae_decoder: fp32(63e6),
+    },
+  },
+  {
+    id: 'cogvideox-2b',
+    title: 'CogVideoX 2B',
+    pipeline: 'cogvideox',
+    description: 'Text-to-video at 720×480, 49 frames (8 fps), with a T5-XXL text encoder.',
+    license: 'Apache-2.0',
+    exportKind: 'cogvideox',
+    sources: [{ repo: 'THUDM/CogVideoX-2b', role: 'base' }],
+    fp16: true,
+    components: { text_encoder: T5_XXL, transformer: fp16(1.69e9), vae_decoder: fp32(216e6) },
+  },
+  {
+    id: 'cogvideox-5b',
+    title: 'CogVideoX 5B',
+    pipeline: 'cogvideox',
+    description: 'Text-to-video at 720×480, 49 frames; larger and sharper than 2B.',
+    license: 'CogVideoX License',
+    exportKind: 'cogvideox',
+    sources: [{ repo: 'THUDM/CogVideoX-5b', role: 'base' }],
+    fp16: true,
+    components: { text_encoder: T5_XXL, transformer: fp16(5.57e9), vae_decoder: fp32(216e6) },
+  },
+  {
+    id: 'cogvideox-5b-i2v',
+    title: 'CogVideoX 5B image-to-video',
+    pipeline: 'cogvideox-i2v',
+    description: 'Image-to-video at 720×480, 49 frames, guided by a prompt.',
+    license: 'CogVideoX License',
+    exportKind: 'cogvideox',
+    sources: [{ repo: 'THUDM/CogVideoX-5b-I2V', role: 'base' }],
+    fp16: true,
+    components: {
+      text_encoder: T5_XXL,
+      transformer: fp16(5.57e9),
+      vae_encoder: fp32(216e6),
+      vae_decoder: fp32(216e6),
+    },
+  },
+]
+
+/** Total bytes of an entry's exported folder (estimated). */
+export function catalogBytes(e: CatalogEntry): number {
+  return Object.values(e.components).reduce((a, b) => a + b, 0)
+}
+
+/** A size in the units people read: "2.6 GB". */
+export function formatBytes(b: number): string {
+  return b >= GB ? `${(b / GB).toFixed(1)} GB` : `${Math.round(b / 1e6)} MB`
+}
+
+/**
+ * The commands that make the entry's folder: a download of each single-file source (unless it
+ * is already at a known path) and the exporter. `paths` maps "repo/file" to a local path
+ * (found in the Hugging Face cache); `out` is the folder to write (in the text; `args` leaves
+ * --out to whoever runs it).
+ */
+export function exportCommand(
+  e: CatalogEntry,
+  out: string,
+  paths: Record<string, string> = {},
+): { download: string[]; args: string[]; text: string } {
+  const download: string[] = []
+  const args: string[] = [e.exportKind]
+  for (const s of e.sources) {
+    if (s.role === 'base') args.push('--base', s.repo)
+    else if (s.role === 'motion-adapter') args.push('--motion-adapter', s.repo)
+    else {
+      const key = `${s.repo}/${s.file}`
+      const local = paths[key]
+      if (!local) download.push(`huggingface-cli download ${s.repo} ${s.file} --local-dir ckpt`)
+      args.push('--motionctrl', local ?? `ckpt/${s.file}`)
+    }
+  }
+  if (e.fp16) args.push('--fp16')
+  const quote = (a: string) => (/^[\w./:@=-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)
+  const text = [
+    ...download,
+    `python tools/export/export_model.py ${[...args, '--out', out].map(quote).join(' ')}`,
+  ].join('\n')
+  return { download, args, text }
+}
