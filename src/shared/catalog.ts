@@ -36,36 +36,36 @@ const SD15_TEXT = fp32(123e6)
 const SD15_VAE = fp32(49.5e6)
 const T5_XXL = fp16(4.76e9)
 
+/** AnimateDiff on SD1.5 with a guoyww motion adapter (`version` as in its repository name). */
+function animateDiff(
+  version: string,
+  name: string,
+  adapterParams: number,
+  what: string,
+): CatalogEntry {
+  return {
+    id: `animatediff-v${version}`,
+    title: `AnimateDiff ${name} (SD1.5)`,
+    pipeline: 'animatediff',
+    description: `Text-to-video at 512×512, 16 frames: Stable Diffusion 1.5 ${what}.`,
+    license: 'CreativeML Open RAIL-M (SD1.5), Apache-2.0 (motion module)',
+    exportKind: 'animatediff',
+    sources: [
+      { repo: 'stable-diffusion-v1-5/stable-diffusion-v1-5', role: 'base' },
+      { repo: `guoyww/animatediff-motion-adapter-v${version}`, role: 'motion-adapter' },
+    ],
+    fp16: true,
+    components: {
+      text_encoder: SD15_TEXT,
+      unet: fp16(860e6 + adapterParams),
+      vae_decoder: SD15_VAE,
+    },
+  }
+}
+
 export const CATALOG: CatalogEntry[] = [
-  {
-    id: 'animatediff-v1-5-3',
-    title: 'AnimateDiff v3 (SD1.5)',
-    pipeline: 'animatediff',
-    description:
-      'Text-to-video at 512×512, 16 frames: Stable Diffusion 1.5 with the v3 motion module.',
-    license: 'CreativeML Open RAIL-M (SD1.5), Apache-2.0 (motion module)',
-    exportKind: 'animatediff',
-    sources: [
-      { repo: 'stable-diffusion-v1-5/stable-diffusion-v1-5', role: 'base' },
-      { repo: 'guoyww/animatediff-motion-adapter-v1-5-3', role: 'motion-adapter' },
-    ],
-    fp16: true,
-    components: { text_encoder: SD15_TEXT, unet: fp16(860e6 + 419e6), vae_decoder: SD15_VAE },
-  },
-  {
-    id: 'animatediff-v1-5-2',
-    title: 'AnimateDiff v2 (SD1.5)',
-    pipeline: 'animatediff',
-    description: 'Text-to-video at 512×512, 16 frames, with the v2 motion module.',
-    license: 'CreativeML Open RAIL-M (SD1.5), Apache-2.0 (motion module)',
-    exportKind: 'animatediff',
-    sources: [
-      { repo: 'stable-diffusion-v1-5/stable-diffusion-v1-5', role: 'base' },
-      { repo: 'guoyww/animatediff-motion-adapter-v1-5-2', role: 'motion-adapter' },
-    ],
-    fp16: true,
-    components: { text_encoder: SD15_TEXT, unet: fp16(860e6 + 453e6), vae_decoder: SD15_VAE },
-  },
+  animateDiff('1-5-3', 'v3', 419e6, 'with the v3 motion module'),
+  animateDiff('1-5-2', 'v2', 453e6, 'with the v2 motion module'),
   {
     id: 'motionctrl-animatediff',
     title: 'MotionCtrl for AnimateDiff',
@@ -77,37 +77,40 @@ export const CATALOG: CatalogEntry[] = [
     sources: [
       { repo: 'stable-diffusion-v1-5/stable-diffusion-v1-5', role: 'base' },
       { repo: 'guoyww/animatediff-motion-adapter-v1-5-3', role: 'motion-adapter' },
-      { repo: 'TencentARC/MotionCtrl', file: 'motionctrl_animatediff_cmcm.ckpt', role: 'motionctrl' },
+      {
+        repo: 'TencentARC/MotionCtrl',
+        file: 'motionctrl_animatediff_cmcm.ckpt',
+        role: 'motionctrl',
+      },
     ],
     fp16: true,
     components: { text_encoder: SD15_TEXT, unet: fp16(860e6 + 419e6 + 6e6), vae_decoder: SD15_VAE },
   },
-  ...(['svd', 'svd-xt'] as const).map(
-    (v): CatalogEntry => ({
-      id: v,
-      title: v === 'svd' ? 'Stable Video Diffusion (14 frames)' : 'Stable Video Diffusion XT (25 frames)',
-      pipeline: 'svd',
-      description: `Image-to-video at 1024×576, ${v === 'svd' ? 14 : 25} frames; the motion slider sets how much moves.`,
-      license: 'Stability AI Community License',
-      exportKind: 'svd',
-      sources: [
-        {
-          repo:
-            v === 'svd'
-              ? 'stabilityai/stable-video-diffusion-img2vid'
-              : 'stabilityai/stable-video-diffusion-img2vid-xt',
-          role: 'base',
-        },
-      ],
-      fp16: true,
-      components: {
-        image_encoder: fp32(632e6),
-        vae_encoder: fp32(34e6),
-        unet: fp16(1.52e9),
-        vae_decoder: fp32(63e6),
+  ...(['svd', 'svd-xt'] as const).map((v): CatalogEntry => ({
+    id: v,
+    title:
+      v === 'svd' ? 'Stable Video Diffusion (14 frames)' : 'Stable Video Diffusion XT (25 frames)',
+    pipeline: 'svd',
+    description: `Image-to-video at 1024×576, ${v === 'svd' ? 14 : 25} frames; the motion slider sets how much moves.`,
+    license: 'Stability AI Community License',
+    exportKind: 'svd',
+    sources: [
+      {
+        repo:
+          v === 'svd'
+            ? 'stabilityai/stable-video-diffusion-img2vid'
+            : 'stabilityai/stable-video-diffusion-img2vid-xt',
+        role: 'base',
       },
-    }),
-  ),
+    ],
+    fp16: true,
+    components: {
+      image_encoder: fp32(632e6),
+      vae_encoder: fp32(34e6),
+      unet: fp16(1.52e9),
+      vae_decoder: fp32(63e6),
+    },
+  })),
   {
     id: 'motionctrl-svd',
     title: 'MotionCtrl for SVD',

@@ -133,6 +133,32 @@ export type PipelineFacts = {
   decodeChunk: { default: 'all' | number; minimal: number; temporal: boolean } | null
 }
 
+const COGVIDEOX: PipelineFacts = {
+  label: 'CogVideoX',
+  classNames: ['CogVideoXPipeline', 'ORTCogVideoXPipeline'],
+  input: 'text',
+  prompt: true,
+  tokenizer: { kind: 't5', maxTokens: 226 },
+  frames: 49,
+  width: 720,
+  height: 480,
+  fps: 8,
+  maxFrames: 49,
+  frameRule: '4k+1',
+  // VAE factor 8 times the transformer's patch size 2
+  sizeMultiple: 16,
+  steps: 50,
+  guidance: 6,
+  guidanceKind: 'cfg',
+  minGuidance: null,
+  fpsConditioning: false,
+  scheduler: 'CogVideoXDDIMScheduler',
+  schedulers: ['CogVideoXDDIMScheduler', 'CogVideoXDPMScheduler'],
+  motion: 'none',
+  camera: [],
+  decodeChunk: null,
+}
+
 export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
   animatediff: {
     label: 'AnimateDiff',
@@ -191,55 +217,13 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     // diffusers decodes all frames in one call by default; the temporal decoder mixes frames
     decodeChunk: { default: 'all', minimal: 2, temporal: true },
   },
-  cogvideox: {
-    label: 'CogVideoX',
-    classNames: ['CogVideoXPipeline', 'ORTCogVideoXPipeline'],
-    input: 'text',
-    prompt: true,
-    tokenizer: { kind: 't5', maxTokens: 226 },
-    frames: 49,
-    width: 720,
-    height: 480,
-    fps: 8,
-    maxFrames: 49,
-    frameRule: '4k+1',
-    // VAE factor 8 times the transformer's patch size 2
-    sizeMultiple: 16,
-    steps: 50,
-    guidance: 6,
-    guidanceKind: 'cfg',
-    minGuidance: null,
-    fpsConditioning: false,
-    scheduler: 'CogVideoXDDIMScheduler',
-    schedulers: ['CogVideoXDDIMScheduler', 'CogVideoXDPMScheduler'],
-    motion: 'none',
-    camera: [],
-    decodeChunk: null,
-  },
+  cogvideox: COGVIDEOX,
+  // the same family with an image: latents and the image's on the channel axis
   'cogvideox-i2v': {
+    ...COGVIDEOX,
     label: 'CogVideoX image-to-video',
     classNames: ['CogVideoXImageToVideoPipeline', 'ORTCogVideoXImageToVideoPipeline'],
     input: 'image',
-    prompt: true,
-    tokenizer: { kind: 't5', maxTokens: 226 },
-    frames: 49,
-    width: 720,
-    height: 480,
-    fps: 8,
-    maxFrames: 49,
-    frameRule: '4k+1',
-    // VAE factor 8 times the transformer's patch size 2
-    sizeMultiple: 16,
-    steps: 50,
-    guidance: 6,
-    guidanceKind: 'cfg',
-    minGuidance: null,
-    fpsConditioning: false,
-    scheduler: 'CogVideoXDDIMScheduler',
-    schedulers: ['CogVideoXDDIMScheduler', 'CogVideoXDPMScheduler'],
-    motion: 'none',
-    camera: [],
-    decodeChunk: null,
   },
 }
 

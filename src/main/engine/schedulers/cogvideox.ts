@@ -3,31 +3,14 @@
 // (scaled_linear betas in float64, SNR shift abar / (s + (1 - s) abar) as in SD3, then the
 // zero-terminal-SNR rescale); coefficients meet the float32 sample as float32.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import {
-  BETA_SCHEDULES,
-  betasForAlphaBar,
-  checkSameShape,
-  ddimTimesteps,
-  f32,
-  out,
-  PREDICTION_TYPES,
-  readConfig,
-  rescaleZeroTerminalSnr,
-  SchedulerConfigError,
-  SPACINGS,
-  torchLinspaceF32,
-  torchLinspaceF64,
-  type Scheduler,
-  type StepOptions,
-  type StepResult,
-} from './common'
+import type { Scheduler, StepOptions, StepResult } from './common'
+import { BETA_SCHEDULES, betaDefaults, betasForAlphaBar, checkSameShape } from './common'
+import { ddimTimesteps, f32, out, readConfig, rescaleZeroTerminalSnr } from './common'
+import { SCHEDULE_CHOICES, SchedulerConfigError, torchLinspaceF32 } from './common'
+import { torchLinspaceF64 } from './common'
 
 const DEFAULTS = {
-  num_train_timesteps: 1000,
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: 'scaled_linear',
-  trained_betas: null as number[] | null,
+  ...betaDefaults(0.00085, 0.012, 'scaled_linear'),
   clip_sample: true,
   set_alpha_to_one: true,
   steps_offset: 0,
@@ -75,9 +58,7 @@ abstract class CogVideoXBase implements Scheduler {
 
   constructor(cls: string, config: object) {
     this.config = readConfig(cls, config, DEFAULTS, {
-      beta_schedule: BETA_SCHEDULES,
-      prediction_type: PREDICTION_TYPES,
-      timestep_spacing: SPACINGS,
+      ...SCHEDULE_CHOICES,
     })
     this.alphasCumprod = cogAlphasCumprod(cls, this.config)
     this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1.0 : this.alphasCumprod[0]!

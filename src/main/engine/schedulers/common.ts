@@ -86,6 +86,24 @@ export const BETA_SCHEDULES: readonly BetaSchedule[] = [
 export const PREDICTION_TYPES: readonly PredictionType[] = ['epsilon', 'v_prediction', 'sample']
 export const SPACINGS: readonly TimestepSpacing[] = ['linspace', 'leading', 'trailing']
 
+/** The training-schedule keys every beta-based diffusers scheduler has, with its class's defaults. */
+export function betaDefaults(beta_start: number, beta_end: number, beta_schedule: BetaSchedule) {
+  return {
+    num_train_timesteps: 1000,
+    beta_start,
+    beta_end,
+    beta_schedule: beta_schedule as string,
+    trained_betas: null as number[] | null,
+  }
+}
+
+/** The allowed values of the keys those schedulers share. */
+export const SCHEDULE_CHOICES = {
+  beta_schedule: BETA_SCHEDULES,
+  prediction_type: PREDICTION_TYPES,
+  timestep_spacing: SPACINGS,
+} as const
+
 // --- numpy / torch numerics -----------------------------------------------------------------
 
 /** numpy's round(): half to even. */

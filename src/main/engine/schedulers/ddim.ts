@@ -1,30 +1,13 @@
 // DDIMScheduler, after diffusers/schedulers/scheduling_ddim.py (Song et al. 2020, eq. 12).
 // float32 tables; each tensor op rounds to float32 as torch does.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import {
-  alphasCumprodF32,
-  BETA_SCHEDULES,
-  betasF32,
-  checkSameShape,
-  ddimTimesteps,
-  f32,
-  out,
-  PREDICTION_TYPES,
-  readConfig,
-  rescaleZeroTerminalSnr,
-  SchedulerConfigError,
-  SPACINGS,
-  type Scheduler,
-  type StepOptions,
-  type StepResult,
-} from './common'
+import type { Scheduler, StepOptions, StepResult } from './common'
+import { alphasCumprodF32, betaDefaults, betasF32, checkSameShape, ddimTimesteps } from './common'
+import { f32, out, readConfig, rescaleZeroTerminalSnr, SCHEDULE_CHOICES } from './common'
+import { SchedulerConfigError } from './common'
 
 const DEFAULTS = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as number[] | null,
+  ...betaDefaults(0.0001, 0.02, 'linear'),
   clip_sample: true,
   set_alpha_to_one: true,
   steps_offset: 0,
@@ -55,9 +38,7 @@ export class DDIMScheduler implements Scheduler {
 
   constructor(config: object = {}) {
     this.config = readConfig('DDIMScheduler', config, DEFAULTS, {
-      beta_schedule: BETA_SCHEDULES,
-      prediction_type: PREDICTION_TYPES,
-      timestep_spacing: SPACINGS,
+      ...SCHEDULE_CHOICES,
     })
     if (this.config.thresholding) {
       throw new SchedulerConfigError(

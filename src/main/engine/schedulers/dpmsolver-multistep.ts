@@ -3,35 +3,14 @@
 // configuration the studio uses: algorithm_type dpmsolver++ (or dpmsolver), solver_order
 // 1 or 2, midpoint or heun solver, lower_order_final, optional Karras sigmas.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import {
-  alphasCumprodF32,
-  BETA_SCHEDULES,
-  betasF32,
-  checkSameShape,
-  f32,
-  indexForTimestep,
-  karrasSigmas,
-  npArange,
-  npInterp,
-  npLinspace,
-  out,
-  PREDICTION_TYPES,
-  readConfig,
-  rescaleZeroTerminalSnr,
-  roundHalfEven,
-  SchedulerConfigError,
-  sigmaToT,
-  SPACINGS,
-  type Scheduler,
-  type StepResult,
-} from './common'
+import type { Scheduler, StepResult } from './common'
+import { alphasCumprodF32, betaDefaults, betasF32, checkSameShape, f32 } from './common'
+import { indexForTimestep, karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
+import { readConfig, rescaleZeroTerminalSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
+import { SchedulerConfigError, sigmaToT } from './common'
 
 const DEFAULTS = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as number[] | null,
+  ...betaDefaults(0.0001, 0.02, 'linear'),
   solver_order: 2,
   prediction_type: 'epsilon',
   thresholding: false,
@@ -75,9 +54,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
   constructor(config: object = {}) {
     const cls = 'DPMSolverMultistepScheduler'
     this.config = readConfig(cls, config, DEFAULTS, {
-      beta_schedule: BETA_SCHEDULES,
-      prediction_type: PREDICTION_TYPES,
-      timestep_spacing: SPACINGS,
+      ...SCHEDULE_CHOICES,
       algorithm_type: ['dpmsolver++', 'dpmsolver'],
       solver_type: ['midpoint', 'heun'],
       solver_order: [1, 2],

@@ -2,36 +2,14 @@
 // scheduling_euler_discrete.py / scheduling_euler_ancestral_discrete.py (Karras et al. 2022,
 // Algorithm 2). SVD uses Euler with Karras sigmas, v-prediction and continuous timesteps.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import {
-  alphasCumprodF32,
-  BETA_SCHEDULES,
-  betasF32,
-  checkSameShape,
-  f32,
-  indexForTimestep,
-  karrasSigmas,
-  npArange,
-  npInterp,
-  npLinspace,
-  out,
-  PREDICTION_TYPES,
-  readConfig,
-  rescaleZeroTerminalSnr,
-  roundHalfEven,
-  SchedulerConfigError,
-  sigmaToT,
-  SPACINGS,
-  type Scheduler,
-  type StepOptions,
-  type StepResult,
-} from './common'
+import type { Scheduler, StepOptions, StepResult } from './common'
+import { alphasCumprodF32, betaDefaults, betasF32, checkSameShape, f32 } from './common'
+import { indexForTimestep, karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
+import { readConfig, rescaleZeroTerminalSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
+import { SchedulerConfigError, sigmaToT, SPACINGS } from './common'
 
 const DEFAULTS = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as number[] | null,
+  ...betaDefaults(0.0001, 0.02, 'linear'),
   prediction_type: 'epsilon',
   interpolation_type: 'linear',
   use_karras_sigmas: false,
@@ -83,9 +61,7 @@ abstract class EulerBase implements Scheduler {
 
   constructor(cls: string, config: object) {
     this.config = readConfig(cls, config, DEFAULTS, {
-      beta_schedule: BETA_SCHEDULES,
-      prediction_type: PREDICTION_TYPES,
-      timestep_spacing: SPACINGS,
+      ...SCHEDULE_CHOICES,
       interpolation_type: ['linear', 'log_linear'],
       timestep_type: ['discrete', 'continuous'],
       final_sigmas_type: ['zero', 'sigma_min'],

@@ -3,16 +3,8 @@
 // (resolution-dependent) shifting. Timesteps are float32 (sigma * 1000), and the transformer
 // gets them as floats.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import {
-  checkSameShape,
-  f32,
-  indexForTimestep,
-  npLinspace,
-  out,
-  readConfig,
-  type Scheduler,
-  type StepResult,
-} from './common'
+import type { Scheduler, StepResult } from './common'
+import { checkSameShape, f32, indexForTimestep, npLinspace, out, readConfig } from './common'
 import { badValue, checkConfigKeys, refuseUnsupported } from './config-keys'
 
 const CLS = 'FlowMatchEulerDiscreteScheduler'

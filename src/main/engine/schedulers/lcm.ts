@@ -1,30 +1,13 @@
 // LCMScheduler, after diffusers' scheduling_lcm.py (Luo et al. 2023, latent consistency
 // models; AnimateLCM uses it with linear betas). Draws noise on every step but the last.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import {
-  alphasCumprodF32,
-  BETA_SCHEDULES,
-  betasF32,
-  checkSameShape,
-  f32,
-  indexForTimestep,
-  npLinspace,
-  out,
-  PREDICTION_TYPES,
-  readConfig,
-  rescaleZeroTerminalSnr,
-  SchedulerConfigError,
-  type Scheduler,
-  type StepOptions,
-  type StepResult,
-} from './common'
+import type { Scheduler, StepOptions, StepResult } from './common'
+import { alphasCumprodF32, BETA_SCHEDULES, betaDefaults, betasF32, checkSameShape } from './common'
+import { f32, indexForTimestep, npLinspace, out, PREDICTION_TYPES, readConfig } from './common'
+import { rescaleZeroTerminalSnr, SchedulerConfigError } from './common'
 
 const DEFAULTS = {
-  num_train_timesteps: 1000,
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: 'scaled_linear',
-  trained_betas: null as number[] | null,
+  ...betaDefaults(0.00085, 0.012, 'scaled_linear'),
   original_inference_steps: 50,
   clip_sample: false,
   clip_sample_range: 1.0,

@@ -8,32 +8,16 @@
 // thresholding, rescale_betas_zero_snr, solver_p, solver_order 3, and bh1 with a zero final
 // sigma (NaN in diffusers).
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import {
-  alphasCumprodF32,
-  BETA_SCHEDULES,
-  betasF32,
-  checkSameShape,
-  f32,
-  npArange,
-  npInterp,
-  npLinspace,
-  out,
-  readConfig,
-  roundHalfEven,
-  SPACINGS,
-  type Scheduler,
-  type StepResult,
-} from './common'
+import type { Scheduler, StepResult } from './common'
+import { alphasCumprodF32, BETA_SCHEDULES, betaDefaults, betasF32, checkSameShape } from './common'
+import { f32, npArange, npInterp, npLinspace, out, readConfig, roundHalfEven } from './common'
+import { SPACINGS } from './common'
 import { badValue, checkConfigKeys, refuseUnsupported } from './config-keys'
 
 const CLS = 'UniPCMultistepScheduler'
 
 const DEFAULTS = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null as number[] | null,
+  ...betaDefaults(0.0001, 0.02, 'linear'),
   solver_order: 2,
   prediction_type: 'epsilon',
   thresholding: false,
