@@ -140,6 +140,8 @@ export const ModelSummary = z
     input: z.enum(['text', 'image']),
     demo: z.boolean(),
     camera: CameraConditioning,
+    /** How the model takes the camera path, in words (null: it has no camera input). */
+    cameraConvention: z.string().max(500).nullable(),
     motion: MotionControl,
     frames: z.number().int().positive(),
     /** Most frames one render may have (the motion module's window), null without a limit. */

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freemem } from 'node:os'
-import { isPresetName } from '../../shared/camera'
+import { presetExpressionProblem } from '../../shared/camera'
 import { formatFromPath, MediaError } from '../engine/media/ffmpeg'
 import { ImageInputError } from '../engine/media/image'
 import { ModelFolderError } from '../engine/models/model-folder'
@@ -40,7 +40,8 @@ const HELP = `usage: dolly render [options]
   --seed N            seed (default: random, printed)
   --scheduler NAME    ${SCHEDULER_NAMES.join(', ').replace(/(.{1,60})(, |$)/g, '$1$2\n                      ').trimEnd()}
                       (default: the model's)
-  --camera SPEC       a preset (orbit-left, pan-left+zoom-in, pan-left,tilt-up) or a
+  --camera SPEC       a preset (orbit-left, pan-left+zoom-in, pan-left,tilt-up), one of
+                      MotionCtrl's (motionctrl:L, motionctrl:Round-RI, ...), or a
                       MotionCtrl .json / RealEstate10K .txt pose file
   --speed S           preset speed (default 1)
   --motion-scale S    motion scale, for models with that input
@@ -147,8 +148,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   let camera: RenderSpec['camera']
   if (opts['camera']) {
     const c = opts['camera']
-    const first = c.split(/[+,]/)[0]!.trim()
-    if (isPresetName(first)) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
+    if (presetExpressionProblem(c) === null) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
     else if (existsSync(c)) camera = { file: resolve(c) }
     else throw new UsageError(`--camera "${c}" is neither a preset name nor an existing pose file`)
   }

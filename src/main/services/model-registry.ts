@@ -107,6 +107,7 @@ export class ModelRegistry {
         input: PIPELINES[m.pipeline].input,
         demo: m.demo,
         camera: m.camera,
+        cameraConvention: cameraConvention(m),
         motion: motionControlFor({ motion: m.motion, camera: m.camera }),
         frames: m.defaults.frames,
         maxFrames: m.maxFrames,
@@ -130,6 +131,7 @@ export class ModelRegistry {
         input: 'text',
         demo: false,
         camera: 'none',
+        cameraConvention: null,
         motion: { kind: 'none', label: 'unavailable', reason: 'the model folder was refused' },
         frames: PIPELINES.animatediff.frames,
         maxFrames: null,
@@ -243,4 +245,16 @@ function sizesOf(m: ModelFolder): SizeChoice[] {
     multiple: PIPELINES[m.pipeline].sizeMultiple,
     fixed: fixed ? { width: fixed.w * k, height: fixed.h * k } : null,
   })
+}
+
+/** The words the camera editor shows for how this model takes the path. */
+function cameraConvention(m: ModelFolder): string | null {
+  if (m.camera === 'motionctrl-rt') {
+    const s = m.dolly.cameraTranslationScale ?? 1
+    const scale = typeof s === 'number' ? `${s}` : `[${s.join(', ')}]`
+    return `MotionCtrl RT: each frame's world-to-camera rotation and translation, relative to the first frame, translation scaled by ${scale}; field of view is not seen`
+  }
+  if (m.camera === 'cameractrl-plucker')
+    return "Plücker rays: each pixel's ray from the camera, relative to the first frame; the field of view and aspect shape them"
+  return null
 }

@@ -13,7 +13,7 @@ import {
 } from 'node:fs'
 import { freemem } from 'node:os'
 import { basename, join } from 'node:path'
-import { isPresetName } from '../../shared/camera'
+import { presetExpressionProblem } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
 import { PIPELINES, type ClipFormat } from '../../shared/render'
@@ -147,9 +147,8 @@ export class StudioService {
       }
     }
     if (req.camera && 'preset' in req.camera) {
-      const first = req.camera.preset.split(/[+,]/)[0]!.trim()
-      if (!isPresetName(first))
-        throw new HandlerError('invalid-payload', `unknown camera preset "${first}"`)
+      const problem = presetExpressionProblem(req.camera.preset)
+      if (problem) throw new HandlerError('invalid-payload', problem)
     }
     const frames = req.frames ?? model.defaults.frames
     if (model.maxFrames !== null && frames > model.maxFrames)
