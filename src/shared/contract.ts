@@ -225,6 +225,41 @@ export const ProjectDoc = z
   })
 export type ProjectDoc = z.infer<typeof ProjectDoc>
 
+/**
+ * The largest project document main saves (its JSON, in UTF-8 bytes). It sits well below the
+ * web host's WebSocket frame limit, so an oversized project gets this message, not a dropped
+ * connection.
+ */
+export const MAX_PROJECT_BYTES = 8 * 1024 * 1024
+
+function utf8Length(text: string): number {
+  let n = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      n += 4
+      i++
+    } else n += 3
+  }
+  return n
+}
+
+/** Why a project is too large to save (its size and the limit), or null when it fits. */
+export function projectSizeProblem(doc: unknown): string | null {
+  const bytes = utf8Length(JSON.stringify(doc) ?? '')
+  if (bytes <= MAX_PROJECT_BYTES) return null
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`
+  return `the project is ${mib(bytes)}; projects up to ${mib(MAX_PROJECT_BYTES)} can be saved: remove shots or keyframes, or shorten prompts, then save again`
+}
+
+/** A project document as save and autosave take it: the schema, then the size bound. */
+const SavableProjectDoc = ProjectDoc.superRefine((d, ctx) => {
+  const problem = projectSizeProblem(d)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem })
+})
+
 export const RenderRequest = z
   .object({
     modelId: z.string().min(1).max(512),
@@ -362,7 +397,7 @@ export const commands = {
       .strict(),
   },
   'project.save': {
-    request: z.object({ name: z.string().min(1).max(256), doc: ProjectDoc }).strict(),
+    request: z.object({ name: z.string().min(1).max(256), doc: SavableProjectDoc }).strict(),
     response: z.object({ name: z.string().max(256), savedAt: z.number() }).strict(),
   },
   'project.open': {
@@ -370,7 +405,7 @@ export const commands = {
     response: z.object({ doc: ProjectDoc, migratedFrom: z.number().int().nullable() }).strict(),
   },
   'project.autosave': {
-    request: z.object({ doc: ProjectDoc, name: z.string().max(256).nullable() }).strict(),
+    request: z.object({ doc: SavableProjectDoc, name: z.string().max(256).nullable() }).strict(),
     response: z.object({ savedAt: z.number() }).strict(),
   },
   'project.recovery': {
