@@ -7,7 +7,9 @@ export const EngineDescription = z
   .object({
     pid: z.number().int().positive(),
     onnxruntimeVersion: z.string(),
-    providers: z.array(ExecutionProvider),
+    // no length cap here (a CUDA load error can be long): main cuts the reason for the window;
+    // a cap would make the whole description fail and the engine never become ready
+    providers: z.array(ExecutionProvider.extend({ reason: z.string().nullable() })),
   })
   .strict()
 export type EngineDescription = z.infer<typeof EngineDescription>

@@ -78,9 +78,13 @@ function invalid(path: (string | number)[], message: string): DollyErrorShape {
   }
 }
 
+/** Text cut to what the contract carries (MAX_STRING unless told), marked as cut. */
+export function clampText(text: string, max = MAX_STRING): string {
+  return text.length > max ? text.slice(0, max - 1) + '…' : text
+}
+
 function describeError(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err)
-  return text.length > MAX_STRING ? text.slice(0, MAX_STRING - 1) + '…' : text
+  return clampText(err instanceof Error ? err.message : String(err))
 }
 
 /** An error whose code the handler chose (e.g. engine-unavailable). */

@@ -4,7 +4,7 @@
 // child_process.fork in the web host, the CLI and tests.
 import { EventEmitter } from 'node:events'
 import type { EngineStateName, EngineStatus, ExecutionProvider } from '../../shared/contract'
-import { HandlerError } from './dispatch'
+import { clampText, HandlerError } from './dispatch'
 import {
   engineMethods,
   FromEngine,
@@ -81,15 +81,17 @@ export class EngineHost {
   }
 
   status(): EngineStatus {
+    // cut to the contract's sizes: a status that broke it would be dropped, not shown
+    const cut = (t: string | null) => (t === null ? null : clampText(t))
     return {
       state: this.state,
       pid: this.pid,
-      providers: this.providers,
-      onnxruntimeVersion: this.ortVersion,
+      providers: this.providers.map((p) => ({ ...p, reason: cut(p.reason) })),
+      onnxruntimeVersion: this.ortVersion === null ? null : clampText(this.ortVersion, 64),
       gpu: this.gpu.gpu,
-      gpuReason: this.gpu.reason,
+      gpuReason: cut(this.gpu.reason),
       restarts: this.restarts,
-      lastError: this.lastError,
+      lastError: cut(this.lastError),
     }
   }
 

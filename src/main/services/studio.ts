@@ -17,7 +17,7 @@ import { z } from 'zod'
 import { isPresetName } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
-import { HandlerError } from './dispatch'
+import { clampText, HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
 import { openModelFolder, type ModelFolder } from '../engine/models/model-folder'
 import type { RenderSpec } from '../engine/jobs/render'
@@ -40,11 +40,14 @@ export type StudioOptions = {
   exportTarget?: (jobId: string, format: string) => Promise<string | null>
 }
 
+// What the engine reports is read loosely and cut to the contract's sizes here: an update
+// that failed the contract (a 10,000-character error) used to be dropped, leaving the job
+// "running" for good.
 const EngineJobUpdate = z.object({
   id: z.string(),
   state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
-  progress: JobView.shape.progress,
-  error: JobView.shape.error,
+  progress: z.unknown(),
+  error: z.object({ message: z.string(), advice: z.string() }).nullable(),
   result: z
     .object({
       out: z.string(),
@@ -72,16 +75,34 @@ export class StudioService {
     this.restore()
     o.engine.onEngineEvent((name, data) => this.onEngineEvent(name, data))
     o.engine.onState((s) => {
-      // a crash loses the engine's queue: every job it held fails with the reason
-      if (s.state !== 'crashed') return
+      // The engine's queue lives in its process: a crash, a restart or a stop loses it, and
+      // every job it held (running or queued) fails with the reason, so none stays "running".
+      // (After a crash the restart finds nothing left to fail.)
+      const why =
+        s.state === 'crashed'
+          ? `the engine stopped: ${s.lastError ?? 'it exited'}`
+          : s.state === 'restarting'
+            ? 'the engine was restarted'
+            : s.state === 'stopped'
+              ? 'the studio stopped the engine'
+              : null
+      if (!why) return
       for (const job of this.jobs.values()) {
         if (job.state === 'running' || job.state === 'queued') {
           this.update({
             ...job,
             state: 'failed',
+            progress: null,
             error: {
-              message: `the engine stopped during the render: ${s.lastError ?? 'it exited'}`,
-              advice: 'The engine restarts by itself; press Retry when it is ready.',
+              message: clampText(
+                job.state === 'running'
+                  ? `${why} during the render`
+                  : `${why} before this job started`,
+              ),
+              advice:
+                s.state === 'stopped'
+                  ? 'Press Retry when the studio is running again.'
+                  : 'Press Retry when the engine is ready.',
             },
           })
         }
@@ -355,15 +376,20 @@ export class StudioService {
   private onEngineEvent(name: string, data: unknown): void {
     if (name === 'job.update') {
       const u = EngineJobUpdate.safeParse(data)
-      if (!u.success) return
+      if (!u.success) {
+        console.error(`studio: an engine job update was unreadable: ${u.error.issues[0]?.message}`)
+        return
+      }
       const job = this.jobs.get(u.data.id)
       if (!job) return
       const r = u.data.result
+      const progress = JobView.shape.progress.safeParse(u.data.progress)
+      const e = u.data.error
       this.update({
         ...job,
         state: u.data.state,
-        progress: u.data.progress,
-        error: u.data.error,
+        progress: progress.success ? progress.data : null,
+        error: e ? { message: clampText(e.message), advice: clampText(e.advice) } : null,
         result: r
           ? {
               clipUrl: this.o.mediaUrl(job.id, 'clip.mp4'),
@@ -374,7 +400,7 @@ export class StudioService {
               seed: r.seed,
               plan: r.plan,
               planReason: (r.planReason ?? '').slice(0, 2000),
-              warnings: r.warnings.slice(0, 32),
+              warnings: r.warnings.slice(0, 32).map((w) => clampText(w)),
             }
           : null,
       })
