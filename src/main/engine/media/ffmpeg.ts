@@ -108,6 +108,121 @@ export function findFfmpeg(refresh = false): FfmpegInfo {
   )
 }
 
+/** ffprobe for checking an output: FFPROBE_PATH, beside the ffmpeg in use, or on PATH. */
+function findFfprobe(ffmpegPath: string): string | null {
+  const exe = process.platform === 'win32' ? 'ffprobe.exe' : 'ffprobe'
+  for (const p of [process.env['FFPROBE_PATH'], join(dirname(ffmpegPath), exe), onPath('ffprobe')])
+    if (p && existsSync(p)) return p
+  return null
+}
+
+/** Video packets (one per frame for our formats) in `file`, or null when it cannot be read. */
+function countFrames(file: string, ffmpegPath: string): Promise<number | null> {
+  const probe = findFfprobe(ffmpegPath)
+  // ffprobe counts packets without decoding; without it, ffmpeg copies them to nowhere
+  const [bin, args] = probe
+    ? [
+        probe,
+        [
+          '-v',
+          'error',
+          '-count_packets',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'stream=nb_read_packets',
+          '-of',
+          'csv=p=0',
+          file,
+        ],
+      ]
+    : [
+        ffmpegPath,
+        [
+          '-v',
+          'error',
+          '-nostats',
+          '-i',
+          file,
+          '-map',
+          '0:v:0',
+          '-c',
+          'copy',
+          '-f',
+          'null',
+          '-',
+          '-progress',
+          'pipe:1',
+        ],
+      ]
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'ignore'] })
+    let out = ''
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    child.on('error', () => resolve(null))
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) return resolve(null)
+      if (probe) {
+        const m = /^(\d+)$/.exec(out.trim())
+        return resolve(m ? Number(m[1]) : null)
+      }
+      const last = [...out.matchAll(/^frame=(\d+)$/gm)].at(-1)
+      resolve(last && /^progress=end$/m.test(out) ? Number(last[1]) : null)
+    })
+  })
+}
+
+/**
+ * What ffmpeg wrote, checked before it replaces anything: on a full disk Debian's ffmpeg 5.1
+ * can exit 0 after writing an empty GIF or WebM. Null when the output holds every frame;
+ * otherwise why it is in doubt (the caller keeps the old file and says so).
+ */
+export async function outputProblem(
+  tmp: string,
+  format: ClipFormat,
+  numFrames: number,
+  ffmpegPath: string,
+): Promise<string | null> {
+  const hint = 'the disk may be full'
+  if (format === 'png') {
+    const names = readdirSync(tmp).filter((f) => f.endsWith('.png'))
+    if (names.length !== numFrames)
+      return `ffmpeg wrote ${names.length} PNG frames; expected ${numFrames}`
+    const empty = names.find((f) => statSync(join(tmp, f)).size === 0)
+    return empty ? `ffmpeg wrote ${empty} empty (0 bytes; ${hint})` : null
+  }
+  const size = statSync(tmp).size
+  if (size === 0) return `ffmpeg reported success but wrote an empty file (0 bytes; ${hint})`
+  const frames = await countFrames(tmp, ffmpegPath)
+  if (frames === null)
+    return `ffmpeg reported success but what it wrote (${size} bytes) cannot be read back as a video (${hint})`
+  if (frames < numFrames)
+    return `ffmpeg reported success but what it wrote holds ${frames} of ${numFrames} frames (${hint})`
+  return null
+}
+
+/** Refuses a doubtful output: removes the temp file, keeps whatever is at the target. */
+async function checkBeforeRename(
+  tmp: string,
+  out: string,
+  format: ClipFormat,
+  numFrames: number,
+  ffmpegPath: string,
+): Promise<void> {
+  let problem: string | null
+  try {
+    problem = await outputProblem(tmp, format, numFrames, ffmpegPath)
+  } catch (err) {
+    problem = `its output could not be checked (${(err as NodeJS.ErrnoException).code ?? err})`
+  }
+  if (!problem) return
+  rmSync(tmp, { recursive: true, force: true })
+  const kept = existsSync(out) ? `${out} was left as it was` : `nothing was written to ${out}`
+  throw new MediaError(`${problem}; ${kept}. Free some space and export again.`)
+}
+
 export type ClipFormat = 'mp4' | 'gif' | 'webm' | 'png'
 
 export type EncodeOptions = {
@@ -281,15 +396,9 @@ export async function encodeClip(
     cleanup()
     throw err
   }
-  if (format === 'png') {
-    const n = readdirSync(tmp).filter((f) => f.endsWith('.png')).length
-    if (n !== numFrames) {
-      cleanup()
-      throw new MediaError(`ffmpeg wrote ${n} PNG frames; expected ${numFrames}`)
-    }
-    // an empty folder the user chose is replaced; one with files in it is never touched
-    if (existsSync(o.out)) rmdirSync(o.out)
-  }
+  await checkBeforeRename(tmp, o.out, format, numFrames, ff.path)
+  // an empty folder the user chose is replaced; one with files in it is never touched
+  if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
   renameSync(tmp, o.out)
   return o.out
 }
@@ -445,6 +554,7 @@ export async function encodeFromFrames(
     rmSync(tmp, { recursive: true, force: true })
     throw err
   }
+  await checkBeforeRename(tmp, o.out, format, numFrames, ff.path)
   if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
   renameSync(tmp, o.out)
   return o.out
