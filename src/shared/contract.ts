@@ -392,6 +392,8 @@ export const commands = {
         projects: z
           .array(z.object({ name: z.string().max(256), modifiedAt: z.number() }).strict())
           .max(10_000),
+        /** Entries skipped (a dangling link) or restored after an interrupted save, in words. */
+        problems: z.array(z.string().max(MAX_STRING)).max(100).optional(),
         recent: z.array(z.string().max(256)).max(10),
       })
       .strict(),
@@ -402,7 +404,14 @@ export const commands = {
   },
   'project.open': {
     request: z.object({ name: z.string().min(1).max(256) }).strict(),
-    response: z.object({ doc: ProjectDoc, migratedFrom: z.number().int().nullable() }).strict(),
+    response: z
+      .object({
+        doc: ProjectDoc,
+        migratedFrom: z.number().int().nullable(),
+        /** Set when an interrupted save had left the file missing and it was restored. */
+        recovered: z.string().max(MAX_STRING).optional(),
+      })
+      .strict(),
   },
   'project.autosave': {
     request: z.object({ doc: SavableProjectDoc, name: z.string().max(256).nullable() }).strict(),
