@@ -3,6 +3,7 @@
 // their types from these declarations. Main validates every incoming payload against the
 // request schema and every outgoing value against the response/event schema.
 import { z } from 'zod'
+import { MAX_FOV, MAX_HANDLE_Y, MAX_POSITION, MIN_FOV, quaternionProblem } from './camera/limits'
 
 /** Longest string any payload field may carry unless its schema says less. */
 export const MAX_STRING = 4096
@@ -66,13 +67,22 @@ export type AppInfo = z.infer<typeof AppInfo>
 
 // --- models, renders and camera paths ----------------------------------------------------
 
-const Vec3 = z.tuple([z.number().finite(), z.number().finite(), z.number().finite()])
-const Quat = z.tuple([
-  z.number().finite(),
-  z.number().finite(),
-  z.number().finite(),
-  z.number().finite(),
-])
+// Camera values are bounded to what the math can carry (shared/camera/limits.ts): positions
+// of ±1e308 passed and rendered an all-black clip marked done.
+const coordinate = z
+  .number()
+  .finite()
+  .min(-MAX_POSITION, `positions must be within ±${MAX_POSITION}`)
+  .max(MAX_POSITION, `positions must be within ±${MAX_POSITION}`)
+const Vec3 = z.tuple([coordinate, coordinate, coordinate])
+const Quat = z
+  .tuple([z.number().finite(), z.number().finite(), z.number().finite(), z.number().finite()])
+  .superRefine((q, ctx) => {
+    const problem = quaternionProblem(q)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  })
+const handleX = z.number().finite().min(0).max(1)
+const handleY = z.number().finite().min(-MAX_HANDLE_Y).max(MAX_HANDLE_Y)
 
 export const Easing = z.discriminatedUnion('type', [
   z.object({ type: z.literal('linear') }).strict(),
@@ -80,7 +90,7 @@ export const Easing = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('bezier'),
-      handles: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+      handles: z.tuple([handleX, handleY, handleX, handleY]),
     })
     .strict(),
 ])
@@ -91,7 +101,7 @@ export const KeyframeSchema = z
     frame: z.number().finite().min(0).max(10_000),
     position: Vec3,
     rotation: Quat,
-    fov: z.number().finite().min(1).max(170),
+    fov: z.number().finite().min(MIN_FOV).max(MAX_FOV),
     easing: Easing,
   })
   .strict()
