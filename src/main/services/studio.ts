@@ -26,6 +26,9 @@ import { atomicWrite } from './projects'
 import type { InputStore } from './inputs'
 import { writeStoredZip } from './zip'
 
+/** jobs.list carries at most this many (the newest). */
+export const MAX_LISTED_JOBS = 1000
+
 export type StudioOptions = {
   engine: EngineHost
   /** Where renders are cached (one folder per job). */
@@ -264,8 +267,20 @@ export class StudioService {
     return this.o.engine.request('jobs.cancel', { id })
   }
 
+  /**
+   * The newest MAX_LISTED_JOBS jobs, oldest first, each as the contract carries it. Over 1000
+   * cached renders used to fail every jobs.list; older jobs stay in main (export and cancel
+   * still find them by id). A job that does not fit the contract is skipped and logged.
+   */
   list(): JobView[] {
-    return [...this.jobs.values()].sort((a, b) => a.createdAt - b.createdAt)
+    const all = [...this.jobs.values()].sort((a, b) => a.createdAt - b.createdAt)
+    const out: JobView[] = []
+    for (const job of all.slice(-MAX_LISTED_JOBS)) {
+      const checked = JobView.safeParse(job)
+      if (checked.success) out.push(checked.data)
+      else console.error(`studio: job ${job.id} not listed: ${checked.error.issues[0]?.message}`)
+    }
+    return out
   }
 
   /**
