@@ -218,9 +218,77 @@ async function checkBeforeRename(
     problem = `its output could not be checked (${(err as NodeJS.ErrnoException).code ?? err})`
   }
   if (!problem) return
-  rmSync(tmp, { recursive: true, force: true })
+  dropTemp(tmp)
   const kept = existsSync(out) ? `${out} was left as it was` : `nothing was written to ${out}`
   throw new MediaError(`${problem}; ${kept}. Free some space and export again.`)
+}
+
+// --- temp files: named .<target>.dolly-<pid>-<tag>.tmp[.ext] beside the target -------------
+
+/** Temp outputs this process is writing now (a second Ctrl-C or a SIGTERM removes them). */
+const liveTemps = new Set<string>()
+
+/** A temp path beside `out`, recognisable by cleanStaleTemps, remembered until it is gone. */
+function tempFor(out: string, format: ClipFormat): string {
+  const tag = randomBytes(4).toString('hex')
+  const name = basename(out.replace(/[\\/]+$/, ''))
+  const dir = format === 'png' ? dirname(out.replace(/[\\/]+$/, '')) : dirname(out)
+  const tmp = join(
+    dir,
+    `.${name}.dolly-${process.pid}-${tag}.tmp${format === 'png' ? '' : `.${format}`}`,
+  )
+  liveTemps.add(tmp)
+  return tmp
+}
+
+function dropTemp(tmp: string): void {
+  rmSync(tmp, { recursive: true, force: true })
+  liveTemps.delete(tmp)
+}
+
+/** Removes the temp outputs this process is writing (on exit after a signal). */
+export function removeLiveTemps(): void {
+  for (const t of liveTemps) dropTemp(t)
+}
+
+const TEMP_NAME = /^\..+\.dolly-(?:(\d+)-)?[0-9a-f]{8}\.tmp(?:\.(?:mp4|gif|webm))?$/
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes temp outputs a killed run left in `dir`: our naming only, written before `before`
+ * (this process's start), and not by a process still running. Returns what it removed.
+ */
+export function cleanStaleTemps(dir: string, before: number): string[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  const removed: string[] = []
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name)
+    if (!m) continue
+    const pid = m[1] ? Number(m[1]) : null
+    if (pid !== null && (pid === process.pid || alive(pid))) continue
+    const path = join(dir, name)
+    try {
+      if (statSync(path).mtimeMs >= before) continue
+      rmSync(path, { recursive: true, force: true })
+      removed.push(name)
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed
 }
 
 export type ClipFormat = 'mp4' | 'gif' | 'webm' | 'png'
@@ -355,11 +423,7 @@ export async function encodeClip(
   const ff = findFfmpeg()
   const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
   if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
-  const tag = randomBytes(4).toString('hex')
-  const tmp = join(
-    dir,
-    `.${basename(o.out.replace(/[\\/]+$/, ''))}.dolly-${tag}.tmp${format === 'png' ? '' : `.${format}`}`,
-  )
+  const tmp = tempFor(o.out, format)
   const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
   if (format === 'png') mkdirSync(tmp)
 
@@ -389,7 +453,7 @@ export async function encodeClip(
     }),
     target,
   ]
-  const cleanup = () => rmSync(tmp, { recursive: true, force: true })
+  const cleanup = () => dropTemp(tmp)
   try {
     await runFfmpeg(ff.path, args, frames, frameBytes, numFrames, o)
   } catch (err) {
@@ -400,6 +464,7 @@ export async function encodeClip(
   // an empty folder the user chose is replaced; one with files in it is never touched
   if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
   renameSync(tmp, o.out)
+  liveTemps.delete(tmp)
   return o.out
 }
 
@@ -487,11 +552,7 @@ export async function encodeFromFrames(
   const ff = findFfmpeg()
   const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
   if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
-  const tag = randomBytes(4).toString('hex')
-  const tmp = join(
-    dir,
-    `.${basename(o.out.replace(/[\\/]+$/, ''))}.dolly-${tag}.tmp${format === 'png' ? '' : `.${format}`}`,
-  )
+  const tmp = tempFor(o.out, format)
   if (format === 'png') mkdirSync(tmp)
   const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
   const args = [
@@ -551,11 +612,12 @@ export async function encodeFromFrames(
       })
     })
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true })
+    dropTemp(tmp)
     throw err
   }
   await checkBeforeRename(tmp, o.out, format, numFrames, ff.path)
   if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
   renameSync(tmp, o.out)
+  liveTemps.delete(tmp)
   return o.out
 }
