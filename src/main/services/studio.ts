@@ -305,11 +305,22 @@ export class StudioService {
           `${which} has no finished clip to export${req.jobIds.length > 1 ? '; render every shot first' : ''}`,
         )
       const framesDir = join(this.o.cacheDir, id, 'frames')
-      const numFrames = existsSync(framesDir)
-        ? readdirSync(framesDir).filter((f) => /^frame_\d{4}\.png$/.test(f)).length
-        : 0
+      const names = existsSync(framesDir)
+        ? readdirSync(framesDir).filter((f) => /^frame_\d{4}\.png$/.test(f))
+        : []
+      const numFrames = names.length
       if (!numFrames)
         throw new HandlerError('internal', `the frames of ${which} are no longer in the cache`)
+      // frames are numbered from 0 without gaps; name the first one missing
+      const have = new Set(names)
+      for (let f = 0; f < numFrames; f++) {
+        const name = `frame_${String(f).padStart(4, '0')}.png`
+        if (!have.has(name))
+          throw new HandlerError(
+            'internal',
+            `${which}: frame ${f} (${name}) is missing from the cache; render that shot again, then export`,
+          )
+      }
       return { id, which, result: job.result, framesDir, numFrames }
     })
     const first = parts[0]!
@@ -343,16 +354,35 @@ export class StudioService {
       joined = join(dir, `joined-${++this.exportCounter}`)
       mkdirSync(joined, { recursive: true })
       numFrames = 0
-      for (const p of parts)
-        for (let f = 0; f < p.numFrames; f++) {
-          const src = join(p.framesDir, `frame_${String(f).padStart(4, '0')}.png`)
-          const dst = join(joined, `frame_${String(numFrames++).padStart(4, '0')}.png`)
-          try {
-            linkSync(src, dst)
-          } catch {
-            copyFileSync(src, dst)
+      try {
+        for (const p of parts)
+          for (let f = 0; f < p.numFrames; f++) {
+            const name = `frame_${String(f).padStart(4, '0')}.png`
+            const src = join(p.framesDir, name)
+            const dst = join(joined, `frame_${String(numFrames++).padStart(4, '0')}.png`)
+            try {
+              linkSync(src, dst)
+            } catch {
+              try {
+                copyFileSync(src, dst)
+              } catch (err) {
+                const code = (err as NodeJS.ErrnoException).code
+                throw new HandlerError(
+                  'internal',
+                  code === 'ENOENT'
+                    ? `${p.which}: frame ${f} (${name}) is missing from the cache; render that shot again, then export`
+                    : code === 'ENOSPC'
+                      ? `the disk is full: ${p.which}'s frames could not be gathered for the export; free some space and export again`
+                      : `${p.which}: frame ${f} could not be gathered for the export (${code ?? err})`,
+                )
+              }
+            }
           }
-        }
+      } catch (err) {
+        // the joined folder is scratch: it never outlives a failed export
+        rmSync(joined, { recursive: true, force: true })
+        throw err
+      }
       framesDir = joined
     }
     try {
