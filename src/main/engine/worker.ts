@@ -69,15 +69,27 @@ async function main(): Promise<void> {
         loop: number
         scale: number
       }
-      return {
-        out: await encodeFromFrames(p.framesDir, p.numFrames, {
-          out: p.out,
-          format: p.format,
-          fps: p.fps,
-          quality: p.quality,
-          loop: p.loop,
-          scale: p.scale,
-        }),
+      // main hears of the ffmpeg this runs, so it can end it should this process die: it reads
+      // PNGs from disk and would otherwise run on, orphaned, to the end of the export
+      let pid: number | null = null
+      try {
+        return {
+          out: await encodeFromFrames(p.framesDir, p.numFrames, {
+            out: p.out,
+            format: p.format,
+            fps: p.fps,
+            quality: p.quality,
+            loop: p.loop,
+            scale: p.scale,
+            onSpawn: (child) => {
+              pid = child
+              port.send({ type: 'event', name: 'engine.child', data: { pid, running: true } })
+            },
+          }),
+        }
+      } finally {
+        if (pid !== null)
+          port.send({ type: 'event', name: 'engine.child', data: { pid, running: false } })
       }
     },
   }

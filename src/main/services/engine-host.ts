@@ -205,6 +205,8 @@ export class EngineHost {
     this.pid = proc.pid ?? null
     this.providers = []
 
+    /** Processes the engine started that would outlive it (their pids, while they run). */
+    const children = new Set<number>()
     const launched = new Promise<void>((resolve, reject) => {
       let settled = false
       const settle = (err?: Error) => {
@@ -244,12 +246,26 @@ export class EngineHost {
           else p.reject(new Error(msg.error ?? 'engine error'))
         } else if (msg.type === 'fatal') {
           this.lastError = msg.message
+        } else if (msg.type === 'event' && msg.name === 'engine.child') {
+          const d = msg.data as { pid?: unknown; running?: unknown }
+          if (typeof d.pid === 'number' && Number.isSafeInteger(d.pid) && d.pid > 1)
+            if (d.running === true) children.add(d.pid)
+            else children.delete(d.pid)
         } else if (msg.type === 'event') {
           this.emitter.emit('engine-event', msg.name, msg.data)
         }
       })
 
       proc.onExit((code, signal) => {
+        // helpers the engine was running (an export's ffmpeg) end with it, however it ended
+        for (const pid of children) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }
+        children.clear()
         const why = signal ? `signal ${signal}` : `exit code ${code}`
         settle(new Error(this.lastError ?? `the engine exited (${why}) before it was ready`))
         if (this.proc !== proc) return // an old process we replaced on purpose

@@ -15,7 +15,7 @@ import {
   type ModelFolder,
 } from '../engine/models/model-folder'
 import { atomicWrite } from './projects'
-import { downloadModel } from '../engine/models/download'
+import { downloadModel, type DownloadOptions } from '../engine/models/download'
 
 type Stored = { paths: string[]; defaultId: string | null }
 
@@ -234,6 +234,8 @@ export class ModelDownloads {
     private readonly registry: ModelRegistry,
     private readonly modelsDir: string,
     private readonly emit: (e: DownloadEvent) => void,
+    /** The hub and the stall timeout, when not the defaults (HF_ENDPOINT, 30 s). */
+    private readonly options: Pick<DownloadOptions, 'endpoint' | 'stallTimeoutMs'> = {},
   ) {}
 
   start(repo: string, revision: string): { started: boolean } {
@@ -251,6 +253,7 @@ export class ModelDownloads {
     }
     this.emit(last)
     void downloadModel({
+      ...this.options,
       repo,
       revision,
       modelsDir: this.modelsDir,

@@ -12,13 +12,14 @@ import {
   rmSync,
 } from 'node:fs'
 import { freemem } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
 import { isPresetName } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
 import { clampText, HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
+import { cleanStaleTemps } from '../engine/media/ffmpeg'
 import { openModelFolder, type ModelFolder } from '../engine/models/model-folder'
 import type { RenderSpec } from '../engine/jobs/render'
 import type { ModelRegistry } from './model-registry'
@@ -400,6 +401,11 @@ export class StudioService {
         },
         10 * 60_000,
       )
+    } catch (err) {
+      // an engine that died mid-export left its temp output beside the target: not ours to
+      // keep (cleanStaleTemps takes only temp files of processes no longer running)
+      cleanStaleTemps(dirname(out.replace(/[\\/]+$/, '')), Date.now())
+      throw err
     } finally {
       if (joined) rmSync(joined, { recursive: true, force: true })
     }

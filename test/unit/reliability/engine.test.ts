@@ -18,7 +18,7 @@ beforeAll(async () => {
   await engineReady(host)
 })
 afterAll(async () => {
-  tally.report()
+  tally.report(hostMissing)
   if (host) {
     await host.stop()
     removeDirs(host)
@@ -186,6 +186,55 @@ describe.skipIf(hostMissing)('ffmpeg killed mid-export', () => {
           : 'ok'
     tally.record('ffmpeg killed mid-export', outcome, r.error?.message ?? leftovers.join(','))
     expect(killed).toBe(true)
+    expect(outcome).toBe('clear-error')
+    expect(await retryRenders()).toBe(true)
+  })
+})
+
+describe.skipIf(hostMissing)('the engine killed mid-export', () => {
+  it('the export fails with the reason, leaves no temp file, and the engine comes back', async () => {
+    await engineReady(host)
+    const j = await submit(req(2))
+    expect(await until(async () => (await jobs()).get(j.id)?.state === 'done', 30_000)).toBe(true)
+    const enginePid = ((await host.call('engine.status')).value as { pid: number }).pid
+    const exporting = host.call(
+      'clip.export',
+      { jobIds: [j.id], format: 'webm', scale: 4, quality: 0 },
+      120_000,
+    )
+    // wait until ffmpeg runs (the export is under way), then kill the engine
+    const midExport = await until(async () => {
+      try {
+        execFileSync('pgrep', ['-P', String(enginePid), 'ffmpeg'])
+        return true
+      } catch {
+        return false
+      }
+    }, 20_000)
+    process.kill(enginePid, 'SIGKILL')
+    const r = await exporting
+    const dir = join(host.dirs.cache, j.id)
+    const leftovers = readdirSync(dir).filter((f) => /export|tmp/.test(f))
+    // the export's ffmpeg ends with the engine instead of running on, orphaned
+    const orphaned = !(await until(async () => {
+      try {
+        execFileSync('pgrep', ['-f', `${j.id}/frames/frame_`])
+        return false
+      } catch {
+        return true
+      }
+    }, 5000))
+    const outcome: Outcome = !host.alive()
+      ? 'crash'
+      : orphaned
+        ? 'stuck'
+        : leftovers.length
+          ? 'lost'
+          : !r.ok && /the engine exited \(signal SIGKILL\)/.test(r.error!.message)
+            ? 'clear-error'
+            : 'ok'
+    tally.record('engine killed mid-export', outcome, r.error?.message ?? leftovers.join(','))
+    expect(midExport).toBe(true)
     expect(outcome).toBe('clear-error')
     expect(await retryRenders()).toBe(true)
   })

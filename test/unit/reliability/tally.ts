@@ -47,14 +47,16 @@ export class Tally {
     }
   }
 
-  /** Prints this file's counts and leaves them for the runner to add up. */
-  report(): void {
+  /** Prints this file's counts and leaves them for the runner to add up (with why it was skipped). */
+  report(skipped: string | null = null): void {
     const c = this.counts()
-    console.log(`reliability (${this.name}): ${countsLine(c)}`)
+    console.log(
+      `reliability (${this.name}): ${countsLine(c)}${skipped ? ` (skipped: ${skipped})` : ''}`,
+    )
     mkdirSync(resultsDir, { recursive: true })
     writeFileSync(
       join(resultsDir, `${this.name}.json`),
-      JSON.stringify({ name: this.name, counts: c, trials: this.trials }, null, 2),
+      JSON.stringify({ name: this.name, counts: c, skipped, trials: this.trials }, null, 2),
     )
   }
 }

@@ -14,7 +14,7 @@ beforeAll(async () => {
   if (!hostMissing) host = await startHost()
 })
 afterAll(async () => {
-  tally.report()
+  tally.report(hostMissing)
   if (host) {
     await host.stop()
     removeDirs(host)

@@ -580,6 +580,7 @@ export async function encodeFromFrames(
   try {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      if (child.pid) o.onSpawn?.(child.pid)
       let stderr = ''
       const onAbort = () => child.kill('SIGKILL')
       o.signal?.addEventListener('abort', onAbort)
