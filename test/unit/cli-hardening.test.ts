@@ -145,6 +145,8 @@ describe.skipIf(!built)('dolly render: temp files', () => {
       await new Promise((r) => setTimeout(r, 20))
     child.kill('SIGKILL')
     await new Promise((ok) => child.on('exit', ok))
+    // its ffmpeg, fed no more frames, finishes its temp file and exits; the next run comes later
+    while (spawnSync('pgrep', ['-f', dir]).status === 0) await new Promise((r) => setTimeout(r, 50))
     const left = readdirSync(dir)
     expect(left.filter((f) => f.includes('.dolly-'))).toHaveLength(1)
     const r = render(['--prompt', 'x', '--steps', '1', '--frames', '2', '--out', out])

@@ -87,7 +87,7 @@ describe.skipIf(notBuilt)('jobs the engine held', () => {
     ['restarting', /the engine was restarted during the render/],
     [
       'crashed',
-      /the engine stopped: the engine process exited unexpectedly \(signal SIGKILL\) during the render/,
+      /the engine stopped during the render: the engine process exited unexpectedly \(signal SIGKILL\)/,
     ],
   ] as const) {
     it(`all end failed with the reason when the engine is ${state}`, async () => {

@@ -82,15 +82,15 @@ export class StudioService {
       // The engine's queue lives in its process: a crash, a restart or a stop loses it, and
       // every job it held (running or queued) fails with the reason, so none stays "running".
       // (After a crash the restart finds nothing left to fail.)
-      const why =
+      const [what, detail] =
         s.state === 'crashed'
-          ? `the engine stopped: ${s.lastError ?? 'it exited'}`
+          ? ['the engine stopped', `: ${s.lastError ?? 'it exited'}`]
           : s.state === 'restarting'
-            ? 'the engine was restarted'
+            ? ['the engine was restarted', '']
             : s.state === 'stopped'
-              ? 'the studio stopped the engine'
-              : null
-      if (!why) return
+              ? ['the studio stopped the engine', '']
+              : [null, '']
+      if (!what) return
       for (const job of this.jobs.values()) {
         if (job.state === 'running' || job.state === 'queued') {
           this.update({
@@ -99,14 +99,14 @@ export class StudioService {
             progress: null,
             error: {
               message: clampText(
-                job.state === 'running'
-                  ? `${why} during the render`
-                  : `${why} before this job started`,
+                `${what} ${job.state === 'running' ? 'during the render' : 'before this job started'}${detail}`,
               ),
               advice:
-                s.state === 'stopped'
-                  ? 'Press Retry when the studio is running again.'
-                  : 'Press Retry when the engine is ready.',
+                s.state === 'crashed'
+                  ? 'The engine restarts by itself; press Retry when it is ready.'
+                  : s.state === 'stopped'
+                    ? 'Press Retry when the studio is running again.'
+                    : 'Press Retry when the engine is ready.',
             },
           })
         }
