@@ -247,7 +247,7 @@ export class EngineHost {
         } else if (msg.type === 'fatal') {
           this.lastError = msg.message
         } else if (msg.type === 'event' && msg.name === 'engine.child') {
-          const d = msg.data as { pid?: unknown; running?: unknown }
+          const d = (msg.data ?? {}) as { pid?: unknown; running?: unknown }
           if (typeof d.pid === 'number' && Number.isSafeInteger(d.pid) && d.pid > 1)
             if (d.running === true) children.add(d.pid)
             else children.delete(d.pid)
