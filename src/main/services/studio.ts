@@ -456,7 +456,7 @@ export class StudioService {
           : null,
       })
     } else if (name === 'job.preview') {
-      const d = data as {
+      const d = (data ?? {}) as {
         id?: unknown
         step?: unknown
         width?: unknown
