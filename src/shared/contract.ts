@@ -473,12 +473,19 @@ export const commands = {
   'project.recovery': {
     request: Empty,
     response: z
-      .object({ doc: ProjectDoc, name: z.string().max(256).nullable(), savedAt: z.number() })
+      .object({
+        doc: ProjectDoc,
+        name: z.string().max(256).nullable(),
+        savedAt: z.number(),
+        /** Earlier sessions' autosaves still on offer after this one. */
+        more: z.number().int().nonnegative().default(0),
+      })
       .strict()
       .nullable(),
   },
   'project.discardRecovery': {
-    request: Empty,
+    /** `savedAt` names the autosave on offer; without it, the newest earlier one goes. */
+    request: z.object({ savedAt: z.number().optional() }).strict(),
     response: z.object({ discarded: z.boolean() }).strict(),
   },
 } as const

@@ -43,9 +43,8 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       return { savedAt: Date.now() }
     },
     'project.recovery': async () => ctx.projects.recovery(),
-    'project.discardRecovery': async () => {
-      ctx.projects.clearRecovery()
-      return { discarded: true }
-    },
+    'project.discardRecovery': async ({ savedAt }) => ({
+      discarded: ctx.projects.discardRecovery(savedAt),
+    }),
   }
 }
