@@ -431,6 +431,11 @@ export const commands = {
     response: z.object({ cancelled: z.boolean() }).strict(),
   },
   'jobs.list': { request: Empty, response: z.array(JobView).max(1000) },
+  /** Jobs by id, for the renders a project names that are older than jobs.list's newest 1000. */
+  'jobs.get': {
+    request: z.object({ ids: z.array(z.string().min(1).max(64)).max(1000) }).strict(),
+    response: z.array(JobView).max(1000),
+  },
   'clip.export': {
     request: ExportRequest,
     /** A URL the page can download (web host) or the path written (desktop, after a save dialog). */

@@ -46,6 +46,7 @@ function spyHandlers() {
     }),
     'jobs.cancel': vi.fn(async () => ({ cancelled: false })),
     'jobs.list': vi.fn(async () => []),
+    'jobs.get': vi.fn(async () => []),
     'clip.export': vi.fn(async () => ({ url: null, path: null })),
     'project.list': vi.fn(async () => ({ projects: [], recent: [] })),
     'project.save': vi.fn(async () => ({ name: 'x', savedAt: 0 })),
@@ -67,6 +68,7 @@ describe('contract', () => {
       'engine.restart',
       'engine.status',
       'jobs.cancel',
+      'jobs.get',
       'jobs.list',
       'jobs.submit',
       'models.add',
@@ -85,7 +87,7 @@ describe('contract', () => {
       'project.recovery',
       'project.save',
     ])
-    expect(Object.keys(commands)).toHaveLength(22)
+    expect(Object.keys(commands)).toHaveLength(commandNames.length)
   })
 })
 

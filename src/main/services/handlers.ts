@@ -34,6 +34,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'jobs.submit': async (req) => ctx.studio.submit(req),
     'jobs.cancel': async ({ id }) => ctx.studio.cancel(id),
     'jobs.list': async () => ctx.studio.list(),
+    'jobs.get': async ({ ids }) => ctx.studio.get(ids),
     'clip.export': async (req) => ctx.studio.exportClip(req),
     'project.list': async () => ({ ...ctx.projects.list(), recent: ctx.projects.recent() }),
     'project.save': async ({ name, doc }) => ctx.projects.save(name, doc),

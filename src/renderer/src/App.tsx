@@ -83,7 +83,8 @@ export function App() {
   const { project, shot } = h
   const file = useProjectFile(api, connected, project, h.canUndo, setNotice)
   const { models, setModels } = useModels(api, connected, h, setNotice)
-  const jobs = useJobs(api, connected, h, setNotice)
+  const shotJobIds = project.shots.flatMap((s) => (s.clip ? [s.clip.jobId] : []))
+  const jobs = useJobs(api, connected, h, setNotice, shotJobIds)
   const exports = useExport(api, client, setNotice)
   const frames = shot.settings.frames
   const play = usePlayback(frames, shot.settings.fps)

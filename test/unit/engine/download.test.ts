@@ -93,23 +93,21 @@ beforeAll(async () => {
         oid: 'x',
         lfs: { oid: 'a'.repeat(64), size, pointerSize: 133 },
       })
-      res
-        .writeHead(200, { 'Content-Type': 'application/json' })
-        .end(
-          JSON.stringify([
-            { type: 'file', path: 'model_index.json', size: 420, oid: 'b'.repeat(40) },
-            { type: 'directory', path: 'transformer' },
-            lfs('transformer/diffusion_pytorch_model.safetensors', 3_300_000_000),
-            lfs('vae/diffusion_pytorch_model.safetensors', 431_000_000),
-            lfs('text_encoder/model-00001-of-00002.safetensors', 4_990_000_000),
-            {
-              type: 'file',
-              path: 'scheduler/scheduler_config.json',
-              size: 300,
-              oid: 'c'.repeat(40),
-            },
-          ]),
-        )
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+        JSON.stringify([
+          { type: 'file', path: 'model_index.json', size: 420, oid: 'b'.repeat(40) },
+          { type: 'directory', path: 'transformer' },
+          lfs('transformer/diffusion_pytorch_model.safetensors', 3_300_000_000),
+          lfs('vae/diffusion_pytorch_model.safetensors', 431_000_000),
+          lfs('text_encoder/model-00001-of-00002.safetensors', 4_990_000_000),
+          {
+            type: 'file',
+            path: 'scheduler/scheduler_config.json',
+            size: 300,
+            oid: 'c'.repeat(40),
+          },
+        ]),
+      )
       return
     }
     const m = /^\/dolly\/tiny-(?:animatediff|paged)\/resolve\/main\/(.+)$/.exec(url.pathname)
