@@ -540,6 +540,159 @@ class ExportFp16(Case):
 
 
 # ---------------------------------------------------------------------------------------------
+# Wan 2.1 / 2.2 (tiny configs after diffusers' tests/pipelines/wan/)
+
+
+def _wan_classes():
+    from diffusers import WanTransformer3DModel
+
+    # diffusers loads WanTransformer3DModel's float32 islands only with accelerate; all float32 here
+    WanTransformer3DModel._keep_in_fp32_modules = None
+
+
+def tiny_wan_vae(version: str = "2.1"):
+    from diffusers import AutoencoderKLWan
+
+    torch.manual_seed(0)
+    if version == "2.1":
+        return AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                                temperal_downsample=[False, True, True]).eval()
+    # Wan2.2's VAE: residual blocks, patchify 2, 16x spatial, 48 channels in the real one
+    return AutoencoderKLWan(base_dim=4, decoder_base_dim=4, z_dim=12, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                            temperal_downsample=[False, True, True], is_residual=True, patch_size=2, in_channels=12,
+                            out_channels=12, scale_factor_spatial=16, latents_mean=[0.1 * i for i in range(12)],
+                            latents_std=[1.0 + 0.1 * i for i in range(12)]).eval()
+
+
+def tiny_wan_transformer(seed: int = 0, **kw):
+    from diffusers import WanTransformer3DModel
+
+    torch.manual_seed(seed)
+    cfg = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+               text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+               rope_max_seq_len=32)
+    cfg.update(kw)
+    return WanTransformer3DModel(**cfg)
+
+
+def tiny_umt5():
+    from transformers import T5TokenizerFast, UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(0)
+    te = UMT5EncoderModel(UMT5Config(vocab_size=32128, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                                     relative_attention_num_buckets=8)).eval()
+    # UMT5's tokenizer is T5TokenizerFast with a larger vocabulary; the T5 one exercises the same path
+    return te, T5TokenizerFast.from_pretrained(str(T5_TOKENIZER))
+
+
+def wan_unipc(shift: float = 3.0):
+    from diffusers import UniPCMultistepScheduler
+
+    # as the Wan-AI diffusers repositories ship it
+    return UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=shift)
+
+
+def tiny_wan_t2v(path: Path):
+    from diffusers import WanPipeline
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    WanPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), transformer=tiny_wan_transformer(),
+                scheduler=wan_unipc()).save_pretrained(path)
+
+
+def wan_pipe(base: Path, cls: str = "WanPipeline"):
+    import diffusers
+
+    _wan_classes()
+    pipe = getattr(diffusers, cls).from_pretrained(str(base))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+WAN = dict(prompt="a red fox running through fresh snow", negative="blurry, static", frames=9, size=32, steps=4, seed=7,
+           guidance=5.0)
+
+
+def wan_flags(w=WAN, **over):
+    w = {**w, **over}
+    return ["--prompt", w["prompt"], "--negative", w["negative"], "--frames", w["frames"], "--width", w["size"],
+            "--height", w["size"], "--steps", w["steps"], "--seed", w["seed"], "--guidance", w["guidance"]]
+
+
+@unittest.skipUnless(HAVE, WHY)
+class ExportWan(Case):
+    def test_wan_t2v_matches_diffusers(self):
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_wan_t2v(base)
+        log = export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        self.assertIn("vae_decoder", log)
+        sig = onnx_inputs(out / "text_encoder/model.onnx")
+        self.assertEqual(list(sig), ["input_ids", "attention_mask"])
+        sig = onnx_inputs(out / "transformer/model.onnx")
+        self.assertEqual(list(sig), ["hidden_states", "timestep", "encoder_hidden_states"])
+        self.assertEqual(sig["timestep"][0], "tensor(float)")
+        dec = onnx_inputs(out / "vae_decoder/model.onnx")
+        self.assertEqual(list(dec)[:3], ["latent_sample", "first_chunk", "cache_in_0"])
+        dolly = json.loads((out / "dolly.json").read_text())
+        self.assertEqual((dolly["nativeFrames"], dolly["nativeWidth"], dolly["nativeHeight"]), (81, 832, 480))
+        self.assertEqual(dolly["defaults"], {"steps": 50, "guidance": 5.0, "fps": 16, "flowShift": 3.0})
+        pipe = wan_pipe(base)
+        # components vs torch at a size other than the traced one (2 latent frames, 48x32)
+        g = torch.Generator().manual_seed(3)
+        with torch.no_grad():
+            x, t, e = torch.randn(2, 16, 2, 6, 4, generator=g), torch.tensor([512.0, 512.0]), torch.randn(2, 512, 32, generator=g)
+            self.assertClose(session(out / "transformer/model.onnx").run(None, {
+                "hidden_states": x.numpy(), "timestep": t.numpy(), "encoder_hidden_states": e.numpy()})[0],
+                pipe.transformer(hidden_states=x, timestep=t, encoder_hidden_states=e).sample, COMPONENT_TOL,
+                "wan transformer (2 latent frames, 48x32)")
+            ids = torch.randint(1, 32128, (1, 512), generator=g)
+            mask = torch.zeros(1, 512, dtype=torch.int64)
+            mask[:, :20] = 1
+            self.assertClose(session(out / "text_encoder/model.onnx").run(None, {
+                "input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0],
+                pipe.text_encoder(ids, mask).last_hidden_state, COMPONENT_TOL, "wan UMT5 encoder with a mask")
+        ref = pipe(prompt=WAN["prompt"], negative_prompt=WAN["negative"], num_frames=WAN["frames"], height=WAN["size"],
+                   width=WAN["size"], num_inference_steps=WAN["steps"], guidance_scale=WAN["guidance"],
+                   generator=torch.Generator("cpu").manual_seed(WAN["seed"]), output_type="np").frames[0]
+        got = render(out, self.tmp / "frames", *wan_flags())
+        self.assertFramesClose(got, u8(ref), "wan2.1 t2v 9 frames 32px")
+        other = render(out, self.tmp / "frames2", *wan_flags(prompt="a lighthouse on a cliff at dusk"))
+        d = int(np.abs(other - got).max())
+        note(f"wan t2v: another prompt moves the frames by up to {d}/255")
+        self.assertGreater(d, 2, "the prompt does not reach the frames")
+
+    def test_wan_vae_chunked_decode_equals_whole_clip(self):
+        """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)
+        against diffusers' AutoencoderKLWan.decode / encode of the whole clip, 2.1 and 2.2 VAEs."""
+        import export_lib
+        import wan as W
+        import wan_vae as V
+
+        for version in ("2.1", "2.2"):
+            vae = tiny_wan_vae(version)
+            out = self.tmp / f"vae{version}"
+            s = vae.config.scale_factor_spatial
+            W.export_vae_decoder(vae, out, 4, 6, 1e-4, True)
+            g = torch.Generator().manual_seed(5)
+            z = torch.randn(1, vae.config.z_dim, 9, 4, 6, generator=g)
+            with torch.no_grad():
+                ref = vae.decode(z).sample.numpy()
+                walked = V.decode_in_chunks(vae, z).numpy()
+            got = W.onnx_chunked_decode(session(out / "vae_decoder/model.onnx"), z.numpy())
+            self.assertEqual(got.shape, (1, 3, 33, 4 * s, 6 * s))
+            self.assertClose(walked, ref, 1e-4, f"wan {version} VAE: torch chunk walk vs vae.decode, 9 latent frames")
+            self.assertClose(got, ref, 1e-4, f"wan {version} VAE: chunked ONNX decode vs vae.decode, 9 latent frames")
+            x = torch.rand(1, 3, 9 if version == "2.1" else 1, 4 * s, 6 * s, generator=g) * 2 - 1
+            W.export_vae_encoder(vae, out, 4 * s, 6 * s, 1e-4, True)
+            with torch.no_grad():
+                ref_e = vae.encode(x).latent_dist.mean.numpy()
+            got_e = W.onnx_chunked_encode(session(out / "vae_encoder/model.onnx"), x.numpy())
+            self.assertClose(got_e, ref_e, 1e-4, f"wan {version} VAE: ONNX encode ({x.shape[2]} frames) vs vae.encode mean")
+        del export_lib
+
+
+# ---------------------------------------------------------------------------------------------
 # MotionCtrl
 
 
