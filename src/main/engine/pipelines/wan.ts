@@ -78,19 +78,21 @@ export function normalizeLatents(x: Float32Array, s: WanLatentStats, plane: numb
 
 /**
  * Runs a chunked causal Wan VAE graph over a clip: each call takes one chunk, `first_chunk` and
- * the feature cache the previous call returned (the first call: zeros [1, C, T, 1, 1], which the
- * graph broadcasts). Returns the chunks' first outputs joined on the frame axis. Memory is one
- * chunk's, whatever the clip's length.
+ * the feature cache the previous call returned (the first call: zeros [B, C, T, 1, 1], which the
+ * graph broadcasts), and hands each chunk's first output to `each`. Memory is one chunk's,
+ * whatever the clip's length.
  */
-export async function runChunked(
+export async function forEachChunk(
   s: ModelSession,
   input: { name: string; data: Float32Array; dims: [number, number, number, number, number] },
   chunks: number[],
-  onChunk?: (done: number) => void,
+  each: (out: Float32Array, dims: number[], f0: number) => void,
   cancelled?: () => void,
-): Promise<{ data: Float32Array; dims: number[] }> {
+): Promise<void> {
   const [B, C, F, H, W] = input.dims
   const frame = H * W
+  if (chunks.reduce((a, b) => a + b, 0) !== F)
+    throw new PipelineError(`chunks of ${chunks.join('+')} frames do not cover the ${F} frames`)
   const cacheNames = [...s.inputs.keys()]
     .filter((n) => n.startsWith('cache_in_'))
     .sort((a, b) => Number(a.slice(9)) - Number(b.slice(9)))
@@ -108,8 +110,6 @@ export async function runChunked(
       throw new PipelineError(`${s.label}: cache input "${n}" has no fixed channels and frames`)
     caches[n] = s.floatInput(n, new Float32Array(B * c * t), [B, c, t, 1, 1])
   }
-  const parts: Float32Array[] = []
-  let outDims: number[] = []
   let f0 = 0
   for (const k of chunks) {
     cancelled?.()
@@ -133,32 +133,88 @@ export async function runChunked(
       )
     const out = await s.run(feeds)
     const first = out[s.outputNames[0]!]!
-    parts.push(toFloat32(first, s.label))
-    outDims = [...first.dims]
+    each(toFloat32(first, s.label), [...first.dims], f0)
     const next: Record<string, ort.Tensor> = {}
     cacheNames.forEach((n, i) => (next[n] = out[outCaches[i]!]!))
     caches = next
     f0 += k
-    onChunk?.(f0)
   }
-  // join [B, C', t_i, H', W'] parts on the frame axis
-  const [, C2, , H2, W2] = outDims as [number, number, number, number, number]
-  const frames = parts.map((p) => p.length / (B * C2 * H2 * W2))
-  const T = frames.reduce((a, b) => a + b, 0)
+}
+
+/** forEachChunk with the chunks' outputs joined on the frame axis (the encoder's few latents). */
+export async function runChunked(
+  s: ModelSession,
+  input: { name: string; data: Float32Array; dims: [number, number, number, number, number] },
+  chunks: number[],
+  cancelled?: () => void,
+): Promise<{ data: Float32Array; dims: number[] }> {
+  const parts: { data: Float32Array; dims: number[] }[] = []
+  await forEachChunk(s, input, chunks, (data, dims) => parts.push({ data, dims }), cancelled)
+  const [B, C2, , H2, W2] = parts[0]!.dims as [number, number, number, number, number]
+  const T = parts.reduce((a, p) => a + p.dims[2]!, 0)
   const joined = new Float32Array(B * C2 * T * H2 * W2)
   const plane = H2 * W2
   let t0 = 0
-  parts.forEach((p, i) => {
-    const t = frames[i]!
+  for (const p of parts) {
+    const t = p.dims[2]!
     for (let b = 0; b < B; b++)
       for (let c = 0; c < C2; c++)
         joined.set(
-          p.subarray((b * C2 + c) * t * plane, ((b * C2 + c) * t + t) * plane),
+          p.data.subarray((b * C2 + c) * t * plane, ((b * C2 + c) * t + t) * plane),
           ((b * C2 + c) * T + t0) * plane,
         )
     t0 += t
-  })
+  }
   return { data: joined, dims: [B, C2, T, H2, W2] }
+}
+
+/**
+ * diffusers' AutoencoderKLWan._decode over normalised-back latents [1, z, f, h, w]: one latent
+ * frame per call (the first gives 1 frame, each later one `temporal`), written straight into the
+ * clip's frames [F, 3, H, W] as each call returns, so nothing but one chunk and the clip is held.
+ */
+export async function decodeWanLatents(
+  s: ModelSession,
+  name: string,
+  lat: Float32Array,
+  dims: [number, number, number, number, number],
+  o: { temporal: number; scale: number; onChunk?: (done: number) => void; cancelled?: () => void },
+): Promise<{ frames: Float32Array; F: number; H: number; W: number }> {
+  const [, , Fl, h, w] = dims
+  const F = 1 + o.temporal * (Fl - 1)
+  const H = h * o.scale
+  const W = w * o.scale
+  const plane = H * W
+  const frames = new Float32Array(F * 3 * plane)
+  let t0 = 0
+  let k = 0
+  await forEachChunk(
+    s,
+    { name, data: lat, dims },
+    new Array<number>(Fl).fill(1),
+    (out, d) => {
+      const [b, ch, t, oh, ow] = d as [number, number, number, number, number]
+      if (b !== 1 || ch !== 3 || oh !== H || ow !== W || t0 + t > F)
+        throw new PipelineError(
+          `the VAE decoder returned [${d.join(', ')}] for latent frame ${k}; expected [1, 3, ${k === 0 ? 1 : o.temporal}, ${H}, ${W}]`,
+        )
+      // [1, 3, t, H, W] -> frames t0.. of [F, 3, H, W]
+      for (let c = 0; c < 3; c++)
+        for (let f = 0; f < t; f++)
+          frames.set(
+            out.subarray((c * t + f) * plane, (c * t + f + 1) * plane),
+            ((t0 + f) * 3 + c) * plane,
+          )
+      t0 += t
+      o.onChunk?.(++k)
+    },
+    o.cancelled,
+  )
+  if (t0 !== F)
+    throw new PipelineError(
+      `the VAE decoder gave ${t0} frames for ${Fl} latent frames; expected ${F}`,
+    )
+  return { frames, F, H, W }
 }
 
 /** transformers' CLIPImageProcessor (PIL backend): shortest edge to 224 bicubic, centre crop, mean/std. */
@@ -479,37 +535,26 @@ abstract class WanBase implements VideoPipeline {
   protected async decode(
     run: PipelineRun,
     x: Float32Array,
-    dims: number[],
+    dims: [number, number, number, number, number],
   ): Promise<{ frames: Float32Array; F: number }> {
-    const [, z, Fl, h, w] = dims as [number, number, number, number, number]
+    const [, , Fl, h, w] = dims
     const lat = denormalizeLatents(x, this.stats, Fl * h * w)
     run.trace('vae_latents', lat, dims)
-    const decoded = await this.sessions.stage('decode', async () => {
+    const out = await this.sessions.stage('decode', async () => {
       const s = await this.sessions.get('vae_decoder')
       const name = this.model.components['vae_decoder']!.inputNames['latent_sample']!
-      return runChunked(
-        s,
-        { name, data: lat, dims: [1, z, Fl, h, w] },
-        new Array<number>(Fl).fill(1),
-        (done) => run.hooks.onProgress?.({ stage: 'decode', step: done, steps: Fl }),
-        () => run.cancelled(),
-      )
+      return decodeWanLatents(s, name, lat, dims, {
+        temporal: this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4,
+        scale: this.model.vae.scaleFactor,
+        onChunk: (done) => run.hooks.onProgress?.({ stage: 'decode', step: done, steps: Fl }),
+        cancelled: () => run.cancelled(),
+      })
     })
-    const [, ch, F, H, W] = decoded.dims as [number, number, number, number, number]
-    if (ch !== 3 || H !== run.r.height || W !== run.r.width)
+    if (out.H !== run.r.height || out.W !== run.r.width)
       throw new PipelineError(
-        `the VAE decoder returned [${decoded.dims.join(', ')}]; expected [1, 3, frames, ${run.r.height}, ${run.r.width}]`,
+        `the VAE decoder gave ${out.W}x${out.H} frames; expected ${run.r.width}x${run.r.height}`,
       )
-    // [1, 3, F, H, W] -> [F, 3, H, W]
-    const plane = H * W
-    const frames = new Float32Array(F * 3 * plane)
-    for (let c = 0; c < 3; c++)
-      for (let f = 0; f < F; f++)
-        frames.set(
-          decoded.data.subarray((c * F + f) * plane, (c * F + f + 1) * plane),
-          (f * 3 + c) * plane,
-        )
-    return { frames, F }
+    return { frames: out.frames, F: out.F }
   }
 
   /** The chunked VAE encoder over [1, 3, F, H, W]: the first frame, then 4 at a time. Unnormalised mean. */
@@ -531,7 +576,7 @@ abstract class WanBase implements VideoPipeline {
           )
         return s.runFirst({ [name]: s.floatInput(name, video, dims) })
       }
-      return runChunked(s, { name, data: video, dims }, chunks, undefined, () => run.cancelled())
+      return runChunked(s, { name, data: video, dims }, chunks, () => run.cancelled())
     })
   }
 
