@@ -228,13 +228,12 @@ export function wanVaeEncoder(
     ])
     const c = g.op('Add', [cache, zeros])
     const mean = g.op('ReduceMean', [x], { axes: [2], keepdims: 1 })
-    g.output(
-      g.op('Slice', [x, g.constI64([-1]), g.constI64([2 ** 31 - 1]), g.constI64([2])]),
-      'cache_out_0',
-      'float32',
-      ['batch', z, 1, 'cache_0_height', 'cache_0_width'],
-    )
-    x = g.op('Add', [mean, g.op('Mul', [c, g.scalarF(0.5)])])
+    const last = g.op('Slice', [x, g.constI64([-1]), g.constI64([2 ** 31 - 1]), g.constI64([2])])
+    const y = g.op('Add', [mean, g.op('Mul', [c, g.scalarF(0.5)])])
+    // the latents first, the cache after (the export's output order)
+    g.output(y, 'latent_sample', 'float32', ['batch', z, 'latent_frames', 'height', 'width'])
+    g.output(last, 'cache_out_0', 'float32', ['batch', z, 1, 'cache_0_height', 'cache_0_width'])
+    return g.toBytes()
   }
   g.output(x, 'latent_sample', 'float32', [
     'batch',

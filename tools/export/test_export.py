@@ -601,6 +601,53 @@ def tiny_wan_t2v(path: Path):
                 scheduler=wan_unipc()).save_pretrained(path)
 
 
+def tiny_wan_clip():
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    enc = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=4, projection_dim=4, num_hidden_layers=2,
+                                                         num_attention_heads=2, image_size=32, intermediate_size=16,
+                                                         patch_size=4)).eval()
+    return enc, CLIPImageProcessor(crop_size=32, size=32)
+
+
+def tiny_wan_i2v(path: Path):
+    """Wan2.1 I2V: CLIP image embeddings, 4 mask channels and the image's latents (36 channels in)."""
+    from diffusers import WanImageToVideoPipeline
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    enc, proc = tiny_wan_clip()
+    WanImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), scheduler=wan_unipc(),
+                            image_processor=proc, image_encoder=enc,
+                            transformer=tiny_wan_transformer(in_channels=36, image_dim=4)).save_pretrained(path)
+
+
+def tiny_wan_ti2v(path: Path):
+    """Wan2.2 TI2V-5B: the 2.2 VAE (16x, 48 channels), per-token timesteps (expand_timesteps)."""
+    from diffusers import AutoencoderKLWan, WanPipeline
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=48, in_channels=12, out_channels=12, is_residual=True, patch_size=2,
+                           latents_mean=[0.02 * i for i in range(48)], latents_std=[1.0 + 0.01 * i for i in range(48)],
+                           dim_mult=[1, 1, 1, 1], num_res_blocks=1, scale_factor_spatial=16, scale_factor_temporal=4,
+                           temperal_downsample=[False, True, True])
+    WanPipeline(tokenizer=tok, text_encoder=te, vae=vae, scheduler=wan_unipc(), expand_timesteps=True,
+                transformer=tiny_wan_transformer(in_channels=48, out_channels=48)).save_pretrained(path)
+
+
+def tiny_wan_a14b(path: Path):
+    """Wan2.2 A14B: a high-noise and a low-noise expert, switched at boundary_ratio 0.875."""
+    from diffusers import WanPipeline
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    WanPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), scheduler=wan_unipc(), boundary_ratio=0.875,
+                transformer=tiny_wan_transformer(seed=0), transformer_2=tiny_wan_transformer(seed=1)).save_pretrained(path)
+
+
 def wan_pipe(base: Path, cls: str = "WanPipeline"):
     import diffusers
 
@@ -661,6 +708,84 @@ class ExportWan(Case):
         d = int(np.abs(other - got).max())
         note(f"wan t2v: another prompt moves the frames by up to {d}/255")
         self.assertGreater(d, 2, "the prompt does not reach the frames")
+
+    def _wan_call(self, pipe, image=None, **over):
+        w = {**WAN, **over}
+        kw = dict(prompt=w["prompt"], negative_prompt=w["negative"], num_frames=w["frames"], height=w["size"],
+                  width=w["size"], num_inference_steps=w["steps"], guidance_scale=w["guidance"],
+                  generator=torch.Generator("cpu").manual_seed(w["seed"]), output_type="np")
+        if "guidance_2" in w:
+            kw["guidance_scale_2"] = w["guidance_2"]
+        if image is not None:
+            kw["image"] = image
+        return pipe(**kw).frames[0]
+
+    def test_wan21_i2v_matches_diffusers(self):
+        from PIL import Image
+
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_wan_i2v(base)
+        export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        self.assertEqual(json.loads((out / "model_index.json").read_text())["_class_name"], "WanImageToVideoPipeline")
+        sig = onnx_inputs(out / "transformer/model.onnx")
+        self.assertEqual(list(sig), ["hidden_states", "timestep", "encoder_hidden_states", "encoder_hidden_states_image"])
+        self.assertEqual(sig["hidden_states"][1][1], 36)
+        enc = onnx_inputs(out / "vae_encoder/model.onnx")
+        self.assertEqual(list(enc)[:3], ["sample", "first_chunk", "cache_in_0"])
+        pipe = wan_pipe(base, "WanImageToVideoPipeline")
+        self.assertIn("Pil", type(pipe.image_processor).__name__, "diffusers' CLIP preprocessing here is PIL's")
+        image = Image.open(IMAGE).convert("RGB")
+        ref = self._wan_call(pipe, image)
+        got = render(out, self.tmp / "frames", *wan_flags(), "--image", IMAGE)
+        self.assertFramesClose(got, u8(ref), "wan2.1 i2v 9 frames 32px")
+        other = render(out, self.tmp / "frames2", *wan_flags(), "--image", SHARED / "fixtures/images/chelsea.png")
+        d = int(np.abs(other - got).max())
+        note(f"wan2.1 i2v: another image moves the frames by up to {d}/255")
+        self.assertGreater(d, 8, "the image does not reach the frames")
+
+    def test_wan22_ti2v_5b_text_and_image_match_diffusers(self):
+        from PIL import Image
+
+        base, out, out_i2v = self.tmp / "base", self.tmp / "onnx", self.tmp / "onnx_i2v"
+        tiny_wan_ti2v(base)
+        export("wan", "--base", base, "--out", out, "--width", 64, "--height", 64, "--frames", 9)
+        sig = onnx_inputs(out / "transformer/model.onnx")
+        self.assertEqual(len(sig["timestep"][1]), 2, "TI2V takes one timestep per token [batch, tokens]")
+        dolly = json.loads((out / "dolly.json").read_text())
+        self.assertEqual((dolly["sizeMultiple"], dolly["nativeFrames"], dolly["defaults"]["fps"]), (32, 121, 24))
+        ti2v = dict(size=64)
+        ref = self._wan_call(wan_pipe(base), **ti2v)
+        got = render(out, self.tmp / "frames", *wan_flags(**ti2v))
+        self.assertFramesClose(got, u8(ref), "wan2.2 ti2v-5b text-to-video 9 frames 64px")
+        export("wan", "--base", base, "--out", out_i2v, "--width", 64, "--height", 64, "--frames", 9, "--image-to-video")
+        self.assertEqual(json.loads((out_i2v / "model_index.json").read_text())["_class_name"], "WanImageToVideoPipeline")
+        self.assertEqual(list(onnx_inputs(out_i2v / "vae_encoder/model.onnx")), ["sample"])
+        # a PNG: the engine decodes images with ffmpeg, whose JPEG decoding differs from PIL's by up to
+        # 3/255 per pixel, and TI2V's first frame is the image's own latents
+        png = SHARED / "fixtures/images/chelsea.png"
+        image = Image.open(png).convert("RGB")
+        ref = self._wan_call(wan_pipe(base, "WanImageToVideoPipeline"), image, **ti2v)
+        got = render(out_i2v, self.tmp / "frames_i2v", *wan_flags(**ti2v), "--image", png)
+        self.assertFramesClose(got, u8(ref), "wan2.2 ti2v-5b image-to-video 9 frames 64px")
+
+    def test_wan22_a14b_switches_experts_at_the_boundary(self):
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_wan_a14b(base)
+        export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        self.assertTrue((out / "transformer_2/model.onnx").exists())
+        self.assertEqual(json.loads((out / "model_index.json").read_text())["boundary_ratio"], 0.875)
+        pipe = wan_pipe(base)
+        # 4 steps at flow_shift 3: t = 999, 900, 750, 500; the low-noise expert from 750 (< 875) on
+        a14b = dict(guidance_2=2.0)
+        ref = self._wan_call(pipe, **a14b)
+        got = render(out, self.tmp / "frames", *wan_flags(), "--guidance-2", 2.0)
+        self.assertFramesClose(got, u8(ref), "wan2.2 a14b t2v (guidance 5 / 2) 9 frames 32px")
+        # diffusers with the high-noise expert alone (boundary 0) renders another clip: the switch is real
+        pipe.register_to_config(boundary_ratio=0.0)
+        solo = self._wan_call(pipe, **a14b)
+        d = int(np.abs(u8(solo) - got).max())
+        note(f"wan2.2 a14b: without the low-noise expert diffusers' frames move by up to {d}/255")
+        self.assertGreater(d, 8, "the low-noise expert does not reach the frames")
 
     def test_wan_vae_chunked_decode_equals_whole_clip(self):
         """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)

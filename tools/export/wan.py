@@ -563,6 +563,9 @@ def export_wan(a):
     z = vae.config.z_dim
     Cin = tr.config.in_channels
     image_dim = tr.config.image_dim
+    enc = getattr(pipe, "image_encoder", None)
+    # CLIP ViT-H/14 at 224: 257 tokens; a test's tiny CLIP has its own count
+    image_tokens = ((enc.config.image_size // enc.config.patch_size) ** 2 + 1) if enc is not None else 257
     results: list[ComponentResult] = []
     common = dict(tolerance=a.tolerance, verify=not a.no_verify)
     gen = torch.Generator().manual_seed(0)
@@ -591,7 +594,7 @@ def export_wan(a):
         t = torch.full((b, tokens) if expand else (b,), 700.0)
         xs = [randn(b, Cin, f, hh, ww), t, randn(b, TEXT_LEN, D)]
         if image_dim is not None:
-            xs.append(randn(b, 257, image_dim))
+            xs.append(randn(b, image_tokens, image_dim))
         if camera_adapter is not None:
             xs.append(randn(1, camera_adapter.conv.in_channels // 64, f, hh * s_scale, ww * s_scale))
         return tuple(xs)
@@ -626,7 +629,6 @@ def export_wan(a):
     if i2v:
         results.append(export_vae_encoder(vae, out, H, W, vae_tol, not a.no_verify))
         X.copy_config(vae, out / "vae_encoder")
-    enc = getattr(pipe, "image_encoder", None)
     if i2v and image_dim is not None:
         if enc is None:
             raise ExportError(f"--base {a.base}: the transformer takes image embeddings (image_dim {image_dim}) but the "
@@ -689,6 +691,8 @@ def export_wan(a):
     }
     if camera_adapter is not None:
         dolly["cameraFov"] = a.camera_fov
+    if mult != 16:
+        dolly["sizeMultiple"] = mult  # Wan2.2 TI2V-5B: VAE 16 x patch 2
     write(out / "dolly.json", {k: v for k, v in dolly.items() if v is not None})
     X.log(f"{out_cls}: {'A14B two experts, boundary ' + str(boundary) if tr2 is not None else 'one transformer'}"
           f"{', per-token timesteps (TI2V)' if expand else ''}{', Fun Control-Camera' if camera_adapter is not None else ''}; "

@@ -132,7 +132,7 @@ export async function forEachChunk(
         s.meta('first_chunk').shape.length ? [1] : [],
       )
     const out = await s.run(feeds)
-    const first = out[s.outputNames[0]!]!
+    const first = out[s.outputNames.find((n) => !n.startsWith('cache_out_'))!]!
     each(toFloat32(first, s.label), [...first.dims], f0)
     const next: Record<string, ort.Tensor> = {}
     cacheNames.forEach((n, i) => (next[n] = out[outCaches[i]!]!))
