@@ -382,6 +382,13 @@ export function settingsForModel<S extends RenderSettings>(
   }
 }
 
+/** The frame count diffusers' Wan pipelines run for a request: num_frames // 4 * 4 + 1 unless 4k+1. */
+export function wanFrameCount(frames: number, temporal = 4): number {
+  return frames % temporal === 1
+    ? frames
+    : Math.max(1, Math.floor(frames / temporal) * temporal + 1)
+}
+
 /** Frame counts a model decodes exactly, nearest first (CogVideoX: 4k+1). */
 export function validFrameCount(rule: PipelineFacts['frameRule'], frames: number): number {
   if (rule === 'any') return frames

@@ -17,6 +17,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -141,11 +142,11 @@ class Case(unittest.TestCase):
         self._tmp.cleanup()
         note(f"{self.id().split('.')[-1]}: {time.time() - self.t0:.0f}s")
 
-    def assertFramesClose(self, got, ref, what: str, who: str = "dolly render"):
+    def assertFramesClose(self, got, ref, what: str, who: str = "dolly render", against: str = "diffusers"):
         self.assertEqual(got.shape, ref.shape, f"{what}: frame shapes differ")
         d = int(np.abs(got - ref).max())
-        note(f"{what}: max |{who} - diffusers| = {d}/255 over {got.size} values")
-        self.assertLessEqual(d, MAX_U8, f"{what}: {who} differs from diffusers by {d}/255 (allowed {MAX_U8})")
+        note(f"{what}: max |{who} - {against}| = {d}/255 over {got.size} values")
+        self.assertLessEqual(d, MAX_U8, f"{what}: {who} differs from {against} by {d}/255 (allowed {MAX_U8})")
 
     def assertClose(self, got, ref, tol: float, what: str):
         e = max_err(got, ref)
@@ -648,6 +649,180 @@ def tiny_wan_a14b(path: Path):
                 transformer=tiny_wan_transformer(seed=0), transformer_2=tiny_wan_transformer(seed=1)).save_pretrained(path)
 
 
+# VideoX-Fun (aigc-apps/VideoX-Fun) for the Wan-Fun Control-Camera reference: a git archive of its
+# files outside this repository (videox_fun/models/wan_transformer3d.py, wan_camera_adapter.py,
+# attention_utils.py, cache_utils.py, utils/cfg_optimization.py, data/utils.py,
+# pipeline/pipeline_wan_fun_control.py), and einops for its pose code
+VIDEOX_FUN_SRC = Path(os.environ.get("VIDEOX_FUN_SRC", "/root/.cache/videox-fun-src"))
+_VXF_FILES = ["videox_fun/models/wan_transformer3d.py", "videox_fun/models/wan_camera_adapter.py",
+              "videox_fun/models/attention_utils.py", "videox_fun/models/cache_utils.py",
+              "videox_fun/utils/cfg_optimization.py", "videox_fun/data/utils.py",
+              "videox_fun/pipeline/pipeline_wan_fun_control.py"]
+_VXF_MISSING = [f for f in _VXF_FILES if not (VIDEOX_FUN_SRC / f).exists()]
+if importlib.util.find_spec("einops") is None:
+    _VXF_MISSING.append("einops (pip)")
+VXF_WHY = (f"VideoX-Fun's code is not at VIDEOX_FUN_SRC={VIDEOX_FUN_SRC} ({', '.join(_VXF_MISSING)} missing): "
+           f"git archive aigc-apps/VideoX-Fun there to run the Wan-Fun Control-Camera reference") if _VXF_MISSING else ""
+
+
+def videox_fun():
+    """VideoX-Fun's WanTransformer3DModel (its model code, its camera adapter, SDPA attention on the
+    CPU), its pose functions (Camera, get_relative_pose, ray_condition, process_pose_file) and the
+    pipeline's 4-frame grouping statements. Its package __init__s import GPU and video libraries
+    this test does not use; the modules are loaded with the multi-GPU helpers stubbed (one
+    process: rank 0 of 1) and without the triton kernels of an attention Wan-Fun does not use."""
+    import ast
+    import types
+    from einops import rearrange
+    from packaging import version as pver
+
+    src = VIDEOX_FUN_SRC
+    for name in ("videox_fun", "videox_fun.models"):
+        if name not in sys.modules:
+            m = types.ModuleType(name)
+            m.__path__ = [str(src / name.replace(".", "/"))]
+            sys.modules[name] = m
+    dist = types.ModuleType("videox_fun.dist")
+    dist.get_sequence_parallel_rank = lambda: 0
+    dist.get_sequence_parallel_world_size = lambda: 1
+    dist.get_sp_group = lambda: None
+    dist.usp_attn_forward = dist.xFuserLongContextAttention = None
+    sys.modules["videox_fun.dist"] = dist
+    # triton kernels of TurboWan's sparse attention, which Wan-Fun does not use
+    kernel = types.ModuleType("videox_fun.models.attention_kernel")
+    kernel._sparse_linear_attention = kernel.get_block_map = None
+    sys.modules["videox_fun.models.attention_kernel"] = kernel
+    spec = importlib.util.spec_from_file_location("videox_fun.utils.cfg_optimization",
+                                                  src / "videox_fun/utils/cfg_optimization.py")
+    cfg = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cfg)
+    utils = types.ModuleType("videox_fun.utils")
+    utils.cfg_skip = cfg.cfg_skip
+    sys.modules["videox_fun.utils"] = utils
+    from videox_fun.models.wan_transformer3d import WanTransformer3DModel
+
+    path = src / "videox_fun/data/utils.py"
+    want = {"Camera", "custom_meshgrid", "get_relative_pose", "ray_condition", "process_pose_file"}
+    tree = ast.parse(path.read_text())
+    nodes = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in want]
+    ns = {"np": np, "torch": torch, "pver": pver, "rearrange": rearrange}
+    exec(compile(ast.Module(body=nodes, type_ignores=[]), str(path), "exec"), ns)
+    lines = (src / "videox_fun/pipeline/pipeline_wan_fun_control.py").read_text().splitlines()
+    a = next(i for i, l in enumerate(lines) if "control_camera_latents = torch.concat(" in l)
+    b = next(i for i in range(a, len(lines)) if "view(b, f // 4, c * 4, h, w).transpose(1, 2)" in lines[i])
+    indent = min(len(l) - len(l.lstrip()) for l in lines[a:b + 1] if l.strip())
+    grouping = "\n".join(l[indent:] for l in lines[a:b + 1])
+    return WanTransformer3DModel, ns["process_pose_file"], grouping
+
+
+def tiny_fun_camera(base: Path, fun: Path):
+    """A diffusers Wan2.1 I2V base (UMT5, VAE, a CLIP vision tower of width 1280 with 257 tokens, as
+    VideoX-Fun's i2v cross-attention and MLPProj assume) and a VideoX-Fun Control-Camera transformer
+    in VideoX-Fun's format (config.json in its names, its state dict), built with VideoX-Fun's class."""
+    from diffusers import WanImageToVideoPipeline
+    from safetensors.torch import save_file
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    torch.manual_seed(0)
+    enc = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=1280, projection_dim=4, num_hidden_layers=2,
+                                                         num_attention_heads=2, image_size=32, intermediate_size=16,
+                                                         patch_size=2)).eval()
+    WanImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), scheduler=wan_unipc(),
+                            image_processor=CLIPImageProcessor(crop_size=32, size=32), image_encoder=enc,
+                            transformer=tiny_wan_transformer(in_channels=36, image_dim=1280)).save_pretrained(base)
+    Vxf, _, _ = videox_fun()
+    torch.manual_seed(3)
+    tr = Vxf(model_type="i2v", patch_size=(1, 2, 2), text_len=512, in_dim=32, dim=24, ffn_dim=32, freq_dim=256,
+             text_dim=32, out_dim=16, num_heads=2, num_layers=2, qk_norm=True, cross_attn_norm=True, eps=1e-6,
+             add_control_adapter=True, in_dim_control_adapter=24, downscale_factor_control_adapter=8)
+    g = torch.Generator().manual_seed(4)
+    with torch.no_grad():  # VideoX-Fun zero-initialises the head: random weights everywhere instead
+        for name, p in tr.named_parameters():
+            p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g) if "norm" in name and p.ndim == 1
+                    else 0.3 * torch.randn(p.shape, generator=g))
+    fun.mkdir(parents=True)
+    tr.save_config(str(fun))
+    save_file({k: v.contiguous() for k, v in tr.state_dict().items()}, str(fun / "diffusion_pytorch_model.safetensors"))
+    return tr.eval()
+
+
+def write_pose_txt(path: Path, n: int, yaw_deg: float, move: list[float]):
+    """A RealEstate10K / CameraCtrl pose file with VideoX-Fun's asset intrinsics: the camera turns
+    about y and moves, starting away from the identity."""
+    lines = ["https://example.com/dolly-test-path"]
+    for i in range(n):
+        a = math.radians(yaw_deg) * i / max(1, n - 1) + 0.2
+        R = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+        t = np.array(move) * i / max(1, n - 1) + np.array([0.3, -0.1, 0.5])
+        row = [i, 0.532139961, 0.946026558, 0.5, 0.5, 0, 0]
+        for r in range(3):
+            row += [*R[r], t[r]]
+        lines.append(" ".join(repr(float(v)) for v in row))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def fun_camera_reference(base_pipe, tr, pose_file: Path, image_path: Path, prompt: str, negative: str, frames: int,
+                         height: int, width: int, steps: int, guidance: float, seed: int):
+    """VideoX-Fun's WanFunControlPipeline.__call__ (pipeline_wan_fun_control.py) with a camera path and
+    a start image, as predict_v2v_control_camera.py calls it, step for step in PyTorch: VideoX-Fun's
+    transformer and pose code; diffusers' UMT5, Wan VAE and CLIP tower stand for VideoX-Fun's copies
+    of the same networks; its Flow sampler (config/wan2.1/wan_civitai.yaml)."""
+    import torch.nn.functional as F
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    from PIL import Image
+
+    _, process_pose_file, grouping = videox_fun()
+    tok, te, vae, enc = base_pipe.tokenizer, base_pipe.text_encoder, base_pipe.vae, base_pipe.image_encoder
+
+    def t5(text):  # _get_t5_prompt_embeds: the raw prompt (no prompt_clean), trimmed to the mask
+        ti = tok([text], padding="max_length", max_length=512, truncation=True, add_special_tokens=True,
+                 return_tensors="pt")
+        seq = ti.attention_mask.gt(0).sum(dim=1).long()
+        e = te(ti.input_ids, attention_mask=ti.attention_mask)[0]
+        return [u[:v] for u, v in zip(e, seq)]
+
+    sched = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=5.0, use_dynamic_shifting=False,
+                                            base_shift=0.5, max_shift=1.15, base_image_seq_len=256,
+                                            max_image_seq_len=4096)
+    with torch.no_grad():
+        context = t5(negative) + t5(prompt)
+        sched.set_timesteps(steps, mu=1)
+        lf, h, w = (frames - 1) // 4 + 1, height // 8, width // 8
+        latents = torch.randn((1, 16, lf, h, w), generator=torch.Generator("cpu").manual_seed(seed))
+        plucker = process_pose_file(str(pose_file), width, height)
+        ns = {"torch": torch, "control_camera_video": plucker[:frames].permute([3, 0, 1, 2]).unsqueeze(0)}
+        exec(grouping, ns)
+        camera = ns["control_camera_latents"]
+        # get_image_latent (PIL resize, bicubic by default) -> VaeImageProcessor.preprocess ([-1, 1]) -> VAE mode
+        start = Image.open(image_path).convert("RGB").resize((width, height))
+        x = torch.from_numpy(np.array(start)).unsqueeze(0).permute([3, 0, 1, 2]).unsqueeze(0) / 255
+        mu = vae.encode(x * 2 - 1).latent_dist.mode()
+        mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
+        inv_std = 1.0 / torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
+        conv_in = torch.zeros_like(latents)
+        conv_in[:, :, :1] = (mu - mean) * inv_std
+        # CLIPModel.forward: the original image in [-1, 1], bicubic to the tower's size, CLIP mean/std
+        ci = torch.from_numpy(np.array(Image.open(image_path).convert("RGB"))).permute(2, 0, 1).float() / 255
+        ci = ci.sub_(0.5).div_(0.5)[:, None]
+        ci = F.interpolate(ci.transpose(0, 1), size=(enc.config.image_size,) * 2, mode="bicubic", align_corners=False)
+        ci = (ci.mul_(0.5).add_(0.5) - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+        clip = enc(ci, output_hidden_states=True).hidden_states[-2]
+        seq_len = math.ceil((h * w) / 4 * lf)
+        for t in sched.timesteps:
+            noise = tr(x=torch.cat([latents] * 2), t=t.expand(2), context=context, seq_len=seq_len,
+                       y=torch.cat([conv_in] * 2), y_camera=torch.cat([camera] * 2), clip_fea=torch.cat([clip] * 2))
+            u, c = noise.chunk(2)
+            latents = sched.step(u + guidance * (c - u), t, latents, return_dict=False)[0]
+        video = vae.decode(latents / inv_std + mean).sample
+    return (video / 2 + 0.5).clamp(0, 1)[0].permute(1, 2, 3, 0).numpy()
+
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
 def wan_pipe(base: Path, cls: str = "WanPipeline"):
     import diffusers
 
@@ -786,6 +961,61 @@ class ExportWan(Case):
         d = int(np.abs(u8(solo) - got).max())
         note(f"wan2.2 a14b: without the low-noise expert diffusers' frames move by up to {d}/255")
         self.assertGreater(d, 8, "the low-noise expert does not reach the frames")
+
+    @unittest.skipUnless(not _VXF_MISSING, VXF_WHY)
+    def test_wan_fun_control_camera_matches_videox_fun(self):
+        """Wan-Fun Control-Camera: VideoX-Fun's transformer (its class and weights, camera adapter
+        included) exported over a diffusers base; the ONNX transformer equals VideoX-Fun's forward,
+        and dolly render with a pose file equals the reference pipeline; another path changes the clip."""
+        base, fun, out = self.tmp / "base", self.tmp / "fun", self.tmp / "onnx"
+        vxf = tiny_fun_camera(base, fun)
+        log = export("wan", "--base", base, "--fun-camera", fun, "--out", out, "--width", 32, "--height", 32,
+                     "--frames", 9)
+        self.assertIn("VideoX-Fun's Flow sampler", log)
+        index = json.loads((out / "model_index.json").read_text())
+        self.assertEqual(index["_class_name"], "WanFunControlPipeline")
+        sig = onnx_inputs(out / "transformer/model.onnx")
+        self.assertEqual(list(sig), ["hidden_states", "timestep", "encoder_hidden_states", "encoder_hidden_states_image",
+                                     "control_camera"])
+        dolly = json.loads((out / "dolly.json").read_text())
+        self.assertEqual((dolly["camera"], dolly["cameraFov"], dolly["defaults"]["guidance"]),
+                         ("cameractrl-plucker", 55.7, 6.0))
+        # the ONNX transformer against VideoX-Fun's forward on the same inputs (the key mapping and
+        # where the camera features join)
+        g = torch.Generator().manual_seed(8)
+        x, y = torch.randn(2, 16, 3, 4, 4, generator=g), torch.randn(2, 16, 3, 4, 4, generator=g)
+        ctx, clip = torch.randn(2, 512, 32, generator=g), torch.randn(2, 257, 1280, generator=g)
+        cam, t = torch.randn(1, 24, 3, 32, 32, generator=g), torch.tensor([937.5, 937.5])
+        lens = [20, 7]
+        with torch.no_grad():
+            ref = vxf(x=x, t=t, context=[ctx[0, :lens[0]], ctx[1, :lens[1]]], seq_len=12, y=y,
+                      y_camera=torch.cat([cam] * 2), clip_fea=clip)
+        padded = ctx.clone()
+        padded[0, lens[0]:] = 0
+        padded[1, lens[1]:] = 0
+        got = session(out / "transformer/model.onnx").run(None, {
+            "hidden_states": torch.cat([x, y], 1).numpy(), "timestep": t.numpy(), "encoder_hidden_states": padded.numpy(),
+            "encoder_hidden_states_image": clip.numpy(), "control_camera": cam.numpy()})[0]
+        scale = max(1.0, float(ref.abs().max()))
+        note(f"wan-fun camera: VideoX-Fun's transformer output reaches {scale:.3g}")
+        # VideoX-Fun's time embedding is computed in float64, diffusers' in float32: relative error
+        self.assertClose(got / scale, ref.numpy() / scale, 5e-5,
+                         "wan-fun camera: ONNX transformer vs VideoX-Fun's WanTransformer3DModel (relative)")
+        pan, orbit = self.tmp / "pan.txt", self.tmp / "orbit.txt"
+        write_pose_txt(pan, 12, 0, [0.6, 0, 0.1])
+        write_pose_txt(orbit, 12, 35, [0, 0.3, -0.4])
+        png = SHARED / "fixtures/images/chelsea.png"
+        pipe = wan_pipe(base, "WanImageToVideoPipeline")
+        frames = {}
+        for name, path in (("pan", pan), ("orbit", orbit)):
+            ref = fun_camera_reference(pipe, vxf, path, png, WAN["prompt"], WAN["negative"], 9, 32, 32, 4, 6.0, 7)
+            frames[name] = render(out, self.tmp / f"frames_{name}", *wan_flags(guidance=6.0), "--image", png,
+                                  "--camera", path)
+            self.assertFramesClose(frames[name], u8(ref), f"wan-fun control-camera, {name} path",
+                                   against="VideoX-Fun's pipeline")
+        d = np.abs(frames["pan"] - frames["orbit"])
+        note(f"wan-fun camera: pan vs orbit renders differ by up to {int(d.max())}/255 (mean {d.mean():.2f})")
+        self.assertGreater(int(d.max()), 8, "a different camera path barely changes the frames")
 
     def test_wan_vae_chunked_decode_equals_whole_clip(self):
         """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)

@@ -214,6 +214,36 @@ class ClipPenultimateExport(nn.Module):
         return self.image_encoder(pixel_values, output_hidden_states=True).hidden_states[-2]
 
 
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+class ClipVideoxFunExport(nn.Module):
+    """VideoX-Fun's CLIPModel.forward (videox_fun/models/wan_image_encoder.py) in the graph: the image
+    in [-1, 1] at its own size, bicubic (align_corners=False) to the tower's size, back to [0, 1],
+    CLIP mean/std, then the tower's penultimate hidden states (use_31_block)."""
+
+    def __init__(self, image_encoder: nn.Module):
+        super().__init__()
+        self.image_encoder = image_encoder
+        self.size = image_encoder.config.image_size
+        self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, pixel_values):
+        import torch.nn.functional as F
+
+        x = F.interpolate(pixel_values, size=(self.size, self.size), mode="bicubic", align_corners=False)
+        x = (x * 0.5 + 0.5 - self.mean) / self.std
+        return self.image_encoder(x, output_hidden_states=True).hidden_states[-2]
+
+
+# VideoX-Fun's "Flow" sampler for its Wan-Fun models: FlowMatchEulerDiscreteScheduler built from
+# config/wan2.1/wan_civitai.yaml's scheduler_kwargs (its Control-Camera example's default)
+VIDEOX_FUN_FLOW = dict(num_train_timesteps=1000, shift=5.0, use_dynamic_shifting=False, base_shift=0.5, max_shift=1.15,
+                       base_image_seq_len=256, max_image_seq_len=4096)
+
+
 # ---------------------------------------------------------------------------------------------
 # the chunked VAE graphs: exported with every cache as an input and an output, verified by running
 # the ONNX graph chunk by chunk against diffusers' vae.decode / vae.encode of the whole clip
@@ -634,10 +664,20 @@ def export_wan(a):
             raise ExportError(f"--base {a.base}: the transformer takes image embeddings (image_dim {image_dim}) but the "
                               f"pipeline has no image_encoder")
         isz = enc.config.image_size
-        results.append(X.export_component(
-            "image_encoder", ClipPenultimateExport(enc), out, ["pixel_values"], "image_embeds",
-            {"pixel_values": bx, "image_embeds": bx}, lambda s: (randn(s["batch"], 3, isz, isz),), {"batch": 1},
-            {"batch": {"batch": 2}}, **common))
+        if camera_adapter is not None:
+            # VideoX-Fun resizes the original image itself: any size goes in
+            ax = {0: Axis("batch", ("batch",)), 2: Axis("height_px", ("spatial",)), 3: Axis("width_px", ("spatial",))}
+            results.append(X.export_component(
+                "image_encoder", ClipVideoxFunExport(enc), out, ["pixel_values"], "image_embeds",
+                {"pixel_values": ax, "image_embeds": bx},
+                lambda s: ((torch.rand(s["batch"], 3, s["h"], s["w"], generator=gen) * 2 - 1),),
+                {"batch": 1, "h": 300, "w": 451}, {"batch": {"batch": 2, "h": 300, "w": 451},
+                                                   "spatial": {"batch": 1, "h": 97, "w": 64}}, **common))
+        else:
+            results.append(X.export_component(
+                "image_encoder", ClipPenultimateExport(enc), out, ["pixel_values"], "image_embeds",
+                {"pixel_values": bx, "image_embeds": bx}, lambda s: (randn(s["batch"], 3, isz, isz),), {"batch": 1},
+                {"batch": {"batch": 2}}, **common))
         enc.config.to_json_file(str(out / "image_encoder" / "config.json"))
         if getattr(pipe, "image_processor", None) is not None:
             pipe.image_processor.save_pretrained(str(out / "image_processor"))
@@ -645,7 +685,13 @@ def export_wan(a):
     # scheduler: the base's; UniPC with flow sigmas gets the flow_shift of the native size
     sched = pipe.scheduler
     shift = a.flow_shift if a.flow_shift is not None else None
-    if isinstance(sched, UniPCMultistepScheduler) and sched.config.get("use_flow_sigmas"):
+    if camera_adapter is not None:
+        from diffusers import FlowMatchEulerDiscreteScheduler
+
+        sched = FlowMatchEulerDiscreteScheduler(**{**VIDEOX_FUN_FLOW, **({"shift": shift} if shift else {})})
+        X.log(f"scheduler: VideoX-Fun's Flow sampler (FlowMatchEulerDiscreteScheduler, shift {sched.config.shift}) "
+              f"instead of the base's {pipe.scheduler.__class__.__name__}")
+    elif isinstance(sched, UniPCMultistepScheduler) and sched.config.get("use_flow_sigmas"):
         if shift is None:
             shift = sched.config.get("flow_shift", flow_shift_for(H))
         sched = UniPCMultistepScheduler.from_config(sched.config, flow_shift=shift)

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ModelFolderError, ModelSessions, openModelFolder, Runtime } from '../../../src/main/engine'
-import { resizeLanczosPil, type RgbImage } from '../../../src/main/engine/media/image'
+import { resizeLanczosPil, resizePil, type RgbImage } from '../../../src/main/engine/media/image'
+import {
+  poseRowsFromPath,
+  presetTrajectory,
+  sampleTrajectory,
+  videoxFunControlCamera,
+} from '../../../src/shared/camera'
 import { UniPCMultistepScheduler } from '../../../src/main/engine/schedulers/unipc'
 import { PromptTokenizer } from '../../../src/main/engine/tokenizers'
 import { promptClean } from '../../../src/main/engine/tokenizers/prompt-clean'
@@ -19,6 +25,7 @@ import {
   firstFrameMask,
   latentStats,
   normalizeLatents,
+  WanFunControlPipeline,
   WanImageToVideoPipeline,
   WanPipeline,
 } from '../../../src/main/engine/pipelines/wan'
@@ -223,7 +230,9 @@ describe.skipIf(skip)('WanPipeline (text-to-video) on a tiny fixture', () => {
       }),
     )
     expect(out.numFrames).toBe(9)
-    expect(out.warnings.join(' ')).toContain('11 frames were asked for, so the clip has 9')
+    expect(out.warnings.join(' ')).toContain(
+      '11 frames were asked for, so the clip has 9 (diffusers takes num_frames // 4 * 4 + 1)',
+    )
   })
 
   it("Wan2.2 A14B: transformer_2 with guidance_scale_2 below boundary_ratio x 1000, at diffusers' steps, one expert loaded at a time", async () => {
@@ -363,6 +372,74 @@ describe.skipIf(skip)('WanImageToVideoPipeline on tiny fixtures', () => {
         maxAbs(lat.subarray(c * 48, c * 48 + 16), back.subarray(c * 16, (c + 1) * 16)),
       )
     expect(worst).toBeLessThan(1e-5)
+  })
+})
+
+describe.skipIf(skip)('WanFunControlPipeline (Wan-Fun Control-Camera) on a tiny fixture', () => {
+  it("the camera input as built, the original image to CLIP, the start image's latents on the first frame, the raw prompt", async () => {
+    const dir = writeWanFolder(fresh(), { kind: 'camera', tokenizerFrom: t5Tok })
+    const { runtime, calls } = spyRuntime()
+    const { model, sessions } = open(dir, runtime)
+    expect([model.pipeline, model.camera]).toEqual(['wan-fun-camera', 'cameractrl-plucker'])
+    const poses = sampleTrajectory(presetTrajectory('orbit-left', 1, 9), 9)
+    const camera = videoxFunControlCamera(poseRowsFromPath(poses), 32, 32)
+    const prompt = 'a “red” fox'
+    const pipe = new WanFunControlPipeline(model, sessions)
+    await expect(
+      sessions.job(() =>
+        pipe.call({ prompt, image, numFrames: 9, width: 32, height: 32, numInferenceSteps: 2 }),
+      ),
+    ).rejects.toThrow(/steered by a camera path: give one/)
+    await sessions.job(() =>
+      pipe.call({
+        prompt,
+        image,
+        cameraPoses: camera,
+        numFrames: 9,
+        width: 32,
+        height: 32,
+        numInferenceSteps: 2,
+        guidanceScale: 6,
+        seed: 2,
+      }),
+    )
+    // VideoX-Fun tokenizes the prompt as written (no prompt_clean: the curly quotes stay)
+    const te = calls.find((c) => c.component === 'text_encoder')!
+    const raw = PromptTokenizer.fromFolder(join(dir, 'tokenizer'), 't5', 512).encode(prompt)
+    expect(te.feeds['input_ids']!.data).toEqual(raw.list)
+    // CLIP gets the original image in [-1, 1] (the graph resizes it)
+    const clip = calls.find((c) => c.component === 'image_encoder')!
+    expect(clip.feeds['pixel_values']!.dims).toEqual([1, 3, 40, 48])
+    expect(maxAbs(clip.feeds['pixel_values']!.data, toSignedCHW(image.rgb, 48, 40))).toBe(0)
+    // the start image: PIL bicubic to the clip's size, encoded once
+    const enc = calls.filter((c) => c.component === 'vae_encoder')
+    expect(enc).toHaveLength(1)
+    expect(
+      maxAbs(
+        enc[0]!.feeds['sample']!.data,
+        toSignedCHW(resizePil(image, 32, 32, 'bicubic').rgb, 32, 32),
+      ),
+    ).toBe(0)
+    const tr = calls.filter((c) => c.component === 'transformer')
+    expect(tr).toHaveLength(2)
+    const cam = tr[0]!.feeds['control_camera']!
+    expect(cam.dims).toEqual([1, 24, 3, 32, 32])
+    expect(maxAbs(cam.data, camera)).toBe(0)
+    // 32 channels: the latents, then the start latents on latent frame 0 and zeros after
+    const hs = tr[0]!.feeds['hidden_states']!
+    expect(hs.dims).toEqual([2, 32, 3, 4, 4])
+    const start = normalizeLatents(
+      enc[0]!.outputs['latent_sample']!.data,
+      latentStats(wanVaeConfig(), 16, 'test'),
+      16,
+    )
+    for (let c = 0; c < 16; c++) {
+      const o = (16 + c) * 48
+      expect(maxAbs(hs.data.slice(o, o + 16), start.subarray(c * 16, (c + 1) * 16))).toBe(0)
+      expect(hs.data.slice(o + 16, o + 48).every((v) => v === 0)).toBe(true)
+    }
+    // FlowMatchEuler (VideoX-Fun's Flow sampler): float timesteps, no set_begin_index
+    expect(Number.isInteger(tr[1]!.feeds['timestep']!.data[0])).toBe(false)
   })
 })
 

@@ -8,6 +8,10 @@ import {
   importMotionCtrlJson,
   importRealEstate10K,
   motionCtrlRT,
+  poseRowsFromPath,
+  readPoseRows,
+  scaleTravel,
+  videoxFunControlCamera,
   parsePresetExpression,
   presetPoses,
   presetSequence,
@@ -16,6 +20,7 @@ import {
 } from '../../../shared/camera'
 import {
   PIPELINES,
+  wanFrameCount,
   type ClipFormat,
   type JobProgress,
   type MemoryPlan,
@@ -137,14 +142,46 @@ async function sessionsFor(
   return sessions
 }
 
+/**
+ * VideoX-Fun's camera input (Wan-Fun Control-Camera) for the clip: a RealEstate10K pose file's
+ * rows as written (its first `frames`, as VideoX-Fun takes them), else the path's poses as rows;
+ * the motion slider scales the travel; then Plücker rays grouped 4 frames per latent frame.
+ */
+function pluckerInput(
+  model: ModelFolder,
+  poses: CameraPose[],
+  spec: RenderSpec,
+  frames: number,
+  warnings: string[],
+): Float32Array {
+  let rows = poseRowsFromPath(poses)
+  const file = spec.camera && 'file' in spec.camera ? spec.camera.file : null
+  if (file && extname(file).toLowerCase() === '.txt') {
+    const fileRows = readPoseRows(readFileSync(file, 'utf8'))
+    if (fileRows.length >= frames) {
+      if (fileRows.length > frames)
+        warnings.push(
+          `the pose file has ${fileRows.length} frames; ${model.label} takes its first ${frames}, as VideoX-Fun does`,
+        )
+      rows = fileRows.slice(0, frames)
+    }
+  }
+  const width = spec.width ?? model.defaults.width
+  const height = spec.height ?? model.defaults.height
+  return videoxFunControlCamera(scaleTravel(rows, spec.cameraScale ?? 1), width, height)
+}
+
 /** The model's camera input for these poses (null when there is none, with a warning). */
 function cameraInput(
   model: ModelFolder,
   poses: CameraPose[] | null,
   spec: RenderSpec,
   warnings: string[],
+  frames: number,
 ): Float32Array | undefined {
   if (!poses) return undefined
+  if (model.camera === 'cameractrl-plucker')
+    return pluckerInput(model, poses, spec, frames, warnings)
   if (model.camera === 'motionctrl-rt') {
     const fovs = poses.map((p) => p.fov)
     if (Math.max(...fovs) - Math.min(...fovs) >= 0.5)
@@ -214,9 +251,14 @@ export async function renderClip(
     hooks.onLog?.(e.reason)
   })
 
-  const cam = cameraPoses(spec.camera, frames)
+  // Plücker rays are per frame of the clip the pipeline makes (Wan: diffusers' frames // 4 * 4 + 1)
+  const camFrames =
+    model.camera === 'cameractrl-plucker' && facts.frameRule === '4k+1'
+      ? wanFrameCount(frames)
+      : frames
+  const cam = cameraPoses(spec.camera, camFrames)
   warnings.push(...cam.warnings)
-  const camera = cameraInput(model, cam.poses, spec, warnings)
+  const camera = cameraInput(model, cam.poses, spec, warnings, camFrames)
 
   // preview: a decoder when the model has one, else SD1.5's linear factors
   const previewPath = model.dolly.previewDecoder

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fitAspect, resizeLanczosPil, resizePil, type RgbImage } from '../media/image'
 import { readPythonJson, type ModelFolder } from '../models/model-folder'
+import { wanFrameCount } from '../../../shared/render'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
 import { toFloat32 } from '../runtime/session'
@@ -336,11 +337,11 @@ abstract class WanBase implements VideoPipeline {
   /** diffusers rounds a frame count that is not 4k+1 down to one (with a warning). */
   protected framesFor(run: PipelineRun, requested: number): number {
     const t = this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
-    if (requested % t === 1 || t === 1) return requested
-    const F = Math.max(1, Math.floor(requested / t) * t + 1)
-    run.warnings.push(
-      `Wan decodes ${t}k+1 frames; ${requested} frames were asked for, so the clip has ${F} (diffusers rounds the same way)`,
-    )
+    const F = wanFrameCount(requested, t)
+    if (F !== requested)
+      run.warnings.push(
+        `Wan decodes ${t}k+1 frames; ${requested} frames were asked for, so the clip has ${F} (diffusers takes num_frames // ${t} * ${t} + 1)`,
+      )
     return F
   }
 
