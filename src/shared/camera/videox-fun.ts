@@ -12,7 +12,7 @@
 // frame (what VideoX-Fun's pose assets hold: fx 0.532, fy 0.946).
 import { mat3T, mat3Vec, type Mat3, type Vec3 } from './math'
 import { rowToW2C, threeToOpenCv, w2cToRow } from './convert'
-import type { CameraPose } from './trajectory'
+import type { CameraPose, Trajectory } from './trajectory'
 
 /** The original aspect VideoX-Fun reads pose intrinsics against (process_pose_params' defaults). */
 export const VIDEOX_FUN_POSE_SIZE = { width: 1280, height: 720 } as const
@@ -194,4 +194,36 @@ export function videoxFunControlCamera(
       }
   }
   return out
+}
+
+/**
+ * The lens a Plücker camera model (Wan-Fun) sees a path through, for the editor: the model's field
+ * of view and the clip's aspect, and whether the path's keyframes use that field of view (its rays
+ * are the path's own lens; a model trained at one fov sees another as a different camera).
+ */
+export function pluckerLens(
+  t: Trajectory,
+  modelFov: number,
+  width: number,
+  height: number,
+  label: string,
+): { aspect: number; matches: boolean; message: string } {
+  const fovs = t.keyframes.map((k) => k.fov)
+  const min = Math.min(...fovs)
+  const max = Math.max(...fovs)
+  const matches = fovs.every((f) => Math.abs(f - modelFov) < 0.5)
+  const lens = `${label} reads the path as Plücker rays through a ${modelFov.toFixed(1)}° lens (vertical) at ${width}×${height}; the rays depend on both`
+  const path = min === max ? `${min.toFixed(1)}°` : `${min.toFixed(1)}° to ${max.toFixed(1)}°`
+  return {
+    aspect: width / height,
+    matches,
+    message: matches
+      ? `${lens}.`
+      : `${lens}. This path's keyframes use ${path}, and its rays follow them.`,
+  }
+}
+
+/** Every keyframe's field of view set to `fov` (the model's lens), in one edit. */
+export function withFov(t: Trajectory, fov: number): Trajectory {
+  return { ...t, keyframes: t.keyframes.map((k) => ({ ...k, fov })) }
 }

@@ -5,14 +5,17 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
+  pluckerLens,
   poseRowsFromPath,
   readPoseRows,
   scaleTravel,
   videoxFunControlCamera,
   VIDEOX_FUN_FOV,
+  withFov,
   type CameraPose,
 } from '../../../src/shared/camera'
 import { clipProcessorPixels } from '../../../src/main/engine/pipelines/wan'
+import { presetTrajectory as trajectoryFromPreset } from '../../../src/shared/camera'
 import { readPng } from '../engine/png'
 import { missing, sharedPath } from '../engine/reference'
 
@@ -110,3 +113,18 @@ describe.skipIf(missing(png))(
     })
   },
 )
+
+describe("the editor's note on a Plücker model's lens", () => {
+  const t = trajectoryFromPreset('orbit-left', 1, 9)
+  it("names the model's fov and the clip's size, and the path's own fov when it differs", () => {
+    const off = pluckerLens(withFov(t, 50), 55.7, 832, 480, 'Wan-Fun')
+    expect(off.matches).toBe(false)
+    expect(off.aspect).toBeCloseTo(832 / 480, 12)
+    expect(off.message).toBe(
+      "Wan-Fun reads the path as Plücker rays through a 55.7° lens (vertical) at 832×480; the rays depend on both. This path's keyframes use 50.0°, and its rays follow them.",
+    )
+    const on = pluckerLens(withFov(t, 55.7), 55.7, 832, 480, 'Wan-Fun')
+    expect(on.matches).toBe(true)
+    expect(on.message).not.toContain("This path's keyframes")
+  })
+})

@@ -35,7 +35,12 @@ import type { PipelineCall, PipelineHooks, ResolvedSettings } from '../pipelines
 import type { CameraSpec, RenderSpec } from '../protocol'
 import { choosePlan, ModelSessions, type PlanChoice, type PlanEvent } from '../runtime/memory'
 import type { Runtime } from '../runtime/session'
-import { latentToRgbDecoder, latentToRgbLinear, type PreviewImage } from './preview'
+import {
+  latentToRgbDecoder,
+  latentToRgbFactors,
+  latentToRgbLinear,
+  type PreviewImage,
+} from './preview'
 
 export type { RenderSpec, CameraSpec } from '../protocol'
 export type { JobProgress } from '../../../shared/render'
@@ -287,9 +292,10 @@ export async function renderClip(
       onProgress: progressReporter(hooks.onProgress),
       onStepLatents: hooks.onPreview
         ? (lat, dims, step) => {
-            // the middle frame; only 4-channel SD latents have known RGB factors
+            // the middle frame; SD's 4-channel latents and the families' own factors (row.previewRgb) have known RGB factors
             const [C, F] = channelsFirst ? [dims[1]!, dims[2]!] : [dims[2]!, dims[1]!]
-            if (C !== 4 && !previewSession) return
+            const factors = row.previewRgb?.factors.length === C ? row.previewRgb : null
+            if (C !== 4 && !previewSession && !factors) return
             const h = dims[3]!
             const w = dims[4]!
             const f = Math.floor(F / 2)
@@ -301,7 +307,9 @@ export async function renderClip(
             lastPreview = lastPreview.then(async () => {
               const img = previewSession
                 ? await latentToRgbDecoder(previewSession, one, h, w, 0.18215, 256)
-                : latentToRgbLinear(one, h, w)
+                : factors
+                  ? latentToRgbFactors(one, h, w, factors)
+                  : latentToRgbLinear(one, h, w)
               hooks.onPreview?.({ ...img, step })
             })
           }

@@ -7,6 +7,7 @@
 import type { CameraConditioning, PipelineKind } from '../../../shared/render'
 import type { ComponentSpec, InputSpec } from '../models/component-spec'
 import type { RenderSpec } from '../protocol'
+import { WAN21_LATENT_RGB, type LatentRgb } from './latent-rgb'
 import type { PipelineCall, PipelineClass } from './types'
 
 export type PipelineRow = {
@@ -22,6 +23,8 @@ export type PipelineRow = {
   cameraInputs: Partial<Record<Exclude<CameraConditioning, 'none'>, string>>
   /** The render spec's fields that only this family reads, as the pipeline's options. */
   options(spec: RenderSpec): Partial<PipelineCall>
+  /** Latent channels -> RGB for live previews, when the family's latents have known factors. */
+  previewRgb?: LatentRgb
   load(): Promise<PipelineClass>
 }
 
@@ -379,6 +382,8 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
     vaeScaling: 1,
     cameraInputs: {},
     options: wanOptions,
+    // Wan2.1's 16 channels (ComfyUI's factors); Wan2.2 TI2V-5B's 48 get no preview
+    previewRgb: WAN21_LATENT_RGB,
     load: async () => (await import('./wan')).WanPipeline,
   },
   'wan-i2v': {
@@ -395,6 +400,7 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
     vaeScaling: 1,
     cameraInputs: {},
     options: wanOptions,
+    previewRgb: WAN21_LATENT_RGB,
     load: async () => (await import('./wan')).WanImageToVideoPipeline,
   },
   'wan-fun-camera': {
@@ -418,6 +424,7 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
     vaeScaling: 1,
     cameraInputs: { 'cameractrl-plucker': 'control_camera' },
     options: wanOptions,
+    previewRgb: WAN21_LATENT_RGB,
     load: async () => (await import('./wan')).WanFunControlPipeline,
   },
 }

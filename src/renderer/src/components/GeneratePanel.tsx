@@ -77,7 +77,8 @@ export function GeneratePanel({
         </p>
       ) : null}
       {model?.error ? <p className="hint error">{model.error}</p> : null}
-      {facts?.input !== 'image' ? (
+      {/* a prompt for every model that reads one (Wan image-to-video reads both); an image for image models */}
+      {facts?.tokenizer !== null ? (
         <>
           <label className="field">
             <span>Prompt</span>
@@ -97,14 +98,15 @@ export function GeneratePanel({
             />
           </label>
         </>
-      ) : (
+      ) : null}
+      {facts?.input === 'image' ? (
         <ImageDrop
           image={s.image}
           upload={uploadInput}
           urlOf={inputUrl}
           onChange={(image) => onChange({ image }, 'image')}
         />
-      )}
+      ) : null}
       <div className="row">
         <label className="field">
           <span>Seed</span>
