@@ -272,6 +272,8 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     // VideoX-Fun's Control-Camera example: guidance 6, its "Flow" sampler (FlowMatchEuler, shift 5)
     guidance: 6,
     scheduler: 'FlowMatchEulerDiscreteScheduler',
+    // its folder holds a FlowMatchEuler config; UniPC built from it would not be a flow sampler
+    schedulers: ['FlowMatchEulerDiscreteScheduler'],
     camera: ['cameractrl-plucker'],
   },
 }

@@ -545,6 +545,9 @@ def main(argv=None):
     p.add_argument("--label", help="the model's name in the studio (dolly.json label)")
     p.add_argument("--flow-shift", type=float, help="wan: UniPC flow_shift (default: the base's; Wan advises 3.0 at "
                                                      "480p, 5.0 at 720p)")
+    p.add_argument("--resolution", choices=["480p", "720p"],
+                   help="wan: the model's own clip size, 832x480 or 1280x720 (default 480p; TI2V-5B: 1280x704), "
+                        "and its flow_shift (3.0 at 480p, 5.0 at 720p)")
     p.add_argument("--fp16-text-encoder", action="store_true",
                    help="wan: UMT5 in float16 with float32 islands where it overflows (default float32)")
     p.add_argument("--image-to-video", action="store_true",
@@ -567,8 +570,10 @@ def main(argv=None):
         sys.exit("export_model: animatediff needs --motion-adapter (e.g. guoyww/animatediff-motion-adapter-v1-5-3)")
     if a.pipeline == "cogvideox" and a.motionctrl:
         sys.exit("export_model: --motionctrl applies to animatediff and svd only")
-    if a.pipeline != "wan" and (a.fun_camera or a.image_to_video or a.fp16_text_encoder or a.flow_shift is not None):
-        sys.exit("export_model: --fun-camera, --image-to-video, --fp16-text-encoder and --flow-shift apply to wan only")
+    if a.pipeline != "wan" and (a.fun_camera or a.image_to_video or a.fp16_text_encoder or a.flow_shift is not None
+                                or a.resolution):
+        sys.exit("export_model: --fun-camera, --image-to-video, --fp16-text-encoder, --flow-shift and --resolution "
+                 "apply to wan only")
     if a.pipeline == "wan" and a.motionctrl:
         sys.exit("export_model: --motionctrl applies to animatediff and svd only")
     if a.motion_adapter and a.pipeline != "animatediff":

@@ -7,6 +7,9 @@ checkpoints in MotionCtrl's own key format) are exported with export_model.py, t
   from the same weights, seed, prompt/image, steps and guidance: max |uint8 difference| <= 2.
 MotionCtrl: the reference is diffusers' pipeline with the camera module of
 motionctrl_reference.py (written after MotionCtrl's code, separately from the exporter's).
+Wan-Fun Control-Camera: the reference runs VideoX-Fun's own transformer and pose code (a git archive
+of aigc-apps/VideoX-Fun at VIDEOX_FUN_SRC, outside the repository; skipped without it) in its
+pipeline's steps.
 
 They need torch, diffusers, transformers, onnx and onnxruntime (tools/export/requirements.txt)
 and the built CLI (npm run build); where the Python packages are missing they skip and say why.
@@ -928,8 +931,18 @@ class ExportWan(Case):
         self.assertEqual(len(sig["timestep"][1]), 2, "TI2V takes one timestep per token [batch, tokens]")
         dolly = json.loads((out / "dolly.json").read_text())
         self.assertEqual((dolly["sizeMultiple"], dolly["nativeFrames"], dolly["defaults"]["fps"]), (32, 121, 24))
+        # 1280x704: flow_shift 5, as diffusers' Wan docs set it for 720p
+        self.assertEqual(dolly["defaults"]["flowShift"], 5.0)
+        self.assertEqual(json.loads((out / "scheduler/scheduler_config.json").read_text())["flow_shift"], 5.0)
         ti2v = dict(size=64)
-        ref = self._wan_call(wan_pipe(base), **ti2v)
+
+        def shifted(pipe):
+            from diffusers import UniPCMultistepScheduler
+
+            pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=5.0)
+            return pipe
+
+        ref = self._wan_call(shifted(wan_pipe(base)), **ti2v)
         got = render(out, self.tmp / "frames", *wan_flags(**ti2v))
         self.assertFramesClose(got, u8(ref), "wan2.2 ti2v-5b text-to-video 9 frames 64px")
         export("wan", "--base", base, "--out", out_i2v, "--width", 64, "--height", 64, "--frames", 9, "--image-to-video")
@@ -939,15 +952,23 @@ class ExportWan(Case):
         # 3/255 per pixel, and TI2V's first frame is the image's own latents
         png = SHARED / "fixtures/images/chelsea.png"
         image = Image.open(png).convert("RGB")
-        ref = self._wan_call(wan_pipe(base, "WanImageToVideoPipeline"), image, **ti2v)
+        ref = self._wan_call(shifted(wan_pipe(base, "WanImageToVideoPipeline")), image, **ti2v)
         got = render(out_i2v, self.tmp / "frames_i2v", *wan_flags(**ti2v), "--image", png)
         self.assertFramesClose(got, u8(ref), "wan2.2 ti2v-5b image-to-video 9 frames 64px")
 
     def test_wan22_a14b_switches_experts_at_the_boundary(self):
+        import export_lib
+
         base, out = self.tmp / "base", self.tmp / "onnx"
         tiny_wan_a14b(base)
-        export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
-        self.assertTrue((out / "transformer_2/model.onnx").exists())
+        limit = export_lib.TWO_GB
+        export_lib.TWO_GB = 1  # as if every graph were over 2 GB: weights go to model.onnx_data
+        try:
+            export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        finally:
+            export_lib.TWO_GB = limit
+        for c in ("text_encoder", "transformer", "transformer_2", "vae_decoder"):
+            self.assertTrue((out / c / "model.onnx_data").exists(), f"{c}/model.onnx_data was not written")
         self.assertEqual(json.loads((out / "model_index.json").read_text())["boundary_ratio"], 0.875)
         pipe = wan_pipe(base)
         # 4 steps at flow_shift 3: t = 999, 900, 750, 500; the low-noise expert from 750 (< 875) on
@@ -1016,6 +1037,29 @@ class ExportWan(Case):
         d = np.abs(frames["pan"] - frames["orbit"])
         note(f"wan-fun camera: pan vs orbit renders differ by up to {int(d.max())}/255 (mean {d.mean():.2f})")
         self.assertGreater(int(d.max()), 8, "a different camera path barely changes the frames")
+
+    def test_wan_umt5_fp16_with_float32_islands(self):
+        """--fp16-text-encoder: UMT5 in float16, float32 where its activations would overflow; the
+        engine reads its float16 output and the clip still matches diffusers' float32 run."""
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_wan_t2v(base)
+        log = export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9,
+                     "--fp16-text-encoder")
+        self.assertIn("text_encoder: float16", log)
+        self.assertEqual(json.loads((out / "dolly.json").read_text())["precision"]["text_encoder"], "fp16")
+        pipe = wan_pipe(base)
+        g = torch.Generator().manual_seed(6)
+        ids = torch.randint(1, 32128, (1, 512), generator=g)
+        mask = torch.zeros(1, 512, dtype=torch.int64)
+        mask[:, :30] = 1
+        with torch.no_grad():
+            ref = pipe.text_encoder(ids, mask).last_hidden_state
+        got = session(out / "text_encoder/model.onnx").run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+        self.assertEqual(got.dtype, np.float16)
+        scale = float(ref.abs().max())
+        self.assertClose(got.astype(np.float32) / scale, ref.numpy() / scale, 2e-2, "wan UMT5 float16 (relative)")
+        ref = self._wan_call(pipe)
+        self.assertFramesClose(render(out, self.tmp / "frames", *wan_flags()), u8(ref), "wan2.1 t2v, UMT5 in float16")
 
     def test_wan_vae_chunked_decode_equals_whole_clip(self):
         """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)

@@ -577,7 +577,10 @@ def export_wan(a):
     t_scale = vae.config.scale_factor_temporal
     p = tr.config.patch_size
     five_b = s_scale == 16
-    native_w, native_h = (1280, 704) if five_b else (832, 480)
+    # the clip the model makes by default: Wan2.1/2.2 14B and 1.3B at 480p (832x480) or 720p (1280x720),
+    # TI2V-5B at 1280x704
+    resolution = a.resolution or ("720p" if five_b else "480p")
+    native_w, native_h = (1280, 704) if five_b else ((1280, 720) if resolution == "720p" else (832, 480))
     native_f, fps = (121, 24) if five_b else (81, 16)
     F = a.frames or native_f
     W = a.width or native_w
@@ -693,7 +696,10 @@ def export_wan(a):
               f"instead of the base's {pipe.scheduler.__class__.__name__}")
     elif isinstance(sched, UniPCMultistepScheduler) and sched.config.get("use_flow_sigmas"):
         if shift is None:
-            shift = sched.config.get("flow_shift", flow_shift_for(H))
+            shift = flow_shift_for(native_h)
+            if sched.config.get("flow_shift") != shift:
+                X.log(f"scheduler: flow_shift {shift} for {resolution} (Wan's advice: 3.0 at 480p, 5.0 at 720p); "
+                      f"the base's config had {sched.config.get('flow_shift')}")
         sched = UniPCMultistepScheduler.from_config(sched.config, flow_shift=shift)
     elif shift is not None:
         X.log(f"--flow-shift {shift}: the base's {sched.__class__.__name__} has no flow_shift; ignored")

@@ -334,7 +334,7 @@ abstract class WanBase implements VideoPipeline {
     return { run, flowShift: typeof used === 'number' ? used : shift }
   }
 
-  /** diffusers rounds a frame count that is not 4k+1 down to one (with a warning). */
+  /** diffusers turns a frame count that is not 4k+1 into num_frames // 4 * 4 + 1 (with a warning). */
   protected framesFor(run: PipelineRun, requested: number): number {
     const t = this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
     const F = wanFrameCount(requested, t)
