@@ -2,6 +2,7 @@
 import { cpus, totalmem } from 'node:os'
 import { exportOverhead } from './export'
 import { stepOverhead } from './step-overhead'
+import { wanDecodeMemory } from './wan-decode'
 
 const started = Date.now()
 const result = {
@@ -14,6 +15,7 @@ const result = {
   svd_xt_step: stepOverhead(25),
   svd_xt_step_fp16_io: stepOverhead(25, true),
   mp4_export_25x1024x576: await exportOverhead(),
+  wan_vae_decode_memory: wanDecodeMemory(),
   wall_s: 0,
 }
 result.wall_s = Number(((Date.now() - started) / 1000).toFixed(1))

@@ -57,6 +57,7 @@ const HELP = `usage: dolly render [options]
   --loop N            GIF loops, 0 = forever (default)
   --plan P            auto (default), resident, offload or minimal
   --dynamic-cfg       CogVideoX: guidance that grows over the steps
+  --guidance-2 G      Wan2.2 A14B: the low-noise expert's guidance (default: --guidance)
   --json              print the run's metadata as JSON on stdout
   --cpu               do not try CUDA
 
@@ -96,6 +97,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     'height',
     'steps',
     'guidance',
+    'guidance-2',
     'seed',
     'scheduler',
     'camera',
@@ -171,6 +173,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       motionBucketId: int('motion-bucket', 0, 255),
       noiseAugStrength: num('noise-aug', 0, 10),
       minGuidance: num('min-guidance', 0, 100),
+      guidance2: num('guidance-2', 0, 100),
       dynamicCfg: flags.has('dynamic-cfg'),
       negativePrompt: opts['negative'],
       frames: int('frames', 1, 512),

@@ -37,6 +37,8 @@ export type PipelineCall = {
   motionScale?: number
   /** CogVideoX: guidance that grows over the steps. */
   useDynamicCfg?: boolean
+  /** Wan2.2 A14B: the low-noise expert's guidance scale (diffusers' guidance_scale_2). */
+  guidanceScale2?: number
 }
 
 /** The values a run really used (the render's metadata reports these, not the request's). */
@@ -54,6 +56,10 @@ export type ResolvedSettings = {
   motionBucketId?: number
   noiseAugStrength?: number
   motionScale?: number
+  /** Wan: the low-noise expert's guidance and the step it took over (A14B), the flow shift. */
+  guidanceScale2?: number
+  expertSwitchStep?: number
+  flowShift?: number
 }
 
 export type PipelineOutput = {
