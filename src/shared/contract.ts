@@ -350,7 +350,7 @@ export const CatalogItem = z
           .object({
             repo: z.string().max(200),
             file: z.string().max(300).nullable(),
-            role: z.enum(['base', 'motion-adapter', 'motionctrl']),
+            role: z.enum(['base', 'motion-adapter', 'motionctrl', 'fun-camera']),
             /** Where the Hugging Face cache already holds it (nothing to download). */
             cachedPath: z.string().max(MAX_STRING).nullable(),
           })

@@ -553,7 +553,8 @@ def main(argv=None):
     p.add_argument("--image-to-video", action="store_true",
                    help="wan: export Wan2.2 TI2V-5B for image-to-video (adds the VAE encoder)")
     p.add_argument("--fun-camera", help="wan: a VideoX-Fun Control-Camera transformer folder (config.json + "
-                                        "diffusion_pytorch_model.safetensors) to export over --base's text encoder, "
+                                        "diffusion_pytorch_model.safetensors) or its Hugging Face repository id "
+                                        "(only those files are fetched), to export over --base's text encoder, "
                                         "VAE and image encoder")
     p.add_argument("--camera-fov", type=float, default=55.7,
                    help="wan --fun-camera: the vertical field of view the model was trained with, in degrees "

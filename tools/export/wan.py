@@ -483,6 +483,20 @@ def convert_wan_keys(state: dict) -> tuple[dict, dict]:
     return tr, adapter
 
 
+def fun_camera_folder(where: str) -> Path:
+    """--fun-camera as a local folder, or a Hugging Face repository id (owner/name) whose transformer
+    files (config.json, diffusion_pytorch_model*.safetensors) are fetched into the hub's cache (only
+    those: VideoX-Fun's repositories also hold the original T5, VAE and CLIP files, which --base
+    provides here)."""
+    path = Path(where).expanduser()
+    if path.exists() or where.count("/") != 1 or where.startswith((".", "/", "~")):
+        return path
+    from huggingface_hub import snapshot_download
+
+    print(f"export: --fun-camera {where} is not a folder here; fetching its transformer from the hub")
+    return Path(snapshot_download(where, allow_patterns=["config.json", "diffusion_pytorch_model*.safetensors*"]))
+
+
 def load_fun_camera_transformer(path: Path):
     """A VideoX-Fun Control-Camera transformer folder (config.json in VideoX-Fun's / Wan's names and
     diffusion_pytorch_model*.safetensors) as diffusers' WanTransformer3DModel plus our CameraAdapter."""
@@ -566,7 +580,7 @@ def export_wan(a):
     camera_adapter = None
     fun_cfg = None
     if a.fun_camera:
-        tr, camera_adapter, fun_cfg = load_fun_camera_transformer(Path(a.fun_camera))
+        tr, camera_adapter, fun_cfg = load_fun_camera_transformer(fun_camera_folder(a.fun_camera))
         tr2, boundary, expand = None, None, False
     i2v = cls == "WanImageToVideoPipeline" or bool(a.image_to_video) or camera_adapter is not None
     out_cls = "WanFunControlPipeline" if camera_adapter is not None else ("WanImageToVideoPipeline" if i2v else "WanPipeline")
