@@ -181,7 +181,8 @@ export const CATALOG: CatalogEntry[] = [
     id: 'wan21-t2v-1.3b',
     title: 'Wan2.1 1.3B',
     pipeline: 'wan',
-    description: 'Text-to-video at 832×480, 81 frames (16 fps); small enough for 8 GB cards.',
+    description:
+      'Text-to-video at 832×480, 81 frames (16 fps); the smallest Wan (its UMT5 text encoder is most of the size).',
     license: 'Apache-2.0',
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.1-T2V-1.3B-Diffusers', role: 'base' }],
