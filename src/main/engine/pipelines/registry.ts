@@ -207,7 +207,8 @@ const wanVaeEncoder: ComponentSpec = {
   outputRanks: [5],
 }
 
-const wanImageEncoder: ComponentSpec = {
+/** A CLIP vision tower (SVD: its image embeds; Wan: the penultimate hidden states). */
+const clipImageEncoder = (outputRanks: number[], optional = false): ComponentSpec => ({
   component: 'image_encoder',
   inputs: [
     {
@@ -217,9 +218,11 @@ const wanImageEncoder: ComponentSpec = {
       what: 'CLIP input [batch, 3, 224, 224]',
     },
   ],
-  outputRanks: [3],
-  optional: true,
-}
+  outputRanks,
+  optional,
+})
+
+const wanImageEncoder = clipImageEncoder([3], true)
 
 const wanOptions = (s: RenderSpec): Partial<PipelineCall> => ({
   guidanceScale2: s.guidance2,
@@ -290,18 +293,7 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
     denoiser: 'unet',
     latentLayout: 'BFCHW',
     components: [
-      {
-        component: 'image_encoder',
-        inputs: [
-          {
-            name: 'pixel_values',
-            types: FLOAT,
-            ranks: [4],
-            what: 'CLIP input [batch, 3, 224, 224]',
-          },
-        ],
-        outputRanks: [2, 3],
-      },
+      clipImageEncoder([2, 3]),
       {
         component: 'vae_encoder',
         inputs: [{ name: 'sample', types: FLOAT, ranks: [4], what: 'images [batch, 3, H, W]' }],

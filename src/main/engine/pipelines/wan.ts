@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fitAspect, resizeLanczosPil, resizePil, type RgbImage } from '../media/image'
-import { readPythonJson, type ModelFolder } from '../models/model-folder'
+import { readPythonJson, type ComponentInfo, type ModelFolder } from '../models/model-folder'
 import { wanFrameCount } from '../../../shared/render'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
@@ -287,6 +287,32 @@ abstract class WanBase implements VideoPipeline {
   }
 
   abstract call(o: PipelineCall, hooks?: PipelineHooks): Promise<PipelineOutput>
+
+  /**
+   * The image encoder's output on `pixels` (null when the transformer takes no image embeddings),
+   * traced as `trace`.
+   */
+  protected async imageEmbeds(
+    run: PipelineRun,
+    trace: string,
+    pixels: (enc: ComponentInfo) => { data: Float32Array; dims: number[] },
+  ): Promise<Embeddings | null> {
+    const tr = this.model.components['transformer']!
+    if (!tr.inputNames['encoder_hidden_states_image']) return null
+    const enc = this.model.components['image_encoder']
+    if (!enc)
+      throw new PipelineError(
+        `${tr.path} takes CLIP image embeddings but the folder has no image_encoder/model.onnx`,
+      )
+    const px = pixels(enc)
+    return this.sessions.stage('encode', async () => {
+      const s = await this.sessions.get('image_encoder')
+      const name = enc.inputNames['pixel_values']!
+      const e = await s.runFirst({ [name]: s.floatInput(name, px.data, px.dims) })
+      run.trace(trace, e.data, e.dims)
+      return e
+    })
+  }
 
   /** The VAE's latent channels (z_dim). */
   latentChannels(): number {
@@ -717,25 +743,11 @@ export class WanImageToVideoPipeline extends WanBase {
   }
 
   /** encode_image: CLIPImageProcessor, the vision tower's penultimate hidden states [1, 257, D]. */
-  private async encodeClip(run: PipelineRun, image: RgbImage): Promise<Embeddings | null> {
-    const tr = this.model.components['transformer']!
-    if (!tr.inputNames['encoder_hidden_states_image']) return null
-    const enc = this.model.components['image_encoder']
-    if (!enc)
-      throw new PipelineError(
-        `${tr.path} takes CLIP image embeddings but the folder has no image_encoder/model.onnx`,
-      )
-    const size =
-      typeof enc.inputs['pixel_values']!.shape[2] === 'number'
-        ? (enc.inputs['pixel_values']!.shape[2] as number)
-        : 224
-    const pixels = clipProcessorPixels(image, size)
-    return this.sessions.stage('encode', async () => {
-      const s = await this.sessions.get('image_encoder')
-      const name = enc.inputNames['pixel_values']!
-      const e = await s.runFirst({ [name]: s.floatInput(name, pixels, [1, 3, size, size]) })
-      run.trace('image_embeds', e.data, e.dims)
-      return e
+  private encodeClip(run: PipelineRun, image: RgbImage): Promise<Embeddings | null> {
+    return this.imageEmbeds(run, 'image_embeds', (enc) => {
+      const shape = enc.inputs['pixel_values']!.shape[2]
+      const size = typeof shape === 'number' ? shape : 224
+      return { data: clipProcessorPixels(image, size), dims: [1, 3, size, size] }
     })
   }
 }
@@ -788,23 +800,10 @@ export class WanFunControlPipeline extends WanBase {
    * VideoX-Fun's CLIPModel.visual: the original image to [-1, 1]; the image encoder graph resizes
    * (torch bicubic) and normalises it itself, so any size goes in.
    */
-  private async encodeClip(run: PipelineRun, image: RgbImage): Promise<Embeddings | null> {
-    const tr = this.model.components['transformer']!
-    if (!tr.inputNames['encoder_hidden_states_image']) return null
-    const enc = this.model.components['image_encoder']
-    if (!enc)
-      throw new PipelineError(
-        `${tr.path} takes CLIP image embeddings but the folder has no image_encoder`,
-      )
-    const px = toSignedCHW(image.rgb, image.width, image.height)
-    return this.sessions.stage('encode', async () => {
-      const s = await this.sessions.get('image_encoder')
-      const name = enc.inputNames['pixel_values']!
-      const e = await s.runFirst({
-        [name]: s.floatInput(name, px, [1, 3, image.height, image.width]),
-      })
-      run.trace('clip_context', e.data, e.dims)
-      return e
-    })
+  private encodeClip(run: PipelineRun, image: RgbImage): Promise<Embeddings | null> {
+    return this.imageEmbeds(run, 'clip_context', () => ({
+      data: toSignedCHW(image.rgb, image.width, image.height),
+      dims: [1, 3, image.height, image.width],
+    }))
   }
 }
