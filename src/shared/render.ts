@@ -128,6 +128,12 @@ export type PipelineFacts = {
   motion: MotionInput
   /** Camera conditionings this pipeline can feed (a folder declares the one it takes). */
   camera: readonly Exclude<CameraConditioning, 'none'>[]
+  /**
+   * Clips longer than the motion window run as overlapping windows over the latent frames
+   * (src/shared/longtake.ts): the denoiser's frames axis is symbolic and everything it takes
+   * per frame (latents, prompt embeddings, camera poses) can be cut to a window.
+   */
+  contextWindows?: boolean
   /** Frames per VAE decode call: null decodes each frame alone (the VAE is per-frame anyway) or,
    *  for a 3D VAE, the whole clip. A temporal decoder mixes frames within one call. */
   decodeChunk: { default: 'all' | number; minimal: number; temporal: boolean } | null
@@ -189,6 +195,7 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     ],
     motion: 'none',
     camera: ['motionctrl-rt'],
+    contextWindows: true,
     decodeChunk: { default: 16, minimal: 1, temporal: false },
   },
   svd: {
