@@ -3,6 +3,7 @@
 // their types from these declarations. Main validates every incoming payload against the
 // request schema and every outgoing value against the response/event schema.
 import { z } from 'zod'
+import { LongTakeSummary } from './longtake'
 import {
   CameraConditioning,
   ClipFormat,
@@ -241,6 +242,10 @@ export const JobView = z
         /** Why that plan: auto's reasoning from free memory, and any out-of-memory step down. */
         planReason: z.string().max(2000).default(''),
         warnings: z.array(z.string().max(MAX_STRING)).max(32),
+        /** Last-to-first frame difference over the mean frame-to-frame one (about 1: no seam). */
+        loopScore: z.number().nonnegative().nullable().optional(),
+        /** The context windows a long take ran with, and its colour drift. */
+        longTake: LongTakeSummary.nullable().optional(),
       })
       .strict()
       .nullable(),

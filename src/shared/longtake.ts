@@ -55,6 +55,20 @@ export const PromptKey = z
   .strict()
 export type PromptKey = z.infer<typeof PromptKey>
 
+/** What a finished long take reports with its clip (job result, jobs panel). */
+export const LongTakeSummary = z
+  .object({
+    windows: z.number().int().positive(),
+    window: z.number().int().positive(),
+    overlap: z.number().int().nonnegative(),
+    loop: z.boolean(),
+    /** Largest latent colour drift of a window from the first after anchoring (null: not measured). */
+    colourDrift: z.object({ mean: z.number(), std: z.number() }).strict().nullable(),
+    anchored: z.boolean(),
+  })
+  .strict()
+export type LongTakeSummary = z.infer<typeof LongTakeSummary>
+
 export type ResolvedContext = {
   /** Frames per window (never more than the clip's frames). */
   window: number

@@ -4,6 +4,7 @@
 // engine all read. Adding a pipeline kind means one row in PIPELINES (plus the engine's
 // registry row and its pipeline file).
 import { z } from 'zod'
+import { ContextSettings, PromptKey } from './longtake'
 
 // --- names ---------------------------------------------------------------------------------
 
@@ -284,6 +285,12 @@ export const RenderSettings = z
     decodeChunk: z.number().int().min(1).max(256).optional(),
     /** Image-to-video input; absent for text-to-video. */
     image: InputImage.optional(),
+    /** Prompts that take over at later frames (prompt travel; frame 0 is `prompt`). */
+    promptKeys: z.array(PromptKey).max(64).optional(),
+    /** A seamless loop: the camera path closed and cyclic context windows. */
+    loop: z.boolean().optional(),
+    /** Long takes: context window size, overlap, weighting, initial noise, colour anchoring. */
+    context: ContextSettings.optional(),
   })
   .strict()
 export type RenderSettings = z.infer<typeof RenderSettings>

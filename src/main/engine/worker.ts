@@ -98,6 +98,8 @@ async function main(): Promise<void> {
                 // why auto chose it, then any out-of-memory step down
                 planReason: [r.plan.reason, ...r.plan.events.map((e) => e.reason)].join('; '),
                 warnings: r.warnings,
+                loopScore: r.loopScore,
+                longTake: r.longTake,
               }
             : null,
         },

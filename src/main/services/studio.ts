@@ -152,7 +152,8 @@ export class StudioService {
         throw new HandlerError('invalid-payload', `unknown camera preset "${first}"`)
     }
     const frames = req.frames ?? model.defaults.frames
-    if (model.maxFrames !== null && frames > model.maxFrames)
+    // a pipeline with context windows runs a longer clip as overlapping windows
+    if (model.maxFrames !== null && frames > model.maxFrames && !facts.contextWindows)
       throw new HandlerError(
         'invalid-payload',
         `${model.label} takes at most ${model.maxFrames} frames in one render; ${frames} were asked for`,
@@ -191,6 +192,11 @@ export class StudioService {
       ...(motion.kind === 'motion_scale' ? { motionScale: motion.motionScale } : {}),
       ...(motion.kind === 'camera_scale' ? { cameraScale: motion.cameraScale } : {}),
       ...(motion.kind === 'motion_bucket_id' ? { motionBucketId: motion.motionBucketId } : {}),
+      ...(req.promptKeys?.length
+        ? { promptKeys: req.promptKeys.map((k) => ({ frame: k.frame, prompt: k.prompt })) }
+        : {}),
+      ...(req.context ? { context: req.context } : {}),
+      ...(req.loop ? { closedLoop: true } : {}),
     }
     const job: JobView = {
       id,
@@ -354,6 +360,8 @@ export class StudioService {
               plan: r.plan,
               planReason: r.planReason.slice(0, 2000),
               warnings: r.warnings.slice(0, 32),
+              loopScore: r.loopScore ?? null,
+              longTake: r.longTake ?? null,
             }
           : null,
       })

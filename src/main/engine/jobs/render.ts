@@ -11,9 +11,12 @@ import {
   parsePresetExpression,
   presetPoses,
   presetSequence,
+  sampleLoop,
   sampleTrajectory,
+  trajectoryFromPoses,
   type CameraPose,
 } from '../../../shared/camera'
+import { LoopScore, type LongTakeSummary } from '../../../shared/longtake'
 import {
   PIPELINES,
   type ClipFormat,
@@ -62,14 +65,31 @@ export type RenderResult = {
   provider: { name: string; fallbackReason: string | null }
   timingsMs: Record<string, number>
   warnings: string[]
+  /** Last-to-first frame difference over the mean step (shared/longtake.ts LoopScore). */
+  loopScore: number | null
+  /** The context windows a long take ran with (null: one call took every frame). */
+  longTake: LongTakeSummary | null
 }
 
-/** Poses for the camera spec, or null when none was given. */
+/**
+ * Poses for the camera spec, or null when none was given. A loop samples the path closed
+ * (shared/camera/loop.ts): one lap, the frame after the last being the first.
+ */
 export function cameraPoses(
   spec: CameraSpec | undefined,
   frames: number,
+  loop = false,
 ): { poses: CameraPose[] | null; warnings: string[] } {
   if (!spec) return { poses: null, warnings: [] }
+  if (loop) {
+    if ('trajectory' in spec) return { poses: sampleLoop(spec.trajectory, frames), warnings: [] }
+    const open = cameraPoses(spec, frames, false)
+    if (!open.poses) return open
+    return {
+      poses: sampleLoop(trajectoryFromPoses(open.poses, frames), frames),
+      warnings: open.warnings,
+    }
+  }
   if ('trajectory' in spec)
     return { poses: sampleTrajectory(spec.trajectory, frames), warnings: [] }
   if ('preset' in spec) {
@@ -214,7 +234,7 @@ export async function renderClip(
     hooks.onLog?.(e.reason)
   })
 
-  const cam = cameraPoses(spec.camera, frames)
+  const cam = cameraPoses(spec.camera, frames, spec.closedLoop ?? false)
   warnings.push(...cam.warnings)
   const camera = cameraInput(model, cam.poses, spec, warnings)
 
@@ -280,6 +300,9 @@ export async function renderClip(
       fps,
       decodeChunkSize: spec.decodeChunkSize,
       cameraPoses: camera,
+      ...(spec.promptKeys?.length ? { promptKeys: spec.promptKeys } : {}),
+      ...(spec.context ? { context: spec.context } : {}),
+      ...(spec.closedLoop ? { closedLoop: true } : {}),
     }
     const Pipeline = await row.load()
     const output = await sessions.job(() => new Pipeline(model, sessions).call(call, pipelineHooks))
@@ -298,6 +321,10 @@ export async function renderClip(
       etaS: null,
     })
     const rgb = framesToUint8(output.frames)
+    const loop = new LoopScore()
+    const frameBytes = output.width * output.height * 3
+    for (let f = 0; f < output.numFrames; f++)
+      loop.push(rgb.subarray(f * frameBytes, (f + 1) * frameBytes))
     await encodeClip(rgb, output.numFrames, {
       out: spec.out,
       format,
@@ -351,6 +378,21 @@ export async function renderClip(
       },
       timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
       warnings,
+      loopScore: loop.score()?.score ?? null,
+      longTake: longTakeSummary(output.settings.context),
     }
+  }
+}
+
+/** The job result's view of a long take (null when one call took every frame). */
+function longTakeSummary(c: ResolvedSettings['context']): LongTakeSummary | null {
+  if (!c) return null
+  return {
+    windows: c.windows,
+    window: c.window,
+    overlap: c.overlap,
+    loop: c.loop,
+    colourDrift: c.drift ? c.drift.after : null,
+    anchored: c.drift?.anchored ?? false,
   }
 }
