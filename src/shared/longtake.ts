@@ -331,3 +331,60 @@ export function describeContext(frames: number, c: ResolvedContext | null): stri
   const calls = (n * c.window) / frames
   return `${n} windows of ${c.window} frames, ${c.overlap} shared${c.loop ? ', looping' : ''} (${calls.toFixed(1)}x the denoising of ${frames} frames)`
 }
+
+// --- prompt keyframe edits (the timeline's prompt track) -----------------------------------------
+
+let keyCounter = 0
+export function newPromptKeyId(): string {
+  keyCounter = (keyCounter + 1) % 1e9
+  return `p${Date.now().toString(36)}${keyCounter.toString(36)}`
+}
+
+/** The prompt authored at or before `frame` (the one the travel starts from there). */
+export function promptAt(base: string, keys: readonly PromptKey[], frame: number): string {
+  let best: PromptKey | null = null
+  for (const k of keys) if (k.frame <= frame && (!best || k.frame >= best.frame)) best = k
+  return best ? best.prompt : base
+}
+
+/**
+ * A prompt key at `frame` (1 .. frames - 1) holding the prompt in effect there, to be edited;
+ * a key already at that frame is kept (and returned) rather than stacked. Pure.
+ */
+export function addPromptKey(
+  base: string,
+  keys: readonly PromptKey[],
+  frame: number,
+  frames: number,
+): { keys: PromptKey[]; id: string } | { error: string } {
+  if (!Number.isInteger(frame) || frame < 1 || frame > frames - 1)
+    return {
+      error:
+        frame < 1
+          ? 'Frame 1 has the shot’s own prompt: move the playhead later to add a prompt there'
+          : `A prompt key needs a frame from 2 to ${frames}`,
+    }
+  const same = keys.find((k) => k.frame === frame)
+  if (same) return { keys: [...keys], id: same.id }
+  const k: PromptKey = { id: newPromptKeyId(), frame, prompt: promptAt(base, keys, frame) }
+  return { keys: [...keys, k].sort((a, b) => a.frame - b.frame), id: k.id }
+}
+
+/** Changes a key's prompt or frame (a frame onto another key's is refused: unchanged). */
+export function updatePromptKey(
+  keys: readonly PromptKey[],
+  id: string,
+  patch: Partial<Pick<PromptKey, 'frame' | 'prompt'>>,
+  frames: number,
+): PromptKey[] {
+  const frame = patch.frame
+  if (frame !== undefined) {
+    if (!Number.isInteger(frame) || frame < 1 || frame > frames - 1) return [...keys]
+    if (keys.some((k) => k.id !== id && k.frame === frame)) return [...keys]
+  }
+  return keys.map((k) => (k.id === id ? { ...k, ...patch } : k)).sort((a, b) => a.frame - b.frame)
+}
+
+export function deletePromptKey(keys: readonly PromptKey[], id: string): PromptKey[] {
+  return keys.filter((k) => k.id !== id)
+}

@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
+  addPromptKey,
   contextWindows,
+  deletePromptKey,
+  promptAt,
+  updatePromptKey,
   coverage,
   describeContext,
   interpolateEmbeddings,
@@ -205,5 +209,38 @@ describe('loop-closure score', () => {
     const still = new LoopScore()
     for (const f of clip([7, 7, 7])) still.push(f)
     expect(still.score()).toBeNull()
+  })
+})
+
+describe('prompt keyframe edits', () => {
+  it('add at the playhead with the prompt in effect there, never stacked, never at frame 1', () => {
+    const a = addPromptKey('dawn', [], 10, 32)
+    if ('error' in a) throw new Error(a.error)
+    expect(a.keys).toEqual([{ id: a.id, frame: 10, prompt: 'dawn' }])
+    const keys = updatePromptKey(a.keys, a.id, { prompt: 'noon' }, 32)
+    const b = addPromptKey('dawn', keys, 20, 32)
+    if ('error' in b) throw new Error(b.error)
+    expect(b.keys.map((k) => [k.frame, k.prompt])).toEqual([
+      [10, 'noon'],
+      [20, 'noon'],
+    ])
+    const again = addPromptKey('dawn', b.keys, 20, 32)
+    expect('keys' in again && again.keys.length).toBe(2)
+    expect(addPromptKey('dawn', [], 0, 32)).toMatchObject({ error: /Frame 1 has the shot/ })
+    expect(addPromptKey('dawn', [], 32, 32)).toMatchObject({ error: /from 2 to 32/ })
+    expect(promptAt('dawn', b.keys, 9)).toBe('dawn')
+    expect(promptAt('dawn', b.keys, 15)).toBe('noon')
+  })
+
+  it('move keeps the order, refuses another key’s frame or one past the clip; delete removes', () => {
+    const keys = [
+      { id: 'a', frame: 4, prompt: 'x' },
+      { id: 'b', frame: 8, prompt: 'y' },
+    ]
+    expect(updatePromptKey(keys, 'a', { frame: 12 }, 16).map((k) => k.id)).toEqual(['b', 'a'])
+    expect(updatePromptKey(keys, 'a', { frame: 8 }, 16)).toEqual(keys)
+    expect(updatePromptKey(keys, 'a', { frame: 16 }, 16)).toEqual(keys)
+    expect(deletePromptKey(keys, 'a')).toEqual([keys[1]])
+    expect(keys).toHaveLength(2) // inputs are never changed
   })
 })

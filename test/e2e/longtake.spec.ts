@@ -1,0 +1,111 @@
+/// <reference lib="dom" />
+// Long takes in the studio (web host, demo model: motion window 32): prompt keyframes on the
+// timeline, a clip past the window rendered as context windows, a seamless loop with its
+// closure score.
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, test, type Page } from '@playwright/test'
+import { browserMissing, startServe, type Served } from './helpers'
+
+const missing = browserMissing()
+test.skip(missing !== null && !process.env.CI, missing ?? '')
+
+let served: Served
+test.beforeEach(async () => {
+  served = await startServe()
+})
+test.afterEach(async () => {
+  await served.stop()
+})
+
+async function open(page: Page) {
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await expect(page.getByTestId('model-picker')).toContainText('Demo (random weights)')
+}
+
+/** Clicks the timeline at a fraction of its width (the playhead moves there). */
+async function scrubTo(page: Page, fraction: number) {
+  const box = (await page.getByTestId('timeline-track').boundingBox())!
+  await page.mouse.click(box.x + box.width * fraction, box.y + 36)
+}
+
+test('prompt keyframes on the timeline: add, edit, drag, undo; a 48-frame take renders as context windows', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a lighthouse at dawn')
+  await page.getByTestId('frames').fill('48')
+  // past the demo's 32-frame motion window: windows, and what they cost
+  await expect(page.getByTestId('context-summary')).toContainText(
+    '2 windows of 32 frames, 8 shared',
+  )
+  await expect(page.getByTestId('context-window')).toHaveCount(2)
+
+  // a prompt key at frame 24 holds the prompt in effect there, then gets its own text
+  await scrubTo(page, 23 / 47)
+  await expect(page.getByTestId('playhead-label')).toContainText('frame 24 / 48')
+  await page.getByTestId('add-prompt-key').click()
+  await expect(page.getByTestId('prompt-key')).toHaveCount(1)
+  await expect(page.getByTestId('prompt-key-text')).toHaveValue('a lighthouse at dawn')
+  await page.getByTestId('prompt-key-text').fill('a lighthouse in a storm at night')
+  await expect(page.getByTestId('prompt-key')).toHaveText('a lighthouse in a storm at night')
+  await expect(page.getByTestId('prompt-key')).toHaveAttribute('data-frame', '23')
+
+  // a second key by its frame field; frame 1 is the shot's own prompt and is refused
+  await scrubTo(page, 40 / 47)
+  await page.getByTestId('add-prompt-key').click()
+  await expect(page.getByTestId('prompt-key')).toHaveCount(2)
+  await page.getByTestId('prompt-key-text').fill('the sea at sunrise')
+  await page.getByTestId('prompt-key-frame').fill('44')
+  await expect(page.getByTestId('prompt-key').nth(1)).toHaveAttribute('data-frame', '43')
+
+  // drag the first key along the track
+  const key = page.getByTestId('prompt-key').first()
+  const kb = (await key.boundingBox())!
+  const track = (await page.getByTestId('timeline-track').boundingBox())!
+  await page.mouse.move(kb.x + kb.width / 2, kb.y + kb.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(track.x + (track.width * 15) / 47, kb.y + kb.height / 2, { steps: 5 })
+  await page.mouse.up()
+  await expect(key).toHaveAttribute('data-frame', '15')
+  await page.screenshot({ path: 'test-results/longtake-prompt-track.png' })
+
+  // undo the drag, then the second key's frame, text and the key itself
+  await page.locator('body').click({ position: { x: 5, y: 5 } })
+  await page.keyboard.press('Control+z')
+  await expect(key).toHaveAttribute('data-frame', '23')
+
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  await expect(job.getByTestId('job-longtake')).toContainText('2 windows of 32')
+  await expect(job).toContainText('48 frames')
+  // the job's record (main's cache) holds the request with the keys as authored (0-based)
+  const rec = readdirSync(served.cacheDir)
+    .map((d) => join(served.cacheDir, d, 'job.json'))
+    .filter((f) => existsSync(f))
+    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as { request: { promptKeys?: unknown } })
+  expect(rec).toHaveLength(1)
+  expect(rec[0]!.request.promptKeys).toMatchObject([
+    { frame: 23, prompt: 'a lighthouse in a storm at night' },
+    { frame: 43, prompt: 'the sea at sunrise' },
+  ])
+})
+
+test('a loop render: cyclic windows, the closure score shown with the clip', async ({ page }) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('waves rolling onto a beach')
+  await page.getByTestId('preset-name').selectOption('orbit-left')
+  await page.getByTestId('apply-preset').click()
+  await page.getByTestId('frames').fill('24')
+  await page.getByTestId('loop').check()
+  // 24 frames fit one window; a loop still runs a second window across the seam
+  await expect(page.getByTestId('context-summary')).toContainText('looping')
+  await expect(page.getByTestId('context-summary')).toContainText('camera path closed')
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  await expect(job.getByTestId('job-loop-score')).toContainText(/loop \d+\.\d\d/)
+  await page.screenshot({ path: 'test-results/longtake-loop.png' })
+})
