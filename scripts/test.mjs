@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { electronBinaryPath, hasDisplay } from './lib/electron-binary.mjs'
 import { buildAll, ensureInstalled, runBin } from './lib/install.mjs'
+import { reliabilityCounts, reliabilityLine } from './lib/reliability.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const results = join(root, 'test-results')
@@ -78,10 +79,15 @@ const counts = {
 // Per-suite counts read `passed N, failed N, skipped N`; only the last line of the run has the
 // `N passed, N failed, N skipped` form, for the whole suite (what CI and the landing read).
 const part = (c) => `passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped}`
+// the reliability suite runs inside vitest (test/unit/reliability); its own counts, with
+// crash, lost and stuck required to be 0 (a non-zero one fails the run even if its tests passed)
+const reliability = reliabilityCounts(results)
+const unreliable = reliability ? reliability.total.crash + reliability.total.lost + reliability.total.stuck : 1
 const total = {
   passed: counts.unit.passed + counts.e2e.passed + exportCounts.passed,
   failed:
     failedChecks.length +
+    (unreliable > 0 ? 1 : 0) +
     counts.unit.failed +
     counts.e2e.failed +
     exportCounts.failed +
@@ -94,6 +100,8 @@ if (failedChecks.length) console.log(`checks failed: ${failedChecks.join(', ')}`
 console.log(`unit (vitest): ${part(counts.unit)}`)
 console.log(`e2e (playwright): ${part(counts.e2e)}`)
 console.log(`export tool (python): ${part(exportCounts)}`)
+console.log(reliability ? reliabilityLine(reliability.total) : 'reliability: no counts were written')
+for (const s of reliability?.skipped ?? []) console.log(`  skipped: reliability ${s}`)
 for (const s of e2e?.suites ?? []) {
   for (const spec of s.specs ?? []) {
     for (const t of spec.tests ?? []) {

@@ -4,6 +4,7 @@
 // request schema and every outgoing value against the response/event schema.
 import { z } from 'zod'
 import { LongTakeSummary } from './longtake'
+import { MAX_FOV, MAX_HANDLE_Y, MAX_POSITION, MIN_FOV, quaternionProblem } from './camera/limits'
 import {
   CameraConditioning,
   ClipFormat,
@@ -81,13 +82,22 @@ export type AppInfo = z.infer<typeof AppInfo>
 
 // --- models, renders and camera paths ----------------------------------------------------
 
-const Vec3 = z.tuple([z.number().finite(), z.number().finite(), z.number().finite()])
-const Quat = z.tuple([
-  z.number().finite(),
-  z.number().finite(),
-  z.number().finite(),
-  z.number().finite(),
-])
+// Camera values are bounded to what the math can carry (shared/camera/limits.ts): positions
+// of ±1e308 passed and rendered an all-black clip marked done.
+const coordinate = z
+  .number()
+  .finite()
+  .min(-MAX_POSITION, `positions must be within ±${MAX_POSITION}`)
+  .max(MAX_POSITION, `positions must be within ±${MAX_POSITION}`)
+const Vec3 = z.tuple([coordinate, coordinate, coordinate])
+const Quat = z
+  .tuple([z.number().finite(), z.number().finite(), z.number().finite(), z.number().finite()])
+  .superRefine((q, ctx) => {
+    const problem = quaternionProblem(q)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  })
+const handleX = z.number().finite().min(0).max(1)
+const handleY = z.number().finite().min(-MAX_HANDLE_Y).max(MAX_HANDLE_Y)
 
 export const Easing = z.discriminatedUnion('type', [
   z.object({ type: z.literal('linear') }).strict(),
@@ -95,7 +105,7 @@ export const Easing = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('bezier'),
-      handles: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+      handles: z.tuple([handleX, handleY, handleX, handleY]),
     })
     .strict(),
 ])
@@ -106,7 +116,7 @@ export const KeyframeSchema = z
     frame: z.number().finite().min(0).max(10_000),
     position: Vec3,
     rotation: Quat,
-    fov: z.number().finite().min(1).max(170),
+    fov: z.number().finite().min(MIN_FOV).max(MAX_FOV),
     easing: Easing,
   })
   .strict()
@@ -141,6 +151,8 @@ export const ModelSummary = z
     input: z.enum(['text', 'image']),
     demo: z.boolean(),
     camera: CameraConditioning,
+    /** How the model takes the camera path, in words (null: it has no camera input). */
+    cameraConvention: z.string().max(500).nullable(),
     motion: MotionControl,
     frames: z.number().int().positive(),
     /** Most frames one render may have (the motion module's window), null without a limit. */
@@ -204,6 +216,41 @@ export const ProjectDoc = z
     path: ['active'],
   })
 export type ProjectDoc = z.infer<typeof ProjectDoc>
+
+/**
+ * The largest project document main saves (its JSON, in UTF-8 bytes). It sits well below the
+ * web host's WebSocket frame limit, so an oversized project gets this message, not a dropped
+ * connection.
+ */
+export const MAX_PROJECT_BYTES = 8 * 1024 * 1024
+
+function utf8Length(text: string): number {
+  let n = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      n += 4
+      i++
+    } else n += 3
+  }
+  return n
+}
+
+/** Why a project is too large to save (its size and the limit), or null when it fits. */
+export function projectSizeProblem(doc: unknown): string | null {
+  const bytes = utf8Length(JSON.stringify(doc) ?? '')
+  if (bytes <= MAX_PROJECT_BYTES) return null
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`
+  return `the project is ${mib(bytes)}; projects up to ${mib(MAX_PROJECT_BYTES)} can be saved: remove shots or keyframes, or shorten prompts, then save again`
+}
+
+/** A project document as save and autosave take it: the schema, then the size bound. */
+const SavableProjectDoc = ProjectDoc.superRefine((d, ctx) => {
+  const problem = projectSizeProblem(d)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem })
+})
 
 /** A render: the shot's settings (frames and scheduler optional) and its camera. */
 export const RenderRequest = RenderSettings.extend({
@@ -403,20 +450,29 @@ export const commands = {
         projects: z
           .array(z.object({ name: z.string().max(256), modifiedAt: z.number() }).strict())
           .max(10_000),
+        /** Entries skipped (a dangling link) or restored after an interrupted save, in words. */
+        problems: z.array(z.string().max(MAX_STRING)).max(100).optional(),
         recent: z.array(z.string().max(256)).max(10),
       })
       .strict(),
   },
   'project.save': {
-    request: z.object({ name: z.string().min(1).max(256), doc: ProjectDoc }).strict(),
+    request: z.object({ name: z.string().min(1).max(256), doc: SavableProjectDoc }).strict(),
     response: z.object({ name: z.string().max(256), savedAt: z.number() }).strict(),
   },
   'project.open': {
     request: z.object({ name: z.string().min(1).max(256) }).strict(),
-    response: z.object({ doc: ProjectDoc, migratedFrom: z.number().int().nullable() }).strict(),
+    response: z
+      .object({
+        doc: ProjectDoc,
+        migratedFrom: z.number().int().nullable(),
+        /** Set when an interrupted save had left the file missing and it was restored. */
+        recovered: z.string().max(MAX_STRING).optional(),
+      })
+      .strict(),
   },
   'project.autosave': {
-    request: z.object({ doc: ProjectDoc, name: z.string().max(256).nullable() }).strict(),
+    request: z.object({ doc: SavableProjectDoc, name: z.string().max(256).nullable() }).strict(),
     response: z.object({ savedAt: z.number() }).strict(),
   },
   'project.recovery': {

@@ -1,7 +1,7 @@
 // `dolly render` end to end: diffusers' frames from the reference AnimateDiff export, the demo
 // model to every clip format (checked with ffprobe), camera and seed behaviour, and cancel.
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -216,9 +216,23 @@ describe.skipIf(notBuilt)('dolly render with the demo model', () => {
     expect(render(['--prompt', 'x', '--out', join(tmp, 'a.mp4'), '--frames', '0']).stderr).toMatch(
       /--frames must be an integer from 1/,
     )
+    expect(
+      render(['--prompt', 'x', '--out', join(tmp, 'a.mp4'), '--camera', 'motionctrl:Spin']).stderr,
+    ).toMatch(/--camera "motionctrl:Spin" is neither a preset name nor an existing pose file/)
     const xyz = render(['--prompt', 'x', '--out', join(tmp, 'a.xyz')])
     expect(xyz.code).toBe(2)
     expect(xyz.stderr).toMatch(/unknown clip format "\.xyz"/)
+  })
+
+  it("renders MotionCtrl's own presets on a MotionCtrl model (the demo), each its own path", () => {
+    const a = join(tmp, 'mc-ri')
+    const b = join(tmp, 'mc-l')
+    const common = ['--prompt', 'x', '--frames', '8', '--steps', '2', '--seed', '5']
+    expect(render([...common, '--camera', 'motionctrl:Round-RI', '--out', `${a}/`]).code).toBe(0)
+    expect(render([...common, '--camera', 'motionctrl:L', '--out', `${b}/`]).code).toBe(0)
+    expect(readFileSync(join(a, 'frame_0007.png'))).not.toEqual(
+      readFileSync(join(b, 'frame_0007.png')),
+    )
   })
 
   it('refuses a broken model folder with exit code 3', () => {

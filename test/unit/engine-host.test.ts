@@ -133,3 +133,41 @@ describe('EngineHost backoff', () => {
     }
   })
 })
+
+class LongWindedProcess implements EngineProcess {
+  readonly pid = 4242
+  private msgFns: ((m: unknown) => void)[] = []
+  private exitFns: ((c: number | null, s: string | null) => void)[] = []
+  constructor() {
+    // a CUDA load error can list every path it tried: far over the contract's 4096
+    setTimeout(() => {
+      this.msgFns.forEach((f) =>
+        f({ type: 'fatal', message: `onnxruntime: ${'/lib/'.repeat(3000)}` }),
+      )
+    }, 0)
+  }
+  postMessage() {}
+  onMessage(fn: (m: unknown) => void) {
+    this.msgFns.push(fn)
+  }
+  onExit(fn: (c: number | null, s: string | null) => void) {
+    this.exitFns.push(fn)
+  }
+  kill() {
+    this.exitFns.forEach((f) => f(null, 'SIGTERM'))
+  }
+}
+
+describe('EngineHost status', () => {
+  it('cuts a long engine error to the contract size so the status still reaches the window', async () => {
+    const { EngineStatus } = await import('../../src/shared/contract')
+    host = new EngineHost({ spawn: () => new LongWindedProcess(), startTimeoutMs: 60_000 })
+    const seen: unknown[] = []
+    host.onState((st) => seen.push(st))
+    void host.start().catch(() => undefined)
+    await vi.waitFor(() => expect(host!.status().lastError).toMatch(/^onnxruntime/))
+    const s = host.status()
+    expect(s.lastError!.length).toBe(4096)
+    expect(EngineStatus.safeParse(s).success).toBe(true)
+  })
+})

@@ -36,6 +36,10 @@ CASES = [
 ]
 
 
+# MotionCtrl's basic camera presets (svd branch, examples/camera_poses/test_camera_<name>.json)
+PRESETS = ["L", "R", "U", "D", "I", "O", "SPIN-CW-60", "SPIN-ACW-60", "Round-RI", "Round-ZoomIn"]
+
+
 def motionctrl_rt(rows: np.ndarray, frames: int, scale, speed: float) -> np.ndarray:
     pose = rows.copy()
     if pose.shape[0] > frames:
@@ -71,6 +75,16 @@ def main() -> None:
     dst = ROOT / "test/data/motionctrl/poses.json"
     dst.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {dst} ({len(out)} cases)")
+    # the basic presets' rows as shipped (16 frames each), for the editor's MotionCtrl presets
+    presets = {}
+    for name in PRESETS:
+        text = subprocess.check_output(
+            ["git", f"--git-dir={git}", "show", f"svd:examples/camera_poses/test_camera_{name}.json"], text=True
+        )
+        presets[name] = json.loads(text)
+    dst = ROOT / "test/data/motionctrl/presets.json"
+    dst.write_text(json.dumps(presets) + "\n")
+    print(f"wrote {dst} ({len(presets)} presets)")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,18 @@
 // `dolly render`: a clip from the command line, with the same engine as the studio.
 // Exit codes: 0 done, 1 render failed, 2 bad usage, 3 the model folder was refused,
 // 4 export (ffmpeg) failed, 130 cancelled (Ctrl-C).
-import { existsSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freemem } from 'node:os'
-import { isPresetName } from '../../shared/camera'
-import { formatFromPath, MediaError } from '../engine/media/ffmpeg'
+import { presetExpressionProblem } from '../../shared/camera'
+import {
+  cleanStaleTemps,
+  formatFromPath,
+  MediaError,
+  removeLiveTemps,
+  type ClipFormat,
+} from '../engine/media/ffmpeg'
 import { ImageInputError } from '../engine/media/image'
 import { ModelFolderError } from '../engine/models/model-folder'
 import { CancelledError } from '../engine/pipelines/common'
@@ -46,7 +52,8 @@ const HELP = `usage: dolly render [options]
   --seed N            seed (default: random, printed)
   --scheduler NAME    ${SCHEDULER_NAMES.join(', ').replace(/(.{1,60})(, |$)/g, '$1$2\n                      ').trimEnd()}
                       (default: the model's)
-  --camera SPEC       a preset (orbit-left, pan-left+zoom-in, pan-left,tilt-up) or a
+  --camera SPEC       a preset (orbit-left, pan-left+zoom-in, pan-left,tilt-up), one of
+                      MotionCtrl's (motionctrl:L, motionctrl:Round-RI, ...), or a
                       MotionCtrl .json / RealEstate10K .txt pose file
   --speed S           preset speed (default 1)
   --motion-scale S    motion scale, for models with that input
@@ -175,8 +182,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   let camera: RenderSpec['camera']
   if (opts['camera']) {
     const c = opts['camera']
-    const first = c.split(/[+,]/)[0]!.trim()
-    if (isPresetName(first)) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
+    if (presetExpressionProblem(c) === null) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
     else if (existsSync(c)) camera = { file: resolve(c) }
     else throw new UsageError(`--camera "${c}" is neither a preset name nor an existing pose file`)
   }
@@ -231,6 +237,43 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   }
 }
 
+/**
+ * Why the clip cannot be written at `out`, checked before the render (it used to be found only
+ * after the whole render): the folder must exist and take a new file, and a PNG folder must be
+ * new or empty.
+ */
+export function destinationProblem(out: string, format: ClipFormat): string | null {
+  const target = out.replace(/[\\/]+$/, '')
+  const dir = dirname(target)
+  if (!existsSync(dir)) return `--out ${out}: the folder ${dir} does not exist; create it first`
+  if (!statSync(dir).isDirectory()) return `--out ${out}: ${dir} is not a folder`
+  if (existsSync(target)) {
+    const isDir = statSync(target).isDirectory()
+    if (format === 'png' && (!isDir || readdirSync(target).length > 0))
+      return `--out ${out}: already exists and is not an empty folder; choose a new folder for the PNG frames`
+    if (format !== 'png' && isDir)
+      return `--out ${out}: is a folder; give a file name ending in .${format}`
+  }
+  // the only sure test of "can write here" (permissions, a read-only or full file system)
+  const probe = join(dir, `.${basename(target)}.dolly-${process.pid}-00000000.tmp`)
+  try {
+    closeSync(openSync(probe, 'wx'))
+    rmSync(probe, { force: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'no permission'
+        : code === 'EROFS'
+          ? 'a read-only file system'
+          : code === 'ENOSPC'
+            ? 'the disk is full'
+            : code
+    return `--out ${out}: cannot write in ${dir} (${why}); choose another folder`
+  }
+  return null
+}
+
 function clock(s: number): string {
   const m = Math.floor(s / 60)
   return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`
@@ -264,11 +307,29 @@ export async function main(argv: string[]): Promise<number> {
     )
     return EXIT.model
   }
+  const format = spec.format ?? formatFromPath(spec.out)
+  const destination = destinationProblem(spec.out, format)
+  if (destination) {
+    process.stderr.write(`dolly render: ${destination}\n`)
+    return EXIT.usage
+  }
+  // temp files of earlier runs that were killed mid-export (ours by name, older than us)
+  const outDir = dirname(spec.out.replace(/[\\/]+$/, ''))
+  const stale = cleanStaleTemps(outDir, Date.now() - process.uptime() * 1000)
+  if (stale.length)
+    process.stderr.write(
+      `note: removed ${stale.length} temp file${stale.length > 1 ? 's' : ''} that an interrupted run left in ${outDir}\n`,
+    )
+  // whatever way this process ends, no temp output of ours stays behind
+  process.on('exit', removeLiveTemps)
   const ac = new AbortController()
   let cancels = 0
   const onSigint = () => {
     cancels++
-    if (cancels > 1) process.exit(EXIT.cancelled)
+    if (cancels > 1) {
+      removeLiveTemps()
+      process.exit(EXIT.cancelled)
+    }
     process.stderr.write('\ncancelling… (Ctrl-C again to quit at once)\n')
     ac.abort()
   }

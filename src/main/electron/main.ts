@@ -8,11 +8,19 @@ import { composeStudio, type StudioHost } from '../services/compose'
 import { utilitySpawner } from './electron-spawn'
 import { registerIpc, sameDocument, sendEvent } from './ipc'
 import { handleMediaRequest } from './media-protocol'
-import { ELECTRON_CSP, mainWindowOptions } from './window-options'
+import {
+  denyAllPermissions,
+  ELECTRON_CSP,
+  mainWindowOptions,
+  rendererUrlFor,
+} from './window-options'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const devServerUrl = process.env['ELECTRON_RENDERER_URL']
-const rendererUrl = devServerUrl ?? pathToFileURL(join(here, '../renderer/index.html')).href
+const rendererUrl = rendererUrlFor(
+  process.env,
+  app.isPackaged,
+  pathToFileURL(join(here, '../renderer/index.html')).href,
+)
 const windows = new Set<BrowserWindow>()
 const webContentsList = (): WebContents[] => [...windows].map((w) => w.webContents)
 
@@ -59,7 +67,7 @@ if (!app.requestSingleInstanceLock()) {
   })
 
   void app.whenReady().then(() => {
-    session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false))
+    denyAllPermissions(session.defaultSession)
     session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
       callback({
         responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [ELECTRON_CSP] },

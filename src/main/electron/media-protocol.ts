@@ -18,6 +18,34 @@ function fileResponse(file: string | null, range: string | null): Response {
   return new Response(body, { status: r.status, headers: r.headers })
 }
 
+/** The body's bytes, or null as soon as it passes `limit` (the rest is never read). */
+export async function readBodyUpTo(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<Uint8Array | null> {
+  if (!body) return new Uint8Array(0)
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel('over the size limit').catch(() => undefined)
+      return null
+    }
+    chunks.push(value)
+  }
+  const out = new Uint8Array(size)
+  let o = 0
+  for (const c of chunks) {
+    out.set(c, o)
+    o += c.byteLength
+  }
+  return out
+}
+
 export async function handleMediaRequest(
   request: Request,
   cacheDir: string,
@@ -26,10 +54,13 @@ export async function handleMediaRequest(
   const url = new URL(request.url)
   if (url.hostname === 'inputs' && request.method === 'POST') {
     const declared = Number(request.headers.get('content-length') ?? NaN)
-    if (declared > MAX_INPUT_BYTES)
-      return json(413, { error: `images up to ${MAX_INPUT_BYTES / 2 ** 20} MiB are accepted` })
+    const tooBig = () =>
+      json(413, { error: `images up to ${MAX_INPUT_BYTES / 2 ** 20} MiB are accepted` })
+    if (declared > MAX_INPUT_BYTES) return tooBig()
     try {
-      const bytes = new Uint8Array(await request.arrayBuffer())
+      // counted while it streams: a body without (or with a false) Content-Length stops here
+      const bytes = await readBodyUpTo(request.body, MAX_INPUT_BYTES)
+      if (!bytes) return tooBig()
       return json(200, inputs.add(bytes, url.searchParams.get('name') ?? ''))
     } catch (err) {
       if (err instanceof InputError) return json(err.status, { error: err.message })

@@ -1,5 +1,6 @@
-// The main window's options, as a pure function so a test can pin every security setting.
-import type { BrowserWindowConstructorOptions } from 'electron'
+// The main window's options, as a pure function so a test can pin every security setting;
+// likewise the permission policy and which URL the window loads.
+import type { BrowserWindowConstructorOptions, Session } from 'electron'
 
 export function mainWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {
@@ -40,3 +41,28 @@ export const ELECTRON_CSP = [
   "frame-ancestors 'none'",
   "form-action 'none'",
 ].join('; ')
+
+/**
+ * No permission for the page, asked (a prompt: camera, notifications…) or checked (a
+ * synchronous query, e.g. navigator.permissions, clipboard reads): both handlers deny.
+ */
+export function denyAllPermissions(
+  session: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler'>,
+): void {
+  session.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
+  session.setPermissionCheckHandler(() => false)
+}
+
+/**
+ * The renderer's URL: the dev server's only in a development run. A packaged app ignores
+ * ELECTRON_RENDERER_URL, so an environment variable cannot point the window (and its IPC
+ * trust) at another page.
+ */
+export function rendererUrlFor(
+  env: Record<string, string | undefined>,
+  isPackaged: boolean,
+  builtIndexUrl: string,
+): string {
+  const dev = env['ELECTRON_RENDERER_URL']
+  return !isPackaged && dev ? dev : builtIndexUrl
+}

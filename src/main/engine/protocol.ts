@@ -20,14 +20,18 @@ export const EngineDescription = z
   .object({
     pid: z.number().int().positive(),
     onnxruntimeVersion: z.string(),
-    providers: z.array(ExecutionProvider),
+    // no length cap here (a CUDA load error can be long): main cuts the reason for the window;
+    // a cap would make the whole description fail and the engine never become ready
+    providers: z.array(ExecutionProvider.extend({ reason: z.string().nullable() })),
   })
   .strict()
 export type EngineDescription = z.infer<typeof EngineDescription>
 
 /** The camera of a render: a preset expression, a pose file, or a keyframed trajectory. */
 export const CameraSpec = z.union([
-  z.object({ preset: z.string().min(1).max(200), speed: z.number().min(0).max(10).optional() }).strict(),
+  z
+    .object({ preset: z.string().min(1).max(200), speed: z.number().min(0).max(10).optional() })
+    .strict(),
   z.object({ file: z.string().min(1) }).strict(),
   z.object({ trajectory: TrajectorySchema }).strict(),
 ])
@@ -98,7 +102,8 @@ export const EngineJobUpdate = z
   .object({
     id: z.string().min(1).max(64),
     state: JobState,
-    progress: JobProgress.nullable(),
+    // a progress report main cannot read (a NaN ETA, say) becomes none, never a lost update
+    progress: JobProgress.nullable().catch(null),
     error: z.object({ message: z.string(), advice: z.string() }).strict().nullable(),
     result: z
       .object({
@@ -110,7 +115,7 @@ export const EngineJobUpdate = z
         seed: z.number().int().nonnegative(),
         /** The plan the render finished on, and why (auto's reasoning, then any step down). */
         plan: MemoryPlan,
-        planReason: z.string(),
+        planReason: z.string().default(''),
         warnings: z.array(z.string()),
         loopScore: z.number().nonnegative().nullable().optional(),
         longTake: LongTakeSummary.nullable().optional(),
@@ -137,6 +142,13 @@ export type EnginePreview = z.infer<typeof EnginePreview>
 export const EngineEvent = z.discriminatedUnion('name', [
   z.object({ name: z.literal('job.update'), data: EngineJobUpdate }).strict(),
   z.object({ name: z.literal('job.preview'), data: EnginePreview }).strict(),
+  /** A helper process the engine started (an export's ffmpeg): main ends it if the engine dies. */
+  z
+    .object({
+      name: z.literal('engine.child'),
+      data: z.object({ pid: z.number().int().min(2), running: z.boolean() }).strict(),
+    })
+    .strict(),
 ])
 export type EngineEvent = z.infer<typeof EngineEvent>
 

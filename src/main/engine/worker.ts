@@ -64,9 +64,27 @@ async function main(): Promise<void> {
       return { queued: true }
     },
     'jobs.cancel': async ({ id }) => ({ cancelled: queue.cancel(id) }),
-    'clip.export': async ({ framesDir, numFrames, ...o }) => ({
-      out: await encodeFromFrames(framesDir, numFrames, o),
-    }),
+    'clip.export': async ({ framesDir, numFrames, ...o }) => {
+      // main hears of the ffmpeg this runs, so it can end it should this process die: it reads
+      // PNGs from disk and would otherwise run on, orphaned, to the end of the export
+      let pid: number | null = null
+      const child = (running: boolean) =>
+        pid !== null &&
+        port.send({ type: 'event', event: { name: 'engine.child', data: { pid, running } } })
+      try {
+        return {
+          out: await encodeFromFrames(framesDir, numFrames, {
+            ...o,
+            onSpawn: (p) => {
+              pid = p
+              child(true)
+            },
+          }),
+        }
+      } finally {
+        child(false)
+      }
+    },
   }
   /** Parses a request's params with its method's schema and runs it. */
   const handle = <M extends EngineMethod>(method: M, raw: unknown): Promise<EngineResult<M>> =>

@@ -20,7 +20,9 @@ export type Handlers = {
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const MAX_DEPTH = 16
-const MAX_NODES = 10_000
+// Enough for any project that fits MAX_PROJECT_BYTES (a keyframe is ~15 values in ~150 bytes;
+// 10,000 refused projects of about 90 shots with a message about values, not size).
+const MAX_NODES = 1_000_000
 
 /**
  * Structural checks that run before the schema: only plain JSON-like data, no
@@ -76,9 +78,13 @@ function invalid(path: (string | number)[], message: string): DollyErrorShape {
   }
 }
 
+/** Text cut to what the contract carries (MAX_STRING unless told), marked as cut. */
+export function clampText(text: string, max = MAX_STRING): string {
+  return text.length > max ? text.slice(0, max - 1) + '…' : text
+}
+
 function describeError(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err)
-  return text.length > MAX_STRING ? text.slice(0, MAX_STRING - 1) + '…' : text
+  return clampText(err instanceof Error ? err.message : String(err))
 }
 
 /** An error whose code the handler chose (e.g. engine-unavailable). */

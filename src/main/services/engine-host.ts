@@ -4,7 +4,7 @@
 // child_process.fork in the web host, the CLI and tests.
 import { EventEmitter } from 'node:events'
 import type { EngineStateName, EngineStatus, ExecutionProvider } from '../../shared/contract'
-import { HandlerError } from './dispatch'
+import { clampText, HandlerError } from './dispatch'
 import {
   engineResults,
   type EngineEvent,
@@ -82,15 +82,17 @@ export class EngineHost {
   }
 
   status(): EngineStatus {
+    // cut to the contract's sizes: a status that broke it would be dropped, not shown
+    const cut = (t: string | null) => (t === null ? null : clampText(t))
     return {
       state: this.state,
       pid: this.pid,
-      providers: this.providers,
-      onnxruntimeVersion: this.ortVersion,
+      providers: this.providers.map((p) => ({ ...p, reason: cut(p.reason) })),
+      onnxruntimeVersion: this.ortVersion === null ? null : clampText(this.ortVersion, 64),
       gpu: this.gpu.gpu,
-      gpuReason: this.gpu.reason,
+      gpuReason: cut(this.gpu.reason),
       restarts: this.restarts,
-      lastError: this.lastError,
+      lastError: cut(this.lastError),
     }
   }
 
@@ -204,6 +206,8 @@ export class EngineHost {
     this.pid = proc.pid ?? null
     this.providers = []
 
+    /** Processes the engine started that would outlive it (their pids, while they run). */
+    const children = new Set<number>()
     const launched = new Promise<void>((resolve, reject) => {
       let settled = false
       const settle = (err?: Error) => {
@@ -243,12 +247,25 @@ export class EngineHost {
           else p.reject(new Error(msg.error ?? 'engine error'))
         } else if (msg.type === 'fatal') {
           this.lastError = msg.message
+        } else if (msg.type === 'event' && msg.event.name === 'engine.child') {
+          const d = msg.event.data
+          if (d.running) children.add(d.pid)
+          else children.delete(d.pid)
         } else if (msg.type === 'event') {
           this.emitter.emit('engine-event', msg.event)
         }
       })
 
       proc.onExit((code, signal) => {
+        // helpers the engine was running (an export's ffmpeg) end with it, however it ended
+        for (const pid of children) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }
+        children.clear()
         const why = signal ? `signal ${signal}` : `exit code ${code}`
         settle(new Error(this.lastError ?? `the engine exited (${why}) before it was ready`))
         if (this.proc !== proc) return // an old process we replaced on purpose

@@ -35,7 +35,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'jobs.cancel': async ({ id }) => ctx.studio.cancel(id),
     'jobs.list': async () => ctx.studio.list(),
     'clip.export': async (req) => ctx.studio.exportClip(req),
-    'project.list': async () => ({ projects: ctx.projects.list(), recent: ctx.projects.recent() }),
+    'project.list': async () => ({ ...ctx.projects.list(), recent: ctx.projects.recent() }),
     'project.save': async ({ name, doc }) => ctx.projects.save(name, doc),
     'project.open': async ({ name }) => ctx.projects.open(name),
     'project.autosave': async ({ doc, name }) => {

@@ -58,6 +58,11 @@ export class InputStore {
         renameSync(tmp, path)
       } catch (err) {
         rmSync(tmp, { force: true })
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
+          throw new InputError(
+            `${label}: the disk holding the studio's inputs (${this.dir}) is full; free some space and drop the image again`,
+            507,
+          )
         throw err
       }
     }

@@ -1,13 +1,14 @@
 // The model manager's list: the demo model plus folders the user added or downloaded. The
 // studio stores only paths (models live where the user keeps them) in state/models.json.
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { ModelSummary } from '../../shared/contract'
+import { ModelSummary } from '../../shared/contract'
 import { motionControlFor } from '../../shared/motion'
 import { PIPELINES } from '../../shared/render'
 import { sizeChoices, type SizeChoice } from '../../shared/sizes'
 import { planThatFits, vramEstimate } from '../../shared/vram'
-import { HandlerError } from './dispatch'
+import { clampText, HandlerError } from './dispatch'
 import {
   fixedLatentSize,
   openModelFolder,
@@ -15,9 +16,22 @@ import {
   type ModelFolder,
 } from '../engine/models/model-folder'
 import { atomicWrite } from './projects'
-import { downloadModel } from '../engine/models/download'
+import { downloadModel, type DownloadOptions } from '../engine/models/download'
 
 type Stored = { paths: string[]; defaultId: string | null }
+
+/** The longest folder path a model can have: its id is the path, and ids are capped at this. */
+export const MAX_MODEL_PATH = 512
+
+/**
+ * A model's id: its folder's path, or for a path longer than the contract carries (saved by an
+ * older studio), a shortened form that still names it and that remove() accepts.
+ */
+export function modelId(dir: string): string {
+  if (dir.length <= MAX_MODEL_PATH) return dir
+  const hash = createHash('sha256').update(dir).digest('hex').slice(0, 16)
+  return `${dir.slice(0, MAX_MODEL_PATH - 64)}…${dir.slice(-40)}#${hash}`
+}
 
 export class ModelRegistry {
   private stored: Stored
@@ -59,6 +73,11 @@ export class ModelRegistry {
 
   add(path: string): ModelSummary {
     const dir = resolve(path)
+    if (dir.length > MAX_MODEL_PATH)
+      throw new HandlerError(
+        'invalid-payload',
+        `${dir.slice(0, 200)}…: the folder's path is ${dir.length} characters; the studio takes model folders with paths up to ${MAX_MODEL_PATH}. Move the folder (or link it) to a shorter path and add that`,
+      )
     if (!existsSync(dir)) throw new HandlerError('invalid-payload', `${dir}: no such folder`)
     try {
       openModelFolder(dir)
@@ -75,7 +94,9 @@ export class ModelRegistry {
 
   remove(id: string): { removed: boolean } {
     const before = this.stored.paths.length
-    this.stored.paths = this.stored.paths.filter((p) => resolve(p) !== id)
+    this.stored.paths = this.stored.paths.filter(
+      (p) => resolve(p) !== id && modelId(resolve(p)) !== id,
+    )
     if (this.stored.defaultId === id) this.stored.defaultId = null
     this.save()
     return { removed: this.stored.paths.length < before }
@@ -107,6 +128,7 @@ export class ModelRegistry {
         input: PIPELINES[m.pipeline].input,
         demo: m.demo,
         camera: m.camera,
+        cameraConvention: cameraConvention(m),
         motion: motionControlFor({ motion: m.motion, camera: m.camera }),
         frames: m.defaults.frames,
         maxFrames: m.maxFrames,
@@ -123,41 +145,78 @@ export class ModelRegistry {
         removable: !this.builtIn.map((b) => resolve(b)).includes(m.dir),
       }
     } catch (err) {
+      // the full path as its id: list() turns an entry whose id is too long into one that says so
       return {
+        ...this.refused(dir, err instanceof Error ? err.message : String(err)),
         id: resolve(dir),
-        label: dir.split(/[\\/]/).pop() ?? dir,
-        pipeline: 'animatediff',
-        input: 'text',
-        demo: false,
-        camera: 'none',
-        motion: { kind: 'none', label: 'unavailable', reason: 'the model folder was refused' },
-        frames: PIPELINES.animatediff.frames,
-        maxFrames: null,
-        defaults: {
-          frames: PIPELINES.animatediff.frames,
-          steps: PIPELINES.animatediff.steps,
-          guidance: PIPELINES.animatediff.guidance,
-          fps: PIPELINES.animatediff.fps,
-          width: PIPELINES.animatediff.width,
-          height: PIPELINES.animatediff.height,
-          decodeChunk: null,
-        },
-        width: null,
-        height: null,
-        sizes: [],
-        error: err instanceof Error ? err.message : String(err),
-        sizeBytes: 0,
-        precision: 'fp32',
-        vram: null,
-        fits: null,
-        isDefault: false,
-        removable: !this.builtIn.map((b) => resolve(b)).includes(resolve(dir)),
       }
     }
   }
 
+  /**
+   * Every model, as the contract carries it. One entry that does not fit (a path longer than
+   * ids may be, a label or message too long) is shown as a refused entry that says why and can
+   * be removed; it used to fail every models.list, across restarts, so it could not be removed.
+   */
   list(): ModelSummary[] {
-    return this.dirs().map((d) => this.summary(d))
+    const out: ModelSummary[] = []
+    for (const dir of this.dirs()) {
+      const s = this.summary(dir)
+      const checked = ModelSummary.safeParse(s)
+      if (checked.success) {
+        out.push(checked.data)
+        continue
+      }
+      const issue = checked.error.issues[0]
+      const why =
+        dir.length > MAX_MODEL_PATH
+          ? `the folder's path is ${dir.length} characters; the studio takes paths up to ${MAX_MODEL_PATH}. Remove this entry, move the folder to a shorter path and add it again`
+          : `this entry cannot be shown (${issue?.path.join('.')}: ${issue?.message}); remove it from the list`
+      const fallback = ModelSummary.safeParse({
+        ...this.refused(dir, why),
+        label: clampText(s.label, 256),
+      })
+      if (fallback.success) out.push(fallback.data)
+      else console.error(`models: skipped ${dir.slice(0, 300)}: ${why}`)
+    }
+    if (out.length > 256) console.error(`models: ${out.length} models; the first 256 are listed`)
+    return out.slice(0, 256)
+  }
+
+  /** The summary of a folder the studio cannot use, with the reason. */
+  private refused(dir: string, error: string): ModelSummary {
+    const facts = PIPELINES.animatediff
+    return {
+      id: modelId(resolve(dir)),
+      label: dir.split(/[\\/]/).pop() ?? dir,
+      pipeline: 'animatediff',
+      input: 'text',
+      demo: false,
+      camera: 'none',
+      cameraConvention: null,
+      motion: { kind: 'none', label: 'unavailable', reason: 'the model folder was refused' },
+      frames: facts.frames,
+      maxFrames: null,
+      defaults: {
+        frames: facts.frames,
+        steps: facts.steps,
+        guidance: facts.guidance,
+        fps: facts.fps,
+        width: facts.width,
+        height: facts.height,
+        decodeChunk: null,
+      },
+      width: null,
+      height: null,
+      sizes: [],
+      error: clampText(error),
+      sizeBytes: 0,
+      precision: 'fp32',
+      vram: null,
+      fits: null,
+      isDefault: false,
+      removable: !this.builtIn.map((b) => resolve(b)).includes(resolve(dir)),
+    }
   }
 }
 
@@ -178,6 +237,8 @@ export class ModelDownloads {
     private readonly registry: ModelRegistry,
     private readonly modelsDir: string,
     private readonly emit: (e: DownloadEvent) => void,
+    /** The hub and the stall timeout, when not the defaults (HF_ENDPOINT, 30 s). */
+    private readonly options: Pick<DownloadOptions, 'endpoint' | 'stallTimeoutMs'> = {},
   ) {}
 
   start(repo: string, revision: string): { started: boolean } {
@@ -195,6 +256,7 @@ export class ModelDownloads {
     }
     this.emit(last)
     void downloadModel({
+      ...this.options,
       repo,
       revision,
       modelsDir: this.modelsDir,
@@ -243,4 +305,16 @@ function sizesOf(m: ModelFolder): SizeChoice[] {
     multiple: PIPELINES[m.pipeline].sizeMultiple,
     fixed: fixed ? { width: fixed.w * k, height: fixed.h * k } : null,
   })
+}
+
+/** The words the camera editor shows for how this model takes the path. */
+function cameraConvention(m: ModelFolder): string | null {
+  if (m.camera === 'motionctrl-rt') {
+    const s = m.dolly.cameraTranslationScale ?? 1
+    const scale = typeof s === 'number' ? `${s}` : `[${s.join(', ')}]`
+    return `MotionCtrl RT: each frame's world-to-camera rotation and translation, relative to the first frame, translation scaled by ${scale}; field of view is not seen`
+  }
+  if (m.camera === 'cameractrl-plucker')
+    return "Plücker rays: each pixel's ray from the camera, relative to the first frame; the field of view and aspect shape them"
+  return null
 }

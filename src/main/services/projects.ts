@@ -1,14 +1,20 @@
 // Projects on disk: named .dolly files in the studio's projects folder, written atomically
-// (temp file, fsync, the previous version kept as .bak, rename), an autosave recovery file
-// written every few seconds while there are unsaved edits, and the recent list.
+// (temp file and fsync, the previous version kept as .bak by a hard link, the temp renamed
+// over the file, the folder fsynced), an autosave recovery file written every few seconds
+// while there are unsaved edits, and the recent list. Open and list recover a project that an
+// interrupted save of an older version left only as .bak or temp file.
 import {
   closeSync,
+  copyFileSync,
   existsSync,
   fsyncSync,
+  linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   statSync,
@@ -22,13 +28,38 @@ import {
   serializeProject,
   type ProjectDocData,
 } from '../../shared/project'
-import { HandlerError } from './dispatch'
+import { crashPoint } from './crash-points'
+import { clampText, HandlerError } from './dispatch'
 
-/** Writes `text` to `path` so that a crash at any point leaves either the old or the new file. */
+/** Flushes a folder's entries (renames, links) to disk; not possible everywhere (Windows). */
+function fsyncDir(dir: string): void {
+  let fd: number | null = null
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch {
+    // a platform or file system without directory fsync: the rename is still atomic
+  } finally {
+    if (fd !== null) closeSync(fd)
+  }
+}
+
+/** A temp file's name beside `path`: hidden, and recognisable by openers and cleaners. */
+function tempBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`)
+}
+
+/**
+ * Writes `text` to `path` so that a crash at any point leaves the old file or the new one at
+ * `path`, never neither: the temp file is written and fsynced, the old version is kept as
+ * `.bak` by a hard link (a copy where links fail) made first, then the temp file is renamed
+ * over `path` in one step, and the folder is fsynced.
+ */
 export function atomicWrite(path: string, text: string, keepBackup = true): void {
   const dir = dirname(path)
   mkdirSync(dir, { recursive: true })
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`)
+  const tmp = tempBeside(path)
+  let bakTmp: string | null = null
   try {
     const fd = openSync(tmp, 'w')
     try {
@@ -37,10 +68,30 @@ export function atomicWrite(path: string, text: string, keepBackup = true): void
     } finally {
       closeSync(fd)
     }
-    if (keepBackup && existsSync(path)) renameSync(path, `${path}.bak`)
+    crashPoint('atomic-write:temp-written')
+    if (keepBackup && existsSync(path)) {
+      bakTmp = tempBeside(`${path}.bak`)
+      try {
+        linkSync(path, bakTmp)
+      } catch {
+        copyFileSync(path, bakTmp)
+        const bfd = openSync(bakTmp, 'r+')
+        try {
+          fsyncSync(bfd)
+        } finally {
+          closeSync(bfd)
+        }
+      }
+      renameSync(bakTmp, `${path}.bak`)
+      bakTmp = null
+      crashPoint('atomic-write:backup-made')
+    }
     renameSync(tmp, path)
+    crashPoint('atomic-write:renamed')
+    fsyncDir(dir)
   } catch (err) {
     rmSync(tmp, { force: true })
+    if (bakTmp) rmSync(bakTmp, { force: true })
     const code = (err as NodeJS.ErrnoException).code
     throw new HandlerError(
       'internal',
@@ -52,6 +103,8 @@ export function atomicWrite(path: string, text: string, keepBackup = true): void
 }
 
 const NAME = /^[\p{L}\p{N} ._()-]{1,100}$/u
+/** project.list returns at most this many (newest first); older ones still open by name. */
+export const MAX_LISTED = 10_000
 
 export class ProjectStore {
   constructor(
@@ -72,11 +125,90 @@ export class ProjectStore {
     return join(this.dir, `${n}.dolly`)
   }
 
-  list(): { name: string; modifiedAt: number }[] {
-    return readdirSync(this.dir)
-      .filter((f) => f.endsWith('.dolly') && !f.startsWith('.'))
-      .map((f) => ({ name: f.slice(0, -6), modifiedAt: statSync(join(this.dir, f)).mtimeMs }))
-      .sort((a, b) => b.modifiedAt - a.modifiedAt)
+  /**
+   * The projects, newest first (at most MAX_LISTED). One entry that cannot be read (a dangling
+   * link, a folder named .dolly, a name the studio cannot open) is skipped and reported in
+   * `problems`, never failing the list; a project that an interrupted save left only as .bak
+   * or temp file is restored first (and reported).
+   */
+  list(): { projects: { name: string; modifiedAt: number }[]; problems: string[] } {
+    const problems: string[] = []
+    const entries = readdirSync(this.dir)
+    const names = new Set<string>()
+    for (const f of entries) {
+      const m = /^\.?(.+)\.dolly(?:\.bak|\.[0-9a-f]{8}\.tmp)?$/.exec(f)
+      if (!m || f.startsWith('.') !== f.endsWith('.tmp')) continue
+      if (NAME.test(m[1]!) && !m[1]!.startsWith('.')) names.add(m[1]!)
+      else if (f.endsWith('.dolly'))
+        problems.push(
+          `${f.slice(0, 200)}: skipped: the studio cannot open this name (letters, digits, spaces, . _ ( ) - ; up to 100); rename the file`,
+        )
+    }
+    const projects: { name: string; modifiedAt: number }[] = []
+    for (const name of names) {
+      const path = join(this.dir, `${name}.dolly`)
+      try {
+        const restored = this.restoreLeftovers(path, entries)
+        if (restored) problems.push(restored)
+        if (!lstatExists(path)) continue // only leftovers, none of them readable
+        const st = statSync(path)
+        if (!st.isFile()) throw new Error('it is not a file')
+        projects.push({ name, modifiedAt: st.mtimeMs })
+      } catch (err) {
+        problems.push(`${path}: skipped: ${describeUnreadable(path, err)}`)
+      }
+    }
+    projects.sort((a, b) => b.modifiedAt - a.modifiedAt)
+    if (projects.length > MAX_LISTED)
+      problems.push(
+        `${projects.length} projects: the newest ${MAX_LISTED} are listed; open an older one by its name`,
+      )
+    for (const p of problems) console.error(`projects: ${p}`)
+    return {
+      projects: projects.slice(0, MAX_LISTED),
+      problems: problems.slice(0, 100).map((p) => clampText(p)),
+    }
+  }
+
+  /**
+   * When `path` is missing but an interrupted save left its content beside it (the temp file
+   * it was writing, or the .bak of the previous version: the older studio renamed the file to
+   * .bak before renaming the temp file in), puts the newest readable one back at `path` and
+   * says so; null when there was nothing to do. Leftover temp files that the file at `path`
+   * supersedes are removed. `entries` is the folder's listing.
+   */
+  private restoreLeftovers(path: string, entries: string[] = readdirSync(this.dir)): string | null {
+    const base = basename(path)
+    const temps: string[] = []
+    for (const f of entries) {
+      if (!f.startsWith(`.${base}.`) || !f.endsWith('.tmp')) continue
+      const rest = f.slice(base.length + 2, -4)
+      // .<base>.bak.<hex>.tmp: a backup being made; the file it copies is still there
+      if (/^bak\.[0-9a-f]{8}$/.test(rest)) rmSync(join(this.dir, f), { force: true })
+      else if (/^[0-9a-f]{8}$/.test(rest)) temps.push(join(this.dir, f))
+    }
+    if (lstatExists(path)) {
+      // saves that never finished, superseded by the file now there
+      const now = statSafe(path)
+      for (const t of temps)
+        if (now !== null && (statSafe(t) ?? 0) <= now) rmSync(t, { force: true })
+      return null
+    }
+    const best = [...temps, `${path}.bak`]
+      .map((file) => ({ file, mtime: statSafe(file) }))
+      .filter((c): c is { file: string; mtime: number } => c.mtime !== null && readable(c.file))
+      .sort((a, b) => b.mtime - a.mtime)[0]
+    if (!best) return null
+    const fromBackup = best.file === `${path}.bak`
+    if (fromBackup) {
+      // the .bak stays: a copy of it is renamed in
+      const tmp = tempBeside(path)
+      copyFileSync(best.file, tmp)
+      renameSync(tmp, path)
+    } else renameSync(best.file, path)
+    fsyncDir(this.dir)
+    for (const t of temps) if (t !== best.file) rmSync(t, { force: true })
+    return `${base} was missing after an interrupted save; it was restored from ${fromBackup ? 'its backup (.bak)' : 'the save in progress'}, written ${new Date(best.mtime).toISOString()}`
   }
 
   save(name: string, doc: ProjectDocData): { name: string; savedAt: number } {
@@ -87,21 +219,24 @@ export class ProjectStore {
     return { name: basename(path, '.dolly'), savedAt: Date.now() }
   }
 
-  open(name: string): { doc: ProjectDocData; migratedFrom: number | null } {
+  open(name: string): { doc: ProjectDocData; migratedFrom: number | null; recovered?: string } {
     const path = this.pathOf(name)
     let text: string
+    let recovered: string | null = null
     try {
+      recovered = this.restoreLeftovers(path)
       text = readFileSync(path, 'utf8')
     } catch (err) {
       throw new HandlerError(
         'invalid-payload',
-        `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`,
+        `${path}: cannot be read (${describeUnreadable(path, err)})`,
       )
     }
     try {
       const { file, migratedFrom } = parseProject(text)
       this.touchRecent(basename(path, '.dolly'))
-      return { doc: file.doc, migratedFrom }
+      if (recovered) console.error(`projects: ${recovered}`)
+      return { doc: file.doc, migratedFrom, ...(recovered ? { recovered } : {}) }
     } catch (err) {
       if (err instanceof ProjectFormatError)
         throw new HandlerError(
@@ -163,4 +298,45 @@ export class ProjectStore {
       return []
     }
   }
+}
+
+/** A leftover worth restoring: a whole project file (a temp file cut short by a crash is not). */
+function readable(file: string): boolean {
+  try {
+    parseProject(readFileSync(file, 'utf8'))
+    return true
+  } catch {
+    return false
+  }
+}
+
+function statSafe(path: string): number | null {
+  try {
+    return statSync(path).mtimeMs
+  } catch {
+    return null
+  }
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Why a project path cannot be read, in words: a dangling link names its target. */
+function describeUnreadable(path: string, err: unknown): string {
+  try {
+    if (lstatSync(path).isSymbolicLink() && !existsSync(path))
+      return `it is a link to ${readlinkSync(path)}, which does not exist`
+  } catch {
+    // not there at all
+  }
+  const code = (err as NodeJS.ErrnoException).code
+  return code === 'ENOENT'
+    ? 'no such project'
+    : (code ?? (err instanceof Error ? err.message : String(err)))
 }

@@ -12,19 +12,23 @@ import {
   rmSync,
 } from 'node:fs'
 import { freemem } from 'node:os'
-import { basename, join } from 'node:path'
-import { isPresetName } from '../../shared/camera'
+import { basename, dirname, join } from 'node:path'
+import { presetExpressionProblem } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
 import { PIPELINES, type ClipFormat } from '../../shared/render'
-import { HandlerError } from './dispatch'
+import { clampText, HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
+import { cleanStaleTemps } from '../engine/media/ffmpeg'
 import { openModelFolder, type ModelFolder } from '../engine/models/model-folder'
 import type { EngineEvent, RenderSpec } from '../engine/protocol'
 import type { ModelRegistry } from './model-registry'
 import { atomicWrite } from './projects'
 import type { InputStore } from './inputs'
 import { writeStoredZip } from './zip'
+
+/** jobs.list carries at most this many (the newest). */
+export const MAX_LISTED_JOBS = 1000
 
 export type StudioOptions = {
   engine: EngineHost
@@ -52,16 +56,34 @@ export class StudioService {
     this.restore()
     o.engine.onEngineEvent((e) => this.onEngineEvent(e))
     o.engine.onState((s) => {
-      // a crash loses the engine's queue: every job it held fails with the reason
-      if (s.state !== 'crashed') return
+      // The engine's queue lives in its process: a crash, a restart or a stop loses it, and
+      // every job it held (running or queued) fails with the reason, so none stays "running".
+      // (After a crash the restart finds nothing left to fail.)
+      const [what, detail] =
+        s.state === 'crashed'
+          ? ['the engine stopped', `: ${s.lastError ?? 'it exited'}`]
+          : s.state === 'restarting'
+            ? ['the engine was restarted', '']
+            : s.state === 'stopped'
+              ? ['the studio stopped the engine', '']
+              : [null, '']
+      if (!what) return
       for (const job of this.jobs.values()) {
         if (job.state === 'running' || job.state === 'queued') {
           this.update({
             ...job,
             state: 'failed',
+            progress: null,
             error: {
-              message: `the engine stopped during the render: ${s.lastError ?? 'it exited'}`,
-              advice: 'The engine restarts by itself; press Retry when it is ready.',
+              message: clampText(
+                `${what} ${job.state === 'running' ? 'during the render' : 'before this job started'}${detail}`,
+              ),
+              advice:
+                s.state === 'crashed'
+                  ? 'The engine restarts by itself; press Retry when it is ready.'
+                  : s.state === 'stopped'
+                    ? 'Press Retry when the studio is running again.'
+                    : 'Press Retry when the engine is ready.',
             },
           })
         }
@@ -147,9 +169,8 @@ export class StudioService {
       }
     }
     if (req.camera && 'preset' in req.camera) {
-      const first = req.camera.preset.split(/[+,]/)[0]!.trim()
-      if (!isPresetName(first))
-        throw new HandlerError('invalid-payload', `unknown camera preset "${first}"`)
+      const problem = presetExpressionProblem(req.camera.preset)
+      if (problem) throw new HandlerError('invalid-payload', problem)
     }
     const frames = req.frames ?? model.defaults.frames
     // a pipeline with context windows runs a longer clip as overlapping windows
@@ -229,8 +250,20 @@ export class StudioService {
     return this.o.engine.request('jobs.cancel', { id })
   }
 
+  /**
+   * The newest MAX_LISTED_JOBS jobs, oldest first, each as the contract carries it. Over 1000
+   * cached renders used to fail every jobs.list; older jobs stay in main (export and cancel
+   * still find them by id). A job that does not fit the contract is skipped and logged.
+   */
   list(): JobView[] {
-    return [...this.jobs.values()].sort((a, b) => a.createdAt - b.createdAt)
+    const all = [...this.jobs.values()].sort((a, b) => a.createdAt - b.createdAt)
+    const out: JobView[] = []
+    for (const job of all.slice(-MAX_LISTED_JOBS)) {
+      const checked = JobView.safeParse(job)
+      if (checked.success) out.push(checked.data)
+      else console.error(`studio: job ${job.id} not listed: ${checked.error.issues[0]?.message}`)
+    }
+    return out
   }
 
   /**
@@ -255,11 +288,22 @@ export class StudioService {
           `${which} has no finished clip to export${req.jobIds.length > 1 ? '; render every shot first' : ''}`,
         )
       const framesDir = join(this.o.cacheDir, id, 'frames')
-      const numFrames = existsSync(framesDir)
-        ? readdirSync(framesDir).filter((f) => /^frame_\d{4}\.png$/.test(f)).length
-        : 0
+      const names = existsSync(framesDir)
+        ? readdirSync(framesDir).filter((f) => /^frame_\d{4}\.png$/.test(f))
+        : []
+      const numFrames = names.length
       if (!numFrames)
         throw new HandlerError('internal', `the frames of ${which} are no longer in the cache`)
+      // frames are numbered from 0 without gaps; name the first one missing
+      const have = new Set(names)
+      for (let f = 0; f < numFrames; f++) {
+        const name = `frame_${String(f).padStart(4, '0')}.png`
+        if (!have.has(name))
+          throw new HandlerError(
+            'internal',
+            `${which}: frame ${f} (${name}) is missing from the cache; render that shot again, then export`,
+          )
+      }
       return { id, which, result: job.result, framesDir, numFrames }
     })
     const first = parts[0]!
@@ -293,16 +337,35 @@ export class StudioService {
       joined = join(dir, `joined-${++this.exportCounter}`)
       mkdirSync(joined, { recursive: true })
       numFrames = 0
-      for (const p of parts)
-        for (let f = 0; f < p.numFrames; f++) {
-          const src = join(p.framesDir, `frame_${String(f).padStart(4, '0')}.png`)
-          const dst = join(joined, `frame_${String(numFrames++).padStart(4, '0')}.png`)
-          try {
-            linkSync(src, dst)
-          } catch {
-            copyFileSync(src, dst)
+      try {
+        for (const p of parts)
+          for (let f = 0; f < p.numFrames; f++) {
+            const name = `frame_${String(f).padStart(4, '0')}.png`
+            const src = join(p.framesDir, name)
+            const dst = join(joined, `frame_${String(numFrames++).padStart(4, '0')}.png`)
+            try {
+              linkSync(src, dst)
+            } catch {
+              try {
+                copyFileSync(src, dst)
+              } catch (err) {
+                const code = (err as NodeJS.ErrnoException).code
+                throw new HandlerError(
+                  'internal',
+                  code === 'ENOENT'
+                    ? `${p.which}: frame ${f} (${name}) is missing from the cache; render that shot again, then export`
+                    : code === 'ENOSPC'
+                      ? `the disk is full: ${p.which}'s frames could not be gathered for the export; free some space and export again`
+                      : `${p.which}: frame ${f} could not be gathered for the export (${code ?? err})`,
+                )
+              }
+            }
           }
-        }
+      } catch (err) {
+        // the joined folder is scratch: it never outlives a failed export
+        rmSync(joined, { recursive: true, force: true })
+        throw err
+      }
       framesDir = joined
     }
     try {
@@ -320,6 +383,11 @@ export class StudioService {
         },
         10 * 60_000,
       )
+    } catch (err) {
+      // an engine that died mid-export left its temp output beside the target: not ours to
+      // keep (cleanStaleTemps takes only temp files of processes no longer running)
+      cleanStaleTemps(dirname(out.replace(/[\\/]+$/, '')), Date.now())
+      throw err
     } finally {
       if (joined) rmSync(joined, { recursive: true, force: true })
     }
@@ -340,6 +408,8 @@ export class StudioService {
 
   private onEngineEvent(e: EngineEvent): void {
     if (e.name === 'job.update') {
+      // the engine's report, cut to the contract's sizes (a 10,000-character error used to
+      // fail the contract, the update was dropped and the job stayed "running" for good)
       const u = e.data
       const job = this.jobs.get(u.id)
       if (!job) return
@@ -348,7 +418,9 @@ export class StudioService {
         ...job,
         state: u.state,
         progress: u.progress,
-        error: u.error,
+        error: u.error
+          ? { message: clampText(u.error.message), advice: clampText(u.error.advice) }
+          : null,
         result: r
           ? {
               clipUrl: this.o.mediaUrl(job.id, 'clip.mp4'),
@@ -359,13 +431,13 @@ export class StudioService {
               seed: r.seed,
               plan: r.plan,
               planReason: r.planReason.slice(0, 2000),
-              warnings: r.warnings.slice(0, 32),
+              warnings: r.warnings.slice(0, 32).map((w) => clampText(w)),
               loopScore: r.loopScore ?? null,
               longTake: r.longTake ?? null,
             }
           : null,
       })
-    } else {
+    } else if (e.name === 'job.preview') {
       const d = e.data
       if (!this.jobs.has(d.id)) return
       const p = JobPreview.safeParse({

@@ -5,9 +5,15 @@ import { createReadStream, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { extname, join, normalize, resolve, sep } from 'node:path'
-import type { Duplex } from 'node:stream'
+import type { Duplex, Readable } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { events, isEventName, type EventName, type EventPayload } from '../../shared/contract'
+import {
+  events,
+  isEventName,
+  MAX_PROJECT_BYTES,
+  type EventName,
+  type EventPayload,
+} from '../../shared/contract'
 import type { Dispatch } from '../services/dispatch'
 import { InputError, MAX_INPUT_BYTES, type InputStore } from '../services/inputs'
 import { mediaPath, mediaResponse } from '../services/media-files'
@@ -31,6 +37,13 @@ export type WebHost = {
   broadcast<E extends EventName>(event: E, payload: EventPayload<E>): void
   close(): Promise<void>
 }
+
+/**
+ * The largest WebSocket message the host reads. Every valid command fits well below it (the
+ * biggest, a project save, is bounded by MAX_PROJECT_BYTES and refused with a message that
+ * names the size); a bigger frame closes that connection with 1009, nothing else.
+ */
+export const MAX_FRAME_BYTES = 2 * MAX_PROJECT_BYTES
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -73,7 +86,7 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const token = opts.token ?? randomBytes(24).toString('base64url')
   const root = resolve(opts.rendererDir)
   const sockets = new Set<WebSocket>()
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 })
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES })
   let port = 0
 
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`])
@@ -104,8 +117,7 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         r.headers['Content-Disposition'] =
           `attachment; filename="${download.replace(/[^A-Za-z0-9._-]/g, '_')}"`
       res.writeHead(r.status, r.headers)
-      if (r.body && req.method !== 'HEAD') r.body.pipe(res)
-      else res.end()
+      sendBody(r.body, req, res)
       return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -148,8 +160,21 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cache-Control': type.startsWith('text/html') ? 'no-store' : 'no-cache',
     })
-    if (req.method === 'HEAD') res.end()
-    else createReadStream(file).pipe(res)
+    sendBody(req.method === 'HEAD' ? null : createReadStream(file), req, res)
+  }
+
+  /** Streams a file; one that vanished or failed mid-way ends that response, not the host. */
+  function sendBody(body: Readable | null, req: IncomingMessage, res: ServerResponse): void {
+    if (!body || req.method === 'HEAD') {
+      body?.destroy()
+      res.end()
+      return
+    }
+    body.on('error', (err) => {
+      console.error(`web host: ${req.url?.replace(/token=[^&]*/, 'token=…')}: ${err.message}`)
+      res.destroy()
+    })
+    body.pipe(res)
   }
 
   function refuseUpgrade(socket: Duplex, status: number, text: string): void {
@@ -160,6 +185,10 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   function onConnection(ws: WebSocket): void {
     sockets.add(ws)
     ws.on('close', () => sockets.delete(ws))
+    // A protocol violation (a frame over the limit, invalid UTF-8, an unmasked frame, RSV1, a
+    // bad close code, an unknown opcode, an oversized ping) arrives here after ws has closed the
+    // connection with the matching code. Without a listener it would be thrown and end the host.
+    ws.on('error', (err) => console.error(`web host: a WebSocket was closed: ${err.message}`))
     ws.on('message', async (data, isBinary) => {
       if (isBinary) return void ws.close(1003, 'text frames only')
       let msg: unknown
@@ -173,7 +202,11 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         return void ws.close(1008, 'each message needs a numeric id')
       }
       const result = await opts.dispatch(m.command, m.payload)
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: m.id, result }))
+      try {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: m.id, result }))
+      } catch (err) {
+        console.error(`web host: could not answer ${String(m.command).slice(0, 64)}: ${err}`)
+      }
     })
   }
 
@@ -190,8 +223,7 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     }
     const r = mediaResponse(file, req.headers.range)
     res.writeHead(r.status, r.headers)
-    if (r.body && req.method !== 'HEAD') r.body.pipe(res)
-    else res.end()
+    sendBody(r.body, req, res)
   }
 
   function receiveInput(req: IncomingMessage, res: ServerResponse, store: InputStore): void {
@@ -243,6 +275,8 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   })
 
   server.on('upgrade', (req, socket, head) => {
+    // a peer that resets the connection during the handshake must not end the host
+    socket.on('error', () => socket.destroy())
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found')
     if (!hostOk(req) || !originOk(req)) return refuseUpgrade(socket, 403, 'Forbidden')

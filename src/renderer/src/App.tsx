@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import {
   addKeyframeAt,
+  cameraPresetTrajectory,
   deleteKeyframe,
   duplicateKeyframe,
   exportMotionCtrlJson,
@@ -42,7 +43,7 @@ import { usePlayback } from './hooks/usePlayback'
 import { useProjectFile } from './hooks/useProjectFile'
 import { useProjectHistory } from './hooks/useProjectHistory'
 import { useShortcuts } from './hooks/useShortcuts'
-import { initialProject, trajectoryFromPreset } from './state/project'
+import { initialProject } from './state/project'
 
 function Region(props: {
   name: string
@@ -265,13 +266,14 @@ export function App() {
         className="centre"
         tools={
           <CameraToolbar
+            motionCtrl={model?.camera === 'motionctrl-rt'}
             hasSelection={selectedKey !== null}
             view={view}
             gizmo={gizmo}
             onApplyPreset={(name, speed) => {
               h.editShot((d) => ({
                 ...d,
-                camera: trajectoryFromPreset(name, speed, d.settings.frames),
+                camera: cameraPresetTrajectory(name, speed, d.settings.frames),
                 preset: { name, speed },
               }))
               setSelectedKey(null)
@@ -332,6 +334,10 @@ export function App() {
                 }
               />
             ) : null}
+            <p className="overlay top" data-testid="camera-convention">
+              {model?.cameraConvention ??
+                `${model?.label ?? 'This model'} has no camera input: the path is a guide for you, not the model`}
+            </p>
             {fovLost ? (
               <p className="overlay warn fov" data-testid="fov-warning">
                 {fovLost.message}

@@ -11,6 +11,7 @@ import {
   w2cToRow,
   type W2C,
 } from './convert'
+import { poseProblem } from './limits'
 import type { CameraPose } from './trajectory'
 
 export class PoseFileError extends Error {
@@ -84,8 +85,12 @@ export function importMotionCtrlJson(text: string, frames: number, fov = 45): Im
     )
   if (data.length === 0)
     throw new PoseFileError('the pose list is empty; expected one 12-number row per frame')
+  // element start lines, found in one pass over the text (once per file, only when needed:
+  // finding each row's line from the start made a 20k-row import take half a minute)
+  let lines: number[] | null = null
+  const lineOf = (i: number) => (lines ??= elementLines(text))[i] ?? 1
   const ws: W2C[] = data.map((row, i) => {
-    const where = `frame ${i} (line ${lineOfElement(text, i)})`
+    const where = `frame ${i} (line ${lineOf(i)})`
     const flat =
       Array.isArray(row) && row.length === 3 && row.every((r) => Array.isArray(r))
         ? (row as unknown[][]).flat()
@@ -93,26 +98,30 @@ export function importMotionCtrlJson(text: string, frames: number, fov = 45): Im
     if (!Array.isArray(flat))
       throw new PoseFileError(
         `${where}: expected a list of 12 numbers, found ${typeof row}`,
-        lineOfElement(text, i),
+        lineOf(i),
       )
     if (flat.length !== 12)
       throw new PoseFileError(
         `${where}: has ${flat.length} numbers; expected 12 (a 3x4 [R|t], row-major)`,
-        lineOfElement(text, i),
+        lineOf(i),
       )
     const bad = flat.findIndex((v) => !finite(v))
     if (bad >= 0)
       throw new PoseFileError(
         `${where}: value ${bad} is ${JSON.stringify(flat[bad])}; expected a finite number`,
-        lineOfElement(text, i),
+        lineOf(i),
       )
     const w = rowToW2C(flat as number[])
     const problem = rotationProblem(w.R)
-    if (problem) throw new PoseFileError(`${where}: ${problem}`, lineOfElement(text, i))
+    if (problem) throw new PoseFileError(`${where}: ${problem}`, lineOf(i))
     return w
   })
   const warnings: string[] = []
   let poses = ws.map((w) => openCvToThree(w, fov))
+  for (const [i, p] of poses.entries()) {
+    const problem = poseProblem(p)
+    if (problem) throw new PoseFileError(`frame ${i} (line ${lineOf(i)}): ${problem}`, lineOf(i))
+  }
   if (poses.length > frames) {
     // as MotionCtrl's get_RT: a longer file gives its central rows
     const half = Math.floor((poses.length - frames) / 2)
@@ -129,13 +138,15 @@ export function importMotionCtrlJson(text: string, frames: number, fov = 45): Im
   return { poses, warnings }
 }
 
-/** The 1-based line where the i-th element of a top-level JSON array starts. */
-function lineOfElement(text: string, index: number): number {
+/** The 1-based line where each element of a top-level JSON array starts, in one pass. */
+function elementLines(text: string): number[] {
+  const lines: number[] = []
   let depth = 0
-  let count = -1
+  let line = 1
   let inStr = false
   for (let p = 0; p < text.length; p++) {
     const c = text[p]!
+    if (c === '\n') line++
     if (inStr) {
       if (c === '\\') p++
       else if (c === '"') inStr = false
@@ -144,13 +155,10 @@ function lineOfElement(text: string, index: number): number {
     if (c === '"') inStr = true
     else if (c === '[' || c === '{') {
       depth++
-      if (depth === 2) {
-        count++
-        if (count === index) return text.slice(0, p).split('\n').length
-      }
+      if (depth === 2) lines.push(line)
     } else if (c === ']' || c === '}') depth--
   }
-  return 1
+  return lines
 }
 
 export function exportMotionCtrlJson(poses: CameraPose[]): string {
@@ -163,9 +171,17 @@ export function importRealEstate10K(text: string, frames: number): ImportResult 
   const lines = text.split(/\r?\n/)
   if (lines.length === 0 || !lines[0]!.trim())
     throw new PoseFileError('line 1: expected the video URL line first; the file is empty', 1)
+  const warnings: string[] = []
+  // some files come without their URL line: a first line of 19 numbers is a camera line
+  // (it used to be skipped as the URL, silently dropping the first frame)
+  const firstIsCamera = (() => {
+    const parts = lines[0]!.trim().split(/\s+/)
+    return parts.length === 19 && parts.every((v) => v !== '' && Number.isFinite(Number(v)))
+  })()
+  if (firstIsCamera) warnings.push('the file has no URL line; line 1 was read as the first camera')
   const poses: CameraPose[] = []
   const seen = new Set<string>()
-  for (let i = 1; i < lines.length; i++) {
+  for (let i = firstIsCamera ? 0 : 1; i < lines.length; i++) {
     const line = lines[i]!.trim()
     if (!line) continue
     const parts = line.split(/\s+/)
@@ -194,10 +210,12 @@ export function importRealEstate10K(text: string, frames: number): ImportResult 
     const w = rowToW2C(nums.slice(7))
     const problem = rotationProblem(w.R)
     if (problem) throw new PoseFileError(`line ${ln}: ${problem}`, ln)
-    poses.push(openCvToThree(w, fovFromFy(fy)))
+    const pose = openCvToThree(w, fovFromFy(fy))
+    const bounds = poseProblem(pose)
+    if (bounds) throw new PoseFileError(`line ${ln}: ${bounds}`, ln)
+    poses.push(pose)
   }
   if (poses.length === 0) throw new PoseFileError('the file has a URL line but no camera lines', 2)
-  const warnings: string[] = []
   let out = poses
   if (poses.length !== frames) {
     warnings.push(`the pose file has ${poses.length} frames; resampled to the clip's ${frames}`)

@@ -120,6 +120,7 @@ describe.skipIf(skip)('StableVideoDiffusionPipeline vs diffusers (svd-tiny)', ()
 
   it('motionBucketId, fps and noiseAugStrength reach the UNet as diffusers passes them and change the frames', async () => {
     const base = await run()
+    let aug: Awaited<ReturnType<typeof run>> | null = null
     for (const [over, want] of [
       [{ motionBucketId: 200 }, [9, 200, 0.05]],
       [{ fps: 25 }, [24, 60, 0.05]],
@@ -129,16 +130,17 @@ describe.skipIf(skip)('StableVideoDiffusionPipeline vs diffusers (svd-tiny)', ()
       const ids = Array.from(r.traced.get('unet_added_time_ids')!)
       expect(ids).toEqual([...want, ...want].map(Math.fround))
       expect(maxAbs(r.out.frames, base.out.frames)).toBeGreaterThan(1e-4)
+      if ('noiseAugStrength' in over) aug = r
     }
     // noise augmentation also changes what the VAE encoder sees
-    const aug = await run({ noiseAugStrength: 0.3 })
     expect(
       maxAbs(
-        aug.traced.get('vae_image_noise_augmented')!,
+        aug!.traced.get('vae_image_noise_augmented')!,
         base.traced.get('vae_image_noise_augmented')!,
       ),
     ).toBeGreaterThan(0.1)
-  })
+    // four SVD runs: give a loaded machine room (CI is quicker)
+  }, 180_000)
 
   it('decodeChunkSize changes how the temporal decoder mixes frames', async () => {
     const a = await run({ decodeChunkSize: 2 })

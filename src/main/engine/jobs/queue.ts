@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import type { JobState } from '../../../shared/render'
+import { trajectoryProblem } from '../../../shared/camera/limits'
 import { MediaError } from '../media/ffmpeg'
 import { ModelFolderError } from '../models/model-folder'
 import { CancelledError, PipelineError } from '../pipelines/common'
@@ -133,6 +134,14 @@ export class JobQueue {
     Object.assign(next, { state: 'running', startedAt: Date.now() })
     this.emit(next)
     try {
+      // the engine checks the camera too (main's schema does, but a job may come from elsewhere):
+      // values past what the math carries rendered an all-black clip that was marked done
+      const camera = next.spec.camera
+      const cameraIssue =
+        camera && 'trajectory' in camera
+          ? trajectoryProblem(camera.trajectory, next.spec.frames ?? camera.trajectory.frames)
+          : null
+      if (cameraIssue) throw new PipelineError(`camera path: ${cameraIssue}`)
       const { budgetMiB, budgetSource } = next.spec
       const ctx = budgetMiB ? { ...this.ctx, budgetMiB, budgetSource } : this.ctx
       const result = await this.render(next.spec, ctx, {

@@ -7,6 +7,8 @@ import { extname } from 'node:path'
 import {
   importMotionCtrlJson,
   importRealEstate10K,
+  motionCtrlPresetOf,
+  motionCtrlPresetPoses,
   motionCtrlRT,
   parsePresetExpression,
   presetPoses,
@@ -93,6 +95,8 @@ export function cameraPoses(
   if ('trajectory' in spec)
     return { poses: sampleTrajectory(spec.trajectory, frames), warnings: [] }
   if ('preset' in spec) {
+    const mc = motionCtrlPresetOf(spec.preset)
+    if (mc) return { poses: motionCtrlPresetPoses(mc, frames, 45, spec.speed ?? 1), warnings: [] }
     const seq = parsePresetExpression(spec.preset, spec.speed ?? 1)
     const poses =
       seq.length === 1 ? presetPoses(seq[0]!, { frames }) : presetSequence(seq, { frames })

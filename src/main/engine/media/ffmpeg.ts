@@ -109,6 +109,189 @@ export function findFfmpeg(refresh = false): FfmpegInfo {
   )
 }
 
+/** ffprobe for checking an output: FFPROBE_PATH, beside the ffmpeg in use, or on PATH. */
+function findFfprobe(ffmpegPath: string): string | null {
+  const exe = process.platform === 'win32' ? 'ffprobe.exe' : 'ffprobe'
+  for (const p of [process.env['FFPROBE_PATH'], join(dirname(ffmpegPath), exe), onPath('ffprobe')])
+    if (p && existsSync(p)) return p
+  return null
+}
+
+/** Video packets (one per frame for our formats) in `file`, or null when it cannot be read. */
+function countFrames(file: string, ffmpegPath: string): Promise<number | null> {
+  const probe = findFfprobe(ffmpegPath)
+  // ffprobe counts packets without decoding; without it, ffmpeg copies them to nowhere
+  const [bin, args] = probe
+    ? [
+        probe,
+        [
+          '-v',
+          'error',
+          '-count_packets',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'stream=nb_read_packets',
+          '-of',
+          'csv=p=0',
+          file,
+        ],
+      ]
+    : [
+        ffmpegPath,
+        [
+          '-v',
+          'error',
+          '-nostats',
+          '-i',
+          file,
+          '-map',
+          '0:v:0',
+          '-c',
+          'copy',
+          '-f',
+          'null',
+          '-',
+          '-progress',
+          'pipe:1',
+        ],
+      ]
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'ignore'] })
+    let out = ''
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    child.on('error', () => resolve(null))
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) return resolve(null)
+      if (probe) {
+        const m = /^(\d+)$/.exec(out.trim())
+        return resolve(m ? Number(m[1]) : null)
+      }
+      const last = [...out.matchAll(/^frame=(\d+)$/gm)].at(-1)
+      resolve(last && /^progress=end$/m.test(out) ? Number(last[1]) : null)
+    })
+  })
+}
+
+/**
+ * What ffmpeg wrote, checked before it replaces anything: on a full disk Debian's ffmpeg 5.1
+ * can exit 0 after writing an empty GIF or WebM. Null when the output holds every frame;
+ * otherwise why it is in doubt (the caller keeps the old file and says so).
+ */
+export async function outputProblem(
+  tmp: string,
+  format: ClipFormat,
+  numFrames: number,
+  ffmpegPath: string,
+): Promise<string | null> {
+  const hint = 'the disk may be full'
+  if (format === 'png') {
+    const names = readdirSync(tmp).filter((f) => f.endsWith('.png'))
+    if (names.length !== numFrames)
+      return `ffmpeg wrote ${names.length} PNG frames; expected ${numFrames}`
+    const empty = names.find((f) => statSync(join(tmp, f)).size === 0)
+    return empty ? `ffmpeg wrote ${empty} empty (0 bytes; ${hint})` : null
+  }
+  const size = statSync(tmp).size
+  if (size === 0) return `ffmpeg reported success but wrote an empty file (0 bytes; ${hint})`
+  const frames = await countFrames(tmp, ffmpegPath)
+  if (frames === null)
+    return `ffmpeg reported success but what it wrote (${size} bytes) cannot be read back as a video (${hint})`
+  if (frames < numFrames)
+    return `ffmpeg reported success but what it wrote holds ${frames} of ${numFrames} frames (${hint})`
+  return null
+}
+
+/** Refuses a doubtful output: removes the temp file, keeps whatever is at the target. */
+async function checkBeforeRename(
+  tmp: string,
+  out: string,
+  format: ClipFormat,
+  numFrames: number,
+  ffmpegPath: string,
+): Promise<void> {
+  let problem: string | null
+  try {
+    problem = await outputProblem(tmp, format, numFrames, ffmpegPath)
+  } catch (err) {
+    problem = `its output could not be checked (${(err as NodeJS.ErrnoException).code ?? err})`
+  }
+  if (!problem) return
+  dropTemp(tmp)
+  const kept = existsSync(out) ? `${out} was left as it was` : `nothing was written to ${out}`
+  throw new MediaError(`${problem}; ${kept}. Free some space and export again.`)
+}
+
+// --- temp files: named .<target>.dolly-<pid>-<tag>.tmp[.ext] beside the target -------------
+
+/** Temp outputs this process is writing now (a second Ctrl-C or a SIGTERM removes them). */
+const liveTemps = new Set<string>()
+
+/** A temp path beside `out`, recognisable by cleanStaleTemps, remembered until it is gone. */
+function tempFor(out: string, format: ClipFormat): string {
+  const tag = randomBytes(4).toString('hex')
+  const name = basename(out.replace(/[\\/]+$/, ''))
+  const dir = format === 'png' ? dirname(out.replace(/[\\/]+$/, '')) : dirname(out)
+  const tmp = join(
+    dir,
+    `.${name}.dolly-${process.pid}-${tag}.tmp${format === 'png' ? '' : `.${format}`}`,
+  )
+  liveTemps.add(tmp)
+  return tmp
+}
+
+function dropTemp(tmp: string): void {
+  rmSync(tmp, { recursive: true, force: true })
+  liveTemps.delete(tmp)
+}
+
+/** Removes the temp outputs this process is writing (on exit after a signal). */
+export function removeLiveTemps(): void {
+  for (const t of liveTemps) dropTemp(t)
+}
+
+const TEMP_NAME = /^\..+\.dolly-(?:(\d+)-)?[0-9a-f]{8}\.tmp(?:\.(?:mp4|gif|webm))?$/
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes temp outputs a killed run left in `dir`: our naming only, written before `before`
+ * (this process's start), and not by a process still running. Returns what it removed.
+ */
+export function cleanStaleTemps(dir: string, before: number): string[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  const removed: string[] = []
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name)
+    if (!m) continue
+    const pid = m[1] ? Number(m[1]) : null
+    if (pid !== null && (pid === process.pid || alive(pid))) continue
+    const path = join(dir, name)
+    try {
+      if (statSync(path).mtimeMs >= before) continue
+      rmSync(path, { recursive: true, force: true })
+      removed.push(name)
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed
+}
+
 export type { ClipFormat } from '../../../shared/render'
 
 export type EncodeOptions = {
@@ -241,11 +424,7 @@ export async function encodeClip(
   const ff = findFfmpeg()
   const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
   if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
-  const tag = randomBytes(4).toString('hex')
-  const tmp = join(
-    dir,
-    `.${basename(o.out.replace(/[\\/]+$/, ''))}.dolly-${tag}.tmp${format === 'png' ? '' : `.${format}`}`,
-  )
+  const tmp = tempFor(o.out, format)
   const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
   if (format === 'png') mkdirSync(tmp)
 
@@ -275,23 +454,18 @@ export async function encodeClip(
     }),
     target,
   ]
-  const cleanup = () => rmSync(tmp, { recursive: true, force: true })
+  const cleanup = () => dropTemp(tmp)
   try {
     await runFfmpeg(ff.path, args, frames, frameBytes, numFrames, o)
   } catch (err) {
     cleanup()
     throw err
   }
-  if (format === 'png') {
-    const n = readdirSync(tmp).filter((f) => f.endsWith('.png')).length
-    if (n !== numFrames) {
-      cleanup()
-      throw new MediaError(`ffmpeg wrote ${n} PNG frames; expected ${numFrames}`)
-    }
-    // an empty folder the user chose is replaced; one with files in it is never touched
-    if (existsSync(o.out)) rmdirSync(o.out)
-  }
+  await checkBeforeRename(tmp, o.out, format, numFrames, ff.path)
+  // an empty folder the user chose is replaced; one with files in it is never touched
+  if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
   renameSync(tmp, o.out)
+  liveTemps.delete(tmp)
   return o.out
 }
 
@@ -379,11 +553,7 @@ export async function encodeFromFrames(
   const ff = findFfmpeg()
   const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
   if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
-  const tag = randomBytes(4).toString('hex')
-  const tmp = join(
-    dir,
-    `.${basename(o.out.replace(/[\\/]+$/, ''))}.dolly-${tag}.tmp${format === 'png' ? '' : `.${format}`}`,
-  )
+  const tmp = tempFor(o.out, format)
   if (format === 'png') mkdirSync(tmp)
   const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
   const args = [
@@ -411,6 +581,7 @@ export async function encodeFromFrames(
   try {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      if (child.pid) o.onSpawn?.(child.pid)
       let stderr = ''
       const onAbort = () => child.kill('SIGKILL')
       o.signal?.addEventListener('abort', onAbort)
@@ -443,10 +614,12 @@ export async function encodeFromFrames(
       })
     })
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true })
+    dropTemp(tmp)
     throw err
   }
+  await checkBeforeRename(tmp, o.out, format, numFrames, ff.path)
   if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
   renameSync(tmp, o.out)
+  liveTemps.delete(tmp)
   return o.out
 }

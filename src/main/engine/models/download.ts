@@ -21,11 +21,20 @@ import { dirname, join, normalize, sep } from 'node:path'
 import { openModelFolder } from './model-folder'
 
 export class DownloadError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** False when trying again cannot help (a redirect loop): the download stops at once. */
+    readonly retryable = true,
+  ) {
     super(message)
     this.name = 'DownloadError'
   }
 }
+
+/** Redirects followed per request; a redirect loop once made 28,523 requests in 10 s. */
+export const MAX_REDIRECTS = 10
+/** A connection that sends nothing for this long is given up (a hub that never answers). */
+export const STALL_TIMEOUT_MS = 30_000
 
 export type HubFile = { path: string; size: number; sha256: string | null; gitOid: string | null }
 
@@ -43,7 +52,7 @@ export type DownloadProgress = {
 export type DownloadOptions = {
   repo: string
   revision?: string
-  /** The models directory; the model lands in <modelsDir>/<repo name>. */
+  /** The models directory; the model lands in <modelsDir>/<owner>--<name>. */
   modelsDir: string
   endpoint?: string
   token?: string
@@ -51,6 +60,8 @@ export type DownloadOptions = {
   onProgress?: (p: DownloadProgress) => void
   /** Retries per file after a dropped connection. */
   retries?: number
+  /** How long a connection may send nothing before it is given up (default 30 s). */
+  stallTimeoutMs?: number
 }
 
 const REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/
@@ -59,6 +70,8 @@ function request(
   url: string,
   headers: Record<string, string>,
   signal?: AbortSignal,
+  stallMs = STALL_TIMEOUT_MS,
+  redirects = 0,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const get = url.startsWith('https:') ? httpsGet : httpGet
@@ -67,16 +80,41 @@ function request(
       const loc = res.headers.location
       if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && loc) {
         res.resume()
-        request(new URL(loc, url).href, headers, signal).then(resolve, reject)
+        if (redirects >= MAX_REDIRECTS) {
+          reject(
+            new DownloadError(
+              `${url}: more than ${MAX_REDIRECTS} redirects (a redirect loop?); the server sent it to ${loc.slice(0, 200)} again. Check the hub address (HF_ENDPOINT)`,
+              false,
+            ),
+          )
+          return
+        }
+        request(new URL(loc, url).href, headers, signal, stallMs, redirects + 1).then(
+          resolve,
+          reject,
+        )
         return
       }
+      response = res
       resolve(res)
+    })
+    // The socket's idle timer: no bytes for stallMs, before the answer or within the body (a
+    // hub that never answers kept a download running for good), ends it with the reason.
+    let response: IncomingMessage | null = null
+    req.setTimeout(stallMs, () => {
+      const err = new DownloadError(
+        `${new URL(url).host} sent nothing for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`}; the download stopped (the hub or the network stalled)`,
+      )
+      if (response) response.destroy(err)
+      else req.destroy(err)
     })
     req.on('error', (err) =>
       reject(
         signal?.aborted
           ? new DownloadError('cancelled')
-          : new DownloadError(`${url}: ${err.message}`),
+          : err instanceof DownloadError
+            ? err
+            : new DownloadError(`${url}: ${err.message}`),
       ),
     )
   })
@@ -90,14 +128,22 @@ async function readJson(res: IncomingMessage): Promise<unknown> {
 
 /** The repository's files (recursive) from the hub API. */
 export async function listRepoFiles(
-  o: Pick<DownloadOptions, 'repo' | 'revision' | 'endpoint' | 'token' | 'signal'>,
+  o: Pick<
+    DownloadOptions,
+    'repo' | 'revision' | 'endpoint' | 'token' | 'signal' | 'stallTimeoutMs'
+  >,
 ): Promise<HubFile[]> {
   const endpoint = (o.endpoint ?? process.env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(
     /\/+$/,
     '',
   )
   const url = `${endpoint}/api/models/${o.repo}/tree/${encodeURIComponent(o.revision ?? 'main')}?recursive=true`
-  const res = await request(url, o.token ? { Authorization: `Bearer ${o.token}` } : {}, o.signal)
+  const res = await request(
+    url,
+    o.token ? { Authorization: `Bearer ${o.token}` } : {},
+    o.signal,
+    o.stallTimeoutMs,
+  )
   if (res.statusCode === 401 || res.statusCode === 403)
     throw new DownloadError(
       `${o.repo}: access denied (${res.statusCode}); the repository may be gated or private: set a token`,
@@ -148,7 +194,7 @@ async function fetchFile(
     if (have > 0 && have < f.size) headers['Range'] = `bytes=${have}-`
     if (o.token) headers['Authorization'] = `Bearer ${o.token}`
     try {
-      const res = await request(url, headers, o.signal)
+      const res = await request(url, headers, o.signal, o.stallTimeoutMs)
       if (res.statusCode !== 200 && res.statusCode !== 206) {
         res.resume()
         throw new DownloadError(`${f.path}: the server answered ${res.statusCode}`)
@@ -159,7 +205,12 @@ async function fetchFile(
         const out = createWriteStream(dest, { flags: append ? 'a' : 'w' })
         res.on('data', (c: Buffer) => onBytes(c.length))
         res.on('error', reject)
-        res.on('aborted', () => reject(new DownloadError(`${f.path}: the connection dropped`)))
+        // a stall ends the response with its own reason (res.errored), not a plain drop
+        const dropped = () =>
+          res.errored instanceof DownloadError
+            ? res.errored
+            : new DownloadError(`${f.path}: the connection dropped`)
+        res.on('aborted', () => reject(dropped()))
         res.pipe(out)
         out.on('finish', resolve)
         out.on('error', (e) =>
@@ -170,17 +221,20 @@ async function fetchFile(
           ),
         )
         res.on('close', () => {
-          if (!res.complete) reject(new DownloadError(`${f.path}: the connection dropped`))
+          if (!res.complete) reject(dropped())
         })
       })
       if (statSync(dest).size === f.size) return
       throw new DownloadError(`${f.path}: received ${statSync(dest).size} of ${f.size} bytes`)
     } catch (err) {
       if (o.signal?.aborted) throw new DownloadError('cancelled')
-      if (attempt >= retries)
-        throw err instanceof DownloadError
-          ? err
-          : new DownloadError(`${f.path}: ${(err as Error).message}`)
+      if (err instanceof DownloadError && !err.retryable) throw err
+      if (attempt >= retries) {
+        const msg = err instanceof Error ? err.message : String(err)
+        throw new DownloadError(
+          `${msg.startsWith(f.path) ? '' : `${f.path}: `}${msg} (gave up after ${attempt + 1} tries)`,
+        )
+      }
       await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)))
     }
   }
@@ -188,12 +242,19 @@ async function fetchFile(
 
 export async function downloadModel(o: DownloadOptions): Promise<string> {
   if (!REPO.test(o.repo)) throw new DownloadError(`"${o.repo}" is not a repository id (owner/name)`)
+  if (/--|\.\./.test(o.repo))
+    throw new DownloadError(
+      `"${o.repo}" is not a repository id: the hub allows no "--" or ".." in one`,
+    )
   const endpoint = (o.endpoint ?? process.env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(
     /\/+$/,
     '',
   )
   const revision = o.revision ?? 'main'
-  const name = o.repo.split('/')[1]!
+  // owner--name (the hub's own cache spelling, unambiguous since ids have no "--"): two repos
+  // of one name from different owners used to share a folder and mix their files
+  const [owner, repoName] = o.repo.split('/') as [string, string]
+  const name = `${owner}--${repoName}`
   const target = join(o.modelsDir, name)
   if (existsSync(target))
     throw new DownloadError(`${target} exists already; remove it or pick another models folder`)

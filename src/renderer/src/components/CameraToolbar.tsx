@@ -1,10 +1,17 @@
 // The camera editor's toolbar: presets with a speed, keyframe add / delete / duplicate, the
 // gizmo mode, the views, and pose files out (MotionCtrl JSON, RealEstate10K txt) and in.
 import { useRef, useState } from 'react'
-import { PRESET_NAMES } from '../../../shared/camera'
+import {
+  MOTIONCTRL_PREFIX,
+  MOTIONCTRL_PRESET_LABELS,
+  MOTIONCTRL_PRESETS,
+  PRESET_NAMES,
+} from '../../../shared/camera'
 import type { ViewMode } from './CameraViewport'
 
 type Props = {
+  /** The model takes MotionCtrl RT poses: offer MotionCtrl's own presets too. */
+  motionCtrl: boolean
   hasSelection: boolean
   view: ViewMode
   gizmo: 'translate' | 'rotate'
@@ -31,11 +38,23 @@ export function CameraToolbar(p: Props) {
         value={presetName}
         onChange={(e) => setPresetName(e.target.value)}
         data-testid="preset-name"
+        className="preset-select"
         aria-label="Camera preset"
       >
-        {PRESET_NAMES.map((n) => (
-          <option key={n}>{n}</option>
-        ))}
+        <optgroup label="Camera moves">
+          {PRESET_NAMES.map((n) => (
+            <option key={n}>{n}</option>
+          ))}
+        </optgroup>
+        {p.motionCtrl ? (
+          <optgroup label="MotionCtrl's presets (its shipped paths)">
+            {MOTIONCTRL_PRESETS.map((n) => (
+              <option key={n} value={`${MOTIONCTRL_PREFIX}${n}`}>
+                MotionCtrl {n}: {MOTIONCTRL_PRESET_LABELS[n]}
+              </option>
+            ))}
+          </optgroup>
+        ) : null}
       </select>
       <input
         type="number"

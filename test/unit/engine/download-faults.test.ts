@@ -1,0 +1,149 @@
+// Downloads against a misbehaving hub on 127.0.0.1: a redirect loop is cut off after a few
+// redirects (one made 28,523 requests in 10 s), a hub that never answers (or stops mid-file)
+// ends the download with a message instead of leaving it running for good, and repositories
+// of one name from different owners land in different folders (they mixed their files).
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { downloadModel, MAX_REDIRECTS } from '../../../src/main/engine/models/download'
+import { writeAnimateDiffFolder } from '../../fixtures/model-folders'
+import { missing, sharedPath } from './reference'
+
+const clipTok = sharedPath('fixtures/tokenizers/clip')
+const tmp = mkdtempSync(join(tmpdir(), 'dolly-dl-faults-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  )
+}
+
+let server: Server
+let endpoint = ''
+const hits = new Map<string, number>()
+const held: { destroy(): void }[] = []
+
+beforeAll(async () => {
+  if (missing(clipTok)) return
+  const src = join(tmp, 'hub', 'tiny')
+  writeAnimateDiffFolder(src, { tokenizerFrom: clipTok, cameraPoses: true })
+  const base = new Map(walk(src).map((p) => [relative(src, p), readFileSync(p)]))
+  // each owner's copy has a file of its own, so mixed folders show
+  const filesOf = (owner: string) => new Map([...base, [`${owner}.txt`, Buffer.from(owner)]])
+  const tree = (files: Map<string, Buffer>) =>
+    [...files].map(([path, b]) => ({
+      type: 'file',
+      path,
+      size: b.length,
+      oid: createHash('sha1')
+        .update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]))
+        .digest('hex'),
+    }))
+  server = createServer((req, res) => {
+    const path = new URL(req.url!, 'http://x').pathname
+    hits.set(path, (hits.get(path) ?? 0) + 1)
+    let m = /^\/api\/models\/([^/]+)\/([^/]+)\/tree\/main$/.exec(path)
+    if (m) {
+      const [, owner, name] = m
+      if (name === 'loop') return void res.writeHead(302, { Location: path }).end()
+      if (name === 'silent') return void held.push(res.socket!) // accepts, never answers
+      return void res.writeHead(200).end(JSON.stringify(tree(filesOf(owner!))))
+    }
+    m = /^\/([^/]+)\/([^/]+)\/resolve\/main\/(.+)$/.exec(path)
+    if (!m) return void res.writeHead(404).end()
+    const [, owner, name, file] = m
+    const body = filesOf(owner!).get(decodeURIComponent(file!))
+    if (!body) return void res.writeHead(404).end()
+    if (name === 'fileloop' && file === 'model_index.json')
+      return void res
+        .writeHead(301, { Location: `/${owner}/${name}/resolve/main/${file}?again` })
+        .end()
+    if (name === 'stalls' && file === 'model_index.json') {
+      res.writeHead(200, { 'Content-Length': body.length })
+      res.write(body.subarray(0, 10)) // then nothing, and the connection stays open
+      held.push(res.socket!)
+      return
+    }
+    // a slow start for alice, so the two downloads of "tiny" overlap
+    setTimeout(
+      () => res.writeHead(200, { 'Content-Length': body.length }).end(body),
+      owner === 'alice' ? 5 : 0,
+    )
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+})
+afterAll(() => {
+  for (const s of held) s.destroy()
+  server?.close()
+})
+
+describe.skipIf(missing(clipTok))('a misbehaving hub', () => {
+  it('stops a redirect loop on the file list after a few redirects, saying so', async () => {
+    const t0 = Date.now()
+    await expect(
+      downloadModel({ repo: 'dolly/loop', modelsDir: join(tmp, 'm1'), endpoint }),
+    ).rejects.toThrow(new RegExp(`more than ${MAX_REDIRECTS} redirects \\(a redirect loop\\?\\)`))
+    expect(hits.get('/api/models/dolly/loop/tree/main')).toBe(MAX_REDIRECTS + 1)
+    expect(Date.now() - t0).toBeLessThan(5000)
+  })
+
+  it('stops a redirect loop on a file at once (no retries) and leaves nothing', async () => {
+    const models = join(tmp, 'm2')
+    await expect(
+      downloadModel({ repo: 'dolly/fileloop', modelsDir: models, endpoint }),
+    ).rejects.toThrow(/more than 10 redirects/)
+    expect(hits.get('/dolly/fileloop/resolve/main/model_index.json')).toBe(MAX_REDIRECTS + 1)
+    expect(readdirSync(models)).toEqual([])
+  })
+
+  it('gives up on a hub that accepts the connection and never answers', async () => {
+    await expect(
+      downloadModel({
+        repo: 'dolly/silent',
+        modelsDir: join(tmp, 'm3'),
+        endpoint,
+        stallTimeoutMs: 300,
+      }),
+    ).rejects.toThrow(
+      /127\.0\.0\.1:\d+ sent nothing for 300 ms; the download stopped \(the hub or the network stalled\)/,
+    )
+  })
+
+  it('gives up on a file that stops mid-way, after its retries, and leaves nothing', async () => {
+    const models = join(tmp, 'm4')
+    await expect(
+      downloadModel({
+        repo: 'dolly/stalls',
+        modelsDir: models,
+        endpoint,
+        stallTimeoutMs: 300,
+        retries: 1,
+      }),
+    ).rejects.toThrow(
+      /^model_index\.json: 127\.0\.0\.1:\d+ sent nothing for 300 ms; .* \(gave up after 2 tries\)$/,
+    )
+    expect(readdirSync(models)).toEqual([])
+  })
+
+  it('keeps two repositories of one name from different owners apart, even at once', async () => {
+    const models = join(tmp, 'm5')
+    const [a, b] = await Promise.all([
+      downloadModel({ repo: 'alice/tiny', modelsDir: models, endpoint }),
+      downloadModel({ repo: 'bob/tiny', modelsDir: models, endpoint }),
+    ])
+    expect(a).toBe(join(models, 'alice--tiny'))
+    expect(b).toBe(join(models, 'bob--tiny'))
+    expect(readdirSync(a)).toContain('alice.txt')
+    expect(readdirSync(a)).not.toContain('bob.txt')
+    expect(readdirSync(b)).toContain('bob.txt')
+    expect(readdirSync(b)).not.toContain('alice.txt')
+    await expect(
+      downloadModel({ repo: 'al--ice/tiny', modelsDir: models, endpoint }),
+    ).rejects.toThrow(/not a repository id: the hub allows no "--" or "\.\." in one/)
+  })
+})

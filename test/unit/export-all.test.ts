@@ -1,0 +1,104 @@
+// "Export all" with a frame missing from the cache: it used to leak its joined-frames folder
+// and show a raw ENOENT. Now it names the shot and the frame, and leaves nothing behind.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { JobView } from '../../src/shared/contract'
+import type { EngineHost } from '../../src/main/services/engine-host'
+import { ModelRegistry } from '../../src/main/services/model-registry'
+import { StudioService } from '../../src/main/services/studio'
+
+const tmp = mkdtempSync(join(tmpdir(), 'dolly-export-all-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+function setup(name: string) {
+  const cache = join(tmp, name)
+  const ids = [1, 2].map((i) => `0000000${i}-0000-4000-8000-000000000000`)
+  for (const [i, id] of ids.entries()) {
+    mkdirSync(join(cache, id, 'frames'), { recursive: true })
+    writeFileSync(join(cache, id, 'clip.mp4'), 'x')
+    for (let f = 0; f < 16; f++)
+      writeFileSync(join(cache, id, 'frames', `frame_${String(f).padStart(4, '0')}.png`), 'png')
+    const job: JobView = {
+      id,
+      state: 'done',
+      request: {
+        modelId: '/m',
+        prompt: 'p',
+        negativePrompt: '',
+        steps: 1,
+        guidance: 1,
+        seed: 1,
+        fps: 8,
+        motion: 0.5,
+        camera: null,
+        plan: 'auto',
+      },
+      progress: null,
+      error: null,
+      result: {
+        clipUrl: 'x',
+        frames: 16,
+        width: 8,
+        height: 8,
+        fps: 8,
+        seed: 1,
+        plan: 'resident',
+        planReason: '',
+        warnings: [],
+      },
+      createdAt: 1000 + i,
+    }
+    writeFileSync(join(cache, id, 'job.json'), JSON.stringify(job))
+  }
+  const requests: string[] = []
+  const engine = {
+    onEngineEvent: () => () => undefined,
+    onState: () => () => undefined,
+    request: async (m: string) => {
+      requests.push(m)
+      return { out: 'x' }
+    },
+  }
+  const studio = new StudioService({
+    engine: engine as unknown as EngineHost,
+    cacheDir: cache,
+    registry: new ModelRegistry(join(tmp, `${name}-state`), [], () => null),
+    mediaUrl: (id, f) => `/media/${id}/${f}`,
+  })
+  const exportAll = () =>
+    studio.exportClip({ jobIds: ids, format: 'mp4', quality: 30, loop: 0, scale: 1 })
+  return { cache, ids, requests, exportAll }
+}
+
+describe('Export all with a frame missing', () => {
+  it('names the shot and the frame, and leaves no joined folder', async () => {
+    const { cache, ids, requests, exportAll } = setup('missing')
+    rmSync(join(cache, ids[1]!, 'frames', 'frame_0007.png'))
+    await expect(exportAll()).rejects.toThrow(
+      /^shot 2 \(job 00000002-.*\): frame 7 \(frame_0007\.png\) is missing from the cache; render that shot again, then export$/,
+    )
+    expect(readdirSync(join(cache, ids[0]!)).filter((f) => f.startsWith('joined-'))).toEqual([])
+    expect(requests).toEqual([])
+  })
+
+  it('a frame that cannot be gathered also leaves no joined folder', async () => {
+    const { cache, ids, requests, exportAll } = setup('unreadable')
+    const f = join(cache, ids[1]!, 'frames', 'frame_0003.png')
+    rmSync(f)
+    mkdirSync(f) // in the list by name, but not a file: neither linked nor copied
+    await expect(exportAll()).rejects.toThrow(
+      /^shot 2 \(job .*\): frame 3 could not be gathered for the export \(E[A-Z]+\)$/,
+    )
+    expect(readdirSync(join(cache, ids[0]!)).filter((n) => n.startsWith('joined-'))).toEqual([])
+    expect(requests).toEqual([])
+  })
+
+  it('with every frame there, the engine gets one joined sequence', async () => {
+    const { cache, ids, requests, exportAll } = setup('whole')
+    await exportAll()
+    expect(requests).toEqual(['clip.export'])
+    expect(readdirSync(join(cache, ids[0]!)).filter((n) => n.startsWith('joined-'))).toEqual([])
+  })
+})
