@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-// Long takes in the studio (web host, demo model: motion window 32): prompt keyframes on the
+// Long takes in the studio (web host, demo model; 16-frame windows): prompt keyframes on the
 // timeline, a clip past the window rendered as context windows, a seamless loop with its
 // closure score.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -30,17 +30,21 @@ async function scrubTo(page: Page, fraction: number) {
   await page.mouse.click(box.x + box.width * fraction, box.y + 36)
 }
 
-test('prompt keyframes on the timeline: add, edit, drag, undo; a 48-frame take renders as context windows', async ({
+test('prompt keyframes on the timeline: add, edit, drag, undo; a 48-frame take renders as 16-frame context windows', async ({
   page,
 }) => {
   await open(page)
   await page.getByTestId('prompt').fill('a lighthouse at dawn')
   await page.getByTestId('frames').fill('48')
-  // past the demo's 32-frame motion window: windows, and what they cost
+  // the demo's stand-in motion layers take any frame count in one call; a 16-frame window
+  // (a real motion module's) makes this a long take: the windows, and what they cost
+  await expect(page.getByTestId('context-summary')).toContainText('one window of 48 frames')
+  await page.getByTestId('longtake').getByText('Context windows').click()
+  await page.getByTestId('context-window-size').fill('16')
   await expect(page.getByTestId('context-summary')).toContainText(
-    '2 windows of 32 frames, 8 shared',
+    '4 windows of 16 frames, 4 shared',
   )
-  await expect(page.getByTestId('context-window')).toHaveCount(2)
+  await expect(page.getByTestId('context-window')).toHaveCount(4)
 
   // a prompt key at frame 24 holds the prompt in effect there, then gets its own text
   await scrubTo(page, 23 / 47)
@@ -79,7 +83,7 @@ test('prompt keyframes on the timeline: add, edit, drag, undo; a 48-frame take r
   await page.getByTestId('generate').click()
   const job = page.getByTestId('job').first()
   await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
-  await expect(job.getByTestId('job-longtake')).toContainText('2 windows of 32')
+  await expect(job.getByTestId('job-longtake')).toContainText('4 windows of 16')
   await expect(job).toContainText('48 frames')
   // the job's record (main's cache) holds the request with the keys as authored (0-based)
   const rec = readdirSync(served.cacheDir)

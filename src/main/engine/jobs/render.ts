@@ -26,7 +26,7 @@ import {
   type MemoryPlan,
   type StageProgress,
 } from '../../../shared/render'
-import { encodeClip, formatFromPath } from '../media/ffmpeg'
+import { encodeClip, formatFromPath, openClipEncoder, type ClipEncoder } from '../media/ffmpeg'
 import { loadImage } from '../media/image'
 import { openModelFolder, type ModelFolder } from '../models/model-folder'
 import { framesToUint8, PipelineError, throwIfCancelled } from '../pipelines/common'
@@ -263,9 +263,47 @@ export async function renderClip(
 
   async function runAndExport(): Promise<RenderResult> {
     let lastPreview = Promise.resolve()
+    // frames go into the encoders as they are decoded (the clip, and the PNG frames when asked
+    // for), so the file is complete moments after the last decode rather than a whole export
+    // later; the loop-closure score is read on the way
+    const loop = new LoopScore()
+    const encoders: ClipEncoder[] = []
+    let lastFrameAt = 0
+    const encodeOptions = { fps, signal, streaming: true }
+    const onFrames: PipelineHooks['onFrames'] = async (hwc, at) => {
+      if (!encoders.length) {
+        const size = { width: at.width, height: at.height }
+        encoders.push(
+          openClipEncoder(at.total, {
+            ...encodeOptions,
+            ...size,
+            out: spec.out,
+            format,
+            quality: spec.quality,
+            loop: spec.loop,
+          }),
+        )
+        if (spec.framesOut)
+          encoders.push(
+            openClipEncoder(at.total, {
+              ...encodeOptions,
+              ...size,
+              out: spec.framesOut,
+              format: 'png',
+            }),
+          )
+      }
+      const rgb = framesToUint8(hwc)
+      const per = at.width * at.height * 3
+      for (let f = 0; f < at.count; f++) loop.push(rgb.subarray(f * per, (f + 1) * per))
+      await Promise.all(encoders.map((e) => e.write(rgb)))
+      if (at.first + at.count === at.total) lastFrameAt = performance.now()
+    }
     const channelsFirst = row.latentLayout === 'BCFHW'
     const pipelineHooks: PipelineHooks = {
       signal,
+      onFrames,
+      streamOnly: true,
       onProgress: progressReporter(hooks.onProgress),
       onStepLatents: hooks.onPreview
         ? (lat, dims, step) => {
@@ -309,55 +347,33 @@ export async function renderClip(
       ...(spec.closedLoop ? { closedLoop: true } : {}),
     }
     const Pipeline = await row.load()
-    const output = await sessions.job(() => new Pipeline(model, sessions).call(call, pipelineHooks))
-    await lastPreview
+    let output: Awaited<ReturnType<InstanceType<typeof Pipeline>['call']>>
+    try {
+      output = await sessions.job(() => new Pipeline(model, sessions).call(call, pipelineHooks))
+      await lastPreview
+      throwIfCancelled(signal)
+    } catch (err) {
+      for (const e of encoders) e.abort()
+      throw err
+    }
     warnings.push(...output.warnings)
     Object.assign(timings, output.timingsMs)
-    throwIfCancelled(signal)
 
     // export
     const tExport = performance.now()
-    hooks.onProgress?.({
-      stage: 'export',
-      step: 0,
-      steps: output.numFrames,
-      itPerSec: null,
-      etaS: null,
-    })
-    const rgb = framesToUint8(output.frames)
-    const loop = new LoopScore()
-    const frameBytes = output.width * output.height * 3
-    for (let f = 0; f < output.numFrames; f++)
-      loop.push(rgb.subarray(f * frameBytes, (f + 1) * frameBytes))
-    await encodeClip(rgb, output.numFrames, {
-      out: spec.out,
-      format,
-      width: output.width,
-      height: output.height,
-      fps,
-      quality: spec.quality,
-      loop: spec.loop,
-      signal,
-      onProgress: (p) =>
-        hooks.onProgress?.({
-          stage: 'export',
-          step: p.frames,
-          steps: p.totalFrames,
-          itPerSec: null,
-          etaS: null,
-        }),
-    })
-    if (spec.framesOut) {
-      // the frames as PNGs too, so the studio can show thumbnails and export other formats
-      await encodeClip(rgb, output.numFrames, {
-        out: spec.framesOut,
-        format: 'png',
-        width: output.width,
-        height: output.height,
-        fps,
-        signal,
-      })
-    }
+    if (output.streamed) {
+      // ffmpeg has every frame (step 1 of 2): what is left is its last frames and the index
+      hooks.onProgress?.({ stage: 'export', step: 1, steps: 2, itPerSec: null, etaS: null })
+      try {
+        throwIfCancelled(signal)
+        for (const e of encoders) await e.finish()
+      } catch (err) {
+        for (const e of encoders) e.abort()
+        throw err
+      }
+      timings['lastFrameToFile'] = performance.now() - lastFrameAt
+      hooks.onProgress?.({ stage: 'export', step: 2, steps: 2, itPerSec: null, etaS: null })
+    } else await exportAfter(output)
     timings['export'] = performance.now() - tExport
     timings['total'] = performance.now() - t0
     return {
@@ -384,6 +400,55 @@ export async function renderClip(
       warnings,
       loopScore: loop.score()?.score ?? null,
       longTake: longTakeSummary(output.settings.context),
+    }
+
+    /** A pipeline that decodes the clip in one call (a 3D VAE): encoded after it returns. */
+    async function exportAfter(output: {
+      frames: Float32Array
+      numFrames: number
+      width: number
+      height: number
+    }) {
+      hooks.onProgress?.({
+        stage: 'export',
+        step: 0,
+        steps: output.numFrames,
+        itPerSec: null,
+        etaS: null,
+      })
+      const rgb = framesToUint8(output.frames)
+      const frameBytes = output.width * output.height * 3
+      for (let f = 0; f < output.numFrames; f++)
+        loop.push(rgb.subarray(f * frameBytes, (f + 1) * frameBytes))
+      await encodeClip(rgb, output.numFrames, {
+        out: spec.out,
+        format,
+        width: output.width,
+        height: output.height,
+        fps,
+        quality: spec.quality,
+        loop: spec.loop,
+        signal,
+        onProgress: (p) =>
+          hooks.onProgress?.({
+            stage: 'export',
+            step: p.frames,
+            steps: p.totalFrames,
+            itPerSec: null,
+            etaS: null,
+          }),
+      })
+      if (spec.framesOut) {
+        // the frames as PNGs too, so the studio can show thumbnails and export other formats
+        await encodeClip(rgb, output.numFrames, {
+          out: spec.framesOut,
+          format: 'png',
+          width: output.width,
+          height: output.height,
+          fps,
+          signal,
+        })
+      }
     }
   }
 }

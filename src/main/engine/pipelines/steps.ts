@@ -343,7 +343,13 @@ export class PipelineRun {
           const hwc = toFramesHWC(part, k, h * scale, w * scale)
           const skip = Math.max(0, handed - f0)
           const per = h * scale * w * scale * 3
-          await onFrames(hwc.subarray(skip * per), f0 + skip, k - skip, F)
+          await onFrames(hwc.subarray(skip * per), {
+            first: f0 + skip,
+            count: k - skip,
+            total: F,
+            width: w * scale,
+            height: h * scale,
+          })
           handed = f0 + k
         }
         this.hooks.onProgress?.({ stage: 'decode', step: f0 + k, steps: F })

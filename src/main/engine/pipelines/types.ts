@@ -97,6 +97,15 @@ export type PipelineOutput = {
   timingsMs: Record<string, number>
 }
 
+/** Where a chunk of decoded frames sits in the clip. */
+export type DecodedFrames = {
+  first: number
+  count: number
+  total: number
+  width: number
+  height: number
+}
+
 /** Hooks every pipeline offers: progress, a per-step look at the latents, and a trace for tests. */
 export type PipelineHooks = {
   signal?: AbortSignal
@@ -108,7 +117,7 @@ export type PipelineHooks = {
    * first + k - 1 of total (the export streams them into the encoder). Awaited before the next
    * call, so a slow consumer holds the decode back rather than piling frames up.
    */
-  onFrames?: (frames: Float32Array, first: number, k: number, total: number) => Promise<void>
+  onFrames?: (frames: Float32Array, at: DecodedFrames) => Promise<void>
   /** With onFrames: the output's `frames` stays empty (a long take never holds every frame). */
   streamOnly?: boolean
   /** Intermediate tensors by name, as diffusers' reference/trace names them. */
