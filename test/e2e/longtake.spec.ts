@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 // Long takes in the studio (web host, demo model; 16-frame windows): prompt keyframes on the
 // timeline, a clip past the window rendered as context windows, a seamless loop with its
-// closure score.
+// closure score, and 2x interpolated exports checked with ffprobe.
+import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
@@ -17,6 +18,25 @@ test.beforeEach(async () => {
 test.afterEach(async () => {
   await served.stop()
 })
+
+/** ffprobe's first video stream of a file (frames counted by decoding). */
+function ffprobeStream(file: string): Record<string, unknown> {
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-show_entries',
+      'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
+      '-of',
+      'json',
+      file,
+    ],
+    { encoding: 'utf8' },
+  )
+  return (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!
+}
 
 async function open(page: Page) {
   await page.goto(served.url)
@@ -112,4 +132,51 @@ test('a loop render: cyclic windows, the closure score shown with the clip', asy
   await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
   await expect(job.getByTestId('job-loop-score')).toContainText(/loop \d+\.\d\d/)
   await page.screenshot({ path: 'test-results/longtake-loop.png' })
+
+  // a 2x interpolated export: in-betweens by minterpolate, the last ones back into the first
+  await job.getByTestId('export-open').click()
+  const dialog = page.getByTestId('export-dialog')
+  await dialog.getByLabel('Interpolation', { exact: true }).selectOption('2')
+  await expect(dialog.getByTestId('export-interp-cost')).toContainText(
+    '24 → 48 frames at 16 fps (3.00 s): 24 new frames, the last ones leading back into the first',
+  )
+  // the model slot refuses a folder without a model, and the export waits for a usable method
+  await dialog.getByLabel('Interpolation method').selectOption('model')
+  await dialog.getByTestId('interp-model-path').fill(served.cacheDir)
+  await dialog.getByRole('button', { name: 'Use folder' }).click()
+  await expect(dialog.getByTestId('interp-model-status')).toContainText('no model.onnx')
+  await expect(dialog.getByTestId('export-confirm')).toBeDisabled()
+  await dialog.getByLabel('Interpolation method').selectOption('minterpolate')
+  await page.screenshot({ path: 'test-results/longtake-export-interpolate.png' })
+  const download = page.waitForEvent('download')
+  await dialog.getByTestId('export-confirm').click()
+  const file = await (await download).path()
+  expect(ffprobeStream(file)).toMatchObject({
+    codec_name: 'h264',
+    nb_read_frames: '48',
+    r_frame_rate: '16/1',
+  })
+})
+
+test('a 2x interpolated export of a straight clip: (n - 1) x 2 + 1 frames at twice the rate', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  await job.getByTestId('export-open').click()
+  const dialog = page.getByTestId('export-dialog')
+  await dialog.getByLabel('Format').selectOption('webm')
+  await dialog.getByLabel('Interpolation', { exact: true }).selectOption('2')
+  await expect(dialog.getByTestId('export-interp-cost')).toContainText('16 → 31 frames at 16 fps')
+  const download = page.waitForEvent('download')
+  await dialog.getByTestId('export-confirm').click()
+  const file = await (await download).path()
+  expect(ffprobeStream(file)).toMatchObject({
+    codec_name: 'vp9',
+    nb_read_frames: '31',
+    r_frame_rate: '16/1',
+  })
 })

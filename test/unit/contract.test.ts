@@ -47,6 +47,12 @@ function spyHandlers() {
     'jobs.cancel': vi.fn(async () => ({ cancelled: false })),
     'jobs.list': vi.fn(async () => []),
     'clip.export': vi.fn(async () => ({ url: null, path: null })),
+    'clip.interpolation': vi.fn(async (): Promise<never> => {
+      throw new Error('not in this test')
+    }),
+    'clip.setInterpolationModel': vi.fn(async (): Promise<never> => {
+      throw new Error('not in this test')
+    }),
     'project.list': vi.fn(async () => ({ projects: [], recent: [] })),
     'project.save': vi.fn(async () => ({ name: 'x', savedAt: 0 })),
     'project.open': vi.fn(async (): Promise<never> => {

@@ -163,6 +163,15 @@ export const ClipExportParams = z
     quality: z.number().int().min(0).max(100),
     loop: z.number().int().min(-1).max(65535),
     scale: z.number().int().min(1).max(8).default(1),
+    /** In-between frames: factor x the fps, by minterpolate or the model folder (null). */
+    interpolate: z
+      .object({
+        factor: z.number().int().min(2).max(8),
+        loop: z.boolean(),
+        model: z.string().min(1).nullable(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
 

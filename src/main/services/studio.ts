@@ -42,6 +42,8 @@ export type StudioOptions = {
   inputs?: InputStore
   /** Where an export goes: a path (desktop, after a save dialog) or null to cancel. */
   exportTarget?: (jobId: string, format: string) => Promise<string | null>
+  /** The frame-interpolation model folder for exports (throws saying why there is none). */
+  interpolationModel?: () => string
 }
 
 export class StudioService {
@@ -278,6 +280,7 @@ export class StudioService {
     quality: number
     loop: number
     scale: number
+    interpolate?: { factor: 2 | 4; method: 'minterpolate' | 'model' } | undefined
   }): Promise<{ url: string | null; path: string | null }> {
     const parts = req.jobIds.map((id, i) => {
       const which = req.jobIds.length > 1 ? `shot ${i + 1} (job ${id})` : `job ${id}`
@@ -307,6 +310,17 @@ export class StudioService {
       return { id, which, result: job.result, framesDir, numFrames }
     })
     const first = parts[0]!
+    // in-betweens: a single loop render also gets those from its last frame into its first
+    let interpolate: { factor: number; loop: boolean; model: string | null } | undefined
+    if (req.interpolate) {
+      if (req.interpolate.method === 'model' && !this.o.interpolationModel)
+        throw new HandlerError('internal', 'this host has no frame-interpolation model slot')
+      interpolate = {
+        factor: req.interpolate.factor,
+        loop: parts.length === 1 && (this.jobs.get(first.id)?.request.loop ?? false),
+        model: req.interpolate.method === 'model' ? this.o.interpolationModel!() : null,
+      }
+    }
     for (const p of parts.slice(1))
       if (p.result.width !== first.result.width || p.result.height !== first.result.height)
         throw new HandlerError(
@@ -380,6 +394,7 @@ export class StudioService {
           quality: req.quality,
           loop: req.loop,
           scale: req.scale,
+          ...(interpolate ? { interpolate } : {}),
         },
         10 * 60_000,
       )

@@ -229,6 +229,7 @@ export function App() {
       ) : null}
       {exports.dialog ? (
         <ExportDialog
+          api={api}
           source={exports.dialog.source}
           desktop={client.transport === 'electron'}
           onClose={exports.close}
