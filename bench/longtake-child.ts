@@ -25,6 +25,7 @@ console.log(
     ms: Math.round(ms),
     frames: r.frames,
     windows: r.longTake?.windows ?? null,
+    drift: r.settings.context?.drift ?? null,
     lastFrameToFileMs: r.timingsMs['lastFrameToFile'] ?? null,
     reencodeAfterMs,
   }),

@@ -44,6 +44,7 @@ type Child = {
   ms: number
   frames: number
   windows: number | null
+  drift: { before: { mean: number; std: number }; after: { mean: number; std: number } } | null
   lastFrameToFileMs: number | null
   reencodeAfterMs: number | null
 }
@@ -57,6 +58,11 @@ function child(spec: Record<string, unknown>): Child {
   if (r.status !== 0) throw new Error(`bench child failed: ${r.stderr.slice(-2000)}`)
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Child
 }
+
+const round = (d: { mean: number; std: number }) => ({
+  mean: Number(d.mean.toFixed(4)),
+  std: Number(d.std.toFixed(4)),
+})
 
 export function longTakeBench(): Record<string, unknown> {
   const tmp = mkdtempSync(join(tmpdir(), 'dolly-bench-long-'))
@@ -91,6 +97,13 @@ export function longTakeBench(): Record<string, unknown> {
         without_windows_48_frames_one_call: mib(flat),
       },
       windows_for_48: three.windows,
+      colour_drift_48: three.drift
+        ? {
+            bound: 0.1,
+            before: round(three.drift.before),
+            after: round(three.drift.after),
+          }
+        : null,
       three_over_one: Number((three.maxRssMiB / one.maxRssMiB).toFixed(3)),
       last_decoded_frame_to_file_ms: {
         frames_16: s16.lastFrameToFileMs,

@@ -167,6 +167,26 @@ describe.skipIf(skip)('long takes on a tiny AnimateDiff (motion window 8) vs dif
     expect(maxAbs(out.frames, ref)).toBeLessThanOrEqual(1e-4)
   })
 
+  it('measures each window’s colour drift from the first and holds it within the bound', async () => {
+    const drifts = []
+    for (const noise of ['random', 'shuffle_context'] as const) {
+      const out = await pipe.call({
+        ...call,
+        promptKeys: [],
+        context: { overlap: s.window - s.stride, noise },
+      })
+      const d = out.settings.context!.drift!
+      drifts.push({ noise, before: d.before, after: d.after, anchored: d.anchored })
+      expect(d.after.mean).toBeLessThanOrEqual(COLOUR_BOUND.mean * 1.001)
+      expect(d.after.std).toBeLessThanOrEqual(COLOUR_BOUND.std * 1.001)
+    }
+    console.log(`colour drift on the tiny model (24 frames, 5 windows): ${JSON.stringify(drifts)}`)
+    // with prompt travel the look may change on purpose: not anchored, and said so
+    const travel = await pipe.call({ ...call, context: { overlap: 4 } })
+    expect(travel.settings.context!.drift).toBeNull()
+    expect(travel.warnings.join(' ')).toMatch(/colour anchoring is off for this take/)
+  })
+
   it('with one window that holds every frame, is the plain pipeline exactly', async () => {
     const plain = await pipe.call({ ...call, promptKeys: [], numFrames: 8 })
     const one = await pipe.call({
