@@ -70,6 +70,8 @@ describe('contract', () => {
     expect(commandNames.sort()).toEqual([
       'app.info',
       'clip.export',
+      'clip.interpolation',
+      'clip.setInterpolationModel',
       'engine.restart',
       'engine.status',
       'jobs.cancel',
@@ -91,7 +93,7 @@ describe('contract', () => {
       'project.recovery',
       'project.save',
     ])
-    expect(Object.keys(commands)).toHaveLength(22)
+    expect(Object.keys(commands)).toHaveLength(24)
   })
 })
 
