@@ -312,16 +312,19 @@ export type ModelDefaults = z.infer<typeof ModelDefaults>
 
 /**
  * A shot's settings after a model change: everything the model decides comes from the new
- * model (frames, steps, guidance, fps, scheduler, size, decode chunk, motion at its middle),
- * what the creator wrote stays (prompts, seed, image, plan).
+ * model (frames, steps, guidance, fps, scheduler, size, decode chunk, motion at its middle,
+ * the context window's size), what the creator wrote stays (prompts and prompt keys, seed,
+ * image, plan, loop, how windows blend).
  */
 export function settingsForModel<S extends RenderSettings>(
   s: S,
   model: { id: string; defaults: ModelDefaults },
 ): S {
   const d = model.defaults
+  const { window: _window, ...context } = s.context ?? {}
   return {
     ...s,
+    ...(s.context ? { context: Object.keys(context).length ? context : undefined } : {}),
     modelId: model.id,
     frames: d.frames,
     steps: d.steps,

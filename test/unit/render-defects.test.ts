@@ -99,6 +99,18 @@ describe.skipIf(skip)('render path regressions on the reference models', () => {
     expect(settingsForModel(fromAd, mc!).guidance).toBe(2.5)
     // what the creator wrote stays
     expect(toSvd.prompt).toBe(shot.settings.prompt)
+    // a long take keeps its prompt keys, loop and blend; the window size was the model's
+    const long = settingsForModel(
+      {
+        ...fromAd,
+        promptKeys: [{ id: 'k', frame: 8, prompt: 'later' }],
+        loop: true,
+        context: { window: 16, overlap: 4, weighting: 'flat' as const },
+      },
+      ad!,
+    )
+    expect(long).toMatchObject({ promptKeys: [{ frame: 8 }], loop: true })
+    expect(long.context).toEqual({ overlap: 4, weighting: 'flat' })
     expect(toSvd.negativePrompt).toBe(shot.settings.negativePrompt)
   })
 
