@@ -467,6 +467,11 @@ export const commands = {
     response: z.object({ cancelled: z.boolean() }).strict(),
   },
   'jobs.list': { request: Empty, response: z.array(JobView).max(1000) },
+  /** Jobs by id, for the renders a project names that are older than jobs.list's newest 1000. */
+  'jobs.get': {
+    request: z.object({ ids: z.array(z.string().min(1).max(64)).max(1000) }).strict(),
+    response: z.array(JobView).max(1000),
+  },
   'clip.export': {
     request: ExportRequest,
     /** A URL the page can download (web host) or the path written (desktop, after a save dialog). */
@@ -516,12 +521,19 @@ export const commands = {
   'project.recovery': {
     request: Empty,
     response: z
-      .object({ doc: ProjectDoc, name: z.string().max(256).nullable(), savedAt: z.number() })
+      .object({
+        doc: ProjectDoc,
+        name: z.string().max(256).nullable(),
+        savedAt: z.number(),
+        /** Earlier sessions' autosaves still on offer after this one. */
+        more: z.number().int().nonnegative().default(0),
+      })
       .strict()
       .nullable(),
   },
   'project.discardRecovery': {
-    request: Empty,
+    /** `savedAt` names the autosave on offer; without it, the newest earlier one goes. */
+    request: z.object({ savedAt: z.number().optional() }).strict(),
     response: z.object({ discarded: z.boolean() }).strict(),
   },
 } as const

@@ -49,6 +49,42 @@ test('a crash mid-edit is recovered from the autosave; Save and Open keep the pr
   await served.stop()
 })
 
+test('a second crash while the recovery is on offer loses neither session', async ({ page }) => {
+  const env = {
+    DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),
+    DOLLY_PROJECTS_DIR: mkdtempSync(join(tmpdir(), 'dolly-projects-')),
+  }
+  const crash = async (s: Awaited<ReturnType<typeof startServe>>) => {
+    await page.waitForTimeout(3000) // autosave runs 2 s after the last edit
+    s.proc.kill('SIGKILL')
+    await new Promise((r) => s.proc.once('exit', r))
+  }
+  let served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('prompt').fill('first session')
+  await crash(served)
+
+  // the offer is left unanswered; the creator keeps working, and the studio crashes again
+  served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('recovery')).toBeVisible()
+  await page.getByTestId('prompt').fill('second session, banner unanswered')
+  await crash(served)
+
+  served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('recovery')).toContainText('and 1 earlier session')
+  await page.getByTestId('recover').click()
+  await expect(page.getByTestId('prompt')).toHaveValue('second session, banner unanswered')
+  // then the earlier one is offered, and is there too
+  await expect(page.getByTestId('recovery')).toBeVisible()
+  await page.getByTestId('recover').click()
+  await expect(page.getByTestId('prompt')).toHaveValue('first session')
+  await expect(page.getByTestId('recovery')).toHaveCount(0)
+  await served.stop()
+})
+
 test('a saved project reopened in a new session still has its shot renders', async ({ page }) => {
   const env = {
     DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),

@@ -46,6 +46,7 @@ function spyHandlers() {
     }),
     'jobs.cancel': vi.fn(async () => ({ cancelled: false })),
     'jobs.list': vi.fn(async () => []),
+    'jobs.get': vi.fn(async () => []),
     'clip.export': vi.fn(async () => ({ url: null, path: null })),
     'clip.interpolation': vi.fn(async (): Promise<never> => {
       throw new Error('not in this test')
@@ -75,6 +76,7 @@ describe('contract', () => {
       'engine.restart',
       'engine.status',
       'jobs.cancel',
+      'jobs.get',
       'jobs.list',
       'jobs.submit',
       'models.add',
@@ -93,7 +95,7 @@ describe('contract', () => {
       'project.recovery',
       'project.save',
     ])
-    expect(Object.keys(commands)).toHaveLength(24)
+    expect(Object.keys(commands)).toHaveLength(commandNames.length)
   })
 })
 

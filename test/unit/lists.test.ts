@@ -105,6 +105,10 @@ describe('jobs.list with over 1000 cached renders', () => {
     expect(list).toHaveLength(1000)
     expect(list[0]!.id).toBe(ids[100])
     expect(list.at(-1)!.id).toBe(ids[1099])
+    // a project's shot can name an older render: jobs.get finds it by id (unknown ids left out)
+    const got = studio.get([ids[0]!, ids[1099]!, 'no-such-job', ids[0]!])
+    expect(got.map((j) => j.id)).toEqual([ids[0], ids[1099]])
+    expect(commands['jobs.get'].response.safeParse(got).success).toBe(true)
     // an older render is still there for export (its frames are gone here, which it says)
     await expect(
       studio.exportClip({ jobIds: [ids[0]!], format: 'mp4', quality: 30, loop: 0, scale: 1 }),

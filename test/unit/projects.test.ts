@@ -1,6 +1,14 @@
 // .dolly projects: canonical save (byte-identical after reopen), migrations, corrupt files
 // refused and left untouched, atomic writes with a backup, autosave recovery.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -182,10 +190,10 @@ describe('project files', () => {
       expect(() => store.save(bad, doc)).toThrow(/not a usable project name/)
   })
 
-  it('autosaves to a recovery file, offers it back, and a save clears it', () => {
-    const store = new ProjectStore(join(tmp, 'p5'), join(tmp, 's5'))
-    expect(store.recovery()).toBeNull()
-    store.autosave(
+  it('autosaves to a recovery file, offers it back in the next session, and a save clears it', () => {
+    const session1 = new ProjectStore(join(tmp, 'p5'), join(tmp, 's5'))
+    expect(session1.recovery()).toBeNull()
+    session1.autosave(
       {
         ...doc,
         shots: [{ ...shot, settings: { ...shot.settings, prompt: 'unsaved edit' } }],
@@ -193,13 +201,54 @@ describe('project files', () => {
       },
       'Draft',
     )
-    const r = store.recovery()!
-    expect(r.name).toBe('Draft')
+    // a session is not offered its own autosave
+    expect(session1.recovery()).toBeNull()
+    const session2 = new ProjectStore(join(tmp, 'p5'), join(tmp, 's5'))
+    const r = session2.recovery()!
+    expect(r).toMatchObject({ name: 'Draft', more: 0 })
     expect(r.doc.shots[0]!.settings.prompt).toBe('unsaved edit')
-    store.save('Draft', r.doc)
-    expect(store.recovery()).toBeNull()
-    expect(store.recent()).toEqual(['Draft'])
+    // recovering: this session autosaves it, the earlier copy goes, a save clears this one
+    session2.autosave(r.doc, 'Draft')
+    expect(session2.discardRecovery(r.savedAt)).toBe(true)
+    session2.save('Draft', r.doc)
+    expect(new ProjectStore(join(tmp, 'p5'), join(tmp, 's5')).recovery()).toBeNull()
+    expect(session2.recent()).toEqual(['Draft'])
     expect(readdirSync(join(tmp, 'p5')).filter((f) => f.includes('.tmp'))).toEqual([])
     expect(existsSync(join(tmp, 'p5', 'Draft.dolly'))).toBe(true)
+  })
+
+  it('a crash while a recovery is on offer loses neither session (offered newest first)', () => {
+    const edit = (prompt: string) => ({
+      ...doc,
+      shots: [{ ...shot, settings: { ...shot.settings, prompt } }],
+      active: 0,
+    })
+    // session 1 autosaves, then crashes
+    new ProjectStore(join(tmp, 'p6'), join(tmp, 's6')).autosave(edit('first session'), null)
+    // session 2 is offered it, does not answer, keeps editing (autosaves), crashes
+    const s2 = new ProjectStore(join(tmp, 'p6'), join(tmp, 's6'))
+    expect(s2.recovery()!.doc.shots[0]!.settings.prompt).toBe('first session')
+    s2.autosave(edit('second session'), null)
+    // session 3: the newest first, the earlier one after it
+    const s3 = new ProjectStore(join(tmp, 'p6'), join(tmp, 's6'))
+    const newest = s3.recovery()!
+    expect(newest.doc.shots[0]!.settings.prompt).toBe('second session')
+    expect(newest.more).toBe(1)
+    expect(s3.discardRecovery(newest.savedAt)).toBe(true)
+    const earlier = s3.recovery()!
+    expect(earlier.doc.shots[0]!.settings.prompt).toBe('first session')
+    expect(earlier.more).toBe(0)
+    expect(s3.discardRecovery(earlier.savedAt)).toBe(true)
+    expect(s3.recovery()).toBeNull()
+  })
+
+  it("reads an older studio's single recovery file", () => {
+    mkdirSync(join(tmp, 's7'), { recursive: true })
+    writeFileSync(
+      join(tmp, 's7', 'recovery.dolly'),
+      JSON.stringify({ name: 'Old', savedAt: 5, project: serializeProject(doc) }),
+    )
+    const r = new ProjectStore(join(tmp, 'p7'), join(tmp, 's7')).recovery()!
+    expect(r).toMatchObject({ name: 'Old', savedAt: 5, more: 0 })
   })
 })

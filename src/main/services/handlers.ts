@@ -36,6 +36,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'jobs.submit': async (req) => ctx.studio.submit(req),
     'jobs.cancel': async ({ id }) => ctx.studio.cancel(id),
     'jobs.list': async () => ctx.studio.list(),
+    'jobs.get': async ({ ids }) => ctx.studio.get(ids),
     'clip.export': async (req) => ctx.studio.exportClip(req),
     'clip.interpolation': async () => ctx.interpolation.view(),
     'clip.setInterpolationModel': async ({ path }) => ctx.interpolation.set(path),
@@ -47,9 +48,8 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       return { savedAt: Date.now() }
     },
     'project.recovery': async () => ctx.projects.recovery(),
-    'project.discardRecovery': async () => {
-      ctx.projects.clearRecovery()
-      return { discarded: true }
-    },
+    'project.discardRecovery': async ({ savedAt }) => ({
+      discarded: ctx.projects.discardRecovery(savedAt),
+    }),
   }
 }

@@ -1,7 +1,7 @@
 // Projects on disk: named .dolly files in the studio's projects folder, written atomically
 // (temp file and fsync, the previous version kept as .bak by a hard link, the temp renamed
-// over the file, the folder fsynced), an autosave recovery file written every few seconds
-// while there are unsaved edits, and the recent list. Open and list recover a project that an
+// over the file, the folder fsynced), an autosave recovery file per session written every few
+// seconds while there are unsaved edits, and the recent list. Open and list recover a project that an
 // interrupted save of an older version left only as .bak or temp file.
 import {
   closeSync,
@@ -30,6 +30,9 @@ import {
 } from '../../shared/project'
 import { crashPoint } from './crash-points'
 import { clampText, HandlerError } from './dispatch'
+
+/** Stores made in this process (each is a session of its own). */
+let sessions = 0
 
 /** Flushes a folder's entries (renames, links) to disk; not possible everywhere (Windows). */
 function fsyncDir(dir: string): void {
@@ -247,11 +250,23 @@ export class ProjectStore {
     }
   }
 
+  /**
+   * Autosaves are kept per session (one process run), so a session that crashes while the
+   * previous one's recovery is still on offer loses neither: the next start offers the newest,
+   * then the older ones. Files: <state>/recovery/<started>-<pid>-<n>.dolly.
+   */
+  private readonly session = `${Date.now()}-${process.pid}-${++sessions}`
+
+  private get recoveryDir(): string {
+    return join(this.stateDir, 'recovery')
+  }
+
   private get recoveryPath(): string {
-    return join(this.stateDir, 'recovery.dolly')
+    return join(this.recoveryDir, `${this.session}.dolly`)
   }
 
   autosave(doc: ProjectDocData, name: string | null): void {
+    mkdirSync(this.recoveryDir, { recursive: true })
     atomicWrite(
       this.recoveryPath,
       JSON.stringify({ name, savedAt: Date.now(), project: serializeProject(doc) }),
@@ -259,20 +274,74 @@ export class ProjectStore {
     )
   }
 
-  recovery(): { doc: ProjectDocData; name: string | null; savedAt: number } | null {
-    if (!existsSync(this.recoveryPath)) return null
+  /** Earlier sessions' autosaves, newest first (an older studio's single file included). */
+  private earlierRecoveries(): string[] {
+    const legacy = join(this.stateDir, 'recovery.dolly')
+    let files: string[] = []
     try {
-      const r = JSON.parse(readFileSync(this.recoveryPath, 'utf8')) as {
-        name: string | null
-        savedAt: number
-        project: string
-      }
-      return { doc: parseProject(r.project).file.doc, name: r.name, savedAt: r.savedAt }
+      files = readdirSync(this.recoveryDir)
+        .filter((f) => /^\d+-\d+(-\d+)?\.dolly$/.test(f) && f !== `${this.session}.dolly`)
+        .map((f) => join(this.recoveryDir, f))
     } catch {
-      return null // an unreadable recovery file offers nothing (it is never the only copy of a save)
+      // no folder yet
     }
+    if (existsSync(legacy)) files.push(legacy)
+    const mtime = (f: string) => {
+      try {
+        return statSync(f).mtimeMs
+      } catch {
+        return 0
+      }
+    }
+    return files.sort((a, b) => mtime(b) - mtime(a))
   }
 
+  /** The newest autosave an earlier session left, and how many more there are after it. */
+  recovery(): {
+    doc: ProjectDocData
+    name: string | null
+    savedAt: number
+    more: number
+  } | null {
+    const files = this.earlierRecoveries()
+    for (const [i, file] of files.entries()) {
+      try {
+        const r = JSON.parse(readFileSync(file, 'utf8')) as {
+          name: string | null
+          savedAt: number
+          project: string
+        }
+        const doc = parseProject(r.project).file.doc
+        return { doc, name: r.name, savedAt: r.savedAt, more: files.length - i - 1 }
+      } catch {
+        // an unreadable recovery file offers nothing (it is never the only copy of a save)
+        rmSync(file, { force: true })
+      }
+    }
+    return null
+  }
+
+  /**
+   * Discards the autosave on offer (the one `savedAt` names, else the newest earlier one);
+   * the next earlier one, if any, is offered after it.
+   */
+  discardRecovery(savedAt?: number): boolean {
+    for (const file of this.earlierRecoveries()) {
+      let at: number | null = null
+      try {
+        at = (JSON.parse(readFileSync(file, 'utf8')) as { savedAt: number }).savedAt
+      } catch {
+        at = null
+      }
+      if (savedAt === undefined || at === savedAt) {
+        rmSync(file, { force: true })
+        return true
+      }
+    }
+    return false
+  }
+
+  /** This session's autosave goes once its work is saved to a project file. */
   clearRecovery(): void {
     rmSync(this.recoveryPath, { force: true })
   }

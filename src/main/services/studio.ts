@@ -268,6 +268,17 @@ export class StudioService {
     return out
   }
 
+  /** The jobs with these ids that main knows (unknown ids are left out), as jobs.list gives them. */
+  get(ids: string[]): JobView[] {
+    const out: JobView[] = []
+    for (const id of new Set(ids)) {
+      const job = this.jobs.get(id)
+      const checked = job && JobView.safeParse(job)
+      if (checked?.success) out.push(checked.data)
+    }
+    return out
+  }
+
   /**
    * Encodes finished clips, in order, into one file: one job exports its clip; several (the
    * project's shots) are joined frame by frame. Desktop: to the path the save dialog gives;

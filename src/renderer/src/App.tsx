@@ -82,9 +82,10 @@ export function App() {
 
   const h = useProjectHistory()
   const { project, shot } = h
-  const file = useProjectFile(api, connected, project, h.canUndo)
+  const file = useProjectFile(api, connected, project, h.canUndo, setNotice)
   const { models, setModels } = useModels(api, connected, h, setNotice)
-  const jobs = useJobs(api, connected, h, setNotice)
+  const shotJobIds = project.shots.flatMap((s) => (s.clip ? [s.clip.jobId] : []))
+  const jobs = useJobs(api, connected, h, setNotice, shotJobIds)
   const exports = useExport(api, client, setNotice)
   const frames = shot.settings.frames
   const play = usePlayback(frames, shot.settings.fps)
@@ -196,15 +197,19 @@ export function App() {
           onNew={() => {
             h.reset(initialProject(models.find((m) => !m.error)?.id ?? ''))
             file.saved(null, null)
-            void api.project.discardRecovery()
           }}
-          onOpened={(n, d, migratedFrom) => {
+          onOpened={(n, d, migratedFrom, recovered) => {
             h.reset(d)
             file.saved(n, d)
             setNotice(
-              migratedFrom
-                ? `Opened ${n} (upgraded from format version ${migratedFrom}; save to keep the new format)`
-                : `Opened ${n}`,
+              [
+                migratedFrom
+                  ? `Opened ${n} (upgraded from format version ${migratedFrom}; save to keep the new format)`
+                  : `Opened ${n}`,
+                recovered ?? '',
+              ]
+                .filter(Boolean)
+                .join('. '),
             )
           }}
           onSaved={(n) => file.saved(n, project)}
@@ -243,12 +248,8 @@ export function App() {
       {file.recovery ? (
         <RecoveryBanner
           recovery={file.recovery}
-          onRecover={() => {
-            h.reset(file.recovery!.doc)
-            file.saved(file.recovery!.name, null)
-            file.dismissRecovery(false)
-          }}
-          onDiscard={() => file.dismissRecovery(true)}
+          onRecover={() => void file.recover(h.reset)}
+          onDiscard={() => void file.discard()}
         />
       ) : null}
       <Region name="Generate" className="left">

@@ -66,7 +66,51 @@ beforeAll(async () => {
         .end(JSON.stringify([{ type: 'directory', path: 'unet' }, ...tree]))
       return
     }
-    const m = /^\/dolly\/tiny-animatediff\/resolve\/main\/(.+)$/.exec(url.pathname)
+    // the hub pages long listings with a Link header; this one comes in two pages
+    if (url.pathname === '/api/models/dolly/tiny-paged/tree/main') {
+      const half = Math.ceil(tree.length / 2)
+      const second = url.searchParams.get('cursor') === '2'
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        ...(second
+          ? {}
+          : {
+              Link: `<${endpoint}/api/models/dolly/tiny-paged/tree/main?recursive=true&cursor=2>; rel="next"`,
+            }),
+      })
+      res.end(JSON.stringify(second ? tree.slice(half) : tree.slice(0, half)))
+      return
+    }
+    // a diffusers repository of PyTorch weights, as the hub lists stabilityai's or THUDM's
+    const torchOnly = /^\/api\/models\/(dolly\/torch-only|THUDM\/CogVideoX-2b)\/tree\/main$/.exec(
+      url.pathname,
+    )
+    if (torchOnly) {
+      const lfs = (path: string, size: number) => ({
+        type: 'file',
+        path,
+        size,
+        oid: 'x',
+        lfs: { oid: 'a'.repeat(64), size, pointerSize: 133 },
+      })
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+        JSON.stringify([
+          { type: 'file', path: 'model_index.json', size: 420, oid: 'b'.repeat(40) },
+          { type: 'directory', path: 'transformer' },
+          lfs('transformer/diffusion_pytorch_model.safetensors', 3_300_000_000),
+          lfs('vae/diffusion_pytorch_model.safetensors', 431_000_000),
+          lfs('text_encoder/model-00001-of-00002.safetensors', 4_990_000_000),
+          {
+            type: 'file',
+            path: 'scheduler/scheduler_config.json',
+            size: 300,
+            oid: 'c'.repeat(40),
+          },
+        ]),
+      )
+      return
+    }
+    const m = /^\/dolly\/tiny-(?:animatediff|paged)\/resolve\/main\/(.+)$/.exec(url.pathname)
     const file = m ? decodeURIComponent(m[1]!) : ''
     let body = data.get(file)
     if (!body) return void res.writeHead(404).end()
@@ -170,6 +214,41 @@ describe.skipIf(missing(clipTok))('downloading a model from a hub', () => {
       downloadModel({ repo: '../../etc', modelsDir: join(tmp, 'models4'), endpoint }),
     ).rejects.toThrow(/is not a repository id/)
     expect(readdirSync(join(tmp, 'models4'))).toEqual([])
+  })
+
+  it('refuses a PyTorch-only repository from its file list alone, with the conversion to run', async () => {
+    behaviour = {}
+    const models = join(tmp, 'models6')
+    requests.length = 0
+    await expect(
+      downloadModel({ repo: 'dolly/torch-only', modelsDir: models, endpoint }),
+    ).rejects.toThrow(
+      /dolly\/torch-only: a PyTorch-only repository \(3 weight files such as transformer\/diffusion_pytorch_model\.safetensors, no model\.onnx\).*nothing was downloaded.*export_model\.py KIND --base dolly\/torch-only --out models\/dolly--torch-only/,
+    )
+    // a checkpoint the catalog knows gets its exact command
+    await expect(
+      downloadModel({ repo: 'THUDM/CogVideoX-2b', modelsDir: models, endpoint }),
+    ).rejects.toThrow(
+      /THUDM\/CogVideoX-2b: a PyTorch-only repository.*export_model\.py cogvideox --base THUDM\/CogVideoX-2b .*--out models\/THUDM--CogVideoX-2b/,
+    )
+    // only the listings were asked for: not one file, and nothing on disk
+    expect(requests.map((r) => r.path)).toEqual([
+      '/api/models/dolly/torch-only/tree/main',
+      '/api/models/THUDM/CogVideoX-2b/tree/main',
+    ])
+    expect(readdirSync(models)).toEqual([])
+  })
+
+  it('reads a file list the hub sends in pages', async () => {
+    behaviour = {}
+    const out = await downloadModel({
+      repo: 'dolly/tiny-paged',
+      modelsDir: join(tmp, 'models7'),
+      endpoint,
+    })
+    for (const f of walk(src))
+      expect(readFileSync(join(out, relative(src, f))).equals(readFileSync(f)), f).toBe(true)
+    expect(openModelFolder(out).pipeline).toBe('animatediff')
   })
 
   it('honours HF_ENDPOINT', async () => {

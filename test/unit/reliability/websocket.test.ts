@@ -2,7 +2,10 @@
 // own process): raw bytes after a real upgrade with the token. Each one must close or refuse
 // only that connection, with the protocol's code or a message, and the host must keep serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { MAX_PROJECT_BYTES } from '../../../src/shared/contract'
+import { serializeProject } from '../../../src/shared/project'
 import { project } from './fixtures'
 import { hostMissing, removeDirs, startHost, type Host } from './host'
 import { ask, frame, openRaw, text } from './raw-ws'
@@ -153,6 +156,12 @@ describe.skipIf(hostMissing)('large projects over the WebSocket', () => {
     expect(JSON.stringify(doc).length).toBeGreaterThan(1_100_000)
     const raw = await openRaw(host.port, host.token)
     const first = await ask(raw, 1, 'project.autosave', { doc, name: null })
+    // what an earlier session (that crashed) autosaved is what the banner offers
+    mkdirSync(join(host.dirs.state, 'recovery'), { recursive: true })
+    writeFileSync(
+      join(host.dirs.state, 'recovery', '1-1-1.dolly'),
+      JSON.stringify({ name: null, savedAt: 1, project: serializeProject(doc) }),
+    )
     const recovered = await ask(raw, 2, 'project.recovery', {})
     const again = await ask(raw, 3, 'project.autosave', {
       doc: (recovered.value as { doc: unknown }).doc,

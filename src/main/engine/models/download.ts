@@ -1,5 +1,6 @@
 // Downloading a model folder from a Hugging Face repository (or a mirror: HF_ENDPOINT).
-// The file list comes from the hub API; each file is fetched with resume (Range) when a
+// The file list comes from the hub API (@huggingface/hub's listFiles, over our transport) and
+// is checked for an ONNX model folder before anything is fetched; each file is fetched with resume (Range) when a
 // connection drops, checked against the hub's sha256 (LFS files) or git blob id (small
 // files), and the whole folder is assembled in a staging folder that becomes the model only
 // when every file is verified and the engine accepts the folder. A cancel or failure leaves
@@ -18,6 +19,8 @@ import {
 import { get as httpGet, type IncomingMessage } from 'node:http'
 import { get as httpsGet } from 'node:https'
 import { dirname, join, normalize, sep } from 'node:path'
+import { HubApiError, listFiles } from '@huggingface/hub'
+import { CATALOG, exportCommand } from '../../../shared/catalog'
 import { openModelFolder } from './model-folder'
 
 export class DownloadError extends Error {
@@ -120,13 +123,42 @@ function request(
   })
 }
 
-async function readJson(res: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = []
-  for await (const c of res) chunks.push(c as Buffer)
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+/**
+ * A `fetch` for @huggingface/hub's calls that goes through `request`: the same redirect cap,
+ * stall timeout and cancel as the file downloads, and the token sent as given (the hub
+ * client itself would refuse one without the "hf_" prefix, which mirrors do not use).
+ */
+function hubFetch(o: { token?: string; signal?: AbortSignal; stallTimeoutMs?: number }) {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = input instanceof Request ? input.url : String(input)
+    const headers: Record<string, string> = {}
+    new Headers(init?.headers).forEach((v, k) => (headers[k] = v))
+    if (o.token) headers['authorization'] = `Bearer ${o.token}`
+    const res = await request(url, headers, o.signal, o.stallTimeoutMs)
+    const chunks: Buffer[] = []
+    try {
+      for await (const c of res) chunks.push(c as Buffer)
+    } catch (err) {
+      if (o.signal?.aborted) throw new DownloadError('cancelled')
+      throw err instanceof DownloadError
+        ? err
+        : new DownloadError(`${url}: ${(err as Error).message}`)
+    }
+    const h = new Headers()
+    for (const [k, v] of Object.entries(res.headers))
+      if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v)
+    const status = res.statusCode ?? 500
+    return new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), {
+      status: status < 200 || status > 599 ? 502 : status,
+      headers: h,
+    })
+  }) as typeof fetch
 }
 
-/** The repository's files (recursive) from the hub API. */
+/**
+ * The repository's files (recursive, every page) through @huggingface/hub's `listFiles`,
+ * over our own transport (see `hubFetch`).
+ */
 export async function listRepoFiles(
   o: Pick<
     DownloadOptions,
@@ -137,37 +169,74 @@ export async function listRepoFiles(
     /\/+$/,
     '',
   )
-  const url = `${endpoint}/api/models/${o.repo}/tree/${encodeURIComponent(o.revision ?? 'main')}?recursive=true`
-  const res = await request(
-    url,
-    o.token ? { Authorization: `Bearer ${o.token}` } : {},
-    o.signal,
-    o.stallTimeoutMs,
-  )
-  if (res.statusCode === 401 || res.statusCode === 403)
+  const out: HubFile[] = []
+  try {
+    for await (const e of listFiles({
+      repo: { type: 'model', name: o.repo },
+      revision: encodeURIComponent(o.revision ?? 'main'),
+      recursive: true,
+      hubUrl: endpoint,
+      fetch: hubFetch(o),
+    })) {
+      if (e.type !== 'file') continue
+      if (typeof e.path !== 'string' || !Number.isFinite(e.lfs?.size ?? e.size))
+        throw new DownloadError(
+          `${o.repo}: the hub's file list has an entry without a path or size`,
+        )
+      out.push({
+        path: e.path,
+        size: e.lfs?.size ?? e.size,
+        sha256: e.lfs?.oid ?? null,
+        gitOid: e.lfs ? null : (e.oid ?? null),
+      })
+    }
+  } catch (err) {
+    if (err instanceof DownloadError) throw err
+    if (err instanceof HubApiError) {
+      if (err.statusCode === 401 || err.statusCode === 403)
+        throw new DownloadError(
+          `${o.repo}: access denied (${err.statusCode}); the repository may be gated or private: set a token`,
+        )
+      if (err.statusCode === 404)
+        throw new DownloadError(`${o.repo}: no such repository or revision on ${endpoint}`)
+      throw new DownloadError(`${o.repo}: the hub answered ${err.statusCode} for the file list`)
+    }
+    // the hub client iterates what the API sent: anything but a list lands here
     throw new DownloadError(
-      `${o.repo}: access denied (${res.statusCode}); the repository may be gated or private: set a token`,
+      `${o.repo}: the hub's file list could not be read (${(err as Error).message})`,
     )
-  if (res.statusCode === 404)
-    throw new DownloadError(`${o.repo}: no such repository or revision on ${endpoint}`)
-  if (res.statusCode !== 200)
-    throw new DownloadError(`${o.repo}: the hub answered ${res.statusCode} for the file list`)
-  const list = (await readJson(res)) as {
-    type: string
-    path: string
-    size: number
-    oid?: string
-    lfs?: { oid?: string; size?: number }
-  }[]
-  if (!Array.isArray(list)) throw new DownloadError(`${o.repo}: the hub's file list is not a list`)
-  return list
-    .filter((e) => e.type === 'file')
-    .map((e) => ({
-      path: e.path,
-      size: e.lfs?.size ?? e.size,
-      sha256: e.lfs?.oid ?? null,
-      gitOid: e.lfs ? null : (e.oid ?? null),
-    }))
+  }
+  return out
+}
+
+const WEIGHTS = /\.(safetensors|bin|ckpt|pt|pth)$/i
+
+/**
+ * Why a repository with these files cannot become a model folder, or null when it can: the
+ * studio runs ONNX model folders (model_index.json beside component folders holding
+ * model.onnx), so a diffusers repository of PyTorch weights is refused before any byte is
+ * fetched, with the conversion that would make it one.
+ */
+export function repoLayoutProblem(repo: string, files: { path: string }[]): string | null {
+  const onnx = files.filter((f) => /(^|\/)model\.onnx$/.test(f.path))
+  const index = files.some((f) => f.path === 'model_index.json')
+  if (index && onnx.length > 0) return null
+  const weights = files.filter((f) => WEIGHTS.test(f.path))
+  if (weights.length > 0 && onnx.length === 0) {
+    const entry = CATALOG.find((e) => e.sources.some((s) => s.role === 'base' && s.repo === repo))
+    const command = entry
+      ? exportCommand(entry, `models/${repo.replace('/', '--')}`).text
+      : `python tools/export/export_model.py KIND --base ${repo} --out models/${repo.replace('/', '--')}`
+    return (
+      `${repo}: a PyTorch-only repository (${weights.length} weight file${weights.length === 1 ? '' : 's'}` +
+      ` such as ${weights[0]!.path}, no model.onnx); the studio runs ONNX model folders, so nothing` +
+      ` was downloaded. Convert it once with the exporter (the models dialog's catalog lists the` +
+      ` supported checkpoints): ${command}`
+    )
+  }
+  if (!index)
+    return `${repo}: no model_index.json; it is not a model folder in the studio's layout (diffusers/Optimum ONNX)`
+  return `${repo}: model_index.json but no component with a model.onnx; it is not an ONNX model folder`
 }
 
 async function hashFile(path: string, algo: 'sha256' | 'sha1', prefix?: Buffer): Promise<string> {
@@ -260,11 +329,8 @@ export async function downloadModel(o: DownloadOptions): Promise<string> {
     throw new DownloadError(`${target} exists already; remove it or pick another models folder`)
   mkdirSync(o.modelsDir, { recursive: true })
   const files = await listRepoFiles({ ...o, endpoint, revision })
-  if (!files.some((f) => f.path === 'model_index.json')) {
-    throw new DownloadError(
-      `${o.repo}: no model_index.json; it is not a model folder in the studio's layout (diffusers/Optimum ONNX)`,
-    )
-  }
+  const problem = repoLayoutProblem(o.repo, files)
+  if (problem) throw new DownloadError(problem, false)
   const total = files.reduce((a, f) => a + f.size, 0)
   const free = (() => {
     try {

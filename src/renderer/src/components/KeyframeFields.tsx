@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react'
 import { Euler, Quaternion } from 'three'
 import type { Easing, Keyframe, Quat, Vec3 } from '../../../shared/camera'
+import { MAX_POSITION } from '../../../shared/camera'
 
 // YXZ: yaw about world up, then pitch, then roll about the view axis (how a camera operator thinks)
 const ORDER = 'YXZ'
@@ -100,6 +101,8 @@ export function KeyframeFields({ keyframe: k, lastFrame, onChange }: Props) {
           label={axis}
           value={k.position[i]!}
           step={0.05}
+          min={-MAX_POSITION}
+          max={MAX_POSITION}
           digits={3}
           onCommit={(v) => setPos(i, v)}
         />

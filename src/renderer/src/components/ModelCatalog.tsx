@@ -31,7 +31,12 @@ export function ModelCatalog({ api, onChanged }: Props) {
     void api.models.export(source).then((r) => !r.ok && setError(r.error.message))
   const copy = (text: string) => void navigator.clipboard?.writeText(text).catch(() => undefined)
 
-  if (!view) return error ? <p className="hint error">{error}</p> : <p className="hint">Reading the catalog…</p>
+  if (!view)
+    return error ? (
+      <p className="hint error">{error}</p>
+    ) : (
+      <p className="hint">Reading the catalog…</p>
+    )
   const python = view.python
   return (
     <section className="catalog" data-testid="model-catalog">
@@ -106,7 +111,10 @@ export function ModelCatalog({ api, onChanged }: Props) {
                     )}
                   </div>
                   {p ? (
-                    <div className={`hint ${p.state === 'failed' ? 'error' : ''}`} data-testid="export-progress">
+                    <div
+                      className={`hint ${p.state === 'failed' ? 'error' : ''}`}
+                      data-testid="export-progress"
+                    >
                       {p.state === 'running'
                         ? `${p.step}/${p.steps} components${p.line ? `: ${p.line}` : ''}`
                         : p.message}

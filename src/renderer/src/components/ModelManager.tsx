@@ -4,7 +4,8 @@ import { ModelCatalog } from './ModelCatalog'
 
 type Props = { api: DollyBridge; onClose: () => void; onChanged: (models: ModelSummary[]) => void }
 
-const gib = (b: number) => (b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(2)} GiB` : `${(b / 1024 ** 2).toFixed(1)} MiB`)
+const gib = (b: number) =>
+  b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(2)} GiB` : `${(b / 1024 ** 2).toFixed(1)} MiB`
 
 /** Models: what each needs and whether it fits this GPU; add a folder, download from a hub, remove, set default. */
 export function ModelManager({ api, onClose, onChanged }: Props) {
@@ -33,7 +34,13 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
 
   return (
     <div className="modal-backdrop" onClick={onClose}>
-      <div className="modal" role="dialog" aria-label="Models" onClick={(e) => e.stopPropagation()} data-testid="model-manager">
+      <div
+        className="modal"
+        role="dialog"
+        aria-label="Models"
+        onClick={(e) => e.stopPropagation()}
+        data-testid="model-manager"
+      >
         <header className="modal-title">
           <span>Models</span>
           <button type="button" className="small" onClick={onClose}>
@@ -65,18 +72,36 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
                 <td>{m.precision}</td>
                 <td>{gib(m.sizeBytes)}</td>
                 <td>
-                  {[m.camera !== 'none' ? m.camera : null, m.motion.kind !== 'none' ? m.motion.kind : null].filter(Boolean).join(', ') || '—'}
+                  {[
+                    m.camera !== 'none' ? m.camera : null,
+                    m.motion.kind !== 'none' ? m.motion.kind : null,
+                  ]
+                    .filter(Boolean)
+                    .join(', ') || '—'}
                 </td>
-                <td>{m.vram ? `${(m.vram.residentMiB / 1024).toFixed(1)} / ${(m.vram.offloadMiB / 1024).toFixed(1)} / ${(m.vram.minimalMiB / 1024).toFixed(1)} GiB` : '—'}</td>
+                <td>
+                  {m.vram
+                    ? `${(m.vram.residentMiB / 1024).toFixed(1)} / ${(m.vram.offloadMiB / 1024).toFixed(1)} / ${(m.vram.minimalMiB / 1024).toFixed(1)} GiB`
+                    : '—'}
+                </td>
                 <td>{m.fits ?? (m.vram ? 'no GPU or too big' : '—')}</td>
                 <td className="actions">
                   {!m.error && !m.isDefault ? (
-                    <button type="button" className="small" onClick={() => void api.models.setDefault({ id: m.id }).then(refresh)}>
+                    <button
+                      type="button"
+                      className="small"
+                      onClick={() => void api.models.setDefault({ id: m.id }).then(refresh)}
+                    >
                       Default
                     </button>
                   ) : null}
                   {m.removable ? (
-                    <button type="button" className="small" onClick={() => void api.models.remove({ id: m.id }).then(refresh)} title="Remove from the list (the files stay where they are)">
+                    <button
+                      type="button"
+                      className="small"
+                      onClick={() => void api.models.remove({ id: m.id }).then(refresh)}
+                      title="Remove from the list (the files stay where they are)"
+                    >
                       Remove
                     </button>
                   ) : null}
@@ -98,7 +123,12 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
         >
           <label className="field">
             <span>Add a model folder (its path on this machine)</span>
-            <input value={path} onChange={(e) => setPath(e.target.value)} placeholder="/home/me/models/animatediff-motionctrl" data-testid="model-path" />
+            <input
+              value={path}
+              onChange={(e) => setPath(e.target.value)}
+              placeholder="/home/me/models/animatediff-motionctrl"
+              data-testid="model-path"
+            />
           </label>
           <button type="submit" className="small" disabled={!path}>
             Add
@@ -112,14 +142,24 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
           }}
         >
           <label className="field">
-            <span>Download from a Hugging Face repository (owner/name, a folder in this layout)</span>
-            <input value={repo} onChange={(e) => setRepo(e.target.value)} placeholder="owner/animatediff-onnx" />
+            <span>
+              Download from a Hugging Face repository (owner/name, a folder in this layout)
+            </span>
+            <input
+              value={repo}
+              onChange={(e) => setRepo(e.target.value)}
+              placeholder="owner/animatediff-onnx"
+            />
           </label>
           <button type="submit" className="small" disabled={!repo}>
             Download
           </button>
           {download?.state === 'running' ? (
-            <button type="button" className="small" onClick={() => void api.models.cancelDownload({ repo: download.repo })}>
+            <button
+              type="button"
+              className="small"
+              onClick={() => void api.models.cancelDownload({ repo: download.repo })}
+            >
               Cancel
             </button>
           ) : null}

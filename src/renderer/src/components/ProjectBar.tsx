@@ -8,7 +8,12 @@ type Props = {
   dirty: boolean
   doc: ProjectDoc
   onNew: () => void
-  onOpened: (name: string, doc: ProjectDoc, migratedFrom: number | null) => void
+  onOpened: (
+    name: string,
+    doc: ProjectDoc,
+    migratedFrom: number | null,
+    recovered: string | null,
+  ) => void
   onSaved: (name: string) => void
   onNotice: (text: string) => void
 }
@@ -22,6 +27,8 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
       if (r.ok) {
         setList(r.value.projects)
         setRecent(r.value.recent)
+        // entries the list skipped (a dangling link) or restored, said once
+        if (r.value.problems?.length) onNotice(r.value.problems.join(' · '))
       }
     })
   useEffect(refresh, [api])
@@ -43,7 +50,7 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
     if (dirty && !window.confirm('Discard the unsaved changes of this project?')) return
     const r = await api.project.open({ name: n })
     if (!r.ok) return onNotice(r.error.message)
-    onOpened(n, r.value.doc, r.value.migratedFrom)
+    onOpened(n, r.value.doc, r.value.migratedFrom, r.value.recovered ?? null)
     refresh()
   }
 

@@ -9,8 +9,12 @@ export function RecoveryBanner(p: {
   return (
     <div className="recovery" data-testid="recovery">
       Unsaved work{p.recovery.name ? ` on ${p.recovery.name}` : ''} from{' '}
-      {new Date(p.recovery.savedAt).toLocaleTimeString()} was recovered after the studio closed
-      unexpectedly.
+      {new Date(p.recovery.savedAt).toLocaleString()} was recovered after the studio closed
+      unexpectedly
+      {p.recovery.more
+        ? ` (and ${p.recovery.more} earlier session${p.recovery.more > 1 ? 's' : ''} after it)`
+        : ''}
+      .
       <button type="button" className="small" data-testid="recover" onClick={p.onRecover}>
         Recover
       </button>

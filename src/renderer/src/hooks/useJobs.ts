@@ -1,7 +1,7 @@
 // Render jobs: the list main keeps (and its updates), the live preview, the job on show, and
 // submitting a shot's render or retrying a job. A started render is recorded on its shot in
 // every undo state; the next seed is drawn unless the seed is locked (an edit, undoable).
-import { useCallback, useEffect, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import type { DollyBridge, JobPreview, JobView } from '../../../shared/contract'
 import { renderRequest } from '../../../shared/shots'
 import { randomSeed, type Shot } from '../state/project'
@@ -12,14 +12,22 @@ export function useJobs(
   connected: boolean,
   h: Pick<ProjectHistory, 'record' | 'setSettings'>,
   onError: (message: string) => void,
+  /** The job ids the open project's shots name. */
+  wanted: string[] = [],
 ) {
   const [jobs, setJobs] = useState<JobView[]>([])
   const [selected, setSelected] = useState<string | null>(null)
   const [preview, setPreview] = useState<JobPreview | null>(null)
+  const [listed, setListed] = useState(false)
 
   useEffect(() => {
     if (!connected) return
-    void api.jobs.list().then((r) => r.ok && setJobs(r.value))
+    void api.jobs.list().then((r) => {
+      if (!r.ok) return
+      // jobs fetched by id before the list came keep their place (they are the older ones)
+      setJobs((prev) => [...prev.filter((p) => !r.value.some((x) => x.id === p.id)), ...r.value])
+      setListed(true)
+    })
     const offUpdate = api.on('job.update', (j) =>
       setJobs((list) => {
         const i = list.findIndex((x) => x.id === j.id)
@@ -66,6 +74,27 @@ export function useJobs(
     },
     [api, attach, onError],
   )
+
+  // A reopened project can name renders older than the newest 1000 jobs.list carries: ask
+  // for those by id, once each (ids main does not know stay asked, the shot shows no clip).
+  const asked = useRef(new Set<string>())
+  const wantedKey = wanted.join(',')
+  useEffect(() => {
+    if (!connected || !listed) return
+    const missing = wantedKey
+      .split(',')
+      .filter((id) => id && !asked.current.has(id) && !jobs.some((j) => j.id === id))
+    if (missing.length === 0) return
+    for (const id of missing) asked.current.add(id)
+    void api.jobs
+      .get({ ids: missing.slice(0, 1000) })
+      .then(
+        (r) =>
+          r.ok &&
+          r.value.length > 0 &&
+          setJobs((list) => [...r.value.filter((j) => !list.some((x) => x.id === j.id)), ...list]),
+      )
+  }, [api, connected, listed, wantedKey, jobs])
 
   const job = jobs.find((j) => j.id === selected) ?? null
   return {

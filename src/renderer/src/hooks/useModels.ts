@@ -1,5 +1,6 @@
 // The model list, and a fresh project's model: the default (or the first usable one), with
-// that model's settings (frames, steps, guidance, fps...) applied without an undo step.
+// that model's settings (frames, steps, guidance, fps...) applied without an undo step, to the
+// project as it is when the list arrives (what was typed meanwhile stays).
 import { useEffect, useState } from 'react'
 import type { DollyBridge, ModelSummary } from '../../../shared/contract'
 import { settingsForModel } from '../../../shared/render'
@@ -8,7 +9,7 @@ import type { ProjectHistory } from './useProjectHistory'
 export function useModels(
   api: DollyBridge,
   connected: boolean,
-  h: Pick<ProjectHistory, 'project' | 'canUndo' | 'reset'>,
+  h: Pick<ProjectHistory, 'record'>,
   onError: (message: string) => void,
 ) {
   const [models, setModels] = useState<ModelSummary[]>([])
@@ -18,10 +19,12 @@ export function useModels(
       if (!r.ok) return onError(r.error.message)
       setModels(r.value)
       const pick = r.value.find((m) => m.isDefault && !m.error) ?? r.value.find((m) => !m.error)
-      const p = h.project
-      const first = p.shots[p.active]!
-      if (pick && !first.settings.modelId && !h.canUndo && p.shots.length === 1)
-        h.reset({ ...p, shots: [{ ...first, settings: settingsForModel(first.settings, pick) }] })
+      if (!pick) return
+      h.record((p) => {
+        const first = p.shots[p.active]!
+        if (first.settings.modelId || p.shots.length !== 1) return p
+        return { ...p, shots: [{ ...first, settings: settingsForModel(first.settings, pick) }] }
+      })
     })
     // only on (re)connection: later changes come from the models dialog
   }, [api, connected])
