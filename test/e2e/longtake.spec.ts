@@ -142,6 +142,9 @@ test('a loop render: cyclic windows, the closure score shown with the clip', asy
   )
   // the model slot refuses a folder without a model, and the export waits for a usable method
   await dialog.getByLabel('Interpolation method').selectOption('model')
+  await expect(dialog.getByTestId('interp-model-status')).toContainText(
+    'no frame-interpolation model folder added',
+  )
   await dialog.getByTestId('interp-model-path').fill(served.cacheDir)
   await dialog.getByRole('button', { name: 'Use folder' }).click()
   await expect(dialog.getByTestId('interp-model-status')).toContainText('no model.onnx')

@@ -54,7 +54,8 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
     void api.clip.interpolation().then((v) => {
       if (!v.ok) return
       setInterp(v.value)
-      setModelPath(v.value.model.path ?? '')
+      // what the person typed meanwhile wins over the stored folder
+      setModelPath((typed) => typed || (v.value.model.path ?? ''))
     })
   }, [api])
   const setModel = async () => {
