@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os'
 import { exportOverhead } from './export'
 import { longTakeBench } from './longtake'
 import { stepOverhead } from './step-overhead'
+import { wanDecodeMemory } from './wan-decode'
 
 const started = Date.now()
 const result = {
@@ -15,6 +16,7 @@ const result = {
   svd_xt_step: stepOverhead(25),
   svd_xt_step_fp16_io: stepOverhead(25, true),
   mp4_export_25x1024x576: await exportOverhead(),
+  wan_vae_decode_memory: wanDecodeMemory(),
   long_takes: longTakeBench(),
   wall_s: 0,
 }

@@ -10,7 +10,8 @@ export type CatalogSource = {
   repo: string
   /** One file of the repository (MotionCtrl's checkpoints are single files). */
   file?: string
-  role: 'base' | 'motion-adapter' | 'motionctrl'
+  /** fun-camera: VideoX-Fun's Control-Camera transformer (its repository's root files). */
+  role: 'base' | 'motion-adapter' | 'motionctrl' | 'fun-camera'
 }
 
 export type CatalogEntry = {
@@ -21,9 +22,11 @@ export type CatalogEntry = {
   description: string
   license: string
   /** export_model.py's first argument. */
-  exportKind: 'animatediff' | 'svd' | 'cogvideox'
+  exportKind: 'animatediff' | 'svd' | 'cogvideox' | 'wan'
   sources: CatalogSource[]
   fp16: boolean
+  /** The exporter's options beyond the sources and --fp16 (Wan: its resolution, UMT5 precision). */
+  options?: string[]
   /** The exported folder's components and their approximate bytes. */
   components: Record<string, number>
 }
@@ -35,6 +38,12 @@ const fp32 = (params: number) => params * 4
 const SD15_TEXT = fp32(123e6)
 const SD15_VAE = fp32(49.5e6)
 const T5_XXL = fp16(4.76e9)
+// Wan: UMT5-XXL's encoder (float16 with float32 islands: --fp16-text-encoder), the 2.1 causal
+// VAE's decoder and encoder, open-clip ViT-H/14's vision tower (2.1 image-to-video)
+const UMT5_XXL = fp16(5.68e9)
+const WAN21_VAE_DECODER = fp32(73e6)
+const WAN21_VAE_ENCODER = fp32(54e6)
+const WAN_CLIP = fp32(632e6)
 
 /** AnimateDiff on SD1.5 with a guoyww motion adapter (`version` as in its repository name). */
 function animateDiff(
@@ -168,6 +177,93 @@ export const CATALOG: CatalogEntry[] = [
       vae_decoder: fp32(216e6),
     },
   },
+  {
+    id: 'wan21-t2v-1.3b',
+    title: 'Wan2.1 1.3B',
+    pipeline: 'wan',
+    description:
+      'Text-to-video at 832×480, 81 frames (16 fps); the smallest Wan (its UMT5 text encoder is most of the size).',
+    license: 'Apache-2.0',
+    exportKind: 'wan',
+    sources: [{ repo: 'Wan-AI/Wan2.1-T2V-1.3B-Diffusers', role: 'base' }],
+    fp16: true,
+    options: ['--fp16-text-encoder'],
+    components: {
+      text_encoder: UMT5_XXL,
+      transformer: fp16(1.42e9),
+      vae_decoder: WAN21_VAE_DECODER,
+    },
+  },
+  {
+    id: 'wan21-i2v-14b-480p',
+    title: 'Wan2.1 14B image-to-video (480p)',
+    pipeline: 'wan-i2v',
+    description: 'Image-to-video at 832×480, 81 frames, guided by a prompt.',
+    license: 'Apache-2.0',
+    exportKind: 'wan',
+    sources: [{ repo: 'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers', role: 'base' }],
+    fp16: true,
+    options: ['--fp16-text-encoder'],
+    components: {
+      text_encoder: UMT5_XXL,
+      image_encoder: WAN_CLIP,
+      transformer: fp16(16.4e9),
+      vae_encoder: WAN21_VAE_ENCODER,
+      vae_decoder: WAN21_VAE_DECODER,
+    },
+  },
+  {
+    id: 'wan22-ti2v-5b',
+    title: 'Wan2.2 TI2V 5B',
+    pipeline: 'wan',
+    description: 'Text-to-video at 1280×704, 121 frames (24 fps), with Wan2.2’s 16× VAE.',
+    license: 'Apache-2.0',
+    exportKind: 'wan',
+    sources: [{ repo: 'Wan-AI/Wan2.2-TI2V-5B-Diffusers', role: 'base' }],
+    fp16: true,
+    options: ['--fp16-text-encoder'],
+    components: { text_encoder: UMT5_XXL, transformer: fp16(5e9), vae_decoder: fp32(555e6) },
+  },
+  {
+    id: 'wan22-t2v-a14b',
+    title: 'Wan2.2 A14B',
+    pipeline: 'wan',
+    description:
+      'Text-to-video at 832×480, 81 frames: two 14B experts (high noise, then low noise); offload loads one at a time.',
+    license: 'Apache-2.0',
+    exportKind: 'wan',
+    sources: [{ repo: 'Wan-AI/Wan2.2-T2V-A14B-Diffusers', role: 'base' }],
+    fp16: true,
+    options: ['--fp16-text-encoder'],
+    components: {
+      text_encoder: UMT5_XXL,
+      transformer: fp16(14.3e9),
+      transformer_2: fp16(14.3e9),
+      vae_decoder: WAN21_VAE_DECODER,
+    },
+  },
+  {
+    id: 'wan21-fun-camera-1.3b',
+    title: 'Wan2.1-Fun 1.3B Control-Camera',
+    pipeline: 'wan-fun-camera',
+    description:
+      'Image-to-video that follows the camera path you draw (VideoX-Fun, Plücker rays), 832×480, 81 frames. UMT5, the VAE and CLIP come from the Wan2.1 I2V base.',
+    license: 'Apache-2.0',
+    exportKind: 'wan',
+    sources: [
+      { repo: 'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers', role: 'base' },
+      { repo: 'alibaba-pai/Wan2.1-Fun-V1.1-1.3B-Control-Camera', role: 'fun-camera' },
+    ],
+    fp16: true,
+    options: ['--fp16-text-encoder'],
+    components: {
+      text_encoder: UMT5_XXL,
+      image_encoder: WAN_CLIP,
+      transformer: fp16(1.56e9),
+      vae_encoder: WAN21_VAE_ENCODER,
+      vae_decoder: WAN21_VAE_DECODER,
+    },
+  },
 ]
 
 /** Total bytes of an entry's exported folder (estimated). */
@@ -196,6 +292,7 @@ export function exportCommand(
   for (const s of e.sources) {
     if (s.role === 'base') args.push('--base', s.repo)
     else if (s.role === 'motion-adapter') args.push('--motion-adapter', s.repo)
+    else if (s.role === 'fun-camera') args.push('--fun-camera', s.repo)
     else {
       const key = `${s.repo}/${s.file}`
       const local = paths[key]
@@ -204,6 +301,7 @@ export function exportCommand(
     }
   }
   if (e.fp16) args.push('--fp16')
+  args.push(...(e.options ?? []))
   const quote = (a: string) => (/^[\w./:@=-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)
   const text = [
     ...download,

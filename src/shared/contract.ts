@@ -161,6 +161,12 @@ export const ModelSummary = z
     defaults: ModelDefaults,
     width: z.number().int().positive().nullable(),
     height: z.number().int().positive().nullable(),
+    /**
+     * Plücker camera models (Wan-Fun Control-Camera): the vertical field of view (degrees) the
+     * model was trained with. Its rays depend on the field of view and the clip's aspect, so the
+     * camera editor shows both; null for models whose camera input has no lens (MotionCtrl RT).
+     */
+    cameraFov: z.number().gt(0).lt(180).nullable().optional(),
     /** Output sizes the model can render, its own first (see shared/sizes.ts). */
     sizes: z
       .array(
@@ -380,7 +386,7 @@ export const CatalogItem = z
           .object({
             repo: z.string().max(200),
             file: z.string().max(300).nullable(),
-            role: z.enum(['base', 'motion-adapter', 'motionctrl']),
+            role: z.enum(['base', 'motion-adapter', 'motionctrl', 'fun-camera']),
             /** Where the Hugging Face cache already holds it (nothing to download). */
             cachedPath: z.string().max(MAX_STRING).nullable(),
           })

@@ -3,6 +3,7 @@
 //   SVD                      -> motion_bucket_id 0..255 (127, diffusers' default, at the middle)
 //   a UNet with motion_scale -> that scale, 0..2 (1 at the middle)
 //   MotionCtrl camera input  -> camera translation scale x0..x2 (x1 at the middle)
+//   Plücker camera (Wan-Fun) -> the same travel scale, about the first camera position
 //   none of these            -> disabled, with the reason
 
 import type { CameraConditioning, MotionInput } from './render'
@@ -33,7 +34,7 @@ export function motionControlFor(m: MotionModelFacts): MotionControlInfo {
       label: "the motion module's scale: 0 freezes motion, 2 doubles it",
       reason: null,
     }
-  if (m.camera === 'motionctrl-rt')
+  if (m.camera === 'motionctrl-rt' || m.camera === 'cameractrl-plucker')
     return {
       kind: 'camera_scale',
       label: 'how far the camera travels along its path: x0 to x2',

@@ -8,7 +8,15 @@ import { ContextSettings, PromptKey } from './longtake'
 
 // --- names ---------------------------------------------------------------------------------
 
-export const PIPELINE_KINDS = ['animatediff', 'svd', 'cogvideox', 'cogvideox-i2v'] as const
+export const PIPELINE_KINDS = [
+  'animatediff',
+  'svd',
+  'cogvideox',
+  'cogvideox-i2v',
+  'wan',
+  'wan-i2v',
+  'wan-fun-camera',
+] as const
 export const PipelineKind = z.enum(PIPELINE_KINDS)
 export type PipelineKind = z.infer<typeof PipelineKind>
 
@@ -138,7 +146,39 @@ export type PipelineFacts = {
   /** Frames per VAE decode call: null decodes each frame alone (the VAE is per-frame anyway) or,
    *  for a 3D VAE, the whole clip. A temporal decoder mixes frames within one call. */
   decodeChunk: { default: 'all' | number; minimal: number; temporal: boolean } | null
+  /** The negative prompt the family samples with by default (diffusers' docs), when it has one. */
+  negativePrompt?: string
 }
+
+/** diffusers' Wan negative prompt (pipelines/wan/pipeline_wan.py, the example's English one). */
+export const WAN_NEGATIVE_PROMPT =
+  'Bright tones, overexposed, static, blurred details, subtitles, style, works, paintings, images, static, overall gray, worst quality, low quality, JPEG compression residue, ugly, incomplete, extra fingers, poorly drawn hands, poorly drawn faces, deformed, disfigured, misshapen limbs, fused fingers, still picture, messy background, three legs, many people in the background, walking backwards'
+
+/** What every Wan family shares (diffusers' WanPipeline __call__ defaults; Wan2.1 at 480p). */
+const WAN_COMMON = {
+  prompt: true,
+  tokenizer: { kind: 't5', maxTokens: 512 },
+  frames: 81,
+  width: 832,
+  height: 480,
+  fps: 16,
+  maxFrames: null,
+  // the VAE compresses 4 frames into one latent frame after the first
+  frameRule: '4k+1',
+  // VAE factor 8 times the transformer's patch size 2 (Wan2.2 TI2V-5B: 16 x 2, from its folder)
+  sizeMultiple: 16,
+  steps: 50,
+  guidance: 5,
+  guidanceKind: 'cfg',
+  minGuidance: null,
+  fpsConditioning: false,
+  scheduler: 'UniPCMultistepScheduler',
+  schedulers: ['UniPCMultistepScheduler', 'FlowMatchEulerDiscreteScheduler'],
+  motion: 'none',
+  // the causal 3D VAE decodes one latent frame per call with its feature cache
+  decodeChunk: null,
+  negativePrompt: WAN_NEGATIVE_PROMPT,
+} as const satisfies Partial<PipelineFacts>
 
 const COGVIDEOX: PipelineFacts = {
   label: 'CogVideoX',
@@ -233,6 +273,33 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     classNames: ['CogVideoXImageToVideoPipeline', 'ORTCogVideoXImageToVideoPipeline'],
     input: 'image',
   },
+  wan: {
+    ...WAN_COMMON,
+    label: 'Wan',
+    classNames: ['WanPipeline'],
+    input: 'text',
+    camera: [],
+  },
+  'wan-i2v': {
+    ...WAN_COMMON,
+    label: 'Wan image-to-video',
+    classNames: ['WanImageToVideoPipeline'],
+    input: 'image',
+    camera: [],
+  },
+  'wan-fun-camera': {
+    ...WAN_COMMON,
+    label: 'Wan-Fun Control-Camera',
+    // VideoX-Fun's pipeline class for its Fun control models (this kind: the camera variant)
+    classNames: ['WanFunControlPipeline'],
+    input: 'image',
+    // VideoX-Fun's Control-Camera example: guidance 6, its "Flow" sampler (FlowMatchEuler, shift 5)
+    guidance: 6,
+    scheduler: 'FlowMatchEulerDiscreteScheduler',
+    // its folder holds a FlowMatchEuler config; UniPC built from it would not be a flow sampler
+    schedulers: ['FlowMatchEulerDiscreteScheduler'],
+    camera: ['cameractrl-plucker'],
+  },
 }
 
 /** The pipeline kind a diffusers class name stands for, or null. */
@@ -306,24 +373,36 @@ export const ModelDefaults = z
     height: z.number().int().positive(),
     /** null: the model has no decode-chunk choice; 'all' decodes the clip in one call. */
     decodeChunk: z.union([z.number().int().positive(), z.literal('all')]).nullable(),
+    /** The negative prompt the model samples with by default (Wan: diffusers' docs'), if any. */
+    negativePrompt: z.string().max(4000).optional(),
   })
   .strict()
 export type ModelDefaults = z.infer<typeof ModelDefaults>
+
+/** Negative prompts that are some family's default, not a creator's words. */
+const DEFAULT_NEGATIVE_PROMPTS: ReadonlySet<string> = new Set(
+  PIPELINE_KINDS.map((k) => PIPELINES[k].negativePrompt).filter((p): p is string => !!p),
+)
 
 /**
  * A shot's settings after a model change: everything the model decides comes from the new
  * model (frames, steps, guidance, fps, scheduler, size, decode chunk, motion at its middle,
  * the context window's size), what the creator wrote stays (prompts and prompt keys, seed,
- * image, plan, loop, how windows blend).
+ * image, plan, loop, how windows blend). A negative prompt that is empty or some model's
+ * default becomes the new model's default (Wan's), so switching to Wan brings its negative
+ * prompt and switching away does not leave it behind.
  */
 export function settingsForModel<S extends RenderSettings>(
   s: S,
   model: { id: string; defaults: ModelDefaults },
 ): S {
   const d = model.defaults
+  const negativeIsDefault =
+    s.negativePrompt === '' || DEFAULT_NEGATIVE_PROMPTS.has(s.negativePrompt)
   const { window: _window, ...context } = s.context ?? {}
   return {
     ...s,
+    ...(negativeIsDefault ? { negativePrompt: d.negativePrompt ?? '' } : {}),
     ...(s.context ? { context: Object.keys(context).length ? context : undefined } : {}),
     modelId: model.id,
     frames: d.frames,
@@ -336,6 +415,13 @@ export function settingsForModel<S extends RenderSettings>(
     height: undefined,
     decodeChunk: undefined,
   }
+}
+
+/** The frame count diffusers' Wan pipelines run for a request: num_frames // 4 * 4 + 1 unless 4k+1. */
+export function wanFrameCount(frames: number, temporal = 4): number {
+  return frames % temporal === 1
+    ? frames
+    : Math.max(1, Math.floor(frames / temporal) * temporal + 1)
 }
 
 /** Frame counts a model decodes exactly, nearest first (CogVideoX: 4k+1). */

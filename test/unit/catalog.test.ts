@@ -159,13 +159,34 @@ describe('the Hugging Face cache', () => {
   })
 
   it('every catalog entry names sources and a command the exporter takes', () => {
+    // the exporter's own argparse declarations: its kinds and its options
+    const src = readFileSync(join(__dirname, '../../tools/export/export_model.py'), 'utf8')
+    const kinds = JSON.parse(
+      /add_argument\("pipeline", choices=(\[[^\]]+\])\)/.exec(src)![1]!,
+    ) as string[]
+    const options = new Set([...src.matchAll(/add_argument\("(--[\w-]+)"/g)].map((m) => m[1]!))
+    expect(options).toContain('--fun-camera')
     for (const e of CATALOG) {
       const c = exportCommand(e, '/m/x')
+      expect(kinds).toContain(c.args[0])
+      for (const a of c.args.filter((x) => x.startsWith('--')))
+        expect(options.has(a), `${e.id}: ${a}`).toBe(true)
       expect(c.args[0]).toBe(e.exportKind)
       expect(c.args).toContain('--base')
       expect(c.text).toMatch(/--out \/m\/x/)
       expect(Object.keys(e.components).length).toBeGreaterThanOrEqual(3)
     }
+    // Wan-Fun: VideoX-Fun's transformer over the Wan2.1 I2V base, UMT5 in float16
+    const fun = CATALOG.find((e) => e.pipeline === 'wan-fun-camera')!
+    expect(exportCommand(fun, '/m/x').args).toEqual([
+      'wan',
+      '--base',
+      'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers',
+      '--fun-camera',
+      'alibaba-pai/Wan2.1-Fun-V1.1-1.3B-Control-Camera',
+      '--fp16',
+      '--fp16-text-encoder',
+    ])
   })
 })
 

@@ -9,6 +9,9 @@
     python tools/export/export_model.py svd --base stabilityai/stable-video-diffusion-img2vid \\
         --motionctrl motionctrl_svd.ckpt --out models/motionctrl-svd
     python tools/export/export_model.py cogvideox --base THUDM/CogVideoX-5b --out models/cogvideox-5b --fp16
+    python tools/export/export_model.py wan --base Wan-AI/Wan2.1-T2V-1.3B-Diffusers --out models/wan21-t2v-1.3b
+    python tools/export/export_model.py wan --base Wan-AI/Wan2.1-I2V-14B-480P-Diffusers \\
+        --fun-camera Wan2.1-Fun-V1.1-1.3B-Control-Camera --out models/wan21-fun-camera
 
 What it does:
 - Every component is exported by torch.onnx.export's TorchScript path (dynamo=False) from a
@@ -509,9 +512,19 @@ def export_cogvideox(a):
     return results
 
 
+# ---------------------------------------------------------------------------------------------
+# Wan 2.1 / 2.2 (wan.py)
+
+
+def export_wan(a):
+    import wan
+
+    return wan.export_wan(a)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("pipeline", choices=["animatediff", "svd", "cogvideox"])
+    p.add_argument("pipeline", choices=["animatediff", "svd", "cogvideox", "wan"])
     p.add_argument("--base", required=True, help="diffusers repository id or folder")
     p.add_argument("--motion-adapter", help="AnimateDiff motion adapter (repository id or folder)")
     p.add_argument("--motionctrl", help="MotionCtrl CMCM checkpoint as released (.ckpt/.pt/.safetensors): "
@@ -530,6 +543,22 @@ def main(argv=None):
                    help="max |torch - onnxruntime| per component, relative to max(1, |output|) (float16: x30)")
     p.add_argument("--no-verify", action="store_true", help="skip the torch vs onnxruntime checks (not recommended)")
     p.add_argument("--label", help="the model's name in the studio (dolly.json label)")
+    p.add_argument("--flow-shift", type=float, help="wan: UniPC flow_shift (default: the base's; Wan advises 3.0 at "
+                                                     "480p, 5.0 at 720p)")
+    p.add_argument("--resolution", choices=["480p", "720p"],
+                   help="wan: the model's own clip size, 832x480 or 1280x720 (default 480p; TI2V-5B: 1280x704), "
+                        "and its flow_shift (3.0 at 480p, 5.0 at 720p)")
+    p.add_argument("--fp16-text-encoder", action="store_true",
+                   help="wan: UMT5 in float16 with float32 islands where it overflows (default float32)")
+    p.add_argument("--image-to-video", action="store_true",
+                   help="wan: export Wan2.2 TI2V-5B for image-to-video (adds the VAE encoder)")
+    p.add_argument("--fun-camera", help="wan: a VideoX-Fun Control-Camera transformer folder (config.json + "
+                                        "diffusion_pytorch_model.safetensors) or its Hugging Face repository id "
+                                        "(only those files are fetched), to export over --base's text encoder, "
+                                        "VAE and image encoder")
+    p.add_argument("--camera-fov", type=float, default=55.7,
+                   help="wan --fun-camera: the vertical field of view the model was trained with, in degrees "
+                        "(VideoX-Fun's pose assets: fy 0.946 of the height, 55.7)")
     a = p.parse_args(argv)
     _need(["torch", "diffusers", "transformers", "onnx", "onnxruntime", "numpy"])
     if str(HERE) not in sys.path:
@@ -542,11 +571,18 @@ def main(argv=None):
         sys.exit("export_model: animatediff needs --motion-adapter (e.g. guoyww/animatediff-motion-adapter-v1-5-3)")
     if a.pipeline == "cogvideox" and a.motionctrl:
         sys.exit("export_model: --motionctrl applies to animatediff and svd only")
+    if a.pipeline != "wan" and (a.fun_camera or a.image_to_video or a.fp16_text_encoder or a.flow_shift is not None
+                                or a.resolution):
+        sys.exit("export_model: --fun-camera, --image-to-video, --fp16-text-encoder, --flow-shift and --resolution "
+                 "apply to wan only")
+    if a.pipeline == "wan" and a.motionctrl:
+        sys.exit("export_model: --motionctrl applies to animatediff and svd only")
     if a.motion_adapter and a.pipeline != "animatediff":
         sys.exit("export_model: --motion-adapter applies to animatediff only")
     created = not os.path.exists(a.out)
     try:
-        results = {"animatediff": export_animatediff, "svd": export_svd, "cogvideox": export_cogvideox}[a.pipeline](a)
+        results = {"animatediff": export_animatediff, "svd": export_svd, "cogvideox": export_cogvideox,
+                   "wan": export_wan}[a.pipeline](a)
     except (ExportError, SystemExit, KeyboardInterrupt) as e:
         if created:
             shutil.rmtree(a.out, ignore_errors=True)

@@ -7,6 +7,9 @@ checkpoints in MotionCtrl's own key format) are exported with export_model.py, t
   from the same weights, seed, prompt/image, steps and guidance: max |uint8 difference| <= 2.
 MotionCtrl: the reference is diffusers' pipeline with the camera module of
 motionctrl_reference.py (written after MotionCtrl's code, separately from the exporter's).
+Wan-Fun Control-Camera: the reference runs VideoX-Fun's own transformer and pose code (a git archive
+of aigc-apps/VideoX-Fun at VIDEOX_FUN_SRC, outside the repository; skipped without it) in its
+pipeline's steps.
 
 They need torch, diffusers, transformers, onnx and onnxruntime (tools/export/requirements.txt)
 and the built CLI (npm run build); where the Python packages are missing they skip and say why.
@@ -17,6 +20,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -141,11 +145,11 @@ class Case(unittest.TestCase):
         self._tmp.cleanup()
         note(f"{self.id().split('.')[-1]}: {time.time() - self.t0:.0f}s")
 
-    def assertFramesClose(self, got, ref, what: str, who: str = "dolly render"):
+    def assertFramesClose(self, got, ref, what: str, who: str = "dolly render", against: str = "diffusers"):
         self.assertEqual(got.shape, ref.shape, f"{what}: frame shapes differ")
         d = int(np.abs(got - ref).max())
-        note(f"{what}: max |{who} - diffusers| = {d}/255 over {got.size} values")
-        self.assertLessEqual(d, MAX_U8, f"{what}: {who} differs from diffusers by {d}/255 (allowed {MAX_U8})")
+        note(f"{what}: max |{who} - {against}| = {d}/255 over {got.size} values")
+        self.assertLessEqual(d, MAX_U8, f"{what}: {who} differs from {against} by {d}/255 (allowed {MAX_U8})")
 
     def assertClose(self, got, ref, tol: float, what: str):
         e = max_err(got, ref)
@@ -549,6 +553,554 @@ class ExportFp16(Case):
         scale = float(ref.abs().max())
         self.assertClose(got / scale, ref.numpy() / scale, 2e-2, "fp16 transformer with a float32 feed-forward (relative)")
         self.assertEqual(json.loads((out / "dolly.json").read_text())["precision"]["transformer"], "fp16")
+
+
+# ---------------------------------------------------------------------------------------------
+# Wan 2.1 / 2.2 (tiny configs after diffusers' tests/pipelines/wan/)
+
+
+def _wan_classes():
+    from diffusers import WanTransformer3DModel
+
+    # diffusers loads WanTransformer3DModel's float32 islands only with accelerate; all float32 here
+    WanTransformer3DModel._keep_in_fp32_modules = None
+
+
+def tiny_wan_vae(version: str = "2.1"):
+    from diffusers import AutoencoderKLWan
+
+    torch.manual_seed(0)
+    if version == "2.1":
+        return AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                                temperal_downsample=[False, True, True]).eval()
+    # Wan2.2's VAE: residual blocks, patchify 2, 16x spatial, 48 channels in the real one
+    return AutoencoderKLWan(base_dim=4, decoder_base_dim=4, z_dim=12, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                            temperal_downsample=[False, True, True], is_residual=True, patch_size=2, in_channels=12,
+                            out_channels=12, scale_factor_spatial=16, latents_mean=[0.1 * i for i in range(12)],
+                            latents_std=[1.0 + 0.1 * i for i in range(12)]).eval()
+
+
+def tiny_wan_transformer(seed: int = 0, **kw):
+    from diffusers import WanTransformer3DModel
+
+    torch.manual_seed(seed)
+    cfg = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+               text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+               rope_max_seq_len=32)
+    cfg.update(kw)
+    return WanTransformer3DModel(**cfg)
+
+
+def tiny_umt5():
+    from transformers import T5TokenizerFast, UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(0)
+    te = UMT5EncoderModel(UMT5Config(vocab_size=32128, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                                     relative_attention_num_buckets=8)).eval()
+    # UMT5's tokenizer is T5TokenizerFast with a larger vocabulary; the T5 one exercises the same path
+    return te, T5TokenizerFast.from_pretrained(str(T5_TOKENIZER))
+
+
+def wan_unipc(shift: float = 3.0):
+    from diffusers import UniPCMultistepScheduler
+
+    # as the Wan-AI diffusers repositories ship it
+    return UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=shift)
+
+
+def tiny_wan_t2v(path: Path):
+    from diffusers import WanPipeline
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    WanPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), transformer=tiny_wan_transformer(),
+                scheduler=wan_unipc()).save_pretrained(path)
+
+
+def tiny_wan_clip():
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    enc = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=4, projection_dim=4, num_hidden_layers=2,
+                                                         num_attention_heads=2, image_size=32, intermediate_size=16,
+                                                         patch_size=4)).eval()
+    return enc, CLIPImageProcessor(crop_size=32, size=32)
+
+
+def tiny_wan_i2v(path: Path):
+    """Wan2.1 I2V: CLIP image embeddings, 4 mask channels and the image's latents (36 channels in)."""
+    from diffusers import WanImageToVideoPipeline
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    enc, proc = tiny_wan_clip()
+    WanImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), scheduler=wan_unipc(),
+                            image_processor=proc, image_encoder=enc,
+                            transformer=tiny_wan_transformer(in_channels=36, image_dim=4)).save_pretrained(path)
+
+
+def tiny_wan_ti2v(path: Path):
+    """Wan2.2 TI2V-5B: the 2.2 VAE (16x, 48 channels), per-token timesteps (expand_timesteps)."""
+    from diffusers import AutoencoderKLWan, WanPipeline
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=48, in_channels=12, out_channels=12, is_residual=True, patch_size=2,
+                           latents_mean=[0.02 * i for i in range(48)], latents_std=[1.0 + 0.01 * i for i in range(48)],
+                           dim_mult=[1, 1, 1, 1], num_res_blocks=1, scale_factor_spatial=16, scale_factor_temporal=4,
+                           temperal_downsample=[False, True, True])
+    WanPipeline(tokenizer=tok, text_encoder=te, vae=vae, scheduler=wan_unipc(), expand_timesteps=True,
+                transformer=tiny_wan_transformer(in_channels=48, out_channels=48)).save_pretrained(path)
+
+
+def tiny_wan_a14b(path: Path):
+    """Wan2.2 A14B: a high-noise and a low-noise expert, switched at boundary_ratio 0.875."""
+    from diffusers import WanPipeline
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    WanPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), scheduler=wan_unipc(), boundary_ratio=0.875,
+                transformer=tiny_wan_transformer(seed=0), transformer_2=tiny_wan_transformer(seed=1)).save_pretrained(path)
+
+
+# VideoX-Fun (aigc-apps/VideoX-Fun) for the Wan-Fun Control-Camera reference: a git archive of its
+# files outside this repository (videox_fun/models/wan_transformer3d.py, wan_camera_adapter.py,
+# attention_utils.py, cache_utils.py, utils/cfg_optimization.py, data/utils.py,
+# pipeline/pipeline_wan_fun_control.py), and einops for its pose code
+VIDEOX_FUN_SRC = Path(os.environ.get("VIDEOX_FUN_SRC", "/root/.cache/videox-fun-src"))
+_VXF_FILES = ["videox_fun/models/wan_transformer3d.py", "videox_fun/models/wan_camera_adapter.py",
+              "videox_fun/models/attention_utils.py", "videox_fun/models/cache_utils.py",
+              "videox_fun/utils/cfg_optimization.py", "videox_fun/data/utils.py",
+              "videox_fun/pipeline/pipeline_wan_fun_control.py"]
+_VXF_MISSING = [f for f in _VXF_FILES if not (VIDEOX_FUN_SRC / f).exists()]
+if importlib.util.find_spec("einops") is None:
+    _VXF_MISSING.append("einops (pip)")
+VXF_WHY = (f"VideoX-Fun's code is not at VIDEOX_FUN_SRC={VIDEOX_FUN_SRC} ({', '.join(_VXF_MISSING)} missing): "
+           f"git archive aigc-apps/VideoX-Fun there to run the Wan-Fun Control-Camera reference") if _VXF_MISSING else ""
+
+
+def videox_fun():
+    """VideoX-Fun's WanTransformer3DModel (its model code, its camera adapter, SDPA attention on the
+    CPU), its pose functions (Camera, get_relative_pose, ray_condition, process_pose_file) and the
+    pipeline's 4-frame grouping statements. Its package __init__s import GPU and video libraries
+    this test does not use; the modules are loaded with the multi-GPU helpers stubbed (one
+    process: rank 0 of 1) and without the triton kernels of an attention Wan-Fun does not use."""
+    import ast
+    import types
+    from einops import rearrange
+    from packaging import version as pver
+
+    src = VIDEOX_FUN_SRC
+    for name in ("videox_fun", "videox_fun.models"):
+        if name not in sys.modules:
+            m = types.ModuleType(name)
+            m.__path__ = [str(src / name.replace(".", "/"))]
+            sys.modules[name] = m
+    dist = types.ModuleType("videox_fun.dist")
+    dist.get_sequence_parallel_rank = lambda: 0
+    dist.get_sequence_parallel_world_size = lambda: 1
+    dist.get_sp_group = lambda: None
+    dist.usp_attn_forward = dist.xFuserLongContextAttention = None
+    sys.modules["videox_fun.dist"] = dist
+    # triton kernels of TurboWan's sparse attention, which Wan-Fun does not use
+    kernel = types.ModuleType("videox_fun.models.attention_kernel")
+    kernel._sparse_linear_attention = kernel.get_block_map = None
+    sys.modules["videox_fun.models.attention_kernel"] = kernel
+    spec = importlib.util.spec_from_file_location("videox_fun.utils.cfg_optimization",
+                                                  src / "videox_fun/utils/cfg_optimization.py")
+    cfg = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cfg)
+    utils = types.ModuleType("videox_fun.utils")
+    utils.cfg_skip = cfg.cfg_skip
+    sys.modules["videox_fun.utils"] = utils
+    from videox_fun.models.wan_transformer3d import WanTransformer3DModel
+
+    path = src / "videox_fun/data/utils.py"
+    want = {"Camera", "custom_meshgrid", "get_relative_pose", "ray_condition", "process_pose_file"}
+    tree = ast.parse(path.read_text())
+    nodes = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in want]
+    ns = {"np": np, "torch": torch, "pver": pver, "rearrange": rearrange}
+    exec(compile(ast.Module(body=nodes, type_ignores=[]), str(path), "exec"), ns)
+    lines = (src / "videox_fun/pipeline/pipeline_wan_fun_control.py").read_text().splitlines()
+    a = next(i for i, l in enumerate(lines) if "control_camera_latents = torch.concat(" in l)
+    b = next(i for i in range(a, len(lines)) if "view(b, f // 4, c * 4, h, w).transpose(1, 2)" in lines[i])
+    indent = min(len(l) - len(l.lstrip()) for l in lines[a:b + 1] if l.strip())
+    grouping = "\n".join(l[indent:] for l in lines[a:b + 1])
+    return WanTransformer3DModel, ns["process_pose_file"], grouping
+
+
+def tiny_fun_camera(base: Path, fun: Path):
+    """A diffusers Wan2.1 I2V base (UMT5, VAE, a CLIP vision tower of width 1280 with 257 tokens, as
+    VideoX-Fun's i2v cross-attention and MLPProj assume) and a VideoX-Fun Control-Camera transformer
+    in VideoX-Fun's format (config.json in its names, its state dict), built with VideoX-Fun's class."""
+    from diffusers import WanImageToVideoPipeline
+    from safetensors.torch import save_file
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    _wan_classes()
+    te, tok = tiny_umt5()
+    torch.manual_seed(0)
+    enc = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=1280, projection_dim=4, num_hidden_layers=2,
+                                                         num_attention_heads=2, image_size=32, intermediate_size=16,
+                                                         patch_size=2)).eval()
+    WanImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), scheduler=wan_unipc(),
+                            image_processor=CLIPImageProcessor(crop_size=32, size=32), image_encoder=enc,
+                            transformer=tiny_wan_transformer(in_channels=36, image_dim=1280)).save_pretrained(base)
+    Vxf, _, _ = videox_fun()
+    torch.manual_seed(3)
+    tr = Vxf(model_type="i2v", patch_size=(1, 2, 2), text_len=512, in_dim=32, dim=24, ffn_dim=32, freq_dim=256,
+             text_dim=32, out_dim=16, num_heads=2, num_layers=2, qk_norm=True, cross_attn_norm=True, eps=1e-6,
+             add_control_adapter=True, in_dim_control_adapter=24, downscale_factor_control_adapter=8)
+    g = torch.Generator().manual_seed(4)
+    with torch.no_grad():  # VideoX-Fun zero-initialises the head: random weights everywhere instead
+        for name, p in tr.named_parameters():
+            p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g) if "norm" in name and p.ndim == 1
+                    else 0.3 * torch.randn(p.shape, generator=g))
+    fun.mkdir(parents=True)
+    tr.save_config(str(fun))
+    save_file({k: v.contiguous() for k, v in tr.state_dict().items()}, str(fun / "diffusion_pytorch_model.safetensors"))
+    return tr.eval()
+
+
+def write_pose_txt(path: Path, n: int, yaw_deg: float, move: list[float]):
+    """A RealEstate10K / CameraCtrl pose file with VideoX-Fun's asset intrinsics: the camera turns
+    about y and moves, starting away from the identity."""
+    lines = ["https://example.com/dolly-test-path"]
+    for i in range(n):
+        a = math.radians(yaw_deg) * i / max(1, n - 1) + 0.2
+        R = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+        t = np.array(move) * i / max(1, n - 1) + np.array([0.3, -0.1, 0.5])
+        row = [i, 0.532139961, 0.946026558, 0.5, 0.5, 0, 0]
+        for r in range(3):
+            row += [*R[r], t[r]]
+        lines.append(" ".join(repr(float(v)) for v in row))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def fun_camera_reference(base_pipe, tr, pose_file: Path, image_path: Path, prompt: str, negative: str, frames: int,
+                         height: int, width: int, steps: int, guidance: float, seed: int):
+    """VideoX-Fun's WanFunControlPipeline.__call__ (pipeline_wan_fun_control.py) with a camera path and
+    a start image, as predict_v2v_control_camera.py calls it, step for step in PyTorch: VideoX-Fun's
+    transformer and pose code; diffusers' UMT5, Wan VAE and CLIP tower stand for VideoX-Fun's copies
+    of the same networks; its Flow sampler (config/wan2.1/wan_civitai.yaml)."""
+    import torch.nn.functional as F
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    from PIL import Image
+
+    _, process_pose_file, grouping = videox_fun()
+    tok, te, vae, enc = base_pipe.tokenizer, base_pipe.text_encoder, base_pipe.vae, base_pipe.image_encoder
+
+    def t5(text):  # _get_t5_prompt_embeds: the raw prompt (no prompt_clean), trimmed to the mask
+        ti = tok([text], padding="max_length", max_length=512, truncation=True, add_special_tokens=True,
+                 return_tensors="pt")
+        seq = ti.attention_mask.gt(0).sum(dim=1).long()
+        e = te(ti.input_ids, attention_mask=ti.attention_mask)[0]
+        return [u[:v] for u, v in zip(e, seq)]
+
+    sched = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=5.0, use_dynamic_shifting=False,
+                                            base_shift=0.5, max_shift=1.15, base_image_seq_len=256,
+                                            max_image_seq_len=4096)
+    with torch.no_grad():
+        context = t5(negative) + t5(prompt)
+        sched.set_timesteps(steps, mu=1)
+        lf, h, w = (frames - 1) // 4 + 1, height // 8, width // 8
+        latents = torch.randn((1, 16, lf, h, w), generator=torch.Generator("cpu").manual_seed(seed))
+        plucker = process_pose_file(str(pose_file), width, height)
+        ns = {"torch": torch, "control_camera_video": plucker[:frames].permute([3, 0, 1, 2]).unsqueeze(0)}
+        exec(grouping, ns)
+        camera = ns["control_camera_latents"]
+        # get_image_latent (PIL resize, bicubic by default) -> VaeImageProcessor.preprocess ([-1, 1]) -> VAE mode
+        start = Image.open(image_path).convert("RGB").resize((width, height))
+        x = torch.from_numpy(np.array(start)).unsqueeze(0).permute([3, 0, 1, 2]).unsqueeze(0) / 255
+        mu = vae.encode(x * 2 - 1).latent_dist.mode()
+        mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
+        inv_std = 1.0 / torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
+        conv_in = torch.zeros_like(latents)
+        conv_in[:, :, :1] = (mu - mean) * inv_std
+        # CLIPModel.forward: the original image in [-1, 1], bicubic to the tower's size, CLIP mean/std
+        ci = torch.from_numpy(np.array(Image.open(image_path).convert("RGB"))).permute(2, 0, 1).float() / 255
+        ci = ci.sub_(0.5).div_(0.5)[:, None]
+        ci = F.interpolate(ci.transpose(0, 1), size=(enc.config.image_size,) * 2, mode="bicubic", align_corners=False)
+        ci = (ci.mul_(0.5).add_(0.5) - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+        clip = enc(ci, output_hidden_states=True).hidden_states[-2]
+        seq_len = math.ceil((h * w) / 4 * lf)
+        for t in sched.timesteps:
+            noise = tr(x=torch.cat([latents] * 2), t=t.expand(2), context=context, seq_len=seq_len,
+                       y=torch.cat([conv_in] * 2), y_camera=torch.cat([camera] * 2), clip_fea=torch.cat([clip] * 2))
+            u, c = noise.chunk(2)
+            latents = sched.step(u + guidance * (c - u), t, latents, return_dict=False)[0]
+        video = vae.decode(latents / inv_std + mean).sample
+    return (video / 2 + 0.5).clamp(0, 1)[0].permute(1, 2, 3, 0).numpy()
+
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def wan_pipe(base: Path, cls: str = "WanPipeline"):
+    import diffusers
+
+    _wan_classes()
+    pipe = getattr(diffusers, cls).from_pretrained(str(base))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+WAN = dict(prompt="a red fox running through fresh snow", negative="blurry, static", frames=9, size=32, steps=4, seed=7,
+           guidance=5.0)
+
+
+def wan_flags(w=WAN, **over):
+    w = {**w, **over}
+    return ["--prompt", w["prompt"], "--negative", w["negative"], "--frames", w["frames"], "--width", w["size"],
+            "--height", w["size"], "--steps", w["steps"], "--seed", w["seed"], "--guidance", w["guidance"]]
+
+
+@unittest.skipUnless(HAVE, WHY)
+class ExportWan(Case):
+    def test_wan_t2v_matches_diffusers(self):
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_wan_t2v(base)
+        log = export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        self.assertIn("vae_decoder", log)
+        sig = onnx_inputs(out / "text_encoder/model.onnx")
+        self.assertEqual(list(sig), ["input_ids", "attention_mask"])
+        sig = onnx_inputs(out / "transformer/model.onnx")
+        self.assertEqual(list(sig), ["hidden_states", "timestep", "encoder_hidden_states"])
+        self.assertEqual(sig["timestep"][0], "tensor(float)")
+        dec = onnx_inputs(out / "vae_decoder/model.onnx")
+        self.assertEqual(list(dec)[:3], ["latent_sample", "first_chunk", "cache_in_0"])
+        dolly = json.loads((out / "dolly.json").read_text())
+        self.assertEqual((dolly["nativeFrames"], dolly["nativeWidth"], dolly["nativeHeight"]), (81, 832, 480))
+        self.assertEqual(dolly["defaults"], {"steps": 50, "guidance": 5.0, "fps": 16, "flowShift": 3.0})
+        pipe = wan_pipe(base)
+        # components vs torch at a size other than the traced one (2 latent frames, 48x32)
+        g = torch.Generator().manual_seed(3)
+        with torch.no_grad():
+            x, t, e = torch.randn(2, 16, 2, 6, 4, generator=g), torch.tensor([512.0, 512.0]), torch.randn(2, 512, 32, generator=g)
+            self.assertClose(session(out / "transformer/model.onnx").run(None, {
+                "hidden_states": x.numpy(), "timestep": t.numpy(), "encoder_hidden_states": e.numpy()})[0],
+                pipe.transformer(hidden_states=x, timestep=t, encoder_hidden_states=e).sample, COMPONENT_TOL,
+                "wan transformer (2 latent frames, 48x32)")
+            ids = torch.randint(1, 32128, (1, 512), generator=g)
+            mask = torch.zeros(1, 512, dtype=torch.int64)
+            mask[:, :20] = 1
+            self.assertClose(session(out / "text_encoder/model.onnx").run(None, {
+                "input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0],
+                pipe.text_encoder(ids, mask).last_hidden_state, COMPONENT_TOL, "wan UMT5 encoder with a mask")
+        ref = pipe(prompt=WAN["prompt"], negative_prompt=WAN["negative"], num_frames=WAN["frames"], height=WAN["size"],
+                   width=WAN["size"], num_inference_steps=WAN["steps"], guidance_scale=WAN["guidance"],
+                   generator=torch.Generator("cpu").manual_seed(WAN["seed"]), output_type="np").frames[0]
+        got = render(out, self.tmp / "frames", *wan_flags())
+        self.assertFramesClose(got, u8(ref), "wan2.1 t2v 9 frames 32px")
+        other = render(out, self.tmp / "frames2", *wan_flags(prompt="a lighthouse on a cliff at dusk"))
+        d = int(np.abs(other - got).max())
+        note(f"wan t2v: another prompt moves the frames by up to {d}/255")
+        self.assertGreater(d, 2, "the prompt does not reach the frames")
+
+    def _wan_call(self, pipe, image=None, **over):
+        w = {**WAN, **over}
+        kw = dict(prompt=w["prompt"], negative_prompt=w["negative"], num_frames=w["frames"], height=w["size"],
+                  width=w["size"], num_inference_steps=w["steps"], guidance_scale=w["guidance"],
+                  generator=torch.Generator("cpu").manual_seed(w["seed"]), output_type="np")
+        if "guidance_2" in w:
+            kw["guidance_scale_2"] = w["guidance_2"]
+        if image is not None:
+            kw["image"] = image
+        return pipe(**kw).frames[0]
+
+    def test_wan21_i2v_matches_diffusers(self):
+        from PIL import Image
+
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_wan_i2v(base)
+        export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        self.assertEqual(json.loads((out / "model_index.json").read_text())["_class_name"], "WanImageToVideoPipeline")
+        sig = onnx_inputs(out / "transformer/model.onnx")
+        self.assertEqual(list(sig), ["hidden_states", "timestep", "encoder_hidden_states", "encoder_hidden_states_image"])
+        self.assertEqual(sig["hidden_states"][1][1], 36)
+        enc = onnx_inputs(out / "vae_encoder/model.onnx")
+        self.assertEqual(list(enc)[:3], ["sample", "first_chunk", "cache_in_0"])
+        pipe = wan_pipe(base, "WanImageToVideoPipeline")
+        self.assertIn("Pil", type(pipe.image_processor).__name__, "diffusers' CLIP preprocessing here is PIL's")
+        image = Image.open(IMAGE).convert("RGB")
+        ref = self._wan_call(pipe, image)
+        got = render(out, self.tmp / "frames", *wan_flags(), "--image", IMAGE)
+        self.assertFramesClose(got, u8(ref), "wan2.1 i2v 9 frames 32px")
+        other = render(out, self.tmp / "frames2", *wan_flags(), "--image", SHARED / "fixtures/images/chelsea.png")
+        d = int(np.abs(other - got).max())
+        note(f"wan2.1 i2v: another image moves the frames by up to {d}/255")
+        self.assertGreater(d, 8, "the image does not reach the frames")
+
+    def test_wan22_ti2v_5b_text_and_image_match_diffusers(self):
+        from PIL import Image
+
+        base, out, out_i2v = self.tmp / "base", self.tmp / "onnx", self.tmp / "onnx_i2v"
+        tiny_wan_ti2v(base)
+        export("wan", "--base", base, "--out", out, "--width", 64, "--height", 64, "--frames", 9)
+        sig = onnx_inputs(out / "transformer/model.onnx")
+        self.assertEqual(len(sig["timestep"][1]), 2, "TI2V takes one timestep per token [batch, tokens]")
+        dolly = json.loads((out / "dolly.json").read_text())
+        self.assertEqual((dolly["sizeMultiple"], dolly["nativeFrames"], dolly["defaults"]["fps"]), (32, 121, 24))
+        # 1280x704: flow_shift 5, as diffusers' Wan docs set it for 720p
+        self.assertEqual(dolly["defaults"]["flowShift"], 5.0)
+        self.assertEqual(json.loads((out / "scheduler/scheduler_config.json").read_text())["flow_shift"], 5.0)
+        ti2v = dict(size=64)
+
+        def shifted(pipe):
+            from diffusers import UniPCMultistepScheduler
+
+            pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=5.0)
+            return pipe
+
+        ref = self._wan_call(shifted(wan_pipe(base)), **ti2v)
+        got = render(out, self.tmp / "frames", *wan_flags(**ti2v))
+        self.assertFramesClose(got, u8(ref), "wan2.2 ti2v-5b text-to-video 9 frames 64px")
+        export("wan", "--base", base, "--out", out_i2v, "--width", 64, "--height", 64, "--frames", 9, "--image-to-video")
+        self.assertEqual(json.loads((out_i2v / "model_index.json").read_text())["_class_name"], "WanImageToVideoPipeline")
+        self.assertEqual(list(onnx_inputs(out_i2v / "vae_encoder/model.onnx")), ["sample"])
+        # a PNG: the engine decodes images with ffmpeg, whose JPEG decoding differs from PIL's by up to
+        # 3/255 per pixel, and TI2V's first frame is the image's own latents
+        png = SHARED / "fixtures/images/chelsea.png"
+        image = Image.open(png).convert("RGB")
+        ref = self._wan_call(shifted(wan_pipe(base, "WanImageToVideoPipeline")), image, **ti2v)
+        got = render(out_i2v, self.tmp / "frames_i2v", *wan_flags(**ti2v), "--image", png)
+        self.assertFramesClose(got, u8(ref), "wan2.2 ti2v-5b image-to-video 9 frames 64px")
+
+    def test_wan22_a14b_switches_experts_at_the_boundary(self):
+        import export_lib
+
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_wan_a14b(base)
+        limit = export_lib.TWO_GB
+        export_lib.TWO_GB = 1  # as if every graph were over 2 GB: weights go to model.onnx_data
+        try:
+            export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        finally:
+            export_lib.TWO_GB = limit
+        for c in ("text_encoder", "transformer", "transformer_2", "vae_decoder"):
+            self.assertTrue((out / c / "model.onnx_data").exists(), f"{c}/model.onnx_data was not written")
+        self.assertEqual(json.loads((out / "model_index.json").read_text())["boundary_ratio"], 0.875)
+        pipe = wan_pipe(base)
+        # 4 steps at flow_shift 3: t = 999, 900, 750, 500; the low-noise expert from 750 (< 875) on
+        a14b = dict(guidance_2=2.0)
+        ref = self._wan_call(pipe, **a14b)
+        got = render(out, self.tmp / "frames", *wan_flags(), "--guidance-2", 2.0)
+        self.assertFramesClose(got, u8(ref), "wan2.2 a14b t2v (guidance 5 / 2) 9 frames 32px")
+        # diffusers with the high-noise expert alone (boundary 0) renders another clip: the switch is real
+        pipe.register_to_config(boundary_ratio=0.0)
+        solo = self._wan_call(pipe, **a14b)
+        d = int(np.abs(u8(solo) - got).max())
+        note(f"wan2.2 a14b: without the low-noise expert diffusers' frames move by up to {d}/255")
+        self.assertGreater(d, 8, "the low-noise expert does not reach the frames")
+
+    @unittest.skipUnless(not _VXF_MISSING, VXF_WHY)
+    def test_wan_fun_control_camera_matches_videox_fun(self):
+        """Wan-Fun Control-Camera: VideoX-Fun's transformer (its class and weights, camera adapter
+        included) exported over a diffusers base; the ONNX transformer equals VideoX-Fun's forward,
+        and dolly render with a pose file equals the reference pipeline; another path changes the clip."""
+        base, fun, out = self.tmp / "base", self.tmp / "fun", self.tmp / "onnx"
+        vxf = tiny_fun_camera(base, fun)
+        log = export("wan", "--base", base, "--fun-camera", fun, "--out", out, "--width", 32, "--height", 32,
+                     "--frames", 9)
+        self.assertIn("VideoX-Fun's Flow sampler", log)
+        index = json.loads((out / "model_index.json").read_text())
+        self.assertEqual(index["_class_name"], "WanFunControlPipeline")
+        sig = onnx_inputs(out / "transformer/model.onnx")
+        self.assertEqual(list(sig), ["hidden_states", "timestep", "encoder_hidden_states", "encoder_hidden_states_image",
+                                     "control_camera"])
+        dolly = json.loads((out / "dolly.json").read_text())
+        self.assertEqual((dolly["camera"], dolly["cameraFov"], dolly["defaults"]["guidance"]),
+                         ("cameractrl-plucker", 55.7, 6.0))
+        # the ONNX transformer against VideoX-Fun's forward on the same inputs (the key mapping and
+        # where the camera features join)
+        g = torch.Generator().manual_seed(8)
+        x, y = torch.randn(2, 16, 3, 4, 4, generator=g), torch.randn(2, 16, 3, 4, 4, generator=g)
+        ctx, clip = torch.randn(2, 512, 32, generator=g), torch.randn(2, 257, 1280, generator=g)
+        cam, t = torch.randn(1, 24, 3, 32, 32, generator=g), torch.tensor([937.5, 937.5])
+        lens = [20, 7]
+        with torch.no_grad():
+            ref = vxf(x=x, t=t, context=[ctx[0, :lens[0]], ctx[1, :lens[1]]], seq_len=12, y=y,
+                      y_camera=torch.cat([cam] * 2), clip_fea=clip)
+        padded = ctx.clone()
+        padded[0, lens[0]:] = 0
+        padded[1, lens[1]:] = 0
+        got = session(out / "transformer/model.onnx").run(None, {
+            "hidden_states": torch.cat([x, y], 1).numpy(), "timestep": t.numpy(), "encoder_hidden_states": padded.numpy(),
+            "encoder_hidden_states_image": clip.numpy(), "control_camera": cam.numpy()})[0]
+        scale = max(1.0, float(ref.abs().max()))
+        note(f"wan-fun camera: VideoX-Fun's transformer output reaches {scale:.3g}")
+        # VideoX-Fun's time embedding is computed in float64, diffusers' in float32: relative error
+        self.assertClose(got / scale, ref.numpy() / scale, 5e-5,
+                         "wan-fun camera: ONNX transformer vs VideoX-Fun's WanTransformer3DModel (relative)")
+        pan, orbit = self.tmp / "pan.txt", self.tmp / "orbit.txt"
+        write_pose_txt(pan, 12, 0, [0.6, 0, 0.1])
+        write_pose_txt(orbit, 12, 35, [0, 0.3, -0.4])
+        png = SHARED / "fixtures/images/chelsea.png"
+        pipe = wan_pipe(base, "WanImageToVideoPipeline")
+        frames = {}
+        for name, path in (("pan", pan), ("orbit", orbit)):
+            ref = fun_camera_reference(pipe, vxf, path, png, WAN["prompt"], WAN["negative"], 9, 32, 32, 4, 6.0, 7)
+            frames[name] = render(out, self.tmp / f"frames_{name}", *wan_flags(guidance=6.0), "--image", png,
+                                  "--camera", path)
+            self.assertFramesClose(frames[name], u8(ref), f"wan-fun control-camera, {name} path",
+                                   against="VideoX-Fun's pipeline")
+        d = np.abs(frames["pan"] - frames["orbit"])
+        note(f"wan-fun camera: pan vs orbit renders differ by up to {int(d.max())}/255 (mean {d.mean():.2f})")
+        self.assertGreater(int(d.max()), 8, "a different camera path barely changes the frames")
+
+    def test_wan_umt5_fp16_with_float32_islands(self):
+        """--fp16-text-encoder: UMT5 in float16, float32 where its activations would overflow; the
+        engine reads its float16 output and the clip still matches diffusers' float32 run."""
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_wan_t2v(base)
+        log = export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9,
+                     "--fp16-text-encoder")
+        self.assertIn("text_encoder: float16", log)
+        self.assertEqual(json.loads((out / "dolly.json").read_text())["precision"]["text_encoder"], "fp16")
+        pipe = wan_pipe(base)
+        g = torch.Generator().manual_seed(6)
+        ids = torch.randint(1, 32128, (1, 512), generator=g)
+        mask = torch.zeros(1, 512, dtype=torch.int64)
+        mask[:, :30] = 1
+        with torch.no_grad():
+            ref = pipe.text_encoder(ids, mask).last_hidden_state
+        got = session(out / "text_encoder/model.onnx").run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+        self.assertEqual(got.dtype, np.float16)
+        scale = float(ref.abs().max())
+        self.assertClose(got.astype(np.float32) / scale, ref.numpy() / scale, 2e-2, "wan UMT5 float16 (relative)")
+        ref = self._wan_call(pipe)
+        self.assertFramesClose(render(out, self.tmp / "frames", *wan_flags()), u8(ref), "wan2.1 t2v, UMT5 in float16")
+
+    def test_wan_vae_chunked_decode_equals_whole_clip(self):
+        """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)
+        against diffusers' AutoencoderKLWan.decode / encode of the whole clip, 2.1 and 2.2 VAEs."""
+        import export_lib
+        import wan as W
+        import wan_vae as V
+
+        for version in ("2.1", "2.2"):
+            vae = tiny_wan_vae(version)
+            out = self.tmp / f"vae{version}"
+            s = vae.config.scale_factor_spatial
+            W.export_vae_decoder(vae, out, 4, 6, 1e-4, True)
+            g = torch.Generator().manual_seed(5)
+            z = torch.randn(1, vae.config.z_dim, 9, 4, 6, generator=g)
+            with torch.no_grad():
+                ref = vae.decode(z).sample.numpy()
+                walked = V.decode_in_chunks(vae, z).numpy()
+            got = W.onnx_chunked_decode(session(out / "vae_decoder/model.onnx"), z.numpy())
+            self.assertEqual(got.shape, (1, 3, 33, 4 * s, 6 * s))
+            self.assertClose(walked, ref, 1e-4, f"wan {version} VAE: torch chunk walk vs vae.decode, 9 latent frames")
+            self.assertClose(got, ref, 1e-4, f"wan {version} VAE: chunked ONNX decode vs vae.decode, 9 latent frames")
+            x = torch.rand(1, 3, 9 if version == "2.1" else 1, 4 * s, 6 * s, generator=g) * 2 - 1
+            W.export_vae_encoder(vae, out, 4 * s, 6 * s, 1e-4, True)
+            with torch.no_grad():
+                ref_e = vae.encode(x).latent_dist.mean.numpy()
+            got_e = W.onnx_chunked_encode(session(out / "vae_encoder/model.onnx"), x.numpy())
+            self.assertClose(got_e, ref_e, 1e-4, f"wan {version} VAE: ONNX encode ({x.shape[2]} frames) vs vae.encode mean")
+        del export_lib
 
 
 # ---------------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ const HELP = `usage: dolly render [options]
   --loop N            GIF loops, 0 = forever (default)
   --plan P            auto (default), resident, offload or minimal
   --dynamic-cfg       CogVideoX: guidance that grows over the steps
+  --guidance-2 G      Wan2.2 A14B: the low-noise expert's guidance (default: --guidance)
   --prompt-at F:TEXT  prompt travel: TEXT takes over at frame F (1-based, repeatable);
                       prompts in between are interpolated (AnimateDiff)
   --seamless          a seamless loop: the camera path closed, cyclic context windows
@@ -115,6 +116,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     'height',
     'steps',
     'guidance',
+    'guidance-2',
     'seed',
     'scheduler',
     'camera',
@@ -212,6 +214,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       motionBucketId: int('motion-bucket', 0, 255),
       noiseAugStrength: num('noise-aug', 0, 10),
       minGuidance: num('min-guidance', 0, 100),
+      guidance2: num('guidance-2', 0, 100),
       dynamicCfg: flags.has('dynamic-cfg'),
       negativePrompt: opts['negative'],
       frames: int('frames', 1, 512),

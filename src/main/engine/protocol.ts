@@ -63,6 +63,8 @@ export const RenderSpec = z
     minGuidance: z.number().nonnegative().optional(),
     /** CogVideoX: guidance that grows over the steps (diffusers' use_dynamic_cfg). */
     dynamicCfg: z.boolean().optional(),
+    /** Wan2.2 A14B: the low-noise expert's guidance (diffusers' guidance_scale_2; default: guidance). */
+    guidance2: z.number().nonnegative().optional(),
     seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
     scheduler: SchedulerName.optional(),
     /** Frames per VAE decode call. */

@@ -30,6 +30,8 @@ const EXPORT_KIND: Record<string, CatalogEntry['exportKind']> = {
   StableVideoDiffusionPipeline: 'svd',
   CogVideoXPipeline: 'cogvideox',
   CogVideoXImageToVideoPipeline: 'cogvideox',
+  WanPipeline: 'wan',
+  WanImageToVideoPipeline: 'wan',
 }
 
 export class ModelCatalog {

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ModelSummary } from '../../shared/contract'
 import { motionControlFor } from '../../shared/motion'
+import { VIDEOX_FUN_FOV } from '../../shared/camera'
 import { PIPELINES } from '../../shared/render'
 import { sizeChoices, type SizeChoice } from '../../shared/sizes'
 import { planThatFits, vramEstimate } from '../../shared/vram'
@@ -135,6 +136,7 @@ export class ModelRegistry {
         defaults: m.defaults,
         width: m.defaults.width,
         height: m.defaults.height,
+        cameraFov: m.camera === 'cameractrl-plucker' ? (m.dolly.cameraFov ?? VIDEOX_FUN_FOV) : null,
         sizes: sizesOf(m),
         error: null,
         sizeBytes: m.totalBytes,
@@ -302,7 +304,7 @@ function sizesOf(m: ModelFolder): SizeChoice[] {
   const k = m.vae.scaleFactor
   return sizeChoices({
     native: { width: m.defaults.width, height: m.defaults.height },
-    multiple: PIPELINES[m.pipeline].sizeMultiple,
+    multiple: m.sizeMultiple ?? PIPELINES[m.pipeline].sizeMultiple,
     fixed: fixed ? { width: fixed.w * k, height: fixed.h * k } : null,
   })
 }

@@ -13,9 +13,11 @@ import {
   importMotionCtrlJson,
   importRealEstate10K,
   maxFrameStep,
+  pluckerLens,
   sampleTrajectory,
   trajectoryFromPoses,
   updateKeyframe,
+  withFov,
 } from '../../shared/camera'
 import { contextWindows, resolveContext } from '../../shared/longtake'
 import { PIPELINES } from '../../shared/render'
@@ -184,6 +186,17 @@ export function App() {
   const fast = maxFrameStep(shot.camera, frames) > 0.3
   // a zoom an RT model cannot see is said, not silently dropped
   const fovLost = model?.camera === 'motionctrl-rt' ? fovChangeForRT(shot.camera, frames) : null
+  // a Plücker camera model (Wan-Fun) sees the path through its lens: its fov and the clip's aspect
+  const lens =
+    model?.cameraFov != null
+      ? pluckerLens(
+          shot.camera,
+          model.cameraFov,
+          shot.settings.width ?? model.defaults.width,
+          shot.settings.height ?? model.defaults.height,
+          model.label,
+        )
+      : null
 
   return (
     <div className="studio">
@@ -323,6 +336,7 @@ export function App() {
               onKeyframeChange={(id, position, rotation) =>
                 h.editCamera((t) => updateKeyframe(t, id, { position, rotation }), `drag:${id}`)
               }
+              aspect={lens?.aspect}
             />
             {selectedKeyframe ? (
               <KeyframeFields
@@ -343,6 +357,24 @@ export function App() {
             {fovLost ? (
               <p className="overlay warn fov" data-testid="fov-warning">
                 {fovLost.message}
+              </p>
+            ) : null}
+            {lens && model?.cameraFov != null ? (
+              <p
+                className={`overlay lens ${lens.matches ? 'info' : 'warn'}`}
+                data-testid="camera-lens"
+              >
+                {lens.message}{' '}
+                {lens.matches ? null : (
+                  <button
+                    type="button"
+                    className="small"
+                    data-testid="use-model-fov"
+                    onClick={() => h.editCamera((t) => withFov(t, model.cameraFov!))}
+                  >
+                    Use {model.cameraFov.toFixed(1)}°
+                  </button>
+                )}
               </p>
             ) : null}
             {fast ? (

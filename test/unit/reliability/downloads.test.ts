@@ -34,9 +34,18 @@ beforeAll(async () => {
       return void res.writeHead(307, { Location: path }).end()
     if (path.startsWith('/api/models/hub/silent/')) return void held.push(res.socket!)
     if (path.startsWith('/api/models/hub/'))
-      return void res
-        .writeHead(200)
-        .end(JSON.stringify([{ type: 'file', path: 'model_index.json', size: index.length, oid }]))
+      return void res.writeHead(200).end(
+        JSON.stringify([
+          { type: 'file', path: 'model_index.json', size: index.length, oid },
+          // an ONNX model folder (a PyTorch-only listing is refused before any file)
+          {
+            type: 'file',
+            path: 'unet/model.onnx',
+            size: 10,
+            lfs: { oid: 'a'.repeat(64), size: 10, pointerSize: 130 },
+          },
+        ]),
+      )
     if (path.includes('/resolve/main/') && path.startsWith('/hub/redirects-file/'))
       return void res.writeHead(302, { Location: `${path}?r=${requests}` }).end()
     if (path.includes('/resolve/main/')) {

@@ -5,6 +5,8 @@
 import type { ModelSession } from '../runtime/session'
 import { toFloat32 } from '../runtime/session'
 import { Tensor } from '../runtime/tensor'
+import type { LatentRgb } from '../pipelines/latent-rgb'
+export { WAN21_LATENT_RGB, type LatentRgb } from '../pipelines/latent-rgb'
 
 /** SD1.5 latent channels -> RGB (rows: channels 0..3; columns: R, G, B), as used by ComfyUI/A1111. */
 export const SD15_LATENT_RGB = [
@@ -26,6 +28,26 @@ export function latentToRgbLinear(latent: Float32Array, h: number, w: number): P
     for (let c = 0; c < 3; c++) {
       let v = 0
       for (let k = 0; k < 4; k++) v += latent[k * plane + p]! * SD15_LATENT_RGB[k]![c]!
+      rgb[p * 3 + c] = clamp255((v + 1) / 2)
+    }
+  }
+  return { width: w, height: h, rgb }
+}
+
+/** One frame's latent [C, h, w] -> RGB through per-channel factors and a bias (C = factors' rows). */
+export function latentToRgbFactors(
+  latent: Float32Array,
+  h: number,
+  w: number,
+  k: LatentRgb,
+): PreviewImage {
+  const plane = h * w
+  const C = k.factors.length
+  const rgb = new Uint8Array(plane * 3)
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) {
+      let v = k.bias[c]!
+      for (let ch = 0; ch < C; ch++) v += latent[ch * plane + p]! * k.factors[ch]![c]!
       rgb[p * 3 + c] = clamp255((v + 1) / 2)
     }
   }

@@ -10,6 +10,10 @@ import {
   motionCtrlPresetOf,
   motionCtrlPresetPoses,
   motionCtrlRT,
+  poseRowsFromPath,
+  readPoseRows,
+  scaleTravel,
+  videoxFunControlCamera,
   parsePresetExpression,
   presetPoses,
   presetSequence,
@@ -21,6 +25,7 @@ import {
 import { LoopScore, type LongTakeSummary } from '../../../shared/longtake'
 import {
   PIPELINES,
+  wanFrameCount,
   type ClipFormat,
   type JobProgress,
   type MemoryPlan,
@@ -35,7 +40,12 @@ import type { PipelineCall, PipelineHooks, ResolvedSettings } from '../pipelines
 import type { CameraSpec, RenderSpec } from '../protocol'
 import { choosePlan, ModelSessions, type PlanChoice, type PlanEvent } from '../runtime/memory'
 import type { Runtime } from '../runtime/session'
-import { latentToRgbDecoder, latentToRgbLinear, type PreviewImage } from './preview'
+import {
+  latentToRgbDecoder,
+  latentToRgbFactors,
+  latentToRgbLinear,
+  type PreviewImage,
+} from './preview'
 
 export type { RenderSpec, CameraSpec } from '../protocol'
 export type { JobProgress } from '../../../shared/render'
@@ -161,14 +171,46 @@ async function sessionsFor(
   return sessions
 }
 
+/**
+ * VideoX-Fun's camera input (Wan-Fun Control-Camera) for the clip: a RealEstate10K pose file's
+ * rows as written (its first `frames`, as VideoX-Fun takes them), else the path's poses as rows;
+ * the motion slider scales the travel; then Plücker rays grouped 4 frames per latent frame.
+ */
+function pluckerInput(
+  model: ModelFolder,
+  poses: CameraPose[],
+  spec: RenderSpec,
+  frames: number,
+  warnings: string[],
+): Float32Array {
+  let rows = poseRowsFromPath(poses)
+  const file = spec.camera && 'file' in spec.camera ? spec.camera.file : null
+  if (file && extname(file).toLowerCase() === '.txt') {
+    const fileRows = readPoseRows(readFileSync(file, 'utf8'))
+    if (fileRows.length >= frames) {
+      if (fileRows.length > frames)
+        warnings.push(
+          `the pose file has ${fileRows.length} frames; ${model.label} takes its first ${frames}, as VideoX-Fun does`,
+        )
+      rows = fileRows.slice(0, frames)
+    }
+  }
+  const width = spec.width ?? model.defaults.width
+  const height = spec.height ?? model.defaults.height
+  return videoxFunControlCamera(scaleTravel(rows, spec.cameraScale ?? 1), width, height)
+}
+
 /** The model's camera input for these poses (null when there is none, with a warning). */
 function cameraInput(
   model: ModelFolder,
   poses: CameraPose[] | null,
   spec: RenderSpec,
   warnings: string[],
+  frames: number,
 ): Float32Array | undefined {
   if (!poses) return undefined
+  if (model.camera === 'cameractrl-plucker')
+    return pluckerInput(model, poses, spec, frames, warnings)
   if (model.camera === 'motionctrl-rt') {
     const fovs = poses.map((p) => p.fov)
     if (Math.max(...fovs) - Math.min(...fovs) >= 0.5)
@@ -238,9 +280,14 @@ export async function renderClip(
     hooks.onLog?.(e.reason)
   })
 
-  const cam = cameraPoses(spec.camera, frames, spec.closedLoop ?? false)
+  // Plücker rays are per frame of the clip the pipeline makes (Wan: diffusers' frames // 4 * 4 + 1)
+  const camFrames =
+    model.camera === 'cameractrl-plucker' && facts.frameRule === '4k+1'
+      ? wanFrameCount(frames)
+      : frames
+  const cam = cameraPoses(spec.camera, camFrames, spec.closedLoop ?? false)
   warnings.push(...cam.warnings)
-  const camera = cameraInput(model, cam.poses, spec, warnings)
+  const camera = cameraInput(model, cam.poses, spec, warnings, camFrames)
 
   // preview: a decoder when the model has one, else SD1.5's linear factors
   const previewPath = model.dolly.previewDecoder
@@ -307,9 +354,10 @@ export async function renderClip(
       onProgress: progressReporter(hooks.onProgress),
       onStepLatents: hooks.onPreview
         ? (lat, dims, step) => {
-            // the middle frame; only 4-channel SD latents have known RGB factors
+            // the middle frame; SD's 4-channel latents and the families' own factors (row.previewRgb) have known RGB factors
             const [C, F] = channelsFirst ? [dims[1]!, dims[2]!] : [dims[2]!, dims[1]!]
-            if (C !== 4 && !previewSession) return
+            const factors = row.previewRgb?.factors.length === C ? row.previewRgb : null
+            if (C !== 4 && !previewSession && !factors) return
             const h = dims[3]!
             const w = dims[4]!
             const f = Math.floor(F / 2)
@@ -321,7 +369,9 @@ export async function renderClip(
             lastPreview = lastPreview.then(async () => {
               const img = previewSession
                 ? await latentToRgbDecoder(previewSession, one, h, w, 0.18215, 256)
-                : latentToRgbLinear(one, h, w)
+                : factors
+                  ? latentToRgbFactors(one, h, w, factors)
+                  : latentToRgbLinear(one, h, w)
               hooks.onPreview?.({ ...img, step })
             })
           }

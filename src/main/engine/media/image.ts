@@ -256,13 +256,29 @@ function sinc(x: number): number {
 function lanczos(x: number): number {
   return x > -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0
 }
+/** PIL's bicubic_filter (a = -0.5). */
+function bicubic(x: number): number {
+  const a = -0.5
+  if (x < 0) x = -x
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a
+  return 0
+}
+
+/** PIL's resampling filters: the kernel and its support. */
+const PIL_FILTERS = {
+  lanczos: { fn: lanczos, support: 3 },
+  bicubic: { fn: bicubic, support: 2 },
+} as const
+export type PilFilter = keyof typeof PIL_FILTERS
 
 /** Per output pixel: first input index, count, and fixed-point coefficients. */
 function coefficients(
   inSize: number,
   outSize: number,
+  filter: PilFilter,
 ): { bounds: Int32Array; kk: Int32Array; ksize: number } {
-  const support0 = 3 // lanczos
+  const { fn, support: support0 } = PIL_FILTERS[filter]
   const scale = inSize / outSize
   const filterscale = Math.max(scale, 1)
   const support = support0 * filterscale
@@ -281,7 +297,7 @@ function coefficients(
     xmax -= xmin
     let ww = 0
     for (let x = 0; x < xmax; x++) {
-      const w = lanczos((x + xmin - center + 0.5) * ss)
+      const w = fn((x + xmin - center + 0.5) * ss)
       k[x] = w
       ww += w
     }
@@ -306,13 +322,18 @@ function clip8(v: number): number {
 
 /** PIL's Image.resize(size, Image.LANCZOS) for an 8-bit RGB image, bit for bit. */
 export function resizeLanczosPil(img: RgbImage, outW: number, outH: number): RgbImage {
+  return resizePil(img, outW, outH, 'lanczos')
+}
+
+/** PIL's Image.resize(size, resample) (LANCZOS or BICUBIC) for an 8-bit RGB image, bit for bit. */
+export function resizePil(img: RgbImage, outW: number, outH: number, filter: PilFilter): RgbImage {
   const { width: inW, height: inH } = img
   let src = img.rgb
   let srcW = inW
   let srcH = inH
   const needH = outW !== inW
   const needV = outH !== inH
-  const vert = coefficients(inH, outH)
+  const vert = coefficients(inH, outH, filter)
   // horizontal pass first, over only the rows the vertical pass will read
   let yFirst = 0
   if (needH) {
@@ -320,7 +341,7 @@ export function resizeLanczosPil(img: RgbImage, outW: number, outH: number): Rgb
     const yLast = needV ? vert.bounds[(outH - 1) * 2]! + vert.bounds[(outH - 1) * 2 + 1]! : inH
     const rows = needV ? yLast - yFirst : inH
     if (!needV) yFirst = 0
-    const hc = coefficients(inW, outW)
+    const hc = coefficients(inW, outW, filter)
     const tmp = new Uint8Array(outW * rows * 3)
     for (let y = 0; y < rows; y++) {
       const row = (y + yFirst) * inW * 3

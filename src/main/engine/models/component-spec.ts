@@ -10,6 +10,11 @@ export type InputSpec = {
   optional?: boolean
   /** What the input is, for messages: "latents [batch, 4, frames, h, w]". */
   what: string
+  /**
+   * `name` is a prefix for any number of inputs name0, name1, ... (a causal VAE's feature cache),
+   * each checked against types and ranks; our names for them are the export's own.
+   */
+  repeated?: boolean
 }
 
 export type ComponentSpec = {

@@ -66,9 +66,16 @@ export const DollyJson = z
         guidance: z.number().nonnegative().optional(),
         fps: z.number().int().positive().optional(),
         decodeChunk: z.number().int().positive().optional(),
+        /** Wan: the flow-matching shift the model samples with (3 at 480p, 5 at 720p). */
+        flowShift: z.number().positive().optional(),
+        negativePrompt: z.string().max(4000).optional(),
       })
       .strict()
       .optional(),
+    /** Output sizes must be multiples of this when the family's is not enough (Wan2.2 TI2V-5B: 32). */
+    sizeMultiple: z.number().int().positive().optional(),
+    /** Plücker camera models: the vertical field of view (degrees) the model was trained with. */
+    cameraFov: z.number().gt(1).lt(179).optional(),
     /** CogVideoX: the VAE export carries the causal conv cache, so it can decode in latent-frame batches. */
     vaeFrameBatches: z.boolean().optional(),
     /** A preview decoder (e.g. VAElight) relative to the folder. */
@@ -115,6 +122,8 @@ export type ModelFolder = {
   defaults: ModelDefaults
   /** The VAE's factors, from its config.json as diffusers reads them. */
   vae: VaeFactors
+  /** Output sizes are multiples of this (dolly.json, else the family's). */
+  sizeMultiple?: number
 }
 
 export type VaeFactors = {
@@ -199,6 +208,31 @@ function checkComponent(dir: string, spec: ComponentSpec, dolly: DollyJson): Com
   const inputNames: Record<string, string> = {}
   const inputs: Record<string, ValueSignature> = {}
   for (const want of spec.inputs) {
+    if (want.repeated) {
+      // name0, name1, ...: every input with the prefix, numbered from 0 without gaps
+      const all = signature.inputs.filter((i) => i.name.startsWith(want.name))
+      if (!all.length && !want.optional) {
+        throw new ModelFolderError(
+          `${path}: no "${want.name}0", "${want.name}1", ... inputs (${want.what}); re-export ${spec.component}`,
+          path,
+        )
+      }
+      all.forEach((found, k) => {
+        if (!byName.has(`${want.name}${k}`))
+          throw new ModelFolderError(
+            `${path}: inputs "${want.name}*" are not numbered 0..${all.length - 1} (no "${want.name}${k}")`,
+            path,
+          )
+        if (!want.types.includes(found.type) || !want.ranks.includes(found.shape.length))
+          throw new ModelFolderError(
+            `${path}: input "${found.name}" is ${describeShape(found)}; expected ${want.types.join(' or ')} of rank ${want.ranks.join(' or ')} (${want.what})`,
+            path,
+          )
+        inputNames[found.name] = found.name
+        inputs[found.name] = found
+      })
+      continue
+    }
     const actual = rename[want.name] ?? want.name
     const found = byName.get(actual)
     if (!found) {
@@ -376,6 +410,7 @@ export function openModelFolder(dir: string): ModelFolder {
     int(denoiserConfig['motion_max_seq_length']) ??
     facts.maxFrames
   const chunk = facts.decodeChunk
+  const negativePrompt = dolly.defaults?.negativePrompt ?? facts.negativePrompt
   const defaults: ModelDefaults = {
     frames: Math.min(nativeFrames ?? facts.frames, maxFrames ?? Infinity),
     steps: dolly.defaults?.steps ?? facts.steps,
@@ -384,6 +419,7 @@ export function openModelFolder(dir: string): ModelFolder {
     width,
     height,
     decodeChunk: chunk ? (dolly.defaults?.decodeChunk ?? chunk.default) : null,
+    ...(negativePrompt !== undefined ? { negativePrompt } : {}),
   }
   const baseName = root.split(/[\\/]/).pop() ?? root
   return {
@@ -403,6 +439,7 @@ export function openModelFolder(dir: string): ModelFolder {
     maxFrames,
     defaults,
     vae,
+    ...(dolly.sizeMultiple ? { sizeMultiple: dolly.sizeMultiple } : {}),
   }
 }
 
@@ -424,9 +461,16 @@ function readVaeFactors(path: string, familyScaling: number): VaeFactors {
   const cfg = readConfig(path)
   const blocks = cfg['block_out_channels']
   const scaling = cfg['scaling_factor']
-  const temporal = cfg['temporal_compression_ratio']
+  // AutoencoderKLWan names its factors scale_factor_spatial / scale_factor_temporal
+  const spatial = cfg['scale_factor_spatial']
+  const temporal = cfg['temporal_compression_ratio'] ?? cfg['scale_factor_temporal']
   return {
-    scaleFactor: Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : 8,
+    scaleFactor:
+      typeof spatial === 'number' && spatial >= 1
+        ? spatial
+        : Array.isArray(blocks) && blocks.length > 0
+          ? 2 ** (blocks.length - 1)
+          : 8,
     scalingFactor: typeof scaling === 'number' && scaling > 0 ? scaling : familyScaling,
     temporalCompression: typeof temporal === 'number' && temporal >= 1 ? temporal : 1,
     invertScaleLatents: cfg['invert_scale_latents'] === true,

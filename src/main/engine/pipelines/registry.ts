@@ -5,8 +5,9 @@
 // pipeline class (loaded only when a render runs it, so main can read model folders without
 // loading onnxruntime). Adding a pipeline: its file, a row here, a row in PIPELINES.
 import type { CameraConditioning, PipelineKind } from '../../../shared/render'
-import type { ComponentSpec } from '../models/component-spec'
+import type { ComponentSpec, InputSpec } from '../models/component-spec'
 import type { RenderSpec } from '../protocol'
+import { WAN21_LATENT_RGB, type LatentRgb } from './latent-rgb'
 import type { PipelineCall, PipelineClass } from './types'
 
 export type PipelineRow = {
@@ -22,6 +23,8 @@ export type PipelineRow = {
   cameraInputs: Partial<Record<Exclude<CameraConditioning, 'none'>, string>>
   /** The render spec's fields that only this family reads, as the pipeline's options. */
   options(spec: RenderSpec): Partial<PipelineCall>
+  /** Latent channels -> RGB for live previews, when the family's latents have known factors. */
+  previewRgb?: LatentRgb
   load(): Promise<PipelineClass>
 }
 
@@ -95,6 +98,132 @@ const cogVaeDecoder: ComponentSpec = {
   ],
   outputRanks: [5],
 }
+
+// --- Wan (tools/export/wan.py writes exactly these signatures) ---
+
+const wanTextEncoder: ComponentSpec = {
+  component: 'text_encoder',
+  inputs: [
+    {
+      name: 'input_ids',
+      types: ['int64', 'int32'],
+      ranks: [2],
+      what: 'UMT5 token ids [batch, 512]',
+    },
+    {
+      name: 'attention_mask',
+      types: ['int64', 'int32'],
+      ranks: [2],
+      what: 'attention mask [batch, 512] (1 for the prompt and its </s>)',
+    },
+  ],
+  outputRanks: [3],
+}
+
+const wanTransformer = (
+  component: string,
+  extra: InputSpec[],
+  optional = false,
+): ComponentSpec => ({
+  component,
+  inputs: [
+    {
+      name: 'hidden_states',
+      types: FLOAT,
+      ranks: [5],
+      what: 'latents [batch, channels, latent_frames, height/8, width/8]',
+    },
+    {
+      name: 'timestep',
+      types: TIMESTEP,
+      ranks: [1, 2],
+      what: 'timesteps [batch] (Wan2.2 TI2V: one per token, [batch, tokens])',
+    },
+    {
+      name: 'encoder_hidden_states',
+      types: FLOAT,
+      ranks: [3],
+      what: 'prompt embeddings [batch, 512, dim]',
+    },
+    ...extra,
+  ],
+  outputRanks: [5],
+  optional,
+})
+
+const wanImageEmbeds: InputSpec = {
+  name: 'encoder_hidden_states_image',
+  types: FLOAT,
+  ranks: [3],
+  optional: true,
+  what: 'CLIP image embeddings [batch, 257, 1280] (Wan2.1 I2V)',
+}
+
+/** The chunked causal VAE graphs: a chunk, the first-chunk flag, and the feature cache in and out. */
+const wanChunkInputs = (sample: InputSpec, optionalCache: boolean): InputSpec[] => [
+  sample,
+  {
+    name: 'first_chunk',
+    types: ['int64'],
+    ranks: [0, 1],
+    optional: optionalCache,
+    what: '1 for the first chunk of a clip, else 0',
+  },
+  {
+    name: 'cache_in_',
+    types: FLOAT,
+    ranks: [5],
+    repeated: true,
+    optional: optionalCache,
+    what: "the causal convolutions' feature cache [batch, channels, frames, h, w], one input each",
+  },
+]
+
+const wanVaeDecoder: ComponentSpec = {
+  component: 'vae_decoder',
+  inputs: wanChunkInputs(
+    {
+      name: 'latent_sample',
+      types: FLOAT,
+      ranks: [5],
+      what: 'latents [batch, z, latent_frames, h, w]',
+    },
+    false,
+  ),
+  outputRanks: [5],
+}
+
+const wanVaeEncoder: ComponentSpec = {
+  component: 'vae_encoder',
+  inputs: wanChunkInputs(
+    {
+      name: 'sample',
+      types: FLOAT,
+      ranks: [5],
+      what: 'frames [batch, 3, frames, H, W] in [-1, 1]',
+    },
+    true,
+  ),
+  outputRanks: [5],
+}
+
+const wanImageEncoder: ComponentSpec = {
+  component: 'image_encoder',
+  inputs: [
+    {
+      name: 'pixel_values',
+      types: FLOAT,
+      ranks: [4],
+      what: 'CLIP input [batch, 3, 224, 224]',
+    },
+  ],
+  outputRanks: [3],
+  optional: true,
+}
+
+const wanOptions = (s: RenderSpec): Partial<PipelineCall> => ({
+  guidanceScale2: s.guidance2,
+})
 
 export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
   animatediff: {
@@ -268,5 +397,63 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
     cameraInputs: {},
     options: (s) => ({ useDynamicCfg: s.dynamicCfg }),
     load: async () => (await import('./cogvideox')).CogVideoXPipeline,
+  },
+  wan: {
+    denoiser: 'transformer',
+    latentLayout: 'BCFHW',
+    components: [
+      wanTextEncoder,
+      wanTransformer('transformer', []),
+      wanTransformer('transformer_2', [], true),
+      wanVaeDecoder,
+    ],
+    // Wan normalises latents by the VAE config's latents_mean / latents_std instead
+    vaeScaling: 1,
+    cameraInputs: {},
+    options: wanOptions,
+    // Wan2.1's 16 channels (ComfyUI's factors); Wan2.2 TI2V-5B's 48 get no preview
+    previewRgb: WAN21_LATENT_RGB,
+    load: async () => (await import('./wan')).WanPipeline,
+  },
+  'wan-i2v': {
+    denoiser: 'transformer',
+    latentLayout: 'BCFHW',
+    components: [
+      wanTextEncoder,
+      wanImageEncoder,
+      wanTransformer('transformer', [wanImageEmbeds]),
+      wanTransformer('transformer_2', [wanImageEmbeds], true),
+      wanVaeEncoder,
+      wanVaeDecoder,
+    ],
+    vaeScaling: 1,
+    cameraInputs: {},
+    options: wanOptions,
+    previewRgb: WAN21_LATENT_RGB,
+    load: async () => (await import('./wan')).WanImageToVideoPipeline,
+  },
+  'wan-fun-camera': {
+    denoiser: 'transformer',
+    latentLayout: 'BCFHW',
+    components: [
+      wanTextEncoder,
+      wanImageEncoder,
+      wanTransformer('transformer', [
+        wanImageEmbeds,
+        {
+          name: 'control_camera',
+          types: FLOAT,
+          ranks: [5],
+          what: "VideoX-Fun's camera input [1, 24, latent_frames, H, W]: Plücker rays, 4 frames per latent frame",
+        },
+      ]),
+      wanVaeEncoder,
+      wanVaeDecoder,
+    ],
+    vaeScaling: 1,
+    cameraInputs: { 'cameractrl-plucker': 'control_camera' },
+    options: wanOptions,
+    previewRgb: WAN21_LATENT_RGB,
+    load: async () => (await import('./wan')).WanFunControlPipeline,
   },
 }

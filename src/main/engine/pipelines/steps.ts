@@ -210,7 +210,8 @@ export class PipelineRun {
    * again from the same noise (the generator is restored).
    */
   async denoise(o: {
-    component: string
+    /** The denoiser, or per step which one (Wan2.2 A14B's two experts; offload loads one at a time). */
+    component: string | ((t: number, i: number) => string)
     latents: Float32Array
     dims: number[]
     predict: (s: ModelSession, x: Float32Array, t: number, i: number) => Promise<Float32Array>
@@ -219,14 +220,15 @@ export class PipelineRun {
     const state = generator.getState()
     const { dims } = o
     const hooks = this.hooks
+    const componentAt = typeof o.component === 'string' ? () => o.component as string : o.component
     return this.sessions.stage(
       'denoise',
       async () => {
         let x = o.latents
-        const s = await this.sessions.get(o.component)
         for (let i = 0; i < scheduler.timesteps.length; i++) {
           this.cancelled()
           const t = scheduler.timesteps[i]!
+          const s = await this.sessions.get(componentAt(t, i))
           const noisePred = await o.predict(s, x, t, i)
           x = scheduler.step(floatTensor(noisePred, dims), t, floatTensor(x, dims), {
             generator,
@@ -443,7 +445,7 @@ export function resolveCall(model: ModelFolder, o: PipelineCall): Resolved {
   const numFrames = o.numFrames ?? d.frames
   const steps = o.numInferenceSteps ?? d.steps
   const guidance = o.maxGuidanceScale ?? o.guidanceScale ?? d.guidance
-  const m = facts.sizeMultiple
+  const m = model.sizeMultiple ?? facts.sizeMultiple
   if (width % m || height % m) {
     const near = (v: number) => Math.max(m, Math.round(v / m) * m)
     throw new PipelineError(

@@ -38,6 +38,8 @@ export type PipelineCall = {
   motionScale?: number
   /** CogVideoX: guidance that grows over the steps. */
   useDynamicCfg?: boolean
+  /** Wan2.2 A14B: the low-noise expert's guidance scale (diffusers' guidance_scale_2). */
+  guidanceScale2?: number
   // long takes (pipelines whose facts say contextWindows; see shared/longtake.ts)
   /** Prompts that take over at later frames (frame 0 has `prompt`), interpolated between. */
   promptKeys?: { frame: number; prompt: string }[]
@@ -62,6 +64,10 @@ export type ResolvedSettings = {
   motionBucketId?: number
   noiseAugStrength?: number
   motionScale?: number
+  /** Wan: the low-noise expert's guidance and the step it took over (A14B), the flow shift. */
+  guidanceScale2?: number
+  expertSwitchStep?: number
+  flowShift?: number
   /** The context windows a long take ran with (absent: one call took every frame). */
   context?: LongTakeReport
 }

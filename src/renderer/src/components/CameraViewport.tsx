@@ -21,6 +21,8 @@ type Props = {
   subjectImage?: string | null
   /** A keyframe moved or turned with the gizmo (called continuously while dragging). */
   onKeyframeChange: (id: string, position: Vec3, rotation: Quat) => void
+  /** The clip's aspect (width / height) the frustums are drawn with; 16:9 by default. */
+  aspect?: number
 }
 
 function frustumLines(
@@ -303,7 +305,12 @@ export function CameraViewport(p: Props) {
     s.pathGroup.add(new THREE.Line(curve, new THREE.LineBasicMaterial({ color: 0x5aa7ff })))
     poses.forEach((q, i) => {
       const current = i === Math.min(p.playhead, poses.length - 1)
-      const f = frustumLines(q.fov, 16 / 9, current ? 0.6 : 0.35, current ? 0xf0b93a : 0x4a5568)
+      const f = frustumLines(
+        q.fov,
+        p.aspect ?? 16 / 9,
+        current ? 0.6 : 0.35,
+        current ? 0xf0b93a : 0x4a5568,
+      )
       f.position.set(...q.position)
       f.quaternion.set(...q.rotation)
       s.pathGroup.add(f)
@@ -345,7 +352,14 @@ export function CameraViewport(p: Props) {
     if (sel && s.gizmo.object !== sel) s.gizmo.attach(sel)
     if (!sel && s.gizmo.object) s.gizmo.detach()
     s.gizmo.setMode(p.gizmo)
-  }, [p.trajectory, p.frames, p.playhead, p.selected, p.gizmo])
+  }, [p.trajectory, p.frames, p.playhead, p.selected, p.gizmo, p.aspect])
 
-  return <div className="viewport3d" ref={host} data-testid="camera-viewport" />
+  return (
+    <div
+      className="viewport3d"
+      ref={host}
+      data-testid="camera-viewport"
+      data-aspect={(p.aspect ?? 16 / 9).toFixed(3)}
+    />
+  )
 }

@@ -1,0 +1,104 @@
+// What picking a Wan model brings: diffusers' defaults (50 steps, guidance 5, 81 frames at 16 fps,
+// 4k+1 frames as diffusers rounds them), diffusers' Wan negative prompt where the creator wrote
+// none, and what the motion slider means on each Wan kind.
+import { describe, expect, it } from 'vitest'
+import { mapMotion, motionControlFor } from '../../src/shared/motion'
+import {
+  PIPELINES,
+  settingsForModel,
+  WAN_NEGATIVE_PROMPT,
+  wanFrameCount,
+  type ModelDefaults,
+  type RenderSettings,
+} from '../../src/shared/render'
+
+const settings: RenderSettings = {
+  modelId: 'demo',
+  prompt: 'a fox',
+  negativePrompt: '',
+  seed: 1,
+  steps: 25,
+  guidance: 7.5,
+  frames: 16,
+  fps: 8,
+  scheduler: '',
+  plan: 'auto',
+  motion: 0.3,
+}
+const wan: ModelDefaults = {
+  frames: 81,
+  steps: 50,
+  guidance: 5,
+  fps: 16,
+  width: 832,
+  height: 480,
+  decodeChunk: null,
+  negativePrompt: WAN_NEGATIVE_PROMPT,
+}
+const animatediff: ModelDefaults = {
+  ...wan,
+  frames: 16,
+  steps: 25,
+  guidance: 7.5,
+  fps: 8,
+  width: 512,
+  height: 512,
+  negativePrompt: undefined,
+}
+
+describe('Wan defaults', () => {
+  it("the facts rows carry diffusers' WanPipeline defaults and the frame rule", () => {
+    for (const k of ['wan', 'wan-i2v', 'wan-fun-camera'] as const) {
+      const f = PIPELINES[k]
+      expect([f.frames, f.fps, f.steps, f.frameRule, f.sizeMultiple, f.width, f.height]).toEqual([
+        81,
+        16,
+        50,
+        '4k+1',
+        16,
+        832,
+        480,
+      ])
+      expect(f.tokenizer).toEqual({ kind: 't5', maxTokens: 512 })
+    }
+    expect(PIPELINES.wan.guidance).toBe(5)
+    expect(PIPELINES['wan-fun-camera'].guidance).toBe(6)
+    expect(PIPELINES['wan-fun-camera'].camera).toEqual(['cameractrl-plucker'])
+    expect(
+      WAN_NEGATIVE_PROMPT.startsWith('Bright tones, overexposed, static, blurred details'),
+    ).toBe(true)
+  })
+
+  it("brings Wan's negative prompt when none was written, keeps a creator's, and takes it away again", () => {
+    const onWan = settingsForModel(settings, { id: 'wan', defaults: wan })
+    expect(onWan).toMatchObject({
+      negativePrompt: WAN_NEGATIVE_PROMPT,
+      frames: 81,
+      steps: 50,
+      guidance: 5,
+      fps: 16,
+    })
+    const mine = settingsForModel(
+      { ...settings, negativePrompt: 'blurry' },
+      { id: 'wan', defaults: wan },
+    )
+    expect(mine.negativePrompt).toBe('blurry')
+    expect(settingsForModel(onWan, { id: 'ad', defaults: animatediff }).negativePrompt).toBe('')
+  })
+
+  it('rounds a frame count as diffusers does: num_frames // 4 * 4 + 1 unless it is 4k+1', () => {
+    expect([81, 80, 82, 8, 9, 1, 2].map((f) => wanFrameCount(f))).toEqual([81, 81, 81, 9, 9, 1, 1])
+  })
+
+  it('the motion slider: camera travel on Wan-Fun Control-Camera, none (said so) on the others', () => {
+    const cam = motionControlFor({ motion: 'none', camera: 'cameractrl-plucker' })
+    expect(cam.kind).toBe('camera_scale')
+    expect(mapMotion({ motion: 'none', camera: 'cameractrl-plucker' }, 0.75)).toEqual({
+      kind: 'camera_scale',
+      cameraScale: 1.5,
+    })
+    const t2v = motionControlFor({ motion: PIPELINES.wan.motion, camera: 'none' })
+    expect(t2v.kind).toBe('none')
+    expect(t2v.reason).toMatch(/no motion input/)
+  })
+})
