@@ -1,6 +1,7 @@
 // `npm run bench`: prints one JSON object with every figure.
 import { cpus, totalmem } from 'node:os'
 import { exportOverhead } from './export'
+import { longTakeBench } from './longtake'
 import { stepOverhead } from './step-overhead'
 import { wanDecodeMemory } from './wan-decode'
 
@@ -16,6 +17,7 @@ const result = {
   svd_xt_step_fp16_io: stepOverhead(25, true),
   mp4_export_25x1024x576: await exportOverhead(),
   wan_vae_decode_memory: wanDecodeMemory(),
+  long_takes: longTakeBench(),
   wall_s: 0,
 }
 result.wall_s = Number(((Date.now() - started) / 1000).toFixed(1))

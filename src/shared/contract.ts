@@ -3,6 +3,7 @@
 // their types from these declarations. Main validates every incoming payload against the
 // request schema and every outgoing value against the response/event schema.
 import { z } from 'zod'
+import { LongTakeSummary } from './longtake'
 import { MAX_FOV, MAX_HANDLE_Y, MAX_POSITION, MIN_FOV, quaternionProblem } from './camera/limits'
 import {
   CameraConditioning,
@@ -294,6 +295,10 @@ export const JobView = z
         /** Why that plan: auto's reasoning from free memory, and any out-of-memory step down. */
         planReason: z.string().max(2000).default(''),
         warnings: z.array(z.string().max(MAX_STRING)).max(32),
+        /** Last-to-first frame difference over the mean frame-to-frame one (about 1: no seam). */
+        loopScore: z.number().nonnegative().nullable().optional(),
+        /** The context windows a long take ran with, and its colour drift. */
+        longTake: LongTakeSummary.nullable().optional(),
       })
       .strict()
       .nullable(),
@@ -325,8 +330,39 @@ export const ExportRequest = z
     loop: z.number().int().min(-1).max(65535).default(0),
     /** Output size as a multiple of the rendered size (Lanczos upscale). */
     scale: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
+    /**
+     * Smoother motion: in-between frames at `factor` x the frame rate, made by ffmpeg's
+     * motion-compensated minterpolate or by the frame-interpolation model folder (RIFE).
+     */
+    interpolate: z
+      .object({
+        factor: z.union([z.literal(2), z.literal(4)]),
+        method: z.enum(['minterpolate', 'model']),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
+
+/** The export's frame-interpolation choices and whether each can run here. */
+export const InterpolationView = z
+  .object({
+    minterpolate: z
+      .object({ available: z.boolean(), reason: z.string().max(MAX_STRING).nullable() })
+      .strict(),
+    /** The model slot: a RIFE-style ONNX folder the person added (see the export dialog). */
+    model: z
+      .object({
+        path: z.string().max(4096).nullable(),
+        label: z.string().max(256).nullable(),
+        ok: z.boolean(),
+        /** Why the folder cannot be used, or why there is none. */
+        reason: z.string().max(MAX_STRING).nullable(),
+      })
+      .strict(),
+  })
+  .strict()
+export type InterpolationView = z.infer<typeof InterpolationView>
 
 /** One public checkpoint the studio can convert, with what the cache holds of it. */
 export const CatalogItem = z
@@ -448,6 +484,13 @@ export const commands = {
     response: z
       .object({ url: z.string().max(2048).nullable(), path: z.string().max(4096).nullable() })
       .strict(),
+  },
+  /** What the export can interpolate with: ffmpeg's minterpolate, the model slot. */
+  'clip.interpolation': { request: Empty, response: InterpolationView },
+  /** Sets the frame-interpolation model folder (checked first; null empties the slot). */
+  'clip.setInterpolationModel': {
+    request: z.object({ path: z.string().min(1).max(4096).nullable() }).strict(),
+    response: InterpolationView,
   },
   'project.list': {
     request: Empty,

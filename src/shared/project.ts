@@ -6,7 +6,7 @@ import { ProjectDoc } from './contract'
 import { SCHEDULER_NAMES } from './render'
 
 export const PROJECT_FORMAT = 'dolly-project'
-export const PROJECT_VERSION = 4
+export const PROJECT_VERSION = 5
 
 /** The document itself is declared once, in the contract (the renderer sends it over IPC). */
 export const ProjectDocSchema = ProjectDoc
@@ -107,6 +107,10 @@ const MIGRATIONS: Record<number, Migration> = {
       },
     }
   },
+  // v5: shots may carry prompt keyframes, a loop flag and long-take (context window) settings,
+  // all optional: a v4 shot is a v5 shot without them. The version moves so a v4 studio refuses
+  // a file that uses them with "saved by a newer Dolly Studio" instead of a schema error.
+  4: (old) => ({ ...old, version: 5 }),
 }
 
 /** Parses a project file (any supported version) into the current form. */

@@ -4,6 +4,7 @@
 // engine all read. Adding a pipeline kind means one row in PIPELINES (plus the engine's
 // registry row and its pipeline file).
 import { z } from 'zod'
+import { ContextSettings, PromptKey } from './longtake'
 
 // --- names ---------------------------------------------------------------------------------
 
@@ -136,6 +137,12 @@ export type PipelineFacts = {
   motion: MotionInput
   /** Camera conditionings this pipeline can feed (a folder declares the one it takes). */
   camera: readonly Exclude<CameraConditioning, 'none'>[]
+  /**
+   * Clips longer than the motion window run as overlapping windows over the latent frames
+   * (src/shared/longtake.ts): the denoiser's frames axis is symbolic and everything it takes
+   * per frame (latents, prompt embeddings, camera poses) can be cut to a window.
+   */
+  contextWindows?: boolean
   /** Frames per VAE decode call: null decodes each frame alone (the VAE is per-frame anyway) or,
    *  for a 3D VAE, the whole clip. A temporal decoder mixes frames within one call. */
   decodeChunk: { default: 'all' | number; minimal: number; temporal: boolean } | null
@@ -229,6 +236,7 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     ],
     motion: 'none',
     camera: ['motionctrl-rt'],
+    contextWindows: true,
     decodeChunk: { default: 16, minimal: 1, temporal: false },
   },
   svd: {
@@ -344,6 +352,12 @@ export const RenderSettings = z
     decodeChunk: z.number().int().min(1).max(256).optional(),
     /** Image-to-video input; absent for text-to-video. */
     image: InputImage.optional(),
+    /** Prompts that take over at later frames (prompt travel; frame 0 is `prompt`). */
+    promptKeys: z.array(PromptKey).max(64).optional(),
+    /** A seamless loop: the camera path closed and cyclic context windows. */
+    loop: z.boolean().optional(),
+    /** Long takes: context window size, overlap, weighting, initial noise, colour anchoring. */
+    context: ContextSettings.optional(),
   })
   .strict()
 export type RenderSettings = z.infer<typeof RenderSettings>
@@ -372,10 +386,11 @@ const DEFAULT_NEGATIVE_PROMPTS: ReadonlySet<string> = new Set(
 
 /**
  * A shot's settings after a model change: everything the model decides comes from the new
- * model (frames, steps, guidance, fps, scheduler, size, decode chunk, motion at its middle),
- * what the creator wrote stays (prompts, seed, image, plan). A negative prompt that is empty or
- * some model's default becomes the new model's default (Wan's), so switching to Wan brings its
- * negative prompt and switching away does not leave it behind.
+ * model (frames, steps, guidance, fps, scheduler, size, decode chunk, motion at its middle,
+ * the context window's size), what the creator wrote stays (prompts and prompt keys, seed,
+ * image, plan, loop, how windows blend). A negative prompt that is empty or some model's
+ * default becomes the new model's default (Wan's), so switching to Wan brings its negative
+ * prompt and switching away does not leave it behind.
  */
 export function settingsForModel<S extends RenderSettings>(
   s: S,
@@ -384,9 +399,11 @@ export function settingsForModel<S extends RenderSettings>(
   const d = model.defaults
   const negativeIsDefault =
     s.negativePrompt === '' || DEFAULT_NEGATIVE_PROMPTS.has(s.negativePrompt)
+  const { window: _window, ...context } = s.context ?? {}
   return {
     ...s,
     ...(negativeIsDefault ? { negativePrompt: d.negativePrompt ?? '' } : {}),
+    ...(s.context ? { context: Object.keys(context).length ? context : undefined } : {}),
     modelId: model.id,
     frames: d.frames,
     steps: d.steps,

@@ -13,7 +13,13 @@ import type { ProjectDoc, RenderRequest, Shot } from './contract'
 /** What these operations need of a shot (the project's shots carry more). */
 type ShotLike = {
   id: string
-  settings: { frames: number; seed: number; seedLocked: boolean }
+  settings: {
+    frames: number
+    seed: number
+    seedLocked: boolean
+    prompt?: string
+    promptKeys?: { id: string; frame: number; prompt: string }[] | undefined
+  }
   camera: Trajectory
   preset: unknown
   clip: unknown
@@ -50,7 +56,9 @@ export function addShot<S extends ShotLike>(doc: Doc<S>): Doc<S> {
 
 /**
  * Splits the active shot before frame `p` (1..frames-1, in the shot's frames): the first part
- * has frames 0..p-1, the second p..end. Keyframes keep their poses and easing; each part gets
+ * has frames 0..p-1, the second p..end. Prompt keyframes go with their part (the second starts
+ * on the prompt of the last key at or before the cut; the travel towards a later key restarts
+ * there). Keyframes keep their poses and easing; each part gets
  * a keyframe at its cut with the path's pose there, so each part starts and ends where the
  * whole passed (between keyframes the spline's tangents near the cut can shift slightly). The
  * render is dropped (it no longer matches either part).
@@ -88,9 +96,19 @@ export function splitShot<S extends ShotLike>(doc: Doc<S>, p: number): Doc<S> {
       .filter((k) => k.frame > startB + EPS)
       .map((k) => ({ ...k, frame: ((k.frame - startB) * (n - p - 1)) / (T - startB) })),
   ]
+  // prompt keys go with their part; the second part starts on the prompt in effect at its cut
+  const pk = [...(cur.settings.promptKeys ?? [])].sort((x, y) => x.frame - y.frame)
+  const keysB = pk.filter((k) => k.frame > p).map((k) => ({ ...k, frame: k.frame - p }))
+  const atCut = [...pk].reverse().find((k) => k.frame <= p)
+  const promptKeysFor = (keys: typeof pk) =>
+    cur.settings.promptKeys === undefined ? {} : { promptKeys: keys }
   const a: S = {
     ...cur,
-    settings: { ...cur.settings, frames: p },
+    settings: {
+      ...cur.settings,
+      frames: p,
+      ...promptKeysFor(pk.filter((k) => k.frame < p)),
+    },
     camera: { ...cur.camera, frames: p, keyframes: aKeys },
     preset: null,
     clip: null,
@@ -98,7 +116,12 @@ export function splitShot<S extends ShotLike>(doc: Doc<S>, p: number): Doc<S> {
   const b: S = {
     ...cur,
     id: newShotId(),
-    settings: { ...cur.settings, frames: n - p },
+    settings: {
+      ...cur.settings,
+      frames: n - p,
+      ...(atCut ? { prompt: atCut.prompt } : {}),
+      ...promptKeysFor(keysB),
+    },
     camera: { ...cur.camera, frames: n - p, keyframes: bKeys },
     preset: null,
     clip: null,

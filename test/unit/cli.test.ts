@@ -167,6 +167,49 @@ describe.skipIf(notBuilt)('dolly render with the demo model', () => {
     expect(readdirSync(out).filter((f) => f.endsWith('.png'))).toHaveLength(16)
   })
 
+  it('renders a seamless long take past the window with prompt travel (--seamless, --prompt-at, --window)', () => {
+    const out = join(tmp, 'long.mp4')
+    const r = render([
+      '--prompt',
+      'a lighthouse at dusk',
+      '--prompt-at',
+      '20:a lighthouse at night',
+      '--camera',
+      'orbit-left',
+      '--frames',
+      '40',
+      '--window',
+      '16',
+      '--overlap',
+      '4',
+      '--seamless',
+      '--steps',
+      '2',
+      '--out',
+      out,
+      '--json',
+      '--cpu',
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    const meta = JSON.parse(r.stdout) as {
+      frames: number
+      loopScore: number | null
+      longTake: { windows: number; window: number; overlap: number; loop: boolean }
+      timingsMs: Record<string, number>
+    }
+    expect(meta.frames).toBe(40)
+    // frames streamed into ffmpeg as they were decoded: the file was complete well within
+    // seconds of the last decoded frame (the bench measures it: npm run bench)
+    expect(meta.timingsMs['lastFrameToFile']).toBeLessThan(3000)
+    // 40 frames, windows of 16 every 12 frames all the way round: starts 0, 12, 24, 36
+    expect(meta.longTake).toMatchObject({ windows: 4, window: 16, overlap: 4, loop: true })
+    expect(meta.loopScore).toBeGreaterThan(0)
+    expect(Number(probe(out)['nb_read_frames'])).toBe(40)
+    const bad = render(['--prompt', 'x', '--out', join(tmp, 'c.mp4'), '--prompt-at', 'soon:x'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--prompt-at needs FRAME:TEXT/)
+  })
+
   it('gives clear usage errors with exit code 2', () => {
     const r = render(['--prompt', 'x'])
     expect(r.code).toBe(2)

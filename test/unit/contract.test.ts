@@ -48,6 +48,12 @@ function spyHandlers() {
     'jobs.list': vi.fn(async () => []),
     'jobs.get': vi.fn(async () => []),
     'clip.export': vi.fn(async () => ({ url: null, path: null })),
+    'clip.interpolation': vi.fn(async (): Promise<never> => {
+      throw new Error('not in this test')
+    }),
+    'clip.setInterpolationModel': vi.fn(async (): Promise<never> => {
+      throw new Error('not in this test')
+    }),
     'project.list': vi.fn(async () => ({ projects: [], recent: [] })),
     'project.save': vi.fn(async () => ({ name: 'x', savedAt: 0 })),
     'project.open': vi.fn(async (): Promise<never> => {
@@ -65,6 +71,8 @@ describe('contract', () => {
     expect(commandNames.sort()).toEqual([
       'app.info',
       'clip.export',
+      'clip.interpolation',
+      'clip.setInterpolationModel',
       'engine.restart',
       'engine.status',
       'jobs.cancel',

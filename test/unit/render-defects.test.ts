@@ -99,6 +99,18 @@ describe.skipIf(skip)('render path regressions on the reference models', () => {
     expect(settingsForModel(fromAd, mc!).guidance).toBe(2.5)
     // what the creator wrote stays
     expect(toSvd.prompt).toBe(shot.settings.prompt)
+    // a long take keeps its prompt keys, loop and blend; the window size was the model's
+    const long = settingsForModel(
+      {
+        ...fromAd,
+        promptKeys: [{ id: 'k', frame: 8, prompt: 'later' }],
+        loop: true,
+        context: { window: 16, overlap: 4, weighting: 'flat' as const },
+      },
+      ad!,
+    )
+    expect(long).toMatchObject({ promptKeys: [{ frame: 8 }], loop: true })
+    expect(long.context).toEqual({ overlap: 4, weighting: 'flat' })
     expect(toSvd.negativePrompt).toBe(shot.settings.negativePrompt)
   })
 
@@ -250,21 +262,31 @@ describe.skipIf(skip)('render path regressions on the reference models', () => {
     await runtime.releaseAll()
   })
 
-  it("AnimateDiff beyond its motion module's 32 frames is refused by name before loading", async () => {
+  it("AnimateDiff beyond its motion module's 32 frames runs in context windows; a pipeline without windows is refused by name before loading", async () => {
     const runtime = new Runtime({ preferCuda: false })
     expect(openModelFolder(ref('animatediff-tiny')).maxFrames).toBe(32)
+    const r = await renderClip(
+      {
+        model: ref('animatediff-tiny'),
+        prompt: 'a fox',
+        frames: 33,
+        steps: 1,
+        out: out('long.gif'),
+      },
+      { runtime },
+    )
+    expect(r.frames).toBe(33)
+    expect(r.settings.context).toMatchObject({ windows: 2, window: 32, overlap: 8 })
+    await runtime.releaseAll()
+    // CogVideoX (this export fixes 2 latent frames: 8 frames at most) has no context windows
+    const cog = openModelFolder(ref('cogvideox-tiny'))
+    expect(cog.maxFrames).toBe(8)
     await expect(
       renderClip(
-        {
-          model: ref('animatediff-tiny'),
-          prompt: 'a fox',
-          frames: 33,
-          steps: 1,
-          out: out('x.gif'),
-        },
+        { model: ref('cogvideox-tiny'), prompt: 'a fox', frames: 9, steps: 1, out: out('x.gif') },
         { runtime },
       ),
-    ).rejects.toThrow(/at most 32 frames in one render .*33 were asked for/)
+    ).rejects.toThrow(/at most 8 frames in one render .*9 were asked for/)
     expect(runtime.liveSessions).toBe(0)
     expect(existsSync(out('x.gif'))).toBe(false)
   })

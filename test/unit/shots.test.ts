@@ -55,6 +55,34 @@ describe('shots', () => {
     close(pb[3]!.position, whole[10]!.position)
   })
 
+  it('split keeps prompt keyframes with their part; the second starts on the prompt at the cut', () => {
+    const doc = orbitProject(32)
+    const shot = doc.shots[0]!
+    const withKeys = {
+      ...doc,
+      shots: [
+        {
+          ...shot,
+          settings: {
+            ...shot.settings,
+            prompt: 'dawn',
+            promptKeys: [
+              { id: 'a', frame: 8, prompt: 'noon' },
+              { id: 'b', frame: 20, prompt: 'dusk' },
+            ],
+          },
+        },
+      ],
+    }
+    const [a, b] = splitShot(withKeys, 12).shots
+    expect(a!.settings.prompt).toBe('dawn')
+    expect(a!.settings.promptKeys).toEqual([{ id: 'a', frame: 8, prompt: 'noon' }])
+    expect(b!.settings.prompt).toBe('noon')
+    expect(b!.settings.promptKeys).toEqual([{ id: 'b', frame: 8, prompt: 'dusk' }])
+    // a shot without keys gets none
+    expect('promptKeys' in splitShot(orbitProject(16), 7).shots[1]!.settings).toBe(false)
+  })
+
   it('refuses a split that would leave a part under 2 frames', () => {
     expect(() => splitShot(orbitProject(16), 1)).toThrow(/each part needs at least 2 frames/)
     expect(() => splitShot(orbitProject(16), 15)).toThrow(/this shot has 16/)

@@ -20,6 +20,12 @@ import { MEMORY_PLANS, SCHEDULER_NAMES, SchedulerName, type MemoryPlan } from '.
 import { Runtime } from '../engine/runtime/session'
 import { renderClip, type JobProgress, type RenderSpec } from '../engine/jobs/render'
 import { queryGpu } from '../services/gpu'
+import {
+  CONTEXT_NOISE,
+  CONTEXT_WEIGHTINGS,
+  ContextNoise,
+  ContextWeighting,
+} from '../../shared/longtake'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const DEMO_MODEL = resolve(here, '../../resources/demo-model')
@@ -58,6 +64,14 @@ const HELP = `usage: dolly render [options]
   --plan P            auto (default), resident, offload or minimal
   --dynamic-cfg       CogVideoX: guidance that grows over the steps
   --guidance-2 G      Wan2.2 A14B: the low-noise expert's guidance (default: --guidance)
+  --prompt-at F:TEXT  prompt travel: TEXT takes over at frame F (1-based, repeatable);
+                      prompts in between are interpolated (AnimateDiff)
+  --seamless          a seamless loop: the camera path closed, cyclic context windows
+  --window N          frames per context window (default: the motion window)
+  --overlap N         frames neighbouring windows share (default: a quarter window)
+  --weighting W       ${CONTEXT_WEIGHTINGS.join(', ')} (default pyramid)
+  --noise-type T      ${CONTEXT_NOISE.join(', ')} (default shuffle_context)
+  --no-colour-anchor  let windows' colours drift (default: held to the first window)
   --json              print the run's metadata as JSON on stdout
   --cpu               do not try CUDA
 
@@ -82,7 +96,12 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   if (args.includes('--help') || args.includes('-h')) return 'help'
   const opts: Record<string, string> = {}
   const flags = new Set<string>()
+  const promptAt: { frame: number; prompt: string }[] = []
   const valued = new Set([
+    'window',
+    'overlap',
+    'weighting',
+    'noise-type',
     'image',
     'fit',
     'motion-bucket',
@@ -114,8 +133,17 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     const a = args[i]!
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`)
     const name = a.slice(2)
-    if (name === 'json' || name === 'cpu' || name === 'dynamic-cfg') flags.add(name)
-    else if (valued.has(name)) {
+    if (['json', 'cpu', 'dynamic-cfg', 'seamless', 'no-colour-anchor'].includes(name))
+      flags.add(name)
+    else if (name === 'prompt-at') {
+      const v = args[++i]
+      const m = v === undefined ? null : /^(\d+):(.*)$/s.exec(v)
+      if (!m || Number(m[1]) < 2)
+        throw new UsageError(
+          `--prompt-at needs FRAME:TEXT with FRAME from 2 (1-based), got "${v ?? ''}"`,
+        )
+      promptAt.push({ frame: Number(m[1]) - 1, prompt: m[2]! })
+    } else if (valued.has(name)) {
       const v = args[++i]
       if (v === undefined) throw new UsageError(`--${name} needs a value`)
       opts[name] = v
@@ -162,6 +190,19 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   }
   const model =
     opts['model'] === undefined || opts['model'] === 'demo' ? DEMO_MODEL : resolve(opts['model'])
+  const weighting = opts['weighting']
+  if (weighting !== undefined && !ContextWeighting.safeParse(weighting).success)
+    throw new UsageError(`--weighting must be one of ${CONTEXT_WEIGHTINGS.join(', ')}`)
+  const noiseType = opts['noise-type']
+  if (noiseType !== undefined && !ContextNoise.safeParse(noiseType).success)
+    throw new UsageError(`--noise-type must be one of ${CONTEXT_NOISE.join(', ')}`)
+  const context = {
+    ...(opts['window'] !== undefined ? { window: int('window', 2, 256) } : {}),
+    ...(opts['overlap'] !== undefined ? { overlap: int('overlap', 1, 255) } : {}),
+    ...(weighting ? { weighting: weighting as ContextWeighting } : {}),
+    ...(noiseType ? { noise: noiseType as ContextNoise } : {}),
+    ...(flags.has('no-colour-anchor') ? { colourAnchor: false } : {}),
+  }
   return {
     json: flags.has('json'),
     cpu: flags.has('cpu'),
@@ -192,6 +233,9 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       quality: int('quality', 0, 100),
       loop: int('loop', 0, 65535),
       plan: plan as RenderSpec['plan'],
+      ...(promptAt.length ? { promptKeys: promptAt } : {}),
+      ...(Object.keys(context).length ? { context } : {}),
+      ...(flags.has('seamless') ? { closedLoop: true } : {}),
     },
   }
 }
@@ -334,7 +378,11 @@ export async function main(argv: string[]): Promise<number> {
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else
       process.stderr.write(
-        `wrote ${result.out} (${result.frames} frames, ${result.width}x${result.height}, ${result.fps} fps, seed ${result.seed})\n`,
+        `wrote ${result.out} (${result.frames} frames, ${result.width}x${result.height}, ${result.fps} fps, seed ${result.seed})${
+          result.longTake
+            ? `; ${result.longTake.windows} context windows of ${result.longTake.window}${result.longTake.loop ? ', looping' : ''}`
+            : ''
+        }${spec.closedLoop && result.loopScore !== null ? `; loop closure ${result.loopScore.toFixed(2)} (1 = no seam)` : ''}\n`,
       )
     return EXIT.ok
   } catch (err) {

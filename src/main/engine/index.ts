@@ -41,6 +41,8 @@ export { PIPELINE_REGISTRY } from './pipelines/registry'
 export {
   encodeClip,
   encodeFromFrames,
+  interpolatedFrames,
+  openClipEncoder,
   findFfmpeg,
   formatFromPath,
   MediaError,

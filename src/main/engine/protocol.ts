@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { TrajectorySchema } from '../../shared/contract'
 import { ExecutionProvider } from '../../shared/contract'
+import { ContextSettings, LongTakeSummary } from '../../shared/longtake'
 import {
   ClipFormat,
   ImageFit,
@@ -87,6 +88,13 @@ export const RenderSpec = z
     loop: z.number().int().min(-1).max(65535).optional(),
     /** Also write the frames as PNGs into this (new) folder. */
     framesOut: z.string().min(1).optional(),
+    /** Long takes (shared/longtake.ts): prompts from a frame on, windows, a seamless loop. */
+    promptKeys: z
+      .array(z.object({ frame: positiveInt, prompt: z.string() }).strict())
+      .max(64)
+      .optional(),
+    context: ContextSettings.optional(),
+    closedLoop: z.boolean().optional(),
   })
   .strict()
 export type RenderSpec = z.infer<typeof RenderSpec>
@@ -111,6 +119,8 @@ export const EngineJobUpdate = z
         plan: MemoryPlan,
         planReason: z.string().default(''),
         warnings: z.array(z.string()),
+        loopScore: z.number().nonnegative().nullable().optional(),
+        longTake: LongTakeSummary.nullable().optional(),
       })
       .strict()
       .nullable(),
@@ -155,6 +165,15 @@ export const ClipExportParams = z
     quality: z.number().int().min(0).max(100),
     loop: z.number().int().min(-1).max(65535),
     scale: z.number().int().min(1).max(8).default(1),
+    /** In-between frames: factor x the fps, by minterpolate or the model folder (null). */
+    interpolate: z
+      .object({
+        factor: z.number().int().min(2).max(8),
+        loop: z.boolean(),
+        model: z.string().min(1).nullable(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
 

@@ -10,7 +10,7 @@ import {
   type FromEngine,
 } from './protocol'
 import { JobQueue } from './jobs/queue'
-import { encodeFromFrames } from './media/ffmpeg'
+import { exportFrames } from './media/export'
 import { Runtime } from './runtime/session'
 import { onnxruntimeVersion, probeProviders } from './runtime/providers'
 import type { ExecutionProvider } from '../../shared/contract'
@@ -73,13 +73,18 @@ async function main(): Promise<void> {
         port.send({ type: 'event', event: { name: 'engine.child', data: { pid, running } } })
       try {
         return {
-          out: await encodeFromFrames(framesDir, numFrames, {
-            ...o,
-            onSpawn: (p) => {
-              pid = p
-              child(true)
+          out: await exportFrames(
+            framesDir,
+            numFrames,
+            {
+              ...o,
+              onSpawn: (p) => {
+                pid = p
+                child(true)
+              },
             },
-          }),
+            runtime,
+          ),
         }
       } finally {
         child(false)
@@ -116,6 +121,8 @@ async function main(): Promise<void> {
                 // why auto chose it, then any out-of-memory step down
                 planReason: [r.plan.reason, ...r.plan.events.map((e) => e.reason)].join('; '),
                 warnings: r.warnings,
+                loopScore: r.loopScore,
+                longTake: r.longTake,
               }
             : null,
         },

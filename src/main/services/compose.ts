@@ -11,6 +11,7 @@ import { queryGpu } from './gpu'
 import { createHandlers } from './handlers'
 import { ModelCatalog } from './catalog'
 import { InputStore } from './inputs'
+import { InterpolationSlot } from './interpolation'
 import { ModelDownloads, ModelRegistry } from './model-registry'
 import { ProjectStore } from './projects'
 import { StudioService, type StudioOptions } from './studio'
@@ -63,11 +64,13 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
     freeVramMiB: () => engine.status().gpu?.vramFreeMiB ?? null,
     emit: (e) => o.emit('model.export', e),
   })
+  const interpolation = new InterpolationSlot(o.stateDir)
   const studio = new StudioService({
     engine,
     cacheDir: o.cacheDir,
     registry,
     inputs,
+    interpolationModel: () => interpolation.modelDir(),
     mediaUrl: o.mediaUrl,
     ...(o.exportTarget ? { exportTarget: o.exportTarget } : {}),
   })
@@ -80,6 +83,7 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
       registry,
       downloads,
       catalog,
+      interpolation,
       appInfo: () => makeAppInfo(o.host, o.version, engine.status().onnxruntimeVersion),
     }),
   )

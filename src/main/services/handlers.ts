@@ -6,6 +6,7 @@ import type { StudioService } from './studio'
 import type { ProjectStore } from './projects'
 import type { ModelDownloads, ModelRegistry } from './model-registry'
 import type { ModelCatalog } from './catalog'
+import type { InterpolationSlot } from './interpolation'
 
 export type HandlerContext = {
   engine: EngineHost
@@ -14,6 +15,7 @@ export type HandlerContext = {
   registry: ModelRegistry
   downloads: ModelDownloads
   catalog: ModelCatalog
+  interpolation: InterpolationSlot
   appInfo: () => AppInfo
 }
 
@@ -36,6 +38,8 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'jobs.list': async () => ctx.studio.list(),
     'jobs.get': async ({ ids }) => ctx.studio.get(ids),
     'clip.export': async (req) => ctx.studio.exportClip(req),
+    'clip.interpolation': async () => ctx.interpolation.view(),
+    'clip.setInterpolationModel': async ({ path }) => ctx.interpolation.set(path),
     'project.list': async () => ({ ...ctx.projects.list(), recent: ctx.projects.recent() }),
     'project.save': async ({ name, doc }) => ctx.projects.save(name, doc),
     'project.open': async ({ name }) => ctx.projects.open(name),

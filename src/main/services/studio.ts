@@ -42,6 +42,8 @@ export type StudioOptions = {
   inputs?: InputStore
   /** Where an export goes: a path (desktop, after a save dialog) or null to cancel. */
   exportTarget?: (jobId: string, format: string) => Promise<string | null>
+  /** The frame-interpolation model folder for exports (throws saying why there is none). */
+  interpolationModel?: () => string
 }
 
 export class StudioService {
@@ -173,7 +175,8 @@ export class StudioService {
       if (problem) throw new HandlerError('invalid-payload', problem)
     }
     const frames = req.frames ?? model.defaults.frames
-    if (model.maxFrames !== null && frames > model.maxFrames)
+    // a pipeline with context windows runs a longer clip as overlapping windows
+    if (model.maxFrames !== null && frames > model.maxFrames && !facts.contextWindows)
       throw new HandlerError(
         'invalid-payload',
         `${model.label} takes at most ${model.maxFrames} frames in one render; ${frames} were asked for`,
@@ -212,6 +215,11 @@ export class StudioService {
       ...(motion.kind === 'motion_scale' ? { motionScale: motion.motionScale } : {}),
       ...(motion.kind === 'camera_scale' ? { cameraScale: motion.cameraScale } : {}),
       ...(motion.kind === 'motion_bucket_id' ? { motionBucketId: motion.motionBucketId } : {}),
+      ...(req.promptKeys?.length
+        ? { promptKeys: req.promptKeys.map((k) => ({ frame: k.frame, prompt: k.prompt })) }
+        : {}),
+      ...(req.context ? { context: req.context } : {}),
+      ...(req.loop ? { closedLoop: true } : {}),
     }
     const job: JobView = {
       id,
@@ -283,6 +291,7 @@ export class StudioService {
     quality: number
     loop: number
     scale: number
+    interpolate?: { factor: 2 | 4; method: 'minterpolate' | 'model' } | undefined
   }): Promise<{ url: string | null; path: string | null }> {
     const parts = req.jobIds.map((id, i) => {
       const which = req.jobIds.length > 1 ? `shot ${i + 1} (job ${id})` : `job ${id}`
@@ -312,6 +321,17 @@ export class StudioService {
       return { id, which, result: job.result, framesDir, numFrames }
     })
     const first = parts[0]!
+    // in-betweens: a single loop render also gets those from its last frame into its first
+    let interpolate: { factor: number; loop: boolean; model: string | null } | undefined
+    if (req.interpolate) {
+      if (req.interpolate.method === 'model' && !this.o.interpolationModel)
+        throw new HandlerError('internal', 'this host has no frame-interpolation model slot')
+      interpolate = {
+        factor: req.interpolate.factor,
+        loop: parts.length === 1 && (this.jobs.get(first.id)?.request.loop ?? false),
+        model: req.interpolate.method === 'model' ? this.o.interpolationModel!() : null,
+      }
+    }
     for (const p of parts.slice(1))
       if (p.result.width !== first.result.width || p.result.height !== first.result.height)
         throw new HandlerError(
@@ -385,6 +405,7 @@ export class StudioService {
           quality: req.quality,
           loop: req.loop,
           scale: req.scale,
+          ...(interpolate ? { interpolate } : {}),
         },
         10 * 60_000,
       )
@@ -437,6 +458,8 @@ export class StudioService {
               plan: r.plan,
               planReason: r.planReason.slice(0, 2000),
               warnings: r.warnings.slice(0, 32).map((w) => clampText(w)),
+              loopScore: r.loopScore ?? null,
+              longTake: r.longTake ?? null,
             }
           : null,
       })

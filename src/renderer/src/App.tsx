@@ -19,6 +19,7 @@ import {
   updateKeyframe,
   withFov,
 } from '../../shared/camera'
+import { contextWindows, resolveContext } from '../../shared/longtake'
 import { PIPELINES } from '../../shared/render'
 import { addShot, deleteShot, moveShot, splitShot } from '../../shared/shots'
 import { createClient } from './api/client'
@@ -116,6 +117,22 @@ export function App() {
   }, [job, client])
 
   const model = models.find((m) => m.id === shot.settings.modelId)
+  // long takes: the prompt track and the windows the render will run (models with windows)
+  const longTakes = model ? PIPELINES[model.pipeline].contextWindows === true : false
+  const windows = useMemo(() => {
+    if (!model || !longTakes) return null
+    try {
+      const c = resolveContext(
+        frames,
+        model.maxFrames,
+        shot.settings.context ?? {},
+        shot.settings.loop ?? false,
+      )
+      return c ? contextWindows(frames, c) : null
+    } catch {
+      return null
+    }
+  }, [model, longTakes, frames, shot.settings.context, shot.settings.loop])
 
   const generate = useCallback(() => {
     // Ctrl+Enter reaches here even when the button is disabled: say why it waits
@@ -230,6 +247,7 @@ export function App() {
       ) : null}
       {exports.dialog ? (
         <ExportDialog
+          api={api}
           source={exports.dialog.source}
           desktop={client.transport === 'electron'}
           onClose={exports.close}
@@ -418,6 +436,18 @@ export function App() {
           thumbnails={thumbnails}
           onScrub={play.setPlayhead}
           onTogglePlay={play.togglePlay}
+          windows={windows}
+          prompts={
+            longTakes
+              ? {
+                  base: shot.settings.prompt,
+                  keys: shot.settings.promptKeys ?? [],
+                  onChange: (keys, mergeKey) =>
+                    h.setSettings({ promptKeys: keys.length ? keys : undefined }, mergeKey),
+                  onNotice: setNotice,
+                }
+              : undefined
+          }
         />
       </Region>
       <StatusBar

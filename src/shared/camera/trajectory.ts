@@ -89,17 +89,33 @@ function sortedKeys(t: Trajectory): Keyframe[] {
   return [...t.keyframes].sort((a, b) => a.frame - b.frame)
 }
 
-/** Position on segment i (from key i to i+1) at local parameter u. */
-function segmentPoint(keys: Keyframe[], i: number, u: number): Vec3 {
+/**
+ * Position on segment i (from key i to i+1) at local parameter u. The end segments mirror their
+ * missing neighbour; on a closed path (`periodic`: the last key repeats the first) they take
+ * the neighbour across the seam instead, so the tangent where the path closes is the same on
+ * both sides.
+ */
+function segmentPoint(keys: Keyframe[], i: number, u: number, periodic = false): Vec3 {
   const p1 = keys[i]!.position
   const p2 = keys[i + 1]!.position
-  const p0 = i > 0 ? keys[i - 1]!.position : sub(scale(p1, 2), p2) // mirrored end points
-  const p3 = i + 2 < keys.length ? keys[i + 2]!.position : sub(scale(p2, 2), p1)
+  const n = keys.length
+  const wrap = periodic && n > 2
+  const p0 = i > 0 ? keys[i - 1]!.position : wrap ? keys[n - 2]!.position : sub(scale(p1, 2), p2)
+  const p3 = i + 2 < n ? keys[i + 2]!.position : wrap ? keys[1]!.position : sub(scale(p2, 2), p1)
   return catmullRom(p0, p1, p2, p3, u)
 }
 
-/** Samples the trajectory to exactly `n` frames (n >= 1). */
-export function sampleTrajectory(t: Trajectory, n: number): CameraPose[] {
+/**
+ * Samples the trajectory to exactly `n` frames (n >= 1). `periodic` (a closed path, see
+ * camera/loop.ts): the n frames divide one lap of the timeline evenly and the pose after the
+ * last frame is the first one again, so a looping clip has no repeated frame at the seam.
+ */
+export function sampleTrajectory(
+  t: Trajectory,
+  n: number,
+  opts: { periodic?: boolean } = {},
+): CameraPose[] {
+  const periodic = opts.periodic ?? false
   if (!Number.isInteger(n) || n < 1)
     throw new RangeError(`frame count must be a positive integer, got ${n}`)
   const keys = sortedKeys(t)
@@ -107,7 +123,9 @@ export function sampleTrajectory(t: Trajectory, n: number): CameraPose[] {
   const first = keys[0]!
   const last = keys[keys.length - 1]!
   const span = Math.max(t.frames - 1, 1)
-  const timeOf = (i: number) => (n === 1 ? first.frame : (i / (n - 1)) * span)
+  const timeOf = (i: number) =>
+    periodic ? (i / n) * span : n === 1 ? first.frame : (i / (n - 1)) * span
+  const point = (seg: number, u: number) => segmentPoint(keys, seg, u, periodic)
 
   // arc-length table for constant speed
   let arc: { s: number[]; total: number; samples: { seg: number; u: number }[] } | null = null
@@ -120,7 +138,7 @@ export function sampleTrajectory(t: Trajectory, n: number): CameraPose[] {
     for (let seg = 0; seg < keys.length - 1; seg++) {
       for (let k = 1; k <= per; k++) {
         const u = k / per
-        const p = segmentPoint(keys, seg, u)
+        const p = point(seg, u)
         total += length(sub(p, prev))
         prev = p
         s.push(total)
@@ -167,12 +185,12 @@ export function sampleTrajectory(t: Trajectory, n: number): CameraPose[] {
     }
     const k0 = keys[seg]!
     const k1 = keys[Math.min(seg + 1, keys.length - 1)]!
-    const position = keys.length > 1 ? segmentPoint(keys, seg, u) : first.position
+    const position = keys.length > 1 ? point(seg, u) : first.position
     let rotation: Quat
     if (t.aim === 'look-at') rotation = lookAtQuat(position, t.target)
     else if (t.aim === 'follow-path' && keys.length > 1) {
-      const ahead = segmentPoint(keys, seg, Math.min(1, u + 1e-3))
-      const behind = segmentPoint(keys, seg, Math.max(0, u - 1e-3))
+      const ahead = point(seg, Math.min(1, u + 1e-3))
+      const behind = point(seg, Math.max(0, u - 1e-3))
       const dir = normalize(sub(ahead, behind))
       rotation = length(dir) > 0 ? lookAtQuat(position, add(position, dir)) : k0.rotation
     } else rotation = qNormalize(slerp(k0.rotation, k1.rotation, u))

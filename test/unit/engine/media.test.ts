@@ -17,6 +17,8 @@ import {
   encodeClip,
   encodeFromFrames,
   findFfmpeg,
+  interpolatedFrames,
+  openClipEncoder,
   outputArgs,
   parseStatsLine,
   ProgressParser,
@@ -235,5 +237,90 @@ describe.skipIf(noProbe)('encoding through the pipe', () => {
     await expect(p).rejects.toThrow(/ffmpeg was killed \(SIGKILL\)|ffmpeg failed/)
     expect(existsSync(out)).toBe(false)
     expect(readdirSync(tmp).filter((f) => f.includes('.dolly-'))).toEqual([])
+  })
+})
+
+describe.skipIf(noProbe)('frames streamed into the encoder, and interpolation', () => {
+  const w = 48
+  const h = 34
+  const per = w * h * 3
+
+  it('encodes frames as they arrive; the file exists only once finished', async () => {
+    const frames = gradientFrames(12, w, h)
+    const out = join(tmp, 'streamed.mp4')
+    const enc = openClipEncoder(12, { out, width: w, height: h, fps: 8 })
+    for (let f = 0; f < 12; f += 3) {
+      await enc.write(frames.subarray(f * per, (f + 3) * per))
+      await new Promise((r) => setTimeout(r, 20)) // frames come in over time
+      expect(existsSync(out)).toBe(false)
+    }
+    expect(await enc.finish()).toBe(out)
+    expect(Number(probe(out)['nb_read_frames'])).toBe(12)
+    expect(readdirSync(tmp).filter((f) => f.includes('.dolly-'))).toEqual([])
+  })
+
+  it('refuses a clip that got fewer or more frames than it was opened for, leaving nothing', async () => {
+    const frames = gradientFrames(4, w, h)
+    const out = join(tmp, 'short.mp4')
+    const enc = openClipEncoder(5, { out, width: w, height: h, fps: 8 })
+    await enc.write(frames)
+    await expect(enc.finish()).rejects.toThrow(/got 4 of its 5 frames/)
+    const over = openClipEncoder(3, { out, width: w, height: h, fps: 8 })
+    await expect(over.write(frames)).rejects.toThrow(/more than the 3 frames/)
+    over.abort()
+    expect(existsSync(out)).toBe(false)
+    expect(readdirSync(tmp).filter((f) => f.includes('.dolly-'))).toEqual([])
+  })
+
+  it('interpolates 2x and 4x with minterpolate: (n - 1) * k + 1 frames at k x fps; a loop n * k', async () => {
+    expect(interpolatedFrames(16, { factor: 2 })).toBe(31)
+    expect(interpolatedFrames(16, { factor: 4, loop: true })).toBe(64)
+    const frames = gradientFrames(9, w, h)
+    for (const [k, loop, ext] of [
+      [2, false, 'mp4'],
+      [4, false, 'webm'],
+      [2, true, 'gif'],
+    ] as const) {
+      const out = join(tmp, `interp-${k}-${loop}.${ext}`)
+      await encodeClip(frames, 9, {
+        out,
+        width: w,
+        height: h,
+        fps: 10,
+        interpolate: { factor: k, loop },
+      })
+      const s = probe(out)
+      expect(Number(s['nb_read_frames']), `${k}x ${ext}`).toBe(loop ? 9 * k : 8 * k + 1)
+      expect(s['r_frame_rate']).toBe(`${10 * k}/1`)
+    }
+  })
+
+  it('interpolates a PNG folder on export, straight and as a loop (the first frame read again at the end)', async () => {
+    const pngs = join(tmp, 'for-interp')
+    await encodeClip(gradientFrames(9, w, h), 9, {
+      out: pngs,
+      width: w,
+      height: h,
+      fps: 8,
+      format: 'png',
+    })
+    for (const loop of [false, true]) {
+      const out = join(tmp, `interp-export-${loop}.mp4`)
+      await encodeFromFrames(pngs, 9, { out, fps: 8, interpolate: { factor: 2, loop } })
+      const s = probe(out)
+      expect(Number(s['nb_read_frames'])).toBe(loop ? 18 : 17)
+      expect(s['r_frame_rate']).toBe('16/1')
+    }
+    // with an upscale and as PNG frames too
+    const outPngs = join(tmp, 'interp-pngs')
+    await encodeFromFrames(pngs, 9, {
+      out: outPngs,
+      fps: 8,
+      format: 'png',
+      scale: 2,
+      interpolate: { factor: 4, loop: true },
+    })
+    expect(readdirSync(outPngs)).toHaveLength(36)
+    expect(probe(join(outPngs, 'frame_0035.png'))['width']).toBe(2 * w)
   })
 })

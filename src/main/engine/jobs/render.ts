@@ -17,9 +17,12 @@ import {
   parsePresetExpression,
   presetPoses,
   presetSequence,
+  sampleLoop,
   sampleTrajectory,
+  trajectoryFromPoses,
   type CameraPose,
 } from '../../../shared/camera'
+import { LoopScore, type LongTakeSummary } from '../../../shared/longtake'
 import {
   PIPELINES,
   wanFrameCount,
@@ -28,7 +31,7 @@ import {
   type MemoryPlan,
   type StageProgress,
 } from '../../../shared/render'
-import { encodeClip, formatFromPath } from '../media/ffmpeg'
+import { encodeClip, formatFromPath, openClipEncoder, type ClipEncoder } from '../media/ffmpeg'
 import { loadImage } from '../media/image'
 import { openModelFolder, type ModelFolder } from '../models/model-folder'
 import { framesToUint8, PipelineError, throwIfCancelled } from '../pipelines/common'
@@ -74,14 +77,31 @@ export type RenderResult = {
   provider: { name: string; fallbackReason: string | null }
   timingsMs: Record<string, number>
   warnings: string[]
+  /** Last-to-first frame difference over the mean step (shared/longtake.ts LoopScore). */
+  loopScore: number | null
+  /** The context windows a long take ran with (null: one call took every frame). */
+  longTake: LongTakeSummary | null
 }
 
-/** Poses for the camera spec, or null when none was given. */
+/**
+ * Poses for the camera spec, or null when none was given. A loop samples the path closed
+ * (shared/camera/loop.ts): one lap, the frame after the last being the first.
+ */
 export function cameraPoses(
   spec: CameraSpec | undefined,
   frames: number,
+  loop = false,
 ): { poses: CameraPose[] | null; warnings: string[] } {
   if (!spec) return { poses: null, warnings: [] }
+  if (loop) {
+    if ('trajectory' in spec) return { poses: sampleLoop(spec.trajectory, frames), warnings: [] }
+    const open = cameraPoses(spec, frames, false)
+    if (!open.poses) return open
+    return {
+      poses: sampleLoop(trajectoryFromPoses(open.poses, frames), frames),
+      warnings: open.warnings,
+    }
+  }
   if ('trajectory' in spec)
     return { poses: sampleTrajectory(spec.trajectory, frames), warnings: [] }
   if ('preset' in spec) {
@@ -265,7 +285,7 @@ export async function renderClip(
     model.camera === 'cameractrl-plucker' && facts.frameRule === '4k+1'
       ? wanFrameCount(frames)
       : frames
-  const cam = cameraPoses(spec.camera, camFrames)
+  const cam = cameraPoses(spec.camera, camFrames, spec.closedLoop ?? false)
   warnings.push(...cam.warnings)
   const camera = cameraInput(model, cam.poses, spec, warnings, camFrames)
 
@@ -290,9 +310,47 @@ export async function renderClip(
 
   async function runAndExport(): Promise<RenderResult> {
     let lastPreview = Promise.resolve()
+    // frames go into the encoders as they are decoded (the clip, and the PNG frames when asked
+    // for), so the file is complete moments after the last decode rather than a whole export
+    // later; the loop-closure score is read on the way
+    const loop = new LoopScore()
+    const encoders: ClipEncoder[] = []
+    let lastFrameAt = 0
+    const encodeOptions = { fps, signal, streaming: true }
+    const onFrames: PipelineHooks['onFrames'] = async (hwc, at) => {
+      if (!encoders.length) {
+        const size = { width: at.width, height: at.height }
+        encoders.push(
+          openClipEncoder(at.total, {
+            ...encodeOptions,
+            ...size,
+            out: spec.out,
+            format,
+            quality: spec.quality,
+            loop: spec.loop,
+          }),
+        )
+        if (spec.framesOut)
+          encoders.push(
+            openClipEncoder(at.total, {
+              ...encodeOptions,
+              ...size,
+              out: spec.framesOut,
+              format: 'png',
+            }),
+          )
+      }
+      const rgb = framesToUint8(hwc)
+      const per = at.width * at.height * 3
+      for (let f = 0; f < at.count; f++) loop.push(rgb.subarray(f * per, (f + 1) * per))
+      await Promise.all(encoders.map((e) => e.write(rgb)))
+      if (at.first + at.count === at.total) lastFrameAt = performance.now()
+    }
     const channelsFirst = row.latentLayout === 'BCFHW'
     const pipelineHooks: PipelineHooks = {
       signal,
+      onFrames,
+      streamOnly: true,
       onProgress: progressReporter(hooks.onProgress),
       onStepLatents: hooks.onPreview
         ? (lat, dims, step) => {
@@ -334,53 +392,38 @@ export async function renderClip(
       fps,
       decodeChunkSize: spec.decodeChunkSize,
       cameraPoses: camera,
+      ...(spec.promptKeys?.length ? { promptKeys: spec.promptKeys } : {}),
+      ...(spec.context ? { context: spec.context } : {}),
+      ...(spec.closedLoop ? { closedLoop: true } : {}),
     }
     const Pipeline = await row.load()
-    const output = await sessions.job(() => new Pipeline(model, sessions).call(call, pipelineHooks))
-    await lastPreview
+    let output: Awaited<ReturnType<InstanceType<typeof Pipeline>['call']>>
+    try {
+      output = await sessions.job(() => new Pipeline(model, sessions).call(call, pipelineHooks))
+      await lastPreview
+      throwIfCancelled(signal)
+    } catch (err) {
+      for (const e of encoders) e.abort()
+      throw err
+    }
     warnings.push(...output.warnings)
     Object.assign(timings, output.timingsMs)
-    throwIfCancelled(signal)
 
     // export
     const tExport = performance.now()
-    hooks.onProgress?.({
-      stage: 'export',
-      step: 0,
-      steps: output.numFrames,
-      itPerSec: null,
-      etaS: null,
-    })
-    const rgb = framesToUint8(output.frames)
-    await encodeClip(rgb, output.numFrames, {
-      out: spec.out,
-      format,
-      width: output.width,
-      height: output.height,
-      fps,
-      quality: spec.quality,
-      loop: spec.loop,
-      signal,
-      onProgress: (p) =>
-        hooks.onProgress?.({
-          stage: 'export',
-          step: p.frames,
-          steps: p.totalFrames,
-          itPerSec: null,
-          etaS: null,
-        }),
-    })
-    if (spec.framesOut) {
-      // the frames as PNGs too, so the studio can show thumbnails and export other formats
-      await encodeClip(rgb, output.numFrames, {
-        out: spec.framesOut,
-        format: 'png',
-        width: output.width,
-        height: output.height,
-        fps,
-        signal,
-      })
-    }
+    if (output.streamed) {
+      // ffmpeg has every frame (step 1 of 2): what is left is its last frames and the index
+      hooks.onProgress?.({ stage: 'export', step: 1, steps: 2, itPerSec: null, etaS: null })
+      try {
+        throwIfCancelled(signal)
+        for (const e of encoders) await e.finish()
+      } catch (err) {
+        for (const e of encoders) e.abort()
+        throw err
+      }
+      timings['lastFrameToFile'] = performance.now() - lastFrameAt
+      hooks.onProgress?.({ stage: 'export', step: 2, steps: 2, itPerSec: null, etaS: null })
+    } else await exportAfter(output)
     timings['export'] = performance.now() - tExport
     timings['total'] = performance.now() - t0
     return {
@@ -405,6 +448,70 @@ export async function renderClip(
       },
       timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
       warnings,
+      loopScore: loop.score()?.score ?? null,
+      longTake: longTakeSummary(output.settings.context),
     }
+
+    /** A pipeline that decodes the clip in one call (a 3D VAE): encoded after it returns. */
+    async function exportAfter(output: {
+      frames: Float32Array
+      numFrames: number
+      width: number
+      height: number
+    }) {
+      hooks.onProgress?.({
+        stage: 'export',
+        step: 0,
+        steps: output.numFrames,
+        itPerSec: null,
+        etaS: null,
+      })
+      const rgb = framesToUint8(output.frames)
+      const frameBytes = output.width * output.height * 3
+      for (let f = 0; f < output.numFrames; f++)
+        loop.push(rgb.subarray(f * frameBytes, (f + 1) * frameBytes))
+      await encodeClip(rgb, output.numFrames, {
+        out: spec.out,
+        format,
+        width: output.width,
+        height: output.height,
+        fps,
+        quality: spec.quality,
+        loop: spec.loop,
+        signal,
+        onProgress: (p) =>
+          hooks.onProgress?.({
+            stage: 'export',
+            step: p.frames,
+            steps: p.totalFrames,
+            itPerSec: null,
+            etaS: null,
+          }),
+      })
+      if (spec.framesOut) {
+        // the frames as PNGs too, so the studio can show thumbnails and export other formats
+        await encodeClip(rgb, output.numFrames, {
+          out: spec.framesOut,
+          format: 'png',
+          width: output.width,
+          height: output.height,
+          fps,
+          signal,
+        })
+      }
+    }
+  }
+}
+
+/** The job result's view of a long take (null when one call took every frame). */
+function longTakeSummary(c: ResolvedSettings['context']): LongTakeSummary | null {
+  if (!c) return null
+  return {
+    windows: c.windows,
+    window: c.window,
+    overlap: c.overlap,
+    loop: c.loop,
+    colourDrift: c.drift ? c.drift.after : null,
+    anchored: c.drift?.anchored ?? false,
   }
 }

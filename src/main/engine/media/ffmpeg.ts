@@ -311,6 +311,37 @@ export type EncodeOptions = {
   onProgress?: (p: { frames: number; totalFrames: number; fraction: number }) => void
   /** The ffmpeg process's pid, once it started. */
   onSpawn?: (pid: number) => void
+  /**
+   * Motion-compensated frame interpolation (ffmpeg's minterpolate): `factor` times the frames
+   * per second. A straight clip of n frames gives (n - 1) * factor + 1 (its first and last
+   * frames stay); a loop gives n * factor, the last in-betweens leading back into the first.
+   */
+  interpolate?: Interpolation
+  /**
+   * Frames arrive while ffmpeg encodes (openClipEncoder during a decode): the encoder looks
+   * fewer frames ahead (x264 rc-lookahead 10 instead of 40, VP9 lag 10 instead of 25), so less
+   * is left to encode once the last frame is in. The dialog's exports keep the defaults.
+   */
+  streaming?: boolean
+}
+
+export type Interpolation = { factor: number; loop?: boolean }
+
+/** Frames an interpolated clip of `n` frames has (see EncodeOptions.interpolate). */
+export function interpolatedFrames(n: number, i: Interpolation): number {
+  if (!Number.isInteger(i.factor) || i.factor < 1 || i.factor > 8)
+    throw new MediaError(`interpolation factor ${i.factor}: expected a whole number from 1 to 8`)
+  return i.loop ? n * i.factor : (n - 1) * i.factor + 1
+}
+
+/**
+ * The filters that interpolate: the last frame held one frame longer (tpad) so minterpolate
+ * reaches it, then minterpolate to fps x factor (motion-compensated: bidirectional motion
+ * estimation, overlapped block compensation, variable-size blocks).
+ */
+function interpolationFilter(fps: number, factor: number): string {
+  if (factor === 1) return ''
+  return `tpad=stop_mode=clone:stop=1,minterpolate=fps=${fps * factor}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1,`
 }
 
 export function formatFromPath(out: string): ClipFormat {
@@ -327,15 +358,41 @@ export function formatFromPath(out: string): ClipFormat {
 /** ffmpeg's output arguments per format (after the rawvideo input). */
 export function outputArgs(
   format: ClipFormat,
-  o: { fps: number; loop: number; quality: number; scale?: number },
+  o: {
+    fps: number
+    loop: number
+    quality: number
+    scale?: number
+    /** Interpolate (minterpolate) to `frames` output frames at fps x factor. */
+    interpolate?: { factor: number; frames: number }
+    /** See EncodeOptions.streaming. */
+    streaming?: boolean
+  },
 ): string[] {
   const q = Math.min(100, Math.max(0, o.quality))
   const k = o.scale ?? 1
   if (!Number.isInteger(k) || k < 1 || k > 8)
     throw new MediaError(`export scale ${k}: expected a whole number from 1 to 8`)
-  // upscale before anything else; nearest would keep pixels sharp but Lanczos is what editors use
-  const up = k === 1 ? '' : `scale=iw*${k}:ih*${k}:flags=lanczos,`
+  // in-betweens first (at the rendered size: cheaper), then the upscale; nearest would keep
+  // pixels sharp but Lanczos is what editors use
+  const interp = o.interpolate ? interpolationFilter(o.fps, o.interpolate.factor) : ''
+  const count = o.interpolate ? ['-frames:v', String(o.interpolate.frames)] : []
+  const up = `${interp}${k === 1 ? '' : `scale=iw*${k}:ih*${k}:flags=lanczos,`}`
   const even = `${up}pad=ceil(iw/2)*2:ceil(ih/2)*2`
+  const args = formatArgs(format, q, up, even, o.loop)
+  if (o.streaming && format === 'mp4')
+    args.splice(args.indexOf('-f'), 0, '-x264-params', 'rc-lookahead=10')
+  if (o.streaming && format === 'webm') args.splice(args.indexOf('-f'), 0, '-lag-in-frames', '10')
+  return [...count, ...args]
+}
+
+function formatArgs(
+  format: ClipFormat,
+  q: number,
+  up: string,
+  even: string,
+  loop: number,
+): string[] {
   switch (format) {
     case 'mp4':
       // H.264 needs even sizes and yuv420p for players; faststart puts the index first
@@ -377,7 +434,7 @@ export function outputArgs(
         '-filter_complex',
         `${up}split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a`,
         '-loop',
-        String(o.loop),
+        String(loop),
         '-f',
         'gif',
       ]
@@ -403,13 +460,44 @@ export async function encodeClip(
   numFrames: number,
   o: EncodeOptions,
 ): Promise<string> {
-  const format = o.format ?? formatFromPath(o.out)
   const frameBytes = o.width * o.height * 3
   if (frames.length !== frameBytes * numFrames) {
     throw new MediaError(
       `frames hold ${frames.length} bytes; expected ${numFrames} x ${o.width}x${o.height}x3`,
     )
   }
+  const enc = openClipEncoder(numFrames, o)
+  try {
+    for (let i = 0; i < numFrames; i++)
+      await enc.write(frames.subarray(i * frameBytes, (i + 1) * frameBytes))
+  } catch (err) {
+    enc.abort()
+    throw err
+  }
+  return enc.finish()
+}
+
+/** A clip being encoded while its frames are still coming (see openClipEncoder). */
+export type ClipEncoder = {
+  /** Hands ffmpeg the next frame [H, W, 3] (or several); resolves once ffmpeg can take more. */
+  write(frames: Uint8Array): Promise<void>
+  /** No more frames: waits for ffmpeg, checks what it wrote, renames it into place. */
+  finish(): Promise<string>
+  /** Stops ffmpeg and removes what it wrote so far (the target is left as it was). */
+  abort(): void
+}
+
+/**
+ * Starts ffmpeg on `o.out` for `numFrames` raw RGB frames that arrive over time, so a clip is
+ * complete moments after its last frame is decoded instead of being encoded after the whole
+ * decode. Same rules as encodeClip: a temp file beside the target, checked, then renamed; a
+ * cancel, a failure or a killed ffmpeg leaves nothing at the target.
+ */
+export function openClipEncoder(numFrames: number, o: EncodeOptions): ClipEncoder {
+  const format = o.format ?? formatFromPath(o.out)
+  const frameBytes = o.width * o.height * 3
+  if (!Number.isInteger(numFrames) || numFrames < 1)
+    throw new MediaError(`a clip needs at least one frame, got ${numFrames}`)
   if (!(o.fps > 0 && o.fps <= 240))
     throw new MediaError(`fps must be between 0 and 240, got ${o.fps}`)
   if (
@@ -427,6 +515,7 @@ export async function encodeClip(
   const tmp = tempFor(o.out, format)
   const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
   if (format === 'png') mkdirSync(tmp)
+  const outFrames = o.interpolate ? interpolatedFrames(numFrames, o.interpolate) : numFrames
 
   const args = [
     '-hide_banner',
@@ -451,93 +540,150 @@ export async function encodeClip(
       loop: o.loop ?? 0,
       quality: o.quality ?? 30,
       scale: o.scale ?? 1,
+      ...(o.interpolate
+        ? { interpolate: { factor: o.interpolate.factor, frames: outFrames } }
+        : {}),
+      ...(o.streaming ? { streaming: true } : {}),
     }),
     target,
   ]
-  const cleanup = () => dropTemp(tmp)
-  try {
-    await runFfmpeg(ff.path, args, frames, frameBytes, numFrames, o)
-  } catch (err) {
-    cleanup()
-    throw err
+  const run = startFfmpeg(ff.path, args, outFrames, o)
+  let written = 0
+  let done = false
+  // an interpolated loop ends on in-betweens towards the first frame: it is fed once more
+  let first: Uint8Array | null = null
+  return {
+    async write(frames) {
+      if (done) throw new MediaError('the encoder was finished or stopped')
+      if (frames.length % frameBytes !== 0)
+        throw new MediaError(`${frames.length} bytes are not whole ${o.width}x${o.height} frames`)
+      if (o.interpolate?.loop && written === 0) first = frames.slice(0, frameBytes)
+      written += frames.length / frameBytes
+      if (written > numFrames)
+        throw new MediaError(`more than the ${numFrames} frames this clip was opened for`)
+      await run.write(frames)
+    },
+    async finish() {
+      if (done) throw new MediaError('the encoder was finished or stopped')
+      done = true
+      try {
+        if (written !== numFrames)
+          throw new MediaError(`the clip got ${written} of its ${numFrames} frames`)
+        if (first) await run.write(first)
+        await run.end()
+      } catch (err) {
+        run.kill()
+        dropTemp(tmp)
+        throw err
+      }
+      await checkBeforeRename(tmp, o.out, format, outFrames, ff.path)
+      // an empty folder the user chose is replaced; one with files in it is never touched
+      if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
+      renameSync(tmp, o.out)
+      liveTemps.delete(tmp)
+      return o.out
+    },
+    abort() {
+      if (done) return
+      done = true
+      run.kill()
+      dropTemp(tmp)
+    },
   }
-  await checkBeforeRename(tmp, o.out, format, numFrames, ff.path)
-  // an empty folder the user chose is replaced; one with files in it is never touched
-  if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
-  renameSync(tmp, o.out)
-  liveTemps.delete(tmp)
-  return o.out
 }
 
-function runFfmpeg(
+/** ffmpeg reading raw frames on stdin: write (with backpressure), end, kill. */
+function startFfmpeg(
   bin: string,
   args: string[],
-  frames: Uint8Array,
-  frameBytes: number,
   numFrames: number,
   o: EncodeOptions,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (o.signal?.aborted) return reject(new MediaError('cancelled'))
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true })
-    if (child.pid) o.onSpawn?.(child.pid)
-    let stderr = ''
-    let settled = false
-    const finish = (err?: Error) => {
-      if (settled) return
-      settled = true
-      o.signal?.removeEventListener('abort', onAbort)
-      if (err) reject(err)
-      else resolve()
-    }
-    const onAbort = () => {
-      child.kill('SIGKILL')
-      finish(new MediaError('cancelled'))
-    }
-    o.signal?.addEventListener('abort', onAbort)
-    const parser = new ProgressParser((p: FfmpegProgress) => {
-      if (p.frame !== null)
-        o.onProgress?.({
-          frames: p.frame,
-          totalFrames: numFrames,
-          fraction: Math.min(1, p.frame / numFrames),
-        })
-    })
-    child.stdout.setEncoding('utf8').on('data', (d: string) => parser.push(d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr = (stderr + d).slice(-4000)
-    })
-    child.on('error', (err) => finish(new MediaError(`ffmpeg could not start: ${err.message}`)))
-    child.on('close', (code, signal) => {
-      if (code === 0) finish()
-      else if (signal)
-        finish(
-          new MediaError(`ffmpeg was killed (${signal}) before it finished; nothing was written`),
-        )
-      else
-        finish(
-          new MediaError(
-            `ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`,
-          ),
-        )
-    })
-    child.stdin.on('error', () => undefined) // EPIPE when ffmpeg dies; 'close' reports it
-
-    // write frame by frame, respecting backpressure
-    let i = 0
-    const writeMore = () => {
-      while (i < numFrames && !settled) {
-        const ok = child.stdin.write(frames.subarray(i * frameBytes, (i + 1) * frameBytes))
-        i++
-        if (!ok) {
-          child.stdin.once('drain', writeMore)
-          return
-        }
-      }
-      if (i >= numFrames) child.stdin.end()
-    }
-    writeMore()
+): { write(b: Uint8Array): Promise<void>; end(): Promise<void>; kill(): void } {
+  let settled = false
+  let failure: Error | null = null
+  let resolveDone: () => void = () => undefined
+  let rejectDone: (e: Error) => void = () => undefined
+  const done = new Promise<void>((res, rej) => {
+    resolveDone = res
+    rejectDone = rej
   })
+  // a failure before anyone awaits `done` must not be an unhandled rejection
+  done.catch(() => undefined)
+  const finish = (err?: Error) => {
+    if (settled) return
+    settled = true
+    o.signal?.removeEventListener('abort', onAbort)
+    if (err) {
+      failure = err
+      rejectDone(err)
+    } else resolveDone()
+  }
+  const onAbort = () => {
+    child.kill('SIGKILL')
+    finish(new MediaError('cancelled'))
+  }
+  if (o.signal?.aborted) {
+    finish(new MediaError('cancelled'))
+    return {
+      write: () => Promise.reject(new MediaError('cancelled')),
+      end: () => Promise.reject(new MediaError('cancelled')),
+      kill: () => undefined,
+    }
+  }
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true })
+  if (child.pid) o.onSpawn?.(child.pid)
+  let stderr = ''
+  o.signal?.addEventListener('abort', onAbort)
+  const parser = new ProgressParser((p: FfmpegProgress) => {
+    if (p.frame !== null)
+      o.onProgress?.({
+        frames: p.frame,
+        totalFrames: numFrames,
+        fraction: Math.min(1, p.frame / numFrames),
+      })
+  })
+  child.stdout.setEncoding('utf8').on('data', (d: string) => parser.push(d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000)
+  })
+  child.on('error', (err) => finish(new MediaError(`ffmpeg could not start: ${err.message}`)))
+  child.on('close', (code, signal) => {
+    if (code === 0) finish()
+    else if (signal)
+      finish(
+        new MediaError(`ffmpeg was killed (${signal}) before it finished; nothing was written`),
+      )
+    else
+      finish(
+        new MediaError(
+          `ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}`,
+        ),
+      )
+  })
+  child.stdin.on('error', () => undefined) // EPIPE when ffmpeg dies; 'close' reports it
+  return {
+    write(b) {
+      if (failure) return Promise.reject(failure)
+      if (child.stdin.write(b)) return Promise.resolve()
+      // backpressure: wait until ffmpeg drained its input (or stopped)
+      return new Promise<void>((res, rej) => {
+        const onDrain = () => res()
+        child.stdin.once('drain', onDrain)
+        done.then(res, (e: Error) => {
+          child.stdin.off('drain', onDrain)
+          rej(e)
+        })
+      })
+    },
+    end() {
+      if (!settled) child.stdin.end()
+      return done
+    },
+    kill() {
+      if (!settled) child.kill('SIGKILL')
+      finish(new MediaError('stopped'))
+    },
+  }
 }
 
 /**
@@ -556,6 +702,20 @@ export async function encodeFromFrames(
   const tmp = tempFor(o.out, format)
   if (format === 'png') mkdirSync(tmp)
   const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
+  const outFrames = o.interpolate ? interpolatedFrames(numFrames, o.interpolate) : numFrames
+  const frames = ['-framerate', String(o.fps), '-start_number', '0', '-i']
+  // an interpolated loop reads the first frame once more after the last (concat), so its
+  // last in-betweens lead back into the first
+  const loopBack = o.interpolate?.loop
+    ? ['-framerate', String(o.fps), '-i', join(framesDir, 'frame_0000.png')]
+    : []
+  const out = outputArgs(format, {
+    fps: o.fps,
+    loop: o.loop ?? 0,
+    quality: o.quality ?? 30,
+    scale: o.scale ?? 1,
+    ...(o.interpolate ? { interpolate: { factor: o.interpolate.factor, frames: outFrames } } : {}),
+  })
   const args = [
     '-hide_banner',
     '-loglevel',
@@ -564,18 +724,10 @@ export async function encodeFromFrames(
     '-progress',
     'pipe:1',
     '-y',
-    '-framerate',
-    String(o.fps),
-    '-start_number',
-    '0',
-    '-i',
+    ...frames,
     join(framesDir, 'frame_%04d.png'),
-    ...outputArgs(format, {
-      fps: o.fps,
-      loop: o.loop ?? 0,
-      quality: o.quality ?? 30,
-      scale: o.scale ?? 1,
-    }),
+    ...loopBack,
+    ...(loopBack.length ? lapThen(out) : out),
     target,
   ]
   try {
@@ -617,9 +769,24 @@ export async function encodeFromFrames(
     dropTemp(tmp)
     throw err
   }
-  await checkBeforeRename(tmp, o.out, format, numFrames, ff.path)
+  await checkBeforeRename(tmp, o.out, format, outFrames, ff.path)
   if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
   renameSync(tmp, o.out)
   liveTemps.delete(tmp)
   return o.out
+}
+
+/**
+ * The output arguments with the loop's concatenation in front: one -filter_complex graph
+ * (ffmpeg takes one per output) that reads [lap], whatever -vf or -filter_complex they had.
+ */
+function lapThen(out: string[]): string[] {
+  const args = [...out]
+  const i = args.findIndex((a) => a === '-vf' || a === '-filter_complex')
+  const concat = '[0:v][1:v]concat=n=2:v=1:a=0[lap]'
+  if (i < 0) return ['-filter_complex', `${concat};[lap]null[v]`, '-map', '[v]', ...args]
+  const chain = args[i + 1]!
+  args.splice(i, 2)
+  // a -vf chain, or a graph whose first filter reads the input unnamed
+  return ['-filter_complex', `${concat};[lap]${chain}`, ...args]
 }

@@ -5,21 +5,51 @@
 //   2. prepare_latents: [B, 4, F, h, w] = randn(generator) * init_noise_sigma
 //   3. denoise: UNet on cat([x, x]) (scaled), CFG u + g (c - u), scheduler step
 //   4. decode_latents: latents / scaling_factor -> [B*F, 4, h, w], VAE in chunks, (x/2 + 0.5).clamp(0, 1)
+// Long takes (past the motion window, prompt keyframes, loops) follow diffusers' FreeNoise for
+// the initial noise and the prompt interpolation (_prepare_latents_free_noise,
+// _encode_prompt_free_noise), and run the UNet over context windows (pipelines/context.ts).
 import type * as ort from 'onnxruntime-node'
+import { interpolateEmbeddings, promptSchedule } from '../../../shared/longtake'
 import type { ModelFolder } from '../models/model-folder'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
 import { floatTensor, repeatInterleave } from '../runtime/tensor'
 import { PromptTokenizer } from '../tokenizers'
 import { classifierFreeGuidance } from './common'
+import {
+  anchorColour,
+  blendWindows,
+  gatherFrames,
+  gatherRows,
+  longTakeNoise,
+  planWindows,
+  windowPoses,
+  type WindowPlan,
+} from './context'
 import { guidanceBatch, PipelineRun, type Resolved } from './steps'
-import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
+import type {
+  LongTakeReport,
+  PipelineCall,
+  PipelineHooks,
+  PipelineOutput,
+  VideoPipeline,
+} from './types'
 
 export type AnimateDiffOptions = PipelineCall & { prompt: string }
 export type { PipelineOutput } from './types'
 
-/** The prompt embeddings as the UNet takes them: [B*F, L, D] per frame, or [B, L, D] per video. */
-type TextConditioning = { data: Float32Array; rows: number; L: number; D: number }
+/**
+ * The prompt embeddings: `rows` per guidance half ([B*rows, L, D], negative block first),
+ * one per frame (rows = F) or one per video (rows = 1). `perVideo`: the UNet takes one row
+ * per video, so a window takes the row of its middle frame from per-frame embeddings.
+ */
+type TextConditioning = {
+  data: Float32Array
+  rows: number
+  L: number
+  D: number
+  perVideo: boolean
+}
 
 export class AnimateDiffPipeline implements VideoPipeline {
   readonly tokenizer: PromptTokenizer
@@ -34,17 +64,46 @@ export class AnimateDiffPipeline implements VideoPipeline {
   async call(o: PipelineCall, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
     const run = new PipelineRun(this.model, this.sessions, hooks, o)
     const r = run.r
+    const ctx = r.context
     const poses = run.cameraPosesFor(o.cameraPoses, r.numFrames)
+    const longTake = ctx !== null || (o.promptKeys?.length ?? 0) > 0
 
     const text = await run.timed('encode', () =>
-      this.encodePrompt(run, o.prompt ?? '', o.negativePrompt ?? '', r),
+      longTake
+        ? this.encodePromptTravel(run, o.prompt ?? '', o.negativePrompt ?? '', o, r)
+        : this.encodePrompt(run, o.prompt ?? '', o.negativePrompt ?? '', r),
     )
     const dims = [1, 4, r.numFrames, r.h, r.w]
-    const { latents } = run.prepareLatents(dims)
+    const latents = ctx ? longTakeNoise(run.generator, dims, ctx) : run.prepareLatents(dims).latents
+    if (ctx && run.scheduler.initNoiseSigma !== 1) {
+      const sigma = Math.fround(run.scheduler.initNoiseSigma)
+      for (let i = 0; i < latents.length; i++) latents[i] = Math.fround(latents[i]! * sigma)
+    }
     run.trace('init_latents', latents, dims)
+    const plan = ctx ? planWindows(r.numFrames, ctx) : null
     const x = await run.timed('denoise', () =>
-      this.denoise(run, latents, text, poses, o.motionScale),
+      this.denoise(run, latents, text, poses, o.motionScale, plan),
     )
+    let report: LongTakeReport | undefined
+    if (ctx && plan) {
+      // colour anchoring holds a take to one look; prompt travel asks for a change of look
+      const travel = (o.promptKeys?.length ?? 0) > 0
+      const anchor = ctx.colourAnchor && !travel && plan.windows.length > 1
+      const drift = anchor ? anchorColour(x, dims, plan.windows) : null
+      if (ctx.colourAnchor && travel && plan.windows.length > 1)
+        run.warnings.push(
+          'colour anchoring is off for this take: its prompt keyframes change the look on purpose',
+        )
+      report = {
+        windows: plan.windows.length,
+        window: ctx.window,
+        overlap: ctx.overlap,
+        weighting: ctx.weighting,
+        noise: ctx.noise,
+        loop: ctx.loop,
+        drift,
+      }
+    }
     const chunk = run.decodeChunkFor(o.decodeChunkSize, r.numFrames)
     const frames = await run.timed('decode', () =>
       run.decodeLatentFrames(x, 'BCFHW', r, 4, { chunk, tileSize: o.vaeTileSize }),
@@ -52,6 +111,7 @@ export class AnimateDiffPipeline implements VideoPipeline {
     return run.output(frames, {
       decodeChunkSize: chunk,
       ...(o.motionScale !== undefined ? { motionScale: o.motionScale } : {}),
+      ...(report ? { context: report } : {}),
     })
   }
 
@@ -71,7 +131,62 @@ export class AnimateDiffPipeline implements VideoPipeline {
       ? repeatInterleave({ data: batch, dims: [B, L, D] }, r.numFrames, 0)
       : { data: batch, dims: [B, L, D] }
     run.trace('unet_encoder_hidden_states', ehs.data, [...ehs.dims])
-    return { data: ehs.data, rows: perFrame ? r.numFrames : 1, L, D }
+    return { data: ehs.data, rows: perFrame ? r.numFrames : 1, L, D, perVideo: false }
+  }
+
+  /**
+   * diffusers' _encode_prompt_free_noise: each keyframe's prompt encoded once, the frames'
+   * embeddings interpolated between keys (the last key holds to the end; a loop returns to the
+   * first prompt after the last frame); the negative prompt the same way (one key, so every
+   * frame gets it, through the same float32 interpolation). [negative frames, prompt frames].
+   */
+  private async encodePromptTravel(
+    run: PipelineRun,
+    prompt: string,
+    negative: string,
+    o: PipelineCall,
+    r: Resolved,
+  ): Promise<TextConditioning> {
+    const F = r.numFrames
+    const loop = r.context?.loop ?? false
+    // a loop interpolates towards the first prompt again at frame F (the frame after the last)
+    const keys = [
+      ...(o.promptKeys ?? []),
+      ...(loop && o.promptKeys?.length ? [{ frame: F, prompt }] : []),
+    ]
+    const sched = promptSchedule(prompt, keys, loop && o.promptKeys?.length ? F + 1 : F)
+    const dropped = sched.dropped.filter((f) => f !== F)
+    if (dropped.length)
+      run.warnings.push(
+        `prompt keyframes at frame ${dropped.map((f) => f + 1).join(', ')} lie past the clip's ${F} frames and were left out`,
+      )
+    const mix = sched.mix.slice(0, F)
+    const encoded = await run.encodeTexts(this.tokenizer, sched.prompts)
+    const [, L, D] = encoded[0]!.dims as [number, number, number]
+    const size = L * D
+    const pos = interpolateEmbeddings(
+      encoded.map((e) => e.data),
+      mix,
+      size,
+    )
+    run.trace('prompt_embeds', pos, [F, L, D])
+    let data = pos
+    if (r.doCfg) {
+      const negSched = promptSchedule(negative, [], F)
+      const [negE] = await run.encodeTexts(this.tokenizer, negSched.prompts)
+      const neg = interpolateEmbeddings([negE!.data], negSched.mix, size)
+      run.trace('negative_prompt_embeds', neg, [F, L, D])
+      data = new Float32Array(2 * F * size)
+      data.set(neg)
+      data.set(pos, F * size)
+    }
+    run.trace('unet_encoder_hidden_states', data, [(r.doCfg ? 2 : 1) * F, L, D])
+    const perVideo = (this.model.dolly.textEmbeddings ?? 'per-frame') !== 'per-frame'
+    if (perVideo && o.promptKeys?.length)
+      run.warnings.push(
+        `${this.model.label} takes one prompt embedding per video: each window reads the prompt of its middle frame`,
+      )
+    return { data, rows: F, L, D, perVideo }
   }
 
   private denoise(
@@ -80,51 +195,87 @@ export class AnimateDiffPipeline implements VideoPipeline {
     text: TextConditioning,
     poses: Float32Array | null,
     motionScale: number | undefined,
+    plan: WindowPlan | null,
   ): Promise<Float32Array> {
     const { r, scheduler } = run
     const F = r.numFrames
-    const n = latents.length
     const B = r.doCfg ? 2 : 1
     const names = this.model.components['unet']!.inputNames
     const camName = names['camera_poses']
     const motionName = names['motion_scale']
-    const predict = async (s: ModelSession, x: Float32Array, t: number, i: number) => {
-      const input = new Float32Array(n * B)
+    const size = text.L * text.D
+
+    /** The guided UNet prediction for latents [1, 4, n, h, w] (a window, or every frame). */
+    const unet = async (
+      s: ModelSession,
+      x: Float32Array,
+      n: number,
+      t: number,
+      textRows: Float32Array,
+      rows: number,
+      windowPoses: Float32Array | null,
+      trace: number | null,
+    ): Promise<Float32Array> => {
+      const len = x.length
+      const input = new Float32Array(len * B)
       input.set(x)
-      if (r.doCfg) input.set(x, n)
-      const scaled = scheduler.scaleModelInput(floatTensor(input, [B, 4, F, r.h, r.w]), t).data
-      run.trace(`step${i}_unet_sample`, scaled, [B, 4, F, r.h, r.w])
+      if (r.doCfg) input.set(x, len)
+      const scaled = scheduler.scaleModelInput(floatTensor(input, [B, 4, n, r.h, r.w]), t).data
+      if (trace !== null) run.trace(`step${trace}_unet_sample`, scaled, [B, 4, n, r.h, r.w])
       const call = async (b0: number, bn: number): Promise<Float32Array> => {
-        const rowSize = text.rows * text.L * text.D
+        const rowSize = rows * size
         const feeds: Record<string, ort.Tensor> = {
           [names['sample']!]: s.floatInput(
             names['sample']!,
-            scaled.subarray(b0 * n, (b0 + bn) * n),
-            [bn, 4, F, r.h, r.w],
+            scaled.subarray(b0 * len, (b0 + bn) * len),
+            [bn, 4, n, r.h, r.w],
           ),
           [names['timestep']!]: s.timestep(names['timestep']!, t, bn),
           [names['encoder_hidden_states']!]: s.floatInput(
             names['encoder_hidden_states']!,
-            text.data.subarray(b0 * rowSize, (b0 + bn) * rowSize),
-            [bn * text.rows, text.L, text.D],
+            textRows.subarray(b0 * rowSize, (b0 + bn) * rowSize),
+            [bn * rows, text.L, text.D],
           ),
         }
         if (camName) {
           // MotionCtrl (AnimateDiff branch): zeros for the unconditional half
-          const p = new Float32Array(bn * F * 12)
+          const p = new Float32Array(bn * n * 12)
           for (let b = 0; b < bn; b++) {
             const isCond = !r.doCfg || b0 + b === 1
-            if (isCond && poses) p.set(poses, b * F * 12)
+            if (isCond && windowPoses) p.set(windowPoses, b * n * 12)
           }
-          feeds[camName] = s.floatInput(camName, p, [bn, F, 12])
+          feeds[camName] = s.floatInput(camName, p, [bn, n, 12])
         }
         if (motionName)
           feeds[motionName] = s.floatInput(motionName, Float32Array.of(motionScale ?? 1), [1])
         return (await s.runFirst(feeds)).data
       }
       const out = await run.guidedCall(r.doCfg, call)
-      run.trace(`step${i}_unet_out_sample`, out, [B, 4, F, r.h, r.w])
+      if (trace !== null) run.trace(`step${trace}_unet_out_sample`, out, [B, 4, n, r.h, r.w])
       return r.doCfg ? classifierFreeGuidance(out, r.guidance) : out
+    }
+
+    const predict = async (s: ModelSession, x: Float32Array, t: number, i: number) => {
+      if (!plan) {
+        if (text.perVideo) {
+          const mid = gatherRows(text.data, text.rows, size, [Math.floor(F / 2)], B)
+          return unet(s, x, F, t, mid, 1, poses, i)
+        }
+        return unet(s, x, F, t, text.data, text.rows, poses, i)
+      }
+      const dims = [1, 4, F, r.h, r.w]
+      return blendWindows(plan, dims, async (idx) => {
+        run.cancelled()
+        const xw = gatherFrames(x, dims, idx)
+        const rowsIdx = text.perVideo
+          ? [idx[Math.floor(idx.length / 2)]!]
+          : text.rows === 1
+            ? [0]
+            : idx
+        const textRows = gatherRows(text.data, text.rows, size, rowsIdx, B)
+        const p = poses ? windowPoses(poses, idx) : null
+        return unet(s, xw, idx.length, t, textRows, rowsIdx.length, p, null)
+      })
     }
     return run.denoise({
       component: 'unet',

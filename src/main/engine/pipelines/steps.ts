@@ -3,6 +3,7 @@
 // plan behaves the same everywhere: under `minimal`, guidance runs as two batch-1 calls and
 // the VAE decodes in small chunks of frames and in spatial tiles.
 import type * as ort from 'onnxruntime-node'
+import { resolveContext, type ResolvedContext } from '../../../shared/longtake'
 import { PIPELINES, type PipelineFacts } from '../../../shared/render'
 import { fixedLatentSize, type ModelFolder } from '../models/model-folder'
 import { TorchGenerator } from '../random/torch-generator'
@@ -25,6 +26,9 @@ const f32 = Math.fround
 export class PipelineRun {
   readonly warnings: string[] = []
   readonly timings: Record<string, number> = {}
+  /** Decoded frames went to hooks.onFrames as they came (and, under streamOnly, only there). */
+  streamed = false
+  streamedOnly = false
   private readonly t0 = performance.now()
   /** The call's size, frames, steps, guidance and seed, resolved and checked. */
   readonly r: Resolved
@@ -38,6 +42,13 @@ export class PipelineRun {
     call: PipelineCall,
   ) {
     this.r = resolveCall(model, call)
+    if (!this.facts.contextWindows) {
+      const label = this.facts.label
+      if (call.closedLoop)
+        this.warnings.push(`${label} renders one window only; the clip is not made to loop`)
+      if (call.promptKeys?.length)
+        this.warnings.push(`${label} takes one prompt per clip; the prompt keyframes are ignored`)
+    }
     this.scheduler = schedulerFromConfig(model.schedulerConfig, call.scheduler)
     this.scheduler.setTimesteps(this.r.steps)
     this.generator = new TorchGenerator(this.r.seed)
@@ -81,7 +92,9 @@ export class PipelineRun {
     this.timings['total'] = performance.now() - this.t0
     const F = extra.numFrames ?? r.numFrames
     return {
-      frames: toFramesHWC(frames, F, r.height, r.width),
+      // frames streamed to hooks.onFrames under streamOnly were not kept (see decodeFrames)
+      frames: this.streamedOnly ? new Float32Array(0) : toFramesHWC(frames, F, r.height, r.width),
+      streamed: this.streamed,
       numFrames: F,
       width: r.width,
       height: r.height,
@@ -133,6 +146,35 @@ export class PipelineRun {
     this.trace('prompt_embeds', pos.data, pos.dims)
     if (negE) this.trace('negative_prompt_embeds', negE.data, negE.dims)
     return { pos, neg: negE }
+  }
+
+  /**
+   * Several prompts through the text encoder, one call each (prompt travel: each keyframe's
+   * prompt once), with the same truncation notice as encodePromptPair.
+   */
+  async encodeTexts(tokenizer: PromptTokenizer, prompts: readonly string[]): Promise<Embeddings[]> {
+    const toks = prompts.map((p) => tokenizer.encode(p))
+    toks.forEach((tok, i) => {
+      if (!tok.truncated) return
+      const kept = tokenizer.maxLength - (tokenizer.bosId === null ? 1 : 2)
+      this.warnings.push(
+        `prompt "${prompts[i]!.slice(0, 40)}" has ${tok.promptTokens} tokens; ${tokenizer.kind.toUpperCase()} reads the first ${kept}, the rest was cut`,
+      )
+    })
+    this.hooks.onProgress?.({ stage: 'encode', step: 0, steps: prompts.length })
+    const te = this.model.components['text_encoder']!
+    const name = te.inputNames['input_ids']!
+    const sessions = this.sessions
+    const out = await sessions.stage('encode', async () => {
+      const s = await sessions.get('text_encoder')
+      const res: Embeddings[] = []
+      for (const tok of toks)
+        res.push(await s.runFirst({ [name]: s.intInput(name, tok.list, [1, tok.list.length]) }))
+      return res
+    })
+    this.hooks.onProgress?.({ stage: 'encode', step: prompts.length, steps: prompts.length })
+    this.cancelled()
+    return out
   }
 
   /**
@@ -275,6 +317,11 @@ export class PipelineRun {
     const name = vae.inputNames['latent_sample']!
     const scale = this.model.vae.scaleFactor
     const tile = o.tileSize ?? 64
+    const onFrames = this.hooks.onFrames
+    const keep = !(onFrames && this.hooks.streamOnly)
+    // frames already handed to onFrames: a retry after an out-of-memory step-down decodes
+    // again from the start but does not hand them over twice
+    let handed = 0
     const decoded = await this.sessions.stage('decode', async () => {
       const s = await this.sessions.get('vae_decoder')
       const frameSize = C * h * w
@@ -285,13 +332,37 @@ export class PipelineRun {
         const z = o.latents.subarray(f0 * frameSize, (f0 + k) * frameSize)
         const decodeTile = async (t: Float32Array, d: number[]) =>
           (await s.runFirst({ [name]: s.floatInput(name, t, d), ...o.extraFeeds?.(s, k) })).data
-        if (this.minimal && (h > tile || w > tile))
-          parts.push((await tiledDecode(z, [k, C, h, w], scale, decodeTile, tile)).data)
-        else parts.push(await decodeTile(z, [k, C, h, w]))
+        const part =
+          this.minimal && (h > tile || w > tile)
+            ? (await tiledDecode(z, [k, C, h, w], scale, decodeTile, tile)).data
+            : await decodeTile(z, [k, C, h, w])
+        if (part.length !== k * 3 * h * scale * w * scale)
+          throw new PipelineError(
+            `the VAE decoder returned ${part.length} values; expected ${k}x3x${h * scale}x${w * scale}`,
+          )
+        if (keep) parts.push(part)
+        if (onFrames && f0 + k > handed) {
+          const hwc = toFramesHWC(part, k, h * scale, w * scale)
+          const skip = Math.max(0, handed - f0)
+          const per = h * scale * w * scale * 3
+          await onFrames(hwc.subarray(skip * per), {
+            first: f0 + skip,
+            count: k - skip,
+            total: F,
+            width: w * scale,
+            height: h * scale,
+          })
+          handed = f0 + k
+        }
         this.hooks.onProgress?.({ stage: 'decode', step: f0 + k, steps: F })
       }
       return joinParts(parts)
     })
+    if (onFrames) {
+      this.streamed = true
+      this.streamedOnly = !keep
+      if (!keep) return decoded
+    }
     const want = F * 3 * h * scale * w * scale
     if (decoded.length !== want) {
       throw new PipelineError(
@@ -357,6 +428,8 @@ export type Resolved = {
   guidance: number
   doCfg: boolean
   seed: number | bigint
+  /** Context windows for a long take or a loop (null: one denoiser call takes every frame). */
+  context: ResolvedContext | null
 }
 
 /**
@@ -388,10 +461,18 @@ export function resolveCall(model: ModelFolder, o: PipelineCall): Resolved {
   }
   if (!Number.isInteger(numFrames) || numFrames < 1)
     throw new PipelineError(`numFrames must be a positive integer, got ${numFrames}`)
-  if (model.maxFrames !== null && numFrames > model.maxFrames) {
+  if (model.maxFrames !== null && numFrames > model.maxFrames && !facts.contextWindows) {
     throw new PipelineError(
       `${model.label} takes at most ${model.maxFrames} frames in one render (its motion window); ${numFrames} were asked for. Render ${model.maxFrames} or fewer, or split the clip into shots`,
     )
+  }
+  let context: ResolvedContext | null = null
+  if (facts.contextWindows) {
+    try {
+      context = resolveContext(numFrames, model.maxFrames, o.context, o.closedLoop ?? false)
+    } catch (err) {
+      throw new PipelineError(`${model.label}: ${err instanceof Error ? err.message : err}`)
+    }
   }
   if (!Number.isInteger(steps) || steps < 1)
     throw new PipelineError(`numInferenceSteps must be a positive integer, got ${steps}`)
@@ -406,6 +487,7 @@ export function resolveCall(model: ModelFolder, o: PipelineCall): Resolved {
     guidance,
     doCfg: guidance > 1,
     seed: o.seed ?? 0,
+    context,
   }
 }
 

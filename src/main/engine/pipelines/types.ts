@@ -1,5 +1,6 @@
 // What every pipeline takes, reports and returns. Option names follow diffusers' __call__
 // arguments; absent values take the model's defaults (ModelFolder.defaults).
+import type { ContextSettings } from '../../../shared/longtake'
 import type { ImageFit, MemoryPlan, StageProgress } from '../../../shared/render'
 import type { RgbImage } from '../media/image'
 import type { ModelFolder } from '../models/model-folder'
@@ -39,6 +40,13 @@ export type PipelineCall = {
   useDynamicCfg?: boolean
   /** Wan2.2 A14B: the low-noise expert's guidance scale (diffusers' guidance_scale_2). */
   guidanceScale2?: number
+  // long takes (pipelines whose facts say contextWindows; see shared/longtake.ts)
+  /** Prompts that take over at later frames (frame 0 has `prompt`), interpolated between. */
+  promptKeys?: { frame: number; prompt: string }[]
+  /** Context windows: size, overlap, weighting, initial noise, colour anchoring. */
+  context?: ContextSettings
+  /** A seamless loop: cyclic windows, so the last frame flows into the first. */
+  closedLoop?: boolean
 }
 
 /** The values a run really used (the render's metadata reports these, not the request's). */
@@ -60,11 +68,30 @@ export type ResolvedSettings = {
   guidanceScale2?: number
   expertSwitchStep?: number
   flowShift?: number
+  /** The context windows a long take ran with (absent: one call took every frame). */
+  context?: LongTakeReport
 }
 
+/** What a long take ran with, and how its windows' colours compared. */
+export type LongTakeReport = {
+  windows: number
+  window: number
+  overlap: number
+  weighting: string
+  noise: string
+  loop: boolean
+  /** Largest per-channel latent drift from the first window: before and after anchoring. */
+  drift: { before: ColourDrift; after: ColourDrift; anchored: boolean } | null
+}
+
+/** Largest drift of any window from the first: mean in units of the first's std, std ratio. */
+export type ColourDrift = { mean: number; std: number }
+
 export type PipelineOutput = {
-  /** [F, H, W, 3] in [0, 1]. */
+  /** [F, H, W, 3] in [0, 1] (empty when the frames were streamed under hooks.streamOnly). */
   frames: Float32Array
+  /** The frames went to hooks.onFrames as they were decoded. */
+  streamed: boolean
   numFrames: number
   width: number
   height: number
@@ -76,12 +103,29 @@ export type PipelineOutput = {
   timingsMs: Record<string, number>
 }
 
+/** Where a chunk of decoded frames sits in the clip. */
+export type DecodedFrames = {
+  first: number
+  count: number
+  total: number
+  width: number
+  height: number
+}
+
 /** Hooks every pipeline offers: progress, a per-step look at the latents, and a trace for tests. */
 export type PipelineHooks = {
   signal?: AbortSignal
   onProgress?: (p: StageProgress) => void
   /** Called after each denoising step with the current latents (for the live preview). */
   onStepLatents?: (latents: Float32Array, dims: number[], step: number) => void
+  /**
+   * Decoded frames as each VAE call returns them: [k, H, W, 3] in [0, 1], frames first ..
+   * first + k - 1 of total (the export streams them into the encoder). Awaited before the next
+   * call, so a slow consumer holds the decode back rather than piling frames up.
+   */
+  onFrames?: (frames: Float32Array, at: DecodedFrames) => Promise<void>
+  /** With onFrames: the output's `frames` stays empty (a long take never holds every frame). */
+  streamOnly?: boolean
   /** Intermediate tensors by name, as diffusers' reference/trace names them. */
   onTrace?: (name: string, data: Float32Array | number[], dims: number[]) => void
 }

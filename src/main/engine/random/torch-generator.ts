@@ -135,6 +135,24 @@ export class TorchGenerator {
     return out
   }
 
+  /**
+   * `torch.randperm(n, generator=g)` on the CPU (aten randperm_cpu for n below 2^32 / 20): the
+   * identity, then for i = 0 .. n - 2 swap element i with element i + random() % (n - i),
+   * random() being one mt19937 output. diffusers' FreeNoise shuffles its noise with it.
+   */
+  randperm(n: number): number[] {
+    if (!Number.isInteger(n) || n < 0 || n >= 214748364)
+      throw new RangeError(`randperm takes 0 <= n < 2^32 / 20, got ${n}`)
+    const r = Array.from({ length: n }, (_, i) => i)
+    for (let i = 0; i < n - 1; i++) {
+      const z = this.nextUint32() % (n - i)
+      const sav = r[i]!
+      r[i] = r[z + i]!
+      r[z + i] = sav
+    }
+    return r
+  }
+
   /** `torch.randn(shape)` in float32, continuing this generator's stream. */
   randn(shape: readonly number[], opts: RandnOptions = {}): Float32Array {
     const n = numel(shape)

@@ -1,5 +1,7 @@
-// Export dialog: format, fps, size, quality and (GIF) loop for one finished clip. The
-// destination is chosen next: a save dialog on the desktop, the browser's download otherwise.
+// Export dialog: format, fps, size, quality, (GIF) loop and smoother motion (in-between
+// frames) for one finished clip. The destination is chosen next: a save dialog on the
+// desktop, the browser's download otherwise.
+import type { DollyBridge, InterpolationView } from '../../../shared/contract'
 import type { ClipFormat } from '../../../shared/render'
 import { useEffect, useState } from 'react'
 
@@ -12,6 +14,8 @@ export type ExportOptions = {
   quality: number
   /** GIF: 0 = forever, -1 = play once, N = play N+1 times */
   loop: number
+  /** In-between frames: factor x the frame rate, by ffmpeg's minterpolate or the RIFE slot. */
+  interpolate?: { factor: 2 | 4; method: 'minterpolate' | 'model' }
 }
 
 /** What is being exported: one clip, or the project's shots joined. */
@@ -21,16 +25,49 @@ export type ExportSource = {
   width: number
   height: number
   fps: number
+  /** Rendered frames (the in-between count follows from it). */
+  frames: number
+  /** A loop render: in-betweens also lead from its last frame back into the first. */
+  loop: boolean
 }
 
 type Props = {
+  api: DollyBridge
   source: ExportSource
   desktop: boolean
   onExport: (o: ExportOptions) => void
   onClose: () => void
 }
 
-export function ExportDialog({ source: r, desktop, onExport, onClose }: Props) {
+/** Frames after interpolating n frames `k` times (as the engine's encoder makes them). */
+function interpolated(n: number, k: number, loop: boolean): number {
+  return k === 1 ? n : loop ? n * k : (n - 1) * k + 1
+}
+
+export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Props) {
+  const [factor, setFactor] = useState<1 | 2 | 4>(1)
+  const [method, setMethod] = useState<'minterpolate' | 'model'>('minterpolate')
+  const [interp, setInterp] = useState<InterpolationView | null>(null)
+  const [modelPath, setModelPath] = useState('')
+  const [modelError, setModelError] = useState<string | null>(null)
+  useEffect(() => {
+    void api.clip.interpolation().then((v) => {
+      if (!v.ok) return
+      setInterp(v.value)
+      // what the person typed meanwhile wins over the stored folder
+      setModelPath((typed) => typed || (v.value.model.path ?? ''))
+    })
+  }, [api])
+  const setModel = async () => {
+    const v = await api.clip.setInterpolationModel({ path: modelPath.trim() || null })
+    if (!v.ok) return setModelError(v.error.message)
+    setModelError(null)
+    setInterp(v.value)
+  }
+  const methodOk =
+    method === 'minterpolate'
+      ? (interp?.minterpolate.available ?? true)
+      : (interp?.model.ok ?? false)
   const [format, setFormat] = useState<ExportFormat>('mp4')
   const [fps, setFps] = useState(r.fps)
   const [scale, setScale] = useState<1 | 2 | 4>(1)
@@ -107,6 +144,84 @@ export function ExportDialog({ source: r, desktop, onExport, onClose }: Props) {
             ))}
           </select>
         </label>
+        <label>
+          Smoother motion
+          <select
+            value={factor}
+            onChange={(e) => setFactor(Number(e.target.value) as 1 | 2 | 4)}
+            aria-label="Interpolation"
+            data-testid="export-interpolate"
+          >
+            <option value={1}>off (the rendered frames)</option>
+            <option value={2}>2× frames (1 in-between per pair)</option>
+            <option value={4}>4× frames (3 in-betweens per pair)</option>
+          </select>
+        </label>
+        {factor > 1 ? (
+          <>
+            <label>
+              Made by
+              <select
+                value={method}
+                onChange={(e) => setMethod(e.target.value as 'minterpolate' | 'model')}
+                aria-label="Interpolation method"
+                data-testid="export-interp-method"
+              >
+                <option value="minterpolate" disabled={interp?.minterpolate.available === false}>
+                  ffmpeg minterpolate (motion-compensated, CPU)
+                </option>
+                <option value="model">
+                  {interp?.model.ok
+                    ? `model: ${interp.model.label}`
+                    : 'RIFE model folder (none yet)'}
+                </option>
+              </select>
+            </label>
+            <p className="hint" data-testid="export-interp-cost">
+              {r.frames} → {interpolated(r.frames, factor, r.loop)} frames at {fps * factor} fps (
+              {(interpolated(r.frames, factor, r.loop) / (fps * factor)).toFixed(2)} s):{' '}
+              {interpolated(r.frames, factor, r.loop) - r.frames} new frames
+              {r.loop ? ', the last ones leading back into the first (a loop)' : ''}.{' '}
+              {method === 'minterpolate'
+                ? `ffmpeg estimates motion block by block for each of them on the CPU: the slow part of this export, growing with the size (${r.width}×${r.height}).`
+                : `One model run per new frame (${interpolated(r.frames, factor, r.loop) - r.frames} runs at ${r.width}×${r.height}) through the engine, on its GPU when it has one.`}
+            </p>
+            {method === 'minterpolate' && interp?.minterpolate.reason ? (
+              <p className="warn">{interp.minterpolate.reason}</p>
+            ) : null}
+            {method === 'model' ? (
+              <div className="interp-model">
+                <label>
+                  Model folder
+                  <input
+                    value={modelPath}
+                    placeholder="a folder with a RIFE model.onnx"
+                    onChange={(e) => setModelPath(e.target.value)}
+                    aria-label="Interpolation model folder"
+                    data-testid="interp-model-path"
+                  />
+                </label>
+                <button type="button" className="small" onClick={() => void setModel()}>
+                  Use folder
+                </button>
+                <p
+                  className={interp?.model.ok && !modelError ? 'hint' : 'warn'}
+                  data-testid="interp-model-status"
+                >
+                  {modelError ??
+                    (interp?.model.ok
+                      ? `${interp.model.label} (${interp.model.path})`
+                      : (interp?.model.reason ?? 'checking…'))}
+                </p>
+                <p className="hint">
+                  A folder with model.onnx taking img0, img1 [1, 3, H, W] and a timestep (or one [1,
+                  7, H, W] input), RGB in 0..1, and an optional dolly.json
+                  {' {"kind": "frame-interpolation", "multiple": 32}'}.
+                </p>
+              </div>
+            ) : null}
+          </>
+        ) : null}
         {format === 'mp4' || format === 'webm' ? (
           <label>
             Quality
@@ -162,7 +277,7 @@ export function ExportDialog({ source: r, desktop, onExport, onClose }: Props) {
           <button
             type="button"
             className="primary"
-            disabled={!fpsOk}
+            disabled={!fpsOk || (factor > 1 && !methodOk)}
             data-testid="export-confirm"
             onClick={() =>
               onExport({
@@ -171,6 +286,7 @@ export function ExportDialog({ source: r, desktop, onExport, onClose }: Props) {
                 scale,
                 quality: 100 - quality,
                 loop: loopForever ? 0 : plays === 1 ? -1 : plays - 1,
+                ...(factor !== 1 ? { interpolate: { factor, method } } : {}),
               })
             }
           >

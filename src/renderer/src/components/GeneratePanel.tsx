@@ -1,4 +1,12 @@
 import type { ModelSummary } from '../../../shared/contract'
+import {
+  CONTEXT_DEFAULTS,
+  CONTEXT_NOISE,
+  CONTEXT_WEIGHTINGS,
+  describeContext,
+  resolveContext,
+  type ContextSettings,
+} from '../../../shared/longtake'
 import { describeMotion } from '../../../shared/motion'
 import {
   PIPELINES,
@@ -42,7 +50,8 @@ export function GeneratePanel({
       }
     : null
   const motionDisabled = !model || model.motion.kind === 'none'
-  const maxFrames = model?.maxFrames ?? 256
+  // a pipeline with context windows renders past its motion window (as overlapping windows)
+  const maxFrames = facts?.contextWindows ? 256 : (model?.maxFrames ?? 256)
   const validFrames = facts ? validFrameCount(facts.frameRule, s.frames) : s.frames
   return (
     <form
@@ -181,7 +190,9 @@ export function GeneratePanel({
           testId="frames"
           title={
             model?.maxFrames
-              ? `${model.label} takes up to ${model.maxFrames} frames in one render`
+              ? facts?.contextWindows
+                ? `${model.label}'s motion window is ${model.maxFrames} frames; longer clips run as overlapping windows`
+                : `${model.label} takes up to ${model.maxFrames} frames in one render`
               : undefined
           }
         />
@@ -193,6 +204,9 @@ export function GeneratePanel({
           onValue={(fps) => onChange({ fps }, 'fps')}
         />
       </div>
+      {model && facts?.contextWindows ? (
+        <LongTake model={model} settings={s} onChange={onChange} />
+      ) : null}
       {validFrames !== s.frames ? (
         <small className="hint warn" data-testid="frames-hint">
           {facts!.label} decodes 4k+1 frames: {s.frames} renders as {validFrames}
@@ -314,11 +328,179 @@ export function GeneratePanel({
 export function generateBlocked(model: ModelSummary | undefined, s: Settings): string | null {
   if (!model) return 'Choose a model (Models… adds one)'
   if (model.error) return `${model.label} was refused: ${model.error}`
-  if (model.maxFrames !== null && s.frames > model.maxFrames)
+  const windows = PIPELINES[model.pipeline].contextWindows
+  if (model.maxFrames !== null && s.frames > model.maxFrames && !windows)
     return `${model.label} takes at most ${model.maxFrames} frames in one render`
+  if (windows) {
+    const why = contextProblem(model, s)
+    if (why) return why
+  }
   if (PIPELINES[model.pipeline].input === 'image')
     return s.image ? null : 'Drop an image to animate'
   return s.prompt.trim() ? null : 'Type a prompt to generate'
+}
+
+/** Why the long-take settings cannot run on this model, or null. */
+function contextProblem(model: ModelSummary, s: Settings): string | null {
+  try {
+    resolveContext(s.frames, model.maxFrames, s.context ?? {}, s.loop ?? false)
+    return null
+  } catch (err) {
+    return `Context window: ${err instanceof Error ? err.message : String(err)}`
+  }
+}
+
+/**
+ * Long takes: a loop, and the context windows a clip past the motion window runs as (their
+ * size, the frames they share, how they blend, the initial noise, colour anchoring), with
+ * what that costs.
+ */
+function LongTake({
+  model,
+  settings: s,
+  onChange,
+}: {
+  model: ModelSummary
+  settings: Settings
+  onChange: (patch: Partial<Settings>, mergeKey?: string) => void
+}) {
+  const c: ContextSettings = s.context ?? {}
+  const setContext = (patch: Partial<ContextSettings>, key: string) => {
+    const next: ContextSettings = { ...c, ...patch }
+    for (const k of Object.keys(next) as (keyof ContextSettings)[])
+      if (next[k] === undefined) delete next[k]
+    onChange({ context: Object.keys(next).length ? next : undefined }, key)
+  }
+  const problem = contextProblem(model, s)
+  const resolved = problem ? null : resolveContext(s.frames, model.maxFrames, c, s.loop ?? false)
+  const window = c.window ?? model.maxFrames ?? s.frames
+  return (
+    <div className="longtake" data-testid="longtake">
+      <label
+        className="check"
+        title="The camera path returns to its first pose and the last frames are denoised together with the first, so the clip plays in a loop without a seam"
+      >
+        <input
+          type="checkbox"
+          checked={s.loop ?? false}
+          onChange={(e) => onChange({ loop: e.target.checked || undefined })}
+          data-testid="loop"
+        />
+        Loop (seamless)
+      </label>
+      <small className={`hint${problem ? ' error' : ''}`} data-testid="context-summary">
+        {problem ?? describeContext(s.frames, resolved)}
+        {s.loop && !problem ? ' · camera path closed at render' : ''}
+      </small>
+      <details>
+        <summary>Context windows</summary>
+        <div className="row">
+          <label
+            className="field"
+            title="Frames the denoiser sees at once (at most the motion window)"
+          >
+            <span>Window</span>
+            <input
+              type="number"
+              min={2}
+              max={model.maxFrames ?? 256}
+              placeholder={String(model.maxFrames ?? '')}
+              value={c.window ?? ''}
+              onChange={(e) =>
+                setContext(
+                  {
+                    window:
+                      e.target.value === ''
+                        ? undefined
+                        : Math.max(2, Math.floor(num(e.target.value, window))),
+                  },
+                  'context-window',
+                )
+              }
+              data-testid="context-window-size"
+            />
+          </label>
+          <label
+            className="field"
+            title="Frames neighbouring windows share (more: smoother, slower)"
+          >
+            <span>Overlap</span>
+            <input
+              type="number"
+              min={1}
+              max={Math.max(1, window - 1)}
+              placeholder={String(Math.max(1, Math.floor(window / 4)))}
+              value={c.overlap ?? ''}
+              onChange={(e) =>
+                setContext(
+                  {
+                    overlap:
+                      e.target.value === ''
+                        ? undefined
+                        : Math.max(1, Math.floor(num(e.target.value, 1))),
+                  },
+                  'context-overlap',
+                )
+              }
+              data-testid="context-overlap"
+            />
+          </label>
+        </div>
+        <div className="row">
+          <label
+            className="field"
+            title="How the windows' predictions are weighted where they overlap"
+          >
+            <span>Blend</span>
+            <select
+              value={c.weighting ?? CONTEXT_DEFAULTS.weighting}
+              onChange={(e) =>
+                setContext({ weighting: e.target.value as ContextSettings['weighting'] }, 'w')
+              }
+              data-testid="context-weighting"
+            >
+              {CONTEXT_WEIGHTINGS.map((w) => (
+                <option key={w} value={w}>
+                  {w.replace(/_/g, ' ')}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label
+            className="field"
+            title="FreeNoise's initial noise: shuffled copies of the first window's (steadier), repeated, or fresh for every frame"
+          >
+            <span>Noise</span>
+            <select
+              value={c.noise ?? CONTEXT_DEFAULTS.noise}
+              onChange={(e) =>
+                setContext({ noise: e.target.value as ContextSettings['noise'] }, 'n')
+              }
+              data-testid="context-noise"
+            >
+              {CONTEXT_NOISE.map((n) => (
+                <option key={n} value={n}>
+                  {n.replace(/_/g, ' ')}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <label
+          className="check"
+          title="Holds every window's colour statistics within 0.1 standard deviations of the first window's (off while prompt keys change the look)"
+        >
+          <input
+            type="checkbox"
+            checked={c.colourAnchor ?? CONTEXT_DEFAULTS.colourAnchor}
+            onChange={(e) => setContext({ colourAnchor: e.target.checked }, 'anchor')}
+            data-testid="context-anchor"
+          />
+          Hold colour to the first window
+        </label>
+      </details>
+    </div>
+  )
 }
 
 /** A whole-number setting, clamped to its range as the person types. */

@@ -68,6 +68,31 @@ export function JobsPanel({
                 <span data-testid="job-plan" title={j.result.planReason}>
                   {j.result.plan}
                 </span>
+                {j.result.longTake ? (
+                  <span
+                    data-testid="job-longtake"
+                    title={
+                      j.result.longTake.colourDrift
+                        ? `colour drift from the first window: mean ${j.result.longTake.colourDrift.mean.toFixed(3)} σ, std ${j.result.longTake.colourDrift.std.toFixed(3)} (bound 0.1)${j.result.longTake.anchored ? ', anchored' : ''}`
+                        : 'colour anchoring off'
+                    }
+                  >
+                    {' '}
+                    · {j.result.longTake.windows} windows of {j.result.longTake.window}
+                  </span>
+                ) : null}
+                {j.request.loop &&
+                j.result.loopScore !== undefined &&
+                j.result.loopScore !== null ? (
+                  <span
+                    data-testid="job-loop-score"
+                    className={j.result.loopScore > 1.5 ? 'warn' : ''}
+                    title="Loop closure: the jump from the last frame back to the first over the mean frame-to-frame change (1 = the seam looks like any other frame step)"
+                  >
+                    {' '}
+                    · loop {j.result.loopScore.toFixed(2)}
+                  </span>
+                ) : null}
                 {j.id === selected && j.result.planReason ? (
                   <small className="hint" data-testid="job-plan-reason">
                     <br />

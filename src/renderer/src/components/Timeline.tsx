@@ -1,5 +1,20 @@
 import { useEffect, useRef, useState } from 'react'
 import type { Trajectory } from '../../../shared/camera'
+import {
+  addPromptKey,
+  deletePromptKey,
+  updatePromptKey,
+  type PromptKey,
+} from '../../../shared/longtake'
+
+/** The prompt track: keys where a new prompt takes over (prompt travel), when the model has it. */
+export type PromptTrack = {
+  base: string
+  keys: PromptKey[]
+  /** An edit of the keys (one undo step; `mergeKey` merges a drag or typing). */
+  onChange: (keys: PromptKey[], mergeKey?: string) => void
+  onNotice: (text: string) => void
+}
 
 type Props = {
   frames: number
@@ -10,6 +25,10 @@ type Props = {
   thumbnails: string[]
   onScrub: (frame: number) => void
   onTogglePlay: () => void
+  /** Absent: the model takes one prompt per clip (no track). */
+  prompts?: PromptTrack | undefined
+  /** The context windows a long take will run, to show under the prompts (null: one call). */
+  windows?: number[][] | null
 }
 
 export function Timeline({
@@ -21,9 +40,28 @@ export function Timeline({
   thumbnails,
   onScrub,
   onTogglePlay,
+  prompts,
+  windows,
 }: Props) {
   const [zoom, setZoom] = useState(1)
+  const [selectedPrompt, setSelectedPrompt] = useState<string | null>(null)
   const scroller = useRef<HTMLDivElement>(null)
+  const trackRef = useRef<HTMLDivElement>(null)
+  const keys = prompts?.keys ?? []
+  const selected = keys.find((k) => k.id === selectedPrompt) ?? null
+  const frameAt = (clientX: number) => {
+    const r = trackRef.current!.getBoundingClientRect()
+    const x = Math.min(1, Math.max(0, (clientX - r.left) / r.width))
+    return Math.round(x * (frames - 1))
+  }
+  const addPrompt = () => {
+    if (!prompts) return
+    const r = addPromptKey(prompts.base, prompts.keys, playhead, frames)
+    if ('error' in r) return prompts.onNotice(r.error)
+    prompts.onChange(r.keys)
+    setSelectedPrompt(r.id)
+  }
+  const lanes = prompts !== undefined || (windows?.length ?? 0) > 1
   // keep the playhead in view when zoomed in (playing, stepping, scrubbing)
   useEffect(() => {
     const el = scroller.current
@@ -53,7 +91,67 @@ export function Timeline({
         <span data-testid="playhead-label">
           frame {playhead + 1} / {frames} · {(playhead / fps).toFixed(2)} s
         </span>
-        <span className="hint">← → step a frame · Space plays · Ctrl+Z undo</span>
+        {selected ? null : (
+          <span className="hint">← → step a frame · Space plays · Ctrl+Z undo</span>
+        )}
+        {prompts ? (
+          <button
+            type="button"
+            className="small"
+            onClick={addPrompt}
+            title="A prompt that takes over at the playhead; the prompts in between are blended frame by frame"
+            data-testid="add-prompt-key"
+          >
+            + Prompt at playhead
+          </button>
+        ) : null}
+        {prompts && selected ? (
+          <span className="prompt-editor" data-testid="prompt-editor">
+            <label>
+              Prompt from frame
+              <input
+                type="number"
+                min={2}
+                max={frames}
+                value={selected.frame + 1}
+                onChange={(e) => {
+                  const f = Math.floor(Number(e.target.value)) - 1
+                  const next = updatePromptKey(prompts.keys, selected.id, { frame: f }, frames)
+                  if (next.every((k, i) => k === prompts.keys[i]))
+                    prompts.onNotice(
+                      `Frame ${f + 1}: a prompt key needs a free frame from 2 to ${frames}`,
+                    )
+                  else prompts.onChange(next, `prompt-frame:${selected.id}`)
+                }}
+                data-testid="prompt-key-frame"
+              />
+            </label>
+            <input
+              className="prompt-text"
+              value={selected.prompt}
+              placeholder="what the clip shows from this frame on"
+              onChange={(e) =>
+                prompts.onChange(
+                  updatePromptKey(prompts.keys, selected.id, { prompt: e.target.value }, frames),
+                  `prompt-text:${selected.id}`,
+                )
+              }
+              data-testid="prompt-key-text"
+            />
+            <button
+              type="button"
+              className="small"
+              onClick={() => {
+                prompts.onChange(deletePromptKey(prompts.keys, selected.id))
+                setSelectedPrompt(null)
+              }}
+              data-testid="prompt-key-delete"
+            >
+              Delete
+            </button>
+          </span>
+        ) : null}
+
         <label className="zoom">
           Zoom
           <input
@@ -72,7 +170,8 @@ export function Timeline({
       <div className="track-scroll" ref={scroller}>
         <div
           style={{ width: `${zoom * 100}%` }}
-          className="track"
+          className={`track${lanes ? ' with-lanes' : ''}`}
+          ref={trackRef}
           data-testid="timeline-track"
           onPointerDown={(e) => {
             ;(e.target as HTMLElement).setPointerCapture?.(e.pointerId)
@@ -106,6 +205,81 @@ export function Timeline({
               />
             ))}
           </div>
+          {prompts ? (
+            <div className="prompt-lane" data-testid="prompt-track">
+              {[{ id: '', frame: 0, prompt: prompts.base }, ...keys].map((k, i, all) => {
+                const next = all[i + 1]
+                return next ? (
+                  <span
+                    key={`seg-${k.id}`}
+                    className="prompt-blend"
+                    style={{
+                      left: pct(k.frame),
+                      width: `calc(${pct(next.frame)} - ${pct(k.frame)})`,
+                    }}
+                    title={`frames ${k.frame + 1}–${next.frame + 1}: “${k.prompt}” blends into “${next.prompt}”`}
+                  />
+                ) : null
+              })}
+              <span
+                className="prompt-key base"
+                style={{ left: pct(0) }}
+                title={`frame 1: the shot’s prompt “${prompts.base}”`}
+              >
+                {prompts.base || '(prompt)'}
+              </span>
+              {keys.map((k) => (
+                <span
+                  key={k.id}
+                  className={`prompt-key${k.id === selectedPrompt ? ' selected' : ''}`}
+                  style={{ left: pct(k.frame) }}
+                  title={`frame ${k.frame + 1}: “${k.prompt}” (drag to move)`}
+                  data-testid="prompt-key"
+                  data-frame={k.frame}
+                  onPointerDown={(e) => {
+                    e.stopPropagation()
+                    ;(e.target as HTMLElement).setPointerCapture?.(e.pointerId)
+                    setSelectedPrompt(k.id)
+                  }}
+                  onPointerMove={(e) => {
+                    if (!(e.buttons & 1)) return
+                    e.stopPropagation()
+                    const f = frameAt(e.clientX)
+                    if (f !== k.frame)
+                      prompts.onChange(
+                        updatePromptKey(prompts.keys, k.id, { frame: f }, frames),
+                        `prompt-drag:${k.id}`,
+                      )
+                  }}
+                >
+                  {k.prompt || '(empty)'}
+                </span>
+              ))}
+            </div>
+          ) : null}
+          {windows && windows.length > 1 ? (
+            <div className="window-lane" aria-label="context windows">
+              {windows.map((w, i) => {
+                // a loop's last windows wrap round to the first frames: drawn in two pieces
+                const pieces: [number, number][] = []
+                let start = w[0]!
+                for (let k = 1; k <= w.length; k++)
+                  if (k === w.length || w[k] !== w[k - 1]! + 1) {
+                    pieces.push([start, w[k - 1]!])
+                    start = w[k] ?? 0
+                  }
+                return pieces.map(([a, b], j) => (
+                  <span
+                    key={`${i}-${j}`}
+                    className={`context-window row${i % 2}`}
+                    style={{ left: pct(a), width: `calc(${pct(b)} - ${pct(a)})` }}
+                    title={`window ${i + 1}: frames ${w.map((f) => f + 1).join(', ')}`}
+                    data-testid="context-window"
+                  />
+                ))
+              })}
+            </div>
+          ) : null}
           <div className="playhead" style={{ left: pct(playhead) }} />
         </div>
       </div>

@@ -46,6 +46,8 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
         width: j.result.width,
         height: j.result.height,
         fps: j.result.fps,
+        frames: j.result.frames,
+        loop: j.request.loop ?? false,
       },
     })
   }, [])
@@ -65,6 +67,8 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
           width: first.width,
           height: first.height,
           fps: first.fps,
+          frames: total,
+          loop: false,
         },
       })
     },

@@ -1,0 +1,185 @@
+/// <reference lib="dom" />
+// Long takes in the studio (web host, demo model; 16-frame windows): prompt keyframes on the
+// timeline, a clip past the window rendered as context windows, a seamless loop with its
+// closure score, and 2x interpolated exports checked with ffprobe.
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, test, type Page } from '@playwright/test'
+import { browserMissing, startServe, type Served } from './helpers'
+
+const missing = browserMissing()
+test.skip(missing !== null && !process.env.CI, missing ?? '')
+
+let served: Served
+test.beforeEach(async () => {
+  served = await startServe()
+})
+test.afterEach(async () => {
+  await served.stop()
+})
+
+/** ffprobe's first video stream of a file (frames counted by decoding). */
+function ffprobeStream(file: string): Record<string, unknown> {
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-show_entries',
+      'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
+      '-of',
+      'json',
+      file,
+    ],
+    { encoding: 'utf8' },
+  )
+  return (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!
+}
+
+async function open(page: Page) {
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await expect(page.getByTestId('model-picker')).toContainText('Demo (random weights)')
+}
+
+/** Clicks the timeline at a fraction of its width (the playhead moves there). */
+async function scrubTo(page: Page, fraction: number) {
+  const box = (await page.getByTestId('timeline-track').boundingBox())!
+  await page.mouse.click(box.x + box.width * fraction, box.y + 36)
+}
+
+test('prompt keyframes on the timeline: add, edit, drag, undo; a 48-frame take renders as 16-frame context windows', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a lighthouse at dawn')
+  await page.getByTestId('frames').fill('48')
+  // the demo's stand-in motion layers take any frame count in one call; a 16-frame window
+  // (a real motion module's) makes this a long take: the windows, and what they cost
+  await expect(page.getByTestId('context-summary')).toContainText('one window of 48 frames')
+  await page.getByTestId('longtake').getByText('Context windows').click()
+  await page.getByTestId('context-window-size').fill('16')
+  await expect(page.getByTestId('context-summary')).toContainText(
+    '4 windows of 16 frames, 4 shared',
+  )
+  await expect(page.getByTestId('context-window')).toHaveCount(4)
+
+  // a prompt key at frame 24 holds the prompt in effect there, then gets its own text
+  await scrubTo(page, 23 / 47)
+  await expect(page.getByTestId('playhead-label')).toContainText('frame 24 / 48')
+  await page.getByTestId('add-prompt-key').click()
+  await expect(page.getByTestId('prompt-key')).toHaveCount(1)
+  await expect(page.getByTestId('prompt-key-text')).toHaveValue('a lighthouse at dawn')
+  await page.getByTestId('prompt-key-text').fill('a lighthouse in a storm at night')
+  await expect(page.getByTestId('prompt-key')).toHaveText('a lighthouse in a storm at night')
+  await expect(page.getByTestId('prompt-key')).toHaveAttribute('data-frame', '23')
+
+  // a second key by its frame field; frame 1 is the shot's own prompt and is refused
+  await scrubTo(page, 40 / 47)
+  await page.getByTestId('add-prompt-key').click()
+  await expect(page.getByTestId('prompt-key')).toHaveCount(2)
+  await page.getByTestId('prompt-key-text').fill('the sea at sunrise')
+  await page.getByTestId('prompt-key-frame').fill('44')
+  await expect(page.getByTestId('prompt-key').nth(1)).toHaveAttribute('data-frame', '43')
+
+  // drag the first key along the track
+  const key = page.getByTestId('prompt-key').first()
+  const kb = (await key.boundingBox())!
+  const track = (await page.getByTestId('timeline-track').boundingBox())!
+  await page.mouse.move(kb.x + kb.width / 2, kb.y + kb.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(track.x + (track.width * 15) / 47, kb.y + kb.height / 2, { steps: 5 })
+  await page.mouse.up()
+  await expect(key).toHaveAttribute('data-frame', '15')
+  await page.screenshot({ path: 'test-results/longtake-prompt-track.png' })
+
+  // undo the drag, then the second key's frame, text and the key itself
+  await page.locator('body').click({ position: { x: 5, y: 5 } })
+  await page.keyboard.press('Control+z')
+  await expect(key).toHaveAttribute('data-frame', '23')
+
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  await expect(job.getByTestId('job-longtake')).toContainText('4 windows of 16')
+  await expect(job).toContainText('48 frames')
+  // the job's record (main's cache) holds the request with the keys as authored (0-based)
+  const rec = readdirSync(served.cacheDir)
+    .map((d) => join(served.cacheDir, d, 'job.json'))
+    .filter((f) => existsSync(f))
+    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as { request: { promptKeys?: unknown } })
+  expect(rec).toHaveLength(1)
+  expect(rec[0]!.request.promptKeys).toMatchObject([
+    { frame: 23, prompt: 'a lighthouse in a storm at night' },
+    { frame: 43, prompt: 'the sea at sunrise' },
+  ])
+})
+
+test('a loop render: cyclic windows, the closure score shown with the clip', async ({ page }) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('waves rolling onto a beach')
+  await page.getByTestId('preset-name').selectOption('orbit-left')
+  await page.getByTestId('apply-preset').click()
+  await page.getByTestId('frames').fill('24')
+  await page.getByTestId('loop').check()
+  // 24 frames fit one window; a loop still runs a second window across the seam
+  await expect(page.getByTestId('context-summary')).toContainText('looping')
+  await expect(page.getByTestId('context-summary')).toContainText('camera path closed')
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  await expect(job.getByTestId('job-loop-score')).toContainText(/loop \d+\.\d\d/)
+  await page.screenshot({ path: 'test-results/longtake-loop.png' })
+
+  // a 2x interpolated export: in-betweens by minterpolate, the last ones back into the first
+  await job.getByTestId('export-open').click()
+  const dialog = page.getByTestId('export-dialog')
+  await dialog.getByLabel('Interpolation', { exact: true }).selectOption('2')
+  await expect(dialog.getByTestId('export-interp-cost')).toContainText(
+    '24 → 48 frames at 16 fps (3.00 s): 24 new frames, the last ones leading back into the first',
+  )
+  // the model slot refuses a folder without a model, and the export waits for a usable method
+  await dialog.getByLabel('Interpolation method').selectOption('model')
+  await expect(dialog.getByTestId('interp-model-status')).toContainText(
+    'no frame-interpolation model folder added',
+  )
+  await dialog.getByTestId('interp-model-path').fill(served.cacheDir)
+  await dialog.getByRole('button', { name: 'Use folder' }).click()
+  await expect(dialog.getByTestId('interp-model-status')).toContainText('no model.onnx')
+  await expect(dialog.getByTestId('export-confirm')).toBeDisabled()
+  await dialog.getByLabel('Interpolation method').selectOption('minterpolate')
+  await page.screenshot({ path: 'test-results/longtake-export-interpolate.png' })
+  const download = page.waitForEvent('download')
+  await dialog.getByTestId('export-confirm').click()
+  const file = await (await download).path()
+  expect(ffprobeStream(file)).toMatchObject({
+    codec_name: 'h264',
+    nb_read_frames: '48',
+    r_frame_rate: '16/1',
+  })
+})
+
+test('a 2x interpolated export of a straight clip: (n - 1) x 2 + 1 frames at twice the rate', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  await job.getByTestId('export-open').click()
+  const dialog = page.getByTestId('export-dialog')
+  await dialog.getByLabel('Format').selectOption('webm')
+  await dialog.getByLabel('Interpolation', { exact: true }).selectOption('2')
+  await expect(dialog.getByTestId('export-interp-cost')).toContainText('16 → 31 frames at 16 fps')
+  const download = page.waitForEvent('download')
+  await dialog.getByTestId('export-confirm').click()
+  const file = await (await download).path()
+  expect(ffprobeStream(file)).toMatchObject({
+    codec_name: 'vp9',
+    nb_read_frames: '31',
+    r_frame_rate: '16/1',
+  })
+})
