@@ -70,7 +70,11 @@ test('pick the Wan-Fun camera model, see its lens, draw a path, render with a li
 
   const canvas = page.getByTestId('live-preview')
   await expect(canvas).toBeVisible()
-  await expect.poll(async () => Number(await canvas.getAttribute('data-step'))).toBeGreaterThan(2)
+  // the engine loads six sessions and encodes the image first: on a loaded 2-core machine
+  // that alone has taken over 20 s (the poll's default), so it gets the job's own patience
+  await expect
+    .poll(async () => Number(await canvas.getAttribute('data-step')), { timeout: 90_000 })
+    .toBeGreaterThan(2)
   const job = page.getByTestId('job').first()
   await expect(job).toHaveAttribute('data-state', 'done', { timeout: 120_000 })
   await expect(job).toContainText('9 frames · 32x32')
