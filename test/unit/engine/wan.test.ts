@@ -235,6 +235,44 @@ describe.skipIf(skip)('WanPipeline (text-to-video) on a tiny fixture', () => {
     )
   })
 
+  it("streams each decoder call's frames to the export as it returns, equal to the clip decoded whole", async () => {
+    const dir = writeWanFolder(fresh(), { kind: 't2v', tokenizerFrom: t5Tok })
+    const call = {
+      prompt: 'a boat',
+      numFrames: 9,
+      width: 32,
+      height: 32,
+      numInferenceSteps: 3,
+      seed: 5,
+    }
+    const whole = await (async () => {
+      const { model, sessions } = open(dir, spyRuntime().runtime)
+      return sessions.job(() => new WanPipeline(model, sessions).call(call))
+    })()
+    expect(whole.streamed).toBe(false)
+    const { model, sessions } = open(dir, spyRuntime().runtime)
+    const got: { first: number; count: number; total: number; frames: Float32Array }[] = []
+    const streamed = await sessions.job(() =>
+      new WanPipeline(model, sessions).call(call, {
+        streamOnly: true,
+        onFrames: async (frames, at) => {
+          got.push({ ...at, frames: Float32Array.from(frames) })
+        },
+      }),
+    )
+    // one call per latent frame: 1 frame, then 4 and 4; nothing kept beyond what was handed on
+    expect(got.map((g) => [g.first, g.count, g.total])).toEqual([
+      [0, 1, 9],
+      [1, 4, 9],
+      [5, 4, 9],
+    ])
+    expect(streamed.streamed).toBe(true)
+    expect(streamed.frames.length).toBe(0)
+    const joined = new Float32Array(whole.frames.length)
+    for (const g of got) joined.set(g.frames, g.first * 32 * 32 * 3)
+    expect(maxAbs(joined, whole.frames)).toBe(0)
+  })
+
   it("Wan2.2 A14B: transformer_2 with guidance_scale_2 below boundary_ratio x 1000, at diffusers' steps, one expert loaded at a time", async () => {
     const dir = writeWanFolder(fresh(), { kind: 't2v', tokenizerFrom: t5Tok, boundaryRatio: 0.875 })
     const { runtime, calls } = spyRuntime()

@@ -20,7 +20,7 @@ import type { ModelSession } from '../runtime/session'
 import { toFloat32 } from '../runtime/session'
 import { PromptTokenizer } from '../tokenizers'
 import { promptClean } from '../tokenizers/prompt-clean'
-import { classifierFreeGuidance, PipelineError } from './common'
+import { classifierFreeGuidance, PipelineError, toFramesHWC } from './common'
 import { CLIP_MEAN, CLIP_STD, toSignedCHW } from './svd-image'
 import { PipelineRun, type Embeddings, type Resolved } from './steps'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
@@ -87,7 +87,7 @@ export async function forEachChunk(
   s: ModelSession,
   input: { name: string; data: Float32Array; dims: [number, number, number, number, number] },
   chunks: number[],
-  each: (out: Float32Array, dims: number[], f0: number) => void,
+  each: (out: Float32Array, dims: number[], f0: number) => void | Promise<void>,
   cancelled?: () => void,
 ): Promise<void> {
   const [B, C, F, H, W] = input.dims
@@ -134,7 +134,7 @@ export async function forEachChunk(
       )
     const out = await s.run(feeds)
     const first = out[s.outputNames.find((n) => !n.startsWith('cache_out_'))!]!
-    each(toFloat32(first, s.label), [...first.dims], f0)
+    await each(toFloat32(first, s.label), [...first.dims], f0)
     const next: Record<string, ort.Tensor> = {}
     cacheNames.forEach((n, i) => (next[n] = out[outCaches[i]!]!))
     caches = next
@@ -150,7 +150,7 @@ export async function runChunked(
   cancelled?: () => void,
 ): Promise<{ data: Float32Array; dims: number[] }> {
   const parts: { data: Float32Array; dims: number[] }[] = []
-  await forEachChunk(s, input, chunks, (data, dims) => parts.push({ data, dims }), cancelled)
+  await forEachChunk(s, input, chunks, (data, dims) => void parts.push({ data, dims }), cancelled)
   const [B, C2, , H2, W2] = parts[0]!.dims as [number, number, number, number, number]
   const T = parts.reduce((a, p) => a + p.dims[2]!, 0)
   const joined = new Float32Array(B * C2 * T * H2 * W2)
@@ -173,39 +173,52 @@ export async function runChunked(
  * diffusers' AutoencoderKLWan._decode over normalised-back latents [1, z, f, h, w]: one latent
  * frame per call (the first gives 1 frame, each later one `temporal`), written straight into the
  * clip's frames [F, 3, H, W] as each call returns, so nothing but one chunk and the clip is held.
+ * `onFrames` gets each call's frames [t, 3, H, W] as they come (awaited before the next call);
+ * with `keep` false the clip is not assembled (a streamed export never holds every frame).
  */
 export async function decodeWanLatents(
   s: ModelSession,
   name: string,
   lat: Float32Array,
   dims: [number, number, number, number, number],
-  o: { temporal: number; scale: number; onChunk?: (done: number) => void; cancelled?: () => void },
+  o: {
+    temporal: number
+    scale: number
+    onChunk?: (done: number) => void
+    onFrames?: (chunk: Float32Array, first: number, count: number) => Promise<void>
+    keep?: boolean
+    cancelled?: () => void
+  },
 ): Promise<{ frames: Float32Array; F: number; H: number; W: number }> {
   const [, , Fl, h, w] = dims
   const F = 1 + o.temporal * (Fl - 1)
   const H = h * o.scale
   const W = w * o.scale
   const plane = H * W
-  const frames = new Float32Array(F * 3 * plane)
+  const keep = o.keep ?? true
+  const frames = new Float32Array(keep ? F * 3 * plane : 0)
   let t0 = 0
   let k = 0
   await forEachChunk(
     s,
     { name, data: lat, dims },
     new Array<number>(Fl).fill(1),
-    (out, d) => {
+    async (out, d) => {
       const [b, ch, t, oh, ow] = d as [number, number, number, number, number]
       if (b !== 1 || ch !== 3 || oh !== H || ow !== W || t0 + t > F)
         throw new PipelineError(
           `the VAE decoder returned [${d.join(', ')}] for latent frame ${k}; expected [1, 3, ${k === 0 ? 1 : o.temporal}, ${H}, ${W}]`,
         )
-      // [1, 3, t, H, W] -> frames t0.. of [F, 3, H, W]
+      // [1, 3, t, H, W] -> frames t0.. of [F, 3, H, W] (or this call's own [t, 3, H, W])
+      const dest = keep ? frames : new Float32Array(t * 3 * plane)
+      const at = keep ? t0 : 0
       for (let c = 0; c < 3; c++)
         for (let f = 0; f < t; f++)
-          frames.set(
+          dest.set(
             out.subarray((c * t + f) * plane, (c * t + f + 1) * plane),
-            ((t0 + f) * 3 + c) * plane,
+            ((at + f) * 3 + c) * plane,
           )
+      await o.onFrames?.(dest.subarray(at * 3 * plane, (at + t) * 3 * plane), t0, t)
       t0 += t
       o.onChunk?.(++k)
     },
@@ -312,6 +325,11 @@ abstract class WanBase implements VideoPipeline {
       run.trace(trace, e.data, e.dims)
       return e
     })
+  }
+
+  /** Frames per latent frame after the first (the VAE's temporal compression). */
+  protected temporal(): number {
+    return this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
   }
 
   /** The VAE's latent channels (z_dim). */
@@ -567,16 +585,41 @@ abstract class WanBase implements VideoPipeline {
     const [, , Fl, h, w] = dims
     const lat = denormalizeLatents(x, this.stats, Fl * h * w)
     run.trace('vae_latents', lat, dims)
+    const stream = run.hooks.onFrames
+    const keep = !(stream && run.hooks.streamOnly)
+    // frames already handed on: a decode run again after an out-of-memory step-down does not
+    // hand them over twice
+    let handed = 0
     const out = await this.sessions.stage('decode', async () => {
       const s = await this.sessions.get('vae_decoder')
       const name = this.model.components['vae_decoder']!.inputNames['latent_sample']!
+      const F = 1 + this.temporal() * (Fl - 1)
+      const [H, W] = [h * this.model.vae.scaleFactor, w * this.model.vae.scaleFactor]
       return decodeWanLatents(s, name, lat, dims, {
-        temporal: this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4,
+        temporal: this.temporal(),
         scale: this.model.vae.scaleFactor,
+        keep,
         onChunk: (done) => run.hooks.onProgress?.({ stage: 'decode', step: done, steps: Fl }),
+        onFrames: stream
+          ? async (chunk, first, count) => {
+              if (first + count <= handed) return
+              await stream(toFramesHWC(chunk, count, H, W), {
+                first,
+                count,
+                total: F,
+                width: W,
+                height: H,
+              })
+              handed = first + count
+            }
+          : undefined,
         cancelled: () => run.cancelled(),
       })
     })
+    if (stream) {
+      run.streamed = true
+      run.streamedOnly = !keep
+    }
     if (out.H !== run.r.height || out.W !== run.r.width)
       throw new PipelineError(
         `the VAE decoder gave ${out.W}x${out.H} frames; expected ${run.r.width}x${run.r.height}`,
