@@ -104,8 +104,8 @@ export class StudioService {
 
   private update(job: JobView): void {
     this.jobs.set(job.id, job)
-    this.emit('job.update', job)
-    // a finished render outlives the session: its record sits beside its frames
+    // a finished render outlives the session: its record sits beside its frames, written
+    // before the page hears "done" (a page that acts on it at once finds the record there)
     if (job.state === 'done' && job.result) {
       try {
         atomicWrite(join(this.o.cacheDir, job.id, 'job.json'), JSON.stringify(job), false)
@@ -113,6 +113,7 @@ export class StudioService {
         console.error(`studio: could not record job ${job.id}: ${(err as Error).message}`)
       }
     }
+    this.emit('job.update', job)
   }
 
   /** Finished renders of earlier sessions, from their records in the cache. */
