@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Activation memory at real sizes, on the CPU: an exported folder (random weights at real size:
+export_model.py KIND --random-weights NAME --keep-unfused) is run one call per component at a
+reduced size, with and without fused attention, and the measured peak is set beside the estimate
+the engine's plans use (dolly.json "memory", activation_memory.py). Writes JSON that
+`npm run bench` reads (bench/memory.ts); this is a benchmark, not a test.
+
+    python tools/export/bench_memory.py --folder DIR --name sd15-animatediff-v3 --width 256 --height 256 \\
+        --frames 8 --out bench/data/memory-realsize.json
+
+Measured: each graph in a fresh process (onnxruntime 1.30, CPU provider, graph optimizations
+'all' as the engine runs it, CPU arena and memory patterns off so freed memory leaves the
+process; glibc's mmap threshold 64 KiB so large frees go back at once). Peak = the process's
+high-water resident set during one run minus its resident set just before (weights, inputs and
+the session are already there), read from /proc/self/status after /proc/self/clear_refs.
+
+Estimated, at the same call: the rule of dolly.json (what the plans use) and the graph's peak
+(activation_memory.graph_memory) computed directly at that size; for a float16 graph also with
+float16 tensors counted as float32, since the CPU provider computes most float16 ops in float32
+(onnxruntime inserts casts), which is what this CPU measurement sees.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+MEASURE = textwrap.dedent("""
+    import json, re, sys, time
+    import numpy as np, onnxruntime as ort
+    path, feeds_spec = sys.argv[1], json.loads(sys.argv[2])
+    def status():
+        t = open('/proc/self/status').read()
+        return {k: int(re.search(k + r':\\s+(\\d+)', t).group(1)) * 1024 for k in ('VmRSS', 'VmHWM')}
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.enable_cpu_mem_arena = False
+    so.enable_mem_pattern = False
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    s = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for name, (dtype, shape, value) in feeds_spec.items():
+        if value is not None:
+            feeds[name] = np.full(shape, value, dtype=dtype)
+        elif dtype == 'int64':
+            feeds[name] = rng.integers(0, 1000, shape).astype(np.int64)
+        else:
+            feeds[name] = rng.standard_normal(shape).astype(dtype)
+    before = status()['VmRSS']
+    open('/proc/self/clear_refs', 'w').write('5')
+    t = time.time()
+    out = s.run(None, feeds)[0]
+    dt = time.time() - t
+    peak = status()['VmHWM']
+    print(json.dumps({'peakBytes': peak - before, 'rssBeforeBytes': before, 'seconds': round(dt, 1),
+                      'finite': bool(np.isfinite(out.astype(np.float32)).all()), 'outShape': list(out.shape)}))
+""")
+
+ORT_DTYPE = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(int64)": "int64",
+             "tensor(int32)": "int32"}
+
+
+def bindings(kind: str, component: str, b: int, F: int, W: int, H: int, vae_scale: int, temporal: int) -> dict:
+    """The named dims of each component's inputs for one call (the exporter's axis names)."""
+    h, w = H // vae_scale, W // vae_scale
+    if component in ("text_encoder", "image_encoder"):
+        return {"batch": b}
+    if component == "vae_encoder":
+        return {"batch": b, "height": H, "width": W}
+    if component == "unet":
+        return {"batch": b, "frames": F, "height": h, "width": w, "batch_frames": b * F}
+    if component == "transformer":
+        lf = (F - 1) // temporal + 1
+        return {"batch": b, "latent_frames": lf, "height": h, "width": w}
+    if component == "vae_decoder":
+        if kind == "cogvideox":
+            return {"batch": b, "height": h, "width": w}
+        return {"batch": b, "batch_frames": b, "height": h, "width": w}
+    raise ValueError(component)
+
+
+def feeds_for(path: Path, bind: dict, b: int) -> dict:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    s = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    spec = {}
+    for i in s.get_inputs():
+        shape = [d if isinstance(d, int) else bind[d] for d in i.shape]
+        value = None
+        if i.name == "timestep":
+            value = 500
+        elif i.name == "num_frames":
+            value = b
+        elif i.name == "added_time_ids":
+            value = 6.0
+        spec[i.name] = (ORT_DTYPE[i.type], shape, value)
+    return spec
+
+
+def measure(path: Path, spec: dict) -> dict:
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536"}
+    r = subprocess.run([sys.executable, "-c", MEASURE, str(path), json.dumps(spec)], capture_output=True, text=True,
+                       env=env)
+    if r.returncode != 0:
+        return {"error": f"exit {r.returncode}: " + (r.stderr.strip().splitlines() or [""])[-1][:400]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _available_bytes() -> int:
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def rule_bytes(j: dict, b, f, w, h) -> float:
+    fv, pv = f / j["F0"], (w * h) / j["P0"]
+    return j["constant"] + b * sum(c * fv ** a * pv ** e for a, e, c in j["terms"])
+
+
+def main(argv=None):
+    import onnx
+
+    from activation_memory import bind_inputs, graph_memory  # noqa: F401
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--folder", required=True)
+    p.add_argument("--name", required=True, help="the random_models.py config it was built from")
+    p.add_argument("--width", type=int, required=True)
+    p.add_argument("--height", type=int, required=True)
+    p.add_argument("--frames", type=int, required=True)
+    p.add_argument("--components", help="comma-separated (default: every component with a memory rule)")
+    p.add_argument("--text-encoder-layers", type=int, help="the text encoder was built with this many blocks")
+    p.add_argument("--out", required=True, help="JSON file to update (one entry per --name)")
+    a = p.parse_args(argv)
+    folder = Path(a.folder)
+    dolly = json.loads((folder / "dolly.json").read_text())
+    index = json.loads((folder / "model_index.json").read_text())
+    kind = {"AnimateDiffPipeline": "animatediff", "StableVideoDiffusionPipeline": "svd",
+            "CogVideoXPipeline": "cogvideox"}[index["_class_name"]]
+    vcfg = json.loads((folder / "vae_decoder/config.json").read_text())
+    vae_scale = 2 ** (len(vcfg["block_out_channels"]) - 1)
+    temporal = vcfg.get("temporal_compression_ratio", 1)
+    guidance_batch = 2
+    calls = {"text_encoder": 1, "image_encoder": 1, "vae_encoder": 1, "unet": guidance_batch,
+             "transformer": guidance_batch, "vae_decoder": 1 if kind == "cogvideox" else min(a.frames, 8)}
+    wanted = a.components.split(",") if a.components else list(dolly.get("memory", {}))
+    rows = []
+    for comp in wanted:
+        b = calls[comp]
+        frames = a.frames
+        bind = bindings(kind, comp, b, frames, a.width, a.height, vae_scale, temporal)
+        mem = dolly["memory"][comp]
+        # the rule's terms: frames are the clip's for denoisers and 3D VAEs, 1 for per-frame calls
+        rf = frames if comp in ("unet", "transformer") or (comp == "vae_decoder" and kind == "cogvideox") else 1
+        for graph, fname, key in (("fused", "model.onnx", "activations"), ("unfused", "model.unfused.onnx", "activationsUnfused")):
+            path = folder / comp / fname
+            if not path.exists() or key not in mem:
+                continue
+            spec = feeds_for(path, bind, b)
+            model = onnx.load(str(path), load_external_data=False)
+            shapes = {n: tuple(s[1]) for n, s in spec.items()}
+            est_graph = graph_memory(model).peak(bind_inputs(graph_memory(model), shapes))[0]
+            cpu = est_graph
+            if mem.get("precision") == "fp16":
+                g32 = graph_memory(model, float16_bytes=4)
+                cpu = g32.peak(bind_inputs(g32, shapes))[0]
+            t0 = time.time()
+            avail = _available_bytes()
+            if cpu > 0.6 * avail:  # never push this (shared) machine into its OOM killer
+                m = {"skipped": f"needs ~{cpu / 2**30:.1f} GiB of activations; {avail / 2**30:.1f} GiB available"}
+            else:
+                m = measure(path, spec)
+            row = {"component": comp, "graph": graph, "precision": mem.get("precision"),
+                   "call": {"batch": b, "frames": rf, "width": a.width, "height": a.height},
+                   "inputs": {n: s[1] for n, s in spec.items()},
+                   "ruleBytes": round(rule_bytes(mem[key], b, rf, a.width, a.height)),
+                   "graphBytes": est_graph, "cpuEstimateBytes": cpu, **m,
+                   "wallSeconds": round(time.time() - t0, 1)}
+            if "peakBytes" in m:
+                row["measuredOverEstimate"] = round(m["peakBytes"] / max(1, cpu), 3)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    out = Path(a.out)
+    data = json.loads(out.read_text()) if out.exists() else {}
+    import onnxruntime
+
+    from random_models import published_weight_bytes
+
+    data.setdefault("method", __doc__.split("Measured:")[1].strip())
+    data["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                       "memGiB": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+                       "onnxruntime": onnxruntime.__version__}
+    data.setdefault("models", {})[a.name] = {
+        "pipeline": kind,
+        "label": dolly.get("label"),
+        "memory": dolly["memory"],
+        "publishedWeightBytes": published_weight_bytes(a.name, dolly["precision"]),
+        "textEncoderLayers": a.text_encoder_layers,
+        "decodeChunk": {"animatediff": 16, "svd": "all", "cogvideox": None}[kind],
+        "vaeScale": vae_scale,
+        "native": {"width": dolly.get("nativeWidth"), "height": dolly.get("nativeHeight"),
+                   "frames": dolly.get("nativeFrames")},
+        "measured": rows,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"bench_memory: wrote {out}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
