@@ -280,16 +280,23 @@ def activation_rule(gm: GraphMemory, shapes_for, native: tuple[int, int, int], b
     F0, W0, H0 = native
     fs = sorted({max(1, round(F0 * s)) for s in (0.25, 0.5, 0.75, 1.0)}) if frames_vary else [F0]
     scales = (0.25, 0.5, 0.75, 1.0, 1.25)
-    points = []
+    points, refused = [], []
     for b in batches:
         for f in fs:
             for s in scales:
                 w, h = _snap(W0 * s), _snap(H0 * s)
-                peak, _ = gm.peak(bind_inputs(gm, shapes_for(b, f, w, h)))
+                try:
+                    shapes = shapes_for(b, f, w, h)
+                except Exception as e:  # noqa: BLE001 - a size the model's own input code refuses
+                    refused.append(f"{w}x{h}x{f}: {type(e).__name__}")
+                    continue
+                peak, _ = gm.peak(bind_inputs(gm, shapes))
                 points.append((b, f, w, h, peak))
+    if len(points) < max(4, len(batches) * len(fs) * len(scales) // 2):
+        raise ValueError(f"too few sizes to fit the activation rule ({len(points)}; refused: {', '.join(refused[:4])})")
     _, at = gm.peak(bind_inputs(gm, shapes_for(batches[-1], F0, W0, H0)))
     return fit_rule(points, F0, W0 * H0, at), points
 
 
-def _snap(v: float, m: int = 64) -> int:
+def _snap(v: float, m: int = 16) -> int:
     return max(m, int(math.floor(v / m)) * m)

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -119,6 +120,62 @@ def measure(path: Path, spec: dict) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def float32_copies(comp_dir: Path, dst: Path) -> dict[str, Path]:
+    """A float16 component's graphs (fused and as exported) converted to float32 in dst: weights,
+    constants, casts and inputs become float32 (the architecture is unchanged), both graphs
+    reading one weights file. The CPU provider computes a float16 graph partly in float32
+    through casts it inserts; a float32 graph is what the estimate's method can be checked on."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, numpy_helper
+
+    def convert(model):
+        g = model.graph
+        for t in list(g.initializer):
+            if t.data_type == TensorProto.FLOAT16:
+                t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float32), t.name))
+        for n in g.node:
+            if n.op_type == "Cast":
+                for at in n.attribute:
+                    if at.name == "to" and at.i == TensorProto.FLOAT16:
+                        at.i = TensorProto.FLOAT
+            for at in n.attribute:
+                if at.type == onnx.AttributeProto.TENSOR and at.t.data_type == TensorProto.FLOAT16:
+                    at.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(at.t).astype(np.float32), at.t.name))
+        for v in list(g.input) + list(g.output):
+            if v.type.tensor_type.elem_type == TensorProto.FLOAT16:
+                v.type.tensor_type.elem_type = TensorProto.FLOAT
+        del g.value_info[:]
+        return model
+
+    dst.mkdir(parents=True, exist_ok=True)
+    out = {}
+    fused = convert(onnx.load(str(comp_dir / "model.onnx"), load_external_data=True))
+    onnx.save_model(fused, str(dst / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="weights.bin", size_threshold=1024)
+    out["fused"] = dst / "model.onnx"
+    saved = {t.name: t for t in onnx.load(str(dst / "model.onnx"), load_external_data=False).graph.initializer}
+    del fused
+    if (comp_dir / "model.unfused.onnx").exists():
+        unf = onnx.load(str(comp_dir / "model.unfused.onnx"), load_external_data=False)
+        for t in unf.graph.initializer:
+            if t.name in saved and saved[t.name].data_location == TensorProto.EXTERNAL:
+                t.CopyFrom(saved[t.name])
+            elif t.data_location == TensorProto.EXTERNAL:
+                raise RuntimeError(f"{t.name}: in the unfused graph only")
+        unf = convert(unf)
+        onnx.save_model(unf, str(dst / "model.unfused.onnx"))
+        out["unfused"] = dst / "model.unfused.onnx"
+    return out
+
+
+def _merge(old: list, new: list) -> list:
+    """Rows of this run replace earlier rows of the same component, graph and call."""
+    key = lambda r: (r["component"], r["graph"], json.dumps(r["call"], sort_keys=True))  # noqa: E731
+    fresh = {key(r) for r in new}
+    return [r for r in old if key(r) not in fresh] + new
+
+
 def _available_bytes() -> int:
     for line in open("/proc/meminfo"):
         if line.startswith("MemAvailable:"):
@@ -131,11 +188,40 @@ def rule_bytes(j: dict, b, f, w, h) -> float:
     return j["constant"] + b * sum(c * fv ** a * pv ** e for a, e, c in j["terms"])
 
 
-def main(argv=None):
+def run_one(comp, graph, path, rule, precision, bind, b, rf, a, use_rule=True) -> dict:
+    """Measures one graph at one call and sets the estimates beside it (the rule's only where
+    the graph is the one the rule was fitted on)."""
     import onnx
 
-    from activation_memory import bind_inputs, graph_memory  # noqa: F401
+    from activation_memory import bind_inputs, graph_memory
 
+    spec = feeds_for(path, bind, b)
+    model = onnx.load(str(path), load_external_data=False)
+    shapes = {n: tuple(x[1]) for n, x in spec.items()}
+    gm = graph_memory(model)
+    est_graph = gm.peak(bind_inputs(gm, shapes))[0]
+    cpu = est_graph
+    if precision == "fp16":
+        g32 = graph_memory(model, float16_bytes=4)
+        cpu = g32.peak(bind_inputs(g32, shapes))[0]
+    t0 = time.time()
+    avail = _available_bytes()
+    if cpu > 0.6 * avail:  # never push this (shared) machine into its OOM killer
+        m = {"skipped": f"needs ~{cpu / 2**30:.1f} GiB of activations; {avail / 2**30:.1f} GiB available"}
+    else:
+        m = measure(path, spec)
+    row = {"component": comp, "graph": graph, "precision": precision,
+           "call": {"batch": b, "frames": rf, "width": a.width, "height": a.height},
+           "inputs": {n: x[1] for n, x in spec.items()},
+           "ruleBytes": round(rule_bytes(rule, b, rf, a.width, a.height)) if use_rule else None,
+           "graphBytes": est_graph, "cpuEstimateBytes": cpu, **m, "wallSeconds": round(time.time() - t0, 1)}
+    if "peakBytes" in m:
+        row["measuredOverEstimate"] = round(m["peakBytes"] / max(1, cpu), 3)
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--folder", required=True)
     p.add_argument("--name", required=True, help="the random_models.py config it was built from")
@@ -145,6 +231,10 @@ def main(argv=None):
     p.add_argument("--components", help="comma-separated (default: every component with a memory rule)")
     p.add_argument("--text-encoder-layers", type=int, help="the text encoder was built with this many blocks")
     p.add_argument("--out", required=True, help="JSON file to update (one entry per --name)")
+    p.add_argument("--float32-check", metavar="DIR",
+                   help="also measure float16 components converted to float32, written under DIR (large)")
+    p.add_argument("--float32-only", action="store_true",
+                   help="with --float32-check: only the float32 conversions (keeps the other rows already in --out)")
     a = p.parse_args(argv)
     folder = Path(a.folder)
     dolly = json.loads((folder / "dolly.json").read_text())
@@ -166,34 +256,17 @@ def main(argv=None):
         mem = dolly["memory"][comp]
         # the rule's terms: frames are the clip's for denoisers and 3D VAEs, 1 for per-frame calls
         rf = frames if comp in ("unet", "transformer") or (comp == "vae_decoder" and kind == "cogvideox") else 1
-        for graph, fname, key in (("fused", "model.onnx", "activations"), ("unfused", "model.unfused.onnx", "activationsUnfused")):
-            path = folder / comp / fname
-            if not path.exists() or key not in mem:
-                continue
-            spec = feeds_for(path, bind, b)
-            model = onnx.load(str(path), load_external_data=False)
-            shapes = {n: tuple(s[1]) for n, s in spec.items()}
-            est_graph = graph_memory(model).peak(bind_inputs(graph_memory(model), shapes))[0]
-            cpu = est_graph
-            if mem.get("precision") == "fp16":
-                g32 = graph_memory(model, float16_bytes=4)
-                cpu = g32.peak(bind_inputs(g32, shapes))[0]
-            t0 = time.time()
-            avail = _available_bytes()
-            if cpu > 0.6 * avail:  # never push this (shared) machine into its OOM killer
-                m = {"skipped": f"needs ~{cpu / 2**30:.1f} GiB of activations; {avail / 2**30:.1f} GiB available"}
-            else:
-                m = measure(path, spec)
-            row = {"component": comp, "graph": graph, "precision": mem.get("precision"),
-                   "call": {"batch": b, "frames": rf, "width": a.width, "height": a.height},
-                   "inputs": {n: s[1] for n, s in spec.items()},
-                   "ruleBytes": round(rule_bytes(mem[key], b, rf, a.width, a.height)),
-                   "graphBytes": est_graph, "cpuEstimateBytes": cpu, **m,
-                   "wallSeconds": round(time.time() - t0, 1)}
-            if "peakBytes" in m:
-                row["measuredOverEstimate"] = round(m["peakBytes"] / max(1, cpu), 3)
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+        graphs = [("fused", folder / comp / "model.onnx", "activations", mem.get("precision")),
+                  ("unfused", folder / comp / "model.unfused.onnx", "activationsUnfused", mem.get("precision"))]
+        for graph, path, key, precision in graphs:
+            if path.exists() and key in mem and not a.float32_only:
+                rows.append(run_one(comp, graph, path, mem[key], precision, bind, b, rf, a))
+        if mem.get("precision") == "fp16" and a.float32_check:
+            tmp = Path(a.float32_check) / comp
+            for graph, path in float32_copies(folder / comp, tmp).items():
+                key = "activations" if graph == "fused" else "activationsUnfused"
+                rows.append(run_one(comp, f"{graph} (as float32)", path, mem[key], "fp32", bind, b, rf, a, use_rule=False))
+            shutil.rmtree(tmp, ignore_errors=True)
     out = Path(a.out)
     data = json.loads(out.read_text()) if out.exists() else {}
     import onnxruntime
@@ -204,7 +277,8 @@ def main(argv=None):
     data["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                        "memGiB": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
                        "onnxruntime": onnxruntime.__version__}
-    data.setdefault("models", {})[a.name] = {
+    models = data.setdefault("models", {})
+    models[a.name] = {
         "pipeline": kind,
         "label": dolly.get("label"),
         "memory": dolly["memory"],
@@ -214,7 +288,7 @@ def main(argv=None):
         "vaeScale": vae_scale,
         "native": {"width": dolly.get("nativeWidth"), "height": dolly.get("nativeHeight"),
                    "frames": dolly.get("nativeFrames")},
-        "measured": rows,
+        "measured": _merge(data.get("models", {}).get(a.name, {}).get("measured", []), rows),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=1) + "\n")

@@ -516,11 +516,15 @@ def _post_pass(name: str, dest: Path, fuse: bool, keep_unfused: bool, memory: Me
         mem["activations"] = after.to_json()
         F0, W0, H0 = memory.native
         b = memory.batches[-1]
-        gib = lambda r: r.bytes(b, F0, W0, H0) / 2**30  # noqa: E731
-        log(f"{name}: activations for one call at {W0}x{H0}, {F0} frames, batch {b}: {gib(after):.2f} GiB"
-            + (f" ({gib(before):.2f} GiB unfused)" if fuse else "")
+        size = lambda r: _bytes(r.bytes(b, F0, W0, H0))  # noqa: E731
+        log(f"{name}: activations for one call at {W0}x{H0}, {F0} frames, batch {b}: {size(after)}"
+            + (f" ({size(before)} unfused)" if fuse else "")
             + f"; rule within {after.fit_error:.1%} of the graph on its grid, peak at {after.peak_at} [{dt:.0f}s]")
     return rep, mem
+
+
+def _bytes(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def _session(path: Path):

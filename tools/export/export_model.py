@@ -23,6 +23,12 @@ What it does:
   stay float32 inside the graph (see export_lib.plan_fp16), and the result is checked against
   the float32 model.
 - Graphs over 2 GB keep their weights in model.onnx_data beside model.onnx.
+- Attention is fused into one MultiHeadAttention node per attention (fuse_attention.py) before
+  the checks, so they run on the fused graph (--no-fuse keeps it as exported), and dolly.json
+  "memory" gets each component's activation rule (activation_memory.py), which the engine's
+  memory plans read.
+- --random-weights NAME builds the model from its published config (random_models.py) instead
+  of --base, to test real sizes without a download.
 - The folder gets model_index.json, scheduler/, tokenizer/ (text-to-video), each component's
   config.json (the engine reads scaling_factor and block_out_channels from vae_decoder/), and
   dolly.json with what the layout cannot say (native size, precision, camera, motion).
