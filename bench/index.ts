@@ -1,6 +1,7 @@
 // `npm run bench`: prints one JSON object with every figure.
 import { cpus, totalmem } from 'node:os'
 import { exportOverhead } from './export'
+import { memoryPlans } from './memory'
 import { stepOverhead } from './step-overhead'
 
 const started = Date.now()
@@ -14,6 +15,7 @@ const result = {
   svd_xt_step: stepOverhead(25),
   svd_xt_step_fp16_io: stepOverhead(25, true),
   mp4_export_25x1024x576: await exportOverhead(),
+  memory_plans: memoryPlans(),
   wall_s: 0,
 }
 result.wall_s = Number(((Date.now() - started) / 1000).toFixed(1))

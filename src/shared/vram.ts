@@ -27,12 +27,17 @@ export const ACTIVATION_MIB = 512
 export const VAE_TILE_LATENT = 64
 const MiB = 1024 * 1024
 
-/** dolly.json memory.<component>.activations: bytes = constant + batch * sum c (frames/F0)^a (pixels/P0)^b. */
-export type ActivationRule = {
+type Polynomial = { constant: number; terms: [number, number, number][] }
+
+/**
+ * dolly.json memory.<component>.activations: the largest of polynomials
+ * bytes = constant + batch * sum k (frames/F0)^a (pixels/P0)^b, one per graph node that holds the
+ * peak somewhere on the exporter's grid (the first, then `more`).
+ */
+export type ActivationRule = Polynomial & {
   F0: number
   P0: number
-  constant: number
-  terms: [number, number, number][]
+  more?: Polynomial[]
   fitError?: number
   peakAt?: string
 }
@@ -43,7 +48,9 @@ export function activationBytes(
 ): number {
   const f = c.frames / rule.F0
   const p = (c.width * c.height) / rule.P0
-  return rule.constant + c.batch * rule.terms.reduce((s, [a, b, k]) => s + k * f ** a * p ** b, 0)
+  const value = (q: Polynomial) =>
+    q.constant + c.batch * q.terms.reduce((s, [a, b, k]) => s + k * f ** a * p ** b, 0)
+  return Math.max(value(rule), ...(rule.more ?? []).map(value))
 }
 
 export type ComponentMemory = { bytes: number; activations: ActivationRule | null }

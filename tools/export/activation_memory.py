@@ -15,12 +15,14 @@ Plus what a node holds while it runs:
 Graph inputs are live from the start, outputs to the end; weights (initializers) are not
 activations and are counted apart, from the files.
 
-The rule: the exporter evaluates the peak on a grid of sizes (a quarter of the native frames and
-pixels per side up to the native frames and 1.25x the side) and fits
+The rule: the exporter evaluates the graph on a grid of sizes (a quarter of the native frames
+and pixels per side up to the native frames and 1.25x the side). What the node holding the
+peak holds is a sum of tensor sizes, so a polynomial; for each node that holds the peak
+somewhere on the grid it fits
     bytes(batch, frames, width, height) = c0 + batch * sum_k c_k * (frames/F0)^a_k * (pixels/P0)^b_k
-with a_k, b_k in {0, 1, 2} (pixels = width * height; non-negative least squares), so a fused
-graph comes out linear in frames x pixels and an unfused one keeps its quadratic attention
-terms. `batch` is what one call of the component takes: the guidance batch for a denoiser, the
+with a_k, b_k in {0, 1, 2} (pixels = width * height; non-negative least squares), and the rule
+is the largest of these (dolly.json: the first polynomial, then "more"). A fused graph comes
+out linear in frames x pixels; an unfused one keeps its quadratic attention terms. `batch` is what one call of the component takes: the guidance batch for a denoiser, the
 frames per call for a per-frame VAE, 1 for the encoders. The rule and the grid's worst fit
 error are written to dolly.json; the engine evaluates it for each stage of each plan.
 """
@@ -47,6 +49,7 @@ class GraphMemory:
     """A graph ready for peak computations at any size."""
     symbols: list[str]  # the graph's named input dims
     unknown: int  # tensors whose size shape inference could not tell (counted as 0)
+    unresolved: int = 0  # tensors whose dims depend on symbols shape inference made up (unk__...)
     _nodes: list = field(repr=False, default_factory=list)
     _tensors: dict = field(repr=False, default_factory=dict)
     _fns: dict = field(repr=False, default_factory=dict)
@@ -57,6 +60,10 @@ class GraphMemory:
 
     def peak(self, bind: dict[str, int]) -> tuple[int, str]:
         """(peak activation bytes, the node where it is reached) with the named dims bound."""
+        size = self._sizes(bind)
+        return _simulate(self._nodes, size, self.inputs_list, self.outputs_set, self.last_use)
+
+    def _sizes(self, bind: dict[str, int]) -> dict[str, int]:
         size = {}
         for name, (elem, dims) in self._tensors.items():
             n = elem
@@ -70,10 +77,21 @@ class GraphMemory:
                     v = self._fns[d](bind)
                     n *= max(0, int(v))
             size[name] = n
-        return _simulate(self._nodes, size, self.inputs_list, self.outputs_set, self.last_use)
+        return size
+
+    def profile(self, bind: dict[str, int]) -> list[int]:
+        """The bytes held at each node (in graph order) with the named dims bound."""
+        out: list[int] = []
+        _simulate(self._nodes, self._sizes(bind), self.inputs_list, self.outputs_set, self.last_use, out)
+        return out
+
+    def node_name(self, i: int) -> str:
+        op, _, outs, _ = self._nodes[i]
+        return f"{op} {outs[0] if outs else ''}"
 
 
-def _simulate(nodes, size, inputs, outputs, last_use):
+def _simulate(nodes, size, inputs, outputs, last_use, profile=None):
+    """(peak, where); with `profile` (a list), appends the bytes held at each node."""
     buf_of = {}  # tensor -> buffer id
     buf_size = {}
     buf_refs = {}  # buffer -> tensors alive on it
@@ -115,6 +133,8 @@ def _simulate(nodes, size, inputs, outputs, last_use):
                     continue
             alloc(o)
         extra = scratch(size) if scratch else 0
+        if profile is not None:
+            profile.append(live + extra)
         if live + extra > peak:
             peak, where = live + extra, f"{op} {outs[0] if outs else ''}"
         for x in set(ins) | set(outs):
@@ -136,7 +156,7 @@ def _mha_scratch(ins, elem):
     return f
 
 
-def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2) -> GraphMemory:
+def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2, input_shapes: dict | None = None) -> GraphMemory:
     """Prepares `model` (weights need not be loaded) for peak computations. float16_bytes=4
     counts float16 tensors as float32: what the CPU provider holds when it computes a float16
     graph (onnxruntime casts the ops that have no float16 CPU kernel to float32)."""
@@ -144,7 +164,7 @@ def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2) -> GraphMemory:
 
     from fuse_attention import infer_shapes_and_types
 
-    shapes, types = infer_shapes_and_types(model)
+    shapes, types = infer_shapes_and_types(model, input_shapes)
     sizes = {**DTYPE_BYTES, TensorProto.FLOAT16: float16_bytes}
     g = model.graph
     inits = {t.name for t in g.initializer}
@@ -171,6 +191,7 @@ def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2) -> GraphMemory:
             tensors[o] = (elem, dims)
     for name in inputs:
         tensors[name] = (sizes.get(types.get(name), 4), shapes.get(name) or [None])
+    made_up = set()
     for _, dims in tensors.values():
         for d in dims:
             if isinstance(d, str) and d not in fns:
@@ -178,9 +199,11 @@ def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2) -> GraphMemory:
                 free = [s for s in expr.free_symbols]
                 if any(str(s) not in sym for s in free):
                     fns[d] = lambda b: 0  # a dim shape inference made up (unk__): unknown
+                    made_up.add(d)
                     continue
                 f = sympy.lambdify([sympy.Symbol(s) for s in symbols], expr, modules=["math"])
                 fns[d] = (lambda f: lambda b: f(*[b.get(s, 1) for s in symbols]))(f)
+    unresolved = sum(1 for _, dims in tensors.values() if any(d in made_up for d in dims))
     for idx, n in enumerate(g.node):
         ins = [x for x in n.input]
         outs = [o for o in n.output if o]
@@ -193,7 +216,7 @@ def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2) -> GraphMemory:
             if qd and kd and len(qd) == 3 and len(kd) == 3:
                 tensors["__scores__" + ins[0]] = (4, [qd[0], heads, qd[1], kd[1]])
         nodes.append((n.op_type, [x for x in ins if x and x not in inits], outs, scratch))
-    return GraphMemory(symbols=symbols, unknown=unknown, _nodes=nodes, _tensors=tensors, _fns=fns,
+    return GraphMemory(symbols=symbols, unknown=unknown, unresolved=unresolved, _nodes=nodes, _tensors=tensors, _fns=fns,
                        inputs={i: shapes.get(i) for i in inputs}, inputs_list=inputs,
                        outputs_set={o.name for o in g.output}, last_use=last_use)
 
@@ -217,70 +240,112 @@ class ActivationRule:
     P0: int
     constant: float  # bytes whatever the batch
     terms: list[tuple[int, int, float]]  # (frames exponent, pixels exponent, bytes per batch item)
-    fit_error: float  # worst |fit - graph| / graph over the grid
+    fit_error: float  # worst |rule - graph| / graph over the grid
     peak_at: str  # where the peak is reached at the native size
+    more: list = field(default_factory=list)  # further (constant, terms): the rule is the largest
 
     def bytes(self, batch: int, frames: int, width: int, height: int) -> float:
         f, p = frames / self.F0, (width * height) / self.P0
-        return self.constant + batch * sum(c * f ** a * p ** b for a, b, c in self.terms)
+        return max(c0 + batch * sum(c * f ** a * p ** b for a, b, c in terms)
+                   for c0, terms in [(self.constant, self.terms), *self.more])
+
+    @staticmethod
+    def from_json(j: dict) -> "ActivationRule":
+        return ActivationRule(F0=j["F0"], P0=j["P0"], constant=j["constant"], terms=[tuple(t) for t in j["terms"]],
+                              fit_error=j.get("fitError", 0.0), peak_at=j.get("peakAt", ""),
+                              more=[(m["constant"], [tuple(t) for t in m["terms"]]) for m in j.get("more", [])])
 
     def to_json(self) -> dict:
-        return {"F0": self.F0, "P0": self.P0, "constant": round(self.constant),
-                "terms": [[a, b, round(c)] for a, b, c in self.terms if round(c) > 0],
-                "fitError": round(self.fit_error, 4), "peakAt": self.peak_at}
+        def piece(c0, terms):
+            return {"constant": round(c0), "terms": [[a, b, round(c)] for a, b, c in terms if round(c) > 0]}
+        j = {"F0": self.F0, "P0": self.P0, **piece(self.constant, self.terms)}
+        if self.more:
+            j["more"] = [piece(c0, t) for c0, t in self.more]
+        return {**j, "fitError": round(self.fit_error, 4), "peakAt": self.peak_at}
 
 
-def fit_rule(points: list[tuple[int, int, int, int, int]], F0: int, P0: int, peak_at: str) -> ActivationRule:
-    """points: (batch, frames, width, height, peak bytes). Non-negative least squares over the
-    monomials (frames/F0)^a (pixels/P0)^b, a, b in {0, 1, 2}, times batch; relative errors
-    weigh every point alike."""
+def _fit_poly(points, F0: int, P0: int):
+    """(constant, terms) fitted to points (batch, frames, width, height, bytes): non-negative
+    least squares over c0 + batch * (frames/F0)^a (pixels/P0)^b, a, b in {0, 1, 2}, each point
+    weighed by 1/bytes (relative error)."""
     X, y = [], []
-    for b, f, w, h, peak in points:
+    for b, f, w, h, v in points:
         fv, pv = f / F0, (w * h) / P0
         X.append([1.0] + [b * fv ** a * pv ** e for a, e in EXPONENTS])
-        y.append(peak)
+        y.append(v)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     wts = 1.0 / np.maximum(y, 1.0)
     coef = _nnls(X * wts[:, None], y * wts)
-    fit = X @ coef
-    err = float(np.max(np.abs(fit - y) / np.maximum(y, 1.0))) if len(y) else 0.0
-    return ActivationRule(F0=F0, P0=P0, constant=float(coef[0]),
-                          terms=[(a, e, float(c)) for (a, e), c in zip(EXPONENTS, coef[1:])],
-                          fit_error=err, peak_at=peak_at)
+    return float(coef[0]), [(a, e, float(c)) for (a, e), c in zip(EXPONENTS, coef[1:])]
 
 
-def _nnls(A, b, iters=200):
-    """Lawson-Hanson non-negative least squares (numpy only)."""
+def fit_rule(points: list[tuple[int, int, int, int, int]], F0: int, P0: int, peak_at: str,
+             held: dict[int, list] | None = None) -> ActivationRule:
+    """The rule from grid points (batch, frames, width, height, peak bytes). With `held`
+    (node -> the bytes it holds at each point, for the nodes where the peak is reached somewhere
+    on the grid), one polynomial per such node, each exact (what a node holds is a sum of tensor
+    sizes), and the rule is their maximum: the peak moves between nodes as sizes change."""
+    if held:
+        pieces = [_fit_poly([(*p[:4], v) for p, v in zip(points, vals)], F0, P0) for vals in held.values()]
+    else:
+        pieces = [_fit_poly(points, F0, P0)]
+    rule = ActivationRule(F0=F0, P0=P0, constant=pieces[0][0], terms=pieces[0][1], fit_error=0.0, peak_at=peak_at,
+                          more=pieces[1:])
+    errs = [abs(rule.bytes(b, f, w, h) - v) / max(v, 1.0) for b, f, w, h, v in points]
+    rule.fit_error = float(max(errs)) if errs else 0.0
+    return rule
+
+
+def _nnls(A, b):
+    """Non-negative least squares by trying every set of columns (10 columns: 1024 small solves):
+    the non-negative solution with the smallest residual. Exact where an iterative method can
+    stop early on these badly scaled monomials."""
+    from itertools import combinations
+
     n = A.shape[1]
-    x = np.zeros(n)
-    passive = np.zeros(n, dtype=bool)
-    for _ in range(iters):
-        w = A.T @ (b - A @ x)
-        if passive.all() or w[~passive].max(initial=0) <= 1e-12 * max(1.0, np.abs(w).max()):
-            break
-        j = int(np.argmax(np.where(passive, -np.inf, w)))
-        passive[j] = True
-        while True:
-            z = np.zeros(n)
-            z[passive] = np.linalg.lstsq(A[:, passive], b, rcond=None)[0]
-            if (z[passive] > 0).all():
-                x = z
-                break
-            neg = passive & (z <= 0)
-            alpha = np.min(x[neg] / (x[neg] - z[neg] + 1e-300))
-            x = x + alpha * (z - x)
-            passive &= x > 1e-12
-    return x
+    scale = np.maximum(np.abs(A).max(axis=0), 1e-300)
+    As = A / scale
+    best, best_res = np.zeros(n), float(np.sum(b ** 2))
+    for k in range(1, n + 1):
+        for cols in combinations(range(n), k):
+            c = list(cols)
+            z, *_ = np.linalg.lstsq(As[:, c], b, rcond=None)
+            if (z < 0).any():
+                continue
+            res = float(np.sum((As[:, c] @ z - b) ** 2))
+            if res < best_res * (1 - 1e-12):
+                best, best_res = np.zeros(n), res
+                best[c] = z
+    return best / scale
+
+
+def concrete_memory(model: onnx.ModelProto, input_shapes: dict, float16_bytes: int = 2) -> GraphMemory:
+    """The graph with its inputs at these shapes, inferred concretely (slower: one shape inference
+    per size, for graphs whose symbolic shapes lose track)."""
+    return graph_memory(model, float16_bytes=float16_bytes, input_shapes=input_shapes)
 
 
 def activation_rule(gm: GraphMemory, shapes_for, native: tuple[int, int, int], batches=(1, 2),
-                    frames_vary: bool = True) -> tuple[ActivationRule, list]:
-    """Fits the rule from peaks on a grid around native = (frames, width, height).
-    shapes_for(batch, frames, width, height) -> {input name: shape} for that call."""
+                    frames_vary: bool = True, model: onnx.ModelProto | None = None) -> tuple[ActivationRule, list]:
+    """Fits the rule from the graph on a grid around native = (frames, width, height).
+    shapes_for(batch, frames, width, height) -> {input name: shape} for that call. Where
+    symbolic shape inference lost track of some dims (gm.unresolved) and `model` is given, each
+    grid point is inferred concretely instead, on a smaller grid."""
     F0, W0, H0 = native
-    fs = sorted({max(1, round(F0 * s)) for s in (0.25, 0.5, 0.75, 1.0)}) if frames_vary else [F0]
-    scales = (0.25, 0.5, 0.75, 1.0, 1.25)
-    points, refused = [], []
+    concrete = gm.unresolved > 0 and model is not None
+    if concrete:
+        fs = sorted({max(1, round(F0 * s)) for s in (0.5, 1.0)}) if frames_vary else [F0]
+        scales = (0.5, 0.75, 1.0)
+    else:
+        fs = sorted({max(1, round(F0 * s)) for s in (0.25, 0.5, 0.75, 1.0)}) if frames_vary else [F0]
+        scales = (0.25, 0.5, 0.75, 1.0, 1.25)
+
+    def profile_at(shapes):
+        if concrete:
+            return concrete_memory(model, shapes).profile({})
+        return gm.profile(bind_inputs(gm, shapes))
+
+    points, profiles, refused = [], [], []
     for b in batches:
         for f in fs:
             for s in scales:
@@ -290,13 +355,124 @@ def activation_rule(gm: GraphMemory, shapes_for, native: tuple[int, int, int], b
                 except Exception as e:  # noqa: BLE001 - a size the model's own input code refuses
                     refused.append(f"{w}x{h}x{f}: {type(e).__name__}")
                     continue
-                peak, _ = gm.peak(bind_inputs(gm, shapes))
-                points.append((b, f, w, h, peak))
+                prof = profile_at(shapes)
+                profiles.append(prof)
+                points.append((b, f, w, h, max(prof) if prof else 0))
     if len(points) < max(4, len(batches) * len(fs) * len(scales) // 2):
         raise ValueError(f"too few sizes to fit the activation rule ({len(points)}; refused: {', '.join(refused[:4])})")
-    _, at = gm.peak(bind_inputs(gm, shapes_for(batches[-1], F0, W0, H0)))
-    return fit_rule(points, F0, W0 * H0, at), points
+    # the nodes where the peak is reached somewhere on the grid, largest first
+    peaks = {}
+    for prof in profiles:
+        if prof:
+            i = int(np.argmax(prof))
+            peaks[i] = max(peaks.get(i, 0), prof[i])
+    nodes = sorted(peaks, key=lambda i: -peaks[i])[:8]
+    held = {i: [prof[i] if i < len(prof) else 0 for prof in profiles] for i in nodes}
+    nat = profile_at(shapes_for(batches[-1], F0, W0, H0))
+    at = gm.node_name(int(np.argmax(nat))) if nat else "inputs"
+    return fit_rule(points, F0, W0 * H0, at, held), points
 
 
 def _snap(v: float, m: int = 16) -> int:
     return max(m, int(math.floor(v / m)) * m)
+
+
+# ---------------------------------------------------------------------------------------------
+# rules for a folder already exported (older exports, or to refit): the graphs' named input dims
+# bound from a render's batch, frames and size as the engine calls each component
+
+
+def render_bindings(kind: str, component: str, b: int, F: int, W: int, H: int, folder_cfg: dict) -> dict:
+    """The exporter's axis names bound for one call: batch `b`, clip frames `F`, pixels W x H."""
+    s = folder_cfg["vae_scale"]
+    h, w = H // s, W // s
+    if component in ("text_encoder", "image_encoder"):
+        return {"batch": b}
+    if component == "vae_encoder":
+        return {"batch": b, "height": H, "width": W}
+    if component == "unet":
+        return {"batch": b, "frames": F, "height": h, "width": w, "batch_frames": b * F}
+    if component == "transformer":
+        t, p, pt = folder_cfg["temporal"], folder_cfg["patch"], folder_cfg["patch_t"]
+        lf = (F - 1) // t + 1
+        lf += (pt - lf % pt) % pt if pt else 0
+        return {"batch": b, "latent_frames": lf, "height": h, "width": w,
+                "tokens": (lf // (pt or 1)) * (h // p) * (w // p)}
+    if component == "vae_decoder":
+        return {"batch": b, "batch_frames": b, "n": b, "height": h, "width": w}
+    raise ValueError(f"no render bindings for {component}")
+
+
+def folder_config(folder) -> tuple[str, dict]:
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    kind = {"AnimateDiffPipeline": "animatediff", "StableVideoDiffusionPipeline": "svd", "CogVideoXPipeline": "cogvideox",
+            "CogVideoXImageToVideoPipeline": "cogvideox"}.get(index["_class_name"])
+    if kind is None:
+        raise ValueError(f"{folder}: no render bindings for {index['_class_name']}")
+    vcfg = json.loads((folder / "vae_decoder/config.json").read_text())
+    tcfg = json.loads((folder / "transformer/config.json").read_text()) if (folder / "transformer").exists() else {}
+    return kind, {"vae_scale": 2 ** (len(vcfg["block_out_channels"]) - 1),
+                  "temporal": vcfg.get("temporal_compression_ratio", 1),
+                  "patch": tcfg.get("patch_size", 1), "patch_t": tcfg.get("patch_size_t")}
+
+
+def input_shapes(model: onnx.ModelProto, bind: dict) -> dict[str, tuple]:
+    inits = {t.name for t in model.graph.initializer}
+    out = {}
+    for i in model.graph.input:
+        if i.name in inits:
+            continue
+        dims = []
+        for d in i.type.tensor_type.shape.dim:
+            dims.append(d.dim_value if d.HasField("dim_value") else bind[d.dim_param])
+        out[i.name] = tuple(dims)
+    return out
+
+
+def refit_folder(folder, components: list[str] | None = None, log=print) -> dict:
+    """Recomputes dolly.json "memory" activation rules of an exported folder from its graphs
+    (model.onnx and, where kept, model.unfused.onnx)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    kind, cfg = folder_config(folder)
+    dolly = json.loads((folder / "dolly.json").read_text())
+    mem = dolly.setdefault("memory", {})
+    F0 = dolly.get("nativeFrames", 16)
+    native = (F0, dolly.get("nativeWidth", 512), dolly.get("nativeHeight", 512))
+    for comp in components or [d.name for d in sorted(folder.iterdir()) if (d / "model.onnx").exists()]:
+        per_frame_vae = comp == "vae_decoder" and kind != "cogvideox"
+        frames_vary = comp in ("unet", "transformer")
+        batches = (1,) if comp == "vae_decoder" and kind == "cogvideox" else (1, 2)
+        entry = mem.setdefault(comp, {})
+        for key, fname in (("activations", "model.onnx"), ("activationsUnfused", "model.unfused.onnx")):
+            path = folder / comp / fname
+            if not path.exists():
+                continue
+            model = onnx.load(str(path), load_external_data=False)
+
+            def shapes_for(b, f, w, h, model=model, comp=comp):
+                return input_shapes(model, render_bindings(kind, comp, b, f, w, h, cfg))
+
+            nat = native if not per_frame_vae else (1, native[1], native[2])
+            rule, _ = activation_rule(graph_memory(model), shapes_for, nat, batches, frames_vary, model=model)
+            entry[key] = rule.to_json()
+            log(f"{comp} {key}: {rule.bytes(batches[-1], nat[0], nat[1], nat[2]) / 2**30:.2f} GiB at "
+                f"{nat[1]}x{nat[2]}x{nat[0]}, batch {batches[-1]} (fit within {rule.fit_error:.1%})")
+    (folder / "dolly.json").write_text(json.dumps(dolly, indent=2) + "\n")
+    return mem
+
+
+if __name__ == "__main__":
+    import argparse
+
+    p = argparse.ArgumentParser(description="Refit dolly.json \"memory\" activation rules of an exported folder.")
+    p.add_argument("--folder", required=True)
+    p.add_argument("--components", help="comma-separated (default: every component)")
+    a = p.parse_args()
+    refit_folder(a.folder, a.components.split(",") if a.components else None)

@@ -71,25 +71,6 @@ ORT_DTYPE = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(i
              "tensor(int32)": "int32"}
 
 
-def bindings(kind: str, component: str, b: int, F: int, W: int, H: int, vae_scale: int, temporal: int) -> dict:
-    """The named dims of each component's inputs for one call (the exporter's axis names)."""
-    h, w = H // vae_scale, W // vae_scale
-    if component in ("text_encoder", "image_encoder"):
-        return {"batch": b}
-    if component == "vae_encoder":
-        return {"batch": b, "height": H, "width": W}
-    if component == "unet":
-        return {"batch": b, "frames": F, "height": h, "width": w, "batch_frames": b * F}
-    if component == "transformer":
-        lf = (F - 1) // temporal + 1
-        return {"batch": b, "latent_frames": lf, "height": h, "width": w}
-    if component == "vae_decoder":
-        if kind == "cogvideox":
-            return {"batch": b, "height": h, "width": w}
-        return {"batch": b, "batch_frames": b, "height": h, "width": w}
-    raise ValueError(component)
-
-
 def feeds_for(path: Path, bind: dict, b: int) -> dict:
     import onnxruntime as ort
 
@@ -184,8 +165,9 @@ def _available_bytes() -> int:
 
 
 def rule_bytes(j: dict, b, f, w, h) -> float:
-    fv, pv = f / j["F0"], (w * h) / j["P0"]
-    return j["constant"] + b * sum(c * fv ** a * pv ** e for a, e, c in j["terms"])
+    from activation_memory import ActivationRule
+
+    return ActivationRule.from_json(j).bytes(b, f, w, h)
 
 
 def run_one(comp, graph, path, rule, precision, bind, b, rf, a, use_rule=True) -> dict:
@@ -193,17 +175,16 @@ def run_one(comp, graph, path, rule, precision, bind, b, rf, a, use_rule=True) -
     the graph is the one the rule was fitted on)."""
     import onnx
 
-    from activation_memory import bind_inputs, graph_memory
+    from activation_memory import graph_memory
 
     spec = feeds_for(path, bind, b)
     model = onnx.load(str(path), load_external_data=False)
     shapes = {n: tuple(x[1]) for n, x in spec.items()}
-    gm = graph_memory(model)
-    est_graph = gm.peak(bind_inputs(gm, shapes))[0]
+    # the graph's peak at exactly this call: shapes inferred with the inputs' concrete shapes
+    est_graph = graph_memory(model, input_shapes=shapes).peak({})[0]
     cpu = est_graph
     if precision == "fp16":
-        g32 = graph_memory(model, float16_bytes=4)
-        cpu = g32.peak(bind_inputs(g32, shapes))[0]
+        cpu = graph_memory(model, float16_bytes=4, input_shapes=shapes).peak({})[0]
     t0 = time.time()
     avail = _available_bytes()
     if cpu > 0.6 * avail:  # never push this (shared) machine into its OOM killer
@@ -238,12 +219,10 @@ def main(argv=None):
     a = p.parse_args(argv)
     folder = Path(a.folder)
     dolly = json.loads((folder / "dolly.json").read_text())
-    index = json.loads((folder / "model_index.json").read_text())
-    kind = {"AnimateDiffPipeline": "animatediff", "StableVideoDiffusionPipeline": "svd",
-            "CogVideoXPipeline": "cogvideox"}[index["_class_name"]]
-    vcfg = json.loads((folder / "vae_decoder/config.json").read_text())
-    vae_scale = 2 ** (len(vcfg["block_out_channels"]) - 1)
-    temporal = vcfg.get("temporal_compression_ratio", 1)
+    from activation_memory import folder_config, render_bindings
+
+    kind, cfg = folder_config(folder)
+    vae_scale = cfg["vae_scale"]
     guidance_batch = 2
     calls = {"text_encoder": 1, "image_encoder": 1, "vae_encoder": 1, "unet": guidance_batch,
              "transformer": guidance_batch, "vae_decoder": 1 if kind == "cogvideox" else min(a.frames, 8)}
@@ -252,7 +231,7 @@ def main(argv=None):
     for comp in wanted:
         b = calls[comp]
         frames = a.frames
-        bind = bindings(kind, comp, b, frames, a.width, a.height, vae_scale, temporal)
+        bind = render_bindings(kind, comp, b, frames, a.width, a.height, cfg)
         mem = dolly["memory"][comp]
         # the rule's terms: frames are the clip's for denoisers and 3D VAEs, 1 for per-frame calls
         rf = frames if comp in ("unet", "transformer") or (comp == "vae_decoder" and kind == "cogvideox") else 1

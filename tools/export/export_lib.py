@@ -491,7 +491,8 @@ def _post_pass(name: str, dest: Path, fuse: bool, keep_unfused: bool, memory: Me
 
     def rule():
         t0 = time.time()
-        r, _ = activation_rule(graph_memory(model), shapes_for, memory.native, memory.batches, memory.frames_vary)
+        r, _ = activation_rule(graph_memory(model), shapes_for, memory.native, memory.batches, memory.frames_vary,
+                               model=model)
         return r, time.time() - t0
 
     mem = None

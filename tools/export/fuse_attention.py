@@ -95,12 +95,37 @@ def _shape_inference_class():
         """onnxruntime's symbolic shape inference, which would read a weight whenever it meets one
         in an Add or Mul: weights never carry shapes, so they are left alone."""
 
+        value_of = None  # set by infer_shapes_and_types: evaluates a small shape computation
+
         def _try_get_value(self, node, idx):
             if idx < len(node.input):
                 t = self.initializers_.get(node.input[idx])
                 if t is not None and t.data_location == TensorProto.EXTERNAL:
                     return None
-            return super()._try_get_value(node, idx)
+            v = super()._try_get_value(node, idx)
+            if v is None and self.value_of is not None and idx < len(node.input) and node.input[idx]:
+                # a shape computation its data propagation does not follow (OneHot, Range, Where...
+                # feeding a Tile or Reshape): evaluated from the shapes known so far
+                v = self.value_of(node.input[idx], self.known_vi_)
+            return v
+
+        def _infer_OneHot(self, node):  # noqa: N802 - onnxruntime's name
+            # SVD's UNet builds its image-only indicator with OneHot: a depth given as a 0-d
+            # array is a number, not a new symbol (which would spread to every tensor it broadcasts with)
+            from onnx import helper as h
+
+            depth = self._try_get_value(node, 1)
+            if depth is None or not hasattr(depth, "size") or depth.size != 1:
+                return super()._infer_OneHot(node)
+            shape = self._get_sympy_shape(node, 0)
+            axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
+            axis = axis + len(shape) + 1 if axis < 0 else axis
+            new = [*shape[:axis], int(np.asarray(depth).reshape(())), *shape[axis:]]
+            from onnxruntime.tools.symbolic_shape_infer import get_shape_from_sympy_shape
+
+            vi = self.known_vi_[node.output[0]]
+            vi.CopyFrom(h.make_tensor_value_info(node.output[0], self.known_vi_[node.input[2]].type.tensor_type.elem_type,
+                                                 get_shape_from_sympy_shape(new)))
 
     return ShapeInference
 
@@ -118,10 +143,13 @@ def _dims(vi) -> list | None:
     return out
 
 
-def infer_shapes_and_types(model: onnx.ModelProto) -> tuple[dict[str, list], dict[str, int]]:
+def infer_shapes_and_types(model: onnx.ModelProto, input_shapes: dict[str, tuple] | None = None
+                           ) -> tuple[dict[str, list], dict[str, int]]:
     """Symbolic shapes of every tensor (onnxruntime's SymbolicShapeInference: it follows the
     shape arithmetic of reshapes, so head counts and head sizes come out as numbers and the
-    rest as expressions of the graph's named input dims, e.g. 'height*width')."""
+    rest as expressions of the graph's named input dims, e.g. 'height*width'). With
+    `input_shapes` the graph inputs get those concrete shapes first, so every shape comes out
+    as numbers (where symbolic arithmetic would lose track)."""
     # a copy without weight payloads: shape inference needs their dims, and values only of the
     # small shape tensors, so weights become external references nothing reads
     bare = onnx.ModelProto()
@@ -131,6 +159,13 @@ def infer_shapes_and_types(model: onnx.ModelProto) -> tuple[dict[str, list], dic
     g.node.extend(model.graph.node)
     g.input.extend(model.graph.input)
     g.output.extend(model.graph.output)
+    for vi in g.input:
+        shape = (input_shapes or {}).get(vi.name)
+        if shape is not None:
+            dims = vi.type.tensor_type.shape.dim
+            for d, v in zip(dims, shape):
+                d.Clear()
+                d.dim_value = int(v)
     for t in model.graph.initializer:
         if t.data_location == TensorProto.EXTERNAL or int(np.prod(t.dims)) > 64:
             stub = g.initializer.add()
@@ -142,6 +177,20 @@ def infer_shapes_and_types(model: onnx.ModelProto) -> tuple[dict[str, list], dic
         else:
             g.initializer.append(t)
     si = _ShapeInference(2**31 - 1, True, False, 0)
+    gr = _Graph(model)
+    cache: dict = {}
+
+    def value_of(name, known_vi):
+        if name not in cache:
+            def shape_of(t):
+                vi = known_vi.get(t)
+                d = _dims(vi) if vi is not None else None
+                return d if d is not None and all(isinstance(x, int) or isinstance(x, str) for x in d) else None
+            v = _ConstEval(gr, shape_of).value(name)
+            cache[name] = v if v is not None and v.size <= 64 else None
+        return cache[name]
+
+    si.value_of = value_of
     si._preprocess(bare)
     while si.run_:
         si._infer_impl()
@@ -172,10 +221,14 @@ class _ConstEval:
     stand-in value, twice with different values, so a result that depends on one is refused."""
 
     OPS = {"Constant", "Shape", "Gather", "Cast", "Div", "Mul", "Sqrt", "Unsqueeze", "Squeeze", "Slice", "Concat",
-           "Reshape", "Pow", "Reciprocal", "Identity", "Sub", "Add", "Floor", "Ceil", "ConstantOfShape", "Neg"}
+           "Reshape", "Pow", "Reciprocal", "Identity", "Sub", "Add", "Floor", "Ceil", "ConstantOfShape", "Neg",
+           "OneHot", "Equal", "Where", "Expand", "Range", "Tile", "ReduceProd", "ReduceSum", "Less", "Greater", "Not",
+           "And", "Or", "Min", "Max", "Abs", "Mod", "Size"}
 
-    def __init__(self, gr: _Graph, shapes: dict):
-        self.gr, self.shapes = gr, shapes
+    def __init__(self, gr: _Graph, shapes):
+        """shapes: tensor name -> dims (a dict, or a function giving None where unknown)."""
+        self.gr = gr
+        self.shape_of = shapes.get if isinstance(shapes, dict) else shapes
 
     def value(self, name: str):
         try:
@@ -211,7 +264,7 @@ class _ConstEval:
         nodes, inits = [], []
         for n in self._topo(cone):
             if n.op_type == "Shape":
-                d = self.shapes.get(n.input[0])
+                d = self.shape_of(n.input[0])
                 if d is None:
                     raise _NotConst("unknown shape")
                 full = np.array([v if isinstance(v, int) else stand_in for v in d], dtype=np.int64)
@@ -230,7 +283,10 @@ class _ConstEval:
         g = helper.make_graph(nodes, "scale", [], [helper.make_tensor_value_info(name, TensorProto.UNDEFINED, None)],
                               initializer=inits)
         m = helper.make_model(g, opset_imports=list(self.gr.model.opset_import), ir_version=self.gr.model.ir_version)
-        return np.asarray(ReferenceEvaluator(m).run(None, {})[0])
+        try:
+            return np.asarray(ReferenceEvaluator(m).run(None, {})[0])
+        except Exception as e:  # noqa: BLE001 - any op the evaluator cannot run here
+            raise _NotConst(str(e)) from e
 
     def _topo(self, cone):
         order = {id(n): i for i, n in enumerate(self.gr.g.node)}  # the graph is topologically sorted

@@ -367,12 +367,13 @@ class ExportAnimateDiff(Case):
         self.assertEqual(mem["unet"]["attention"], {"fused": 20, "softmaxBefore": 20, "softmax": 0, "multiHeadAttention": 20})
         import activation_memory as AM
 
-        rule = lambda j: AM.ActivationRule(j["F0"], j["P0"], j["constant"], [tuple(x) for x in j["terms"]], 0, "")  # noqa: E731
-        fused, unfused = rule(mem["unet"]["activations"]), rule(mem["unet"]["activationsUnfused"])
+        fused = AM.ActivationRule.from_json(mem["unet"]["activations"])
+        unfused = AM.ActivationRule.from_json(mem["unet"]["activationsUnfused"])
         note(f"animatediff tiny unet at 512x512x16, batch 2: activations {fused.bytes(2, 16, 512, 512) / 2**20:.0f} MiB fused, "
              f"{unfused.bytes(2, 16, 512, 512) / 2**20:.0f} MiB unfused")
         self.assertLess(fused.bytes(2, 16, 512, 512) * 10, unfused.bytes(2, 16, 512, 512))
-        self.assertLessEqual(mem["unet"]["activations"]["fitError"], 0.05)
+        self.assertLessEqual(mem["unet"]["activations"]["fitError"], 0.01)
+        self.assertLessEqual(mem["unet"]["activationsUnfused"]["fitError"], 0.01)
 
         # the whole pipeline: diffusers with the DDIM recipe as its docs build it
         pipe.scheduler = DDIMScheduler.from_pretrained(str(base / "scheduler"), beta_schedule="linear", clip_sample=False,

@@ -37,22 +37,29 @@ export class ModelFolderError extends Error {
 
 export type { PipelineKind }
 
+/** [frames exponent, pixels exponent, bytes per batch item] */
+const Terms = z
+  .array(
+    z.tuple([
+      z.number().int().min(0).max(2),
+      z.number().int().min(0).max(2),
+      z.number().nonnegative(),
+    ]),
+  )
+  .max(9)
+
 /** dolly.json memory.<component>.activations (tools/export/activation_memory.py states the rule). */
 const ActivationRuleJson = z
   .object({
     F0: z.number().positive(),
     P0: z.number().positive(),
     constant: z.number().nonnegative(),
-    /** [frames exponent, pixels exponent, bytes per batch item] */
-    terms: z
-      .array(
-        z.tuple([
-          z.number().int().min(0).max(2),
-          z.number().int().min(0).max(2),
-          z.number().nonnegative(),
-        ]),
-      )
-      .max(9),
+    terms: Terms,
+    /** Further polynomials: the rule is the largest. */
+    more: z
+      .array(z.object({ constant: z.number().nonnegative(), terms: Terms }).strict())
+      .max(16)
+      .optional(),
     fitError: z.number().nonnegative().optional(),
     peakAt: z.string().max(400).optional(),
   })
