@@ -326,11 +326,13 @@ def concrete_memory(model: onnx.ModelProto, input_shapes: dict, float16_bytes: i
 
 
 def activation_rule(gm: GraphMemory, shapes_for, native: tuple[int, int, int], batches=(1, 2),
-                    frames_vary: bool = True, model: onnx.ModelProto | None = None) -> tuple[ActivationRule, list]:
+                    frames_vary: bool = True, model: onnx.ModelProto | None = None,
+                    multiple: int = 16) -> tuple[ActivationRule, list]:
     """Fits the rule from the graph on a grid around native = (frames, width, height).
     shapes_for(batch, frames, width, height) -> {input name: shape} for that call. Where
     symbolic shape inference lost track of some dims (gm.unresolved) and `model` is given, each
-    grid point is inferred concretely instead, on a smaller grid."""
+    grid point is inferred concretely instead, on a smaller grid. Grid sizes are multiples of
+    `multiple` pixels (what the model takes: 64 for SD-style UNets, 16 for CogVideoX)."""
     F0, W0, H0 = native
     concrete = gm.unresolved > 0 and model is not None
     if concrete:
@@ -349,13 +351,13 @@ def activation_rule(gm: GraphMemory, shapes_for, native: tuple[int, int, int], b
     for b in batches:
         for f in fs:
             for s in scales:
-                w, h = _snap(W0 * s), _snap(H0 * s)
+                w, h = _snap(W0 * s, multiple), _snap(H0 * s, multiple)
                 try:
                     shapes = shapes_for(b, f, w, h)
-                except Exception as e:  # noqa: BLE001 - a size the model's own input code refuses
+                    prof = profile_at(shapes)
+                except Exception as e:  # noqa: BLE001 - a size the model's input code or shapes refuse
                     refused.append(f"{w}x{h}x{f}: {type(e).__name__}")
                     continue
-                prof = profile_at(shapes)
                 profiles.append(prof)
                 points.append((b, f, w, h, max(prof) if prof else 0))
     if len(points) < max(4, len(batches) * len(fs) * len(scales) // 2):
@@ -460,7 +462,9 @@ def refit_folder(folder, components: list[str] | None = None, log=print) -> dict
                 return input_shapes(model, render_bindings(kind, comp, b, f, w, h, cfg))
 
             nat = native if not per_frame_vae else (1, native[1], native[2])
-            rule, _ = activation_rule(graph_memory(model), shapes_for, nat, batches, frames_vary, model=model)
+            multiple = 16 if kind == "cogvideox" else 8 * cfg["vae_scale"]
+            rule, _ = activation_rule(graph_memory(model), shapes_for, nat, batches, frames_vary, model=model,
+                                      multiple=multiple)
             entry[key] = rule.to_json()
             log(f"{comp} {key}: {rule.bytes(batches[-1], nat[0], nat[1], nat[2]) / 2**30:.2f} GiB at "
                 f"{nat[1]}x{nat[2]}x{nat[0]}, batch {batches[-1]} (fit within {rule.fit_error:.1%})")

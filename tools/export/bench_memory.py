@@ -214,6 +214,8 @@ def main(argv=None):
     p.add_argument("--out", required=True, help="JSON file to update (one entry per --name)")
     p.add_argument("--float32-check", metavar="DIR",
                    help="also measure float16 components converted to float32, written under DIR (large)")
+    p.add_argument("--refresh-only", action="store_true",
+                   help="measure nothing: refresh the model's entry (dolly.json memory, weights) and keep its rows")
     p.add_argument("--float32-only", action="store_true",
                    help="with --float32-check: only the float32 conversions (keeps the other rows already in --out)")
     a = p.parse_args(argv)
@@ -227,6 +229,8 @@ def main(argv=None):
     calls = {"text_encoder": 1, "image_encoder": 1, "vae_encoder": 1, "unet": guidance_batch,
              "transformer": guidance_batch, "vae_decoder": 1 if kind == "cogvideox" else min(a.frames, 8)}
     wanted = a.components.split(",") if a.components else list(dolly.get("memory", {}))
+    if a.refresh_only:
+        wanted = []
     rows = []
     for comp in wanted:
         b = calls[comp]

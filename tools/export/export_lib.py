@@ -346,6 +346,7 @@ class MemorySpec:
     native: tuple[int, int, int]  # frames, width, height
     batches: tuple = (1, 2)
     frames_vary: bool = True
+    multiple: int = 16  # sizes the model takes are multiples of this many pixels
 
 
 @dataclass
@@ -492,7 +493,7 @@ def _post_pass(name: str, dest: Path, fuse: bool, keep_unfused: bool, memory: Me
     def rule():
         t0 = time.time()
         r, _ = activation_rule(graph_memory(model), shapes_for, memory.native, memory.batches, memory.frames_vary,
-                               model=model)
+                               model=model, multiple=memory.multiple)
         return r, time.time() - t0
 
     mem = None

@@ -143,10 +143,10 @@ def _common(a) -> dict:
                 keep_unfused=getattr(a, "keep_unfused", False))
 
 
-def _mem(to_size, native, batches=(1, 2), frames_vary=True):
+def _mem(to_size, native, batches=(1, 2), frames_vary=True, multiple=16):
     from export_lib import MemorySpec
 
-    return MemorySpec(to_size=to_size, native=native, batches=batches, frames_vary=frames_vary)
+    return MemorySpec(to_size=to_size, native=native, batches=batches, frames_vary=frames_vary, multiple=multiple)
 
 
 def _memory(results) -> dict:
@@ -213,7 +213,8 @@ def export_animatediff(a):
         "text_encoder", X.TextEncoderExport(te), out, ["input_ids"], "last_hidden_state",
         {"input_ids": {0: Axis("batch", ("batch",))}, "last_hidden_state": {0: Axis("batch", ("batch",))}},
         ids, {"batch": 1}, {"batch": {"batch": 2}},
-        memory=_mem(lambda b, f, ww, hh: {"batch": b}, (1, native[1], native[2]), frames_vary=False), **common))
+        memory=_mem(lambda b, f, ww, hh: {"batch": b}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor), **common))
 
     def unet_inputs(s):
         b, f, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
@@ -236,7 +237,8 @@ def export_animatediff(a):
     results.append(X.export_component(
         "unet", X.MotionUNetExport(unet), out, names, "out_sample", axes, unet_inputs, size, alts,
         fp16=a.fp16, fp16_margin=a.fp16_margin, required_symbolic={"batch"},
-        memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": f, "h": hh // scale, "w": ww // scale}, native),
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": f, "h": hh // scale, "w": ww // scale}, native,
+                    multiple=scale * factor),
         **common))
 
     def vae_inputs(s):
@@ -249,7 +251,8 @@ def export_animatediff(a):
         "vae_decoder", X.VaeDecoderExport(vae), out, ["latent_sample"], "sample",
         {"latent_sample": vax, "sample": vax}, vae_inputs, vsize,
         {"batch": {**vsize, "batch": 1}, "spatial": {**vsize, "h": vha, "w": vwa}}, required_symbolic={"batch"},
-        memory=_mem(lambda b, f, ww, hh: {"batch": b, "h": hh // scale, "w": ww // scale}, (1, native[1], native[2]), frames_vary=False),
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "h": hh // scale, "w": ww // scale}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor),
         **common))
 
     if camera:
@@ -339,7 +342,8 @@ def export_svd(a):
         "image_encoder", X.ImageEncoderExport(enc), out, ["pixel_values"], "image_embeds",
         {"pixel_values": bx, "image_embeds": bx}, lambda s: (randn(s["batch"], 3, isz, isz),),
         {"batch": 1}, {"batch": {"batch": 2}},
-        memory=_mem(lambda b, f, ww, hh: {"batch": b}, (1, native[1], native[2]), frames_vary=False), **common))
+        memory=_mem(lambda b, f, ww, hh: {"batch": b}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor), **common))
 
     ex = {0: Axis("batch", ("batch",)), 2: Axis("height", ("spatial",)), 3: Axis("width", ("spatial",))}
     esize = {"batch": 1, "h": H, "w": W}
@@ -348,7 +352,8 @@ def export_svd(a):
         "vae_encoder", X.VaeEncoderModeExport(vae), out, ["sample"], "latent_sample",
         {"sample": ex, "latent_sample": ex}, lambda s: (randn(s["batch"], 3, s["h"], s["w"]).clamp(-1, 1),),
         esize, {"batch": {**esize, "batch": 2}, "spatial": {**esize, "h": eh, "w": ew}},
-        memory=_mem(lambda b, f, ww, hh: {"batch": b, "h": hh, "w": ww}, (1, native[1], native[2]), frames_vary=False), **common))
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "h": hh, "w": ww}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor), **common))
 
     Cin = unet.config.in_channels
     D = unet.config.cross_attention_dim
@@ -375,7 +380,8 @@ def export_svd(a):
         "unet", X.SpatioTemporalUNetExport(unet), out, names, "out_sample", axes, unet_inputs, size, alts,
         fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep"},
         required_symbolic={"batch"},
-        memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": f, "h": hh // scale, "w": ww // scale}, native),
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": f, "h": hh // scale, "w": ww // scale}, native,
+                    multiple=scale * factor),
         **common))
 
     Cl = vae.config.latent_channels
@@ -391,7 +397,8 @@ def export_svd(a):
         {"latent_sample": dax, "sample": dax}, dec_inputs, dsize,
         {"frames": {**dsize, "n": 3 if F != 3 else 5}, "spatial": {**dsize, "h": dha, "w": dwa}},
         required_symbolic={"frames"},
-        memory=_mem(lambda b, f, ww, hh: {"n": b, "h": hh // scale, "w": ww // scale}, (1, native[1], native[2]), frames_vary=False),
+        memory=_mem(lambda b, f, ww, hh: {"n": b, "h": hh // scale, "w": ww // scale}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor),
         **common))
 
     pipe.scheduler.save_pretrained(str(out / "scheduler"))
