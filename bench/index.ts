@@ -2,6 +2,7 @@
 import { cpus, totalmem } from 'node:os'
 import { exportOverhead } from './export'
 import { longTakeBench } from './longtake'
+import { memoryPlans } from './memory'
 import { stepOverhead } from './step-overhead'
 import { wanDecodeMemory } from './wan-decode'
 
@@ -18,6 +19,7 @@ const result = {
   mp4_export_25x1024x576: await exportOverhead(),
   wan_vae_decode_memory: wanDecodeMemory(),
   long_takes: longTakeBench(),
+  memory_plans: memoryPlans(),
   wall_s: 0,
 }
 result.wall_s = Number(((Date.now() - started) / 1000).toFixed(1))

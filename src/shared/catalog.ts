@@ -3,7 +3,8 @@
 // the published parameter counts at the precisions the exporter writes (denoiser float16 with
 // --fp16, VAEs and CLIP encoders float32, T5 float16 with float32 islands), so they are
 // estimates until the folder exists (the models list then shows the real figures).
-import type { PipelineKind } from './render'
+import { PIPELINES, type PipelineKind } from './render'
+import type { CallSize, MemoryModel } from './vram'
 
 export type CatalogSource = {
   /** A Hugging Face repository (diffusers layout), or the repository holding `file`. */
@@ -29,6 +30,10 @@ export type CatalogEntry = {
   options?: string[]
   /** The exported folder's components and their approximate bytes. */
   components: Record<string, number>
+  /** The clip it makes by default, where it is not its family's (PIPELINES). */
+  native?: { width: number; height: number; frames: number }
+  /** Pixels per latent pixel, where not 8 (Wan2.2's VAE: 16). */
+  vaeScale?: number
 }
 
 const GB = 1e9
@@ -119,6 +124,7 @@ export const CATALOG: CatalogEntry[] = [
       unet: fp16(1.52e9),
       vae_decoder: fp32(63e6),
     },
+    ...(v === 'svd' ? { native: { width: 1024, height: 576, frames: 14 } } : {}),
   })),
   {
     id: 'motionctrl-svd',
@@ -223,6 +229,8 @@ export const CATALOG: CatalogEntry[] = [
     fp16: true,
     options: ['--fp16-text-encoder'],
     components: { text_encoder: UMT5_XXL, transformer: fp16(5e9), vae_decoder: fp32(555e6) },
+    native: { width: 1280, height: 704, frames: 121 },
+    vaeScale: 16,
   },
   {
     id: 'wan22-t2v-a14b',
@@ -269,6 +277,27 @@ export const CATALOG: CatalogEntry[] = [
 /** Total bytes of an entry's exported folder (estimated). */
 export function catalogBytes(e: CatalogEntry): number {
   return Object.values(e.components).reduce((a, b) => a + b, 0)
+}
+
+/**
+ * What the memory plans (shared/vram.ts) know of an entry before it is exported: its components'
+ * bytes, no activation rule yet (the plans then allow their flat figure per stage; the exported
+ * folder's dolly.json brings the rule), and the clip it makes by default.
+ */
+export function catalogMemory(e: CatalogEntry): { model: MemoryModel; call: CallSize } {
+  const facts = PIPELINES[e.pipeline]
+  const native = e.native ?? { width: facts.width, height: facts.height, frames: facts.frames }
+  return {
+    model: {
+      pipeline: e.pipeline,
+      components: Object.fromEntries(
+        Object.entries(e.components).map(([k, bytes]) => [k, { bytes, activations: null }]),
+      ),
+      decodeChunk: facts.decodeChunk?.default ?? null,
+      vaeScale: e.vaeScale ?? 8,
+    },
+    call: { ...native, guidance: facts.guidance },
+  }
 }
 
 /** A size in the units people read: "2.6 GB". */

@@ -31,7 +31,8 @@ export type EngineStateName = z.infer<typeof EngineStateName>
 
 export const ExecutionProvider = z
   .object({
-    name: z.enum(['cuda', 'cpu']),
+    /** In the order the engine tries them (GPU providers of this platform first, the CPU last). */
+    name: z.enum(['cuda', 'dml', 'coreml', 'cpu']),
     available: z.boolean(),
     /** Why a provider is unavailable, in words a person can act on. */
     reason: z.string().max(MAX_STRING).nullable(),

@@ -1,24 +1,170 @@
-// How much GPU memory a model needs under each memory plan, from its files' sizes. A session
-// holds about its weights plus workspace (x1.2); the largest stage adds its activations.
-// The same figures choose the plan at render time (runtime/memory.ts).
+// How much device memory a model needs under each memory plan, for one render's size. The same
+// figures choose the plan at render time (engine/runtime/memory.ts) and fill the models
+// dialog's "fits" (services/model-registry.ts).
+//
+// The rule, per plan:
+//   resident  all weights + the largest stage's activations
+//   offload   the largest of (a stage's weights + its activations)
+//   minimal   as offload, with batch-1 guidance and the VAE decoding small chunks of frames in
+//             spatial tiles (the calls steps.ts makes under minimal)
+// then  need = weights x WEIGHT_OVERHEAD + activations x ACTIVATION_OVERHEAD + RUNTIME_MIB.
+// Activations come from the rule the exporter fitted on each graph (dolly.json "memory",
+// tools/export/activation_memory.py: the graph's peak of live tensors, fused attention
+// included); a folder without one gets the flat ACTIVATION_MIB per stage, as before. The
+// overheads are allowances, not measurements: weights are placed at their size (initializers
+// use the device allocator), activations go through the provider's arena (rounding, growth),
+// and the runtime itself (CUDA context, cuBLAS/cuDNN handles and workspaces) takes memory no
+// file shows. None of this has been measured on a GPU here.
 
-import type { MemoryPlan } from './render'
+import { PIPELINES, type MemoryPlan, type PipelineKind } from './render'
 
-export const WEIGHT_OVERHEAD = 1.2
+export const WEIGHT_OVERHEAD = 1.0
+export const ACTIVATION_OVERHEAD = 1.25
+export const RUNTIME_MIB = 768
+/** Activations per stage when the folder has no rule (exports from before dolly.json "memory"). */
 export const ACTIVATION_MIB = 512
+/** The VAE tile under `minimal`, in latent pixels (steps.ts decodeFrames/decodeVolume). */
+export const VAE_TILE_LATENT = 64
 const MiB = 1024 * 1024
+
+type Polynomial = { constant: number; terms: [number, number, number][] }
+
+/**
+ * dolly.json memory.<component>.activations: the largest of polynomials
+ * bytes = constant + batch * sum k (frames/F0)^a (pixels/P0)^b, one per graph node that holds the
+ * peak somewhere on the exporter's grid (the first, then `more`).
+ */
+export type ActivationRule = Polynomial & {
+  F0: number
+  P0: number
+  more?: Polynomial[]
+  fitError?: number
+  peakAt?: string
+}
+
+export function activationBytes(
+  rule: ActivationRule,
+  c: { batch: number; frames: number; width: number; height: number },
+): number {
+  const f = c.frames / rule.F0
+  const p = (c.width * c.height) / rule.P0
+  const value = (q: Polynomial) =>
+    q.constant + c.batch * q.terms.reduce((s, [a, b, k]) => s + k * f ** a * p ** b, 0)
+  return Math.max(value(rule), ...(rule.more ?? []).map(value))
+}
+
+export type ComponentMemory = { bytes: number; activations: ActivationRule | null }
+
+/** What the plans need to know of a model folder. */
+export type MemoryModel = {
+  pipeline: PipelineKind
+  components: Record<string, ComponentMemory>
+  /** The folder's decode chunk default (frames per VAE call), or null for a 3D VAE. */
+  decodeChunk: number | 'all' | null
+  /** Pixels per latent pixel. */
+  vaeScale: number
+}
+
+/** A render's size: what the activations depend on. */
+export type CallSize = {
+  width: number
+  height: number
+  frames: number
+  guidance: number
+  decodeChunk?: number | undefined
+}
+
+export type StageCall = {
+  component: string
+  batch: number
+  frames: number
+  width: number
+  height: number
+}
+
+const DENOISERS = new Set(['unet', 'transformer'])
+
+/** The calls each component gets in one render under `plan` (as the pipelines make them). */
+export function stageCalls(m: MemoryModel, plan: MemoryPlan, c: CallSize): StageCall[] {
+  const facts = PIPELINES[m.pipeline]
+  const minimal = plan === 'minimal'
+  const tile = VAE_TILE_LATENT * m.vaeScale
+  const out: StageCall[] = []
+  for (const name of Object.keys(m.components)) {
+    const one = { component: name, batch: 1, frames: 1, width: c.width, height: c.height }
+    if (DENOISERS.has(name)) {
+      out.push({ ...one, batch: c.guidance > 1 && !minimal ? 2 : 1, frames: c.frames })
+    } else if (name === 'vae_decoder') {
+      const size = minimal
+        ? { width: Math.min(c.width, tile), height: Math.min(c.height, tile) }
+        : { width: c.width, height: c.height }
+      if (facts.decodeChunk) {
+        const d = m.decodeChunk
+        const wanted = c.decodeChunk ?? (d === 'all' || d === null ? c.frames : d)
+        const chunk = Math.min(wanted, minimal ? facts.decodeChunk.minimal : wanted, c.frames)
+        out.push({ ...one, ...size, batch: Math.max(1, chunk) })
+      } else {
+        out.push({ ...one, ...size, frames: c.frames })
+      }
+    } else {
+      out.push(one)
+    }
+  }
+  return out
+}
+
+export type StageNeed = StageCall & {
+  weightsMiB: number
+  activationMiB: number
+  /** Whether the activations come from the folder's rule (else the flat allowance). */
+  fromRule: boolean
+}
+
+export type PlanNeed = { plan: MemoryPlan; needMiB: number; largest: StageNeed }
+
+function stageNeed(m: MemoryModel, s: StageCall): StageNeed {
+  const comp = m.components[s.component]!
+  const rule = comp.activations
+  return {
+    ...s,
+    weightsMiB: (comp.bytes / MiB) * WEIGHT_OVERHEAD,
+    activationMiB: rule ? (activationBytes(rule, s) / MiB) * ACTIVATION_OVERHEAD : ACTIVATION_MIB,
+    fromRule: rule !== null,
+  }
+}
+
+/** Device memory each plan needs for a render of this size (MiB), and the stage that decides it. */
+export function planNeeds(m: MemoryModel, c: CallSize): Record<MemoryPlan, PlanNeed> {
+  const allWeights =
+    Object.values(m.components).reduce((a, x) => a + x.bytes / MiB, 0) * WEIGHT_OVERHEAD
+  const need = (plan: MemoryPlan): PlanNeed => {
+    const stages = stageCalls(m, plan, c).map((s) => stageNeed(m, s))
+    if (!stages.length) throw new Error('a model without components has no memory need')
+    if (plan === 'resident') {
+      const largest = stages.reduce((a, b) => (b.activationMiB > a.activationMiB ? b : a))
+      return { plan, needMiB: Math.ceil(allWeights + largest.activationMiB + RUNTIME_MIB), largest }
+    }
+    const largest = stages.reduce((a, b) =>
+      b.weightsMiB + b.activationMiB > a.weightsMiB + a.activationMiB ? b : a,
+    )
+    return {
+      plan,
+      needMiB: Math.ceil(largest.weightsMiB + largest.activationMiB + RUNTIME_MIB),
+      largest,
+    }
+  }
+  return { resident: need('resident'), offload: need('offload'), minimal: need('minimal') }
+}
 
 export type VramEstimate = { residentMiB: number; offloadMiB: number; minimalMiB: number }
 
-export function vramEstimate(componentBytes: Record<string, number>): VramEstimate {
-  const sizes = Object.values(componentBytes).map((b) => (b / MiB) * WEIGHT_OVERHEAD)
-  const all = sizes.reduce((a, b) => a + b, 0)
-  const biggest = Math.max(0, ...sizes)
+/** The models dialog's figures: each plan's need at the model's own size and defaults. */
+export function vramEstimate(m: MemoryModel, c: CallSize): VramEstimate {
+  const n = planNeeds(m, c)
   return {
-    residentMiB: Math.ceil(all + ACTIVATION_MIB),
-    offloadMiB: Math.ceil(biggest + ACTIVATION_MIB),
-    // minimal: VAE slices/tiles and batch-1 CFG roughly halve the activations
-    minimalMiB: Math.ceil(biggest + ACTIVATION_MIB / 2),
+    residentMiB: n.resident.needMiB,
+    offloadMiB: n.offload.needMiB,
+    minimalMiB: n.minimal.needMiB,
   }
 }
 

@@ -1,11 +1,13 @@
 // The model manager: lists the demo and added/downloaded models, refuses a corrupt folder
-// with the engine's message, and estimates VRAM per plan from the models' file sizes.
+// with the engine's message, and estimates VRAM per plan from the models' file sizes and the
+// activation rules their exports wrote.
 import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { memoryModel, openModelFolder } from '../../src/main/engine/models/model-folder'
 import { ModelRegistry } from '../../src/main/services/model-registry'
-import { planThatFits, vramEstimate } from '../../src/shared/vram'
+import { planNeeds, RUNTIME_MIB, vramEstimate } from '../../src/shared/vram'
 import { writeAnimateDiffFolder, writeSvdFolder } from '../fixtures/model-folders'
 import { missing, sharedPath } from './engine/reference'
 
@@ -56,23 +58,87 @@ describe.skipIf(!existsSync(demo) || missing(clipTok))('model registry', () => {
     const MiB = 1024 * 1024
     for (const dir of [demo, writeSvdFolder(join(tmp, 'models', 'svd'))]) {
       const bytes = componentBytes(dir)
-      const e = vramEstimate(bytes)
-      const sizes = Object.values(bytes).map((b) => (b / MiB) * 1.2)
-      expect(e.residentMiB).toBe(Math.ceil(sizes.reduce((a, b) => a + b, 0) + 512))
-      expect(e.offloadMiB).toBe(Math.ceil(Math.max(...sizes) + 512))
-      expect(e.minimalMiB).toBe(Math.ceil(Math.max(...sizes) + 256))
-      expect(e.residentMiB).toBeGreaterThanOrEqual(e.offloadMiB)
-      // (tiny weights: resident and offload round to the same figure; minimal is lower)
-      expect(new ModelRegistry(join(tmp, 's3'), [dir], () => e.minimalMiB).list()[0]).toMatchObject({ vram: e, fits: 'minimal' })
-      expect(new ModelRegistry(join(tmp, 's3'), [dir], () => e.residentMiB).list()[0]!.fits).toBe('resident')
-      expect(new ModelRegistry(join(tmp, 's3'), [dir], () => e.minimalMiB - 1).list()[0]!.fits).toBeNull()
+      const m = openModelFolder(dir)
+      const e = vramEstimate(memoryModel(m), {
+        width: m.defaults.width,
+        height: m.defaults.height,
+        frames: m.defaults.frames,
+        guidance: m.defaults.guidance,
+      })
+      // these folders' dolly.json has no memory rule: a flat 512 MiB of activations per stage
+      const sizes = Object.values(bytes).map((b) => b / MiB)
+      expect(e.residentMiB).toBe(Math.ceil(sizes.reduce((a, b) => a + b, 0) + 512 + RUNTIME_MIB))
+      expect(e.offloadMiB).toBe(Math.ceil(Math.max(...sizes) + 512 + RUNTIME_MIB))
+      expect(e.minimalMiB).toBe(e.offloadMiB)
+      // (tiny weights: the three plans need the same)
+      expect(new ModelRegistry(join(tmp, 's3'), [dir], () => e.minimalMiB).list()[0]).toMatchObject(
+        { vram: e, fits: 'resident' },
+      )
+      expect(new ModelRegistry(join(tmp, 's3'), [dir], () => e.residentMiB).list()[0]!.fits).toBe(
+        'resident',
+      )
+      expect(
+        new ModelRegistry(join(tmp, 's3'), [dir], () => e.minimalMiB - 1).list()[0]!.fits,
+      ).toBeNull()
       expect(new ModelRegistry(join(tmp, 's4'), [dir], () => null).list()[0]!.fits).toBeNull()
     }
-    // a 1.7 GB UNet, a 0.25 GB text encoder and a 0.1 GB VAE: minimal needs ~2.2 GiB, offload ~2.4, resident ~2.8
-    const sd = { unet: 1.7e9, text_encoder: 0.25e9, vae_decoder: 0.1e9 }
-    expect(planThatFits(vramEstimate(sd), 2300)).toBe('minimal')
-    expect(planThatFits(vramEstimate(sd), 2500)).toBe('offload')
-    expect(planThatFits(vramEstimate(sd), 1024)).toBeNull()
-    expect(planThatFits(vramEstimate(sd), 8192)).toBe('resident')
+  })
+
+  it('reads the activation rules an export wrote to dolly.json: the fit follows the model’s size', () => {
+    const GiB = 1024 ** 3
+    // 1 GiB per batch item at 512x512x16, linear in frames x pixels (a fused UNet); a VAE at 0.5 GiB per frame
+    const rule = (F0: number, a: number, perItem: number) => ({
+      F0,
+      P0: 512 * 512,
+      constant: 0,
+      terms: [[a, 1, perItem]] as [number, number, number][],
+    })
+    const dir = writeAnimateDiffFolder(join(tmp, 'models', 'ruled'), {
+      tokenizerFrom: clipTok,
+      dolly: {
+        memory: {
+          unet: { activations: rule(16, 1, GiB) },
+          vae_decoder: { activations: rule(1, 0, 0.5 * GiB) },
+        },
+      },
+    })
+    const m = openModelFolder(dir)
+    const call = { width: 512, height: 512, frames: 16, guidance: 7.5 }
+    const needs = planNeeds(memoryModel(m), call)
+    const w = (c: string) => m.components[c]!.bytes / 1024 ** 2
+    // resident: every weight + the largest stage's activations (the VAE: 16 frames per call x 0.5 GiB)
+    expect(needs.resident.largest.component).toBe('vae_decoder')
+    expect(needs.resident.needMiB).toBe(
+      Math.ceil(w('text_encoder') + w('unet') + w('vae_decoder') + 16 * 512 * 1.25 + RUNTIME_MIB),
+    )
+    // minimal: batch-1 guidance (1 GiB) and one 512x512 frame per VAE call (0.5 GiB)
+    expect(needs.minimal.largest.component).toBe('unet')
+    expect(needs.minimal.largest.batch).toBe(1)
+    expect(needs.minimal.needMiB).toBe(Math.ceil(w('unet') + 1024 * 1.25 + RUNTIME_MIB))
+    // twice the frames: twice the UNet's activations
+    const longer = planNeeds(memoryModel(m), { ...call, frames: 32 })
+    expect(longer.minimal.largest.activationMiB).toBeCloseTo(
+      2 * needs.minimal.largest.activationMiB,
+      6,
+    )
+    // the models dialog: each plan's need at the model's own size, frames and guidance
+    const d = m.defaults
+    const own = planNeeds(memoryModel(m), {
+      width: d.width,
+      height: d.height,
+      frames: d.frames,
+      guidance: d.guidance,
+    })
+    const vram = {
+      residentMiB: own.resident.needMiB,
+      offloadMiB: own.offload.needMiB,
+      minimalMiB: own.minimal.needMiB,
+    }
+    expect(
+      new ModelRegistry(join(tmp, 's5'), [dir], () => own.minimal.needMiB).list()[0],
+    ).toMatchObject({ vram })
+    expect(
+      new ModelRegistry(join(tmp, 's5'), [dir], () => own.minimal.needMiB - 1).list()[0]!.fits,
+    ).toBeNull()
   })
 })

@@ -338,6 +338,18 @@ class Axis:
 
 
 @dataclass
+class MemorySpec:
+    """How one call of a component is sized, for its activation-memory rule (activation_memory.py):
+    to_size(batch, frames, width, height) gives the size dict make_inputs takes, in the terms the
+    engine uses (batch: what one call takes; frames: the clip's; width, height: pixels)."""
+    to_size: Callable[[int, int, int, int], dict]
+    native: tuple[int, int, int]  # frames, width, height
+    batches: tuple = (1, 2)
+    frames_vary: bool = True
+    multiple: int = 16  # sizes the model takes are multiples of this many pixels
+
+
+@dataclass
 class ComponentResult:
     name: str
     path: Path
@@ -347,13 +359,24 @@ class ComponentResult:
     fixed: list[str]
     errors: dict[str, float]
     fp16: Fp16Plan | None = None
+    fusion: object | None = None  # fuse_attention.FusionReport
+    memory: dict | None = None  # activation rules (activation_memory.ActivationRule.to_json)
+
+    def memory_json(self) -> dict:
+        """This component's entry in dolly.json "memory"."""
+        m = {"weightsBytes": self.bytes, "precision": self.precision, **(self.memory or {})}
+        if self.fusion is not None:
+            m["attention"] = {"fused": self.fusion.fused, "softmaxBefore": self.fusion.softmax_before,
+                              "softmax": self.fusion.softmax_after, "multiHeadAttention": self.fusion.mha_after}
+        return m
 
 
 def export_component(name: str, wrapper: nn.Module, out_dir: Path, input_names: list[str], output_name: str,
                      axes: dict[str, dict[int, Axis]], make_inputs: Callable[[dict], tuple], size: dict,
                      alternates: dict[str, dict], *, fp16: bool = False, fp16_margin: float = 4.0,
                      tolerance: float = 1e-4, verify: bool = True, float_inputs_fp16: set | None = None,
-                     required_symbolic: set | None = None, fixed: tuple = ()) -> ComponentResult:
+                     required_symbolic: set | None = None, fixed: tuple = (), fuse: bool = True,
+                     memory: MemorySpec | None = None, keep_unfused: bool = False) -> ComponentResult:
     """Exports one component to out_dir/name/model.onnx and checks it against torch.
 
     `axes` gives, per input/output name, the axes that may be symbolic and the groups they belong
@@ -361,6 +384,12 @@ def export_component(name: str, wrapper: nn.Module, out_dir: Path, input_names: 
     then checked at another size that differs in that group only. A group whose check fails is
     made fixed and the component exported again, so a graph is symbolic exactly where the model
     allows it. `required_symbolic` groups may not be dropped (the export fails instead).
+
+    With `fuse` (the default) every attention becomes one MultiHeadAttention node
+    (fuse_attention.py) right after the export, so the checks above run on the fused graph.
+    With `memory`, the activation-memory rule of the graph is fitted (activation_memory.py), for
+    the fused graph and for the graph as exported, and kept in the result for dolly.json.
+    `keep_unfused` leaves the graph as exported beside it as model.unfused.onnx (benchmarks).
     """
     t0 = time.time()
     groups = {g for ax in axes.values() for a in ax.values() for g in a.groups}
@@ -405,6 +434,7 @@ def export_component(name: str, wrapper: nn.Module, out_dir: Path, input_names: 
             raise ExportError(f"{name}: torch.onnx.export failed: {type(e).__name__}: {e}") from e
         nbytes = save_onnx(tmp, dest)
         shutil.rmtree(tmp, ignore_errors=True)
+        fusion, mem = _post_pass(name, dest, fuse, keep_unfused, memory, make_inputs, input_names)
         errors: dict[str, float] = {}
         if not verify:
             break
@@ -432,13 +462,71 @@ def export_component(name: str, wrapper: nn.Module, out_dir: Path, input_names: 
         log(f"{name}: the {g} axis cannot be symbolic ({why}); exporting it fixed at the traced size")
     result = ComponentResult(name=name, path=dest, bytes=nbytes, precision="fp16" if fp16 else "fp32",
                              symbolic=sorted(symbolic), fixed=sorted((groups - symbolic) | set(fixed)), errors=errors,
-                             fp16=plan)
+                             fp16=plan, fusion=fusion, memory=mem)
     errs = ", ".join(f"{k} {v:.3g}" for k, v in errors.items()) or "not verified"
     log(f"{name}: wrote {dest} ({nbytes / 1e6:.1f} MB, {result.precision}); symbolic: "
         f"{', '.join(result.symbolic) or 'none'}; fixed: {', '.join(result.fixed) or 'none'}; "
         f"max |torch - onnxruntime|: {errs} (tolerance {tol:g} x max(1, |output|)) [{time.time() - t0:.0f}s]")
     return result
 
+
+
+def _post_pass(name: str, dest: Path, fuse: bool, keep_unfused: bool, memory: MemorySpec | None,
+               make_inputs, input_names):
+    """Fuses attention in dest (in place) and fits the activation rules, of the graph as exported
+    and of the fused one; returns (fusion report or None, memory dict or None)."""
+    import onnx
+
+    if not fuse and memory is None and not keep_unfused:
+        return None, None
+    from activation_memory import activation_rule, graph_memory
+    from fuse_attention import fuse_attention
+
+    model = onnx.load(str(dest), load_external_data=False)
+    if keep_unfused:
+        onnx.save_model(model, str(dest.with_name("model.unfused.onnx")))
+
+    def shapes_for(b, f, w, h):
+        xs = make_inputs(memory.to_size(b, f, w, h))
+        return {n: tuple(x.shape) for n, x in zip(input_names, xs) if torch.is_tensor(x)}
+
+    def rule():
+        t0 = time.time()
+        r, _ = activation_rule(graph_memory(model), shapes_for, memory.native, memory.batches, memory.frames_vary,
+                               model=model, multiple=memory.multiple)
+        return r, time.time() - t0
+
+    mem = None
+    if memory is not None:
+        before, _ = rule()
+        mem = {"activationsUnfused": before.to_json()}
+    rep = None
+    if fuse:
+        t0 = time.time()
+        try:
+            rep = fuse_attention(model)
+        except Exception as e:  # noqa: BLE001 - name the component and the way around it
+            raise ExportError(f"{name}: attention fusion failed ({type(e).__name__}: {e}); "
+                              f"--no-fuse exports attention unfused") from e
+        if rep.fused:
+            tmp = dest.with_name("model.onnx.fused")
+            onnx.save_model(model, str(tmp))
+            tmp.replace(dest)
+        log(f"{name}: {rep.summary()} [{time.time() - t0:.0f}s]")
+    if memory is not None:
+        after, dt = rule()
+        mem["activations"] = after.to_json()
+        F0, W0, H0 = memory.native
+        b = memory.batches[-1]
+        size = lambda r: _bytes(r.bytes(b, F0, W0, H0))  # noqa: E731
+        log(f"{name}: activations for one call at {W0}x{H0}, {F0} frames, batch {b}: {size(after)}"
+            + (f" ({size(before)} unfused)" if fuse else "")
+            + f"; rule within {after.fit_error:.1%} of the graph on its grid, peak at {after.peak_at} [{dt:.0f}s]")
+    return rep, mem
+
+
+def _bytes(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def _session(path: Path):

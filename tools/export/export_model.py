@@ -26,6 +26,12 @@ What it does:
   stay float32 inside the graph (see export_lib.plan_fp16), and the result is checked against
   the float32 model.
 - Graphs over 2 GB keep their weights in model.onnx_data beside model.onnx.
+- Attention is fused into one MultiHeadAttention node per attention (fuse_attention.py) before
+  the checks, so they run on the fused graph (--no-fuse keeps it as exported), and dolly.json
+  "memory" gets each component's activation rule (activation_memory.py), which the engine's
+  memory plans read.
+- --random-weights NAME builds the model from its published config (random_models.py) instead
+  of --base, to test real sizes without a download.
 - The folder gets model_index.json, scheduler/, tokenizer/ (text-to-video), each component's
   config.json (the engine reads scaling_factor and block_out_channels from vae_decoder/), and
   dolly.json with what the layout cannot say (native size, precision, camera, motion).
@@ -134,6 +140,35 @@ def _summary(results) -> str:
     return "\n".join(lines)
 
 
+def _common(a) -> dict:
+    """export_component's options every component shares."""
+    return dict(tolerance=a.tolerance, verify=not a.no_verify, fuse=not a.no_fuse,
+                keep_unfused=getattr(a, "keep_unfused", False))
+
+
+def _mem(to_size, native, batches=(1, 2), frames_vary=True, multiple=16):
+    from export_lib import MemorySpec
+
+    return MemorySpec(to_size=to_size, native=native, batches=batches, frames_vary=frames_vary, multiple=multiple)
+
+
+def _memory(results) -> dict:
+    """dolly.json "memory": per component its weights, attention counts and activation rules
+    (activation_memory.py states the rule), which the engine's memory plans read."""
+    return {r.name: r.memory_json() for r in results}
+
+
+def _pipeline(a, load):
+    """The diffusers pipeline to export: --base loaded by `load`, or --random-weights built from a
+    published config (random_models.py)."""
+    if getattr(a, "random_weights", None):
+        import random_models
+
+        return random_models.build(a.random_weights, a.pipeline, tokenizer=a.tokenizer,
+                                   text_encoder_layers=a.text_encoder_layers)
+    return load()
+
+
 # ---------------------------------------------------------------------------------------------
 # AnimateDiff (+ MotionCtrl)
 
@@ -145,8 +180,8 @@ def export_animatediff(a):
     import export_lib as X
     from export_lib import Axis
 
-    adapter = MotionAdapter.from_pretrained(a.motion_adapter)
-    pipe = AnimateDiffPipeline.from_pretrained(a.base, motion_adapter=adapter)
+    pipe = _pipeline(a, lambda: AnimateDiffPipeline.from_pretrained(
+        a.base, motion_adapter=MotionAdapter.from_pretrained(a.motion_adapter)))
     out = Path(a.out)
     te, unet, vae, tok = pipe.text_encoder, pipe.unet, pipe.vae, pipe.tokenizer
     scale = _vae_scale(vae)
@@ -157,6 +192,7 @@ def export_animatediff(a):
     _check_size("--width", W, scale, factor)
     _check_size("--height", H, scale, factor)
     h, w = H // scale, W // scale
+    native = (16, 512, 512)  # frames, width, height: the size memory rules are fitted around
     L = tok.model_max_length
     D = te.config.hidden_size
     C = unet.config.in_channels
@@ -168,7 +204,7 @@ def export_animatediff(a):
         motionctrl.load_cmcm(unet, "animatediff", state, a.motionctrl)
         camera = "motionctrl-rt"
     results = []
-    common = dict(tolerance=a.tolerance, verify=not a.no_verify)
+    common = _common(a)
 
     gen = torch.Generator().manual_seed(0)
 
@@ -179,7 +215,9 @@ def export_animatediff(a):
     results.append(X.export_component(
         "text_encoder", X.TextEncoderExport(te), out, ["input_ids"], "last_hidden_state",
         {"input_ids": {0: Axis("batch", ("batch",))}, "last_hidden_state": {0: Axis("batch", ("batch",))}},
-        ids, {"batch": 1}, {"batch": {"batch": 2}}, **common))
+        ids, {"batch": 1}, {"batch": {"batch": 2}},
+        memory=_mem(lambda b, f, ww, hh: {"batch": b}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor), **common))
 
     def unet_inputs(s):
         b, f, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
@@ -201,7 +239,10 @@ def export_animatediff(a):
         axes["camera_poses"] = {0: Axis("batch", ("batch",)), 1: Axis("frames", ("frames",))}
     results.append(X.export_component(
         "unet", X.MotionUNetExport(unet), out, names, "out_sample", axes, unet_inputs, size, alts,
-        fp16=a.fp16, fp16_margin=a.fp16_margin, required_symbolic={"batch"}, **common))
+        fp16=a.fp16, fp16_margin=a.fp16_margin, required_symbolic={"batch"},
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": f, "h": hh // scale, "w": ww // scale}, native,
+                    multiple=scale * factor),
+        **common))
 
     def vae_inputs(s):
         return (randn(s["batch"], vae.config.latent_channels, s["h"], s["w"]),)
@@ -213,6 +254,8 @@ def export_animatediff(a):
         "vae_decoder", X.VaeDecoderExport(vae), out, ["latent_sample"], "sample",
         {"latent_sample": vax, "sample": vax}, vae_inputs, vsize,
         {"batch": {**vsize, "batch": 1}, "spatial": {**vsize, "h": vha, "w": vwa}}, required_symbolic={"batch"},
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "h": hh // scale, "w": ww // scale}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor),
         **common))
 
     if camera:
@@ -251,6 +294,7 @@ def export_animatediff(a):
         "nativeFrames": F if frames_fixed else 16,
         "nativeWidth": W if spatial_fixed else 512,
         "nativeHeight": H if spatial_fixed else 512,
+        "memory": _memory(results),
     })
     return results
 
@@ -266,7 +310,7 @@ def export_svd(a):
     import export_lib as X
     from export_lib import Axis
 
-    pipe = StableVideoDiffusionPipeline.from_pretrained(a.base)
+    pipe = _pipeline(a, lambda: StableVideoDiffusionPipeline.from_pretrained(a.base))
     out = Path(a.out)
     enc, unet, vae = pipe.image_encoder, pipe.unet, pipe.vae
     scale = _vae_scale(vae)
@@ -278,6 +322,7 @@ def export_svd(a):
     _check_size("--width", W, scale, factor)
     _check_size("--height", H, scale, factor)
     h, w = H // scale, W // scale
+    native = (native_frames, 1024, 576)
     camera = None
     if a.motionctrl:
         import motionctrl
@@ -288,7 +333,7 @@ def export_svd(a):
         motionctrl.load_cmcm(unet, "svd", state, a.motionctrl)
         camera = "motionctrl-rt"
     results = []
-    common = dict(tolerance=a.tolerance, verify=not a.no_verify)
+    common = _common(a)
     gen = torch.Generator().manual_seed(0)
 
     def randn(*s):
@@ -299,7 +344,9 @@ def export_svd(a):
     results.append(X.export_component(
         "image_encoder", X.ImageEncoderExport(enc), out, ["pixel_values"], "image_embeds",
         {"pixel_values": bx, "image_embeds": bx}, lambda s: (randn(s["batch"], 3, isz, isz),),
-        {"batch": 1}, {"batch": {"batch": 2}}, **common))
+        {"batch": 1}, {"batch": {"batch": 2}},
+        memory=_mem(lambda b, f, ww, hh: {"batch": b}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor), **common))
 
     ex = {0: Axis("batch", ("batch",)), 2: Axis("height", ("spatial",)), 3: Axis("width", ("spatial",))}
     esize = {"batch": 1, "h": H, "w": W}
@@ -307,7 +354,9 @@ def export_svd(a):
     results.append(X.export_component(
         "vae_encoder", X.VaeEncoderModeExport(vae), out, ["sample"], "latent_sample",
         {"sample": ex, "latent_sample": ex}, lambda s: (randn(s["batch"], 3, s["h"], s["w"]).clamp(-1, 1),),
-        esize, {"batch": {**esize, "batch": 2}, "spatial": {**esize, "h": eh, "w": ew}}, **common))
+        esize, {"batch": {**esize, "batch": 2}, "spatial": {**esize, "h": eh, "w": ew}},
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "h": hh, "w": ww}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor), **common))
 
     Cin = unet.config.in_channels
     D = unet.config.cross_attention_dim
@@ -333,7 +382,10 @@ def export_svd(a):
     results.append(X.export_component(
         "unet", X.SpatioTemporalUNetExport(unet), out, names, "out_sample", axes, unet_inputs, size, alts,
         fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep"},
-        required_symbolic={"batch"}, **common))
+        required_symbolic={"batch"},
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": f, "h": hh // scale, "w": ww // scale}, native,
+                    multiple=scale * factor),
+        **common))
 
     Cl = vae.config.latent_channels
 
@@ -347,7 +399,10 @@ def export_svd(a):
         "vae_decoder", X.TemporalVaeDecoderExport(vae), out, ["latent_sample", "num_frames"], "sample",
         {"latent_sample": dax, "sample": dax}, dec_inputs, dsize,
         {"frames": {**dsize, "n": 3 if F != 3 else 5}, "spatial": {**dsize, "h": dha, "w": dwa}},
-        required_symbolic={"frames"}, **common))
+        required_symbolic={"frames"},
+        memory=_mem(lambda b, f, ww, hh: {"n": b, "h": hh // scale, "w": ww // scale}, (1, native[1], native[2]), frames_vary=False,
+                    multiple=scale * factor),
+        **common))
 
     pipe.scheduler.save_pretrained(str(out / "scheduler"))
     pipe.feature_extractor.save_pretrained(str(out / "feature_extractor"))
@@ -372,6 +427,7 @@ def export_svd(a):
         "nativeHeight": H if spatial_fixed else 576,
         # MotionCtrl-SVD samples with max_guidance_scale 2.5 (its LinearPredictionGuider)
         "defaults": {"guidance": 2.5} if camera else None,
+        "memory": _memory(results),
     })
     if camera:
         X.log("MotionCtrl-SVD: dolly.json sets its max guidance, 2.5 (MotionCtrl's LinearPredictionGuider)")
@@ -389,7 +445,7 @@ def export_cogvideox(a):
     import export_lib as X
     from export_lib import Axis
 
-    pipe = DiffusionPipeline.from_pretrained(a.base)
+    pipe = _pipeline(a, lambda: DiffusionPipeline.from_pretrained(a.base))
     cls = pipe.__class__.__name__
     if cls not in ("CogVideoXPipeline", "CogVideoXImageToVideoPipeline"):
         raise X.ExportError(f"--base {a.base} is a {cls}; expected CogVideoXPipeline or CogVideoXImageToVideoPipeline")
@@ -415,12 +471,21 @@ def export_cogvideox(a):
         # the padding before decoding
         Fl += pt - Fl % pt
     h, w = H // scale, W // scale
+    native = (cfg.sample_frames, cfg.sample_width * scale, cfg.sample_height * scale)
+    if positional:  # the transformer is exported at the traced size only
+        native = (F, W, H)
+
+    def latent_frames(frames: int) -> int:
+        """The transformer's latent frames for a clip of `frames` (padded to patch_size_t)."""
+        lf = (frames - 1) // temporal + 1
+        return lf + ((pt - lf % pt) % pt if pt else 0)
+
     L = cfg.max_text_seq_length
     D = te.config.d_model
     Cin = cfg.in_channels
     ofs = cfg.ofs_embed_dim is not None
     results = []
-    common = dict(tolerance=a.tolerance, verify=not a.no_verify)
+    common = _common(a)
     gen = torch.Generator().manual_seed(0)
 
     def randn(*s):
@@ -431,7 +496,8 @@ def export_cogvideox(a):
         "text_encoder", X.TextEncoderExport(te), out, ["input_ids"], "last_hidden_state",
         {"input_ids": bx, "last_hidden_state": bx},
         lambda s: (torch.randint(0, te.config.vocab_size, (s["batch"], L), generator=gen),),
-        {"batch": 1}, {"batch": {"batch": 2}}, **common))
+        {"batch": 1}, {"batch": {"batch": 2}},
+        memory=_mem(lambda b, f, ww, hh: {"batch": b}, (1, native[1], native[2]), frames_vary=False), **common))
 
     def tr_inputs(s):
         b, fl, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
@@ -464,7 +530,10 @@ def export_cogvideox(a):
     results.append(X.export_component(
         "transformer", X.CogVideoXTransformerExport(tr), out, names, "out_hidden_states", axes, tr_inputs, size,
         alts, fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep", "ofs"},
-        required_symbolic={"batch"}, fixed=("frames", "spatial") if positional else (), **common))
+        required_symbolic={"batch"}, fixed=("frames", "spatial") if positional else (),
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": latent_frames(f), "h": hh // scale, "w": ww // scale},
+                    native),
+        **common))
 
     Cl = vae.config.latent_channels
     vsize = {"batch": 1, "frames": Fl_decoded, "h": h, "w": w}
@@ -475,6 +544,8 @@ def export_cogvideox(a):
         "vae_decoder", X.VaeDecoderExport(vae), out, ["latent_sample"], "sample",
         {"latent_sample": vax, "sample": vax}, lambda s: (randn(s["batch"], Cl, s["frames"], s["h"], s["w"]),),
         vsize, {"batch": {**vsize, "batch": 2}, "spatial": {**vsize, "h": vha, "w": vwa}}, fixed=("frames",),
+        memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": Fl_decoded, "h": hh // scale, "w": ww // scale},
+                    native, batches=(1,), frames_vary=False),
         **common))
     if i2v:
         eax = {0: Axis("batch", ("batch",)), 3: Axis("height", ("spatial",)), 4: Axis("width", ("spatial",))}
@@ -484,7 +555,8 @@ def export_cogvideox(a):
             "vae_encoder", X.VaeEncoderParametersExport(vae), out, ["sample"], "latent_parameters",
             {"sample": eax, "latent_parameters": eax},
             lambda s: (randn(s["batch"], 3, 1, s["h"], s["w"]).clamp(-1, 1),), esize,
-            {"batch": {**esize, "batch": 2}, "spatial": {**esize, "h": eh, "w": ew}}, **common))
+            {"batch": {**esize, "batch": 2}, "spatial": {**esize, "h": eh, "w": ew}},
+            memory=_mem(lambda b, f, ww, hh: {"batch": b, "h": hh, "w": ww}, (1, native[1], native[2]), frames_vary=False), **common))
         X.copy_config(vae, out / "vae_encoder")
 
     pipe.scheduler.save_pretrained(str(out / "scheduler"))
@@ -505,6 +577,7 @@ def export_cogvideox(a):
         "nativeWidth": W if fixed_size else cfg.sample_width * scale,
         "nativeHeight": H if fixed_size else cfg.sample_height * scale,
         "vaeFrameBatches": False,
+        "memory": _memory(results),
     })
     if i2v or ofs or pt is not None:
         X.log(f"note: {cls} with patch_size_t={pt}, ofs input={ofs}, vae_encoder={i2v}: the engine must feed these "
@@ -522,10 +595,24 @@ def export_wan(a):
     return wan.export_wan(a)
 
 
+def _random_names() -> list[str]:
+    sys.path.insert(0, str(HERE))
+    import random_models
+
+    return sorted(random_models.CONFIGS)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pipeline", choices=["animatediff", "svd", "cogvideox", "wan"])
-    p.add_argument("--base", required=True, help="diffusers repository id or folder")
+    p.add_argument("--base", help="diffusers repository id or folder")
+    p.add_argument("--random-weights", metavar="CONFIG",
+                   help="instead of --base: the model built from its published config with random weights "
+                        "(random_models.py: " + ", ".join(_random_names()) + "), to test real sizes without a download")
+    p.add_argument("--tokenizer", help="with --random-weights: the tokenizer folder to ship (CLIP or T5)")
+    p.add_argument("--text-encoder-layers", type=int,
+                   help="with --random-weights: build the text encoder with this many of its blocks (T5-XXL in "
+                        "float32 is 19 GB); its activations do not depend on the depth")
     p.add_argument("--motion-adapter", help="AnimateDiff motion adapter (repository id or folder)")
     p.add_argument("--motionctrl", help="MotionCtrl CMCM checkpoint as released (.ckpt/.pt/.safetensors): "
                                         "motionctrl_animatediff_cmcm.ckpt (animatediff) or motionctrl_svd.ckpt (svd)")
@@ -542,6 +629,11 @@ def main(argv=None):
     p.add_argument("--tolerance", type=float, default=1e-4,
                    help="max |torch - onnxruntime| per component, relative to max(1, |output|) (float16: x30)")
     p.add_argument("--no-verify", action="store_true", help="skip the torch vs onnxruntime checks (not recommended)")
+    p.add_argument("--no-fuse", action="store_true",
+                   help="keep attention as exported (MatMul, Softmax, MatMul) instead of one MultiHeadAttention node "
+                        "per attention (fuse_attention.py); unfused attention needs batch x heads x tokens^2 memory")
+    p.add_argument("--keep-unfused", action="store_true",
+                   help="also keep each graph as exported, before fusion, as model.unfused.onnx (benchmarks)")
     p.add_argument("--label", help="the model's name in the studio (dolly.json label)")
     p.add_argument("--flow-shift", type=float, help="wan: UniPC flow_shift (default: the base's; Wan advises 3.0 at "
                                                      "480p, 5.0 at 720p)")
@@ -567,7 +659,11 @@ def main(argv=None):
 
     if os.path.exists(a.out) and os.listdir(a.out):
         sys.exit(f"export_model: {a.out} exists and is not empty")
-    if a.pipeline == "animatediff" and not a.motion_adapter:
+    if bool(a.base) == bool(a.random_weights):
+        sys.exit("export_model: give --base (a checkpoint) or --random-weights (a published config), not both")
+    if a.random_weights and a.motion_adapter:
+        sys.exit("export_model: --random-weights builds the motion adapter from its config too; drop --motion-adapter")
+    if a.pipeline == "animatediff" and not a.motion_adapter and not a.random_weights:
         sys.exit("export_model: animatediff needs --motion-adapter (e.g. guoyww/animatediff-motion-adapter-v1-5-3)")
     if a.pipeline == "cogvideox" and a.motionctrl:
         sys.exit("export_model: --motionctrl applies to animatediff and svd only")

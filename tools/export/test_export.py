@@ -10,6 +10,9 @@ motionctrl_reference.py (written after MotionCtrl's code, separately from the ex
 Wan-Fun Control-Camera: the reference runs VideoX-Fun's own transformer and pose code (a git archive
 of aigc-apps/VideoX-Fun at VIDEOX_FUN_SRC, outside the repository; skipped without it) in its
 pipeline's steps.
+Every export fuses attention (fuse_attention.py), so all of the above runs on fused graphs; the
+graphs as exported (--keep-unfused) are compared with the fused ones node by node count and
+output by output, in float32 and float16.
 
 They need torch, diffusers, transformers, onnx and onnxruntime (tools/export/requirements.txt)
 and the built CLI (npm run build); where the Python packages are missing they skip and say why.
@@ -43,6 +46,7 @@ IMAGE = SHARED / "fixtures/images/rocket.jpg"
 MAX_U8 = 2  # frames: max |round(255 x) difference|
 STEP_TOL = 1e-5  # MotionCtrl: ONNX UNet vs torch per denoising step (float32)
 COMPONENT_TOL = 2e-5  # any ONNX component vs its torch module (float32, tiny models)
+FUSED_TOL = 1e-5  # fused vs unfused graph (float32, relative to max(1, |output|))
 
 MEASURED: list[str] = []  # the numbers each test saw, printed at the end
 
@@ -131,6 +135,15 @@ def onnx_inputs(path: Path) -> dict:
     return {i.name: (i.type, i.shape) for i in session(path).get_inputs()}
 
 
+def op_counts(path: Path) -> dict:
+    import onnx
+
+    ops: dict[str, int] = {}
+    for n in onnx.load(str(path), load_external_data=False).graph.node:
+        ops[n.op_type] = ops.get(n.op_type, 0) + 1
+    return ops
+
+
 def max_err(a, b) -> float:
     return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).max())
 
@@ -150,6 +163,24 @@ class Case(unittest.TestCase):
         d = int(np.abs(got - ref).max())
         note(f"{what}: max |{who} - {against}| = {d}/255 over {got.size} values")
         self.assertLessEqual(d, MAX_U8, f"{what}: {who} differs from {against} by {d}/255 (allowed {MAX_U8})")
+
+    def assertFused(self, folder: Path, feeds: dict, what: str, tol: float = FUSED_TOL, attention: bool = True):
+        """folder/model.onnx (fused) against folder/model.unfused.onnx (as exported): every Softmax
+        became one MultiHeadAttention, and both give the same output on `feeds`."""
+        before, after = op_counts(folder / "model.unfused.onnx"), op_counts(folder / "model.onnx")
+        sm = before.get("Softmax", 0)
+        if attention:
+            self.assertGreater(sm, 0, f"{what}: the export has no attention to fuse")
+        self.assertEqual((after.get("Softmax", 0), after.get("MultiHeadAttention", 0)), (0, sm),
+                         f"{what}: Softmax {sm} -> {after.get('Softmax', 0)}, MultiHeadAttention {after.get('MultiHeadAttention', 0)}")
+        feeds = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in feeds.items()}
+        fused = session(folder / "model.onnx").run(None, feeds)[0].astype(np.float32)
+        unfused = session(folder / "model.unfused.onnx").run(None, feeds)[0].astype(np.float32)
+        scale = max(1.0, float(np.abs(unfused).max()))
+        e = max_err(fused, unfused)
+        note(f"{what}: Softmax {sm} -> 0, MultiHeadAttention 0 -> {sm}; max |fused - unfused| {e:.3g} (|output| <= {scale:.3g})")
+        self.assertTrue(np.isfinite(fused).all(), f"{what}: the fused graph gives non-finite values")
+        self.assertLessEqual(e, tol * scale, f"{what}: fused and unfused graphs differ by {e:.3g}")
 
     def assertClose(self, got, ref, tol: float, what: str):
         e = max_err(got, ref)
@@ -303,8 +334,9 @@ class ExportAnimateDiff(Case):
         tiny_sd15_base(base)
         tiny_motion_adapter(adapter)
         log = export("animatediff", "--base", base, "--motion-adapter", adapter, "--out", out, "--width", 64, "--height", 64,
-                     "--frames", 6)
+                     "--frames", 6, "--keep-unfused")
         self.assertIn("AnimateDiff's DDIM recipe", log, "the export must say it replaced the base's scheduler")
+        self.assertIn("unet: attention fused: 20 of 20 Softmax -> MultiHeadAttention", log)
         sc = json.loads((out / "scheduler/scheduler_config.json").read_text())
         want = dict(_class_name="DDIMScheduler", beta_schedule="linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
                     timestep_spacing="linspace", steps_offset=1, set_alpha_to_one=False, prediction_type="epsilon")
@@ -332,6 +364,23 @@ class ExportAnimateDiff(Case):
             z = torch.randn(3, 4, 20, 24, generator=g)
             self.assertClose(session(out / "vae_decoder/model.onnx").run(None, {"latent_sample": z.numpy()})[0],
                              pipe.vae.decode(z).sample, COMPONENT_TOL, "animatediff vae_decoder")
+        # fused (spatial self/cross and temporal attention, CLIP's causal self-attention, the VAE's
+        # mid-block attention) against the graphs as exported, at the size above
+        self.assertFused(out / "text_encoder", {"input_ids": ids}, "animatediff text_encoder (CLIP, causal mask)")
+        self.assertFused(out / "unet", {"sample": x, "timestep": t, "encoder_hidden_states": e}, "animatediff unet")
+        self.assertFused(out / "vae_decoder", {"latent_sample": z}, "animatediff vae_decoder")
+        # the memory rules the plans read: fused activations far below the unfused at 512x512x16
+        mem = dolly["memory"]
+        self.assertEqual(mem["unet"]["attention"], {"fused": 20, "softmaxBefore": 20, "softmax": 0, "multiHeadAttention": 20})
+        import activation_memory as AM
+
+        fused = AM.ActivationRule.from_json(mem["unet"]["activations"])
+        unfused = AM.ActivationRule.from_json(mem["unet"]["activationsUnfused"])
+        note(f"animatediff tiny unet at 512x512x16, batch 2: activations {fused.bytes(2, 16, 512, 512) / 2**20:.0f} MiB fused, "
+             f"{unfused.bytes(2, 16, 512, 512) / 2**20:.0f} MiB unfused")
+        self.assertLess(fused.bytes(2, 16, 512, 512) * 10, unfused.bytes(2, 16, 512, 512))
+        self.assertLessEqual(mem["unet"]["activations"]["fitError"], 0.01)
+        self.assertLessEqual(mem["unet"]["activationsUnfused"]["fitError"], 0.01)
 
         # the whole pipeline: diffusers with the DDIM recipe as its docs build it
         pipe.scheduler = DDIMScheduler.from_pretrained(str(base / "scheduler"), beta_schedule="linear", clip_sample=False,
@@ -349,7 +398,7 @@ class ExportSVD(Case):
     def test_svd_odd_decode_chunks_match_diffusers(self):
         base, out = self.tmp / "base", self.tmp / "onnx"
         tiny_svd(base)
-        export("svd", "--base", base, "--out", out, "--width", 32, "--height", 32)
+        export("svd", "--base", base, "--out", out, "--width", 32, "--height", 32, "--keep-unfused")
         sig = onnx_inputs(out / "vae_decoder/model.onnx")
         self.assertEqual(sig["num_frames"][0], "tensor(int64)", "the decoder's num_frames must be an int64 input")
         dolly = json.loads((out / "dolly.json").read_text())
@@ -374,6 +423,10 @@ class ExportSVD(Case):
                                                                          "added_time_ids": ids.numpy()})[0],
                              pipe.unet(x, t, encoder_hidden_states=e, added_time_ids=ids).sample, COMPONENT_TOL,
                              "svd unet (5 frames, 12x8 latent)")
+        self.assertFused(out / "unet", {"sample": x, "timestep": t, "encoder_hidden_states": e, "added_time_ids": ids},
+                         "svd unet (spatial and temporal attention)")
+        self.assertFused(out / "image_encoder", {"pixel_values": torch.randn(2, 3, 224, 224, generator=g)},
+                         "svd image_encoder (CLIP vision)")
         for frames, chunk in ((3, 3), (5, 3)):
             got = render(out, self.tmp / f"frames{frames}", *svd_render_flags(frames, chunk))
             self.assertFramesClose(got, u8(svd_reference(pipe, frames, chunk)), f"svd {frames} frames, decode chunk {chunk}")
@@ -393,7 +446,7 @@ class ExportCogVideoX(Case):
             export_lib.TWO_GB = 1
         try:
             export("cogvideox", "--base", base, "--out", out, "--width", COG["size"], "--height", COG["size"],
-                   "--frames", COG["frames"])
+                   "--frames", COG["frames"], "--keep-unfused")
         finally:
             export_lib.TWO_GB = limit
         if external_data:
@@ -413,6 +466,12 @@ class ExportCogVideoX(Case):
     def test_cogvideox_2b_external_data_matches_diffusers(self):
         pipe, out = self._cog("2b", external_data=True)
         self.assertEqual(list(onnx_inputs(out / "transformer/model.onnx")), ["hidden_states", "encoder_hidden_states", "timestep"])
+        # fusion rewrites the graph only: the weights stay in model.onnx_data, read by both graphs
+        g = torch.Generator().manual_seed(6)
+        self.assertFused(out / "transformer", {"hidden_states": torch.randn(2, 3, 4, 4, 4, generator=g),
+                                               "encoder_hidden_states": torch.randn(2, 226, 32, generator=g),
+                                               "timestep": torch.tensor([400, 400])},
+                         "cogvideox 2b transformer (external data)")
 
     def test_cogvideox_5b_rotary_matches_diffusers(self):
         pipe, out = self._cog("5b")
@@ -431,6 +490,11 @@ class ExportCogVideoX(Case):
             "hidden_states": x.numpy(), "encoder_hidden_states": e.numpy(), "timestep": t.numpy(),
             "image_rotary_emb_cos": cos.float().numpy(), "image_rotary_emb_sin": sin.float().numpy()})[0]
         self.assertClose(got, ref, COMPONENT_TOL, "cogvideox 5b transformer (2 latent frames, 48x32)")
+        self.assertFused(out / "transformer", {"hidden_states": x, "encoder_hidden_states": e, "timestep": t,
+                                               "image_rotary_emb_cos": cos.float(), "image_rotary_emb_sin": sin.float()},
+                         "cogvideox 5b transformer (joint attention, qk-norm, RoPE)")
+        ids = torch.randint(0, 32128, (2, 226), generator=g)
+        self.assertFused(out / "text_encoder", {"input_ids": ids}, "cogvideox text_encoder (T5, relative position bias)")
 
     def test_cogvideox_15_text_to_video_matches_diffusers(self):
         """CogVideoX 1.5 text-to-video: 9 frames give 3 latent frames, padded to 4 for patch_size_t 2
@@ -553,6 +617,66 @@ class ExportFp16(Case):
         scale = float(ref.abs().max())
         self.assertClose(got / scale, ref.numpy() / scale, 2e-2, "fp16 transformer with a float32 feed-forward (relative)")
         self.assertEqual(json.loads((out / "dolly.json").read_text())["precision"]["transformer"], "fp16")
+
+
+@unittest.skipUnless(HAVE, WHY)
+class ExportFusion(Case):
+    def test_svd_temporal_decoder_mid_block_attention(self):
+        """SVD's temporal VAE decoder has one single-head attention over h x w tokens in its mid
+        block, which runs only with 2 layers per block and has a head only with 512 channels
+        (the tiny pipeline has neither), as SVD's VAE does."""
+        from diffusers import AutoencoderKLTemporalDecoder
+
+        import export_lib as X
+        from export_lib import Axis
+
+        torch.manual_seed(0)
+        vae = AutoencoderKLTemporalDecoder(block_out_channels=[32, 512], in_channels=3, out_channels=3,
+                                           down_block_types=["DownEncoderBlock2D"] * 2, latent_channels=4,
+                                           layers_per_block=2)
+        g = torch.Generator().manual_seed(1)
+        mk = lambda s: (torch.randn(s["n"], 4, s["h"], s["w"], generator=g), torch.tensor([s["n"]]))  # noqa: E731
+        ax = {0: Axis("batch_frames", ("frames",)), 2: Axis("height", ("spatial",)), 3: Axis("width", ("spatial",))}
+        X.export_component("vae_decoder", X.TemporalVaeDecoderExport(vae), self.tmp, ["latent_sample", "num_frames"],
+                           "sample", {"latent_sample": ax, "sample": ax}, mk, {"n": 3, "h": 8, "w": 8},
+                           {"frames": {"n": 2, "h": 8, "w": 8}, "spatial": {"n": 3, "h": 6, "w": 10}}, keep_unfused=True)
+        z = torch.randn(2, 4, 10, 6, generator=g)
+        self.assertFused(self.tmp / "vae_decoder", {"latent_sample": z, "num_frames": torch.tensor([2])},
+                         "svd temporal vae_decoder (512 channels, 1 head)")
+
+    def test_no_fuse_keeps_attention_as_exported(self):
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_cogvideox(base, "5b")
+        log = export("cogvideox", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9, "--no-fuse")
+        self.assertNotIn("attention fused", log)
+        for c in ("text_encoder", "transformer"):
+            ops = op_counts(out / c / "model.onnx")
+            self.assertGreater(ops.get("Softmax", 0), 0, c)
+            self.assertEqual(ops.get("MultiHeadAttention", 0), 0, c)
+            self.assertNotIn("attention", json.loads((out / "dolly.json").read_text())["memory"][c])
+
+    def test_fp16_fused_matches_unfused(self):
+        """A float16 denoiser: MultiHeadAttention in float16 (CPU and CUDA kernels) against the
+        float16 graph as exported, and the float32 model."""
+        from diffusers import CogVideoXPipeline
+
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_cogvideox(base, "5b")
+        export("cogvideox", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9, "--fp16",
+               "--keep-unfused")
+        pipe = CogVideoXPipeline.from_pretrained(str(base))
+        g = torch.Generator().manual_seed(8)
+        x, e, t = torch.randn(2, 3, 4, 4, 4, generator=g), torch.randn(2, 226, 32, generator=g), torch.tensor([300, 300])
+        cos, sin = pipe._prepare_rotary_positional_embeddings(32, 32, 3, torch.device("cpu"))
+        feeds = {"hidden_states": x.half(), "encoder_hidden_states": e.half(), "timestep": t,
+                 "image_rotary_emb_cos": cos.half(), "image_rotary_emb_sin": sin.half()}
+        self.assertFused(out / "transformer", feeds, "cogvideox 5b transformer, float16", tol=2e-3)
+        with torch.no_grad():
+            ref = pipe.transformer(hidden_states=x, encoder_hidden_states=e, timestep=t, image_rotary_emb=(cos, sin)).sample
+        got = session(out / "transformer/model.onnx").run(None, {k: v.numpy() for k, v in feeds.items()})[0]
+        scale = float(ref.abs().max())
+        self.assertClose(got.astype(np.float32) / scale, ref.numpy() / scale, 2e-2,
+                         "fused float16 transformer vs the float32 model (relative)")
 
 
 # ---------------------------------------------------------------------------------------------

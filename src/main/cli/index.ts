@@ -4,7 +4,6 @@
 import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freemem } from 'node:os'
 import { presetExpressionProblem } from '../../shared/camera'
 import {
   cleanStaleTemps,
@@ -19,6 +18,8 @@ import { CancelledError } from '../engine/pipelines/common'
 import { MEMORY_PLANS, SCHEDULER_NAMES, SchedulerName, type MemoryPlan } from '../../shared/render'
 import { Runtime } from '../engine/runtime/session'
 import { renderClip, type JobProgress, type RenderSpec } from '../engine/jobs/render'
+import { probeProviders } from '../engine/runtime/providers'
+import { deviceBudget, deviceFacts, queryAdapterMemory } from '../services/device-memory'
 import { queryGpu } from '../services/gpu'
 import {
   CONTEXT_NOISE,
@@ -357,15 +358,19 @@ export async function main(argv: string[]): Promise<number> {
 
   const gpu = parsed.cpu ? null : await queryGpu()
   const runtime = new Runtime({ preferCuda: !parsed.cpu })
+  // the memory `auto` plans by, for the provider this run will use (services/device-memory.ts)
+  const providers = parsed.cpu
+    ? [{ name: 'cpu' as const, available: true, reason: null }]
+    : await probeProviders()
+  const budget = deviceBudget(
+    deviceFacts({ providers, gpu: gpu?.gpu ?? null }, await queryAdapterMemory()),
+  )
   try {
     const result = await renderClip(
       spec,
       {
         runtime,
-        budgetMiB: gpu?.gpu ? gpu.gpu.vramFreeMiB : Math.round(freemem() / 1024 ** 2),
-        budgetSource: gpu?.gpu
-          ? `${gpu.gpu.name}, free VRAM from nvidia-smi`
-          : 'free system memory',
+        ...(budget ? { budgetMiB: budget.budgetMiB, budgetSource: budget.source } : {}),
       },
       { signal: ac.signal, onProgress: report, onLog: (l) => process.stderr.write(`\n${l}\n`) },
     )

@@ -4,7 +4,13 @@
 // itself as a job whose result joins the model list.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { CATALOG, catalogBytes, exportCommand, type CatalogEntry } from '../../shared/catalog'
+import {
+  CATALOG,
+  catalogBytes,
+  catalogMemory,
+  exportCommand,
+  type CatalogEntry,
+} from '../../shared/catalog'
 import { PIPELINE_REGISTRY } from '../engine/pipelines/registry'
 import { planThatFits, vramEstimate } from '../../shared/vram'
 import { HandlerError } from './dispatch'
@@ -72,7 +78,8 @@ export class ModelCatalog {
         } else if (cached && !s.file && cached.kind === 'diffusers') cachedPath = cached.path
         return { repo: s.repo, file: s.file ?? null, role: s.role, cachedPath }
       })
-      const vram = vramEstimate(e.components)
+      const mem = catalogMemory(e)
+      const vram = vramEstimate(mem.model, mem.call)
       const out = this.folderFor(e.id)
       return {
         id: e.id,

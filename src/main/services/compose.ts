@@ -7,6 +7,7 @@ import type { AppInfo, EventName, EventPayload } from '../../shared/contract'
 import { makeAppInfo } from './app-info'
 import { createDispatcher, type Dispatch } from './dispatch'
 import { EngineHost, type SpawnEngine } from './engine-host'
+import { deviceBudget, deviceFacts, queryAdapterMemory } from './device-memory'
 import { queryGpu } from './gpu'
 import { createHandlers } from './handlers'
 import { ModelCatalog } from './catalog'
@@ -50,11 +51,11 @@ export type StudioHost = {
 
 export function composeStudio(o: StudioHostOptions): StudioHost {
   const engine = new EngineHost({ spawn: o.spawn, queryGpu: () => queryGpu() })
-  const registry = new ModelRegistry(
-    o.stateDir,
-    o.builtInModels,
-    () => engine.status().gpu?.vramFreeMiB ?? null,
-  )
+  // the memory the plans decide by, for the provider the engine uses (device-memory.ts)
+  let adapter: Awaited<ReturnType<typeof queryAdapterMemory>> = null
+  void queryAdapterMemory().then((a) => (adapter = a))
+  const budget = () => deviceBudget(deviceFacts(engine.status(), adapter))
+  const registry = new ModelRegistry(o.stateDir, o.builtInModels, () => budget()?.budgetMiB ?? null)
   const downloads = new ModelDownloads(registry, o.modelsDir, (e) => o.emit('model.download', e))
   const inputs = new InputStore(join(o.stateDir, 'inputs'))
   const catalog = new ModelCatalog({
@@ -72,6 +73,7 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
     inputs,
     interpolationModel: () => interpolation.modelDir(),
     mediaUrl: o.mediaUrl,
+    deviceBudget: budget,
     ...(o.exportTarget ? { exportTarget: o.exportTarget } : {}),
   })
   const projects = new ProjectStore(o.projectsDir, o.stateDir)

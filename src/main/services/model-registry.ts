@@ -12,6 +12,7 @@ import { planThatFits, vramEstimate } from '../../shared/vram'
 import { clampText, HandlerError } from './dispatch'
 import {
   fixedLatentSize,
+  memoryModel,
   openModelFolder,
   ModelFolderError,
   type ModelFolder,
@@ -119,8 +120,13 @@ export class ModelRegistry {
     const free = this.freeVramMiB()
     try {
       const m = openModelFolder(dir)
-      const bytes = Object.fromEntries(Object.entries(m.components).map(([k, c]) => [k, c.bytes]))
-      const vram = vramEstimate(bytes)
+      // each plan's need at the model's own size, frames and guidance (shared/vram.ts)
+      const vram = vramEstimate(memoryModel(m), {
+        width: m.defaults.width,
+        height: m.defaults.height,
+        frames: m.defaults.frames,
+        guidance: m.defaults.guidance,
+      })
       const precisions = new Set(Object.values(m.components).map((c) => c.precision))
       return {
         id: m.dir,

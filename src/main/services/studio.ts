@@ -11,12 +11,12 @@ import {
   readFileSync,
   rmSync,
 } from 'node:fs'
-import { freemem } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { presetExpressionProblem } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
 import { PIPELINES, type ClipFormat } from '../../shared/render'
+import { deviceBudget, deviceFacts, type DeviceBudget } from './device-memory'
 import { clampText, HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
 import { cleanStaleTemps } from '../engine/media/ffmpeg'
@@ -44,6 +44,8 @@ export type StudioOptions = {
   exportTarget?: (jobId: string, format: string) => Promise<string | null>
   /** The frame-interpolation model folder for exports (throws saying why there is none). */
   interpolationModel?: () => string
+  /** The memory figure `auto` plans by (device-memory.ts; default: from the engine's status). */
+  deviceBudget?: () => DeviceBudget | null
 }
 
 export class StudioService {
@@ -186,16 +188,12 @@ export class StudioService {
     const dir = join(this.o.cacheDir, id)
     mkdirSync(dir, { recursive: true })
     const motion = mapMotion({ motion: model.motion, camera: model.camera }, req.motion)
-    // the figure auto plans by: free VRAM when CUDA runs the job, else free system memory
-    const status = this.o.engine.status()
-    const cuda = status.providers.some((p) => p.name === 'cuda' && p.available)
+    // the figure auto plans by, for the provider that runs the job (device-memory.ts)
+    const budget = this.o.deviceBudget
+      ? this.o.deviceBudget()
+      : deviceBudget(deviceFacts(this.o.engine.status()))
     const spec: RenderSpec = {
-      ...(cuda && status.gpu
-        ? {
-            budgetMiB: status.gpu.vramFreeMiB,
-            budgetSource: `${status.gpu.name}, free VRAM from nvidia-smi`,
-          }
-        : { budgetMiB: Math.round(freemem() / 2 ** 20), budgetSource: 'free system memory' }),
+      ...(budget ? { budgetMiB: budget.budgetMiB, budgetSource: budget.source } : {}),
       model: model.dir,
       prompt: req.prompt,
       negativePrompt: req.negativePrompt,

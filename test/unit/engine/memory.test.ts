@@ -1,5 +1,6 @@
 // Memory plans on the CPU with the tiny AnimateDiff fixture: how many sessions are alive,
-// out-of-memory fallback, and release after success, error and cancel.
+// out-of-memory fallback down every plan (each stage), and release after success, error and
+// cancel; the plan auto chooses from a model's weights and activation rules.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +15,7 @@ import {
   type MemoryPlan,
   type ModelFolder,
 } from '../../../src/main/engine'
+import { planNeeds, stageCalls, type MemoryModel } from '../../../src/shared/vram'
 import { writeAnimateDiffFolder } from '../../fixtures/model-folders'
 import { missing, sharedPath } from './reference'
 
@@ -109,13 +111,65 @@ describe.skipIf(skip)('memory plans', () => {
     expect(events).toEqual(['denoise:resident->offload'])
     expect(out.plan).toBe('offload')
     expect(sessions.events[0]!.reason).toMatch(
-      /out of memory in denoise under the resident plan; retrying with offload/,
+      /out of memory in denoise under the resident plan; released this model's sessions and retrying with offload/,
     )
     expect(runtime.liveSessions).toBe(0)
     // the retried stage replays from the same noise: same frames as a clean offload run
     const clean = setup('offload')
     const ref = await clean.sessions.job(() => clean.pipe.call(opts))
     expect(Array.from(out.frames)).toEqual(Array.from(ref.frames))
+  })
+
+  // out of memory in each stage, under every plan but minimal: the stage walks down to minimal,
+  // and each retry starts with none of the failed plan's sessions alive
+  for (const [component, stage] of [
+    ['text_encoder', 'encode'],
+    ['unet', 'denoise'],
+    ['vae_decoder', 'decode'],
+  ] as const) {
+    it(`out of memory in ${stage} under resident and offload walks down to minimal`, async () => {
+      const liveAtRetry: string[][] = []
+      let others = 0
+      let failed = 0
+      const { runtime, sessions, pipe } = setup('resident', {
+        beforeRun: (s) => {
+          if (s.label !== component) return
+          if (failed > 0 && liveAtRetry.length < failed) liveAtRetry.push(runtime.liveLabels)
+          if (sessions.plan !== 'minimal') {
+            failed++
+            throw new Error(
+              `Failed to allocate memory for requested buffer of size 4294967296 (${stage})`,
+            )
+          }
+        },
+      })
+      sessions.releaseOthers = async () => void others++
+      const out = await sessions.job(() => pipe.call(opts))
+      expect(sessions.events.map((e) => `${e.stage}:${e.from}->${e.to}`)).toEqual([
+        `${stage}:resident->offload`,
+        `${stage}:offload->minimal`,
+      ])
+      expect(out.plan).toBe('minimal')
+      expect(others).toBe(2)
+      // at each retry only the retried stage's own session is alive: the failed plan's are gone
+      expect(liveAtRetry).toEqual([[component], [component]])
+      expect(runtime.liveSessions).toBe(0)
+      const clean = setup('minimal')
+      const ref = await clean.sessions.job(() => clean.pipe.call(opts))
+      expect(Array.from(out.frames)).toEqual(Array.from(ref.frames))
+    })
+  }
+
+  it('out of memory under minimal too fails naming the stage and every plan tried', async () => {
+    const { runtime, sessions, pipe } = setup('offload', {
+      beforeRun: (s) => {
+        if (s.label === 'unet') throw new Error('CUDNN_STATUS_ALLOC_FAILED')
+      },
+    })
+    await expect(sessions.job(() => pipe.call(opts))).rejects.toThrow(
+      /out of memory in denoise under every memory plan \(offload, minimal\)/,
+    )
+    expect(runtime.liveSessions).toBe(0)
   })
 
   it('releases every session after an error', async () => {
@@ -144,22 +198,66 @@ describe.skipIf(skip)('memory plans', () => {
 
 describe('choosing a plan', () => {
   const GiB = 1024 ** 3
-  const sd = { text_encoder: 0.25 * GiB, unet: 1.7 * GiB, vae_decoder: 0.1 * GiB }
-  it('keeps everything resident when it fits', () => {
-    expect(choosePlan({ budgetMiB: 12 * 1024, componentBytes: sd }).plan).toBe('resident')
+  // an SD1.5 AnimateDiff with fused attention: activations linear in frames x pixels
+  const rule = (F0: number, a: number, perItem: number, constant = 0) => ({
+    F0,
+    P0: 512 * 512,
+    constant,
+    terms: [[a, 1, perItem]] as [number, number, number][],
   })
-  it('offloads when only the largest stage fits', () => {
+  const model: MemoryModel = {
+    pipeline: 'animatediff',
+    decodeChunk: 16,
+    vaeScale: 8,
+    components: {
+      text_encoder: { bytes: 0.25 * GiB, activations: rule(1, 0, 0, 0.01 * GiB) },
+      unet: { bytes: 2.6 * GiB, activations: rule(16, 1, 1.5 * GiB) },
+      vae_decoder: { bytes: 0.1 * GiB, activations: rule(1, 0, 0.4 * GiB) },
+    },
+  }
+  const call = { width: 512, height: 512, frames: 16, guidance: 7.5 }
+  const needs = planNeeds(model, call)
+
+  it('keeps everything resident when it fits', () => {
+    const c = choosePlan({ budgetMiB: needs.resident.needMiB, model, call })
+    expect(c.plan).toBe('resident')
+  })
+  it('offloads when only one stage at a time fits, naming the stage that decides', () => {
     const c = choosePlan({
-      budgetMiB: 2.7 * 1024,
-      componentBytes: sd,
+      budgetMiB: needs.resident.needMiB - 1,
+      model,
+      call,
       source: 'nvidia-smi free memory',
     })
     expect(c.plan).toBe('offload')
-    expect(c.reason).toMatch(/one stage at a time.*unet/)
+    expect(c.reason).toMatch(/one stage at a time.*vae_decoder/)
     expect(c.reason).toMatch(/nvidia-smi free memory/)
   })
-  it('goes minimal when even the largest stage does not fit', () => {
-    expect(choosePlan({ budgetMiB: 2 * 1024, componentBytes: sd }).plan).toBe('minimal')
+  it('goes minimal when even one stage at a time does not fit', () => {
+    const c = choosePlan({ budgetMiB: needs.offload.needMiB - 1, model, call })
+    expect(c.plan).toBe('minimal')
+    expect(c.reason).toMatch(/CFG in two calls/)
+    expect(choosePlan({ budgetMiB: 1024, model, call }).reason).toMatch(
+      /even the minimal plan needs/,
+    )
+  })
+  it('a bigger render needs more: the same budget picks a lower plan', () => {
+    const budget = needs.resident.needMiB
+    expect(choosePlan({ budgetMiB: budget, model, call }).plan).toBe('resident')
+    expect(
+      choosePlan({ budgetMiB: budget, model, call: { ...call, width: 1024, height: 1024 } }).plan,
+    ).not.toBe('resident')
+  })
+  it('minimal halves the guidance batch and decodes one tile of one frame per call', () => {
+    expect(needs.offload.largest).toMatchObject({ component: 'vae_decoder', batch: 16 })
+    const unet = (plan: 'offload' | 'minimal') =>
+      stageCalls(model, plan, call).find((s) => s.component === 'unet')!
+    expect(unet('offload').batch).toBe(2)
+    expect(unet('minimal').batch).toBe(1)
+    const vae = stageCalls(model, 'minimal', { ...call, width: 1024, height: 1024 }).find(
+      (s) => s.component === 'vae_decoder',
+    )!
+    expect(vae).toMatchObject({ batch: 1, width: 512, height: 512 })
   })
 })
 

@@ -33,7 +33,7 @@ import {
 } from '../../../shared/render'
 import { encodeClip, formatFromPath, openClipEncoder, type ClipEncoder } from '../media/ffmpeg'
 import { loadImage } from '../media/image'
-import { openModelFolder, type ModelFolder } from '../models/model-folder'
+import { memoryModel, openModelFolder, type ModelFolder } from '../models/model-folder'
 import { framesToUint8, PipelineError, throwIfCancelled } from '../pipelines/common'
 import { PIPELINE_REGISTRY } from '../pipelines/registry'
 import type { PipelineCall, PipelineHooks, ResolvedSettings } from '../pipelines/types'
@@ -136,18 +136,35 @@ export type RenderContext = {
   cache?: Map<string, ModelSessions>
 }
 
-/** The memory plan: the user's, or auto's choice from the budget and the model's sizes. */
-function planFor(spec: RenderSpec, model: ModelFolder, ctx: RenderContext): PlanChoice {
+/**
+ * The memory plan: the user's, or auto's choice from the budget and what this render needs
+ * (the model's weights and, for this size, frames and guidance, its activations).
+ */
+export function planFor(spec: RenderSpec, model: ModelFolder, ctx: RenderContext): PlanChoice {
   if (spec.plan && spec.plan !== 'auto') return { plan: spec.plan, reason: 'chosen by the user' }
   if (ctx.budgetMiB === undefined)
     return { plan: 'offload', reason: 'no memory figure available: loading one stage at a time' }
   return choosePlan({
     budgetMiB: ctx.budgetMiB,
-    componentBytes: Object.fromEntries(
-      Object.entries(model.components).map(([k, c]) => [k, c.bytes]),
-    ),
+    model: memoryModel(model),
+    call: {
+      width: spec.width ?? model.defaults.width,
+      height: spec.height ?? model.defaults.height,
+      frames: spec.frames ?? model.defaults.frames,
+      guidance: spec.guidance ?? model.defaults.guidance,
+      decodeChunk: spec.decodeChunkSize,
+    },
     source: ctx.budgetSource,
   })
+}
+
+/** Releases every cached model's sessions except `keep`'s. */
+async function releaseOtherModels(ctx: RenderContext, keep: string): Promise<void> {
+  for (const [dir, other] of ctx.cache ?? []) {
+    if (dir === keep) continue
+    await other.releaseAll()
+    ctx.cache!.delete(dir)
+  }
 }
 
 /** The model's sessions under `plan`, reusing kept ones; every other model's are released. */
@@ -157,11 +174,7 @@ async function sessionsFor(
   plan: MemoryPlan,
   onEvent: (e: PlanEvent) => void,
 ): Promise<ModelSessions> {
-  for (const [dir, other] of ctx.cache ?? []) {
-    if (dir === model.dir) continue
-    await other.releaseAll()
-    ctx.cache!.delete(dir)
-  }
+  await releaseOtherModels(ctx, model.dir)
   let sessions = ctx.cache?.get(model.dir)
   if (sessions && sessions.plan === plan) return sessions
   await sessions?.releaseAll()
@@ -293,9 +306,21 @@ export async function renderClip(
   const previewPath = model.dolly.previewDecoder
     ? `${model.dir}/${model.dolly.previewDecoder}`
     : null
-  const previewSession = previewPath
+  let previewSession = previewPath
     ? await ctx.runtime.load(previewPath, 'preview decoder').catch(() => null)
     : null
+  // after an out-of-memory error ModelSessions releases every session of this model (the failed
+  // plan's); then other models' cached sessions and the preview decoder go too (previews fall
+  // back to the linear RGB factors)
+  sessions.releaseOthers = async () => {
+    await releaseOtherModels(ctx, model.dir)
+    const p = previewSession
+    previewSession = null
+    await lastPreviewSettled()
+    await p?.release()
+  }
+  let lastPreview = Promise.resolve()
+  const lastPreviewSettled = () => lastPreview.catch(() => undefined)
   const image = spec.image ? await loadImage(spec.image) : undefined
   try {
     return await runAndExport()
@@ -309,7 +334,6 @@ export async function renderClip(
   }
 
   async function runAndExport(): Promise<RenderResult> {
-    let lastPreview = Promise.resolve()
     // frames go into the encoders as they are decoded (the clip, and the PNG frames when asked
     // for), so the file is complete moments after the last decode rather than a whole export
     // later; the loop-closure score is read on the way
@@ -357,7 +381,8 @@ export async function renderClip(
             // the middle frame; SD's 4-channel latents and the families' own factors (row.previewRgb) have known RGB factors
             const [C, F] = channelsFirst ? [dims[1]!, dims[2]!] : [dims[2]!, dims[1]!]
             const factors = row.previewRgb?.factors.length === C ? row.previewRgb : null
-            if (C !== 4 && !previewSession && !factors) return
+            const decoder = previewSession
+            if (C !== 4 && !decoder && !factors) return
             const h = dims[3]!
             const w = dims[4]!
             const f = Math.floor(F / 2)
@@ -367,8 +392,11 @@ export async function renderClip(
               one.set(lat.subarray(from, from + h * w), c * h * w)
             }
             lastPreview = lastPreview.then(async () => {
-              const img = previewSession
-                ? await latentToRgbDecoder(previewSession, one, h, w, 0.18215, 256)
+              // (the decoder is released after an out-of-memory error: the factors then)
+              const live = decoder && !decoder.isReleased ? decoder : null
+              if (!live && C !== 4 && !factors) return
+              const img = live
+                ? await latentToRgbDecoder(live, one, h, w, 0.18215, 256)
                 : factors
                   ? latentToRgbFactors(one, h, w, factors)
                   : latentToRgbLinear(one, h, w)

@@ -14,6 +14,7 @@ import {
   PIPELINE_KINDS,
   type ModelDefaults,
 } from '../../../shared/render'
+import type { MemoryModel } from '../../../shared/vram'
 import { PIPELINE_REGISTRY } from '../pipelines/registry'
 import type { ComponentSpec } from './component-spec'
 import {
@@ -35,6 +36,55 @@ export class ModelFolderError extends Error {
 }
 
 export type { PipelineKind }
+
+/** [frames exponent, pixels exponent, bytes per batch item] */
+const Terms = z
+  .array(
+    z.tuple([
+      z.number().int().min(0).max(2),
+      z.number().int().min(0).max(2),
+      z.number().nonnegative(),
+    ]),
+  )
+  .max(9)
+
+/** dolly.json memory.<component>.activations (tools/export/activation_memory.py states the rule). */
+const ActivationRuleJson = z
+  .object({
+    F0: z.number().positive(),
+    P0: z.number().positive(),
+    constant: z.number().nonnegative(),
+    terms: Terms,
+    /** Further polynomials: the rule is the largest. */
+    more: z
+      .array(z.object({ constant: z.number().nonnegative(), terms: Terms }).strict())
+      .max(16)
+      .optional(),
+    fitError: z.number().nonnegative().optional(),
+    peakAt: z.string().max(400).optional(),
+  })
+  .strict()
+
+const ComponentMemoryJson = z
+  .object({
+    weightsBytes: z.number().nonnegative().optional(),
+    precision: z.enum(['fp32', 'fp16']).optional(),
+    /** Attention as exported and after fusion (MultiHeadAttention nodes). */
+    attention: z
+      .object({
+        fused: z.number().int().nonnegative(),
+        softmaxBefore: z.number().int().nonnegative(),
+        softmax: z.number().int().nonnegative(),
+        multiHeadAttention: z.number().int().nonnegative(),
+      })
+      .strict()
+      .optional(),
+    /** The graph as shipped. */
+    activations: ActivationRuleJson.optional(),
+    /** The graph before attention fusion (for comparison). */
+    activationsUnfused: ActivationRuleJson.optional(),
+  })
+  .strict()
 
 export const DollyJson = z
   .object({
@@ -80,6 +130,8 @@ export const DollyJson = z
     vaeFrameBatches: z.boolean().optional(),
     /** A preview decoder (e.g. VAElight) relative to the folder. */
     previewDecoder: z.string().optional(),
+    /** Per component: weights, attention fusion, and the activation-memory rule the plans use. */
+    memory: z.record(z.string(), ComponentMemoryJson).optional(),
   })
   .strict()
 export type DollyJson = z.infer<typeof DollyJson>
@@ -474,6 +526,25 @@ function readVaeFactors(path: string, familyScaling: number): VaeFactors {
     scalingFactor: typeof scaling === 'number' && scaling > 0 ? scaling : familyScaling,
     temporalCompression: typeof temporal === 'number' && temporal >= 1 ? temporal : 1,
     invertScaleLatents: cfg['invert_scale_latents'] === true,
+  }
+}
+
+/**
+ * What the memory plans need of a folder: each component's bytes on disk and its activation
+ * rule from dolly.json "memory" (null where the export wrote none: the plans then allow a flat
+ * figure per stage).
+ */
+export function memoryModel(m: ModelFolder): MemoryModel {
+  return {
+    pipeline: m.pipeline,
+    components: Object.fromEntries(
+      Object.entries(m.components).map(([k, c]) => [
+        k,
+        { bytes: c.bytes, activations: m.dolly.memory?.[k]?.activations ?? null },
+      ]),
+    ),
+    decodeChunk: m.defaults.decodeChunk,
+    vaeScale: m.vae.scaleFactor,
   }
 }
 

@@ -1,14 +1,18 @@
-// Memory plans. onnxruntime-node's CUDA provider returns VRAM only on session.release(), so
-// VRAM is managed by which sessions are alive and by how big each call is:
+// Memory plans. onnxruntime-node's providers return device memory only on session.release(),
+// so memory is managed by which sessions are alive and by how big each call is:
 //   resident  every session loaded once and kept between jobs (fastest)
 //   offload   load a stage's session, run the stage, release it before the next stage loads
 //             (diffusers' enable_model_cpu_offload)
 //   minimal   offload + VAE slicing and tiling + batch-1 CFG (two UNet calls, not one batch of 2)
-// An out-of-memory error drops to the next plan and retries that stage once.
+// `auto` picks the fastest plan whose need (shared/vram.ts: weights, and the activations the
+// exporter computed from each graph for this render's size) fits the budget. An out-of-memory
+// error releases every session of the model (and, through `releaseOthers`, other models'
+// cached sessions), steps down to the next plan and runs the stage again, down to minimal.
 import type { ModelSession, Runtime } from './session'
-import { isOutOfMemoryError } from './session'
+import { isOutOfMemoryError, SessionError } from './session'
 
 import { MEMORY_PLANS, type MemoryPlan } from '../../../shared/render'
+import { planNeeds, type CallSize, type MemoryModel, type PlanNeed } from '../../../shared/vram'
 
 export type { MemoryPlan }
 export const PLANS: readonly MemoryPlan[] = MEMORY_PLANS
@@ -18,45 +22,54 @@ export function nextPlan(plan: MemoryPlan): MemoryPlan | null {
   return PLANS[i + 1] ?? null
 }
 
-export type PlanChoice = { plan: MemoryPlan; reason: string }
+export type PlanChoice = { plan: MemoryPlan; reason: string; needs?: Record<MemoryPlan, PlanNeed> }
 
-const MiB = 1024 * 1024
+const gib = (m: number) => `${(m / 1024).toFixed(1)} GiB`
+
+function describe(n: PlanNeed): string {
+  const s = n.largest
+  const act = s.fromRule
+    ? `${gib(s.activationMiB)} of activations at ${s.width}x${s.height}${s.frames > 1 ? `x${s.frames}` : ''}, batch ${s.batch}`
+    : `${gib(s.activationMiB)} allowed for activations (the folder has no memory rule)`
+  return `${s.component}: ${gib(s.weightsMiB)} of weights + ${act}`
+}
 
 /**
- * Picks a plan from the memory budget and the model's component sizes. A session needs
- * about its weights plus workspace; `activationMiB` is the largest stage's activations.
+ * Picks the fastest plan whose need fits the memory budget, for this render's size (width,
+ * height, frames, guidance): shared/vram.ts planNeeds.
  */
 export function choosePlan(opts: {
   budgetMiB: number
-  componentBytes: Record<string, number>
-  activationMiB?: number
+  model: MemoryModel
+  call: CallSize
   /** Where the budget came from, for the reason shown to the user. */
-  source?: string
+  source?: string | undefined
 }): PlanChoice {
-  const overhead = 1.2
-  const act = opts.activationMiB ?? 512
-  const sizes = Object.values(opts.componentBytes).map((b) => (b / MiB) * overhead)
-  const all = sizes.reduce((a, b) => a + b, 0) + act
-  const biggestName =
-    Object.entries(opts.componentBytes).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'model'
-  const biggest = Math.max(0, ...sizes) + act
+  const needs = planNeeds(opts.model, opts.call)
   const src = opts.source ? ` (${opts.source})` : ''
-  const gib = (m: number) => `${(m / 1024).toFixed(1)} GiB`
-  if (all <= opts.budgetMiB) {
+  const budget = gib(opts.budgetMiB)
+  const r = needs.resident
+  if (r.needMiB <= opts.budgetMiB)
     return {
       plan: 'resident',
-      reason: `all components (~${gib(all)}) fit in ${gib(opts.budgetMiB)}${src}: keeping them loaded`,
+      needs,
+      reason: `every component kept loaded needs ~${gib(r.needMiB)}, within ${budget}${src}`,
     }
-  }
-  if (biggest <= opts.budgetMiB) {
+  const o = needs.offload
+  if (o.needMiB <= opts.budgetMiB)
     return {
       plan: 'offload',
-      reason: `all components need ~${gib(all)} but ${gib(opts.budgetMiB)} is free${src}: loading one stage at a time (largest, ${biggestName}, ~${gib(biggest)})`,
+      needs,
+      reason: `all components need ~${gib(r.needMiB)} but ${budget} is free${src}: loading one stage at a time (largest ~${gib(o.needMiB)}, ${describe(o)})`,
     }
-  }
+  const m = needs.minimal
   return {
     plan: 'minimal',
-    reason: `even ${biggestName} alone (~${gib(biggest)}) exceeds ${gib(opts.budgetMiB)}${src}: one stage at a time, VAE in slices and tiles, CFG in two calls`,
+    needs,
+    reason:
+      m.needMiB <= opts.budgetMiB
+        ? `one stage at a time needs ~${gib(o.needMiB)} (${describe(o)}), over ${budget}${src}: VAE in slices and tiles, CFG in two calls (~${gib(m.needMiB)})`
+        : `even the minimal plan needs ~${gib(m.needMiB)} (${describe(m)}), over ${budget}${src}: trying it anyway; lower the size or frames if it runs out of memory`,
   }
 }
 
@@ -77,6 +90,11 @@ export class ModelSessions {
   private loading = new Map<string, Promise<ModelSession>>()
   plan: MemoryPlan
   readonly events: PlanEvent[] = []
+  /**
+   * After an out-of-memory error, once this model's sessions are released: frees what else
+   * holds device memory (the render sets it: other models' cached sessions, the preview decoder).
+   */
+  releaseOthers?: () => Promise<void>
 
   constructor(
     private readonly runtime: Runtime,
@@ -144,29 +162,39 @@ export class ModelSessions {
   }
 
   /**
-   * Runs one stage; on an out-of-memory error releases everything, drops to the next plan
-   * and runs the stage once more. `restore` resets state the stage consumed (the generator).
+   * Runs one stage. On an out-of-memory error: releases every session of this model and what
+   * `releaseOthers` frees, drops to the next plan and runs the stage again, down to minimal;
+   * out of memory under minimal fails with the plans it tried. `restore` resets state the stage
+   * consumed (the generator).
    */
   async stage<T>(name: string, fn: () => Promise<T>, restore?: () => void): Promise<T> {
-    try {
-      return await fn()
-    } catch (err) {
-      const to = nextPlan(this.plan)
-      if (!isOutOfMemoryError(err) || !to) throw err
-      const from = this.plan
-      await this.releaseAll()
-      this.plan = to
-      const e: PlanEvent = {
-        type: 'plan-downgrade',
-        from,
-        to,
-        stage: name,
-        reason: `out of memory in ${name} under the ${from} plan; retrying with ${to}`,
+    const tried: MemoryPlan[] = []
+    for (;;) {
+      try {
+        return await fn()
+      } catch (err) {
+        if (!isOutOfMemoryError(err)) throw err
+        tried.push(this.plan)
+        await this.releaseAll()
+        await this.releaseOthers?.()
+        const to = nextPlan(this.plan)
+        if (!to)
+          throw new SessionError(
+            `out of memory in ${name} under every memory plan (${tried.join(', ')}): lower the size, frames or decode chunk, or free device memory`,
+            err,
+          )
+        const e: PlanEvent = {
+          type: 'plan-downgrade',
+          from: this.plan,
+          to,
+          stage: name,
+          reason: `out of memory in ${name} under the ${this.plan} plan; released this model's sessions and retrying with ${to}`,
+        }
+        this.plan = to
+        this.events.push(e)
+        this.onEvent?.(e)
+        restore?.()
       }
-      this.events.push(e)
-      this.onEvent?.(e)
-      restore?.()
-      return await fn()
     }
   }
 }

@@ -1,12 +1,19 @@
-// Sessions by path, CUDA first then CPU. When CUDA is asked for but cannot be used, the
-// session falls back to CPU and the reason is kept for the UI. Inputs are adapted from
-// `session.inputMetadata` (timestep dtype and rank, float16 tensors), outputs read back as
+// Sessions by path, on the first provider of this platform's order that works (providers.ts:
+// CUDA, DirectML or CoreML, then the CPU). When a GPU provider is asked for but cannot be used,
+// the session falls back to the next one and the reason is kept for the UI. Inputs are adapted
+// from `session.inputMetadata` (timestep dtype and rank, float16 tensors), outputs read back as
 // float32. Every session is counted while alive, so tests and the UI can see leaks.
 import * as ort from 'onnxruntime-node'
 import { float16ToFloat32, float32ToFloat16 } from './fp16'
-import { cudaUnavailableReason } from './providers'
+import {
+  defaultProbeEnv,
+  providerOrder,
+  providerSessionOptions,
+  providerUnavailableReason,
+  type ProviderName,
+} from './providers'
 
-export type ProviderName = 'cuda' | 'cpu'
+export type { ProviderName }
 
 export type CreateSession = (
   path: string,
@@ -14,8 +21,10 @@ export type CreateSession = (
 ) => Promise<ort.InferenceSession>
 
 export type RuntimeOptions = {
-  /** Try the CUDA execution provider first (default: true). */
+  /** Try this platform's GPU providers first (default: true); false runs on the CPU only. */
   preferCuda?: boolean
+  /** The providers to try, in order (default: providerOrder(process.platform)). */
+  providers?: ProviderName[]
   deviceId?: number
   /** Injected in tests (e.g. to simulate out-of-memory). */
   createSession?: CreateSession
@@ -33,23 +42,38 @@ export class SessionError extends Error {
   }
 }
 
-/** ORT's messages for allocation failures on CUDA (BFC arena, cudaMalloc) and on the CPU. */
+/** ORT's messages for allocation failures on CUDA (BFC arena, cudaMalloc), DirectML, CoreML and the CPU. */
 export function isOutOfMemoryError(err: unknown): boolean {
   const text = err instanceof Error ? err.message : String(err)
-  return /out of memory|Failed to allocate memory|BFCArena|cudaErrorMemoryAllocation|CUDNN_STATUS_ALLOC_FAILED|bad_alloc|OOM/i.test(
+  return /out of memory|Failed to allocate memory|BFCArena|cudaErrorMemoryAllocation|CUDNN_STATUS_ALLOC_FAILED|bad_alloc|OOM|E_OUTOFMEMORY|0x8007000E|DXGI_ERROR_DEVICE_REMOVED|insufficient memory/i.test(
     text,
   )
 }
 
+const LABEL: Record<ProviderName, string> = {
+  cuda: 'CUDA',
+  dml: 'DirectML',
+  coreml: 'CoreML',
+  cpu: 'CPU',
+}
+
 export class Runtime {
   private live = new Set<ModelSession>()
-  private cudaBroken: string | null = null
+  /** Providers that failed, with why; they are not tried again. */
+  private broken = new Map<ProviderName, string>()
   /** The provider the last session was created on. */
   lastProvider: ProviderName | null = null
   readonly opts: RuntimeOptions
 
   constructor(opts: RuntimeOptions = {}) {
     this.opts = opts
+  }
+
+  /** The providers sessions are tried on, in order (the CPU always last). */
+  get providers(): ProviderName[] {
+    if (this.opts.preferCuda === false) return ['cpu']
+    const order = this.opts.providers ?? providerOrder()
+    return [...order.filter((p) => p !== 'cpu'), 'cpu']
   }
 
   /** Sessions created and not yet released. */
@@ -61,9 +85,15 @@ export class Runtime {
     return [...this.live].map((s) => s.label)
   }
 
-  /** Why the last session that asked for CUDA runs on the CPU (null when CUDA worked or was not asked for). */
+  /** Why the last session runs on a later provider than the first one asked for (null when the first worked or only the CPU was asked for). */
   get providerFallbackReason(): string | null {
-    return this.cudaBroken
+    const skipped = this.providers.filter((p) => p !== this.lastProvider && this.broken.has(p))
+    if (!skipped.length) return null
+    const on =
+      !this.lastProvider || this.lastProvider === 'cpu' ? 'the CPU' : LABEL[this.lastProvider]
+    return skipped
+      .map((p) => `${LABEL[p]} unavailable, running on ${on}: ${this.broken.get(p)}`)
+      .join('; ')
   }
 
   async load(path: string, label: string): Promise<ModelSession> {
@@ -73,36 +103,40 @@ export class Runtime {
       graphOptimizationLevel: 'all',
       ...this.opts.sessionOptions,
     }
-    let session: ort.InferenceSession | null = null
-    let provider: ProviderName = 'cpu'
-    if ((this.opts.preferCuda ?? true) && this.cudaBroken === null && !this.opts.createSession) {
-      const missing = cudaUnavailableReason()
-      if (missing) this.cudaBroken = `CUDA unavailable, running on the CPU: ${missing}`
-    }
-    if ((this.opts.preferCuda ?? true) && this.cudaBroken === null) {
+    for (const provider of this.providers) {
+      if (this.broken.has(provider)) continue
+      if (provider !== 'cpu' && !this.opts.createSession) {
+        const missing = providerUnavailableReason(provider, defaultProbeEnv())
+        if (missing) {
+          this.broken.set(provider, missing)
+          continue
+        }
+      }
+      const o = providerSessionOptions(provider, this.opts.deviceId ?? 0)
+      let session: ort.InferenceSession
       try {
         session = await create(path, {
           ...base,
-          executionProviders: [{ name: 'cuda', deviceId: this.opts.deviceId ?? 0 }],
+          ...o,
+          extra: { ...(base.extra ?? {}), ...(o.extra ?? {}) },
         })
-        provider = 'cuda'
       } catch (err) {
         if (isOutOfMemoryError(err))
-          throw new SessionError(`${label}: out of memory loading ${path} on the GPU`, err)
-        this.cudaBroken = `CUDA unavailable, running on the CPU: ${firstLine(err)}`
+          throw new SessionError(
+            `${label}: out of memory loading ${path} on ${LABEL[provider]}`,
+            err,
+          )
+        if (provider === 'cpu')
+          throw new SessionError(`${label}: ${path} could not be loaded: ${firstLine(err)}`, err)
+        this.broken.set(provider, firstLine(err))
+        continue
       }
+      const s = new ModelSession(this, session, path, label, provider)
+      this.lastProvider = provider
+      this.live.add(s)
+      return s
     }
-    if (!session) {
-      try {
-        session = await create(path, { ...base, executionProviders: ['cpu'] })
-      } catch (err) {
-        throw new SessionError(`${label}: ${path} could not be loaded: ${firstLine(err)}`, err)
-      }
-    }
-    const s = new ModelSession(this, session, path, label, provider)
-    this.lastProvider = provider
-    this.live.add(s)
-    return s
+    throw new SessionError(`${label}: no execution provider could load ${path}`)
   }
 
   /** @internal */

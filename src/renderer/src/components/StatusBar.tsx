@@ -10,17 +10,32 @@ const STATE_LABEL: Record<EngineStatus['state'], string> = {
   stopped: 'stopped',
 }
 
+const PROVIDER_LABEL: Record<EngineStatus['providers'][number]['name'], string> = {
+  cuda: 'CUDA',
+  dml: 'DirectML',
+  coreml: 'CoreML',
+  cpu: 'CPU',
+}
+
 function provider(status: EngineStatus | null): { label: string; title: string } {
   if (!status || status.providers.length === 0)
     return { label: '—', title: 'the engine has not reported its providers yet' }
-  const cuda = status.providers.find((p) => p.name === 'cuda')
-  if (cuda?.available)
-    return { label: 'CUDA', title: 'running on the GPU (CUDA execution provider)' }
-  const cpu = status.providers.find((p) => p.name === 'cpu')
-  return {
-    label: cpu?.available ? 'CPU' : 'none',
-    title: `CUDA unavailable: ${cuda?.reason ?? 'unknown reason'}`,
-  }
+  // the engine lists its providers in the order it tries them: the first available one runs
+  const used = status.providers.find((p) => p.available)
+  const refused = status.providers
+    .filter((p) => !p.available && p !== used)
+    .map((p) => `${PROVIDER_LABEL[p.name]} unavailable: ${p.reason ?? 'unknown reason'}`)
+  if (!used) return { label: 'none', title: refused.join('\n') }
+  const before = status.providers.slice(0, status.providers.indexOf(used))
+  const title =
+    used.name === 'cpu'
+      ? before.length
+        ? refused.join('\n')
+        : 'running on the CPU'
+      : [`running on the GPU (${PROVIDER_LABEL[used.name]} execution provider)`, ...refused].join(
+          '\n',
+        )
+  return { label: PROVIDER_LABEL[used.name], title }
 }
 
 function vram(status: EngineStatus | null): { label: string; title: string } {
