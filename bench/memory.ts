@@ -7,12 +7,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MEMORY_PLANS, PIPELINES, type MemoryPlan, type PipelineKind } from '../src/shared/render'
-import { planNeeds, type ActivationRule, type MemoryModel } from '../src/shared/vram'
+import { planNeeds, smallestGpuGiB, type ActivationRule, type MemoryModel } from '../src/shared/vram'
 
 const DATA = join(fileURLToPath(new URL('.', import.meta.url)), 'data', 'memory-realsize.json')
 const MiB = 1024 * 1024
-/** Cards people render on, GiB of VRAM. A card fits when the need is within its memory less 0.5 GiB (display, driver). */
-const CARDS = [4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 80, 96, 141]
 
 type Component = {
   weightsBytes: number
@@ -68,10 +66,6 @@ function model(e: Entry, unfused: boolean): MemoryModel {
       ]),
     ),
   }
-}
-
-function smallestCard(needMiB: number): number | null {
-  return CARDS.find((g) => needMiB <= g * 1024 - 512) ?? null
 }
 
 export function memoryPlans(): Record<string, unknown> {
@@ -142,8 +136,8 @@ export function memoryPlans(): Record<string, unknown> {
       ),
       plans,
       smallestGpuGiB: {
-        fused: smallestCard(fused.minimal.needMiB),
-        unfused: smallestCard(unfused.minimal.needMiB),
+        fused: smallestGpuGiB(fused.minimal.needMiB),
+        unfused: smallestGpuGiB(unfused.minimal.needMiB),
       },
       ...(e.textEncoderLayers
         ? {

@@ -4,6 +4,7 @@
 // --fp16, VAEs and CLIP encoders float32, T5 float16 with float32 islands), so they are
 // estimates until the folder exists (the models list then shows the real figures).
 import { PIPELINES, type PipelineKind } from './render'
+import { ARCHITECTURE_MEMORY } from './realsize'
 import type { CallSize, MemoryModel } from './vram'
 
 export type CatalogSource = {
@@ -34,6 +35,9 @@ export type CatalogEntry = {
   native?: { width: number; height: number; frames: number }
   /** Pixels per latent pixel, where not 8 (Wan2.2's VAE: 16). */
   vaeScale?: number
+  /** The published architecture whose activation rules it shares (shared/realsize.ts), where
+   *  one was built at full size; without one the plans allow a flat figure per stage. */
+  architecture?: string
 }
 
 const GB = 1e9
@@ -74,6 +78,8 @@ function animateDiff(
       unet: fp16(860e6 + adapterParams),
       vae_decoder: SD15_VAE,
     },
+    // v2's motion mid block runs at an eighth of the size, below where the UNet peaks
+    architecture: 'sd15-animatediff-v3',
   }
 }
 
@@ -99,6 +105,7 @@ export const CATALOG: CatalogEntry[] = [
     ],
     fp16: true,
     components: { text_encoder: SD15_TEXT, unet: fp16(860e6 + 419e6 + 6e6), vae_decoder: SD15_VAE },
+    architecture: 'sd15-animatediff-v3',
   },
   ...(['svd', 'svd-xt'] as const).map((v): CatalogEntry => ({
     id: v,
@@ -124,7 +131,8 @@ export const CATALOG: CatalogEntry[] = [
       unet: fp16(1.52e9),
       vae_decoder: fp32(63e6),
     },
-    ...(v === 'svd' ? { native: { width: 1024, height: 576, frames: 14 } } : {}),
+    native: { width: 1024, height: 576, frames: v === 'svd' ? 14 : 25 },
+    architecture: 'svd-xt',
   })),
   {
     id: 'motionctrl-svd',
@@ -144,6 +152,9 @@ export const CATALOG: CatalogEntry[] = [
       unet: fp16(1.52e9 + 12e6),
       vae_decoder: fp32(63e6),
     },
+    native: { width: 1024, height: 576, frames: 14 },
+    // SVD's UNet with MotionCtrl's camera projection (12 M parameters) at its inputs
+    architecture: 'svd-xt',
   },
   {
     id: 'cogvideox-2b',
@@ -281,17 +292,24 @@ export function catalogBytes(e: CatalogEntry): number {
 
 /**
  * What the memory plans (shared/vram.ts) know of an entry before it is exported: its components'
- * bytes, no activation rule yet (the plans then allow their flat figure per stage; the exported
- * folder's dolly.json brings the rule), and the clip it makes by default.
+ * bytes, the activation rules of its architecture where one was built at full size (else none:
+ * the plans allow their flat figure per stage; the exported folder's dolly.json brings its own),
+ * and the clip it makes by default.
  */
 export function catalogMemory(e: CatalogEntry): { model: MemoryModel; call: CallSize } {
   const facts = PIPELINES[e.pipeline]
   const native = e.native ?? { width: facts.width, height: facts.height, frames: facts.frames }
+  const arch = e.architecture ? ARCHITECTURE_MEMORY[e.architecture] : undefined
+  if (e.architecture && !arch)
+    throw new Error(`catalog ${e.id}: no architecture "${e.architecture}" in memory-realsize.json`)
   return {
     model: {
       pipeline: e.pipeline,
       components: Object.fromEntries(
-        Object.entries(e.components).map(([k, bytes]) => [k, { bytes, activations: null }]),
+        Object.entries(e.components).map(([k, bytes]) => [
+          k,
+          { bytes, activations: arch?.components[k]?.activations ?? null },
+        ]),
       ),
       decodeChunk: facts.decodeChunk?.default ?? null,
       vaeScale: e.vaeScale ?? 8,

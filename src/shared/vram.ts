@@ -168,10 +168,46 @@ export function vramEstimate(m: MemoryModel, c: CallSize): VramEstimate {
   }
 }
 
-/** The fastest plan that fits `freeMiB`, or null when none does. */
-export function planThatFits(e: VramEstimate, freeMiB: number): MemoryPlan | null {
-  if (e.residentMiB <= freeMiB) return 'resident'
-  if (e.offloadMiB <= freeMiB) return 'offload'
-  if (e.minimalMiB <= freeMiB) return 'minimal'
+/** Frames per VAE call below the model's default, halving down to 1, where the pipeline decodes
+ *  frames in chunks and the render did not set a chunk itself. */
+export function smallerChunks(m: MemoryModel, c: CallSize): number[] {
+  if (!PIPELINES[m.pipeline].decodeChunk || c.decodeChunk !== undefined) return []
+  const d = m.decodeChunk
+  let chunk = Math.min(d === 'all' || d === null ? c.frames : d, c.frames)
+  const out: number[] = []
+  while (chunk > 1) {
+    chunk = Math.ceil(chunk / 2)
+    out.push(chunk)
+  }
+  return out
+}
+
+export type FittingPlan = { plan: MemoryPlan; need: PlanNeed; decodeChunk?: number }
+
+/**
+ * The fastest plan whose need fits `budgetMiB`, or null when none does: resident, then resident
+ * and offload with fewer frames per VAE call (where the render left the chunk to the plan),
+ * then offload and minimal. What `auto` picks and what the models dialog calls "fits".
+ */
+export function fittingPlan(m: MemoryModel, c: CallSize, budgetMiB: number): FittingPlan | null {
+  const needs = planNeeds(m, c)
+  if (needs.resident.needMiB <= budgetMiB) return { plan: 'resident', need: needs.resident }
+  for (const plan of ['resident', 'offload'] as const)
+    for (const chunk of smallerChunks(m, c)) {
+      const need = planNeeds(m, { ...c, decodeChunk: chunk })[plan]
+      if (need.needMiB <= budgetMiB) return { plan, need, decodeChunk: chunk }
+    }
+  for (const plan of ['offload', 'minimal'] as const)
+    if (needs[plan].needMiB <= budgetMiB) return { plan, need: needs[plan] }
   return null
+}
+
+/** Graphics memory sizes cards are sold with, GiB (4 GB laptop parts to 141 GB H200). */
+export const GPU_SIZES_GIB = [4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 80, 96, 141] as const
+/** What the display, the driver and other programs keep of a card. */
+export const GPU_RESERVED_MIB = 512
+
+/** The smallest card size whose memory, less what others keep, holds `needMiB` (null: none). */
+export function smallestGpuGiB(needMiB: number): number | null {
+  return GPU_SIZES_GIB.find((g) => needMiB <= g * 1024 - GPU_RESERVED_MIB) ?? null
 }

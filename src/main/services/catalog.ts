@@ -12,7 +12,7 @@ import {
   type CatalogEntry,
 } from '../../shared/catalog'
 import { PIPELINE_REGISTRY } from '../engine/pipelines/registry'
-import { planThatFits, vramEstimate } from '../../shared/vram'
+import { fittingPlan, vramEstimate } from '../../shared/vram'
 import { HandlerError } from './dispatch'
 import { ExportRunner, findExportPython, type ExportEvent, type PythonProbe } from './exporter'
 import { scanHubCache, type CacheScan, type CachedModel } from './hf-cache'
@@ -89,7 +89,8 @@ export class ModelCatalog {
         license: e.license,
         sizeBytes: catalogBytes(e),
         vram,
-        fits: free === null ? null : planThatFits(vram, free),
+        // what auto would pick (fewer frames per VAE call first)
+        fits: free === null ? null : (fittingPlan(mem.model, mem.call, free)?.plan ?? null),
         command: exportCommand(e, out, paths).text,
         sources,
         installed: listed.has(out),

@@ -8,7 +8,7 @@ import { motionControlFor } from '../../shared/motion'
 import { VIDEOX_FUN_FOV } from '../../shared/camera'
 import { PIPELINES } from '../../shared/render'
 import { sizeChoices, type SizeChoice } from '../../shared/sizes'
-import { planThatFits, vramEstimate } from '../../shared/vram'
+import { fittingPlan, vramEstimate } from '../../shared/vram'
 import { clampText, HandlerError } from './dispatch'
 import {
   fixedLatentSize,
@@ -121,12 +121,14 @@ export class ModelRegistry {
     try {
       const m = openModelFolder(dir)
       // each plan's need at the model's own size, frames and guidance (shared/vram.ts)
-      const vram = vramEstimate(memoryModel(m), {
+      const mem = memoryModel(m)
+      const call = {
         width: m.defaults.width,
         height: m.defaults.height,
         frames: m.defaults.frames,
         guidance: m.defaults.guidance,
-      })
+      }
+      const vram = vramEstimate(mem, call)
       const precisions = new Set(Object.values(m.components).map((c) => c.precision))
       return {
         id: m.dir,
@@ -148,7 +150,8 @@ export class ModelRegistry {
         sizeBytes: m.totalBytes,
         precision: precisions.size === 1 ? [...precisions][0]! : 'mixed',
         vram,
-        fits: free === null ? null : planThatFits(vram, free),
+        // what auto would pick (fewer frames per VAE call first)
+        fits: free === null ? null : (fittingPlan(mem, call, free)?.plan ?? null),
         isDefault: this.stored.defaultId === m.dir,
         removable: !this.builtIn.map((b) => resolve(b)).includes(m.dir),
       }

@@ -215,8 +215,10 @@ describe('choosing a plan', () => {
       vae_decoder: { bytes: 0.1 * GiB, activations: rule(1, 0, 0.4 * GiB) },
     },
   }
-  const call = { width: 512, height: 512, frames: 16, guidance: 7.5 }
+  // the render's own decode chunk (16, the model's default): auto keeps it as given
+  const call = { width: 512, height: 512, frames: 16, guidance: 7.5, decodeChunk: 16 }
   const needs = planNeeds(model, call)
+  const auto = { width: 512, height: 512, frames: 16, guidance: 7.5 }
 
   it('keeps everything resident when it fits', () => {
     const c = choosePlan({ budgetMiB: needs.resident.needMiB, model, call })
@@ -247,6 +249,37 @@ describe('choosing a plan', () => {
     expect(
       choosePlan({ budgetMiB: budget, model, call: { ...call, width: 1024, height: 1024 } }).plan,
     ).not.toBe('resident')
+  })
+  it('decodes fewer frames per VAE call before giving up a plan, when the render left the chunk to it', () => {
+    // resident does not fit at 16 frames per VAE call; it does at a smaller chunk
+    const c = choosePlan({ budgetMiB: needs.resident.needMiB - 1, model, call: auto })
+    expect(c.plan).toBe('resident')
+    expect(c.decodeChunk).toBeLessThan(16)
+    const at = planNeeds(model, { ...auto, decodeChunk: c.decodeChunk })
+    expect(at.resident.needMiB).toBeLessThanOrEqual(needs.resident.needMiB - 1)
+    // the largest chunk that fits: twice as many frames per call would not
+    const twice = planNeeds(model, { ...auto, decodeChunk: c.decodeChunk! * 2 })
+    expect(twice.resident.needMiB).toBeGreaterThan(needs.resident.needMiB - 1)
+    expect(c.reason).toMatch(new RegExp(`decoding ${c.decodeChunk} frames? per VAE call`))
+    // resident over the budget even at one frame per call: offload, with a chunk that fits one stage
+    const budget = planNeeds(model, { ...auto, decodeChunk: 1 }).resident.needMiB - 1
+    const o = choosePlan({ budgetMiB: budget, model, call: auto })
+    expect(o.plan).toBe('offload')
+    expect(o.decodeChunk).toBeLessThan(16)
+    expect(
+      planNeeds(model, { ...auto, decodeChunk: o.decodeChunk }).offload.needMiB,
+    ).toBeLessThanOrEqual(budget)
+    // a chunk the render set is kept: no smaller one is tried
+    expect(
+      choosePlan({ budgetMiB: needs.resident.needMiB - 1, model, call }).decodeChunk,
+    ).toBeUndefined()
+  })
+  it('a temporal VAE (SVD) says a smaller chunk changes the clip slightly', () => {
+    const svd: MemoryModel = { ...model, pipeline: 'svd', decodeChunk: 'all' }
+    const n = planNeeds(svd, auto)
+    const c = choosePlan({ budgetMiB: n.resident.needMiB - 1, model: svd, call: auto })
+    expect(c.decodeChunk).toBeLessThan(16)
+    expect(c.reason).toMatch(/temporal decoder mixes frames/)
   })
   it('minimal halves the guidance batch and decodes one tile of one frame per call', () => {
     expect(needs.offload.largest).toMatchObject({ component: 'vae_decoder', batch: 16 })

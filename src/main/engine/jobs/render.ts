@@ -418,7 +418,8 @@ export async function renderClip(
       seed,
       scheduler: spec.scheduler,
       fps,
-      decodeChunkSize: spec.decodeChunkSize,
+      // the user's chunk, else auto's where it lowered the model's default to fit the plan
+      decodeChunkSize: spec.decodeChunkSize ?? choice.decodeChunk,
       cameraPoses: camera,
       ...(spec.promptKeys?.length ? { promptKeys: spec.promptKeys } : {}),
       ...(spec.context ? { context: spec.context } : {}),

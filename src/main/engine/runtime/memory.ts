@@ -5,14 +5,21 @@
 //             (diffusers' enable_model_cpu_offload)
 //   minimal   offload + VAE slicing and tiling + batch-1 CFG (two UNet calls, not one batch of 2)
 // `auto` picks the fastest plan whose need (shared/vram.ts: weights, and the activations the
-// exporter computed from each graph for this render's size) fits the budget. An out-of-memory
+// exporter computed from each graph for this render's size) fits the budget, decoding fewer
+// frames per VAE call first where that is what keeps a plan out. An out-of-memory
 // error releases every session of the model (and, through `releaseOthers`, other models'
 // cached sessions), steps down to the next plan and runs the stage again, down to minimal.
 import type { ModelSession, Runtime } from './session'
 import { isOutOfMemoryError, SessionError } from './session'
 
-import { MEMORY_PLANS, type MemoryPlan } from '../../../shared/render'
-import { planNeeds, type CallSize, type MemoryModel, type PlanNeed } from '../../../shared/vram'
+import { MEMORY_PLANS, PIPELINES, type MemoryPlan } from '../../../shared/render'
+import {
+  fittingPlan,
+  planNeeds,
+  type CallSize,
+  type MemoryModel,
+  type PlanNeed,
+} from '../../../shared/vram'
 
 export type { MemoryPlan }
 export const PLANS: readonly MemoryPlan[] = MEMORY_PLANS
@@ -22,7 +29,13 @@ export function nextPlan(plan: MemoryPlan): MemoryPlan | null {
   return PLANS[i + 1] ?? null
 }
 
-export type PlanChoice = { plan: MemoryPlan; reason: string; needs?: Record<MemoryPlan, PlanNeed> }
+export type PlanChoice = {
+  plan: MemoryPlan
+  reason: string
+  needs?: Record<MemoryPlan, PlanNeed>
+  /** Frames per VAE call auto chose below the model's default to fit the plan. */
+  decodeChunk?: number
+}
 
 const gib = (m: number) => `${(m / 1024).toFixed(1)} GiB`
 
@@ -49,27 +62,37 @@ export function choosePlan(opts: {
   const src = opts.source ? ` (${opts.source})` : ''
   const budget = gib(opts.budgetMiB)
   const r = needs.resident
-  if (r.needMiB <= opts.budgetMiB)
+  const o = needs.offload
+  const m = needs.minimal
+  const fit = fittingPlan(opts.model, opts.call, opts.budgetMiB)
+  if (fit?.decodeChunk !== undefined) {
+    const chunk = fit.decodeChunk
+    const temporal = PIPELINES[opts.model.pipeline].decodeChunk?.temporal
+    return {
+      plan: fit.plan,
+      needs,
+      decodeChunk: chunk,
+      reason: `${fit.plan === 'resident' ? 'every component kept loaded' : 'one stage at a time'} needs ~${gib(fit.need.needMiB)} decoding ${chunk} frame${chunk > 1 ? 's' : ''} per VAE call, within ${budget}${src}${temporal ? ' (the temporal decoder mixes frames within a call: the clip differs slightly from one decoded whole)' : ''}`,
+    }
+  }
+  if (fit?.plan === 'resident')
     return {
       plan: 'resident',
       needs,
       reason: `every component kept loaded needs ~${gib(r.needMiB)}, within ${budget}${src}`,
     }
-  const o = needs.offload
-  if (o.needMiB <= opts.budgetMiB)
+  if (fit?.plan === 'offload')
     return {
       plan: 'offload',
       needs,
       reason: `all components need ~${gib(r.needMiB)} but ${budget} is free${src}: loading one stage at a time (largest ~${gib(o.needMiB)}, ${describe(o)})`,
     }
-  const m = needs.minimal
   return {
     plan: 'minimal',
     needs,
-    reason:
-      m.needMiB <= opts.budgetMiB
-        ? `one stage at a time needs ~${gib(o.needMiB)} (${describe(o)}), over ${budget}${src}: VAE in slices and tiles, CFG in two calls (~${gib(m.needMiB)})`
-        : `even the minimal plan needs ~${gib(m.needMiB)} (${describe(m)}), over ${budget}${src}: trying it anyway; lower the size or frames if it runs out of memory`,
+    reason: fit
+      ? `one stage at a time needs ~${gib(o.needMiB)} (${describe(o)}), over ${budget}${src}: VAE in slices and tiles, CFG in two calls (~${gib(m.needMiB)})`
+      : `even the minimal plan needs ~${gib(m.needMiB)} (${describe(m)}), over ${budget}${src}: trying it anyway; lower the size or frames if it runs out of memory`,
   }
 }
 
