@@ -1,7 +1,7 @@
 // Memory per model and plan at its native size, before and after fused attention, from the
 // rules real-size exports (random weights, tools/export/random_models.py) wrote to dolly.json,
 // and the check of those rules: one call per component measured on the CPU at a reduced size
-// (tools/export/bench_memory.py writes bench/data/memory-realsize.json). The estimates are
+// (tools/export/bench_memory.py writes src/shared/memory-realsize.json, which the catalog reads too). The estimates are
 // computed here, by the engine's own planNeeds (shared/vram.ts); the measurements are read.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { MEMORY_PLANS, PIPELINES, type MemoryPlan, type PipelineKind } from '../src/shared/render'
 import { planNeeds, smallestGpuGiB, type ActivationRule, type MemoryModel } from '../src/shared/vram'
 
-const DATA = join(fileURLToPath(new URL('.', import.meta.url)), 'data', 'memory-realsize.json')
+const DATA = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'shared', 'memory-realsize.json')
 const MiB = 1024 * 1024
 
 type Component = {

@@ -6,7 +6,7 @@ the engine's plans use (dolly.json "memory", activation_memory.py). Writes JSON 
 `npm run bench` reads (bench/memory.ts); this is a benchmark, not a test.
 
     python tools/export/bench_memory.py --folder DIR --name sd15-animatediff-v3 --width 256 --height 256 \\
-        --frames 8 --out bench/data/memory-realsize.json
+        --frames 8 --out src/shared/memory-realsize.json
 
 Measured: each graph in a fresh process (onnxruntime 1.30, CPU provider, graph optimizations
 'all' as the engine runs it, CPU arena and memory patterns off so freed memory leaves the
