@@ -224,6 +224,22 @@ async function checkBeforeRename(
   throw new MediaError(`${problem}; ${kept}. Free some space and export again.`)
 }
 
+/** Checks the temp output and moves it over the target in one rename (the write is atomic). */
+async function commitTemp(
+  tmp: string,
+  out: string,
+  format: ClipFormat,
+  numFrames: number,
+  ffmpegPath: string,
+): Promise<string> {
+  await checkBeforeRename(tmp, out, format, numFrames, ffmpegPath)
+  // an empty folder the user chose is replaced; one with files in it is never touched
+  if (format === 'png' && existsSync(out)) rmdirSync(out)
+  renameSync(tmp, out)
+  liveTemps.delete(tmp)
+  return out
+}
+
 // --- temp files: named .<target>.dolly-<pid>-<tag>.tmp[.ext] beside the target -------------
 
 /** Temp outputs this process is writing now (a second Ctrl-C or a SIGTERM removes them). */
@@ -576,12 +592,7 @@ export function openClipEncoder(numFrames: number, o: EncodeOptions): ClipEncode
         dropTemp(tmp)
         throw err
       }
-      await checkBeforeRename(tmp, o.out, format, outFrames, ff.path)
-      // an empty folder the user chose is replaced; one with files in it is never touched
-      if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
-      renameSync(tmp, o.out)
-      liveTemps.delete(tmp)
-      return o.out
+      return await commitTemp(tmp, o.out, format, outFrames, ff.path)
     },
     abort() {
       if (done) return
@@ -769,11 +780,7 @@ export async function encodeFromFrames(
     dropTemp(tmp)
     throw err
   }
-  await checkBeforeRename(tmp, o.out, format, outFrames, ff.path)
-  if (format === 'png' && existsSync(o.out)) rmdirSync(o.out)
-  renameSync(tmp, o.out)
-  liveTemps.delete(tmp)
-  return o.out
+  return commitTemp(tmp, o.out, format, outFrames, ff.path)
 }
 
 /**
