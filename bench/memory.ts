@@ -7,9 +7,20 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MEMORY_PLANS, PIPELINES, type MemoryPlan, type PipelineKind } from '../src/shared/render'
-import { planNeeds, smallestGpuGiB, type ActivationRule, type MemoryModel } from '../src/shared/vram'
+import {
+  planNeeds,
+  smallestGpuGiB,
+  type ActivationRule,
+  type MemoryModel,
+} from '../src/shared/vram'
 
-const DATA = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'shared', 'memory-realsize.json')
+const DATA = join(
+  fileURLToPath(new URL('.', import.meta.url)),
+  '..',
+  'src',
+  'shared',
+  'memory-realsize.json',
+)
 const MiB = 1024 * 1024
 
 type Component = {
@@ -38,6 +49,7 @@ type Entry = {
   memory: Record<string, Component>
   publishedWeightBytes: Record<string, number>
   textEncoderLayers: number | null
+  denoiserLayers?: number | null
   decodeChunk: number | 'all' | null
   vaeScale: number
   native: { width: number; height: number; frames: number }
@@ -139,9 +151,16 @@ export function memoryPlans(): Record<string, unknown> {
         fused: smallestGpuGiB(fused.minimal.needMiB),
         unfused: smallestGpuGiB(unfused.minimal.needMiB),
       },
-      ...(e.textEncoderLayers
+      ...(e.textEncoderLayers || e.denoiserLayers
         ? {
-            note: `text encoder exported with ${e.textEncoderLayers} of its blocks (weights counted at full depth; activations do not depend on depth)`,
+            note: `${[
+              e.textEncoderLayers ? `text encoder with ${e.textEncoderLayers}` : '',
+              e.denoiserLayers ? `transformer with ${e.denoiserLayers}` : '',
+            ]
+              .filter(Boolean)
+              .join(
+                ', ',
+              )} of its blocks (weights counted at full depth; activations do not depend on depth)`,
           }
         : {}),
       checkOnCpu: checks,

@@ -211,6 +211,7 @@ def main(argv=None):
     p.add_argument("--frames", type=int, required=True)
     p.add_argument("--components", help="comma-separated (default: every component with a memory rule)")
     p.add_argument("--text-encoder-layers", type=int, help="the text encoder was built with this many blocks")
+    p.add_argument("--denoiser-layers", type=int, help="the transformer denoiser was built with this many blocks")
     p.add_argument("--out", required=True, help="JSON file to update (one entry per --name)")
     p.add_argument("--float32-check", metavar="DIR",
                    help="also measure float16 components converted to float32, written under DIR (large)")
@@ -267,6 +268,7 @@ def main(argv=None):
         "memory": dolly["memory"],
         "publishedWeightBytes": published_weight_bytes(a.name, dolly["precision"]),
         "textEncoderLayers": a.text_encoder_layers,
+        "denoiserLayers": a.denoiser_layers,
         "decodeChunk": {"animatediff": 16, "svd": "all", "cogvideox": None}[kind],
         "vaeScale": vae_scale,
         "native": {"width": dolly.get("nativeWidth"), "height": dolly.get("nativeHeight"),

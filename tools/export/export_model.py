@@ -165,7 +165,8 @@ def _pipeline(a, load):
         import random_models
 
         return random_models.build(a.random_weights, a.pipeline, tokenizer=a.tokenizer,
-                                   text_encoder_layers=a.text_encoder_layers)
+                                   text_encoder_layers=a.text_encoder_layers,
+                                   denoiser_layers=getattr(a, "denoiser_layers", None))
     return load()
 
 
@@ -613,6 +614,9 @@ def main(argv=None):
     p.add_argument("--text-encoder-layers", type=int,
                    help="with --random-weights: build the text encoder with this many of its blocks (T5-XXL in "
                         "float32 is 19 GB); its activations do not depend on the depth")
+    p.add_argument("--denoiser-layers", type=int,
+                   help="with --random-weights: build a transformer denoiser (CogVideoX) with this many of its identical "
+                        "blocks; its activation rule is the full model's (the weights are counted from the config)")
     p.add_argument("--motion-adapter", help="AnimateDiff motion adapter (repository id or folder)")
     p.add_argument("--motionctrl", help="MotionCtrl CMCM checkpoint as released (.ckpt/.pt/.safetensors): "
                                         "motionctrl_animatediff_cmcm.ckpt (animatediff) or motionctrl_svd.ckpt (svd)")

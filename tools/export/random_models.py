@@ -8,12 +8,18 @@ written out here because nothing can be downloaded where this runs:
                        guoyww/animatediff-motion-adapter-v1-5-3 (AnimateDiff v3: no motion mid block)
   svd-xt               stabilityai/stable-video-diffusion-img2vid-xt unet, vae, image_encoder (OpenCLIP ViT-H/14)
   cogvideox-2b         THUDM/CogVideoX-2b transformer, vae, text_encoder (google/t5-v1_1-xxl encoder)
+  cogvideox-5b         THUDM/CogVideoX-5b: 48 heads, 42 blocks, rotary embeddings; the same VAE (scaling
+                       0.7) and T5-XXL
   wan2.1-t2v-1.3b      hook for the Wan exporter (not built here)
 
 T5-XXL's encoder is 4.76 G parameters, 19 GB in float32: more than a 24 GB machine can build,
 trace and check. `text_encoder_layers` builds it with fewer of its 24 identical blocks (same
 widths, heads, vocabulary); its activations do not depend on the depth, and the weights of the
-full encoder are counted from the config (published_weight_bytes).
+full encoder are counted from the config (published_weight_bytes). `denoiser_layers` does the
+same for a transformer denoiser's identical blocks (CogVideoX, Wan): what is live at the peak is
+one block's tensors, the residual stream and the inputs every block reads, whatever the depth,
+so a shallow build gives the full model's activation rule in minutes (UNets are not built
+shallow: their blocks differ in width and size).
 """
 from __future__ import annotations
 
@@ -71,6 +77,10 @@ COGVIDEOX_2B_VAE = dict(
 T5_V1_1_XXL = dict(d_model=4096, d_ff=10240, d_kv=64, num_heads=64, num_layers=24, feed_forward_proj="gated-gelu",
                    relative_attention_num_buckets=32, relative_attention_max_distance=128, vocab_size=32128,
                    layer_norm_epsilon=1e-6, tie_word_embeddings=False)
+# THUDM/CogVideoX-5b transformer/config.json: wider, deeper, rotary position embeddings
+COGVIDEOX_5B_TRANSFORMER = dict(COGVIDEOX_2B_TRANSFORMER, num_attention_heads=48, num_layers=42,
+                                use_rotary_positional_embeddings=True)
+COGVIDEOX_5B_VAE = dict(COGVIDEOX_2B_VAE, scaling_factor=0.7)
 COGVIDEOX_2B_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
                               num_train_timesteps=1000, prediction_type="v_prediction", rescale_betas_zero_snr=True,
                               sample_max_value=1.0, set_alpha_to_one=True, snr_shift_scale=3.0, steps_offset=0,
@@ -81,6 +91,7 @@ CONFIGS = {
     "sd15-animatediff-v3": ("animatediff", "AnimateDiffPipeline"),
     "svd-xt": ("svd", "StableVideoDiffusionPipeline"),
     "cogvideox-2b": ("cogvideox", "CogVideoXPipeline"),
+    "cogvideox-5b": ("cogvideox", "CogVideoXPipeline"),
     # Wan 2.1 T2V 1.3B: the Wan exporter adds its configs (transformer, AutoencoderKLWan, UMT5-XXL) and a
     # builder in BUILDERS; UMT5-XXL in float32 is as big as T5-XXL, so build it with text_encoder_layers.
     "wan2.1-t2v-1.3b": ("wan", "WanPipeline"),
@@ -121,31 +132,43 @@ def _svd_xt(tokenizer: str | None, text_encoder_layers: int | None):
                                         feature_extractor=CLIPImageProcessor(crop_size=224, size=224))
 
 
-def _cogvideox_2b(tokenizer: str, text_encoder_layers: int | None):
+def _cogvideox(transformer: dict, vae_cfg: dict):
+    def build(tokenizer: str, text_encoder_layers: int | None, denoiser_layers: int | None = None):
+        return _cogvideox_pipe(transformer, vae_cfg, tokenizer, text_encoder_layers, denoiser_layers)
+    return build
+
+
+def _cogvideox_pipe(transformer: dict, vae_cfg: dict, tokenizer: str, text_encoder_layers: int | None,
+                    denoiser_layers: int | None):
     from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
     from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
     _seeded()
-    tr = CogVideoXTransformer3DModel(**COGVIDEOX_2B_TRANSFORMER)
-    vae = AutoencoderKLCogVideoX(**COGVIDEOX_2B_VAE)
+    tr = CogVideoXTransformer3DModel(**_layers(transformer, "num_layers", denoiser_layers, "denoiser_layers"))
+    vae = AutoencoderKLCogVideoX(**vae_cfg)
     te = T5EncoderModel(T5Config(**_layers(T5_V1_1_XXL, "num_layers", text_encoder_layers)))
     tok = T5TokenizerFast.from_pretrained(tokenizer)
     return CogVideoXPipeline(tokenizer=tok, text_encoder=te, vae=vae, transformer=tr,
                              scheduler=CogVideoXDDIMScheduler(**COGVIDEOX_2B_SCHEDULER))
 
 
-BUILDERS = {"sd15-animatediff-v3": _sd15_animatediff, "svd-xt": _svd_xt, "cogvideox-2b": _cogvideox_2b}
+BUILDERS = {"sd15-animatediff-v3": _sd15_animatediff, "svd-xt": _svd_xt,
+            "cogvideox-2b": _cogvideox(COGVIDEOX_2B_TRANSFORMER, COGVIDEOX_2B_VAE),
+            "cogvideox-5b": _cogvideox(COGVIDEOX_5B_TRANSFORMER, COGVIDEOX_5B_VAE)}
+# the builders that take denoiser_layers (transformer denoisers of identical blocks)
+SHALLOW_DENOISER = {"cogvideox-2b", "cogvideox-5b"}
 
 
-def _layers(cfg: dict, key: str, n: int | None) -> dict:
+def _layers(cfg: dict, key: str, n: int | None, what: str = "text_encoder_layers") -> dict:
     if n is None:
         return cfg
     if not 1 <= n <= cfg[key]:
-        raise ValueError(f"text_encoder_layers {n}: the published encoder has {cfg[key]} blocks")
+        raise ValueError(f"{what} {n}: the published model has {cfg[key]} blocks")
     return {**cfg, key: n}
 
 
-def build(name: str, kind: str, tokenizer: str | None = None, text_encoder_layers: int | None = None):
+def build(name: str, kind: str, tokenizer: str | None = None, text_encoder_layers: int | None = None,
+          denoiser_layers: int | None = None):
     """The pipeline `name` with random weights (torch.manual_seed(0), each class's own init)."""
     from export_lib import ExportError
 
@@ -159,6 +182,11 @@ def build(name: str, kind: str, tokenizer: str | None = None, text_encoder_layer
         raise ExportError(f"--random-weights {name}: no builder yet (the Wan exporter adds it)")
     if kind != "svd" and not tokenizer:
         raise ExportError(f"--random-weights {name} needs --tokenizer DIR (the {kind} tokenizer to ship with it)")
+    if denoiser_layers is not None:
+        if name not in SHALLOW_DENOISER:
+            raise ExportError(f"--denoiser-layers: {name}'s denoiser is a UNet (its blocks differ); only "
+                              f"{', '.join(sorted(SHALLOW_DENOISER))} can be built shallow")
+        return builder(tokenizer, text_encoder_layers, denoiser_layers)
     return builder(tokenizer, text_encoder_layers)
 
 
@@ -188,13 +216,14 @@ def published_weight_bytes(name: str, precision: dict[str, str]) -> dict[str, in
             params = {"image_encoder": count(CLIPVisionModelWithProjection(CLIPVisionConfig(**OPENCLIP_VIT_H14_VISION))),
                       "vae_encoder": count(vae.encoder) + count(vae.quant_conv),
                       "unet": count(UNetSpatioTemporalConditionModel(**SVD_XT_UNET)), "vae_decoder": count(vae.decoder)}
-        elif name == "cogvideox-2b":
+        elif name in ("cogvideox-2b", "cogvideox-5b"):
             from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
             from transformers import T5Config, T5EncoderModel
 
             vae = AutoencoderKLCogVideoX(**COGVIDEOX_2B_VAE)
+            tr = COGVIDEOX_2B_TRANSFORMER if name == "cogvideox-2b" else COGVIDEOX_5B_TRANSFORMER
             params = {"text_encoder": count(T5EncoderModel(T5Config(**T5_V1_1_XXL))),
-                      "transformer": count(CogVideoXTransformer3DModel(**COGVIDEOX_2B_TRANSFORMER)),
+                      "transformer": count(CogVideoXTransformer3DModel(**tr)),
                       "vae_decoder": count(vae.decoder) + (count(vae.post_quant_conv) if vae.post_quant_conv else 0)}
         else:
             raise ValueError(f"no published weights for {name}")
