@@ -26,13 +26,20 @@ const checks = [
   ['typecheck (web)', 'tsc', ['-p', 'tsconfig.web.json', '--noEmit']],
   ['lint', 'eslint', ['.']],
 ]
-const failedChecks = checks.filter(([, bin, args]) => runBin(root, bin, args) !== 0).map(([name]) => name)
+const failedChecks = checks
+  .filter(([, bin, args]) => runBin(root, bin, args) !== 0)
+  .map(([name]) => name)
 for (const name of failedChecks) console.error(`${name} failed`)
 
 rmSync(results, { recursive: true, force: true })
 mkdirSync(results, { recursive: true })
 
-const unitCode = runBin(root, 'vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${join(results, 'unit.json')}`])
+const unitCode = runBin(root, 'vitest', [
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${join(results, 'unit.json')}`,
+])
 
 // The Electron test needs a display; use Xvfb when the binary is there and no display is.
 let e2eCode
@@ -48,7 +55,10 @@ if (electronBinaryPath(root) && !hasDisplay() && xvfb) {
 let exportCounts = { passed: 0, failed: 0, skipped: 0 }
 // DOLLY_EXPORT_PYTHON picks the interpreter (a venv with torch and diffusers); python3 otherwise
 const python = process.env['DOLLY_EXPORT_PYTHON'] || 'python3'
-const py = spawnSync(python, [join(root, 'tools/export/test_export.py')], { cwd: root, encoding: 'utf8' })
+const py = spawnSync(python, [join(root, 'tools/export/test_export.py')], {
+  cwd: root,
+  encoding: 'utf8',
+})
 if (py.error) {
   console.log(`export tool tests: ${python} not found (skipped)`)
   exportCounts.skipped = 1
@@ -58,7 +68,9 @@ if (py.error) {
   // the export tool reports `export tool: passed N, failed N, skipped N` (one closing line of
   // the plain `N passed, N failed, N skipped` form is reserved for the whole suite, below)
   const m = /export tool: passed (\d+), failed (\d+), skipped (\d+)\s*$/.exec(py.stdout)
-  exportCounts = m ? { passed: +m[1], failed: +m[2], skipped: +m[3] } : { passed: 0, failed: 1, skipped: 0 }
+  exportCounts = m
+    ? { passed: +m[1], failed: +m[2], skipped: +m[3] }
+    : { passed: 0, failed: 1, skipped: 0 }
 }
 
 function read(file) {
@@ -72,9 +84,19 @@ const unit = read('unit.json')
 const e2e = read('e2e.json')
 const counts = {
   unit: unit
-    ? { passed: unit.numPassedTests, failed: unit.numFailedTests, skipped: unit.numPendingTests + unit.numTodoTests }
+    ? {
+        passed: unit.numPassedTests,
+        failed: unit.numFailedTests,
+        skipped: unit.numPendingTests + unit.numTodoTests,
+      }
     : { passed: 0, failed: 1, skipped: 0 },
-  e2e: e2e ? { passed: e2e.stats.expected + e2e.stats.flaky, failed: e2e.stats.unexpected, skipped: e2e.stats.skipped } : { passed: 0, failed: 1, skipped: 0 },
+  e2e: e2e
+    ? {
+        passed: e2e.stats.expected + e2e.stats.flaky,
+        failed: e2e.stats.unexpected,
+        skipped: e2e.stats.skipped,
+      }
+    : { passed: 0, failed: 1, skipped: 0 },
 }
 // Per-suite counts read `passed N, failed N, skipped N`; only the last line of the run has the
 // `N passed, N failed, N skipped` form, for the whole suite (what CI and the landing read).
@@ -82,7 +104,9 @@ const part = (c) => `passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped
 // the reliability suite runs inside vitest (test/unit/reliability); its own counts, with
 // crash, lost and stuck required to be 0 (a non-zero one fails the run even if its tests passed)
 const reliability = reliabilityCounts(results)
-const unreliable = reliability ? reliability.total.crash + reliability.total.lost + reliability.total.stuck : 1
+const unreliable = reliability
+  ? reliability.total.crash + reliability.total.lost + reliability.total.stuck
+  : 1
 const total = {
   passed: counts.unit.passed + counts.e2e.passed + exportCounts.passed,
   failed:
@@ -100,16 +124,22 @@ if (failedChecks.length) console.log(`checks failed: ${failedChecks.join(', ')}`
 console.log(`unit (vitest): ${part(counts.unit)}`)
 console.log(`e2e (playwright): ${part(counts.e2e)}`)
 console.log(`export tool (python): ${part(exportCounts)}`)
-console.log(reliability ? reliabilityLine(reliability.total) : 'reliability: no counts were written')
+console.log(
+  reliability ? reliabilityLine(reliability.total) : 'reliability: no counts were written',
+)
 for (const s of reliability?.skipped ?? []) console.log(`  skipped: reliability ${s}`)
 for (const s of e2e?.suites ?? []) {
   for (const spec of s.specs ?? []) {
     for (const t of spec.tests ?? []) {
       const skip = (t.annotations ?? []).find((a) => a.type === 'skip')
-      if (t.status === 'skipped' && skip) console.log(`  skipped: ${spec.title}: ${skip.description}`)
+      if (t.status === 'skipped' && skip)
+        console.log(`  skipped: ${spec.title}: ${skip.description}`)
     }
   }
 }
-if (exportCounts.skipped && !py.error) console.log('  skipped: export tool tests: torch, diffusers, transformers, onnx and onnxruntime are not installed here')
+if (exportCounts.skipped && !py.error)
+  console.log(
+    '  skipped: export tool tests: torch, diffusers, transformers, onnx and onnxruntime are not installed here',
+  )
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`)
 process.exit(total.failed > 0 ? 1 : 0)

@@ -115,10 +115,9 @@ export function runBin(root, bin, args, opts = {}) {
 export function buildAll(root, quiet = true) {
   const built = runBin(root, 'electron-vite', quiet ? ['build', '--logLevel', 'warn'] : ['build'])
   if (built !== 0) return built
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'src/demo-model/cli.ts')],
-    { cwd: root, stdio: 'inherit' },
-  )
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/demo-model/cli.ts')], {
+    cwd: root,
+    stdio: 'inherit',
+  })
   return r.status ?? 1
 }

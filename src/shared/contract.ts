@@ -172,7 +172,11 @@ export const ModelSummary = z
     sizes: z
       .array(
         z
-          .object({ width: z.number().int().positive(), height: z.number().int().positive(), label: z.string().max(128) })
+          .object({
+            width: z.number().int().positive(),
+            height: z.number().int().positive(),
+            label: z.string().max(128),
+          })
           .strict(),
       )
       .max(16),
@@ -180,7 +184,10 @@ export const ModelSummary = z
     sizeBytes: z.number().nonnegative(),
     precision: z.enum(['fp32', 'fp16', 'mixed']),
     /** MiB of GPU memory needed per memory plan (null when the folder was refused). */
-    vram: z.object({ residentMiB: z.number(), offloadMiB: z.number(), minimalMiB: z.number() }).strict().nullable(),
+    vram: z
+      .object({ residentMiB: z.number(), offloadMiB: z.number(), minimalMiB: z.number() })
+      .strict()
+      .nullable(),
     /** The fastest plan that fits this GPU's free memory; null without a GPU or when none fits. */
     fits: MemoryPlan.nullable(),
     isDefault: z.boolean(),
@@ -447,14 +454,28 @@ export const commands = {
   'engine.status': { request: Empty, response: EngineStatus },
   'engine.restart': { request: Empty, response: EngineStatus },
   'models.list': { request: Empty, response: z.array(ModelSummary).max(256) },
-  'models.add': { request: z.object({ path: z.string().min(1).max(4096) }).strict(), response: ModelSummary },
-  'models.remove': { request: z.object({ id: z.string().min(1).max(4096) }).strict(), response: z.object({ removed: z.boolean() }).strict() },
-  'models.setDefault': { request: z.object({ id: z.string().min(1).max(4096) }).strict(), response: z.object({ defaultId: z.string() }).strict() },
+  'models.add': {
+    request: z.object({ path: z.string().min(1).max(4096) }).strict(),
+    response: ModelSummary,
+  },
+  'models.remove': {
+    request: z.object({ id: z.string().min(1).max(4096) }).strict(),
+    response: z.object({ removed: z.boolean() }).strict(),
+  },
+  'models.setDefault': {
+    request: z.object({ id: z.string().min(1).max(4096) }).strict(),
+    response: z.object({ defaultId: z.string() }).strict(),
+  },
   'models.download': {
-    request: z.object({ repo: z.string().min(3).max(200), revision: z.string().max(200).default('main') }).strict(),
+    request: z
+      .object({ repo: z.string().min(3).max(200), revision: z.string().max(200).default('main') })
+      .strict(),
     response: z.object({ started: z.boolean() }).strict(),
   },
-  'models.cancelDownload': { request: z.object({ repo: z.string().min(3).max(200) }).strict(), response: z.object({ cancelled: z.boolean() }).strict() },
+  'models.cancelDownload': {
+    request: z.object({ repo: z.string().min(3).max(200) }).strict(),
+    response: z.object({ cancelled: z.boolean() }).strict(),
+  },
   'models.catalog': { request: Empty, response: ModelCatalogView },
   /** Runs the exporter for a catalog entry, or for a diffusers checkpoint found in the cache. */
   'models.export': {

@@ -29,16 +29,29 @@ describe.skipIf(!existsSync(demo) || missing(clipTok))('model registry', () => {
   it('lists the demo first and a downloaded tiny model; remembers paths only', () => {
     const state = join(tmp, 's1')
     const r = new ModelRegistry(state, [demo], () => null)
-    const tiny = writeAnimateDiffFolder(join(tmp, 'models', 'tiny'), { tokenizerFrom: clipTok, cameraPoses: true })
+    const tiny = writeAnimateDiffFolder(join(tmp, 'models', 'tiny'), {
+      tokenizerFrom: clipTok,
+      cameraPoses: true,
+    })
     const added = r.add(tiny)
-    expect(added).toMatchObject({ label: 'tiny', pipeline: 'animatediff', camera: 'motionctrl-rt', precision: 'fp32', error: null, removable: true })
+    expect(added).toMatchObject({
+      label: 'tiny',
+      pipeline: 'animatediff',
+      camera: 'motionctrl-rt',
+      precision: 'fp32',
+      error: null,
+      removable: true,
+    })
     const list = new ModelRegistry(state, [demo], () => null).list()
     expect(list.map((m) => m.label)).toEqual(['Demo (random weights)', 'tiny'])
     expect(list[0]).toMatchObject({ demo: true, removable: false })
     // sizes come from the export: both have static latent grids (32x32 and 16x16), so each
     // offers only that size times its VAE's factor as its config.json gives it (the demo's
     // VAE: 8; the tiny one's: 2, so 32x32 pixels, not the 128x128 an assumed 8 gave)
-    expect(list.map((m) => m.sizes.map((z) => [z.width, z.height]))).toEqual([[[256, 256]], [[32, 32]]])
+    expect(list.map((m) => m.sizes.map((z) => [z.width, z.height]))).toEqual([
+      [[256, 256]],
+      [[32, 32]],
+    ])
     expect(r.setDefault(resolve(tiny))).toEqual({ defaultId: resolve(tiny) })
     expect(new ModelRegistry(state, [demo], () => null).list()[1]!.isDefault).toBe(true)
     expect(r.remove(resolve(tiny))).toEqual({ removed: true })
@@ -49,7 +62,9 @@ describe.skipIf(!existsSync(demo) || missing(clipTok))('model registry', () => {
     const r = new ModelRegistry(join(tmp, 's2'), [demo], () => null)
     const broken = writeAnimateDiffFolder(join(tmp, 'models', 'broken'), { tokenizerFrom: clipTok })
     unlinkSync(join(broken, 'unet', 'model.onnx'))
-    expect(() => r.add(broken)).toThrow(/broken\/unet\/model\.onnx: missing; a unet is required for this pipeline/)
+    expect(() => r.add(broken)).toThrow(
+      /broken\/unet\/model\.onnx: missing; a unet is required for this pipeline/,
+    )
     expect(() => r.add(join(tmp, 'nowhere'))).toThrow(/no such folder/)
     expect(r.list()).toHaveLength(1)
   })

@@ -51,7 +51,9 @@ const HELP = `usage: dolly render [options]
   --steps N           denoising steps (default: the model's)
   --guidance G        classifier-free guidance scale (default: the model's)
   --seed N            seed (default: random, printed)
-  --scheduler NAME    ${SCHEDULER_NAMES.join(', ').replace(/(.{1,60})(, |$)/g, '$1$2\n                      ').trimEnd()}
+  --scheduler NAME    ${SCHEDULER_NAMES.join(', ')
+    .replace(/(.{1,60})(, |$)/g, '$1$2\n                      ')
+    .trimEnd()}
                       (default: the model's)
   --camera SPEC       a preset (orbit-left, pan-left+zoom-in, pan-left,tilt-up), one of
                       MotionCtrl's (motionctrl:L, motionctrl:Round-RI, ...), or a

@@ -16,12 +16,7 @@ export type { Tokenized, TokenizerKind } from './tokenizers'
 export { promptClean } from './tokenizers/prompt-clean'
 export { float16ToFloat32, float32ToFloat16, fromHalfBits, toHalfBits } from './runtime/fp16'
 export { concat, chunk, permute, repeatInterleave, split } from './runtime/tensor'
-export {
-  openModelFolder,
-  ModelFolderError,
-  readPythonJson,
-  DollyJson,
-} from './models/model-folder'
+export { openModelFolder, ModelFolderError, readPythonJson, DollyJson } from './models/model-folder'
 export type { ModelFolder, ComponentInfo, PipelineKind } from './models/model-folder'
 export { readOnnxSignature, OnnxReadError } from './models/onnx-signature'
 export { Runtime, ModelSession, SessionError, isOutOfMemoryError } from './runtime/session'

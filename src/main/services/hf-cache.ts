@@ -88,7 +88,9 @@ function describe(repo: CachedRepoInfo): CachedModel | null {
   const weights = files.some((f) => /\.(safetensors|bin)$/.test(f))
   const cls =
     className(join(rev.path, 'model_index.json')) ?? className(join(rev.path, 'config.json'))
-  const checkpoints = files.filter((f) => !f.includes('/') && /\.(ckpt|pt|pth|safetensors)$/.test(f))
+  const checkpoints = files.filter(
+    (f) => !f.includes('/') && /\.(ckpt|pt|pth|safetensors)$/.test(f),
+  )
   return {
     repo: repo.id.name,
     path: rev.path,

@@ -234,9 +234,9 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         .end(JSON.stringify(body))
     if (req.method !== 'POST') return void res.writeHead(405, { Allow: 'POST' }).end()
     // a page on another origin must not be able to push files into the studio
-    if (!originOk(req)) return void reply(403, { error: "wrong Origin" })
+    if (!originOk(req)) return void reply(403, { error: 'wrong Origin' })
     if (!tokenMatches(token, url.searchParams.get('token')))
-      return void reply(401, { error: "missing or wrong token" })
+      return void reply(401, { error: 'missing or wrong token' })
     const declared = Number(req.headers['content-length'] ?? NaN)
     const tooBig = () => {
       res.setHeader('Connection', 'close')

@@ -98,7 +98,9 @@ function row(name: MotionCtrlPreset, s: number): number[] {
 
 /** The preset's world-to-camera rows for `frames` frames (16 reproduces the shipped file). */
 export function motionCtrlPresetRows(name: MotionCtrlPreset, frames = 16): number[][] {
-  return Array.from({ length: frames }, (_, i) => row(name, frames === 1 ? 0 : (i * 15) / (frames - 1)))
+  return Array.from({ length: frames }, (_, i) =>
+    row(name, frames === 1 ? 0 : (i * 15) / (frames - 1)),
+  )
 }
 
 /**

@@ -177,7 +177,7 @@ describe.skipIf(noProbe)('encoding through the pipe', () => {
     )
   })
 
-  it('re-encodes a PNG folder at 2x size (the export dialog\'s size) for mp4, gif and png', async () => {
+  it("re-encodes a PNG folder at 2x size (the export dialog's size) for mp4, gif and png", async () => {
     const pngs = join(tmp, 'for-scale')
     await encodeClip(frames, F, { out: pngs, width: w, height: h, fps: 8, format: 'png' })
     for (const ext of ['mp4', 'gif'] as const) {
