@@ -1197,6 +1197,57 @@ class ExportWan(Case):
         ref = self._wan_call(pipe)
         self.assertFramesClose(render(out, self.tmp / "frames", *wan_flags()), u8(ref), "wan2.1 t2v, UMT5 in float16")
 
+    def test_wan_graphs_run_attention_fused(self):
+        """Every attention of a Wan 2.1 I2V export is one MultiHeadAttention: UMT5's (relative position
+        bias, padding mask), the transformer's self-attention (RMSNorm qk-norm, RoPE as stacked rotated
+        halves), its text cross-attention and its image cross-attention (add_k_proj, as Wan2.1 I2V-14B
+        has), CLIP's, and the causal VAE's mid-block attention in the chunked decoder and encoder graphs
+        (which wan.py exports itself). Each fused graph gives the graph as exported's output."""
+        from diffusers import WanImageToVideoPipeline
+
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        _wan_classes()
+        te, tok = tiny_umt5()
+        enc, proc = tiny_wan_clip()
+        WanImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), scheduler=wan_unipc(),
+                                image_processor=proc, image_encoder=enc,
+                                transformer=tiny_wan_transformer(in_channels=36, image_dim=4, added_kv_proj_dim=24)
+                                ).save_pretrained(base)
+        log = export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9, "--keep-unfused")
+        g = torch.Generator().manual_seed(11)
+        mask = torch.zeros(2, 512, dtype=torch.int64)
+        mask[0, :20], mask[1, :7] = 1, 1
+        tokens = (32 // 4) ** 2 + 1  # the tiny CLIP's patches and its class token
+        counts = {}
+        feeds = {
+            "text_encoder": {"input_ids": torch.randint(1, 32128, (2, 512), generator=g), "attention_mask": mask},
+            "transformer": {"hidden_states": torch.randn(2, 36, 3, 4, 4, generator=g),
+                            "timestep": torch.tensor([700.0, 700.0]),
+                            "encoder_hidden_states": torch.randn(2, 512, 32, generator=g),
+                            "encoder_hidden_states_image": torch.randn(2, tokens, 4, generator=g)},
+            "image_encoder": {"pixel_values": torch.randn(1, 3, 32, 32, generator=g)},
+        }
+        for comp, x in (("vae_decoder", torch.randn(1, 16, 1, 4, 4, generator=g)),
+                        ("vae_encoder", torch.rand(1, 3, 4, 32, 32, generator=g) * 2 - 1)):
+            # a later chunk: the caches a first call leaves, at full size, and new frames
+            sess = session(out / comp / "model.unfused.onnx")
+            names = [i.name for i in sess.get_inputs()]
+            zeros = {i.name: np.zeros((1, i.shape[1], i.shape[2], 1, 1), dtype=np.float32)
+                     for i in sess.get_inputs() if i.name.startswith("cache_in_")}
+            first = sess.run(None, {names[0]: x[:, :, :1].numpy(), "first_chunk": np.array([1]), **zeros})
+            caches = {f"cache_in_{i}": torch.randn(c.shape, generator=g) for i, c in enumerate(first[1:])}
+            feeds[comp] = {names[0]: x, "first_chunk": np.array([0]), **caches}
+        self.assertEqual(sorted(feeds), sorted(d.name for d in out.iterdir() if (d / "model.onnx").exists()))
+        for comp, f in feeds.items():
+            counts[comp] = op_counts(out / comp / "model.unfused.onnx").get("Softmax", 0)
+            self.assertIn(f"{comp}: attention fused: {counts[comp]} of {counts[comp]} Softmax", log)
+            self.assertFused(out / comp, f, f"wan2.1 i2v {comp}")
+        note(f"wan2.1 i2v Softmax -> MultiHeadAttention per component: {counts}")
+        # 2 blocks x (self, text, image) attention; UMT5's 2 layers; CLIP's 2 layers less the last
+        # (hidden_states[-2]); one mid-block attention in each VAE graph
+        self.assertEqual(counts, {"text_encoder": 2, "transformer": 6, "image_encoder": 1, "vae_decoder": 1,
+                                  "vae_encoder": 1})
+
     def test_wan_vae_chunked_decode_equals_whole_clip(self):
         """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)
         against diffusers' AutoencoderKLWan.decode / encode of the whole clip, 2.1 and 2.2 VAEs."""

@@ -249,8 +249,20 @@ VIDEOX_FUN_FLOW = dict(num_train_timesteps=1000, shift=5.0, use_dynamic_shifting
 # the ONNX graph chunk by chunk against diffusers' vae.decode / vae.encode of the whole clip
 
 
+class ChunkPost:
+    """What export_lib's post pass does to a chunked VAE graph, as export_component has it do to
+    every other component: fuse its attention (the mid block's) into MultiHeadAttention, keep the
+    graph as exported beside it (model.unfused.onnx), fit its activation rule (`memory`, an
+    export_lib.MemorySpec whose make_inputs gives one call's inputs on the meta device)."""
+
+    def __init__(self, fuse: bool = True, keep_unfused: bool = False, memory=None):
+        self.fuse, self.keep_unfused, self.memory = fuse, keep_unfused, memory
+
+
 def _export_multi(name: str, module: nn.Module, args: tuple, out_dir: Path, input_names: list[str],
-                  output_names: list[str], dyn: dict) -> tuple[Path, int]:
+                  output_names: list[str], dyn: dict, post: ChunkPost | None = None):
+    """Exports a graph with several outputs (sample and the caches) and runs the post pass on it.
+    Returns (path, bytes on disk, fusion report or None, memory dict or None)."""
     dest = out_dir / name / "model.onnx"
     tmp = out_dir / name / ".export-tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -262,7 +274,23 @@ def _export_multi(name: str, module: nn.Module, args: tuple, out_dir: Path, inpu
         raise ExportError(f"{name}: torch.onnx.export failed: {type(e).__name__}: {e}") from e
     nbytes = X.save_onnx(tmp, dest)
     shutil.rmtree(tmp, ignore_errors=True)
-    return dest, nbytes
+    post = post or ChunkPost()
+    spec = post.memory
+    fusion, mem = X._post_pass(name, dest, post.fuse, post.keep_unfused, spec,
+                               spec.make_inputs if spec is not None else None, input_names)
+    return dest, nbytes, fusion, mem
+
+
+def _meta(*shape) -> torch.Tensor:
+    """A tensor with a shape and no storage: what an activation rule's grid needs of an input."""
+    return torch.empty(*shape, device="meta")
+
+
+def _cache_sizes(caches, h: int, w: int):
+    """Each cache's spatial size as a function of the chunk's: (hh, ww) -> [(h_i, w_i)], from the
+    caches of a call at h x w (every level is the chunk's size times or over a power of 2)."""
+    ratios = [(c.shape[3] / h, c.shape[4] / w) for c in caches]
+    return lambda hh, ww: [(max(1, round(hh * rh)), max(1, round(ww * rw))) for rh, rw in ratios]
 
 
 def onnx_chunked_decode(sess, z: np.ndarray, chunk: int = 1) -> np.ndarray:
@@ -300,7 +328,13 @@ def onnx_chunked_encode(sess, x: np.ndarray) -> np.ndarray:
     return np.concatenate(outs, axis=2)
 
 
-def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify: bool) -> ComponentResult:
+def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify: bool, fuse: bool = True,
+                       keep_unfused: bool = False, native: tuple[int, int] | None = None,
+                       multiple: int = 16) -> ComponentResult:
+    """The chunked decoder graph (wan_vae.py), verified chunk by chunk against vae.decode. With
+    `native` (width, height in pixels) its activation rule is fitted for one steady call: one
+    latent frame (4 frames out) with the caches at full size, at batch 1 and 2, whatever the
+    clip's length (dolly.json: frames do not vary)."""
     import wan_vae as V
 
     t0 = time.time()
@@ -320,8 +354,22 @@ def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify:
     for i in range(n):
         dyn[f"cache_in_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
         dyn[f"cache_out_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
-    dest, nbytes = _export_multi("vae_decoder", V.WanVaeChunkDecoderExport(vae), (z1, torch.tensor([0]), *caches),
-                                 out, ins, outs, dyn)
+    spec = None
+    if native is not None:
+        s = vae.config.scale_factor_spatial
+        sizes = _cache_sizes(caches, h, w)
+
+        def call_inputs(sz):
+            b, hh, ww = sz["batch"], sz["H"] // s, sz["W"] // s
+            return (_meta(b, z_dim, 1, hh, ww), torch.tensor([0]),
+                    *[_meta(b, c.shape[1], c.shape[2], ch, cw) for c, (ch, cw) in zip(caches, sizes(hh, ww))])
+
+        spec = X.MemorySpec(to_size=lambda b, f, W_, H_: {"batch": b, "W": W_, "H": H_}, native=(1, *native),
+                            frames_vary=False, multiple=multiple, make_inputs=call_inputs,
+                            input_values={"first_chunk": [0]})
+    dest, nbytes, fusion, mem = _export_multi("vae_decoder", V.WanVaeChunkDecoderExport(vae),
+                                              (z1, torch.tensor([0]), *caches), out, ins, outs, dyn,
+                                              ChunkPost(fuse, keep_unfused, spec))
     errors = {}
     if verify:
         sess = X._session(dest)
@@ -341,10 +389,15 @@ def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify:
     X.log(f"vae_decoder: wrote {dest} ({nbytes / 1e6:.1f} MB, fp32); {n} caches; one chunk per call; max |chunked ONNX - "
           f"vae.decode|: {', '.join(f'{k} {v:.3g}' for k, v in errors.items()) or 'not verified'} [{time.time() - t0:.0f}s]")
     return ComponentResult(name="vae_decoder", path=dest, bytes=nbytes, precision="fp32",
-                           symbolic=["batch", "frames", "spatial"], fixed=[], errors=errors)
+                           symbolic=["batch", "frames", "spatial"], fixed=[], errors=errors, fusion=fusion, memory=mem)
 
 
-def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify: bool) -> ComponentResult:
+def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify: bool, fuse: bool = True,
+                       keep_unfused: bool = False, native: tuple[int, int] | None = None,
+                       multiple: int = 16) -> ComponentResult:
+    """The chunked encoder graph (2.1 VAE; the 2.2 VAE: the first frame alone), verified against
+    vae.encode. With `native` its activation rule is fitted for its largest call: 4 frames with
+    the caches at full size (2.2: the one frame)."""
     import wan_vae as V
 
     t0 = time.time()
@@ -355,8 +408,14 @@ def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify:
     if residual:
         # the 2.2 VAE: every 2.2 pipeline encodes one frame (TI2V: the image alone)
         ax = {0: "batch", 3: "height", 4: "width"}
-        dest, nbytes = _export_multi("vae_encoder", V.WanVaeFirstFrameEncoderExport(vae), (x1,), out, ["sample"],
-                                     ["latent_sample"], {"sample": ax, "latent_sample": ax})
+        spec = None
+        if native is not None:
+            spec = X.MemorySpec(to_size=lambda b, f, W_, H_: {"batch": b, "W": W_, "H": H_}, native=(1, *native),
+                                frames_vary=False, multiple=multiple,
+                                make_inputs=lambda sz: (_meta(sz["batch"], 3, 1, sz["H"], sz["W"]),))
+        dest, nbytes, fusion, mem = _export_multi("vae_encoder", V.WanVaeFirstFrameEncoderExport(vae), (x1,), out,
+                                                  ["sample"], ["latent_sample"], {"sample": ax, "latent_sample": ax},
+                                                  ChunkPost(fuse, keep_unfused, spec))
         cases = {"1 frame": x1, "1 frame, other size": torch.rand(1, 3, 1, H // 2, W + vae.config.scale_factor_spatial, generator=gen) * 2 - 1}
         n = 0
     else:
@@ -373,8 +432,21 @@ def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify:
         for i in range(n):
             dyn[f"cache_in_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
             dyn[f"cache_out_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
-        dest, nbytes = _export_multi("vae_encoder", V.WanVaeChunkEncoderExport(vae), (x4, torch.tensor([0]), *caches),
-                                     out, ins, outs, dyn)
+        spec = None
+        if native is not None:
+            sizes = _cache_sizes(caches, H, W)
+
+            def call_inputs(sz):
+                b, hh, ww = sz["batch"], sz["H"], sz["W"]
+                return (_meta(b, 3, 4, hh, ww), torch.tensor([0]),
+                        *[_meta(b, c.shape[1], c.shape[2], ch, cw) for c, (ch, cw) in zip(caches, sizes(hh, ww))])
+
+            spec = X.MemorySpec(to_size=lambda b, f, W_, H_: {"batch": b, "W": W_, "H": H_}, native=(1, *native),
+                                frames_vary=False, multiple=multiple, make_inputs=call_inputs,
+                                input_values={"first_chunk": [0]})
+        dest, nbytes, fusion, mem = _export_multi("vae_encoder", V.WanVaeChunkEncoderExport(vae),
+                                                  (x4, torch.tensor([0]), *caches), out, ins, outs, dyn,
+                                                  ChunkPost(fuse, keep_unfused, spec))
         s = vae.config.scale_factor_spatial
         cases = {"9 frames": torch.rand(1, 3, 9, H, W, generator=gen) * 2 - 1,
                  "5 frames, other size": torch.rand(1, 3, 5, max(s, H // 2), W + s, generator=gen) * 2 - 1}
@@ -395,7 +467,7 @@ def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify:
           f"[{time.time() - t0:.0f}s]")
     return ComponentResult(name="vae_encoder", path=dest, bytes=nbytes, precision="fp32",
                            symbolic=["batch", "spatial"] + ([] if residual else ["frames"]),
-                           fixed=["frames"] if residual else [], errors=errors)
+                           fixed=["frames"] if residual else [], errors=errors, fusion=fusion, memory=mem)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -614,7 +686,8 @@ def export_wan(a):
     # CLIP ViT-H/14 at 224: 257 tokens; a test's tiny CLIP has its own count
     image_tokens = ((enc.config.image_size // enc.config.patch_size) ** 2 + 1) if enc is not None else 257
     results: list[ComponentResult] = []
-    common = dict(tolerance=a.tolerance, verify=not a.no_verify)
+    common = dict(tolerance=a.tolerance, verify=not a.no_verify, fuse=not getattr(a, "no_fuse", False),
+                  keep_unfused=getattr(a, "keep_unfused", False))
     gen = torch.Generator().manual_seed(0)
 
     def randn(*s):
@@ -672,9 +745,10 @@ def export_wan(a):
             required_symbolic={"batch"}, **common))
 
     vae_tol = max(a.tolerance, 1e-4)
-    results.append(export_vae_decoder(vae, out, h, w, vae_tol, not a.no_verify))
+    vae_post = dict(fuse=common["fuse"], keep_unfused=common["keep_unfused"])
+    results.append(export_vae_decoder(vae, out, h, w, vae_tol, not a.no_verify, **vae_post))
     if i2v:
-        results.append(export_vae_encoder(vae, out, H, W, vae_tol, not a.no_verify))
+        results.append(export_vae_encoder(vae, out, H, W, vae_tol, not a.no_verify, **vae_post))
         X.copy_config(vae, out / "vae_encoder")
     if i2v and image_dim is not None:
         if enc is None:
