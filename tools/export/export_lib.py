@@ -498,8 +498,9 @@ def _post_pass(name: str, dest: Path, fuse: bool, keep_unfused: bool, memory: Me
 
     def rule():
         t0 = time.time()
-        r, _ = activation_rule(graph_memory(model), shapes_for, memory.native, memory.batches, memory.frames_vary,
-                               model=model, multiple=memory.multiple)
+        r, _ = activation_rule(graph_memory(model, input_values=memory.input_values), shapes_for, memory.native,
+                               memory.batches, memory.frames_vary, model=model, multiple=memory.multiple,
+                               input_values=memory.input_values)
         return r, time.time() - t0
 
     mem = None

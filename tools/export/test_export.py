@@ -983,6 +983,52 @@ def wan_flags(w=WAN, **over):
 
 @unittest.skipUnless(HAVE, WHY)
 class ExportWan(Case):
+    def assertWanMemory(self, out: Path, dolly: dict, components: list[str]):
+        """dolly.json "memory" has an activation rule (fused and as exported) for each component; the
+        transformer's follows the clip's frames, the others' do not (the VAE: one latent frame per
+        call); the VAE decoder's rule holds at least what a steady call of its graph returns
+        (4 frames and the caches, full size), and the graph's frames after its first_chunk
+        selection are known to the estimate (not left as unknown, i.e. counted as 0)."""
+        import onnx
+        from activation_memory import ActivationRule
+        from fuse_attention import infer_shapes_and_types
+
+        mem = dolly["memory"]
+        self.assertEqual(sorted(mem), sorted(components))
+        W0, H0, F0 = dolly["nativeWidth"], dolly["nativeHeight"], dolly["nativeFrames"]
+        for c in components:
+            for key in ("activations", "activationsUnfused"):
+                self.assertIn(key, mem[c], f"{c}: dolly.json memory has no {key}")
+            rule = ActivationRule.from_json(mem[c]["activations"])
+            frame_terms = [t for t in rule.terms + [t for _, ts in rule.more for t in ts] if t[0] > 0]
+            self.assertEqual(rule.F0, F0 if c.startswith("transformer") else 1, c)
+            if c.startswith("transformer"):
+                self.assertGreater(rule.bytes(2, 2 * F0, W0, H0), rule.bytes(2, F0, W0, H0), f"{c}: frames do not count")
+            else:
+                self.assertEqual(frame_terms, [], f"{c}: a rule for calls whose size the clip does not set has frame terms")
+            self.assertGreater(rule.bytes(1, rule.F0, W0, H0), 0, c)
+            self.assertLess(rule.fit_error, 0.1, f"{c}: the rule is {rule.fit_error:.1%} off the graph on its grid")
+            note(f"wan {c}: activations at {W0}x{H0} batch 2 {rule.bytes(2, rule.F0, W0, H0) / 2**20:.1f} MiB "
+                 f"(unfused {ActivationRule.from_json(mem[c]['activationsUnfused']).bytes(2, rule.F0, W0, H0) / 2**20:.1f} MiB)")
+        path = out / "vae_decoder/model.onnx"
+        sess = session(path)
+        z = np.zeros((1, 16, 1, H0 // 8, W0 // 8), dtype=np.float32)
+        zeros = {i.name: np.zeros((1, i.shape[1], i.shape[2], 1, 1), dtype=np.float32)
+                 for i in sess.get_inputs() if i.name.startswith("cache_in_")}
+        first = sess.run(None, {"latent_sample": z, "first_chunk": np.array([1]), **zeros})
+        caches = {f"cache_in_{i}": c for i, c in enumerate(first[1:])}
+        steady = sess.run(None, {"latent_sample": z, "first_chunk": np.array([0]), **caches})
+        self.assertEqual(steady[0].shape[2], 4)
+        returned = sum(o.nbytes for o in steady)
+        rule = ActivationRule.from_json(mem["vae_decoder"]["activations"])
+        self.assertGreaterEqual(rule.bytes(1, 1, W0, H0), returned,
+                                "the VAE decoder's rule is less than what one call returns")
+        model = onnx.load(str(path), load_external_data=False)
+        shapes = {"latent_sample": z.shape, "first_chunk": (1,), **{k: v.shape for k, v in caches.items()}}
+        for values, want in ((None, None), ({"first_chunk": [0]}, 4), ({"first_chunk": [1]}, 1)):
+            got = infer_shapes_and_types(model, shapes, values)[0]["sample"][2]
+            self.assertEqual(got if isinstance(got, int) else None, want, f"sample frames with first_chunk {values}")
+
     def test_wan_t2v_matches_diffusers(self):
         base, out = self.tmp / "base", self.tmp / "onnx"
         tiny_wan_t2v(base)
@@ -998,6 +1044,7 @@ class ExportWan(Case):
         dolly = json.loads((out / "dolly.json").read_text())
         self.assertEqual((dolly["nativeFrames"], dolly["nativeWidth"], dolly["nativeHeight"]), (81, 832, 480))
         self.assertEqual(dolly["defaults"], {"steps": 50, "guidance": 5.0, "fps": 16, "flowShift": 3.0})
+        self.assertWanMemory(out, dolly, ["text_encoder", "transformer", "vae_decoder"])
         pipe = wan_pipe(base)
         # components vs torch at a size other than the traced one (2 latent frames, 48x32)
         g = torch.Generator().manual_seed(3)
@@ -1247,6 +1294,11 @@ class ExportWan(Case):
         # (hidden_states[-2]); one mid-block attention in each VAE graph
         self.assertEqual(counts, {"text_encoder": 2, "transformer": 6, "image_encoder": 1, "vae_decoder": 1,
                                   "vae_encoder": 1})
+        dolly = json.loads((out / "dolly.json").read_text())
+        for comp, n in counts.items():
+            self.assertEqual(dolly["memory"][comp]["attention"],
+                             {"fused": n, "softmaxBefore": n, "softmax": 0, "multiHeadAttention": n}, comp)
+        self.assertWanMemory(out, dolly, sorted(counts))
 
     def test_wan_vae_chunked_decode_equals_whole_clip(self):
         """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)

@@ -695,6 +695,14 @@ def export_wan(a):
 
     bx = {0: Axis("batch", ("batch",))}
 
+    def mem(to_size, frames_vary=False, make_inputs=None):
+        """The activation rule's spec (dolly.json "memory"): sizes in the engine's terms (batch of
+        one call, the clip's frames, pixels), native = the model's own clip."""
+        return X.MemorySpec(to_size=to_size, native=(native_f, native_w, native_h) if frames_vary else (1, native_w, native_h),
+                            frames_vary=frames_vary, multiple=mult, make_inputs=make_inputs)
+
+    batch_only = mem(lambda b, f, W_, H_: {"batch": b})
+
     def te_inputs(s):
         ids = torch.randint(1, te.config.vocab_size, (s["batch"], TEXT_LEN), generator=gen)
         mask = torch.zeros(s["batch"], TEXT_LEN, dtype=torch.int64)
@@ -706,18 +714,24 @@ def export_wan(a):
         "text_encoder", WanTextEncoderExport(te), out, ["input_ids", "attention_mask"], "last_hidden_state",
         {"input_ids": bx, "attention_mask": bx, "last_hidden_state": bx}, te_inputs, {"batch": 1},
         {"batch": {"batch": 2}}, fp16=a.fp16_text_encoder, fp16_margin=a.fp16_margin,
-        float_inputs_fp16=set(), **common))
+        float_inputs_fp16=set(), memory=batch_only, **common))
 
-    def tr_inputs(s):
+    def tr_inputs(s, new=randn):
         b, f, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
-        tokens = f * (hh // p[1]) * (ww // p[2])
+        tokens = f * (hh // p[1]) * (ww // p[2])  # 2.2 TI2V: one timestep per token (patch p_t = 1)
         t = torch.full((b, tokens) if expand else (b,), 700.0)
-        xs = [randn(b, Cin, f, hh, ww), t, randn(b, TEXT_LEN, D)]
+        xs = [new(b, Cin, f, hh, ww), t, new(b, TEXT_LEN, D)]
         if image_dim is not None:
-            xs.append(randn(b, image_tokens, image_dim))
+            xs.append(new(b, image_tokens, image_dim))
         if camera_adapter is not None:
-            xs.append(randn(1, camera_adapter.conv.in_channels // 64, f, hh * s_scale, ww * s_scale))
+            xs.append(new(1, camera_adapter.conv.in_channels // 64, f, hh * s_scale, ww * s_scale))
         return tuple(xs)
+
+    # one denoiser call: the guidance batch, the clip's latent frames ((F - 1) / 4 + 1), the latent
+    # size; the rule's grid takes the inputs' shapes only (meta tensors: the Fun camera input is
+    # [1, 24, f, H, W] in pixels)
+    tr_mem = mem(lambda b, f, W_, H_: {"batch": b, "frames": (f - 1) // t_scale + 1, "h": H_ // s_scale, "w": W_ // s_scale},
+                 frames_vary=True, make_inputs=lambda s: tr_inputs(s, _meta))
 
     names = ["hidden_states", "timestep", "encoder_hidden_states"]
     sp = {0: Axis("batch", ("batch",)), 2: Axis("latent_frames", ("frames",)), 3: Axis("height", ("spatial",)),
@@ -742,10 +756,11 @@ def export_wan(a):
         results.append(X.export_component(
             comp, WanTransformerExport(model, camera_adapter), out, names, "out_hidden_states", axes, tr_inputs, size,
             alts, fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep"},
-            required_symbolic={"batch"}, **common))
+            required_symbolic={"batch"}, memory=tr_mem, **common))
 
     vae_tol = max(a.tolerance, 1e-4)
-    vae_post = dict(fuse=common["fuse"], keep_unfused=common["keep_unfused"])
+    vae_post = dict(fuse=common["fuse"], keep_unfused=common["keep_unfused"], native=(native_w, native_h),
+                    multiple=mult)
     results.append(export_vae_decoder(vae, out, h, w, vae_tol, not a.no_verify, **vae_post))
     if i2v:
         results.append(export_vae_encoder(vae, out, H, W, vae_tol, not a.no_verify, **vae_post))
@@ -763,12 +778,13 @@ def export_wan(a):
                 {"pixel_values": ax, "image_embeds": bx},
                 lambda s: ((torch.rand(s["batch"], 3, s["h"], s["w"], generator=gen) * 2 - 1),),
                 {"batch": 1, "h": 300, "w": 451}, {"batch": {"batch": 2, "h": 300, "w": 451},
-                                                   "spatial": {"batch": 1, "h": 97, "w": 64}}, **common))
+                                                   "spatial": {"batch": 1, "h": 97, "w": 64}},
+                memory=mem(lambda b, f, W_, H_: {"batch": b, "h": H_, "w": W_}), **common))
         else:
             results.append(X.export_component(
                 "image_encoder", ClipPenultimateExport(enc), out, ["pixel_values"], "image_embeds",
                 {"pixel_values": bx, "image_embeds": bx}, lambda s: (randn(s["batch"], 3, isz, isz),), {"batch": 1},
-                {"batch": {"batch": 2}}, **common))
+                {"batch": {"batch": 2}}, memory=batch_only, **common))
         enc.config.to_json_file(str(out / "image_encoder" / "config.json"))
         if getattr(pipe, "image_processor", None) is not None:
             pipe.image_processor.save_pretrained(str(out / "image_processor"))
@@ -833,6 +849,9 @@ def export_wan(a):
         dolly["cameraFov"] = a.camera_fov
     if mult != 16:
         dolly["sizeMultiple"] = mult  # Wan2.2 TI2V-5B: VAE 16 x patch 2
+    # per component: weights, attention counts, activation rules (the engine's memory plans); the
+    # VAE's for one call of one latent frame, whatever the clip's length
+    dolly["memory"] = {r.name: r.memory_json() for r in results}
     write(out / "dolly.json", {k: v for k, v in dolly.items() if v is not None})
     X.log(f"{out_cls}: {'A14B two experts, boundary ' + str(boundary) if tr2 is not None else 'one transformer'}"
           f"{', per-token timesteps (TI2V)' if expand else ''}{', Fun Control-Camera' if camera_adapter is not None else ''}; "
