@@ -1300,6 +1300,46 @@ class ExportWan(Case):
                              {"fused": n, "softmaxBefore": n, "softmax": 0, "multiHeadAttention": n}, comp)
         self.assertWanMemory(out, dolly, sorted(counts))
 
+    def test_wan_random_weights_goes_through_the_same_path(self):
+        """--random-weights wan2.1-t2v-1.3b: export_model builds it with random_models.build (here with a
+        tiny stand-in builder: the real one is 1.4 G parameters plus UMT5-XXL) and wan.py exports that
+        pipeline as it would a --base; the published config's pieces have Wan2.1 1.3B's sizes."""
+        import random_models as R
+        from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
+
+        with torch.device("meta"):
+            tr = WanTransformer3DModel(**R.WAN21_T2V_1_3B_TRANSFORMER)
+            vae = AutoencoderKLWan(**R.WAN21_VAE)
+        self.assertEqual((tr.config.num_attention_heads * tr.config.attention_head_dim, len(tr.blocks), tr.config.patch_size),
+                         (1536, 30, (1, 2, 2)))
+        self.assertEqual((vae.config.z_dim, vae.config.scale_factor_spatial, vae.config.scale_factor_temporal), (16, 8, 4))
+        self.assertEqual(UniPCMultistepScheduler(**R.WAN21_SCHEDULER).config.flow_shift, 3.0)
+        out = self.tmp / "onnx"
+        self.assertIn("--tokenizer", export_refusal("wan", "--random-weights", "wan2.1-t2v-1.3b", "--out", out))
+        built = []
+
+        def tiny(tokenizer, layers):
+            from diffusers import WanPipeline
+
+            built.append((tokenizer, layers))
+            _wan_classes()
+            te, tok = tiny_umt5()
+            return WanPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), transformer=tiny_wan_transformer(),
+                               scheduler=wan_unipc())
+
+        real = R.BUILDERS["wan2.1-t2v-1.3b"]
+        R.BUILDERS["wan2.1-t2v-1.3b"] = tiny
+        try:
+            log = export("wan", "--random-weights", "wan2.1-t2v-1.3b", "--tokenizer", T5_TOKENIZER,
+                         "--text-encoder-layers", 2, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        finally:
+            R.BUILDERS["wan2.1-t2v-1.3b"] = real
+        self.assertEqual(built, [(str(T5_TOKENIZER), 2)])
+        self.assertIn("WanPipeline: one transformer", log)
+        self.assertEqual(json.loads((out / "model_index.json").read_text())["_class_name"], "WanPipeline")
+        self.assertEqual(sorted(json.loads((out / "dolly.json").read_text())["memory"]),
+                         ["text_encoder", "transformer", "vae_decoder"])
+
     def test_wan_vae_chunked_decode_equals_whole_clip(self):
         """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)
         against diffusers' AutoencoderKLWan.decode / encode of the whole clip, 2.1 and 2.2 VAEs."""

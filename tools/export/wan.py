@@ -628,10 +628,7 @@ def _load_base(base: str):
         raise ExportError(f"--base {base}: cannot be loaded as a diffusers pipeline: {type(e).__name__}: {e}") from e
     finally:
         WanTransformer3DModel._keep_in_fp32_modules = keep
-    cls = pipe.__class__.__name__
-    if cls not in ("WanPipeline", "WanImageToVideoPipeline"):
-        raise ExportError(f"--base {base} is a {cls}; expected WanPipeline or WanImageToVideoPipeline (model_index.json)")
-    return pipe, cls
+    return pipe
 
 
 def flow_shift_for(height: int) -> float:
@@ -639,10 +636,17 @@ def flow_shift_for(height: int) -> float:
     return 3.0 if height <= 480 else 5.0
 
 
-def export_wan(a):
+def export_wan(a, pipeline=None):
+    """pipeline(load): the pipeline to export (export_model._pipeline: --base loaded by `load`, or
+    --random-weights built from a published config); without it, --base."""
     from diffusers import UniPCMultistepScheduler
 
-    pipe, cls = _load_base(a.base)
+    load = lambda: _load_base(a.base)  # noqa: E731
+    pipe = pipeline(load) if pipeline is not None else load()
+    cls = pipe.__class__.__name__
+    source = f"--base {a.base}" if a.base else f"--random-weights {getattr(a, 'random_weights', None)}"
+    if cls not in ("WanPipeline", "WanImageToVideoPipeline"):
+        raise ExportError(f"{source} is a {cls}; expected WanPipeline or WanImageToVideoPipeline (model_index.json)")
     out = Path(a.out)
     te, tok, vae = pipe.text_encoder, pipe.tokenizer, pipe.vae
     tr = pipe.transformer
@@ -657,7 +661,7 @@ def export_wan(a):
     i2v = cls == "WanImageToVideoPipeline" or bool(a.image_to_video) or camera_adapter is not None
     out_cls = "WanFunControlPipeline" if camera_adapter is not None else ("WanImageToVideoPipeline" if i2v else "WanPipeline")
     if a.image_to_video and not expand and cls == "WanPipeline":
-        raise ExportError(f"--image-to-video: {a.base} is a text-to-video WanPipeline without expand_timesteps; only "
+        raise ExportError(f"--image-to-video: {source} is a text-to-video WanPipeline without expand_timesteps; only "
                           f"Wan2.2 TI2V-5B animates an image with the text-to-video weights")
     s_scale = vae.config.scale_factor_spatial
     t_scale = vae.config.scale_factor_temporal
@@ -767,7 +771,7 @@ def export_wan(a):
         X.copy_config(vae, out / "vae_encoder")
     if i2v and image_dim is not None:
         if enc is None:
-            raise ExportError(f"--base {a.base}: the transformer takes image embeddings (image_dim {image_dim}) but the "
+            raise ExportError(f"{source}: the transformer takes image embeddings (image_dim {image_dim}) but the "
                               f"pipeline has no image_encoder")
         isz = enc.config.image_size
         if camera_adapter is not None:
