@@ -1045,6 +1045,16 @@ class ExportWan(Case):
         self.assertEqual((dolly["nativeFrames"], dolly["nativeWidth"], dolly["nativeHeight"]), (81, 832, 480))
         self.assertEqual(dolly["defaults"], {"steps": 50, "guidance": 5.0, "fps": 16, "flowShift": 3.0})
         self.assertWanMemory(out, dolly, ["text_encoder", "transformer", "vae_decoder"])
+        # activation_memory.py --folder refits the same rules from the folder alone (wan's render
+        # bindings, the caches' sizes read from the graph)
+        from activation_memory import ActivationRule, refit_folder
+
+        refit = refit_folder(out, ["transformer", "vae_decoder"], log=lambda *_: None)
+        for c, (b, f) in {"transformer": (2, 81), "vae_decoder": (1, 1)}.items():
+            for w_, h_ in ((832, 480), (1280, 720)):
+                want = ActivationRule.from_json(dolly["memory"][c]["activations"]).bytes(b, f, w_, h_)
+                got = ActivationRule.from_json(refit[c]["activations"]).bytes(b, f, w_, h_)
+                self.assertAlmostEqual(got / want, 1.0, 3, f"{c} at {w_}x{h_}: refit {got:.4g} vs export {want:.4g}")
         pipe = wan_pipe(base)
         # components vs torch at a size other than the traced one (2 latent frames, 48x32)
         g = torch.Generator().manual_seed(3)
