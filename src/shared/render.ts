@@ -144,8 +144,15 @@ export type PipelineFacts = {
    */
   contextWindows?: boolean
   /** Frames per VAE decode call: null decodes each frame alone (the VAE is per-frame anyway) or,
-   *  for a 3D VAE, the whole clip. A temporal decoder mixes frames within one call. */
+   *  for a 3D VAE, as decodeCall says. A temporal decoder mixes frames within one call. */
   decodeChunk: { default: 'all' | number; minimal: number; temporal: boolean } | null
+  /**
+   * How a 3D VAE (decodeChunk null) is called: 'clip', the whole clip in one call (CogVideoX; in
+   * spatial tiles under `minimal`); 'latent-frame', one latent frame per call whatever the clip's
+   * length, the causal convolutions' feature cache carried from call to call (Wan: 1 frame out
+   * first, then 4), at full size under every plan (the caches span the frame: no tiles).
+   */
+  decodeCall?: 'clip' | 'latent-frame'
   /** The negative prompt the family samples with by default (diffusers' docs), when it has one. */
   negativePrompt?: string
 }
@@ -177,6 +184,7 @@ const WAN_COMMON = {
   motion: 'none',
   // the causal 3D VAE decodes one latent frame per call with its feature cache
   decodeChunk: null,
+  decodeCall: 'latent-frame',
   negativePrompt: WAN_NEGATIVE_PROMPT,
 } as const satisfies Partial<PipelineFacts>
 
@@ -204,6 +212,7 @@ const COGVIDEOX: PipelineFacts = {
   motion: 'none',
   camera: [],
   decodeChunk: null,
+  decodeCall: 'clip',
 }
 
 export const PIPELINES: Record<PipelineKind, PipelineFacts> = {

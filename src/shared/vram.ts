@@ -6,7 +6,9 @@
 //   resident  all weights + the largest stage's activations
 //   offload   the largest of (a stage's weights + its activations)
 //   minimal   as offload, with batch-1 guidance and the VAE decoding small chunks of frames in
-//             spatial tiles (the calls steps.ts makes under minimal)
+//             spatial tiles (the calls steps.ts makes under minimal); a VAE that decodes one
+//             latent frame per call (Wan, PIPELINES decodeCall) makes the same call under every
+//             plan and for any clip length
 // then  need = weights x WEIGHT_OVERHEAD + activations x ACTIVATION_OVERHEAD + RUNTIME_MIB.
 // Activations come from the rule the exporter fitted on each graph (dolly.json "memory",
 // tools/export/activation_memory.py: the graph's peak of live tensors, fused attention
@@ -82,7 +84,8 @@ export type StageCall = {
   height: number
 }
 
-const DENOISERS = new Set(['unet', 'transformer'])
+// transformer_2: Wan2.2 A14B's low-noise expert, called as the first one is
+const DENOISERS = new Set(['unet', 'transformer', 'transformer_2'])
 
 /** The calls each component gets in one render under `plan` (as the pipelines make them). */
 export function stageCalls(m: MemoryModel, plan: MemoryPlan, c: CallSize): StageCall[] {
@@ -94,6 +97,9 @@ export function stageCalls(m: MemoryModel, plan: MemoryPlan, c: CallSize): Stage
     const one = { component: name, batch: 1, frames: 1, width: c.width, height: c.height }
     if (DENOISERS.has(name)) {
       out.push({ ...one, batch: c.guidance > 1 && !minimal ? 2 : 1, frames: c.frames })
+    } else if (name === 'vae_decoder' && facts.decodeCall === 'latent-frame') {
+      // one latent frame per call (its rule's one frame), at full size: no tiles, any clip
+      out.push(one)
     } else if (name === 'vae_decoder') {
       const size = minimal
         ? { width: Math.min(c.width, tile), height: Math.min(c.height, tile) }

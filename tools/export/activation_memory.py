@@ -156,7 +156,8 @@ def _mha_scratch(ins, elem):
     return f
 
 
-def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2, input_shapes: dict | None = None) -> GraphMemory:
+def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2, input_shapes: dict | None = None,
+                 input_values: dict | None = None) -> GraphMemory:
     """Prepares `model` (weights need not be loaded) for peak computations. float16_bytes=4
     counts float16 tensors as float32: what the CPU provider holds when it computes a float16
     graph (onnxruntime casts the ops that have no float16 CPU kernel to float32)."""
@@ -164,7 +165,7 @@ def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2, input_shapes: d
 
     from fuse_attention import infer_shapes_and_types
 
-    shapes, types = infer_shapes_and_types(model, input_shapes)
+    shapes, types = infer_shapes_and_types(model, input_shapes, input_values)
     sizes = {**DTYPE_BYTES, TensorProto.FLOAT16: float16_bytes}
     g = model.graph
     inits = {t.name for t in g.initializer}
@@ -268,15 +269,19 @@ def _fit_poly(points, F0: int, P0: int):
     """(constant, terms) fitted to points (batch, frames, width, height, bytes): non-negative
     least squares over c0 + batch * (frames/F0)^a (pixels/P0)^b, a, b in {0, 1, 2}, each point
     weighed by 1/bytes (relative error)."""
+    # a grid at one frame count (a graph whose calls do not depend on the clip's length: encoders,
+    # per-frame and per-chunk VAEs) says nothing of frames: only frame-free terms, so the rule
+    # cannot grow with the frames an engine passes
+    exps = EXPONENTS if len({p[1] for p in points}) > 1 else [(a, e) for a, e in EXPONENTS if a == 0]
     X, y = [], []
     for b, f, w, h, v in points:
         fv, pv = f / F0, (w * h) / P0
-        X.append([1.0] + [b * fv ** a * pv ** e for a, e in EXPONENTS])
+        X.append([1.0] + [b * fv ** a * pv ** e for a, e in exps])
         y.append(v)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     wts = 1.0 / np.maximum(y, 1.0)
     coef = _nnls(X * wts[:, None], y * wts)
-    return float(coef[0]), [(a, e, float(c)) for (a, e), c in zip(EXPONENTS, coef[1:])]
+    return float(coef[0]), [(a, e, float(c)) for (a, e), c in zip(exps, coef[1:])]
 
 
 def fit_rule(points: list[tuple[int, int, int, int, int]], F0: int, P0: int, peak_at: str,
@@ -319,15 +324,16 @@ def _nnls(A, b):
     return best / scale
 
 
-def concrete_memory(model: onnx.ModelProto, input_shapes: dict, float16_bytes: int = 2) -> GraphMemory:
+def concrete_memory(model: onnx.ModelProto, input_shapes: dict, float16_bytes: int = 2,
+                    input_values: dict | None = None) -> GraphMemory:
     """The graph with its inputs at these shapes, inferred concretely (slower: one shape inference
     per size, for graphs whose symbolic shapes lose track)."""
-    return graph_memory(model, float16_bytes=float16_bytes, input_shapes=input_shapes)
+    return graph_memory(model, float16_bytes=float16_bytes, input_shapes=input_shapes, input_values=input_values)
 
 
 def activation_rule(gm: GraphMemory, shapes_for, native: tuple[int, int, int], batches=(1, 2),
                     frames_vary: bool = True, model: onnx.ModelProto | None = None,
-                    multiple: int = 16) -> tuple[ActivationRule, list]:
+                    multiple: int = 16, input_values: dict | None = None) -> tuple[ActivationRule, list]:
     """Fits the rule from the graph on a grid around native = (frames, width, height).
     shapes_for(batch, frames, width, height) -> {input name: shape} for that call. Where
     symbolic shape inference lost track of some dims (gm.unresolved) and `model` is given, each
@@ -344,7 +350,7 @@ def activation_rule(gm: GraphMemory, shapes_for, native: tuple[int, int, int], b
 
     def profile_at(shapes):
         if concrete:
-            return concrete_memory(model, shapes).profile({})
+            return concrete_memory(model, shapes, input_values=input_values).profile({})
         return gm.profile(bind_inputs(gm, shapes))
 
     points, profiles, refused = [], [], []
@@ -388,6 +394,8 @@ def render_bindings(kind: str, component: str, b: int, F: int, W: int, H: int, f
     """The exporter's axis names bound for one call: batch `b`, clip frames `F`, pixels W x H."""
     s = folder_cfg["vae_scale"]
     h, w = H // s, W // s
+    if kind == "wan":
+        return _wan_bindings(component, b, F, W, H, folder_cfg)
     if component in ("text_encoder", "image_encoder"):
         return {"batch": b}
     if component == "vae_encoder":
@@ -405,18 +413,81 @@ def render_bindings(kind: str, component: str, b: int, F: int, W: int, H: int, f
     raise ValueError(f"no render bindings for {component}")
 
 
+def _wan_bindings(component: str, b: int, F: int, W: int, H: int, cfg: dict) -> dict:
+    """Wan (wan.py's axis names): the transformer takes the clip's latent frames ((F - 1) / 4 + 1)
+    and, for 2.2 TI2V, one timestep per token; the Fun camera input and the Fun CLIP take pixels.
+    The chunked VAE graphs take one call's worth whatever the clip: the decoder one latent frame,
+    the 2.1 encoder 4 frames (the 2.2 encoder one frame at pixel `height`/`width`); their caches'
+    sizes come from the graph (cache_bindings)."""
+    s, t, p = cfg["vae_scale"], cfg["temporal"], cfg["patch"]
+    h, w = H // s, W // s
+    px = {"height_px": H, "width_px": W}
+    if component in ("text_encoder", "image_encoder"):
+        return {"batch": b, **px}
+    if component in ("transformer", "transformer_2"):
+        lf = (F - 1) // t + 1
+        return {"batch": b, "latent_frames": lf, "height": h, "width": w, "tokens": lf * (h // p) * (w // p), **px}
+    if component == "vae_decoder":
+        return {"batch": b, "latent_frames": 1, "height": h, "width": w}
+    if component == "vae_encoder":
+        return {"batch": b, "frames": t, "height": H, "width": W, **px}
+    raise ValueError(f"no render bindings for wan {component}")
+
+
+def cache_bindings(model: onnx.ModelProto, bind: dict, input_values: dict | None = None) -> dict:
+    """The sizes of a chunked graph's caches (the Wan VAE's cache_in_i [B, C, T, cache_i_height,
+    cache_i_width]) for a call whose other inputs `bind` sizes: the graph run as a first call
+    (caches [B, C, T, 1, 1], which broadcast) gives each cache_out_i at full size. {} for a graph
+    without caches."""
+    from fuse_attention import _dims, infer_shapes_and_types
+
+    inits = {t.name for t in model.graph.initializer}
+    ins = [i for i in model.graph.input if i.name not in inits]
+    if not any(i.name.startswith("cache_in_") for i in ins):
+        return {}
+    shapes = {}
+    for i in ins:
+        dims = _dims(i)
+        if i.name.startswith("cache_in_"):
+            shapes[i.name] = (bind["batch"], dims[1], dims[2], 1, 1)
+        else:
+            shapes[i.name] = tuple(d if isinstance(d, int) else bind[d] for d in dims)
+    inferred, _ = infer_shapes_and_types(model, shapes, input_values or {"first_chunk": [0]})
+    out = {}
+    for i in ins:
+        if not i.name.startswith("cache_in_"):
+            continue
+        names = _dims(i)
+        got = inferred.get("cache_out_" + i.name[len("cache_in_"):])
+        if not got or not all(isinstance(v, int) for v in got[3:]):
+            raise ValueError(f"the size of {i.name} cannot be told from the graph (cache_out: {got})")
+        for n, v in zip(names[3:], got[3:]):
+            if isinstance(n, str):
+                out[n] = v
+    return out
+
+
+# model_index.json class -> the kind render_bindings knows
+FOLDER_KINDS = {"AnimateDiffPipeline": "animatediff", "StableVideoDiffusionPipeline": "svd",
+                "CogVideoXPipeline": "cogvideox", "CogVideoXImageToVideoPipeline": "cogvideox",
+                "WanPipeline": "wan", "WanImageToVideoPipeline": "wan", "WanFunControlPipeline": "wan"}
+
+
 def folder_config(folder) -> tuple[str, dict]:
     import json
     from pathlib import Path
 
     folder = Path(folder)
     index = json.loads((folder / "model_index.json").read_text())
-    kind = {"AnimateDiffPipeline": "animatediff", "StableVideoDiffusionPipeline": "svd", "CogVideoXPipeline": "cogvideox",
-            "CogVideoXImageToVideoPipeline": "cogvideox"}.get(index["_class_name"])
+    kind = FOLDER_KINDS.get(index["_class_name"])
     if kind is None:
-        raise ValueError(f"{folder}: no render bindings for {index['_class_name']}")
+        raise ValueError(f"{folder}: no render bindings for {index['_class_name']} (known: {', '.join(FOLDER_KINDS)})")
     vcfg = json.loads((folder / "vae_decoder/config.json").read_text())
     tcfg = json.loads((folder / "transformer/config.json").read_text()) if (folder / "transformer").exists() else {}
+    if kind == "wan":  # AutoencoderKLWan states its factors; the transformer's patch is (t, h, w)
+        patch = tcfg.get("patch_size", [1, 2, 2])
+        return kind, {"vae_scale": vcfg["scale_factor_spatial"], "temporal": vcfg["scale_factor_temporal"],
+                      "patch": patch[1], "patch_t": None}
     return kind, {"vae_scale": 2 ** (len(vcfg["block_out_channels"]) - 1),
                   "temporal": vcfg.get("temporal_compression_ratio", 1),
                   "patch": tcfg.get("patch_size", 1), "patch_t": tcfg.get("patch_size_t")}
@@ -449,7 +520,7 @@ def refit_folder(folder, components: list[str] | None = None, log=print) -> dict
     native = (F0, dolly.get("nativeWidth", 512), dolly.get("nativeHeight", 512))
     for comp in components or [d.name for d in sorted(folder.iterdir()) if (d / "model.onnx").exists()]:
         per_frame_vae = comp == "vae_decoder" and kind != "cogvideox"
-        frames_vary = comp in ("unet", "transformer")
+        frames_vary = comp in ("unet", "transformer", "transformer_2")
         batches = (1,) if comp == "vae_decoder" and kind == "cogvideox" else (1, 2)
         entry = mem.setdefault(comp, {})
         for key, fname in (("activations", "model.onnx"), ("activationsUnfused", "model.unfused.onnx")):
@@ -458,13 +529,16 @@ def refit_folder(folder, components: list[str] | None = None, log=print) -> dict
                 continue
             model = onnx.load(str(path), load_external_data=False)
 
-            def shapes_for(b, f, w, h, model=model, comp=comp):
-                return input_shapes(model, render_bindings(kind, comp, b, f, w, h, cfg))
+            values = {"first_chunk": [0]} if kind == "wan" else None  # the Wan VAE: a later chunk
 
-            nat = native if not per_frame_vae else (1, native[1], native[2])
-            multiple = 16 if kind == "cogvideox" else 8 * cfg["vae_scale"]
-            rule, _ = activation_rule(graph_memory(model), shapes_for, nat, batches, frames_vary, model=model,
-                                      multiple=multiple)
+            def shapes_for(b, f, w, h, model=model, comp=comp):
+                bind = render_bindings(kind, comp, b, f, w, h, cfg)
+                return input_shapes(model, {**bind, **cache_bindings(model, bind)})
+
+            nat = native if not per_frame_vae and comp != "vae_encoder" else (1, native[1], native[2])
+            multiple = {"cogvideox": 16, "wan": cfg["vae_scale"] * cfg["patch"]}.get(kind, 8 * cfg["vae_scale"])
+            rule, _ = activation_rule(graph_memory(model, input_values=values), shapes_for, nat, batches, frames_vary,
+                                      model=model, multiple=multiple, input_values=values)
             entry[key] = rule.to_json()
             log(f"{comp} {key}: {rule.bytes(batches[-1], nat[0], nat[1], nat[2]) / 2**30:.2f} GiB at "
                 f"{nat[1]}x{nat[2]}x{nat[0]}, batch {batches[-1]} (fit within {rule.fit_error:.1%})")

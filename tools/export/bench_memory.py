@@ -88,6 +88,8 @@ def feeds_for(path: Path, bind: dict, b: int) -> dict:
             value = b
         elif i.name == "added_time_ids":
             value = 6.0
+        elif i.name == "first_chunk":
+            value = 0  # the Wan VAE: a later chunk (4 frames from one latent frame, the caches at full size)
         spec[i.name] = (ORT_DTYPE[i.type], shape, value)
     return spec
 
@@ -222,13 +224,17 @@ def main(argv=None):
     a = p.parse_args(argv)
     folder = Path(a.folder)
     dolly = json.loads((folder / "dolly.json").read_text())
-    from activation_memory import folder_config, render_bindings
+    import onnx
+
+    from activation_memory import cache_bindings, folder_config, render_bindings
 
     kind, cfg = folder_config(folder)
     vae_scale = cfg["vae_scale"]
     guidance_batch = 2
+    # the batch of one call: the Wan VAE decodes one latent frame per call whatever the clip
     calls = {"text_encoder": 1, "image_encoder": 1, "vae_encoder": 1, "unet": guidance_batch,
-             "transformer": guidance_batch, "vae_decoder": 1 if kind == "cogvideox" else min(a.frames, 8)}
+             "transformer": guidance_batch, "transformer_2": guidance_batch,
+             "vae_decoder": 1 if kind in ("cogvideox", "wan") else min(a.frames, 8)}
     wanted = a.components.split(",") if a.components else list(dolly.get("memory", {}))
     if a.refresh_only:
         wanted = []
@@ -237,9 +243,10 @@ def main(argv=None):
         b = calls[comp]
         frames = a.frames
         bind = render_bindings(kind, comp, b, frames, a.width, a.height, cfg)
+        bind.update(cache_bindings(onnx.load(str(folder / comp / "model.onnx"), load_external_data=False), bind))
         mem = dolly["memory"][comp]
         # the rule's terms: frames are the clip's for denoisers and 3D VAEs, 1 for per-frame calls
-        rf = frames if comp in ("unet", "transformer") or (comp == "vae_decoder" and kind == "cogvideox") else 1
+        rf = frames if comp in ("unet", "transformer", "transformer_2") or (comp == "vae_decoder" and kind == "cogvideox") else 1
         graphs = [("fused", folder / comp / "model.onnx", "activations", mem.get("precision")),
                   ("unfused", folder / comp / "model.unfused.onnx", "activationsUnfused", mem.get("precision"))]
         for graph, path, key, precision in graphs:
@@ -269,7 +276,7 @@ def main(argv=None):
         "publishedWeightBytes": published_weight_bytes(a.name, dolly["precision"]),
         "textEncoderLayers": a.text_encoder_layers,
         "denoiserLayers": a.denoiser_layers,
-        "decodeChunk": {"animatediff": 16, "svd": "all", "cogvideox": None}[kind],
+        "decodeChunk": {"animatediff": 16, "svd": "all", "cogvideox": None, "wan": None}[kind],
         "vaeScale": vae_scale,
         "native": {"width": dolly.get("nativeWidth"), "height": dolly.get("nativeHeight"),
                    "frames": dolly.get("nativeFrames")},

@@ -347,6 +347,12 @@ class MemorySpec:
     batches: tuple = (1, 2)
     frames_vary: bool = True
     multiple: int = 16  # sizes the model takes are multiples of this many pixels
+    # the inputs of one call at a size dict, where not the component's own make_inputs (the Wan
+    # VAE chunk graphs: caches at full size, on the meta device: only their shapes are read)
+    make_inputs: Callable[[dict], tuple] | None = None
+    # graph inputs whose values shape inference may use (the Wan VAE's first_chunk: how many frames
+    # its selection keeps, so the tensors after it have sizes)
+    input_values: dict | None = None
 
 
 @dataclass
@@ -487,13 +493,14 @@ def _post_pass(name: str, dest: Path, fuse: bool, keep_unfused: bool, memory: Me
         onnx.save_model(model, str(dest.with_name("model.unfused.onnx")))
 
     def shapes_for(b, f, w, h):
-        xs = make_inputs(memory.to_size(b, f, w, h))
+        xs = (memory.make_inputs or make_inputs)(memory.to_size(b, f, w, h))
         return {n: tuple(x.shape) for n, x in zip(input_names, xs) if torch.is_tensor(x)}
 
     def rule():
         t0 = time.time()
-        r, _ = activation_rule(graph_memory(model), shapes_for, memory.native, memory.batches, memory.frames_vary,
-                               model=model, multiple=memory.multiple)
+        r, _ = activation_rule(graph_memory(model, input_values=memory.input_values), shapes_for, memory.native,
+                               memory.batches, memory.frames_vary, model=model, multiple=memory.multiple,
+                               input_values=memory.input_values)
         return r, time.time() - t0
 
     mem = None

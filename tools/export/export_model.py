@@ -593,7 +593,7 @@ def export_cogvideox(a):
 def export_wan(a):
     import wan
 
-    return wan.export_wan(a)
+    return wan.export_wan(a, pipeline=lambda load: _pipeline(a, load))
 
 
 def _random_names() -> list[str]:

@@ -127,6 +127,17 @@ def _shape_inference_class():
             vi.CopyFrom(h.make_tensor_value_info(node.output[0], self.known_vi_[node.input[2]].type.tensor_type.elem_type,
                                                  get_shape_from_sympy_shape(new)))
 
+        def _infer_NonZero(self, node):  # noqa: N802 - onnxruntime's name
+            # the Wan VAE chunk graphs keep one of two branches' frames with an index from NonZero
+            # over a mask computed from first_chunk: with that input's value given, the count is known
+            v = self.value_of(node.input[0], self.known_vi_, True) if self.value_of is not None else None
+            if v is None:
+                return super()._infer_NonZero(node)
+            from onnx import helper as h
+
+            self.known_vi_[node.output[0]].CopyFrom(h.make_tensor_value_info(
+                node.output[0], TensorProto.INT64, [max(1, np.ndim(v)), int(np.count_nonzero(v))]))
+
     return ShapeInference
 
 
@@ -143,13 +154,15 @@ def _dims(vi) -> list | None:
     return out
 
 
-def infer_shapes_and_types(model: onnx.ModelProto, input_shapes: dict[str, tuple] | None = None
-                           ) -> tuple[dict[str, list], dict[str, int]]:
+def infer_shapes_and_types(model: onnx.ModelProto, input_shapes: dict[str, tuple] | None = None,
+                           input_values: dict | None = None) -> tuple[dict[str, list], dict[str, int]]:
     """Symbolic shapes of every tensor (onnxruntime's SymbolicShapeInference: it follows the
     shape arithmetic of reshapes, so head counts and head sizes come out as numbers and the
     rest as expressions of the graph's named input dims, e.g. 'height*width'). With
     `input_shapes` the graph inputs get those concrete shapes first, so every shape comes out
-    as numbers (where symbolic arithmetic would lose track)."""
+    as numbers (where symbolic arithmetic would lose track). `input_values` gives the values of
+    small graph inputs that sizes depend on (the Wan VAE's first_chunk), for the shape
+    computations evaluated on the way."""
     # a copy without weight payloads: shape inference needs their dims, and values only of the
     # small shape tensors, so weights become external references nothing reads
     bare = onnx.ModelProto()
@@ -180,15 +193,19 @@ def infer_shapes_and_types(model: onnx.ModelProto, input_shapes: dict[str, tuple
     gr = _Graph(model)
     cache: dict = {}
 
-    def value_of(name, known_vi):
-        if name not in cache:
+    def value_of(name, known_vi, with_inputs=False):
+        """name's value from the shapes known so far; with_inputs: and from input_values (only
+        where a count is wanted: onnxruntime's own propagation of small values mishandles the
+        scalars a graph input's value would start)."""
+        key = (name, with_inputs)
+        if key not in cache:
             def shape_of(t):
                 vi = known_vi.get(t)
                 d = _dims(vi) if vi is not None else None
                 return d if d is not None and all(isinstance(x, int) or isinstance(x, str) for x in d) else None
-            v = _ConstEval(gr, shape_of).value(name)
-            cache[name] = v if v is not None and v.size <= 64 else None
-        return cache[name]
+            v = _ConstEval(gr, shape_of, input_values if with_inputs else None).value(name)
+            cache[key] = v if v is not None and 0 < v.size <= 64 else None
+        return cache[key]
 
     si.value_of = value_of
     si._preprocess(bare)
@@ -223,12 +240,18 @@ class _ConstEval:
     OPS = {"Constant", "Shape", "Gather", "Cast", "Div", "Mul", "Sqrt", "Unsqueeze", "Squeeze", "Slice", "Concat",
            "Reshape", "Pow", "Reciprocal", "Identity", "Sub", "Add", "Floor", "Ceil", "ConstantOfShape", "Neg",
            "OneHot", "Equal", "Where", "Expand", "Range", "Tile", "ReduceProd", "ReduceSum", "Less", "Greater", "Not",
-           "And", "Or", "Min", "Max", "Abs", "Mod", "Size"}
+           "And", "Or", "Min", "Max", "Abs", "Mod", "Size", "NonZero", "Transpose", "Flatten"}
 
-    def __init__(self, gr: _Graph, shapes):
-        """shapes: tensor name -> dims (a dict, or a function giving None where unknown)."""
+    def __init__(self, gr: _Graph, shapes, input_values: dict | None = None):
+        """shapes: tensor name -> dims (a dict, or a function giving None where unknown);
+        input_values: graph input -> its value, for inputs a computation may read."""
         self.gr = gr
         self.shape_of = shapes.get if isinstance(shapes, dict) else shapes
+        self.input_values = {}
+        types = {i.name: i.type.tensor_type.elem_type for i in gr.g.input}
+        for k, v in (input_values or {}).items():
+            if k in types:
+                self.input_values[k] = np.asarray(v, dtype=helper.tensor_dtype_to_np_dtype(types[k]))
 
     def value(self, name: str):
         try:
@@ -246,7 +269,7 @@ class _ConstEval:
             if t in seen or not t:
                 continue
             seen.add(t)
-            if t in self.gr.inits:
+            if t in self.gr.inits or t in self.input_values:
                 continue
             n = self.gr.prod.get(t)
             if n is None:
@@ -262,6 +285,9 @@ class _ConstEval:
         from onnx.reference import ReferenceEvaluator
 
         nodes, inits = [], []
+        for k, v in self.input_values.items():
+            if k in seen:
+                nodes.append(helper.make_node("Constant", [], [k], value=numpy_helper.from_array(v)))
         for n in self._topo(cone):
             if n.op_type == "Shape":
                 d = self.shape_of(n.input[0])

@@ -10,10 +10,11 @@ written out here because nothing can be downloaded where this runs:
   cogvideox-2b         THUDM/CogVideoX-2b transformer, vae, text_encoder (google/t5-v1_1-xxl encoder)
   cogvideox-5b         THUDM/CogVideoX-5b: 48 heads, 42 blocks, rotary embeddings; the same VAE (scaling
                        0.7) and T5-XXL
-  wan2.1-t2v-1.3b      hook for the Wan exporter (not built here)
+  wan2.1-t2v-1.3b      Wan-AI/Wan2.1-T2V-1.3B-Diffusers transformer, vae (AutoencoderKLWan), text_encoder
+                       (UMT5-XXL encoder), scheduler (UniPC, flow sigmas, flow_shift 3.0)
 
-T5-XXL's encoder is 4.76 G parameters, 19 GB in float32: more than a 24 GB machine can build,
-trace and check. `text_encoder_layers` builds it with fewer of its 24 identical blocks (same
+T5-XXL's encoder is 4.76 G parameters, 19 GB in float32 (UMT5-XXL's, with its 256k vocabulary,
+5.7 G): more than a 24 GB machine can build, trace and check. `text_encoder_layers` builds it with fewer of its 24 identical blocks (same
 widths, heads, vocabulary); its activations do not depend on the depth, and the weights of the
 full encoder are counted from the config (published_weight_bytes). `denoiser_layers` does the
 same for a transformer denoiser's identical blocks (CogVideoX, Wan): what is live at the peak is
@@ -86,14 +87,28 @@ COGVIDEOX_2B_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule=
                               sample_max_value=1.0, set_alpha_to_one=True, snr_shift_scale=3.0, steps_offset=0,
                               timestep_spacing="trailing")
 
+# Wan2.1 T2V 1.3B (Wan-AI/Wan2.1-T2V-1.3B-Diffusers): its transformer config; the VAE is
+# AutoencoderKLWan's defaults (the 2.1 VAE: base_dim 96, z_dim 16, dim_mult [1, 2, 4, 4], 8x, 4x in time)
+WAN21_T2V_1_3B_TRANSFORMER = dict(
+    patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
+    text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+    eps=1e-6, image_dim=None, added_kv_proj_dim=None, rope_max_seq_len=1024)
+WAN21_VAE = dict(base_dim=96, z_dim=16)
+# google/umt5-xxl's encoder, as Wan's text_encoder (UMT5EncoderModel)
+UMT5_XXL = dict(d_model=4096, d_ff=10240, d_kv=64, num_heads=64, num_layers=24, feed_forward_proj="gated-gelu",
+                relative_attention_num_buckets=32, relative_attention_max_distance=128, vocab_size=256384,
+                layer_norm_epsilon=1e-6, tie_word_embeddings=False)
+# as the Wan-AI diffusers repositories ship it: UniPC over flow sigmas
+WAN21_SCHEDULER = dict(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0,
+                       num_train_timesteps=1000, solver_order=2, solver_type="bh2", lower_order_final=True)
+
 # name -> (pipeline kind for export_model.py, diffusers pipeline class)
 CONFIGS = {
     "sd15-animatediff-v3": ("animatediff", "AnimateDiffPipeline"),
     "svd-xt": ("svd", "StableVideoDiffusionPipeline"),
     "cogvideox-2b": ("cogvideox", "CogVideoXPipeline"),
     "cogvideox-5b": ("cogvideox", "CogVideoXPipeline"),
-    # Wan 2.1 T2V 1.3B: the Wan exporter adds its configs (transformer, AutoencoderKLWan, UMT5-XXL) and a
-    # builder in BUILDERS; UMT5-XXL in float32 is as big as T5-XXL, so build it with text_encoder_layers.
+    # UMT5-XXL in float32 is bigger than T5-XXL: build it with text_encoder_layers
     "wan2.1-t2v-1.3b": ("wan", "WanPipeline"),
 }
 
@@ -152,11 +167,26 @@ def _cogvideox_pipe(transformer: dict, vae_cfg: dict, tokenizer: str, text_encod
                              scheduler=CogVideoXDDIMScheduler(**COGVIDEOX_2B_SCHEDULER))
 
 
+def _wan21_t2v_1_3b(tokenizer: str, text_encoder_layers: int | None, denoiser_layers: int | None = None):
+    from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanPipeline, WanTransformer3DModel
+    from transformers import T5TokenizerFast, UMT5Config, UMT5EncoderModel
+
+    _seeded()
+    tr = WanTransformer3DModel(**_layers(WAN21_T2V_1_3B_TRANSFORMER, "num_layers", denoiser_layers, "denoiser_layers"))
+    vae = AutoencoderKLWan(**WAN21_VAE)
+    te = UMT5EncoderModel(UMT5Config(**_layers(UMT5_XXL, "num_layers", text_encoder_layers)))
+    # UMT5's tokenizer is a T5TokenizerFast with the 256k vocabulary; a T5 one gives ids within it
+    tok = T5TokenizerFast.from_pretrained(tokenizer)
+    return WanPipeline(tokenizer=tok, text_encoder=te, vae=vae, transformer=tr,
+                       scheduler=UniPCMultistepScheduler(**WAN21_SCHEDULER))
+
+
 BUILDERS = {"sd15-animatediff-v3": _sd15_animatediff, "svd-xt": _svd_xt,
             "cogvideox-2b": _cogvideox(COGVIDEOX_2B_TRANSFORMER, COGVIDEOX_2B_VAE),
-            "cogvideox-5b": _cogvideox(COGVIDEOX_5B_TRANSFORMER, COGVIDEOX_5B_VAE)}
+            "cogvideox-5b": _cogvideox(COGVIDEOX_5B_TRANSFORMER, COGVIDEOX_5B_VAE),
+            "wan2.1-t2v-1.3b": _wan21_t2v_1_3b}
 # the builders that take denoiser_layers (transformer denoisers of identical blocks)
-SHALLOW_DENOISER = {"cogvideox-2b", "cogvideox-5b"}
+SHALLOW_DENOISER = {"cogvideox-2b", "cogvideox-5b", "wan2.1-t2v-1.3b"}
 
 
 def _layers(cfg: dict, key: str, n: int | None, what: str = "text_encoder_layers") -> dict:
@@ -179,7 +209,7 @@ def build(name: str, kind: str, tokenizer: str | None = None, text_encoder_layer
         raise ExportError(f"--random-weights {name} is a {want} model, not {kind}")
     builder = BUILDERS.get(name)
     if builder is None:
-        raise ExportError(f"--random-weights {name}: no builder yet (the Wan exporter adds it)")
+        raise ExportError(f"--random-weights {name}: no builder for it")
     if kind != "svd" and not tokenizer:
         raise ExportError(f"--random-weights {name} needs --tokenizer DIR (the {kind} tokenizer to ship with it)")
     if denoiser_layers is not None:
@@ -225,6 +255,14 @@ def published_weight_bytes(name: str, precision: dict[str, str]) -> dict[str, in
             params = {"text_encoder": count(T5EncoderModel(T5Config(**T5_V1_1_XXL))),
                       "transformer": count(CogVideoXTransformer3DModel(**tr)),
                       "vae_decoder": count(vae.decoder) + (count(vae.post_quant_conv) if vae.post_quant_conv else 0)}
+        elif name == "wan2.1-t2v-1.3b":
+            from diffusers import AutoencoderKLWan, WanTransformer3DModel
+            from transformers import UMT5Config, UMT5EncoderModel
+
+            vae = AutoencoderKLWan(**WAN21_VAE)
+            params = {"text_encoder": count(UMT5EncoderModel(UMT5Config(**UMT5_XXL))),
+                      "transformer": count(WanTransformer3DModel(**WAN21_T2V_1_3B_TRANSFORMER)),
+                      "vae_decoder": count(vae.decoder) + count(vae.post_quant_conv)}
         else:
             raise ValueError(f"no published weights for {name}")
     return {k: v * (2 if precision.get(k) == "fp16" else 4) for k, v in params.items()}

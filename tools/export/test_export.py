@@ -983,6 +983,52 @@ def wan_flags(w=WAN, **over):
 
 @unittest.skipUnless(HAVE, WHY)
 class ExportWan(Case):
+    def assertWanMemory(self, out: Path, dolly: dict, components: list[str]):
+        """dolly.json "memory" has an activation rule (fused and as exported) for each component; the
+        transformer's follows the clip's frames, the others' do not (the VAE: one latent frame per
+        call); the VAE decoder's rule holds at least what a steady call of its graph returns
+        (4 frames and the caches, full size), and the graph's frames after its first_chunk
+        selection are known to the estimate (not left as unknown, i.e. counted as 0)."""
+        import onnx
+        from activation_memory import ActivationRule
+        from fuse_attention import infer_shapes_and_types
+
+        mem = dolly["memory"]
+        self.assertEqual(sorted(mem), sorted(components))
+        W0, H0, F0 = dolly["nativeWidth"], dolly["nativeHeight"], dolly["nativeFrames"]
+        for c in components:
+            for key in ("activations", "activationsUnfused"):
+                self.assertIn(key, mem[c], f"{c}: dolly.json memory has no {key}")
+            rule = ActivationRule.from_json(mem[c]["activations"])
+            frame_terms = [t for t in rule.terms + [t for _, ts in rule.more for t in ts] if t[0] > 0]
+            self.assertEqual(rule.F0, F0 if c.startswith("transformer") else 1, c)
+            if c.startswith("transformer"):
+                self.assertGreater(rule.bytes(2, 2 * F0, W0, H0), rule.bytes(2, F0, W0, H0), f"{c}: frames do not count")
+            else:
+                self.assertEqual(frame_terms, [], f"{c}: a rule for calls whose size the clip does not set has frame terms")
+            self.assertGreater(rule.bytes(1, rule.F0, W0, H0), 0, c)
+            self.assertLess(rule.fit_error, 0.1, f"{c}: the rule is {rule.fit_error:.1%} off the graph on its grid")
+            note(f"wan {c}: activations at {W0}x{H0} batch 2 {rule.bytes(2, rule.F0, W0, H0) / 2**20:.1f} MiB "
+                 f"(unfused {ActivationRule.from_json(mem[c]['activationsUnfused']).bytes(2, rule.F0, W0, H0) / 2**20:.1f} MiB)")
+        path = out / "vae_decoder/model.onnx"
+        sess = session(path)
+        z = np.zeros((1, 16, 1, H0 // 8, W0 // 8), dtype=np.float32)
+        zeros = {i.name: np.zeros((1, i.shape[1], i.shape[2], 1, 1), dtype=np.float32)
+                 for i in sess.get_inputs() if i.name.startswith("cache_in_")}
+        first = sess.run(None, {"latent_sample": z, "first_chunk": np.array([1]), **zeros})
+        caches = {f"cache_in_{i}": c for i, c in enumerate(first[1:])}
+        steady = sess.run(None, {"latent_sample": z, "first_chunk": np.array([0]), **caches})
+        self.assertEqual(steady[0].shape[2], 4)
+        returned = sum(o.nbytes for o in steady)
+        rule = ActivationRule.from_json(mem["vae_decoder"]["activations"])
+        self.assertGreaterEqual(rule.bytes(1, 1, W0, H0), returned,
+                                "the VAE decoder's rule is less than what one call returns")
+        model = onnx.load(str(path), load_external_data=False)
+        shapes = {"latent_sample": z.shape, "first_chunk": (1,), **{k: v.shape for k, v in caches.items()}}
+        for values, want in ((None, None), ({"first_chunk": [0]}, 4), ({"first_chunk": [1]}, 1)):
+            got = infer_shapes_and_types(model, shapes, values)[0]["sample"][2]
+            self.assertEqual(got if isinstance(got, int) else None, want, f"sample frames with first_chunk {values}")
+
     def test_wan_t2v_matches_diffusers(self):
         base, out = self.tmp / "base", self.tmp / "onnx"
         tiny_wan_t2v(base)
@@ -998,6 +1044,17 @@ class ExportWan(Case):
         dolly = json.loads((out / "dolly.json").read_text())
         self.assertEqual((dolly["nativeFrames"], dolly["nativeWidth"], dolly["nativeHeight"]), (81, 832, 480))
         self.assertEqual(dolly["defaults"], {"steps": 50, "guidance": 5.0, "fps": 16, "flowShift": 3.0})
+        self.assertWanMemory(out, dolly, ["text_encoder", "transformer", "vae_decoder"])
+        # activation_memory.py --folder refits the same rules from the folder alone (wan's render
+        # bindings, the caches' sizes read from the graph)
+        from activation_memory import ActivationRule, refit_folder
+
+        refit = refit_folder(out, ["transformer", "vae_decoder"], log=lambda *_: None)
+        for c, (b, f) in {"transformer": (2, 81), "vae_decoder": (1, 1)}.items():
+            for w_, h_ in ((832, 480), (1280, 720)):
+                want = ActivationRule.from_json(dolly["memory"][c]["activations"]).bytes(b, f, w_, h_)
+                got = ActivationRule.from_json(refit[c]["activations"]).bytes(b, f, w_, h_)
+                self.assertAlmostEqual(got / want, 1.0, 3, f"{c} at {w_}x{h_}: refit {got:.4g} vs export {want:.4g}")
         pipe = wan_pipe(base)
         # components vs torch at a size other than the traced one (2 latent frames, 48x32)
         g = torch.Generator().manual_seed(3)
@@ -1196,6 +1253,102 @@ class ExportWan(Case):
         self.assertClose(got.astype(np.float32) / scale, ref.numpy() / scale, 2e-2, "wan UMT5 float16 (relative)")
         ref = self._wan_call(pipe)
         self.assertFramesClose(render(out, self.tmp / "frames", *wan_flags()), u8(ref), "wan2.1 t2v, UMT5 in float16")
+
+    def test_wan_graphs_run_attention_fused(self):
+        """Every attention of a Wan 2.1 I2V export is one MultiHeadAttention: UMT5's (relative position
+        bias, padding mask), the transformer's self-attention (RMSNorm qk-norm, RoPE as stacked rotated
+        halves), its text cross-attention and its image cross-attention (add_k_proj, as Wan2.1 I2V-14B
+        has), CLIP's, and the causal VAE's mid-block attention in the chunked decoder and encoder graphs
+        (which wan.py exports itself). Each fused graph gives the graph as exported's output."""
+        from diffusers import WanImageToVideoPipeline
+
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        _wan_classes()
+        te, tok = tiny_umt5()
+        enc, proc = tiny_wan_clip()
+        WanImageToVideoPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), scheduler=wan_unipc(),
+                                image_processor=proc, image_encoder=enc,
+                                transformer=tiny_wan_transformer(in_channels=36, image_dim=4, added_kv_proj_dim=24)
+                                ).save_pretrained(base)
+        log = export("wan", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 9, "--keep-unfused")
+        g = torch.Generator().manual_seed(11)
+        mask = torch.zeros(2, 512, dtype=torch.int64)
+        mask[0, :20], mask[1, :7] = 1, 1
+        tokens = (32 // 4) ** 2 + 1  # the tiny CLIP's patches and its class token
+        counts = {}
+        feeds = {
+            "text_encoder": {"input_ids": torch.randint(1, 32128, (2, 512), generator=g), "attention_mask": mask},
+            "transformer": {"hidden_states": torch.randn(2, 36, 3, 4, 4, generator=g),
+                            "timestep": torch.tensor([700.0, 700.0]),
+                            "encoder_hidden_states": torch.randn(2, 512, 32, generator=g),
+                            "encoder_hidden_states_image": torch.randn(2, tokens, 4, generator=g)},
+            "image_encoder": {"pixel_values": torch.randn(1, 3, 32, 32, generator=g)},
+        }
+        for comp, x in (("vae_decoder", torch.randn(1, 16, 1, 4, 4, generator=g)),
+                        ("vae_encoder", torch.rand(1, 3, 4, 32, 32, generator=g) * 2 - 1)):
+            # a later chunk: the caches a first call leaves, at full size, and new frames
+            sess = session(out / comp / "model.unfused.onnx")
+            names = [i.name for i in sess.get_inputs()]
+            zeros = {i.name: np.zeros((1, i.shape[1], i.shape[2], 1, 1), dtype=np.float32)
+                     for i in sess.get_inputs() if i.name.startswith("cache_in_")}
+            first = sess.run(None, {names[0]: x[:, :, :1].numpy(), "first_chunk": np.array([1]), **zeros})
+            caches = {f"cache_in_{i}": torch.randn(c.shape, generator=g) for i, c in enumerate(first[1:])}
+            feeds[comp] = {names[0]: x, "first_chunk": np.array([0]), **caches}
+        self.assertEqual(sorted(feeds), sorted(d.name for d in out.iterdir() if (d / "model.onnx").exists()))
+        for comp, f in feeds.items():
+            counts[comp] = op_counts(out / comp / "model.unfused.onnx").get("Softmax", 0)
+            self.assertIn(f"{comp}: attention fused: {counts[comp]} of {counts[comp]} Softmax", log)
+            self.assertFused(out / comp, f, f"wan2.1 i2v {comp}")
+        note(f"wan2.1 i2v Softmax -> MultiHeadAttention per component: {counts}")
+        # 2 blocks x (self, text, image) attention; UMT5's 2 layers; CLIP's 2 layers less the last
+        # (hidden_states[-2]); one mid-block attention in each VAE graph
+        self.assertEqual(counts, {"text_encoder": 2, "transformer": 6, "image_encoder": 1, "vae_decoder": 1,
+                                  "vae_encoder": 1})
+        dolly = json.loads((out / "dolly.json").read_text())
+        for comp, n in counts.items():
+            self.assertEqual(dolly["memory"][comp]["attention"],
+                             {"fused": n, "softmaxBefore": n, "softmax": 0, "multiHeadAttention": n}, comp)
+        self.assertWanMemory(out, dolly, sorted(counts))
+
+    def test_wan_random_weights_goes_through_the_same_path(self):
+        """--random-weights wan2.1-t2v-1.3b: export_model builds it with random_models.build (here with a
+        tiny stand-in builder: the real one is 1.4 G parameters plus UMT5-XXL) and wan.py exports that
+        pipeline as it would a --base; the published config's pieces have Wan2.1 1.3B's sizes."""
+        import random_models as R
+        from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, WanTransformer3DModel
+
+        with torch.device("meta"):
+            tr = WanTransformer3DModel(**R.WAN21_T2V_1_3B_TRANSFORMER)
+            vae = AutoencoderKLWan(**R.WAN21_VAE)
+        self.assertEqual((tr.config.num_attention_heads * tr.config.attention_head_dim, len(tr.blocks), tr.config.patch_size),
+                         (1536, 30, (1, 2, 2)))
+        self.assertEqual((vae.config.z_dim, vae.config.scale_factor_spatial, vae.config.scale_factor_temporal), (16, 8, 4))
+        self.assertEqual(UniPCMultistepScheduler(**R.WAN21_SCHEDULER).config.flow_shift, 3.0)
+        out = self.tmp / "onnx"
+        self.assertIn("--tokenizer", export_refusal("wan", "--random-weights", "wan2.1-t2v-1.3b", "--out", out))
+        built = []
+
+        def tiny(tokenizer, layers):
+            from diffusers import WanPipeline
+
+            built.append((tokenizer, layers))
+            _wan_classes()
+            te, tok = tiny_umt5()
+            return WanPipeline(tokenizer=tok, text_encoder=te, vae=tiny_wan_vae(), transformer=tiny_wan_transformer(),
+                               scheduler=wan_unipc())
+
+        real = R.BUILDERS["wan2.1-t2v-1.3b"]
+        R.BUILDERS["wan2.1-t2v-1.3b"] = tiny
+        try:
+            log = export("wan", "--random-weights", "wan2.1-t2v-1.3b", "--tokenizer", T5_TOKENIZER,
+                         "--text-encoder-layers", 2, "--out", out, "--width", 32, "--height", 32, "--frames", 9)
+        finally:
+            R.BUILDERS["wan2.1-t2v-1.3b"] = real
+        self.assertEqual(built, [(str(T5_TOKENIZER), 2)])
+        self.assertIn("WanPipeline: one transformer", log)
+        self.assertEqual(json.loads((out / "model_index.json").read_text())["_class_name"], "WanPipeline")
+        self.assertEqual(sorted(json.loads((out / "dolly.json").read_text())["memory"]),
+                         ["text_encoder", "transformer", "vae_decoder"])
 
     def test_wan_vae_chunked_decode_equals_whole_clip(self):
         """The chunked VAE graphs (one latent frame per call, the feature cache carried between calls)

@@ -249,8 +249,20 @@ VIDEOX_FUN_FLOW = dict(num_train_timesteps=1000, shift=5.0, use_dynamic_shifting
 # the ONNX graph chunk by chunk against diffusers' vae.decode / vae.encode of the whole clip
 
 
+class ChunkPost:
+    """What export_lib's post pass does to a chunked VAE graph, as export_component has it do to
+    every other component: fuse its attention (the mid block's) into MultiHeadAttention, keep the
+    graph as exported beside it (model.unfused.onnx), fit its activation rule (`memory`, an
+    export_lib.MemorySpec whose make_inputs gives one call's inputs on the meta device)."""
+
+    def __init__(self, fuse: bool = True, keep_unfused: bool = False, memory=None):
+        self.fuse, self.keep_unfused, self.memory = fuse, keep_unfused, memory
+
+
 def _export_multi(name: str, module: nn.Module, args: tuple, out_dir: Path, input_names: list[str],
-                  output_names: list[str], dyn: dict) -> tuple[Path, int]:
+                  output_names: list[str], dyn: dict, post: ChunkPost | None = None):
+    """Exports a graph with several outputs (sample and the caches) and runs the post pass on it.
+    Returns (path, bytes on disk, fusion report or None, memory dict or None)."""
     dest = out_dir / name / "model.onnx"
     tmp = out_dir / name / ".export-tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -262,7 +274,23 @@ def _export_multi(name: str, module: nn.Module, args: tuple, out_dir: Path, inpu
         raise ExportError(f"{name}: torch.onnx.export failed: {type(e).__name__}: {e}") from e
     nbytes = X.save_onnx(tmp, dest)
     shutil.rmtree(tmp, ignore_errors=True)
-    return dest, nbytes
+    post = post or ChunkPost()
+    spec = post.memory
+    fusion, mem = X._post_pass(name, dest, post.fuse, post.keep_unfused, spec,
+                               spec.make_inputs if spec is not None else None, input_names)
+    return dest, nbytes, fusion, mem
+
+
+def _meta(*shape) -> torch.Tensor:
+    """A tensor with a shape and no storage: what an activation rule's grid needs of an input."""
+    return torch.empty(*shape, device="meta")
+
+
+def _cache_sizes(caches, h: int, w: int):
+    """Each cache's spatial size as a function of the chunk's: (hh, ww) -> [(h_i, w_i)], from the
+    caches of a call at h x w (every level is the chunk's size times or over a power of 2)."""
+    ratios = [(c.shape[3] / h, c.shape[4] / w) for c in caches]
+    return lambda hh, ww: [(max(1, round(hh * rh)), max(1, round(ww * rw))) for rh, rw in ratios]
 
 
 def onnx_chunked_decode(sess, z: np.ndarray, chunk: int = 1) -> np.ndarray:
@@ -300,7 +328,13 @@ def onnx_chunked_encode(sess, x: np.ndarray) -> np.ndarray:
     return np.concatenate(outs, axis=2)
 
 
-def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify: bool) -> ComponentResult:
+def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify: bool, fuse: bool = True,
+                       keep_unfused: bool = False, native: tuple[int, int] | None = None,
+                       multiple: int = 16) -> ComponentResult:
+    """The chunked decoder graph (wan_vae.py), verified chunk by chunk against vae.decode. With
+    `native` (width, height in pixels) its activation rule is fitted for one steady call: one
+    latent frame (4 frames out) with the caches at full size, at batch 1 and 2, whatever the
+    clip's length (dolly.json: frames do not vary)."""
     import wan_vae as V
 
     t0 = time.time()
@@ -320,8 +354,22 @@ def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify:
     for i in range(n):
         dyn[f"cache_in_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
         dyn[f"cache_out_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
-    dest, nbytes = _export_multi("vae_decoder", V.WanVaeChunkDecoderExport(vae), (z1, torch.tensor([0]), *caches),
-                                 out, ins, outs, dyn)
+    spec = None
+    if native is not None:
+        s = vae.config.scale_factor_spatial
+        sizes = _cache_sizes(caches, h, w)
+
+        def call_inputs(sz):
+            b, hh, ww = sz["batch"], sz["H"] // s, sz["W"] // s
+            return (_meta(b, z_dim, 1, hh, ww), torch.tensor([0]),
+                    *[_meta(b, c.shape[1], c.shape[2], ch, cw) for c, (ch, cw) in zip(caches, sizes(hh, ww))])
+
+        spec = X.MemorySpec(to_size=lambda b, f, W_, H_: {"batch": b, "W": W_, "H": H_}, native=(1, *native),
+                            frames_vary=False, multiple=multiple, make_inputs=call_inputs,
+                            input_values={"first_chunk": [0]})
+    dest, nbytes, fusion, mem = _export_multi("vae_decoder", V.WanVaeChunkDecoderExport(vae),
+                                              (z1, torch.tensor([0]), *caches), out, ins, outs, dyn,
+                                              ChunkPost(fuse, keep_unfused, spec))
     errors = {}
     if verify:
         sess = X._session(dest)
@@ -341,10 +389,15 @@ def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify:
     X.log(f"vae_decoder: wrote {dest} ({nbytes / 1e6:.1f} MB, fp32); {n} caches; one chunk per call; max |chunked ONNX - "
           f"vae.decode|: {', '.join(f'{k} {v:.3g}' for k, v in errors.items()) or 'not verified'} [{time.time() - t0:.0f}s]")
     return ComponentResult(name="vae_decoder", path=dest, bytes=nbytes, precision="fp32",
-                           symbolic=["batch", "frames", "spatial"], fixed=[], errors=errors)
+                           symbolic=["batch", "frames", "spatial"], fixed=[], errors=errors, fusion=fusion, memory=mem)
 
 
-def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify: bool) -> ComponentResult:
+def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify: bool, fuse: bool = True,
+                       keep_unfused: bool = False, native: tuple[int, int] | None = None,
+                       multiple: int = 16) -> ComponentResult:
+    """The chunked encoder graph (2.1 VAE; the 2.2 VAE: the first frame alone), verified against
+    vae.encode. With `native` its activation rule is fitted for its largest call: 4 frames with
+    the caches at full size (2.2: the one frame)."""
     import wan_vae as V
 
     t0 = time.time()
@@ -355,8 +408,14 @@ def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify:
     if residual:
         # the 2.2 VAE: every 2.2 pipeline encodes one frame (TI2V: the image alone)
         ax = {0: "batch", 3: "height", 4: "width"}
-        dest, nbytes = _export_multi("vae_encoder", V.WanVaeFirstFrameEncoderExport(vae), (x1,), out, ["sample"],
-                                     ["latent_sample"], {"sample": ax, "latent_sample": ax})
+        spec = None
+        if native is not None:
+            spec = X.MemorySpec(to_size=lambda b, f, W_, H_: {"batch": b, "W": W_, "H": H_}, native=(1, *native),
+                                frames_vary=False, multiple=multiple,
+                                make_inputs=lambda sz: (_meta(sz["batch"], 3, 1, sz["H"], sz["W"]),))
+        dest, nbytes, fusion, mem = _export_multi("vae_encoder", V.WanVaeFirstFrameEncoderExport(vae), (x1,), out,
+                                                  ["sample"], ["latent_sample"], {"sample": ax, "latent_sample": ax},
+                                                  ChunkPost(fuse, keep_unfused, spec))
         cases = {"1 frame": x1, "1 frame, other size": torch.rand(1, 3, 1, H // 2, W + vae.config.scale_factor_spatial, generator=gen) * 2 - 1}
         n = 0
     else:
@@ -373,8 +432,21 @@ def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify:
         for i in range(n):
             dyn[f"cache_in_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
             dyn[f"cache_out_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
-        dest, nbytes = _export_multi("vae_encoder", V.WanVaeChunkEncoderExport(vae), (x4, torch.tensor([0]), *caches),
-                                     out, ins, outs, dyn)
+        spec = None
+        if native is not None:
+            sizes = _cache_sizes(caches, H, W)
+
+            def call_inputs(sz):
+                b, hh, ww = sz["batch"], sz["H"], sz["W"]
+                return (_meta(b, 3, 4, hh, ww), torch.tensor([0]),
+                        *[_meta(b, c.shape[1], c.shape[2], ch, cw) for c, (ch, cw) in zip(caches, sizes(hh, ww))])
+
+            spec = X.MemorySpec(to_size=lambda b, f, W_, H_: {"batch": b, "W": W_, "H": H_}, native=(1, *native),
+                                frames_vary=False, multiple=multiple, make_inputs=call_inputs,
+                                input_values={"first_chunk": [0]})
+        dest, nbytes, fusion, mem = _export_multi("vae_encoder", V.WanVaeChunkEncoderExport(vae),
+                                                  (x4, torch.tensor([0]), *caches), out, ins, outs, dyn,
+                                                  ChunkPost(fuse, keep_unfused, spec))
         s = vae.config.scale_factor_spatial
         cases = {"9 frames": torch.rand(1, 3, 9, H, W, generator=gen) * 2 - 1,
                  "5 frames, other size": torch.rand(1, 3, 5, max(s, H // 2), W + s, generator=gen) * 2 - 1}
@@ -395,7 +467,7 @@ def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify:
           f"[{time.time() - t0:.0f}s]")
     return ComponentResult(name="vae_encoder", path=dest, bytes=nbytes, precision="fp32",
                            symbolic=["batch", "spatial"] + ([] if residual else ["frames"]),
-                           fixed=["frames"] if residual else [], errors=errors)
+                           fixed=["frames"] if residual else [], errors=errors, fusion=fusion, memory=mem)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,10 +628,7 @@ def _load_base(base: str):
         raise ExportError(f"--base {base}: cannot be loaded as a diffusers pipeline: {type(e).__name__}: {e}") from e
     finally:
         WanTransformer3DModel._keep_in_fp32_modules = keep
-    cls = pipe.__class__.__name__
-    if cls not in ("WanPipeline", "WanImageToVideoPipeline"):
-        raise ExportError(f"--base {base} is a {cls}; expected WanPipeline or WanImageToVideoPipeline (model_index.json)")
-    return pipe, cls
+    return pipe
 
 
 def flow_shift_for(height: int) -> float:
@@ -567,10 +636,17 @@ def flow_shift_for(height: int) -> float:
     return 3.0 if height <= 480 else 5.0
 
 
-def export_wan(a):
+def export_wan(a, pipeline=None):
+    """pipeline(load): the pipeline to export (export_model._pipeline: --base loaded by `load`, or
+    --random-weights built from a published config); without it, --base."""
     from diffusers import UniPCMultistepScheduler
 
-    pipe, cls = _load_base(a.base)
+    load = lambda: _load_base(a.base)  # noqa: E731
+    pipe = pipeline(load) if pipeline is not None else load()
+    cls = pipe.__class__.__name__
+    source = f"--base {a.base}" if a.base else f"--random-weights {getattr(a, 'random_weights', None)}"
+    if cls not in ("WanPipeline", "WanImageToVideoPipeline"):
+        raise ExportError(f"{source} is a {cls}; expected WanPipeline or WanImageToVideoPipeline (model_index.json)")
     out = Path(a.out)
     te, tok, vae = pipe.text_encoder, pipe.tokenizer, pipe.vae
     tr = pipe.transformer
@@ -585,7 +661,7 @@ def export_wan(a):
     i2v = cls == "WanImageToVideoPipeline" or bool(a.image_to_video) or camera_adapter is not None
     out_cls = "WanFunControlPipeline" if camera_adapter is not None else ("WanImageToVideoPipeline" if i2v else "WanPipeline")
     if a.image_to_video and not expand and cls == "WanPipeline":
-        raise ExportError(f"--image-to-video: {a.base} is a text-to-video WanPipeline without expand_timesteps; only "
+        raise ExportError(f"--image-to-video: {source} is a text-to-video WanPipeline without expand_timesteps; only "
                           f"Wan2.2 TI2V-5B animates an image with the text-to-video weights")
     s_scale = vae.config.scale_factor_spatial
     t_scale = vae.config.scale_factor_temporal
@@ -614,13 +690,22 @@ def export_wan(a):
     # CLIP ViT-H/14 at 224: 257 tokens; a test's tiny CLIP has its own count
     image_tokens = ((enc.config.image_size // enc.config.patch_size) ** 2 + 1) if enc is not None else 257
     results: list[ComponentResult] = []
-    common = dict(tolerance=a.tolerance, verify=not a.no_verify)
+    common = dict(tolerance=a.tolerance, verify=not a.no_verify, fuse=not getattr(a, "no_fuse", False),
+                  keep_unfused=getattr(a, "keep_unfused", False))
     gen = torch.Generator().manual_seed(0)
 
     def randn(*s):
         return torch.randn(*s, generator=gen)
 
     bx = {0: Axis("batch", ("batch",))}
+
+    def mem(to_size, frames_vary=False, make_inputs=None):
+        """The activation rule's spec (dolly.json "memory"): sizes in the engine's terms (batch of
+        one call, the clip's frames, pixels), native = the model's own clip."""
+        return X.MemorySpec(to_size=to_size, native=(native_f, native_w, native_h) if frames_vary else (1, native_w, native_h),
+                            frames_vary=frames_vary, multiple=mult, make_inputs=make_inputs)
+
+    batch_only = mem(lambda b, f, W_, H_: {"batch": b})
 
     def te_inputs(s):
         ids = torch.randint(1, te.config.vocab_size, (s["batch"], TEXT_LEN), generator=gen)
@@ -633,18 +718,24 @@ def export_wan(a):
         "text_encoder", WanTextEncoderExport(te), out, ["input_ids", "attention_mask"], "last_hidden_state",
         {"input_ids": bx, "attention_mask": bx, "last_hidden_state": bx}, te_inputs, {"batch": 1},
         {"batch": {"batch": 2}}, fp16=a.fp16_text_encoder, fp16_margin=a.fp16_margin,
-        float_inputs_fp16=set(), **common))
+        float_inputs_fp16=set(), memory=batch_only, **common))
 
-    def tr_inputs(s):
+    def tr_inputs(s, new=randn):
         b, f, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
-        tokens = f * (hh // p[1]) * (ww // p[2])
+        tokens = f * (hh // p[1]) * (ww // p[2])  # 2.2 TI2V: one timestep per token (patch p_t = 1)
         t = torch.full((b, tokens) if expand else (b,), 700.0)
-        xs = [randn(b, Cin, f, hh, ww), t, randn(b, TEXT_LEN, D)]
+        xs = [new(b, Cin, f, hh, ww), t, new(b, TEXT_LEN, D)]
         if image_dim is not None:
-            xs.append(randn(b, image_tokens, image_dim))
+            xs.append(new(b, image_tokens, image_dim))
         if camera_adapter is not None:
-            xs.append(randn(1, camera_adapter.conv.in_channels // 64, f, hh * s_scale, ww * s_scale))
+            xs.append(new(1, camera_adapter.conv.in_channels // 64, f, hh * s_scale, ww * s_scale))
         return tuple(xs)
+
+    # one denoiser call: the guidance batch, the clip's latent frames ((F - 1) / 4 + 1), the latent
+    # size; the rule's grid takes the inputs' shapes only (meta tensors: the Fun camera input is
+    # [1, 24, f, H, W] in pixels)
+    tr_mem = mem(lambda b, f, W_, H_: {"batch": b, "frames": (f - 1) // t_scale + 1, "h": H_ // s_scale, "w": W_ // s_scale},
+                 frames_vary=True, make_inputs=lambda s: tr_inputs(s, _meta))
 
     names = ["hidden_states", "timestep", "encoder_hidden_states"]
     sp = {0: Axis("batch", ("batch",)), 2: Axis("latent_frames", ("frames",)), 3: Axis("height", ("spatial",)),
@@ -669,16 +760,18 @@ def export_wan(a):
         results.append(X.export_component(
             comp, WanTransformerExport(model, camera_adapter), out, names, "out_hidden_states", axes, tr_inputs, size,
             alts, fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep"},
-            required_symbolic={"batch"}, **common))
+            required_symbolic={"batch"}, memory=tr_mem, **common))
 
     vae_tol = max(a.tolerance, 1e-4)
-    results.append(export_vae_decoder(vae, out, h, w, vae_tol, not a.no_verify))
+    vae_post = dict(fuse=common["fuse"], keep_unfused=common["keep_unfused"], native=(native_w, native_h),
+                    multiple=mult)
+    results.append(export_vae_decoder(vae, out, h, w, vae_tol, not a.no_verify, **vae_post))
     if i2v:
-        results.append(export_vae_encoder(vae, out, H, W, vae_tol, not a.no_verify))
+        results.append(export_vae_encoder(vae, out, H, W, vae_tol, not a.no_verify, **vae_post))
         X.copy_config(vae, out / "vae_encoder")
     if i2v and image_dim is not None:
         if enc is None:
-            raise ExportError(f"--base {a.base}: the transformer takes image embeddings (image_dim {image_dim}) but the "
+            raise ExportError(f"{source}: the transformer takes image embeddings (image_dim {image_dim}) but the "
                               f"pipeline has no image_encoder")
         isz = enc.config.image_size
         if camera_adapter is not None:
@@ -689,12 +782,13 @@ def export_wan(a):
                 {"pixel_values": ax, "image_embeds": bx},
                 lambda s: ((torch.rand(s["batch"], 3, s["h"], s["w"], generator=gen) * 2 - 1),),
                 {"batch": 1, "h": 300, "w": 451}, {"batch": {"batch": 2, "h": 300, "w": 451},
-                                                   "spatial": {"batch": 1, "h": 97, "w": 64}}, **common))
+                                                   "spatial": {"batch": 1, "h": 97, "w": 64}},
+                memory=mem(lambda b, f, W_, H_: {"batch": b, "h": H_, "w": W_}), **common))
         else:
             results.append(X.export_component(
                 "image_encoder", ClipPenultimateExport(enc), out, ["pixel_values"], "image_embeds",
                 {"pixel_values": bx, "image_embeds": bx}, lambda s: (randn(s["batch"], 3, isz, isz),), {"batch": 1},
-                {"batch": {"batch": 2}}, **common))
+                {"batch": {"batch": 2}}, memory=batch_only, **common))
         enc.config.to_json_file(str(out / "image_encoder" / "config.json"))
         if getattr(pipe, "image_processor", None) is not None:
             pipe.image_processor.save_pretrained(str(out / "image_processor"))
@@ -759,6 +853,9 @@ def export_wan(a):
         dolly["cameraFov"] = a.camera_fov
     if mult != 16:
         dolly["sizeMultiple"] = mult  # Wan2.2 TI2V-5B: VAE 16 x patch 2
+    # per component: weights, attention counts, activation rules (the engine's memory plans); the
+    # VAE's for one call of one latent frame, whatever the clip's length
+    dolly["memory"] = {r.name: r.memory_json() for r in results}
     write(out / "dolly.json", {k: v for k, v in dolly.items() if v is not None})
     X.log(f"{out_cls}: {'A14B two experts, boundary ' + str(boundary) if tr2 is not None else 'one transformer'}"
           f"{', per-token timesteps (TI2V)' if expand else ''}{', Fun Control-Camera' if camera_adapter is not None else ''}; "
