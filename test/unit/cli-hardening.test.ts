@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs'
@@ -140,9 +141,14 @@ describe.skipIf(!built)('dolly render: temp files', () => {
       ],
       { cwd: dir, stdio: 'ignore' },
     )
+    // killed once frames are in the temp file (on a loaded machine the first poll can come
+    // before ffmpeg has written anything, and an empty output is not what this test is about)
     const t0 = Date.now()
-    while (!readdirSync(dir).some((f) => f.includes('.dolly-')) && Date.now() - t0 < 60_000)
+    const tempWithFrames = () =>
+      readdirSync(dir).some((f) => f.includes('.dolly-') && statSync(join(dir, f)).size > 4096)
+    while (!tempWithFrames() && Date.now() - t0 < 45_000)
       await new Promise((r) => setTimeout(r, 20))
+    expect(tempWithFrames(), 'the render never started writing its clip').toBe(true)
     child.kill('SIGKILL')
     await new Promise((ok) => child.on('exit', ok))
     // its ffmpeg, fed no more frames, finishes its temp file and exits; the next run comes later
