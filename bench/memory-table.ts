@@ -27,7 +27,7 @@ export function memoryTable(): string {
       gib(need.offload.needMiB),
       gib(need.minimal.needMiB),
       smallest === null ? 'none listed' : `${smallest} GB`,
-      ruled ? `${e.architecture} at full size` : 'none yet: flat 0.5 GiB per stage',
+      ruled ? `fitted on ${e.architecture}` : 'none yet: flat 0.5 GiB per stage',
     ]
   })
   const head = [

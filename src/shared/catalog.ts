@@ -210,6 +210,7 @@ export const CATALOG: CatalogEntry[] = [
       transformer: fp16(1.42e9),
       vae_decoder: WAN21_VAE_DECODER,
     },
+    architecture: 'wan2.1-t2v-1.3b',
   },
   {
     id: 'wan21-i2v-14b-480p',
@@ -282,6 +283,8 @@ export const CATALOG: CatalogEntry[] = [
       vae_encoder: WAN21_VAE_ENCODER,
       vae_decoder: WAN21_VAE_DECODER,
     },
+    // Wan2.1 1.3B with VideoX-Fun's camera adapter at its input (the blocks are the same)
+    architecture: 'wan2.1-t2v-1.3b',
   },
 ]
 

@@ -182,11 +182,14 @@ def run_one(comp, graph, path, rule, precision, bind, b, rf, a, use_rule=True) -
     spec = feeds_for(path, bind, b)
     model = onnx.load(str(path), load_external_data=False)
     shapes = {n: tuple(x[1]) for n, x in spec.items()}
-    # the graph's peak at exactly this call: shapes inferred with the inputs' concrete shapes
-    est_graph = graph_memory(model, input_shapes=shapes).peak({})[0]
+    # the graph's peak at exactly this call: shapes inferred with the inputs' concrete shapes, and
+    # the values shape computations read (the Wan VAE's first_chunk picks which frames go on:
+    # without it every tensor after that choice has an unknown size and counts as 0)
+    values = {n: [x[2]] for n, x in spec.items() if n == "first_chunk"}
+    est_graph = graph_memory(model, input_shapes=shapes, input_values=values).peak({})[0]
     cpu = est_graph
     if precision == "fp16":
-        cpu = graph_memory(model, float16_bytes=4, input_shapes=shapes).peak({})[0]
+        cpu = graph_memory(model, float16_bytes=4, input_shapes=shapes, input_values=values).peak({})[0]
     t0 = time.time()
     avail = _available_bytes()
     if cpu > 0.6 * avail:  # never push this (shared) machine into its OOM killer
