@@ -177,6 +177,7 @@ export const CATALOG: CatalogEntry[] = [
     sources: [{ repo: 'THUDM/CogVideoX-5b', role: 'base' }],
     fp16: true,
     components: { text_encoder: T5_XXL, transformer: fp16(5.57e9), vae_decoder: fp32(216e6) },
+    architecture: 'cogvideox-5b',
   },
   {
     id: 'cogvideox-5b-i2v',
@@ -193,6 +194,8 @@ export const CATALOG: CatalogEntry[] = [
       vae_encoder: fp32(216e6),
       vae_decoder: fp32(216e6),
     },
+    // CogVideoX-5B's blocks with the image latents at the input (and a VAE encoder, no rule yet)
+    architecture: 'cogvideox-5b',
   },
   {
     id: 'wan21-t2v-1.3b',
