@@ -472,6 +472,19 @@ def export_cogvideox(a):
         # the padding before decoding
         Fl += pt - Fl % pt
     h, w = H // scale, W // scale
+    pe = tr.patch_embed
+    pre = (Fl - 1) * temporal + 1  # the frames patch_embed compares with its sample_frames
+    if positional and not cfg.use_learned_positional_embeddings and \
+            (pe.sample_height, pe.sample_width, pe.sample_frames) != (h, w, pre):
+        # Off its sample size diffusers rebuilds the sincos table in forward, writing it into a
+        # zeros tensor through `.data`, which the tracer does not see: the graph would add zeros
+        # (CogVideoX-2B at 352x240 came out 1.76 from torch). The table for the traced size is
+        # computed here and becomes the module's own, so the graph holds it as a constant.
+        table = pe._get_positional_embeddings(h, w, pre)
+        pe.sample_height, pe.sample_width, pe.sample_frames = h, w, pre
+        pe.register_buffer("pos_embedding", table, persistent=False)
+        X.log(f"transformer: position table computed for {w}x{h} latents, {Fl} latent frames (the config's is "
+              f"{cfg.sample_width}x{cfg.sample_height}, {cfg.sample_frames} frames)")
     native = (cfg.sample_frames, cfg.sample_width * scale, cfg.sample_height * scale)
     if positional:  # the transformer is exported at the traced size only
         native = (F, W, H)
