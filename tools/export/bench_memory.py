@@ -12,7 +12,8 @@ Measured: each graph in a fresh process (onnxruntime 1.30, CPU provider, graph o
 'all' as the engine runs it, CPU arena and memory patterns off so freed memory leaves the
 process; glibc's mmap threshold 64 KiB so large frees go back at once). Peak = the process's
 high-water resident set during one run minus its resident set just before (weights, inputs and
-the session are already there), read from /proc/self/status after /proc/self/clear_refs.
+the session are already there), read from /proc/self/status after /proc/self/clear_refs. The
+comparison adds the inputs' bytes back (inputBytes), since the estimate holds them from the start.
 
 Estimated, at the same call: the rule of dolly.json (what the plans use) and the graph's peak
 (activation_memory.graph_memory) computed directly at that size; for a float16 graph also with
@@ -160,26 +161,29 @@ def _merge(old: list, new: list) -> list:
 
 
 def reestimate(folder: Path, rows: list) -> list:
-    """The CPU estimate of earlier float16 rows recomputed with today's activation_memory (the
-    measurements are kept: nothing runs)."""
+    """Earlier rows' estimates recomputed with today's activation_memory (float16 graphs' CPU
+    estimate) and their inputs' bytes added to the measurement; nothing runs."""
     import onnx
 
     from activation_memory import graph_memory
 
     out = []
     for r in rows:
-        graph = {"fused": "model.onnx", "unfused": "model.unfused.onnx"}.get(r["graph"])
+        graph = {"fused": "model.onnx", "unfused": "model.unfused.onnx"}.get(r["graph"].split(" ")[0])
         path = folder / r["component"] / graph if graph else None
-        if r.get("precision") != "fp16" or path is None or not path.exists() or "inputs" not in r:
+        if path is None or not path.exists() or "inputs" not in r:
             out.append(r)
             continue
         model = onnx.load(str(path), load_external_data=False)
         shapes = {n: tuple(v) for n, v in r["inputs"].items()}
-        values = {"first_chunk": [0]} if "first_chunk" in shapes else None
-        cpu = graph_memory(model, float16_bytes=4, input_shapes=shapes, input_values=values).peak({})[0]
-        r = {**r, "cpuEstimateBytes": cpu}
+        cpu = r["cpuEstimateBytes"]
+        as_float32 = r["precision"] == "fp16" or "as float32" in r["graph"]
+        if r["precision"] == "fp16":
+            values = {"first_chunk": [0]} if "first_chunk" in shapes else None
+            cpu = graph_memory(model, float16_bytes=4, input_shapes=shapes, input_values=values).peak({})[0]
+        r = {**r, "cpuEstimateBytes": cpu, "inputBytes": input_bytes(model, shapes, 4 if as_float32 else 2)}
         if "peakBytes" in r:
-            r["measuredOverEstimate"] = round(r["peakBytes"] / max(1, cpu), 3)
+            r["measuredOverEstimate"] = round((r["peakBytes"] + r["inputBytes"]) / max(1, cpu), 3)
         print(json.dumps({k: v for k, v in r.items() if k != "inputs"}), flush=True)
         out.append(r)
     return out
@@ -196,6 +200,19 @@ def rule_bytes(j: dict, b, f, w, h) -> float:
     from activation_memory import ActivationRule
 
     return ActivationRule.from_json(j).bytes(b, f, w, h)
+
+
+def input_bytes(model, shapes: dict, float16_bytes: int) -> int:
+    """The graph inputs' bytes at these shapes, counted as the estimate counts them: the
+    measurement starts with the inputs already allocated, the estimate holds them from the start."""
+    import math
+
+    from onnx import TensorProto
+
+    size = {TensorProto.FLOAT: 4, TensorProto.FLOAT16: float16_bytes, TensorProto.INT64: 8, TensorProto.INT32: 4,
+            TensorProto.BOOL: 1}
+    return sum(size.get(i.type.tensor_type.elem_type, 4) * math.prod(shapes[i.name])
+               for i in model.graph.input if i.name in shapes)
 
 
 def run_one(comp, graph, path, rule, precision, bind, b, rf, a, use_rule=True) -> dict:
@@ -226,9 +243,12 @@ def run_one(comp, graph, path, rule, precision, bind, b, rf, a, use_rule=True) -
            "call": {"batch": b, "frames": rf, "width": a.width, "height": a.height},
            "inputs": {n: x[1] for n, x in spec.items()},
            "ruleBytes": round(rule_bytes(rule, b, rf, a.width, a.height)) if use_rule else None,
-           "graphBytes": est_graph, "cpuEstimateBytes": cpu, **m, "wallSeconds": round(time.time() - t0, 1)}
+           "graphBytes": est_graph, "cpuEstimateBytes": cpu,
+           "inputBytes": input_bytes(model, shapes, 4 if precision == "fp16" else 2),
+           **m, "wallSeconds": round(time.time() - t0, 1)}
     if "peakBytes" in m:
-        row["measuredOverEstimate"] = round(m["peakBytes"] / max(1, cpu), 3)
+        # the inputs are there before the measurement starts; the estimate holds them throughout
+        row["measuredOverEstimate"] = round((m["peakBytes"] + row["inputBytes"]) / max(1, cpu), 3)
     print(json.dumps(row), flush=True)
     return row
 
