@@ -403,8 +403,7 @@ export function openModelFolder(dir: string): ModelFolder {
   }
   const denoiser = components[row.denoiser]!
   // the camera conditioning: what dolly.json says, else what the denoiser's inputs show
-  const inputFor = (c: CameraConditioning) =>
-    c === 'none' ? undefined : row.cameraInputs[c]
+  const inputFor = (c: CameraConditioning) => (c === 'none' ? undefined : row.cameraInputs[c])
   const detected = facts.camera.find((c) => {
     const name = inputFor(c)
     return name !== undefined && denoiser.inputNames[name] !== undefined
@@ -457,10 +456,7 @@ export function openModelFolder(dir: string): ModelFolder {
           ? [configW * vae.scaleFactor, configH * vae.scaleFactor]
           : [facts.width, facts.height]
   const maxFrames =
-    dolly.maxFrames ??
-    fixedMax ??
-    int(denoiserConfig['motion_max_seq_length']) ??
-    facts.maxFrames
+    dolly.maxFrames ?? fixedMax ?? int(denoiserConfig['motion_max_seq_length']) ?? facts.maxFrames
   const chunk = facts.decodeChunk
   const negativePrompt = dolly.defaults?.negativePrompt ?? facts.negativePrompt
   const defaults: ModelDefaults = {
