@@ -6,6 +6,8 @@ import { resolve } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { browserMissing, root, startServe, type Served } from './helpers'
 
+// on a developer's machine without Debian's Chromium or a build these skip, naming what is
+// missing; with CI set in the environment they run and fail, so a missing install step shows
 const missing = browserMissing()
 test.skip(missing !== null && !process.env.CI, missing ?? '')
 

@@ -24,6 +24,8 @@ shallow: their blocks differ in width and size).
 """
 from __future__ import annotations
 
+from functools import partial
+
 SD15_UNET = dict(
     act_fn="silu", attention_head_dim=8, block_out_channels=[320, 640, 1280, 1280], center_input_sample=False,
     cross_attention_dim=768, down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D",
@@ -147,14 +149,8 @@ def _svd_xt(tokenizer: str | None, text_encoder_layers: int | None):
                                         feature_extractor=CLIPImageProcessor(crop_size=224, size=224))
 
 
-def _cogvideox(transformer: dict, vae_cfg: dict):
-    def build(tokenizer: str, text_encoder_layers: int | None, denoiser_layers: int | None = None):
-        return _cogvideox_pipe(transformer, vae_cfg, tokenizer, text_encoder_layers, denoiser_layers)
-    return build
-
-
-def _cogvideox_pipe(transformer: dict, vae_cfg: dict, tokenizer: str, text_encoder_layers: int | None,
-                    denoiser_layers: int | None):
+def _cogvideox(transformer: dict, vae_cfg: dict, tokenizer: str, text_encoder_layers: int | None,
+               denoiser_layers: int | None = None):
     from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
     from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
@@ -182,8 +178,8 @@ def _wan21_t2v_1_3b(tokenizer: str, text_encoder_layers: int | None, denoiser_la
 
 
 BUILDERS = {"sd15-animatediff-v3": _sd15_animatediff, "svd-xt": _svd_xt,
-            "cogvideox-2b": _cogvideox(COGVIDEOX_2B_TRANSFORMER, COGVIDEOX_2B_VAE),
-            "cogvideox-5b": _cogvideox(COGVIDEOX_5B_TRANSFORMER, COGVIDEOX_5B_VAE),
+            "cogvideox-2b": partial(_cogvideox, COGVIDEOX_2B_TRANSFORMER, COGVIDEOX_2B_VAE),
+            "cogvideox-5b": partial(_cogvideox, COGVIDEOX_5B_TRANSFORMER, COGVIDEOX_5B_VAE),
             "wan2.1-t2v-1.3b": _wan21_t2v_1_3b}
 # the builders that take denoiser_layers (transformer denoisers of identical blocks)
 SHALLOW_DENOISER = {"cogvideox-2b", "cogvideox-5b", "wan2.1-t2v-1.3b"}
