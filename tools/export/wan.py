@@ -328,6 +328,19 @@ def onnx_chunked_encode(sess, x: np.ndarray) -> np.ndarray:
     return np.concatenate(outs, axis=2)
 
 
+def _chunk_io(x: str, y: str, n: int) -> tuple[list, list, dict]:
+    """A chunk graph's input and output names and dynamic axes: x and first_chunk plus n caches
+    in, y plus the n updated caches out (latent or pixel axes by name)."""
+    axes = {"latent_sample": {0: "batch", 2: "latent_frames", 3: "height", 4: "width"},
+            "sample": {0: "batch", 2: "frames", 3: "height_px", 4: "width_px"}}
+    dyn = {x: axes[x], y: axes[y]}
+    for i in range(n):
+        dyn[f"cache_in_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
+        dyn[f"cache_out_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
+    return ([x, "first_chunk"] + [f"cache_in_{i}" for i in range(n)],
+            [y] + [f"cache_out_{i}" for i in range(n)], dyn)
+
+
 def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify: bool, fuse: bool = True,
                        keep_unfused: bool = False, native: tuple[int, int] | None = None,
                        multiple: int = 16) -> ComponentResult:
@@ -347,13 +360,7 @@ def export_vae_decoder(vae, out: Path, h: int, w: int, tolerance: float, verify:
         _, full = V.decoder_walk(vae, z1, torch.tensor(True), [torch.zeros(1, c, t, 1, 1) for c, t in channels])
     caches = [torch.randn(c.shape, generator=gen) * 0.1 for c in full]
     n = len(caches)
-    ins = ["latent_sample", "first_chunk"] + [f"cache_in_{i}" for i in range(n)]
-    outs = ["sample"] + [f"cache_out_{i}" for i in range(n)]
-    dyn = {"latent_sample": {0: "batch", 2: "latent_frames", 3: "height", 4: "width"},
-           "sample": {0: "batch", 2: "frames", 3: "height_px", 4: "width_px"}}
-    for i in range(n):
-        dyn[f"cache_in_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
-        dyn[f"cache_out_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
+    ins, outs, dyn = _chunk_io("latent_sample", "sample", n)
     spec = None
     if native is not None:
         s = vae.config.scale_factor_spatial
@@ -425,13 +432,7 @@ def export_vae_encoder(vae, out: Path, H: int, W: int, tolerance: float, verify:
             _, full = V.encoder_walk(vae, x1, torch.tensor(True), [torch.zeros(1, c, t, 1, 1) for c, t in channels])
         caches = [torch.randn(c.shape, generator=gen) * 0.1 for c in full]
         n = len(caches)
-        ins = ["sample", "first_chunk"] + [f"cache_in_{i}" for i in range(n)]
-        outs = ["latent_sample"] + [f"cache_out_{i}" for i in range(n)]
-        dyn = {"sample": {0: "batch", 2: "frames", 3: "height_px", 4: "width_px"},
-               "latent_sample": {0: "batch", 2: "latent_frames", 3: "height", 4: "width"}}
-        for i in range(n):
-            dyn[f"cache_in_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
-            dyn[f"cache_out_{i}"] = {0: "batch", 3: f"cache_{i}_height", 4: f"cache_{i}_width"}
+        ins, outs, dyn = _chunk_io("sample", "latent_sample", n)
         spec = None
         if native is not None:
             sizes = _cache_sizes(caches, H, W)
