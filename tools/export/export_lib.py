@@ -479,16 +479,21 @@ def export_component(name: str, wrapper: nn.Module, out_dir: Path, input_names: 
 
 def _post_pass(name: str, dest: Path, fuse: bool, keep_unfused: bool, memory: MemorySpec | None,
                make_inputs, input_names):
-    """Fuses attention in dest (in place) and fits the activation rules, of the graph as exported
-    and of the fused one; returns (fusion report or None, memory dict or None)."""
+    """Orders dest's leaf nodes for onnxruntime's execution order, fuses attention in dest (in
+    place) and fits the activation rules, of the graph as exported and of the fused one; returns
+    (fusion report or None, memory dict or None)."""
     import onnx
 
-    if not fuse and memory is None and not keep_unfused:
-        return None, None
-    from activation_memory import activation_rule, graph_memory
+    from activation_memory import activation_rule, graph_memory, order_leaves_for_ort
     from fuse_attention import fuse_attention
 
     model = onnx.load(str(dest), load_external_data=False)
+    if order_leaves_for_ort(model):
+        tmp = dest.with_name("model.onnx.ordered")
+        onnx.save_model(model, str(tmp))
+        tmp.replace(dest)
+    if not fuse and memory is None and not keep_unfused:
+        return None, None
     if keep_unfused:
         onnx.save_model(model, str(dest.with_name("model.unfused.onnx")))
 

@@ -131,6 +131,28 @@ def session(path: Path):
     return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
 
 
+def ort_run_order(path: Path, feeds: dict, optimize: bool, tmp: Path) -> list[tuple[str, str]]:
+    """(node name, op type) of the top-level nodes onnxruntime ran, in the order it ran them (its
+    profile), with graph optimizations all on or off."""
+    import onnx
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.enable_profiling = True
+    so.profile_file_prefix = str(tmp / "ort-profile")
+    so.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
+                                   else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    sess = ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+    sess.run(None, feeds)
+    events = json.loads(Path(sess.end_profiling()).read_text())
+    inner = {n.name for top in onnx.load(str(path), load_external_data=False).graph.node for a in top.attribute
+             if a.type == onnx.AttributeProto.GRAPH for n in a.g.node}
+    return [(e["name"][: -len("_kernel_time")], e["args"]["op_name"]) for e in events
+            if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")
+            and e["name"][: -len("_kernel_time")] not in inner]
+
+
 def onnx_inputs(path: Path) -> dict:
     return {i.name: (i.type, i.shape) for i in session(path).get_inputs()}
 
@@ -1385,6 +1407,65 @@ class ExportWan(Case):
             got_e = W.onnx_chunked_encode(session(out / "vae_encoder/model.onnx"), x.numpy())
             self.assertClose(got_e, ref_e, 1e-4, f"wan {version} VAE: ONNX encode ({x.shape[2]} frames) vs vae.encode mean")
         del export_lib
+
+
+    def test_wan_vae_decoder_writes_its_caches_as_it_goes(self):
+        """onnxruntime runs a graph in its own order (a walk back from the leaf nodes), not the
+        file's: the VAE decoder's 32 cache outputs are leaves, and in the order the exporter first
+        wrote them every cache was cut at the very end of the run, holding each convolution's input
+        until then (measured on the real-size Wan 2.1 decoder: 1.74 GiB held instead of 0.87).
+        The exported graph has each cache written right after its convolution, with onnxruntime's
+        optimizations on; and activation_memory.ort_order (the order the memory estimate walks) is
+        the order onnxruntime runs, for the exported graph and for the same graph with its leaves
+        in the old order."""
+        import onnx
+        import wan as W
+        from activation_memory import graph_memory, ort_order
+
+        vae = tiny_wan_vae("2.1")
+        out = self.tmp / "vae-order"
+        W.export_vae_decoder(vae, out, 4, 6, 1e-4, True)
+        path = out / "vae_decoder/model.onnx"
+        sess = session(path)
+        # 256x192: spatial sizes where activations, not the tiny model's constants, set the peak
+        z = np.random.default_rng(0).standard_normal((1, 16, 1, 24, 32)).astype(np.float32)
+        zeros = {i.name: np.zeros((1, i.shape[1], i.shape[2], 1, 1), dtype=np.float32)
+                 for i in sess.get_inputs() if i.name.startswith("cache_in_")}
+        first = sess.run(None, {"latent_sample": z, "first_chunk": np.array([1]), **zeros})
+        feeds = {"latent_sample": z, "first_chunk": np.array([0]),
+                 **{f"cache_in_{i}": c for i, c in enumerate(first[1:])}}
+        model = onnx.load(str(path), load_external_data=False)
+        producer = {o: n.name for n in model.graph.node for o in n.output}
+        caches = [producer[o.name] for o in model.graph.output if o.name.startswith("cache_out_")]
+        ran = ort_run_order(path, feeds, True, self.tmp)
+        names = [n for n, _ in ran]
+        at = [names.index(c) for c in caches]
+        self.assertEqual(at, sorted(at), "the caches are not written in the walk's order")
+        for k in range(len(at) - 1):
+            convs = [op for _, op in ran[at[k] + 1:at[k + 1]] if "Conv" in op]
+            self.assertTrue(convs, f"cache_out_{k} and cache_out_{k + 1} are cut with no convolution between them: "
+                                   "the caches wait for the end of the run")
+        # the estimate's order is onnxruntime's (optimizations off: the nodes are the file's)
+        g = model.graph
+        old = onnx.ModelProto()
+        old.CopyFrom(model)
+        read = {x for n in g.node for x in n.input}
+        leaves = [n for n in g.node if not any(o in read for o in n.output)]
+        # the exporter put the leaves last, the first written last; the old order is the reverse
+        del old.graph.node[:]
+        old.graph.node.extend([n for n in g.node if n not in leaves] + leaves[::-1])
+        old_path = out / "vae_decoder/leaves-forward.onnx"
+        onnx.save_model(old, str(old_path))
+        shapes = {k: v.shape for k, v in feeds.items()}
+        peaks = {}
+        for label, m, pth in (("exported", model, path), ("leaves in file order", old, old_path)):
+            want = [n for n, _ in ort_run_order(pth, feeds, False, self.tmp)]
+            got = [m.graph.node[i].name for i in ort_order(m.graph) if m.graph.node[i].op_type != "Constant"]
+            self.assertEqual(got, want, f"{label}: activation_memory.ort_order is not onnxruntime's order")
+            peaks[label] = graph_memory(m, input_shapes=shapes, input_values={"first_chunk": [0]}).peak({})[0]
+        note(f"wan VAE decoder estimate at 256x192: {peaks['exported'] / 2**10:.0f} KiB as exported, "
+             f"{peaks['leaves in file order'] / 2**10:.0f} KiB with its leaves in file order")
+        self.assertLess(peaks["exported"], peaks["leaves in file order"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -161,7 +161,11 @@ def decoder_walk(vae, z: torch.Tensor, first: torch.Tensor, caches) -> tuple[tor
     x = causal_conv(dec.conv_out, x, walk)
     if vae.config.patch_size is not None:
         x = unpatchify(x, patch_size=vae.config.patch_size)
-    return torch.clamp(x, min=-1.0, max=1.0), walk.out
+    # clamp(-1, 1) written as Max/Min: onnxruntime fuses a Conv followed by Clip into a new node,
+    # which becomes the last leaf of the graph and so the first place its execution order starts
+    # from (activation_memory.ort_order): every cache output would then run at the very end,
+    # holding each convolution's input until then (twice the memory, measured)
+    return torch.minimum(torch.maximum(x, x.new_tensor(-1.0)), x.new_tensor(1.0)), walk.out
 
 
 def encoder_walk(vae, x: torch.Tensor, first: torch.Tensor, caches) -> tuple[torch.Tensor, list[torch.Tensor]]:
