@@ -335,6 +335,15 @@ const Seed = z
   .min(0)
   .max(2 ** 32 - 1)
 
+/** The bounds of the numeric settings: the request schema and the panel's fields share them. */
+export const SETTING_LIMITS = {
+  steps: { min: 1, max: 500 },
+  guidance: { min: 0, max: 50 },
+  frames: { min: 1, max: 256 },
+  fps: { min: 1, max: 60 },
+} as const
+const L = SETTING_LIMITS
+
 /**
  * What one render is made of, besides its camera: the shot's settings and a render request
  * both derive from this (the shot adds `seedLocked`, the request adds `camera`).
@@ -345,11 +354,11 @@ export const RenderSettings = z
     prompt: z.string().max(4000),
     negativePrompt: z.string().max(4000),
     seed: Seed,
-    steps: z.number().int().min(1).max(500),
+    steps: z.number().int().min(L.steps.min).max(L.steps.max),
     /** The guidance scale; for a per-frame ramp (SVD) the last frame's (max) scale. */
-    guidance: z.number().min(0).max(50),
-    frames: z.number().int().min(1).max(256),
-    fps: z.number().int().min(1).max(60),
+    guidance: z.number().min(L.guidance.min).max(L.guidance.max),
+    frames: z.number().int().min(L.frames.min).max(L.frames.max),
+    fps: z.number().int().min(L.fps.min).max(L.fps.max),
     scheduler: SchedulerSetting,
     plan: PlanSetting,
     /** The motion-strength slider, 0..1, mapped per model (see shared/motion.ts). */

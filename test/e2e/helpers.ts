@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import type { Page } from '@playwright/test'
 
 export const root = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -64,4 +65,42 @@ export async function startServe(env: NodeJS.ProcessEnv = {}): Promise<Served> {
         proc.kill('SIGTERM')
       }),
   }
+}
+
+export type Seen = { previews: { step: number; image: string }[]; progress: string[] }
+
+/**
+ * Records, inside the page, every live preview (step and picture) and every progress line the
+ * studio shows from now on. The demo models denoise at hundreds of steps a second, faster than
+ * a poll from the test can follow; `seenSoFar` reads the record.
+ */
+export async function recordPreviews(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: Seen = { previews: [], progress: [] }
+    ;(window as unknown as { seen: Seen }).seen = seen
+    const sample = () => {
+      const c = document.querySelector<HTMLCanvasElement>('[data-testid=live-preview]')
+      if (c) {
+        const step = Number(c.dataset['step'])
+        const image = c.toDataURL()
+        const last = seen.previews.at(-1)
+        if (step >= 0 && (!last || last.step !== step || last.image !== image))
+          seen.previews.push({ step, image })
+      }
+      const p = document.querySelector('[data-testid=job-progress]')?.textContent ?? ''
+      if (p && seen.progress.at(-1) !== p) seen.progress.push(p)
+    }
+    // the canvas is painted in an effect after its data-step changes: the interval catches it
+    setInterval(sample, 5)
+    new MutationObserver(sample).observe(document.body, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+    })
+  })
+}
+
+export function seenSoFar(page: Page): Promise<Seen> {
+  return page.evaluate(() => (window as unknown as { seen: Seen }).seen)
 }

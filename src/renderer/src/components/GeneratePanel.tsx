@@ -12,6 +12,7 @@ import {
   PIPELINES,
   PLAN_HINTS,
   PlanSetting,
+  SETTING_LIMITS,
   settingsForModel,
   validFrameCount,
 } from '../../../shared/render'
@@ -51,7 +52,9 @@ export function GeneratePanel({
     : null
   const motionDisabled = !model || model.motion.kind === 'none'
   // a pipeline with context windows renders past its motion window (as overlapping windows)
-  const maxFrames = facts?.contextWindows ? 256 : (model?.maxFrames ?? 256)
+  const maxFrames = facts?.contextWindows
+    ? SETTING_LIMITS.frames.max
+    : (model?.maxFrames ?? SETTING_LIMITS.frames.max)
   const validFrames = facts ? validFrameCount(facts.frameRule, s.frames) : s.frames
   return (
     <form
@@ -156,8 +159,8 @@ export function GeneratePanel({
         <IntField
           label="Steps"
           value={s.steps}
-          min={1}
-          max={200}
+          min={SETTING_LIMITS.steps.min}
+          max={SETTING_LIMITS.steps.max}
           onValue={(steps) => onChange({ steps }, 'steps')}
         />
         <label
@@ -172,8 +175,8 @@ export function GeneratePanel({
           <input
             data-testid="guidance"
             type="number"
-            min={0}
-            max={30}
+            min={SETTING_LIMITS.guidance.min}
+            max={SETTING_LIMITS.guidance.max}
             step={0.5}
             value={s.guidance}
             onChange={(e) => onChange({ guidance: num(e.target.value, s.guidance) }, 'guidance')}
@@ -199,8 +202,8 @@ export function GeneratePanel({
         <IntField
           label="FPS"
           value={s.fps}
-          min={1}
-          max={60}
+          min={SETTING_LIMITS.fps.min}
+          max={SETTING_LIMITS.fps.max}
           onValue={(fps) => onChange({ fps }, 'fps')}
         />
       </div>
