@@ -17,7 +17,12 @@ Plus what a node holds while it runs:
     float16 as float32 (the CPU check), also the float32 copies of a float16 q, k, v and output
     the CPU kernel works on;
   - an unfused attention needs no extra: its scores are graph tensors (B x N x S x L, twice
-    while Softmax runs).
+    while Softmax runs);
+  - counting for the CPU provider (`cpu=True`, bench_memory's check), Where: its CPU kernel
+    broadcasts the condition with X and with Y into two temporaries of the output's type before
+    it merges them (onnxruntime's where_op.cc; UMT5's masked position bias, B x N x S x S, is one
+    such: measured 281 MiB against 216 counted without them). Its CUDA kernel writes the output
+    in one pass.
 Graph inputs are live throughout (the caller owns them until the run returns; onnxruntime's
 device copies of them too), outputs from when they are made to the end; weights (initializers)
 are not activations and are counted apart, from the files.
@@ -248,6 +253,29 @@ def _simulate(nodes, size, inputs, outputs, last_use, profile=None):
     return peak, where
 
 
+def _broadcast(a: list | None, b: list | None) -> list | None:
+    """Numpy broadcasting of two dim lists (ints or symbol names); None when it cannot tell."""
+    if a is None or b is None or None in a or None in b:
+        return None
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x == 1 or x == y:
+            out.append(y)
+        elif y == 1 or (isinstance(x, int) and not isinstance(y, int)):
+            out.append(x)  # a symbol broadcast against n > 1 must be n
+        elif isinstance(y, int) and not isinstance(x, int):
+            out.append(y)
+        else:
+            return None
+    return out[::-1]
+
+
+def _where_scratch(x_sel: str, y_sel: str):
+    return lambda size: size.get(x_sel, 0) + size.get(y_sel, 0)
+
+
 def _mha_scratch(ins, cpu_float16: bool = False):
     q, k, v = ins[0], ins[1], ins[2]
     bias = ins[5] if len(ins) > 5 and ins[5] else None
@@ -266,11 +294,13 @@ def _mha_scratch(ins, cpu_float16: bool = False):
     return f
 
 
-def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2, input_shapes: dict | None = None,
+def graph_memory(model: onnx.ModelProto, cpu: bool = False, input_shapes: dict | None = None,
                  input_values: dict | None = None) -> GraphMemory:
-    """Prepares `model` (weights need not be loaded) for peak computations. float16_bytes=4
-    counts float16 tensors as float32: what the CPU provider holds when it computes a float16
-    graph (onnxruntime casts the ops that have no float16 CPU kernel to float32)."""
+    """Prepares `model` (weights need not be loaded) for peak computations: what a GPU provider
+    holds, or with `cpu` what the CPU provider holds (float16 tensors counted as float32, since
+    onnxruntime casts the ops that have no float16 CPU kernel to float32, and the temporaries of
+    the CPU kernels that make them)."""
+    float16_bytes = 4 if cpu else 2
     import sympy
 
     from fuse_attention import infer_shapes_and_types
@@ -283,6 +313,7 @@ def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2, input_shapes: d
     symbols = sorted({d for i in g.input if i.name not in inits for d in (shapes.get(i.name) or []) if isinstance(d, str)})
     sym = {s: sympy.Symbol(s) for s in symbols}
     tensors, fns = {}, {}
+    init_dims = {t.name: list(t.dims) for t in g.initializer}
     unknown = 0
     nodes = []
     last_use = {}
@@ -330,6 +361,13 @@ def graph_memory(model: onnx.ModelProto, float16_bytes: int = 2, input_shapes: d
             heads = next((a.i for a in n.attribute if a.name == "num_heads"), 1)
             if qd and kd and len(qd) == 3 and len(kd) == 3:
                 tensors["__scores__" + ins[0]] = (4, [qd[0], heads, qd[1], kd[1]])
+        elif n.op_type == "Where" and cpu and outs:
+            cond, x, y = (shapes.get(t, init_dims.get(t)) for t in n.input[:3])
+            x_sel, y_sel = "__where_x__" + outs[0], "__where_y__" + outs[0]
+            elem = sizes.get(types.get(outs[0]), 4)
+            tensors[x_sel] = (elem, _broadcast(cond, x) or [None])
+            tensors[y_sel] = (elem, _broadcast(cond, y) or [None])
+            scratch = _where_scratch(x_sel, y_sel)
         nodes.append((n.op_type, [x for x in ins if x and x not in inits], outs, scratch))
     return GraphMemory(symbols=symbols, unknown=unknown, unresolved=unresolved, _nodes=nodes, _tensors=tensors, _fns=fns,
                        inputs={i: shapes.get(i) for i in inputs}, inputs_list=inputs,
@@ -438,11 +476,11 @@ def _nnls(A, b):
     return best / scale
 
 
-def concrete_memory(model: onnx.ModelProto, input_shapes: dict, float16_bytes: int = 2,
+def concrete_memory(model: onnx.ModelProto, input_shapes: dict, cpu: bool = False,
                     input_values: dict | None = None) -> GraphMemory:
     """The graph with its inputs at these shapes, inferred concretely (slower: one shape inference
     per size, for graphs whose symbolic shapes lose track)."""
-    return graph_memory(model, float16_bytes=float16_bytes, input_shapes=input_shapes, input_values=input_values)
+    return graph_memory(model, cpu=cpu, input_shapes=input_shapes, input_values=input_values)
 
 
 def activation_rule(gm: GraphMemory, shapes_for, native: tuple[int, int, int], batches=(1, 2),

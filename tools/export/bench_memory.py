@@ -188,7 +188,7 @@ def reestimate(folder: Path, rows: list, memory: dict) -> list:
         shapes = {n: tuple(v) for n, v in r["inputs"].items()}
         as_float32 = r["precision"] == "fp16" or "as float32" in r["graph"]
         values = {"first_chunk": [0]} if "first_chunk" in shapes else None
-        cpu = graph_memory(model, float16_bytes=4, input_shapes=shapes, input_values=values).peak({})[0]
+        cpu = graph_memory(model, cpu=True, input_shapes=shapes, input_values=values).peak({})[0]
         if "as float32" not in r["graph"]:
             key = "activations" if r["graph"] == "fused" else "activationsUnfused"
             c = r["call"]
@@ -246,7 +246,7 @@ def run_one(comp, graph, path, rule, precision, bind, b, rf, a, use_rule=True) -
     est_graph = graph_memory(model, input_shapes=shapes, input_values=values).peak({})[0]
     cpu = est_graph
     if precision == "fp16":
-        cpu = graph_memory(model, float16_bytes=4, input_shapes=shapes, input_values=values).peak({})[0]
+        cpu = graph_memory(model, cpu=True, input_shapes=shapes, input_values=values).peak({})[0]
     t0 = time.time()
     avail = _available_bytes()
     if cpu > 0.6 * avail:  # never push this (shared) machine into its OOM killer

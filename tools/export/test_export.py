@@ -673,6 +673,37 @@ class ExportFusion(Case):
         self.assertFused(self.tmp / "vae_decoder", {"latent_sample": z, "num_frames": torch.tensor([2])},
                          "svd temporal vae_decoder (512 channels, 1 head)")
 
+    def test_cpu_where_holds_its_two_selections(self):
+        """The CPU provider's Where broadcasts the condition with X and with Y into two temporaries
+        before it writes its output: a masked position bias (UMT5's, [B, N, S, S] under a
+        [B, 1, S, S] mask) holds twice its size while it is made. The CPU estimate counts them and
+        matches onnxruntime's measured peak; without them it is a third short."""
+        import onnx
+        from onnx import TensorProto, helper
+
+        from activation_memory import graph_memory
+        from bench_memory import measure
+
+        n, s = 32, 512  # X and the output: 32 MiB each in float32
+        g = helper.make_graph(
+            [helper.make_node("Where", ["mask", "bias", "low"], ["masked"])], "where",
+            [helper.make_tensor_value_info("mask", TensorProto.BOOL, [1, 1, s, s]),
+             helper.make_tensor_value_info("bias", TensorProto.FLOAT, [1, n, s, s])],
+            [helper.make_tensor_value_info("masked", TensorProto.FLOAT, [1, n, s, s])],
+            [helper.make_tensor("low", TensorProto.FLOAT, [], [-3.0e38])])
+        model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+        path = self.tmp / "where.onnx"
+        onnx.save_model(model, str(path))
+        m = measure(path, {"mask": ("bool", [1, 1, s, s], True), "bias": ("float32", [1, n, s, s], None)})
+        self.assertNotIn("error", m, m.get("error"))
+        held = m["peakBytes"] + s * s + n * s * s * 4  # the run's peak and its inputs (held throughout)
+        cpu = graph_memory(model, cpu=True).peak({})[0]
+        gpu = graph_memory(model).peak({})[0]
+        note(f"lone Where [1,{n},{s},{s}]: measured {held / 2**20:.1f} MiB, CPU estimate {cpu / 2**20:.1f}, "
+             f"without the kernel's temporaries {gpu / 2**20:.1f}")
+        self.assertLess(abs(held / cpu - 1), 0.1)
+        self.assertGreater(held / gpu, 1.3)
+
     def test_no_fuse_keeps_attention_as_exported(self):
         base, out = self.tmp / "base", self.tmp / "onnx"
         tiny_cogvideox(base, "5b")
