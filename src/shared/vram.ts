@@ -8,7 +8,9 @@
 //   minimal   as offload, with batch-1 guidance and the VAE decoding small chunks of frames in
 //             spatial tiles (the calls steps.ts makes under minimal); a VAE that decodes one
 //             latent frame per call (Wan, PIPELINES decodeCall) makes the same call under every
-//             plan and for any clip length
+//             plan and for any clip length. On a discrete GPU the text encoder runs on the CPU
+//             (HOST_UNDER_MINIMAL): its weights (T5-XXL, UMT5-XXL: 18-21 GiB in float32) then
+//             take system memory, not VRAM
 // then  need = weights x WEIGHT_OVERHEAD + activations x ACTIVATION_OVERHEAD + RUNTIME_MIB.
 // Activations come from the rule the exporter fitted on each graph (dolly.json "memory",
 // tools/export/activation_memory.py: the graph's peak of live tensors, fused attention
@@ -25,6 +27,21 @@ export const ACTIVATION_OVERHEAD = 1.25
 export const RUNTIME_MIB = 768
 /** Activations per stage when the folder has no rule (exports from before dolly.json "memory"). */
 export const ACTIVATION_MIB = 512
+/**
+ * Components that run on the CPU under `minimal` when the rest runs on a discrete GPU (the Wan
+ * repository's --t5_cpu): a text encoder runs once per render, so it costs seconds, and its
+ * weights never take VRAM. On the CPU provider, or with memory the GPU shares (Apple silicon),
+ * it is one pool: the need counts them as before (`device: 'shared'`).
+ */
+export const HOST_UNDER_MINIMAL: ReadonlySet<string> = new Set(['text_encoder'])
+
+/** A GPU with its own memory (CUDA, DirectML), or one pool for everything (CPU, CoreML). */
+export type DeviceKind = 'discrete' | 'shared'
+
+export function deviceKind(provider: string): DeviceKind {
+  return provider === 'cuda' || provider === 'dml' ? 'discrete' : 'shared'
+}
+
 /** The VAE tile under `minimal`, in latent pixels (steps.ts decodeFrames/decodeVolume). */
 export const VAE_TILE_LATENT = 64
 const MiB = 1024 * 1024
@@ -82,20 +99,29 @@ export type StageCall = {
   frames: number
   width: number
   height: number
+  /** Runs on the CPU while the rest is on the GPU (HOST_UNDER_MINIMAL): not device memory. */
+  onHost?: boolean
 }
 
 // transformer_2: Wan2.2 A14B's low-noise expert, called as the first one is
 const DENOISERS = new Set(['unet', 'transformer', 'transformer_2'])
 
 /** The calls each component gets in one render under `plan` (as the pipelines make them). */
-export function stageCalls(m: MemoryModel, plan: MemoryPlan, c: CallSize): StageCall[] {
+export function stageCalls(
+  m: MemoryModel,
+  plan: MemoryPlan,
+  c: CallSize,
+  device: DeviceKind = 'discrete',
+): StageCall[] {
   const facts = PIPELINES[m.pipeline]
   const minimal = plan === 'minimal'
   const tile = VAE_TILE_LATENT * m.vaeScale
   const out: StageCall[] = []
   for (const name of Object.keys(m.components)) {
     const one = { component: name, batch: 1, frames: 1, width: c.width, height: c.height }
-    if (DENOISERS.has(name)) {
+    if (minimal && device === 'discrete' && HOST_UNDER_MINIMAL.has(name)) {
+      out.push({ ...one, onHost: true })
+    } else if (DENOISERS.has(name)) {
       out.push({ ...one, batch: c.guidance > 1 && !minimal ? 2 : 1, frames: c.frames })
     } else if (name === 'vae_decoder' && facts.decodeCall === 'latent-frame') {
       // one latent frame per call (its rule's one frame), at full size: no tiles, any clip
@@ -126,7 +152,13 @@ export type StageNeed = StageCall & {
   fromRule: boolean
 }
 
-export type PlanNeed = { plan: MemoryPlan; needMiB: number; largest: StageNeed }
+export type PlanNeed = {
+  plan: MemoryPlan
+  needMiB: number
+  largest: StageNeed
+  /** The largest stage run on the CPU instead (minimal on a discrete GPU): system memory, MiB. */
+  host?: StageNeed & { needMiB: number }
+}
 
 function stageNeed(m: MemoryModel, s: StageCall): StageNeed {
   const comp = m.components[s.component]!
@@ -139,24 +171,35 @@ function stageNeed(m: MemoryModel, s: StageCall): StageNeed {
   }
 }
 
-/** Device memory each plan needs for a render of this size (MiB), and the stage that decides it. */
-export function planNeeds(m: MemoryModel, c: CallSize): Record<MemoryPlan, PlanNeed> {
+/**
+ * Device memory each plan needs for a render of this size (MiB), and the stage that decides it;
+ * `device` says whether the text encoder can leave the GPU under minimal (HOST_UNDER_MINIMAL).
+ */
+export function planNeeds(
+  m: MemoryModel,
+  c: CallSize,
+  device: DeviceKind = 'discrete',
+): Record<MemoryPlan, PlanNeed> {
   const allWeights =
     Object.values(m.components).reduce((a, x) => a + x.bytes / MiB, 0) * WEIGHT_OVERHEAD
+  const total = (s: StageNeed) => s.weightsMiB + s.activationMiB
+  const largestOf = (stages: StageNeed[]) => stages.reduce((a, b) => (total(b) > total(a) ? b : a))
   const need = (plan: MemoryPlan): PlanNeed => {
-    const stages = stageCalls(m, plan, c).map((s) => stageNeed(m, s))
-    if (!stages.length) throw new Error('a model without components has no memory need')
+    const all = stageCalls(m, plan, c, device).map((s) => stageNeed(m, s))
+    if (!all.length) throw new Error('a model without components has no memory need')
     if (plan === 'resident') {
-      const largest = stages.reduce((a, b) => (b.activationMiB > a.activationMiB ? b : a))
+      const largest = all.reduce((a, b) => (b.activationMiB > a.activationMiB ? b : a))
       return { plan, needMiB: Math.ceil(allWeights + largest.activationMiB + RUNTIME_MIB), largest }
     }
-    const largest = stages.reduce((a, b) =>
-      b.weightsMiB + b.activationMiB > a.weightsMiB + a.activationMiB ? b : a,
-    )
+    const onDevice = all.filter((s) => !s.onHost)
+    const onHost = all.filter((s) => s.onHost)
+    const largest = largestOf(onDevice.length ? onDevice : all)
+    const host = onHost.length ? largestOf(onHost) : null
     return {
       plan,
-      needMiB: Math.ceil(largest.weightsMiB + largest.activationMiB + RUNTIME_MIB),
+      needMiB: Math.ceil(total(largest) + RUNTIME_MIB),
       largest,
+      ...(host ? { host: { ...host, needMiB: Math.ceil(total(host)) } } : {}),
     }
   }
   return { resident: need('resident'), offload: need('offload'), minimal: need('minimal') }
@@ -164,9 +207,9 @@ export function planNeeds(m: MemoryModel, c: CallSize): Record<MemoryPlan, PlanN
 
 export type VramEstimate = { residentMiB: number; offloadMiB: number; minimalMiB: number }
 
-/** The models dialog's figures: each plan's need at the model's own size and defaults. */
+/** The models dialog's figures: each plan's need at the model's own size and defaults (VRAM). */
 export function vramEstimate(m: MemoryModel, c: CallSize): VramEstimate {
-  const n = planNeeds(m, c)
+  const n = planNeeds(m, c, 'discrete')
   return {
     residentMiB: n.resident.needMiB,
     offloadMiB: n.offload.needMiB,
@@ -195,12 +238,17 @@ export type FittingPlan = { plan: MemoryPlan; need: PlanNeed; decodeChunk?: numb
  * and offload with fewer frames per VAE call (where the render left the chunk to the plan),
  * then offload and minimal. What `auto` picks and what the models dialog calls "fits".
  */
-export function fittingPlan(m: MemoryModel, c: CallSize, budgetMiB: number): FittingPlan | null {
-  const needs = planNeeds(m, c)
+export function fittingPlan(
+  m: MemoryModel,
+  c: CallSize,
+  budgetMiB: number,
+  device: DeviceKind = 'discrete',
+): FittingPlan | null {
+  const needs = planNeeds(m, c, device)
   if (needs.resident.needMiB <= budgetMiB) return { plan: 'resident', need: needs.resident }
   for (const plan of ['resident', 'offload'] as const)
     for (const chunk of smallerChunks(m, c)) {
-      const need = planNeeds(m, { ...c, decodeChunk: chunk })[plan]
+      const need = planNeeds(m, { ...c, decodeChunk: chunk }, device)[plan]
       if (need.needMiB <= budgetMiB) return { plan, need, decodeChunk: chunk }
     }
   for (const plan of ['offload', 'minimal'] as const)

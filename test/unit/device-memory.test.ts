@@ -36,6 +36,7 @@ describe('device budget', () => {
       budgetMiB: 23000,
       source: 'NVIDIA RTX 4090, free VRAM from nvidia-smi',
       provider: 'cuda',
+      device: 'discrete',
     })
   })
 
@@ -48,6 +49,7 @@ describe('device budget', () => {
       budgetMiB: 20000,
       source: 'free system memory',
       provider: 'cpu',
+      device: 'shared',
     })
   })
 
@@ -73,6 +75,8 @@ describe('device budget', () => {
       budgetMiB: 24576,
       source: 'two thirds of 36.0 GiB unified memory (what macOS lets the GPU use)',
       provider: 'coreml',
+      // one pool: the text encoder moved to the CPU would still take from it
+      device: 'shared',
     })
     expect(deviceBudget(facts({ ...mac, arch: 'x64' }))).toMatchObject({ budgetMiB: 20000 })
   })

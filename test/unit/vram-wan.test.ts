@@ -97,3 +97,38 @@ describe('wan memory plans', () => {
     expect(planNeeds(m, call(81)).offload.largest.component).toBe('transformer_2')
   })
 })
+
+describe('the text encoder under minimal', () => {
+  // UMT5-XXL in float32: 21 GiB of weights, more than the transformer and the VAE
+  const big = (): MemoryModel => ({
+    ...wan(),
+    components: {
+      ...wan().components,
+      text_encoder: { bytes: 21 * GiB, activations: { F0: 1, P0, constant: 0.2 * GiB, terms: [] } },
+    },
+  })
+  const c = call(81)
+
+  it('on a discrete GPU it runs on the CPU: the VAE or transformer decides the VRAM', () => {
+    const n = planNeeds(big(), c, 'discrete')
+    expect(n.offload.largest.component).toBe('text_encoder')
+    expect(n.minimal.largest.component).not.toBe('text_encoder')
+    expect(n.minimal.needMiB).toBeLessThan(n.offload.needMiB - 8 * 1024)
+    // what it takes instead: system memory, its weights and activations (no GPU runtime)
+    expect(n.minimal.host).toMatchObject({ component: 'text_encoder', onHost: true })
+    expect(n.minimal.host!.needMiB).toBe(Math.ceil(21 * 1024 + 0.2 * 1024 * 1.25))
+    expect(stageCalls(big(), 'minimal', c).find((s) => s.component === 'transformer')!.onHost).toBe(
+      undefined,
+    )
+    // resident and offload keep it on the GPU
+    expect(n.offload.host).toBeUndefined()
+    expect(stageCalls(big(), 'offload', c).some((s) => s.onHost)).toBe(false)
+  })
+
+  it('with one memory pool (the CPU, unified memory) nothing moves', () => {
+    const n = planNeeds(big(), c, 'shared')
+    expect(n.minimal.largest.component).toBe('text_encoder')
+    expect(n.minimal.host).toBeUndefined()
+    expect(n.minimal.needMiB).toBe(n.offload.needMiB)
+  })
+})

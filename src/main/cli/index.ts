@@ -372,7 +372,13 @@ export async function main(argv: string[]): Promise<number> {
       spec,
       {
         runtime,
-        ...(budget ? { budgetMiB: budget.budgetMiB, budgetSource: budget.source } : {}),
+        ...(budget
+          ? {
+              budgetMiB: budget.budgetMiB,
+              budgetSource: budget.source,
+              budgetDevice: budget.device,
+            }
+          : {}),
       },
       { signal: ac.signal, onProgress: report, onLog: (l) => process.stderr.write(`\n${l}\n`) },
     )

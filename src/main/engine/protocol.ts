@@ -49,6 +49,8 @@ export const RenderSpec = z
     /** The memory figure the 'auto' plan decides by (main knows the GPU), and where it came from. */
     budgetMiB: z.number().nonnegative().optional(),
     budgetSource: z.string().optional(),
+    /** What the budget is of: a discrete GPU's memory, or one pool shared with the CPU. */
+    budgetDevice: z.enum(['discrete', 'shared']).optional(),
     /** The model folder. */
     model: z.string().min(1),
     prompt: z.string(),

@@ -55,7 +55,12 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
   let adapter: Awaited<ReturnType<typeof queryAdapterMemory>> = null
   void queryAdapterMemory().then((a) => (adapter = a))
   const budget = () => deviceBudget(deviceFacts(engine.status(), adapter))
-  const registry = new ModelRegistry(o.stateDir, o.builtInModels, () => budget()?.budgetMiB ?? null)
+  const registry = new ModelRegistry(
+    o.stateDir,
+    o.builtInModels,
+    () => budget()?.budgetMiB ?? null,
+    () => budget()?.device ?? 'shared',
+  )
   const downloads = new ModelDownloads(registry, o.modelsDir, (e) => o.emit('model.download', e))
   const inputs = new InputStore(join(o.stateDir, 'inputs'))
   const catalog = new ModelCatalog({

@@ -10,8 +10,15 @@
 import { execFile } from 'node:child_process'
 import { freemem, totalmem } from 'node:os'
 import type { EngineStatus, GpuInfo } from '../../shared/contract'
+import { deviceKind, type DeviceKind } from '../../shared/vram'
 
-export type DeviceBudget = { budgetMiB: number; source: string; provider: string }
+export type DeviceBudget = {
+  budgetMiB: number
+  source: string
+  provider: string
+  /** A GPU with its own memory, or one pool (CPU, unified memory): shared/vram.ts. */
+  device: DeviceKind
+}
 
 export type DeviceFacts = {
   providers: EngineStatus['providers']
@@ -30,6 +37,11 @@ const gib = (m: number) => `${(m / 1024).toFixed(1)} GiB`
 
 /** The budget for the provider that runs the next job, or null when no figure can be had. */
 export function deviceBudget(f: DeviceFacts): DeviceBudget | null {
+  const b = providerBudget(f)
+  return b && { ...b, device: deviceKind(b.provider) }
+}
+
+function providerBudget(f: DeviceFacts): Omit<DeviceBudget, 'device'> | null {
   const used = f.providers.find((p) => p.available)?.name ?? 'cpu'
   const system = {
     budgetMiB: f.freeMemMiB,

@@ -8,7 +8,7 @@ import { motionControlFor } from '../../shared/motion'
 import { VIDEOX_FUN_FOV } from '../../shared/camera'
 import { PIPELINES } from '../../shared/render'
 import { sizeChoices, type SizeChoice } from '../../shared/sizes'
-import { fittingPlan, vramEstimate } from '../../shared/vram'
+import { fittingPlan, vramEstimate, type DeviceKind } from '../../shared/vram'
 import { clampText, HandlerError } from './dispatch'
 import {
   fixedLatentSize,
@@ -42,6 +42,8 @@ export class ModelRegistry {
     private readonly stateDir: string,
     private readonly builtIn: string[],
     private readonly freeVramMiB: () => number | null,
+    /** Whether that memory is a discrete GPU's (shared/vram.ts DeviceKind). */
+    private readonly device: () => DeviceKind = () => 'discrete',
   ) {
     this.stored = { paths: [], defaultId: null }
     try {
@@ -151,7 +153,7 @@ export class ModelRegistry {
         precision: precisions.size === 1 ? [...precisions][0]! : 'mixed',
         vram,
         // what auto would pick (fewer frames per VAE call first)
-        fits: free === null ? null : (fittingPlan(mem, call, free)?.plan ?? null),
+        fits: free === null ? null : (fittingPlan(mem, call, free, this.device())?.plan ?? null),
         isDefault: this.stored.defaultId === m.dir,
         removable: !this.builtIn.map((b) => resolve(b)).includes(m.dir),
       }

@@ -193,7 +193,9 @@ export class StudioService {
       ? this.o.deviceBudget()
       : deviceBudget(deviceFacts(this.o.engine.status()))
     const spec: RenderSpec = {
-      ...(budget ? { budgetMiB: budget.budgetMiB, budgetSource: budget.source } : {}),
+      ...(budget
+        ? { budgetMiB: budget.budgetMiB, budgetSource: budget.source, budgetDevice: budget.device }
+        : {}),
       model: model.dir,
       prompt: req.prompt,
       negativePrompt: req.negativePrompt,

@@ -3,7 +3,8 @@
 // cancel; the plan auto chooses from a model's weights and activation rules.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
+import * as ort from 'onnxruntime-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   AnimateDiffPipeline,
@@ -64,6 +65,28 @@ describe.skipIf(skip)('memory plans', () => {
       await sessions.job(() => pipe.call(opts))
       expect(maxLive, plan).toBe(1)
       expect(runtime.liveSessions, plan).toBe(0)
+    }
+  })
+
+  it('minimal runs the text encoder on the CPU provider, the other stages on the GPU one', async () => {
+    for (const plan of ['offload', 'minimal'] as const) {
+      const created: Record<string, string> = {}
+      const { sessions, pipe } = setup(plan, {
+        preferCuda: true,
+        providers: ['cuda'],
+        // what each session was asked to run on; here it runs on the CPU whatever it asked
+        createSession: (p, o) => {
+          const first = o.executionProviders![0]!
+          created[basename(dirname(p))] = typeof first === 'string' ? first : first.name
+          return ort.InferenceSession.create(p, { ...o, executionProviders: ['cpu'] })
+        },
+      })
+      await sessions.job(() => pipe.call(opts))
+      expect(created, plan).toEqual({
+        text_encoder: plan === 'minimal' ? 'cpu' : 'cuda',
+        unet: 'cuda',
+        vae_decoder: 'cuda',
+      })
     }
   })
 

@@ -142,8 +142,8 @@ export class JobQueue {
           ? trajectoryProblem(camera.trajectory, next.spec.frames ?? camera.trajectory.frames)
           : null
       if (cameraIssue) throw new PipelineError(`camera path: ${cameraIssue}`)
-      const { budgetMiB, budgetSource } = next.spec
-      const ctx = budgetMiB ? { ...this.ctx, budgetMiB, budgetSource } : this.ctx
+      const { budgetMiB, budgetSource, budgetDevice } = next.spec
+      const ctx = budgetMiB ? { ...this.ctx, budgetMiB, budgetSource, budgetDevice } : this.ctx
       const result = await this.render(next.spec, ctx, {
         signal: ac.signal,
         onProgress: (p) => {

@@ -40,6 +40,7 @@ import type { PipelineCall, PipelineHooks, ResolvedSettings } from '../pipelines
 import type { CameraSpec, RenderSpec } from '../protocol'
 import { choosePlan, ModelSessions, type PlanChoice, type PlanEvent } from '../runtime/memory'
 import type { Runtime } from '../runtime/session'
+import type { DeviceKind } from '../../../shared/vram'
 import {
   latentToRgbDecoder,
   latentToRgbFactors,
@@ -129,6 +130,8 @@ export type RenderContext = {
   /** Free memory for the plan: free VRAM on CUDA (nvidia-smi), else free system memory. */
   budgetMiB?: number
   budgetSource?: string
+  /** What the budget is of (shared/vram.ts DeviceKind); discrete when not said. */
+  budgetDevice?: DeviceKind
   /**
    * Sessions kept between jobs, by model folder (the resident plan). Only the model being
    * rendered keeps its sessions: switching models releases the others.
@@ -155,6 +158,7 @@ export function planFor(spec: RenderSpec, model: ModelFolder, ctx: RenderContext
       decodeChunk: spec.decodeChunkSize,
     },
     source: ctx.budgetSource,
+    device: ctx.budgetDevice,
   })
 }
 

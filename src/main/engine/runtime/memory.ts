@@ -4,6 +4,7 @@
 //   offload   load a stage's session, run the stage, release it before the next stage loads
 //             (diffusers' enable_model_cpu_offload)
 //   minimal   offload + VAE slicing and tiling + batch-1 CFG (two UNet calls, not one batch of 2)
+//             + the text encoder on the CPU (shared/vram.ts HOST_UNDER_MINIMAL)
 // `auto` picks the fastest plan whose need (shared/vram.ts: weights, and the activations the
 // exporter computed from each graph for this render's size) fits the budget, decoding fewer
 // frames per VAE call first where that is what keeps a plan out. An out-of-memory
@@ -15,8 +16,10 @@ import { isOutOfMemoryError, SessionError } from './session'
 import { MEMORY_PLANS, PIPELINES, type MemoryPlan } from '../../../shared/render'
 import {
   fittingPlan,
+  HOST_UNDER_MINIMAL,
   planNeeds,
   type CallSize,
+  type DeviceKind,
   type MemoryModel,
   type PlanNeed,
 } from '../../../shared/vram'
@@ -57,14 +60,20 @@ export function choosePlan(opts: {
   call: CallSize
   /** Where the budget came from, for the reason shown to the user. */
   source?: string | undefined
+  /** A discrete GPU (the text encoder leaves it under minimal) or one shared pool (default discrete). */
+  device?: DeviceKind | undefined
 }): PlanChoice {
-  const needs = planNeeds(opts.model, opts.call)
+  const device = opts.device ?? 'discrete'
+  const needs = planNeeds(opts.model, opts.call, device)
   const src = opts.source ? ` (${opts.source})` : ''
   const budget = gib(opts.budgetMiB)
   const r = needs.resident
   const o = needs.offload
   const m = needs.minimal
-  const fit = fittingPlan(opts.model, opts.call, opts.budgetMiB)
+  const fit = fittingPlan(opts.model, opts.call, opts.budgetMiB, device)
+  const host = m.host
+    ? `, ${m.host.component} on the CPU (~${gib(m.host.needMiB)} of system memory)`
+    : ''
   if (fit?.decodeChunk !== undefined) {
     const chunk = fit.decodeChunk
     const temporal = PIPELINES[opts.model.pipeline].decodeChunk?.temporal
@@ -91,8 +100,8 @@ export function choosePlan(opts: {
     plan: 'minimal',
     needs,
     reason: fit
-      ? `one stage at a time needs ~${gib(o.needMiB)} (${describe(o)}), over ${budget}${src}: VAE in slices and tiles, CFG in two calls (~${gib(m.needMiB)})`
-      : `even the minimal plan needs ~${gib(m.needMiB)} (${describe(m)}), over ${budget}${src}: trying it anyway; lower the size or frames if it runs out of memory`,
+      ? `one stage at a time needs ~${gib(o.needMiB)} (${describe(o)}), over ${budget}${src}: VAE in slices and tiles, CFG in two calls${host} (~${gib(m.needMiB)})`
+      : `even the minimal plan needs ~${gib(m.needMiB)} (${describe(m)}${host}), over ${budget}${src}: trying it anyway; lower the size or frames if it runs out of memory`,
   }
 }
 
@@ -148,7 +157,9 @@ export class ModelSessions {
     }
     let pending = this.loading.get(component)
     if (!pending) {
-      pending = this.runtime.load(path, component)
+      // minimal keeps the text encoder off the GPU (run once per render; T5/UMT5-XXL are 18-21 GiB)
+      const cpuOnly = this.plan === 'minimal' && HOST_UNDER_MINIMAL.has(component)
+      pending = this.runtime.load(path, component, { cpuOnly })
       this.loading.set(component, pending)
     }
     try {

@@ -96,14 +96,15 @@ export class Runtime {
       .join('; ')
   }
 
-  async load(path: string, label: string): Promise<ModelSession> {
+  /** A session on the first provider that works; with `cpuOnly`, on the CPU whatever the order. */
+  async load(path: string, label: string, opts: { cpuOnly?: boolean } = {}): Promise<ModelSession> {
     const create: CreateSession =
       this.opts.createSession ?? ((p, o) => ort.InferenceSession.create(p, o))
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       ...this.opts.sessionOptions,
     }
-    for (const provider of this.providers) {
+    for (const provider of opts.cpuOnly ? (['cpu'] as const) : this.providers) {
       if (this.broken.has(provider)) continue
       if (provider !== 'cpu' && !this.opts.createSession) {
         const missing = providerUnavailableReason(provider, defaultProbeEnv())
