@@ -150,9 +150,12 @@ export type PipelineFacts = {
    * How a 3D VAE (decodeChunk null) is called: 'clip', the whole clip in one call (CogVideoX; in
    * spatial tiles under `minimal`); 'latent-frame', one latent frame per call whatever the clip's
    * length, the causal convolutions' feature cache carried from call to call (Wan: 1 frame out
-   * first, then 4), at full size under every plan (the caches span the frame: no tiles).
+   * first, then 4); under `minimal` in spatial tiles of `vaeTile` (each tile the whole clip with
+   * its own cache, as diffusers' tiled_decode).
    */
   decodeCall?: 'clip' | 'latent-frame'
+  /** The VAE's spatial tiles under `minimal`, in pixels, where they differ from 512 (Wan: 256). */
+  vaeTile?: { sample: number; stride: number }
   /** The negative prompt the family samples with by default (diffusers' docs), when it has one. */
   negativePrompt?: string
 }
@@ -160,6 +163,9 @@ export type PipelineFacts = {
 /** diffusers' Wan negative prompt (pipelines/wan/pipeline_wan.py, the example's English one). */
 export const WAN_NEGATIVE_PROMPT =
   'Bright tones, overexposed, static, blurred details, subtitles, style, works, paintings, images, static, overall gray, worst quality, low quality, JPEG compression residue, ugly, incomplete, extra fingers, poorly drawn hands, poorly drawn faces, deformed, disfigured, misshapen limbs, fused fingers, still picture, messy background, three legs, many people in the background, walking backwards'
+
+/** diffusers' AutoencoderKLWan.enable_tiling defaults: 256-pixel tiles every 192 pixels. */
+export const WAN_VAE_TILE = { sample: 256, stride: 192 } as const
 
 /** What every Wan family shares (diffusers' WanPipeline __call__ defaults; Wan2.1 at 480p). */
 const WAN_COMMON = {
@@ -185,6 +191,7 @@ const WAN_COMMON = {
   // the causal 3D VAE decodes one latent frame per call with its feature cache
   decodeChunk: null,
   decodeCall: 'latent-frame',
+  vaeTile: WAN_VAE_TILE,
   negativePrompt: WAN_NEGATIVE_PROMPT,
 } as const satisfies Partial<PipelineFacts>
 

@@ -7,8 +7,8 @@
 //   offload   the largest of (a stage's weights + its activations)
 //   minimal   as offload, with batch-1 guidance and the VAE decoding small chunks of frames in
 //             spatial tiles (the calls steps.ts makes under minimal); a VAE that decodes one
-//             latent frame per call (Wan, PIPELINES decodeCall) makes the same call under every
-//             plan and for any clip length. On a discrete GPU the text encoder runs on the CPU
+//             latent frame per call (Wan, PIPELINES decodeCall) makes the same call for any clip
+//             length, at full size, or under minimal one 256-pixel tile. On a discrete GPU the text encoder runs on the CPU
 //             (HOST_UNDER_MINIMAL): its weights (T5-XXL, UMT5-XXL: 18-21 GiB in float32) then
 //             take system memory, not VRAM
 // then  need = weights x WEIGHT_OVERHEAD + activations x ACTIVATION_OVERHEAD + RUNTIME_MIB.
@@ -124,8 +124,11 @@ export function stageCalls(
     } else if (DENOISERS.has(name)) {
       out.push({ ...one, batch: c.guidance > 1 && !minimal ? 2 : 1, frames: c.frames })
     } else if (name === 'vae_decoder' && facts.decodeCall === 'latent-frame') {
-      // one latent frame per call (its rule's one frame), at full size: no tiles, any clip
-      out.push(one)
+      // one latent frame per call (its rule's one frame), any clip; under minimal one tile
+      const t = facts.vaeTile?.sample ?? tile
+      out.push(
+        minimal ? { ...one, width: Math.min(c.width, t), height: Math.min(c.height, t) } : one,
+      )
     } else if (name === 'vae_decoder') {
       const size = minimal
         ? { width: Math.min(c.width, tile), height: Math.min(c.height, tile) }

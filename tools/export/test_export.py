@@ -1089,6 +1089,30 @@ class ExportWan(Case):
             got = infer_shapes_and_types(model, shapes, values)[0]["sample"][2]
             self.assertEqual(got if isinstance(got, int) else None, want, f"sample frames with first_chunk {values}")
 
+    def assertTiledDecode(self, out: Path, pipe, w_: int, h_: int, what: str):
+        """The minimal plan decodes in diffusers' 256-pixel tiles every 192 pixels
+        (AutoencoderKLWan.tiled_decode: each tile the whole clip with its own cache, the overlaps
+        blended, then clamped): `dolly render --plan minimal` equals diffusers with the VAE's
+        tiling on, `--plan offload` equals it with tiling off, and the two differ (the tiny VAE
+        tells tiles from whole frames)."""
+        flags = ["--prompt", WAN["prompt"], "--negative", WAN["negative"], "--frames", 5, "--width", w_,
+                 "--height", h_, "--steps", 2, "--seed", WAN["seed"], "--guidance", WAN["guidance"]]
+        call = dict(prompt=WAN["prompt"], negative_prompt=WAN["negative"], num_frames=5, height=h_, width=w_,
+                    num_inference_steps=2, guidance_scale=WAN["guidance"], output_type="np")
+        whole = pipe(**call, generator=torch.Generator("cpu").manual_seed(WAN["seed"])).frames[0]
+        pipe.vae.enable_tiling()
+        try:
+            tiled = pipe(**call, generator=torch.Generator("cpu").manual_seed(WAN["seed"])).frames[0]
+        finally:
+            pipe.vae.disable_tiling()
+        seams = int(np.abs(u8(tiled) - u8(whole)).max())
+        note(f"{what} {w_}x{h_}: diffusers' tiled decode differs from its whole-frame one by up to {seams}/255")
+        self.assertGreater(seams, MAX_U8, "the tiny VAE does not tell tiles from the whole frame")
+        got = render(out, self.tmp / f"frames-minimal-{w_}", *flags, "--plan", "minimal")
+        self.assertFramesClose(got, u8(tiled), f"{what} {w_}x{h_} minimal (tiled VAE)", against="diffusers tiled")
+        got = render(out, self.tmp / f"frames-offload-{w_}", *flags, "--plan", "offload")
+        self.assertFramesClose(got, u8(whole), f"{what} {w_}x{h_} offload (whole frames)")
+
     def test_wan_t2v_matches_diffusers(self):
         base, out = self.tmp / "base", self.tmp / "onnx"
         tiny_wan_t2v(base)
@@ -1139,6 +1163,7 @@ class ExportWan(Case):
         d = int(np.abs(other - got).max())
         note(f"wan t2v: another prompt moves the frames by up to {d}/255")
         self.assertGreater(d, 2, "the prompt does not reach the frames")
+        self.assertTiledDecode(out, pipe, 336, 272, "wan2.1 t2v")  # latent 42x34: 2 x 2 tiles
 
     def _wan_call(self, pipe, image=None, **over):
         w = {**WAN, **over}
@@ -1198,6 +1223,8 @@ class ExportWan(Case):
         ref = self._wan_call(shifted(wan_pipe(base)), **ti2v)
         got = render(out, self.tmp / "frames", *wan_flags(**ti2v))
         self.assertFramesClose(got, u8(ref), "wan2.2 ti2v-5b text-to-video 9 frames 64px")
+        # the 2.2 VAE (16x, unpatchify 2): diffusers blends its tiles in 2x2 pixel blocks
+        self.assertTiledDecode(out, shifted(wan_pipe(base)), 320, 288, "wan2.2 ti2v-5b")  # latent 20x18
         export("wan", "--base", base, "--out", out_i2v, "--width", 64, "--height", 64, "--frames", 9, "--image-to-video")
         self.assertEqual(json.loads((out_i2v / "model_index.json").read_text())["_class_name"], "WanImageToVideoPipeline")
         self.assertEqual(list(onnx_inputs(out_i2v / "vae_encoder/model.onnx")), ["sample"])

@@ -295,7 +295,8 @@ def _cache_sizes(caches, h: int, w: int):
 
 def onnx_chunked_decode(sess, z: np.ndarray, chunk: int = 1) -> np.ndarray:
     """Runs an exported vae_decoder chunk by chunk (what the engine does): the first latent frame
-    alone from [B, C, 2, 1, 1] zero caches, then `chunk` latent frames per call."""
+    alone from [B, C, 2, 1, 1] zero caches, then `chunk` latent frames per call, clamped to
+    [-1, 1] as diffusers' decode is (the graph leaves the clamp to after tiles are blended)."""
     cache_names = [i.name for i in sess.get_inputs() if i.name.startswith("cache_in_")]
     shapes = {i.name: i.shape for i in sess.get_inputs()}
     caches = {n: np.zeros((z.shape[0], shapes[n][1], shapes[n][2], 1, 1), dtype=np.float32) for n in cache_names}
@@ -307,7 +308,7 @@ def onnx_chunked_decode(sess, z: np.ndarray, chunk: int = 1) -> np.ndarray:
         outs.append(res[0])
         caches = dict(zip(cache_names, res[1:]))
         f0 += k
-    return np.concatenate(outs, axis=2)
+    return np.clip(np.concatenate(outs, axis=2), -1.0, 1.0)
 
 
 def onnx_chunked_encode(sess, x: np.ndarray) -> np.ndarray:

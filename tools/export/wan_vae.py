@@ -147,7 +147,9 @@ def avg_down(ad, x: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
 
 def decoder_walk(vae, z: torch.Tensor, first: torch.Tensor, caches) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """AutoencoderKLWan._decode for one chunk: post_quant_conv, WanDecoder3d with the cache,
-    unpatchify, clamp."""
+    unpatchify. Not its clamp(-1, 1): diffusers' tiled decode blends the tiles' overlaps before it
+    clamps, so the graph gives the values unclamped and the engine clamps after any blending (its
+    postprocess, (x / 2 + 0.5) clamped to [0, 1], is the same clamp)."""
     from diffusers.models.autoencoders.autoencoder_kl_wan import unpatchify
 
     dec = vae.decoder
@@ -161,11 +163,7 @@ def decoder_walk(vae, z: torch.Tensor, first: torch.Tensor, caches) -> tuple[tor
     x = causal_conv(dec.conv_out, x, walk)
     if vae.config.patch_size is not None:
         x = unpatchify(x, patch_size=vae.config.patch_size)
-    # clamp(-1, 1) written as Max/Min: onnxruntime fuses a Conv followed by Clip into a new node,
-    # which becomes the last leaf of the graph and so the first place its execution order starts
-    # from (activation_memory.ort_order): every cache output would then run at the very end,
-    # holding each convolution's input until then (twice the memory, measured)
-    return torch.minimum(torch.maximum(x, x.new_tensor(-1.0)), x.new_tensor(1.0)), walk.out
+    return x, walk.out
 
 
 def encoder_walk(vae, x: torch.Tensor, first: torch.Tensor, caches) -> tuple[torch.Tensor, list[torch.Tensor]]:

@@ -3,7 +3,9 @@
 // linearly over the overlap (top edge with the tile above, left edge with the tile left)
 // and cropped, so big frames decode in bounded memory without visible seams. The decoder's
 // channel count comes from the tiles (3 for an image VAE, 3 x frames for a 3D VAE's tile
-// seen as [N, 3F, H, W]).
+// seen as [N, 3F, H, W]). A VAE whose decoder ends in an unpatchify (Wan2.2's, patch 2) is
+// blended by diffusers before it, over patch x patch pixel blocks: `patch` blends rows and
+// columns in groups of that many, with the group's weight.
 
 export type DecodeTile = (
   z: Float32Array,
@@ -35,6 +37,7 @@ export async function tiledDecode(
   decode: DecodeTile,
   tile = 64,
   overlapFactor = 0.25,
+  patch = 1,
 ): Promise<{ data: Float32Array; dims: [number, number, number, number] }> {
   const [N, C, h, w] = dims
   const overlap = Math.floor(tile * (1 - overlapFactor))
@@ -72,22 +75,28 @@ export async function tiledDecode(
       const at = (nc: number, y: number, x: number) => (nc * t.h + y) * t.w + x
       if (ri > 0) {
         const a = rows[ri - 1]![cj]!
-        const ext = Math.min(a.h, t.h, blendExtent)
+        // in patch-row groups: diffusers blends the patched rows, each weighted by its index
+        const groups = Math.floor(Math.min(a.h, t.h, blendExtent) / patch)
+        const ext = groups * patch
         for (let nc = 0; nc < N * outC; nc++)
-          for (let y = 0; y < ext; y++)
+          for (let y = 0; y < ext; y++) {
+            const wy = Math.floor(y / patch) / groups
             for (let x = 0; x < Math.min(t.w, a.w); x++) {
               const av = a.data[(nc * a.h + a.h - ext + y) * a.w + x]!
-              d[at(nc, y, x)] = av * (1 - y / ext) + d[at(nc, y, x)]! * (y / ext)
+              d[at(nc, y, x)] = av * (1 - wy) + d[at(nc, y, x)]! * wy
             }
+          }
       }
       if (cj > 0) {
         const a = row[cj - 1]!
-        const ext = Math.min(a.w, t.w, blendExtent)
+        const groups = Math.floor(Math.min(a.w, t.w, blendExtent) / patch)
+        const ext = groups * patch
         for (let nc = 0; nc < N * outC; nc++)
           for (let y = 0; y < Math.min(t.h, a.h); y++)
             for (let x = 0; x < ext; x++) {
+              const wx = Math.floor(x / patch) / groups
               const av = a.data[(nc * a.h + y) * a.w + a.w - ext + x]!
-              d[at(nc, y, x)] = av * (1 - x / ext) + d[at(nc, y, x)]! * (x / ext)
+              d[at(nc, y, x)] = av * (1 - wx) + d[at(nc, y, x)]! * wx
             }
       }
       const ch = Math.min(rowLimit, t.h)

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fitAspect, resizeLanczosPil, resizePil, type RgbImage } from '../media/image'
 import { readPythonJson, type ComponentInfo, type ModelFolder } from '../models/model-folder'
-import { wanFrameCount } from '../../../shared/render'
+import { WAN_VAE_TILE, wanFrameCount } from '../../../shared/render'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
 import { toFloat32 } from '../runtime/session'
@@ -23,6 +23,7 @@ import { promptClean } from '../tokenizers/prompt-clean'
 import { classifierFreeGuidance, PipelineError, toFramesHWC } from './common'
 import { CLIP_MEAN, CLIP_STD, toSignedCHW } from './svd-image'
 import { PipelineRun, type Embeddings, type Resolved } from './steps'
+import { tiledDecode } from './vae-tiling'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
 
 const f32 = Math.fround
@@ -151,6 +152,14 @@ export async function runChunked(
 ): Promise<{ data: Float32Array; dims: number[] }> {
   const parts: { data: Float32Array; dims: number[] }[] = []
   await forEachChunk(s, input, chunks, (data, dims) => void parts.push({ data, dims }), cancelled)
+  return joinFrames(parts)
+}
+
+/** Chunks [B, C, t, H, W] joined on the frame axis. */
+function joinFrames(parts: { data: Float32Array; dims: number[] }[]): {
+  data: Float32Array
+  dims: number[]
+} {
   const [B, C2, , H2, W2] = parts[0]!.dims as [number, number, number, number, number]
   const T = parts.reduce((a, p) => a + p.dims[2]!, 0)
   const joined = new Float32Array(B * C2 * T * H2 * W2)
@@ -169,12 +178,30 @@ export async function runChunked(
   return { data: joined, dims: [B, C2, T, H2, W2] }
 }
 
+/** How `decodeWanLatents` tiles the frame: latent tile side, its overlap, the decoder's unpatchify. */
+export type WanTiling = { latent: number; overlapFactor: number; patch: number }
+
+/** The tiling diffusers' tiled_decode does for a VAE of this spatial factor and patch size. */
+export function wanTiling(scale: number, patch: number): WanTiling {
+  return {
+    latent: WAN_VAE_TILE.sample / scale,
+    overlapFactor: 1 - WAN_VAE_TILE.stride / WAN_VAE_TILE.sample,
+    patch,
+  }
+}
+
 /**
  * diffusers' AutoencoderKLWan._decode over normalised-back latents [1, z, f, h, w]: one latent
  * frame per call (the first gives 1 frame, each later one `temporal`), written straight into the
  * clip's frames [F, 3, H, W] as each call returns, so nothing but one chunk and the clip is held.
  * `onFrames` gets each call's frames [t, 3, H, W] as they come (awaited before the next call);
  * with `keep` false the clip is not assembled (a streamed export never holds every frame).
+ *
+ * With `tiles` (the minimal plan) and a frame larger than one tile, it is diffusers' tiled_decode:
+ * each overlapping spatial tile runs the whole clip with its own feature cache, and the tiles are
+ * blended (vae-tiling.ts) before the frames are handed on. A call then holds one tile's
+ * activations and caches (256x256 pixels instead of the frame); the tiles' decoded frames are
+ * held until the blend.
  */
 export async function decodeWanLatents(
   s: ModelSession,
@@ -184,13 +211,14 @@ export async function decodeWanLatents(
   o: {
     temporal: number
     scale: number
-    onChunk?: (done: number) => void
+    tiles?: WanTiling | undefined
+    onChunk?: (done: number, total: number) => void
     onFrames?: (chunk: Float32Array, first: number, count: number) => Promise<void>
     keep?: boolean
     cancelled?: () => void
   },
 ): Promise<{ frames: Float32Array; F: number; H: number; W: number }> {
-  const [, , Fl, h, w] = dims
+  const [, zc, Fl, h, w] = dims
   const F = 1 + o.temporal * (Fl - 1)
   const H = h * o.scale
   const W = w * o.scale
@@ -198,6 +226,63 @@ export async function decodeWanLatents(
   const keep = o.keep ?? true
   const frames = new Float32Array(keep ? F * 3 * plane : 0)
   let t0 = 0
+  // frames t0.. out of `out` [1, 3, T, H, W] (its frames from `from`), into [F, 3, H, W]
+  const hand = async (out: Float32Array, T: number, from: number, t: number) => {
+    const dest = keep ? frames : new Float32Array(t * 3 * plane)
+    const at = keep ? t0 : 0
+    for (let c = 0; c < 3; c++)
+      for (let f = 0; f < t; f++)
+        dest.set(
+          out.subarray((c * T + from + f) * plane, (c * T + from + f + 1) * plane),
+          ((at + f) * 3 + c) * plane,
+        )
+    await o.onFrames?.(dest.subarray(at * 3 * plane, (at + t) * 3 * plane), t0, t)
+    t0 += t
+  }
+  const tiles = o.tiles
+  if (tiles && (h > tiles.latent || w > tiles.latent)) {
+    const stride = Math.floor(tiles.latent * (1 - tiles.overlapFactor))
+    const total = Math.ceil(h / stride) * Math.ceil(w / stride) * Fl
+    let done = 0
+    const clip = await tiledDecode(
+      lat,
+      [1, zc * Fl, h, w],
+      o.scale,
+      async (z, [, , th, tw]) => {
+        const parts: { data: Float32Array; dims: number[] }[] = []
+        await forEachChunk(
+          s,
+          { name, data: z, dims: [1, zc, Fl, th, tw] },
+          new Array<number>(Fl).fill(1),
+          (data, d) => {
+            const [b, ch, t, oh, ow] = d as [number, number, number, number, number]
+            if (b !== 1 || ch !== 3 || oh !== th * o.scale || ow !== tw * o.scale)
+              throw new PipelineError(
+                `the VAE decoder returned [${d.join(', ')}] for a ${tw * o.scale}x${th * o.scale} tile; expected [1, 3, ${t}, ${th * o.scale}, ${tw * o.scale}]`,
+              )
+            parts.push({ data, dims: d })
+            o.onChunk?.(++done, total)
+          },
+          o.cancelled,
+        )
+        const joined = joinFrames(parts)
+        if (joined.dims[2] !== F)
+          throw new PipelineError(
+            `the VAE decoder gave ${joined.dims[2]} frames for ${Fl} latent frames; expected ${F}`,
+          )
+        return joined.data
+      },
+      tiles.latent,
+      tiles.overlapFactor,
+      tiles.patch,
+    )
+    for (let k = 0, at = 0; k < Fl; k++) {
+      const t = k === 0 ? 1 : o.temporal
+      await hand(clip.data, F, at, t)
+      at += t
+    }
+    return { frames, F, H, W }
+  }
   let k = 0
   await forEachChunk(
     s,
@@ -209,18 +294,8 @@ export async function decodeWanLatents(
         throw new PipelineError(
           `the VAE decoder returned [${d.join(', ')}] for latent frame ${k}; expected [1, 3, ${k === 0 ? 1 : o.temporal}, ${H}, ${W}]`,
         )
-      // [1, 3, t, H, W] -> frames t0.. of [F, 3, H, W] (or this call's own [t, 3, H, W])
-      const dest = keep ? frames : new Float32Array(t * 3 * plane)
-      const at = keep ? t0 : 0
-      for (let c = 0; c < 3; c++)
-        for (let f = 0; f < t; f++)
-          dest.set(
-            out.subarray((c * t + f) * plane, (c * t + f + 1) * plane),
-            ((at + f) * 3 + c) * plane,
-          )
-      await o.onFrames?.(dest.subarray(at * 3 * plane, (at + t) * 3 * plane), t0, t)
-      t0 += t
-      o.onChunk?.(++k)
+      await hand(out, t, 0, t)
+      o.onChunk?.(++k, Fl)
     },
     o.cancelled,
   )
@@ -330,6 +405,12 @@ abstract class WanBase implements VideoPipeline {
   /** Frames per latent frame after the first (the VAE's temporal compression). */
   protected temporal(): number {
     return this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
+  }
+
+  /** The VAE decoder's final unpatchify (config patch_size: Wan2.2's 2), 1 without one. */
+  protected vaePatch(): number {
+    const p = this.vaeConfig['patch_size']
+    return typeof p === 'number' && p > 1 ? p : 1
   }
 
   /** The VAE's latent channels (z_dim). */
@@ -595,11 +676,14 @@ abstract class WanBase implements VideoPipeline {
       const name = this.model.components['vae_decoder']!.inputNames['latent_sample']!
       const F = 1 + this.temporal() * (Fl - 1)
       const [H, W] = [h * this.model.vae.scaleFactor, w * this.model.vae.scaleFactor]
+      const scale = this.model.vae.scaleFactor
       return decodeWanLatents(s, name, lat, dims, {
         temporal: this.temporal(),
-        scale: this.model.vae.scaleFactor,
+        scale,
+        // minimal: diffusers' tiled decode (each tile the whole clip with its own cache)
+        tiles: run.minimal ? wanTiling(scale, this.vaePatch()) : undefined,
         keep,
-        onChunk: (done) => run.hooks.onProgress?.({ stage: 'decode', step: done, steps: Fl }),
+        onChunk: (done, steps) => run.hooks.onProgress?.({ stage: 'decode', step: done, steps }),
         onFrames: stream
           ? async (chunk, first, count) => {
               if (first + count <= handed) return
