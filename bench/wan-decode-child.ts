@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { wanVaeDecoder } from '../src/demo-model/wan-models'
-import { decodeWanLatents, forEachChunk } from '../src/main/engine/pipelines/wan'
+import { decodeWanLatents, forEachChunk, wanTiling } from '../src/main/engine/pipelines/wan'
 import { Runtime } from '../src/main/engine/runtime/session'
 
 const [latentFrames, mode, h, w, hidden] = process.argv
@@ -23,8 +23,14 @@ const mib = (b: number) => b / 1024 ** 2
 const baseline = process.memoryUsage().rss
 const t0 = performance.now()
 let outBytes = 0
-if (mode === 'chunked') {
-  const out = await decodeWanLatents(s, 'latent_sample', lat, dims, { temporal: 4, scale: 8 })
+if (mode === 'chunked' || mode === 'tiled') {
+  // tiled: the minimal plan's 256-pixel tiles, each the whole clip with its own cache
+  const tiles = mode === 'tiled' ? wanTiling(8, 1) : undefined
+  const out = await decodeWanLatents(s, 'latent_sample', lat, dims, {
+    temporal: 4,
+    scale: 8,
+    tiles,
+  })
   outBytes = out.frames.byteLength
 } else {
   await forEachChunk(s, { name: 'latent_sample', data: lat, dims }, [1, latentFrames - 1], (o) => {

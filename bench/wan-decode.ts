@@ -22,7 +22,7 @@ type Point = {
 
 function measure(
   latentFrames: number,
-  mode: 'chunked' | 'one-call',
+  mode: 'chunked' | 'one-call' | 'tiled',
   h: number,
   w: number,
   hidden: number,
@@ -51,6 +51,8 @@ export function wanDecodeMemory(): Record<string, unknown> {
   const latentFrames = [3, 6, 11, 21] // 9, 21, 41, 81 frames
   const chunked = latentFrames.map((f) => measure(f, 'chunked', h, w, hidden))
   const oneCall = latentFrames.map((f) => measure(f, 'one-call', h, w, hidden))
+  // the minimal plan: per call one 256x256 tile, but every tile's frames are held until the blend
+  const tiled = latentFrames.map((f) => measure(f, 'tiled', h, w, hidden))
   const spread = (ps: Point[]) =>
     Number(
       (Math.max(...ps.map((p) => p.workingMiB)) - Math.min(...ps.map((p) => p.workingMiB))).toFixed(
@@ -66,5 +68,7 @@ export function wanDecodeMemory(): Record<string, unknown> {
     chunked_working_spread_mib: spread(chunked),
     one_call_working_mib: oneCall.map((p) => p.workingMiB),
     one_call_working_spread_mib: spread(oneCall),
+    tiled_working_mib: tiled.map((p) => p.workingMiB),
+    tiled_ms: tiled.map((p) => p.ms),
   }
 }

@@ -310,7 +310,7 @@ class WanVaeFirstFrameEncoderExport(nn.Module):
 
 def decode_in_chunks(vae, z: torch.Tensor, chunk: int = 1) -> torch.Tensor:
     """The chunked decode in torch (what the ONNX graph runs): first latent frame alone, then
-    `chunk` latent frames per call. Equals vae.decode(z)."""
+    `chunk` latent frames per call, clamped as diffusers' decode ends. Equals vae.decode(z)."""
     channels = cache_channels(vae, "decoder")
     caches = [z.new_zeros(z.shape[0], c, t, 1, 1) for c, t in channels]
     parts = []
@@ -321,7 +321,7 @@ def decode_in_chunks(vae, z: torch.Tensor, chunk: int = 1) -> torch.Tensor:
         out, caches = decoder_walk(vae, z[:, :, f0:f0 + k], first, caches)
         parts.append(out)
         f0 += k
-    return torch.cat(parts, dim=2)
+    return torch.cat(parts, dim=2).clamp(-1.0, 1.0)
 
 
 def encode_in_chunks(vae, x: torch.Tensor) -> torch.Tensor:

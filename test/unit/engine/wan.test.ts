@@ -9,7 +9,13 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ModelFolderError, ModelSessions, openModelFolder, Runtime } from '../../../src/main/engine'
+import {
+  ModelFolderError,
+  ModelSessions,
+  openModelFolder,
+  Runtime,
+  type MemoryPlan,
+} from '../../../src/main/engine'
 import { resizeLanczosPil, resizePil, type RgbImage } from '../../../src/main/engine/media/image'
 import {
   poseRowsFromPath,
@@ -93,12 +99,12 @@ function spyRuntime(): { runtime: Runtime; calls: Call[] } {
   return { runtime, calls }
 }
 
-function open(dir: string, runtime: Runtime) {
+function open(dir: string, runtime: Runtime, plan: MemoryPlan = 'offload') {
   const model = openModelFolder(dir)
   const sessions = new ModelSessions(
     runtime,
     Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])),
-    'offload',
+    plan,
   )
   return { model, sessions }
 }
@@ -271,6 +277,71 @@ describe.skipIf(skip)('WanPipeline (text-to-video) on a tiny fixture', () => {
     const joined = new Float32Array(whole.frames.length)
     for (const g of got) joined.set(g.frames, g.first * 32 * 32 * 3)
     expect(maxAbs(joined, whole.frames)).toBe(0)
+  })
+
+  it("under minimal the VAE decodes in diffusers' 256-pixel tiles, each tile the whole clip from a fresh cache", async () => {
+    const dir = writeWanFolder(fresh(), { kind: 't2v', tokenizerFrom: t5Tok })
+    const call = {
+      prompt: 'a boat',
+      numFrames: 5,
+      width: 320,
+      height: 256,
+      numInferenceSteps: 2,
+      seed: 5,
+    }
+    const untiled = spyRuntime()
+    const a = open(dir, untiled.runtime)
+    const whole = await a.sessions.job(() => new WanPipeline(a.model, a.sessions).call(call))
+    const spy = spyRuntime()
+    const b = open(dir, spy.runtime, 'minimal')
+    const progress: { step: number; steps: number }[] = []
+    const tiled = await b.sessions.job(() =>
+      new WanPipeline(b.model, b.sessions).call(call, {
+        onProgress: (p) => p.stage === 'decode' && progress.push({ step: p.step, steps: p.steps }),
+      }),
+    )
+    // latent 40x32: tiles of 32 every 24 (rows at 0 and 24, columns at 0 and 24), tile by tile,
+    // each over the clip's 2 latent frames, the first of each from first_chunk and zero caches
+    const dec = spy.calls.filter((c) => c.component === 'vae_decoder')
+    expect(dec.map((c) => c.feeds['latent_sample']!.dims.slice(2))).toEqual([
+      [1, 32, 32],
+      [1, 32, 32],
+      [1, 32, 16],
+      [1, 32, 16],
+      [1, 8, 32],
+      [1, 8, 32],
+      [1, 8, 16],
+      [1, 8, 16],
+    ])
+    expect(dec.map((c) => c.feeds['first_chunk']!.data[0])).toEqual([1, 0, 1, 0, 1, 0, 1, 0])
+    for (const c of dec.filter((_, i) => i % 2 === 0))
+      expect(Math.max(...Array.from(c.feeds['cache_in_0']!.data, Math.abs))).toBe(0)
+    expect(progress.at(-1)).toEqual({ step: 8, steps: 8 })
+    // the untiled run: one call per latent frame at full size
+    expect(
+      untiled.calls
+        .filter((c) => c.component === 'vae_decoder')
+        .map((c) => c.feeds['latent_sample']!.dims.slice(3)),
+    ).toEqual([
+      [32, 40],
+      [32, 40],
+    ])
+    // the top-left tile's own 192x192 (blended with nothing, away from its cut edges) is the
+    // untiled frame; the blended overlaps are not
+    const F = 5
+    let inside = 0
+    let seams = 0
+    for (let f = 0; f < F; f++)
+      for (let y = 0; y < 256; y++)
+        for (let x = 0; x < 320; x++)
+          for (let c = 0; c < 3; c++) {
+            const i = ((f * 256 + y) * 320 + x) * 3 + c
+            const d = Math.abs(tiled.frames[i]! - whole.frames[i]!)
+            if (y < 192 && x < 192) inside = Math.max(inside, d)
+            else seams = Math.max(seams, d)
+          }
+    expect(inside).toBeLessThan(1e-5)
+    expect(seams).toBeGreaterThan(1e-3)
   })
 
   it("Wan2.2 A14B: transformer_2 with guidance_scale_2 below boundary_ratio x 1000, at diffusers' steps, one expert loaded at a time", async () => {
