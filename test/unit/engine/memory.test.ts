@@ -71,7 +71,7 @@ describe.skipIf(skip)('memory plans', () => {
   it('minimal runs the text encoder on the CPU provider, the other stages on the GPU one', async () => {
     for (const plan of ['offload', 'minimal'] as const) {
       const created: Record<string, string> = {}
-      const { sessions, pipe } = setup(plan, {
+      const { runtime, sessions, pipe } = setup(plan, {
         preferCuda: true,
         providers: ['cuda'],
         // what each session was asked to run on; here it runs on the CPU whatever it asked
@@ -87,6 +87,8 @@ describe.skipIf(skip)('memory plans', () => {
         unet: 'cuda',
         vae_decoder: 'cuda',
       })
+      // the run is reported on the GPU provider, not on the CPU the text encoder was put on
+      expect(runtime.lastProvider, plan).toBe('cuda')
     }
   })
 

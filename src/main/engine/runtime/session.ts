@@ -133,7 +133,8 @@ export class Runtime {
         continue
       }
       const s = new ModelSession(this, session, path, label, provider)
-      this.lastProvider = provider
+      // a session put on the CPU on purpose (minimal's text encoder) says nothing of the provider
+      if (!opts.cpuOnly) this.lastProvider = provider
       this.live.add(s)
       return s
     }
