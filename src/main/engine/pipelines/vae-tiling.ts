@@ -30,6 +30,11 @@ function crop(
   return out
 }
 
+/** Latent pixels from one tile's start to the next (diffusers' tile stride). */
+export function tileStride(tile: number, overlapFactor: number): number {
+  return Math.floor(tile * (1 - overlapFactor))
+}
+
 export async function tiledDecode(
   z: Float32Array,
   dims: [number, number, number, number],
@@ -40,7 +45,7 @@ export async function tiledDecode(
   patch = 1,
 ): Promise<{ data: Float32Array; dims: [number, number, number, number] }> {
   const [N, C, h, w] = dims
-  const overlap = Math.floor(tile * (1 - overlapFactor))
+  const overlap = tileStride(tile, overlapFactor)
   const sampleTile = tile * scale
   const blendExtent = Math.floor(sampleTile * overlapFactor)
   const rowLimit = sampleTile - blendExtent

@@ -23,7 +23,7 @@ import { promptClean } from '../tokenizers/prompt-clean'
 import { classifierFreeGuidance, PipelineError, toFramesHWC } from './common'
 import { CLIP_MEAN, CLIP_STD, toSignedCHW } from './svd-image'
 import { PipelineRun, type Embeddings, type Resolved } from './steps'
-import { tiledDecode } from './vae-tiling'
+import { tiledDecode, tileStride } from './vae-tiling'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
 
 const f32 = Math.fround
@@ -241,7 +241,7 @@ export async function decodeWanLatents(
   }
   const tiles = o.tiles
   if (tiles && (h > tiles.latent || w > tiles.latent)) {
-    const stride = Math.floor(tiles.latent * (1 - tiles.overlapFactor))
+    const stride = tileStride(tiles.latent, tiles.overlapFactor)
     const total = Math.ceil(h / stride) * Math.ceil(w / stride) * Fl
     let done = 0
     const clip = await tiledDecode(
@@ -675,8 +675,8 @@ abstract class WanBase implements VideoPipeline {
       const s = await this.sessions.get('vae_decoder')
       const name = this.model.components['vae_decoder']!.inputNames['latent_sample']!
       const F = 1 + this.temporal() * (Fl - 1)
-      const [H, W] = [h * this.model.vae.scaleFactor, w * this.model.vae.scaleFactor]
       const scale = this.model.vae.scaleFactor
+      const [H, W] = [h * scale, w * scale]
       return decodeWanLatents(s, name, lat, dims, {
         temporal: this.temporal(),
         scale,
