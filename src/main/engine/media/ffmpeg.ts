@@ -510,59 +510,10 @@ export type ClipEncoder = {
  * cancel, a failure or a killed ffmpeg leaves nothing at the target.
  */
 export function openClipEncoder(numFrames: number, o: EncodeOptions): ClipEncoder {
-  const format = o.format ?? formatFromPath(o.out)
   const frameBytes = o.width * o.height * 3
-  if (!Number.isInteger(numFrames) || numFrames < 1)
-    throw new MediaError(`a clip needs at least one frame, got ${numFrames}`)
-  if (!(o.fps > 0 && o.fps <= 240))
-    throw new MediaError(`fps must be between 0 and 240, got ${o.fps}`)
-  if (
-    format === 'png' &&
-    existsSync(o.out) &&
-    (!statSync(o.out).isDirectory() || readdirSync(o.out).length > 0)
-  ) {
-    throw new MediaError(
-      `${o.out}: already exists and is not an empty folder; choose a new folder for the PNG frames`,
-    )
-  }
-  const ff = findFfmpeg()
-  const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
-  if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
-  const tmp = tempFor(o.out, format)
-  const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
-  if (format === 'png') mkdirSync(tmp)
-  const outFrames = o.interpolate ? interpolatedFrames(numFrames, o.interpolate) : numFrames
-
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-nostats',
-    '-progress',
-    'pipe:1',
-    '-y',
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'rgb24',
-    '-s',
-    `${o.width}x${o.height}`,
-    '-r',
-    String(o.fps),
-    '-i',
-    'pipe:0',
-    ...outputArgs(format, {
-      fps: o.fps,
-      loop: o.loop ?? 0,
-      quality: o.quality ?? 30,
-      scale: o.scale ?? 1,
-      ...(o.interpolate
-        ? { interpolate: { factor: o.interpolate.factor, frames: outFrames } }
-        : {}),
-      ...(o.streaming ? { streaming: true } : {}),
-    }),
-    target,
-  ]
+  const { format, ff, tmp, target, outFrames, output } = prepareEncode(numFrames, o)
+  const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`]
+  const args = [...QUIET, ...input, '-r', String(o.fps), '-i', 'pipe:0', ...output, target]
   const run = startFfmpeg(ff.path, args, outFrames, o)
   let written = 0
   let done = false
@@ -608,7 +559,7 @@ function startFfmpeg(
   bin: string,
   args: string[],
   numFrames: number,
-  o: EncodeOptions,
+  o: Pick<EncodeOptions, 'signal' | 'onSpawn' | 'onProgress'>,
 ): { write(b: Uint8Array): Promise<void>; end(): Promise<void>; kill(): void } {
   let settled = false
   let failure: Error | null = null
@@ -706,81 +657,71 @@ export async function encodeFromFrames(
   numFrames: number,
   o: Omit<EncodeOptions, 'width' | 'height'>,
 ): Promise<string> {
-  const format = o.format ?? formatFromPath(o.out)
-  const ff = findFfmpeg()
-  const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
-  if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
-  const tmp = tempFor(o.out, format)
-  if (format === 'png') mkdirSync(tmp)
-  const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
-  const outFrames = o.interpolate ? interpolatedFrames(numFrames, o.interpolate) : numFrames
+  const { format, ff, tmp, target, outFrames, output } = prepareEncode(numFrames, o)
   const frames = ['-framerate', String(o.fps), '-start_number', '0', '-i']
   // an interpolated loop reads the first frame once more after the last (concat), so its
   // last in-betweens lead back into the first
   const loopBack = o.interpolate?.loop
     ? ['-framerate', String(o.fps), '-i', join(framesDir, 'frame_0000.png')]
     : []
-  const out = outputArgs(format, {
+  const args = [
+    ...QUIET,
+    ...frames,
+    join(framesDir, 'frame_%04d.png'),
+    ...loopBack,
+    ...(loopBack.length ? lapThen(output) : output),
+    target,
+  ]
+  const run = startFfmpeg(ff.path, args, outFrames, o)
+  try {
+    await run.end()
+  } catch (err) {
+    run.kill()
+    dropTemp(tmp)
+    throw err
+  }
+  return commitTemp(tmp, o.out, format, outFrames, ff.path)
+}
+
+/** Quiet but for errors, progress on stdout, and the temp target overwritten. */
+const QUIET = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-y']
+
+/**
+ * What both encoders check and set up before ffmpeg starts: the frame count, the rate, the
+ * destination (a PNG folder must be new or empty), the temp target beside it that is renamed
+ * into place when done, the output's frame count and ffmpeg's output arguments.
+ */
+function prepareEncode(numFrames: number, o: Omit<EncodeOptions, 'width' | 'height'>) {
+  const format = o.format ?? formatFromPath(o.out)
+  if (!Number.isInteger(numFrames) || numFrames < 1)
+    throw new MediaError(`a clip needs at least one frame, got ${numFrames}`)
+  if (!(o.fps > 0 && o.fps <= 240))
+    throw new MediaError(`fps must be between 0 and 240, got ${o.fps}`)
+  if (
+    format === 'png' &&
+    existsSync(o.out) &&
+    (!statSync(o.out).isDirectory() || readdirSync(o.out).length > 0)
+  ) {
+    throw new MediaError(
+      `${o.out}: already exists and is not an empty folder; choose a new folder for the PNG frames`,
+    )
+  }
+  const ff = findFfmpeg()
+  const dir = format === 'png' ? dirname(o.out.replace(/[\\/]+$/, '')) : dirname(o.out)
+  if (!existsSync(dir)) throw new MediaError(`${dir}: the destination folder does not exist`)
+  const outFrames = o.interpolate ? interpolatedFrames(numFrames, o.interpolate) : numFrames
+  const output = outputArgs(format, {
     fps: o.fps,
     loop: o.loop ?? 0,
     quality: o.quality ?? 30,
     scale: o.scale ?? 1,
     ...(o.interpolate ? { interpolate: { factor: o.interpolate.factor, frames: outFrames } } : {}),
+    ...(o.streaming ? { streaming: true } : {}),
   })
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-nostats',
-    '-progress',
-    'pipe:1',
-    '-y',
-    ...frames,
-    join(framesDir, 'frame_%04d.png'),
-    ...loopBack,
-    ...(loopBack.length ? lapThen(out) : out),
-    target,
-  ]
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-      if (child.pid) o.onSpawn?.(child.pid)
-      let stderr = ''
-      const onAbort = () => child.kill('SIGKILL')
-      o.signal?.addEventListener('abort', onAbort)
-      const parser = new ProgressParser(
-        (p) =>
-          p.frame !== null &&
-          o.onProgress?.({
-            frames: p.frame,
-            totalFrames: numFrames,
-            fraction: Math.min(1, p.frame / numFrames),
-          }),
-      )
-      child.stdout.setEncoding('utf8').on('data', (d: string) => parser.push(d))
-      child.stderr
-        .setEncoding('utf8')
-        .on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
-      child.on('error', (e) => reject(new MediaError(`ffmpeg could not start: ${e.message}`)))
-      child.on('close', (code, signal) => {
-        o.signal?.removeEventListener('abort', onAbort)
-        if (o.signal?.aborted) reject(new MediaError('cancelled'))
-        else if (code === 0) resolve()
-        else
-          reject(
-            new MediaError(
-              signal
-                ? `ffmpeg was killed (${signal})`
-                : `ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').pop()}`,
-            ),
-          )
-      })
-    })
-  } catch (err) {
-    dropTemp(tmp)
-    throw err
-  }
-  return commitTemp(tmp, o.out, format, outFrames, ff.path)
+  const tmp = tempFor(o.out, format)
+  if (format === 'png') mkdirSync(tmp)
+  const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
+  return { format, ff, tmp, target, outFrames, output }
 }
 
 /**
