@@ -4,6 +4,7 @@
 import { z } from 'zod'
 import { ProjectDoc } from './contract'
 import { SCHEDULER_NAMES } from './render'
+import { parseJsonFile } from './json'
 
 export const PROJECT_FORMAT = 'dolly-project'
 export const PROJECT_VERSION = 5
@@ -115,16 +116,7 @@ const MIGRATIONS: Record<number, Migration> = {
 
 /** Parses a project file (any supported version) into the current form. */
 export function parseProject(text: string): { file: ProjectFile; migratedFrom: number | null } {
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (err) {
-    const m = /position (\d+)/.exec(String(err))
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : null
-    throw new ProjectFormatError(
-      `not valid JSON${line ? ` (line ${line})` : ''}: ${err instanceof Error ? err.message : err}`,
-    )
-  }
+  const raw = parseJsonFile(text, (message) => new ProjectFormatError(message))
   if (
     !raw ||
     typeof raw !== 'object' ||

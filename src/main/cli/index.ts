@@ -152,20 +152,17 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       opts[name] = v
     } else throw new UsageError(`unknown option --${name}`)
   }
-  const int = (k: string, min: number, max: number): number | undefined => {
+  const numberOpt = (k: string, min: number, max: number, whole: boolean) => {
     if (opts[k] === undefined) return undefined
     const n = Number(opts[k])
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new UsageError(`--${k} must be an integer from ${min} to ${max}, got "${opts[k]}"`)
+    if (!(whole ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max)
+      throw new UsageError(
+        `--${k} must be ${whole ? 'an integer' : 'a number'} from ${min} to ${max}, got "${opts[k]}"`,
+      )
     return n
   }
-  const num = (k: string, min: number, max: number): number | undefined => {
-    if (opts[k] === undefined) return undefined
-    const n = Number(opts[k])
-    if (!Number.isFinite(n) || n < min || n > max)
-      throw new UsageError(`--${k} must be a number from ${min} to ${max}, got "${opts[k]}"`)
-    return n
-  }
+  const int = (k: string, min: number, max: number) => numberOpt(k, min, max, true)
+  const num = (k: string, min: number, max: number) => numberOpt(k, min, max, false)
   if (opts['prompt'] === undefined && opts['image'] === undefined) {
     throw new UsageError('--prompt is required (or --image for an image-to-video model)')
   }

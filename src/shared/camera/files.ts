@@ -13,6 +13,7 @@ import {
 } from './convert'
 import { poseProblem } from './limits'
 import type { CameraPose } from './trajectory'
+import { parseJsonFile } from '../json'
 
 export class PoseFileError extends Error {
   constructor(
@@ -68,17 +69,7 @@ function finite(v: unknown): v is number {
 
 /** MotionCtrl pose JSON: [[12 numbers], ...] (world-to-camera rows, OpenCV axes). */
 export function importMotionCtrlJson(text: string, frames: number, fov = 45): ImportResult {
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch (err) {
-    const m = /position (\d+)/.exec(String(err))
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined
-    throw new PoseFileError(
-      `not valid JSON${line ? ` (line ${line})` : ''}: ${err instanceof Error ? err.message : err}`,
-      line,
-    )
-  }
+  const data = parseJsonFile(text, (message, line) => new PoseFileError(message, line))
   if (!Array.isArray(data))
     throw new PoseFileError(
       'expected a JSON list of frames, each a list of 12 numbers (a 3x4 [R|t] row-major)',
