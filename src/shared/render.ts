@@ -336,20 +336,16 @@ export const InputImage = z
   .strict()
 export type InputImage = z.infer<typeof InputImage>
 
-const Seed = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 32 - 1)
-
 /** The bounds of the numeric settings: the request schema and the panel's fields share them. */
 export const SETTING_LIMITS = {
   steps: { min: 1, max: 500 },
   guidance: { min: 0, max: 50 },
   frames: { min: 1, max: 256 },
   fps: { min: 1, max: 60 },
+  seed: { min: 0, max: 2 ** 32 - 1 },
 } as const
 const L = SETTING_LIMITS
+const Seed = z.number().int().min(L.seed.min).max(L.seed.max)
 
 /**
  * What one render is made of, besides its camera: the shot's settings and a render request

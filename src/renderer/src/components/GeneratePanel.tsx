@@ -18,6 +18,7 @@ import {
 } from '../../../shared/render'
 import { randomSeed, type Settings } from '../state/project'
 import { ImageDrop } from './ImageDrop'
+import { NumberField, SelectField } from './Fields'
 
 type Props = {
   models: ModelSummary[]
@@ -64,25 +65,21 @@ export function GeneratePanel({
         onGenerate()
       }}
     >
-      <label className="field">
-        <span>Model</span>
-        <select
-          value={s.modelId}
-          onChange={(e) => {
-            // the new model's own settings (frames, steps, guidance, fps, size...): one undo step
-            const next = models.find((m) => m.id === e.target.value)
-            if (next) onChange(settingsForModel(s, next))
-          }}
-          data-testid="model-picker"
-        >
-          {models.map((m) => (
-            <option key={m.id} value={m.id} disabled={m.error !== null}>
-              {m.label}
-              {m.error ? ' (refused)' : ''}
-            </option>
-          ))}
-        </select>
-      </label>
+      <SelectField
+        label="Model"
+        value={s.modelId}
+        choices={models.map((m) => ({
+          value: m.id,
+          label: m.error ? `${m.label} (refused)` : m.label,
+          disabled: m.error !== null,
+        }))}
+        onChange={(id) => {
+          // the new model's own settings (frames, steps, guidance, fps, size...): one undo step
+          const next = models.find((m) => m.id === id)
+          if (next) onChange(settingsForModel(s, next))
+        }}
+        testId="model-picker"
+      />
       {model?.demo ? (
         <p className="hint warn">
           Demo model with random weights: its clips show patterns, not your prompt.
@@ -123,18 +120,14 @@ export function GeneratePanel({
         </>
       ) : null}
       <div className="row">
-        <label className="field">
-          <span>Seed</span>
-          <input
-            type="number"
-            min={0}
-            value={s.seed}
-            onChange={(e) =>
-              onChange({ seed: Math.max(0, Math.floor(num(e.target.value, s.seed))) }, 'seed')
-            }
-            data-testid="seed"
-          />
-        </label>
+        <NumberField
+          label="Seed"
+          value={s.seed}
+          integer
+          {...SETTING_LIMITS.seed}
+          onCommit={(seed) => onChange({ seed }, 'seed')}
+          testId="seed"
+        />
         <button
           type="button"
           className="small"
@@ -156,40 +149,35 @@ export function GeneratePanel({
         </button>
       </div>
       <div className="row">
-        <IntField
+        <NumberField
           label="Steps"
           value={s.steps}
-          min={SETTING_LIMITS.steps.min}
-          max={SETTING_LIMITS.steps.max}
-          onValue={(steps) => onChange({ steps }, 'steps')}
+          integer
+          {...SETTING_LIMITS.steps}
+          onCommit={(steps) => onChange({ steps }, 'steps')}
         />
-        <label
-          className="field"
+        <NumberField
+          label={facts?.guidanceKind === 'frame-ramp' ? 'Max guidance' : 'Guidance'}
+          value={s.guidance}
+          {...SETTING_LIMITS.guidance}
+          step={0.5}
+          onCommit={(guidance) => onChange({ guidance }, 'guidance')}
+          testId="guidance"
           title={
             facts?.guidanceKind === 'frame-ramp'
               ? `${facts.label} guides each frame from ${facts.minGuidance} (the first) up to this value (the last)`
               : 'Classifier-free guidance scale'
           }
-        >
-          <span>{facts?.guidanceKind === 'frame-ramp' ? 'Max guidance' : 'Guidance'}</span>
-          <input
-            data-testid="guidance"
-            type="number"
-            min={SETTING_LIMITS.guidance.min}
-            max={SETTING_LIMITS.guidance.max}
-            step={0.5}
-            value={s.guidance}
-            onChange={(e) => onChange({ guidance: num(e.target.value, s.guidance) }, 'guidance')}
-          />
-        </label>
+        />
       </div>
       <div className="row">
-        <IntField
+        <NumberField
           label="Frames"
           value={s.frames}
+          integer
           min={2}
           max={maxFrames}
-          onValue={(frames) => onChange({ frames }, 'frames')}
+          onCommit={(frames) => onChange({ frames }, 'frames')}
           testId="frames"
           title={
             model?.maxFrames
@@ -199,12 +187,12 @@ export function GeneratePanel({
               : undefined
           }
         />
-        <IntField
+        <NumberField
           label="FPS"
           value={s.fps}
-          min={SETTING_LIMITS.fps.min}
-          max={SETTING_LIMITS.fps.max}
-          onValue={(fps) => onChange({ fps }, 'fps')}
+          integer
+          {...SETTING_LIMITS.fps}
+          onCommit={(fps) => onChange({ fps }, 'fps')}
         />
       </div>
       {model && facts?.contextWindows ? (
@@ -216,79 +204,47 @@ export function GeneratePanel({
         </small>
       ) : null}
       {facts?.decodeChunk?.temporal ? (
-        <label
-          className="field"
+        <NumberField
+          label="Decode chunk"
+          value={s.decodeChunk}
+          integer
+          min={1}
+          max={s.frames}
+          placeholder={model?.defaults.decodeChunk === 'all' ? 'all frames' : ''}
+          onCommit={(decodeChunk) => onChange({ decodeChunk }, 'decodeChunk')}
+          onClear={() => onChange({ decodeChunk: undefined }, 'decodeChunk')}
+          testId="decode-chunk"
           title="Frames per VAE decode call: more mixes frames more smoothly and needs more memory (the minimal plan lowers it)"
-        >
-          <span>Decode chunk</span>
-          <input
-            type="number"
-            min={1}
-            max={s.frames}
-            placeholder={model?.defaults.decodeChunk === 'all' ? 'all frames' : ''}
-            value={s.decodeChunk ?? ''}
-            onChange={(e) =>
-              onChange(
-                {
-                  decodeChunk:
-                    e.target.value === ''
-                      ? undefined
-                      : Math.min(s.frames, Math.max(1, Math.floor(num(e.target.value, 1)))),
-                },
-                'decodeChunk',
-              )
-            }
-            data-testid="decode-chunk"
-          />
-        </label>
+        />
       ) : null}
-      <label className="field">
-        <span>Size</span>
-        <select
-          value={s.width && s.height ? `${s.width}x${s.height}` : ''}
-          disabled={!model || model.sizes.length <= 1}
-          onChange={(e) => {
-            const [w, h] = e.target.value.split('x').map(Number)
-            onChange(w && h ? { width: w, height: h } : { width: undefined, height: undefined })
-          }}
-          data-testid="size"
-          title="Output size (the model's own first; others keep about its pixel count)"
-        >
-          {model?.sizes.map((z, i) => (
-            <option key={z.label} value={i === 0 ? '' : `${z.width}x${z.height}`}>
-              {z.label}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field">
-        <span>Scheduler</span>
-        <select
-          value={s.scheduler}
-          onChange={(e) => onChange({ scheduler: e.target.value as Settings['scheduler'] })}
-          data-testid="scheduler"
-        >
-          <option value="">the model&apos;s own</option>
-          {(facts?.schedulers ?? []).map((n) => (
-            <option key={n} value={n}>
-              {n}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label className="field">
-        <span>Memory plan</span>
-        <select
-          value={s.plan}
-          onChange={(e) => onChange({ plan: e.target.value as Settings['plan'] })}
-        >
-          {PlanSetting.options.map((p) => (
-            <option key={p} value={p}>
-              {p} ({PLAN_HINTS[p]})
-            </option>
-          ))}
-        </select>
-      </label>
+      <SelectField
+        label="Size"
+        value={s.width && s.height ? `${s.width}x${s.height}` : ''}
+        choices={(model?.sizes ?? []).map((z, i) => ({
+          value: i === 0 ? '' : `${z.width}x${z.height}`,
+          label: z.label,
+        }))}
+        onChange={(v) => {
+          const [w, h] = v.split('x').map(Number)
+          onChange(w && h ? { width: w, height: h } : { width: undefined, height: undefined })
+        }}
+        disabled={!model || model.sizes.length <= 1}
+        testId="size"
+        title="Output size (the model's own first; others keep about its pixel count)"
+      />
+      <SelectField
+        label="Scheduler"
+        value={s.scheduler}
+        choices={[{ value: '', label: "the model's own" }, ...(facts?.schedulers ?? [])]}
+        onChange={(scheduler) => onChange({ scheduler })}
+        testId="scheduler"
+      />
+      <SelectField
+        label="Memory plan"
+        value={s.plan}
+        choices={PlanSetting.options.map((p) => ({ value: p, label: `${p} (${PLAN_HINTS[p]})` }))}
+        onChange={(plan) => onChange({ plan })}
+      />
       <label className="field">
         <span>Motion strength</span>
         <input
@@ -398,96 +354,48 @@ function LongTake({
       <details>
         <summary>Context windows</summary>
         <div className="row">
-          <label
-            className="field"
+          <NumberField
+            label="Window"
+            value={c.window}
+            integer
+            min={2}
+            max={model.maxFrames ?? SETTING_LIMITS.frames.max}
+            placeholder={String(model.maxFrames ?? '')}
+            onCommit={(v) => setContext({ window: v }, 'context-window')}
+            onClear={() => setContext({ window: undefined }, 'context-window')}
+            testId="context-window-size"
             title="Frames the denoiser sees at once (at most the motion window)"
-          >
-            <span>Window</span>
-            <input
-              type="number"
-              min={2}
-              max={model.maxFrames ?? 256}
-              placeholder={String(model.maxFrames ?? '')}
-              value={c.window ?? ''}
-              onChange={(e) =>
-                setContext(
-                  {
-                    window:
-                      e.target.value === ''
-                        ? undefined
-                        : Math.max(2, Math.floor(num(e.target.value, window))),
-                  },
-                  'context-window',
-                )
-              }
-              data-testid="context-window-size"
-            />
-          </label>
-          <label
-            className="field"
+          />
+          <NumberField
+            label="Overlap"
+            value={c.overlap}
+            integer
+            min={1}
+            max={Math.max(1, window - 1)}
+            placeholder={String(Math.max(1, Math.floor(window / 4)))}
+            onCommit={(v) => setContext({ overlap: v }, 'context-overlap')}
+            onClear={() => setContext({ overlap: undefined }, 'context-overlap')}
+            testId="context-overlap"
             title="Frames neighbouring windows share (more: smoother, slower)"
-          >
-            <span>Overlap</span>
-            <input
-              type="number"
-              min={1}
-              max={Math.max(1, window - 1)}
-              placeholder={String(Math.max(1, Math.floor(window / 4)))}
-              value={c.overlap ?? ''}
-              onChange={(e) =>
-                setContext(
-                  {
-                    overlap:
-                      e.target.value === ''
-                        ? undefined
-                        : Math.max(1, Math.floor(num(e.target.value, 1))),
-                  },
-                  'context-overlap',
-                )
-              }
-              data-testid="context-overlap"
-            />
-          </label>
+          />
         </div>
         <div className="row">
-          <label
-            className="field"
+          <SelectField
+            label="Blend"
+            value={c.weighting ?? CONTEXT_DEFAULTS.weighting}
+            choices={CONTEXT_WEIGHTINGS.map((w) => ({ value: w, label: w.replace(/_/g, ' ') }))}
+            onChange={(weighting) => setContext({ weighting }, 'w')}
+            testId="context-weighting"
             title="How the windows' predictions are weighted where they overlap"
-          >
-            <span>Blend</span>
-            <select
-              value={c.weighting ?? CONTEXT_DEFAULTS.weighting}
-              onChange={(e) =>
-                setContext({ weighting: e.target.value as ContextSettings['weighting'] }, 'w')
-              }
-              data-testid="context-weighting"
-            >
-              {CONTEXT_WEIGHTINGS.map((w) => (
-                <option key={w} value={w}>
-                  {w.replace(/_/g, ' ')}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label
-            className="field"
+          />
+          <SelectField
+            label="Noise"
+            value={c.noise ?? CONTEXT_DEFAULTS.noise}
+            choices={CONTEXT_NOISE.map((n) => ({ value: n, label: n.replace(/_/g, ' ') }))}
+            onChange={(noise) => setContext({ noise }, 'n')}
+            testId="context-noise"
             title="FreeNoise's initial noise: shuffled copies of the first window's (steadier), repeated, or fresh for every frame"
-          >
-            <span>Noise</span>
-            <select
-              value={c.noise ?? CONTEXT_DEFAULTS.noise}
-              onChange={(e) =>
-                setContext({ noise: e.target.value as ContextSettings['noise'] }, 'n')
-              }
-              data-testid="context-noise"
-            >
-              {CONTEXT_NOISE.map((n) => (
-                <option key={n} value={n}>
-                  {n.replace(/_/g, ' ')}
-                </option>
-              ))}
-            </select>
-          </label>
+          />
         </div>
         <label
           className="check"
@@ -504,36 +412,4 @@ function LongTake({
       </details>
     </div>
   )
-}
-
-/** A whole-number setting, clamped to its range as the person types. */
-function IntField(p: {
-  label: string
-  value: number
-  min: number
-  max: number
-  onValue: (v: number) => void
-  testId?: string
-  title?: string | undefined
-}) {
-  return (
-    <label className="field" title={p.title}>
-      <span>{p.label}</span>
-      <input
-        type="number"
-        min={p.min}
-        max={p.max}
-        value={p.value}
-        onChange={(e) =>
-          p.onValue(Math.min(p.max, Math.max(p.min, Math.floor(num(e.target.value, p.value)))))
-        }
-        data-testid={p.testId}
-      />
-    </label>
-  )
-}
-
-/** A typed number, or the current value while the field is empty or not a number yet. */
-function num(v: string, fallback: number): number {
-  return Number.isFinite(Number(v)) && v !== '' ? Number(v) : fallback
 }

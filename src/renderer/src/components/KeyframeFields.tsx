@@ -1,10 +1,10 @@
 // Numeric fields for the selected keyframe: frame, position, yaw/pitch/roll (degrees), fov and
 // the easing of the segment it starts. Edits go through the caller's undoable `onChange`; the
 // caller merges consecutive edits of one field into one undo step.
-import { useEffect, useState } from 'react'
 import { Euler, Quaternion } from 'three'
 import type { Easing, Keyframe, Quat, Vec3 } from '../../../shared/camera'
 import { MAX_POSITION } from '../../../shared/camera'
+import { NumberField } from './Fields'
 
 // YXZ: yaw about world up, then pitch, then roll about the view axis (how a camera operator thinks)
 const ORDER = 'YXZ'
@@ -22,47 +22,24 @@ export function yawPitchRollToQuat(ypr: [number, number, number]): Quat {
   return [q.x, q.y, q.z, q.w]
 }
 
+/** One numeric field: what it shows, its step, its range, the decimals shown, its edit. */
+type Row = readonly [
+  label: string,
+  value: number,
+  step: number,
+  min: number,
+  max: number,
+  digits: number,
+  commit: (v: number) => void,
+]
+const XYZ = ['X', 'Y', 'Z'] as const
+const YPR = ['Yaw', 'Pitch', 'Roll'] as const
+
 type Props = {
   keyframe: Keyframe
   /** The last frame position on the trajectory's timeline. */
   lastFrame: number
   onChange: (patch: Partial<Keyframe>, field: string) => void
-}
-
-/** A number field that keeps what the user is typing until it parses, and reverts on blur. */
-function NumberField(p: {
-  label: string
-  value: number
-  step: number
-  min?: number
-  max?: number
-  digits: number
-  onCommit: (v: number) => void
-}) {
-  const shown = Number(p.value.toFixed(p.digits)).toString()
-  const [text, setText] = useState(shown)
-  useEffect(() => setText(shown), [shown])
-  return (
-    <label className="numfield">
-      <span>{p.label}</span>
-      <input
-        type="number"
-        step={p.step}
-        min={p.min}
-        max={p.max}
-        value={text}
-        aria-label={p.label}
-        onChange={(e) => {
-          setText(e.target.value)
-          const v = Number(e.target.value)
-          if (e.target.value.trim() === '' || !Number.isFinite(v)) return
-          if ((p.min !== undefined && v < p.min) || (p.max !== undefined && v > p.max)) return
-          p.onCommit(v)
-        }}
-        onBlur={() => setText(shown)}
-      />
-    </label>
-  )
 }
 
 export function KeyframeFields({ keyframe: k, lastFrame, onChange }: Props) {
@@ -84,50 +61,23 @@ export function KeyframeFields({ keyframe: k, lastFrame, onChange }: Props) {
       },
       'easing',
     )
+  const P = MAX_POSITION
+  const fields: Row[] = [
+    ['Frame', k.frame, 1, 0, lastFrame, 2, (v) => onChange({ frame: v }, 'frame')],
+    ...XYZ.map((a, i): Row => [a, k.position[i]!, 0.05, -P, P, 3, (v) => setPos(i, v)]),
+    ...YPR.map((a, i): Row => [a, ypr[i]!, 1, -180, 180, 1, (v) => setAngle(i, v)]),
+    ['FOV', k.fov, 1, 5, 150, 1, (v) => onChange({ fov: v }, 'fov')],
+  ]
   return (
     <div className="keyfields" data-testid="keyframe-fields">
-      <NumberField
-        label="Frame"
-        value={k.frame}
-        step={1}
-        min={0}
-        max={lastFrame}
-        digits={2}
-        onCommit={(v) => onChange({ frame: v }, 'frame')}
-      />
-      {(['X', 'Y', 'Z'] as const).map((axis, i) => (
+      {fields.map(([label, value, step, min, max, digits, commit]) => (
         <NumberField
-          key={axis}
-          label={axis}
-          value={k.position[i]!}
-          step={0.05}
-          min={-MAX_POSITION}
-          max={MAX_POSITION}
-          digits={3}
-          onCommit={(v) => setPos(i, v)}
+          key={label}
+          className="numfield"
+          {...{ label, value, step, min, max, digits }}
+          onCommit={commit}
         />
       ))}
-      {(['Yaw', 'Pitch', 'Roll'] as const).map((name, i) => (
-        <NumberField
-          key={name}
-          label={name}
-          value={ypr[i]!}
-          step={1}
-          min={-180}
-          max={180}
-          digits={1}
-          onCommit={(v) => setAngle(i, v)}
-        />
-      ))}
-      <NumberField
-        label="FOV"
-        value={k.fov}
-        step={1}
-        min={5}
-        max={150}
-        digits={1}
-        onCommit={(v) => onChange({ fov: v }, 'fov')}
-      />
       <label className="numfield">
         <span>Ease</span>
         <select

@@ -1,0 +1,124 @@
+// The fields settings are edited with. NumberField: it keeps what the person is typing, commits
+// each value that is valid (a number, in range, whole where it must be), and on leaving the
+// field commits the nearest valid value to what was typed (clamped, rounded) or shows the
+// current value again; an optional setting commits "unset" when emptied and shows its default
+// greyed. SelectField: a labelled drop-down over a fixed list.
+import { useEffect, useState } from 'react'
+
+export type NumberFieldProps = {
+  label: string
+  /** The current value; undefined for an optional setting left at its default. */
+  value: number | undefined
+  onCommit: (v: number) => void
+  /** Makes the setting optional: an empty field calls this (back to the default). */
+  onClear?: () => void
+  min?: number
+  max?: number
+  step?: number
+  /** Whole numbers only. */
+  integer?: boolean
+  /** Decimals shown (the value itself keeps its precision). */
+  digits?: number
+  /** Shown in an empty optional field: what the default is. */
+  placeholder?: string
+  /** 'field' in the settings panel (label above), 'numfield' in compact rows. */
+  className?: string
+  title?: string | undefined
+  testId?: string
+}
+
+function format(v: number | undefined, digits: number | undefined): string {
+  if (v === undefined) return ''
+  return digits === undefined ? String(v) : Number(v.toFixed(digits)).toString()
+}
+
+/** The valid value nearest to `text` (rounded, clamped), or null when it is not a number. */
+export function nearestNumberField(
+  text: string,
+  p: Pick<NumberFieldProps, 'min' | 'max' | 'integer'>,
+): number | null {
+  const v = Number(text)
+  if (text.trim() === '' || !Number.isFinite(v)) return null
+  let n = p.integer ? Math.round(v) : v
+  if (p.min !== undefined) n = Math.max(p.min, n)
+  if (p.max !== undefined) n = Math.min(p.max, n)
+  return n
+}
+
+/** The value `text` commits as it stands (already valid), or null while it is not one yet. */
+export function parseNumberField(
+  text: string,
+  p: Pick<NumberFieldProps, 'min' | 'max' | 'integer'>,
+): number | null {
+  const n = nearestNumberField(text, p)
+  return n !== null && n === Number(text) ? n : null
+}
+
+export function NumberField(p: NumberFieldProps) {
+  const shown = format(p.value, p.digits)
+  const [text, setText] = useState(shown)
+  useEffect(() => setText(shown), [shown])
+  return (
+    <label className={p.className ?? 'field'} title={p.title}>
+      <span>{p.label}</span>
+      <input
+        type="number"
+        step={p.step ?? (p.integer ? 1 : undefined)}
+        min={p.min}
+        max={p.max}
+        value={text}
+        placeholder={p.placeholder}
+        aria-label={p.label}
+        data-testid={p.testId}
+        onChange={(e) => {
+          const t = e.target.value
+          setText(t)
+          if (t.trim() === '' && p.onClear) return p.onClear()
+          const v = parseNumberField(t, p)
+          if (v !== null && v !== p.value) p.onCommit(v)
+        }}
+        onBlur={() => {
+          const v = text.trim() === '' && p.onClear ? undefined : nearestNumberField(text, p)
+          if (v === undefined || v === null) return setText(shown)
+          if (v !== p.value) p.onCommit(v)
+          setText(format(v, p.digits))
+        }}
+      />
+    </label>
+  )
+}
+
+/** One choice of a setting: its value, what the list shows, whether it can be picked. */
+export type Choice<T extends string> = { value: T; label: string; disabled?: boolean }
+
+/** A labelled drop-down over a fixed list of choices (plain strings show as themselves). */
+export function SelectField<T extends string>(p: {
+  label: string
+  value: T
+  choices: readonly (T | Choice<T>)[]
+  onChange: (v: T) => void
+  disabled?: boolean
+  title?: string | undefined
+  testId?: string
+}) {
+  return (
+    <label className="field" title={p.title}>
+      <span>{p.label}</span>
+      <select
+        value={p.value}
+        disabled={p.disabled}
+        onChange={(e) => p.onChange(e.target.value as T)}
+        data-testid={p.testId}
+      >
+        {p.choices.map((c) => {
+          const o = typeof c === 'string' ? { value: c, label: c } : c
+          return (
+            <option key={o.value} value={o.value} disabled={o.disabled}>
+              {o.label}
+            </option>
+          )
+        })}
+      </select>
+    </label>
+  )
+}
