@@ -2,10 +2,10 @@
 // scheduling_ddim_cogvideox.py and scheduling_dpm_cogvideox.py. Their tables are float64
 // (scaled_linear betas in float64, SNR shift abar / (s + (1 - s) abar) as in SD3, then the
 // zero-terminal-SNR rescale); coefficients meet the float32 sample as float32.
-import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
+import { type FloatTensorLike } from '../runtime/tensor'
 import type { Scheduler, StepOptions, StepResult } from './common'
-import { BETA_SCHEDULES, betaDefaults, betasForAlphaBar, checkSameShape } from './common'
-import { ddimTimesteps, f32, out, readConfig, rescaleZeroTerminalSnr } from './common'
+import { AlphasScheduler, BETA_SCHEDULES, betaDefaults, betasForAlphaBar } from './common'
+import { checkSameShape, f32, out, readConfig, rescaleZeroTerminalSnr } from './common'
 import { SCHEDULE_CHOICES, SchedulerConfigError, torchLinspaceF32 } from './common'
 import { torchLinspaceF64 } from './common'
 
@@ -47,44 +47,10 @@ function cogAlphasCumprod(cls: string, c: CogConfig): Float64Array {
   return ac
 }
 
-abstract class CogVideoXBase implements Scheduler {
-  readonly order = 1
-  readonly config: CogConfig
-  readonly alphasCumprod: Float64Array
-  readonly finalAlphaCumprod: number
-  readonly initNoiseSigma = 1.0
-  timesteps: number[] = []
-  numInferenceSteps = 0
-
+abstract class CogVideoXBase extends AlphasScheduler<CogConfig, Float64Array> {
   constructor(cls: string, config: object) {
-    this.config = readConfig(cls, config, DEFAULTS, {
-      ...SCHEDULE_CHOICES,
-    })
-    this.alphasCumprod = cogAlphasCumprod(cls, this.config)
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1.0 : this.alphasCumprod[0]!
-  }
-
-  setTimesteps(n: number): void {
-    const c = this.config
-    this.timesteps = ddimTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
-    this.numInferenceSteps = n
-    this.reset()
-  }
-
-  protected reset(): void {}
-
-  scaleModelInput(sample: FloatTensorLike): FloatTensor {
-    return out(sample.data, sample.dims)
-  }
-
-  protected alphaAt(t: number): number {
-    return t >= 0 ? this.alphasCumprod[t]! : this.finalAlphaCumprod
-  }
-
-  protected prevTimestep(t: number): number {
-    if (!this.numInferenceSteps)
-      throw new Error(`${this.constructor.name}: call setTimesteps() before step()`)
-    return t - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps)
+    const c = readConfig(cls, config, DEFAULTS, { ...SCHEDULE_CHOICES })
+    super(cls, c, cogAlphasCumprod(cls, c))
   }
 
   /** x0 from the model output, in float32 with float32-rounded float64 coefficients. */
@@ -101,19 +67,9 @@ abstract class CogVideoXBase implements Scheduler {
     else x0.set(m)
     return x0
   }
-
-  abstract step(
-    modelOutput: FloatTensorLike,
-    t: number,
-    sample: FloatTensorLike,
-    opts?: StepOptions,
-  ): StepResult
 }
 
-export class CogVideoXDDIMScheduler extends CogVideoXBase {
-  static fromConfig(config: object): CogVideoXDDIMScheduler {
-    return new CogVideoXDDIMScheduler(config)
-  }
+export class CogVideoXDDIMScheduler extends CogVideoXBase implements Scheduler {
   constructor(config: object = {}) {
     super('CogVideoXDDIMScheduler', config)
   }
@@ -141,18 +97,16 @@ export class CogVideoXDDIMScheduler extends CogVideoXBase {
  * the previous timestep from the pipeline; this class keeps both itself, so its step() has
  * the same signature as every other scheduler.
  */
-export class CogVideoXDPMScheduler extends CogVideoXBase {
+export class CogVideoXDPMScheduler extends CogVideoXBase implements Scheduler {
   private oldPredOriginal: Float32Array | null = null
   private lastTimestep: number | null = null
 
-  static fromConfig(config: object): CogVideoXDPMScheduler {
-    return new CogVideoXDPMScheduler(config)
-  }
   constructor(config: object = {}) {
     super('CogVideoXDPMScheduler', config)
   }
 
-  protected override reset(): void {
+  override setTimesteps(n: number): void {
+    super.setTimesteps(n)
     this.oldPredOriginal = null
     this.lastTimestep = null
   }

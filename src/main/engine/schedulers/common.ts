@@ -321,3 +321,144 @@ export function checkSameShape(a: FloatTensorLike, b: FloatTensorLike, what: str
 export function out(data: Float32Array, dims: readonly number[]): FloatTensor {
   return floatTensor(data, dims)
 }
+
+// --- the DDIM family ------------------------------------------------------------------------
+
+/** The config fields AlphasScheduler reads. */
+type AlphasConfig = {
+  num_train_timesteps: number
+  set_alpha_to_one: boolean
+  timestep_spacing: string
+  steps_offset: number
+}
+
+/**
+ * The float32 alphas_cumprod of DDIM and LCM: betas by the config's schedule, their cumulative
+ * product, zero-terminal-SNR rescaled when asked. Thresholding (dynamic clipping of x0, for
+ * pixel-space models) is refused: latent video models do not use it.
+ */
+export function ddimAlphasCumprod(
+  cls: string,
+  c: BetaConfig & { thresholding: boolean; rescale_betas_zero_snr: boolean },
+): Float32Array {
+  if (c.thresholding)
+    throw new SchedulerConfigError(
+      `${cls}: thresholding is for pixel-space models; latent video models do not use it`,
+    )
+  const ac = alphasCumprodF32(betasF32(cls, c))
+  if (c.rescale_betas_zero_snr) rescaleZeroTerminalSnr(ac)
+  return ac
+}
+
+/**
+ * What the schedulers on an alphas_cumprod table share (DDIM, LCM, CogVideoX's DDIM and DPM):
+ * one model call a step, unit initial noise, the sample given to the model as it is, the final
+ * alpha (1, or the table's first entry), DDIM's timestep spacing and its previous-timestep rule.
+ */
+export abstract class AlphasScheduler<
+  C extends AlphasConfig,
+  A extends Float32Array | Float64Array = Float32Array,
+> {
+  readonly order = 1
+  readonly initNoiseSigma = 1.0
+  readonly finalAlphaCumprod: number
+  timesteps: number[] = []
+  numInferenceSteps = 0
+
+  static fromConfig<T>(this: new (config: object) => T, config: object): T {
+    return new this(config)
+  }
+
+  constructor(
+    /** The diffusers class name, for messages. */
+    protected readonly cls: string,
+    readonly config: C,
+    readonly alphasCumprod: A,
+  ) {
+    this.finalAlphaCumprod = config.set_alpha_to_one ? 1.0 : alphasCumprod[0]!
+  }
+
+  setTimesteps(n: number): void {
+    const c = this.config
+    this.timesteps = ddimTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
+    this.numInferenceSteps = n
+  }
+
+  scaleModelInput(sample: FloatTensorLike, _t?: number): FloatTensor {
+    return out(sample.data, sample.dims)
+  }
+
+  /** alphas_cumprod at t; the final alpha before the first training step. */
+  protected alphaAt(t: number): number {
+    return t >= 0 ? this.alphasCumprod[t]! : this.finalAlphaCumprod
+  }
+
+  /** diffusers' prev_timestep: t - N // n, not the next entry of `timesteps`. */
+  protected prevTimestep(t: number): number {
+    if (!this.numInferenceSteps) throw new Error(`${this.cls}: call setTimesteps() before step()`)
+    return t - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps)
+  }
+}
+
+// --- schedulers that count their steps --------------------------------------------------------
+
+/**
+ * What the sigma schedulers share (Euler, FlowMatchEuler, UniPC): timesteps and sigmas, one
+ * model call a step, the training step count, and the step index: set_begin_index's, or the
+ * place of the first step's timestep, then counted up one a step.
+ */
+export abstract class SigmaScheduler<C extends { num_train_timesteps: number }> {
+  readonly order = 1
+  timesteps: number[] = []
+  sigmas: number[] = []
+  protected stepIndex: number | null = null
+  protected beginIndex: number | null = null
+
+  static fromConfig<T>(this: new (config: object) => T, config: object): T {
+    return new this(config)
+  }
+
+  constructor(
+    /** The diffusers class name, for messages. */
+    protected readonly cls: string,
+    readonly config: C,
+  ) {}
+
+  get numTrainTimesteps(): number {
+    return this.config.num_train_timesteps
+  }
+
+  /** diffusers' set_begin_index (WanPipeline sets 0): the first step is step i whatever its t. */
+  setBeginIndex(i = 0): void {
+    this.beginIndex = i
+  }
+
+  /** A new run of `n` steps: checks n and forgets the step index. */
+  protected newRun(n: number): void {
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(`${this.cls}: num_inference_steps must be a positive integer, got ${n}`)
+    this.stepIndex = null
+    this.beginIndex = null
+  }
+
+  /** Where t stands in `timesteps` (diffusers' index_for_timestep). */
+  protected indexOf(t: number): number {
+    return indexForTimestep(this.timesteps, t)
+  }
+
+  /** The index of the step at t (found at the first step of a run, then counted). */
+  protected indexFor(t: number): number {
+    if (this.stepIndex === null) this.stepIndex = this.beginIndex ?? this.indexOf(t)
+    return this.stepIndex
+  }
+
+  /** step()'s checks (timesteps set, shapes equal, steps left); the index of this step. */
+  protected stepAt(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): number {
+    if (!this.timesteps.length) throw new Error(`${this.cls}: call setTimesteps() before step()`)
+    checkSameShape(modelOutput, sample, `${this.cls}.step`)
+    const i = this.indexFor(t)
+    if (i >= this.timesteps.length)
+      throw new RangeError(`${this.cls}: step() called more than ${this.timesteps.length} times`)
+    return i
+  }
+}

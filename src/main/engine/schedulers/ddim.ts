@@ -1,10 +1,9 @@
 // DDIMScheduler, after diffusers/schedulers/scheduling_ddim.py (Song et al. 2020, eq. 12).
 // float32 tables; each tensor op rounds to float32 as torch does.
-import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
+import { type FloatTensorLike } from '../runtime/tensor'
 import type { Scheduler, StepOptions, StepResult } from './common'
-import { alphasCumprodF32, betaDefaults, betasF32, checkSameShape, ddimTimesteps } from './common'
-import { f32, out, readConfig, rescaleZeroTerminalSnr, SCHEDULE_CHOICES } from './common'
-import { SchedulerConfigError } from './common'
+import { AlphasScheduler, betaDefaults, checkSameShape, ddimAlphasCumprod } from './common'
+import { f32, out, readConfig, SCHEDULE_CHOICES } from './common'
 
 const DEFAULTS = {
   ...betaDefaults(0.0001, 0.02, 'linear'),
@@ -21,48 +20,13 @@ const DEFAULTS = {
 }
 export type DDIMConfig = typeof DEFAULTS
 
-export class DDIMScheduler implements Scheduler {
-  readonly order = 1
-  readonly config: DDIMConfig
-  readonly alphasCumprod: Float32Array
-  readonly finalAlphaCumprod: number
-  readonly initNoiseSigma = 1.0
-  timesteps: number[] = []
-  numInferenceSteps = 0
+export class DDIMScheduler extends AlphasScheduler<DDIMConfig> implements Scheduler {
   /** eta of DDIM's variance (0 = deterministic). Stochastic eta > 0 draws from the generator. */
   eta = 0
 
-  static fromConfig(config: object): DDIMScheduler {
-    return new DDIMScheduler(config)
-  }
-
   constructor(config: object = {}) {
-    this.config = readConfig('DDIMScheduler', config, DEFAULTS, {
-      ...SCHEDULE_CHOICES,
-    })
-    if (this.config.thresholding) {
-      throw new SchedulerConfigError(
-        'DDIMScheduler: thresholding is for pixel-space models; latent video models do not use it',
-      )
-    }
-    const ac = alphasCumprodF32(betasF32('DDIMScheduler', this.config))
-    if (this.config.rescale_betas_zero_snr) rescaleZeroTerminalSnr(ac)
-    this.alphasCumprod = ac
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1.0 : ac[0]!
-  }
-
-  setTimesteps(n: number): void {
-    const c = this.config
-    this.timesteps = ddimTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
-    this.numInferenceSteps = n
-  }
-
-  scaleModelInput(sample: FloatTensorLike, _t: number): FloatTensor {
-    return out(sample.data, sample.dims)
-  }
-
-  private alphaAt(t: number): number {
-    return t >= 0 ? this.alphasCumprod[t]! : this.finalAlphaCumprod
+    const c = readConfig('DDIMScheduler', config, DEFAULTS, { ...SCHEDULE_CHOICES })
+    super('DDIMScheduler', c, ddimAlphasCumprod('DDIMScheduler', c))
   }
 
   step(
@@ -71,11 +35,9 @@ export class DDIMScheduler implements Scheduler {
     sample: FloatTensorLike,
     opts: StepOptions = {},
   ): StepResult {
-    if (!this.numInferenceSteps) throw new Error('DDIMScheduler: call setTimesteps() before step()')
+    const prevT = this.prevTimestep(t)
     checkSameShape(modelOutput, sample, 'DDIMScheduler.step')
     const c = this.config
-    // diffusers uses t - N//n here, not the next entry of `timesteps`
-    const prevT = t - Math.floor(c.num_train_timesteps / this.numInferenceSteps)
     const aT = this.alphaAt(t)
     const aPrev = this.alphaAt(prevT)
     const bT = f32(1 - aT)

@@ -3,8 +3,8 @@
 // Algorithm 2). SVD uses Euler with Karras sigmas, v-prediction and continuous timesteps.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
 import type { Scheduler, StepOptions, StepResult } from './common'
-import { alphasCumprodF32, betaDefaults, betasF32, checkSameShape, f32 } from './common'
-import { indexForTimestep, karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
+import { alphasCumprodF32, betaDefaults, betasF32, f32, SigmaScheduler } from './common'
+import { karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
 import { readConfig, rescaleZeroTerminalSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
 import { SchedulerConfigError, sigmaToT, SPACINGS } from './common'
 
@@ -50,24 +50,20 @@ function eulerTimesteps(c: EulerConfig, n: number): number[] {
   )
 }
 
-abstract class EulerBase implements Scheduler {
-  readonly order = 1
-  readonly config: EulerConfig
+abstract class EulerBase extends SigmaScheduler<EulerConfig> {
   readonly alphasCumprod: Float32Array
-  timesteps: number[] = []
-  sigmas: number[] = []
   initNoiseSigma = 1.0
-  protected stepIndex: number | null = null
 
   constructor(cls: string, config: object) {
-    this.config = readConfig(cls, config, DEFAULTS, {
+    const c = readConfig(cls, config, DEFAULTS, {
       ...SCHEDULE_CHOICES,
       interpolation_type: ['linear', 'log_linear'],
       timestep_type: ['discrete', 'continuous'],
       final_sigmas_type: ['zero', 'sigma_min'],
     })
-    const ac = alphasCumprodF32(betasF32(cls, this.config))
-    if (this.config.rescale_betas_zero_snr) {
+    super(cls, c)
+    const ac = alphasCumprodF32(betasF32(cls, c))
+    if (c.rescale_betas_zero_snr) {
       rescaleZeroTerminalSnr(ac)
       ac[ac.length - 1] = f32(2 ** -24) // diffusers: avoid an infinite sigma at the last step
     }
@@ -88,6 +84,7 @@ abstract class EulerBase implements Scheduler {
   setTimesteps(n: number): void {
     const c = this.config
     let timesteps: number[] = eulerTimesteps(c, n)
+    this.newRun(n)
     const train = trainingSigmas(this.alphasCumprod)
     const logSigmas = train.map((s) => f32(Math.log(s)))
     const idx = Array.from(train, (_, i) => i)
@@ -123,12 +120,6 @@ abstract class EulerBase implements Scheduler {
         : 0
     this.sigmas = [...sig32, last]
     this.initNoiseSigma = this.noiseSigmaFor(Math.max(...this.sigmas))
-    this.stepIndex = null
-  }
-
-  protected indexFor(t: number): number {
-    if (this.stepIndex === null) this.stepIndex = indexForTimestep(this.timesteps, t)
-    return this.stepIndex
   }
 
   scaleModelInput(sample: FloatTensorLike, t: number): FloatTensor {
@@ -153,28 +144,15 @@ abstract class EulerBase implements Scheduler {
     } else x0.set(m)
     return x0
   }
-
-  abstract step(
-    modelOutput: FloatTensorLike,
-    t: number,
-    sample: FloatTensorLike,
-    opts?: StepOptions,
-  ): StepResult
 }
 
-export class EulerDiscreteScheduler extends EulerBase {
-  static fromConfig(config: object): EulerDiscreteScheduler {
-    return new EulerDiscreteScheduler(config)
-  }
+export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
   constructor(config: object = {}) {
     super('EulerDiscreteScheduler', config)
   }
 
   step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
-    if (!this.timesteps.length)
-      throw new Error('EulerDiscreteScheduler: call setTimesteps() before step()')
-    checkSameShape(modelOutput, sample, 'EulerDiscreteScheduler.step')
-    const i = this.indexFor(t)
+    const i = this.stepAt(modelOutput, t, sample)
     const sigma = this.sigmas[i]!
     const x = sample.data
     const x0 = this.predictX0(modelOutput.data, x, sigma)
@@ -189,10 +167,7 @@ export class EulerDiscreteScheduler extends EulerBase {
   }
 }
 
-export class EulerAncestralDiscreteScheduler extends EulerBase {
-  static fromConfig(config: object): EulerAncestralDiscreteScheduler {
-    return new EulerAncestralDiscreteScheduler(config)
-  }
+export class EulerAncestralDiscreteScheduler extends EulerBase implements Scheduler {
   constructor(config: object = {}) {
     super('EulerAncestralDiscreteScheduler', config)
   }
@@ -203,14 +178,11 @@ export class EulerAncestralDiscreteScheduler extends EulerBase {
     sample: FloatTensorLike,
     opts: StepOptions = {},
   ): StepResult {
-    if (!this.timesteps.length)
-      throw new Error('EulerAncestralDiscreteScheduler: call setTimesteps() before step()')
+    const i = this.stepAt(modelOutput, t, sample)
     if (!opts.generator)
       throw new Error(
         'EulerAncestralDiscreteScheduler: step() draws noise and needs opts.generator',
       )
-    checkSameShape(modelOutput, sample, 'EulerAncestralDiscreteScheduler.step')
-    const i = this.indexFor(t)
     const sFrom = this.sigmas[i]!
     const sTo = this.sigmas[i + 1]!
     const x = sample.data

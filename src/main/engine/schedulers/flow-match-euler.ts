@@ -4,7 +4,7 @@
 // gets them as floats.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
 import type { Scheduler, StepResult } from './common'
-import { checkSameShape, f32, indexForTimestep, npLinspace, out, readConfig } from './common'
+import { f32, npLinspace, out, readConfig, SigmaScheduler } from './common'
 import { badValue, checkConfigKeys, refuseUnsupported } from './config-keys'
 
 const CLS = 'FlowMatchEulerDiscreteScheduler'
@@ -29,32 +29,22 @@ export type FlowMatchEulerConfig = typeof DEFAULTS
 
 const off = (v: unknown) => v === false || v === null || v === undefined || v === 0
 
-export class FlowMatchEulerDiscreteScheduler implements Scheduler {
-  readonly order = 1
+export class FlowMatchEulerDiscreteScheduler
+  extends SigmaScheduler<FlowMatchEulerConfig>
+  implements Scheduler
+{
   /** diffusers has no init_noise_sigma here: Wan's latents are plain N(0, 1) noise. */
   readonly initNoiseSigma = 1.0
-  readonly config: FlowMatchEulerConfig
-  timesteps: number[] = []
-  sigmas: number[] = []
   /** The training schedule's ends after the static shift (diffusers' sigma_max / sigma_min). */
   readonly sigmaMax: number
   readonly sigmaMin: number
-  private stepIndex: number | null = null
-  private beginIndex: number | null = null
-
-  static fromConfig(config: object): FlowMatchEulerDiscreteScheduler {
-    return new FlowMatchEulerDiscreteScheduler(config)
-  }
 
   constructor(config: object = {}) {
     checkConfigKeys(CLS, config, Object.keys(DEFAULTS))
     // base_shift / max_shift may be null in diffusers; they only matter for dynamic shifting
     const raw = { ...(config as Record<string, unknown>) }
     for (const k of ['base_shift', 'max_shift'] as const) if (raw[k] === null) delete raw[k]
-    this.config = readConfig(CLS, raw, DEFAULTS, {
-      time_shift_type: ['exponential', 'linear'],
-    })
-    const c = this.config
+    const c = readConfig(CLS, raw, DEFAULTS, { time_shift_type: ['exponential', 'linear'] })
     if (!Number.isInteger(c.num_train_timesteps) || c.num_train_timesteps < 1)
       throw badValue(CLS, 'num_train_timesteps', c.num_train_timesteps, 'a positive integer')
     if (!(c.shift > 0)) throw badValue(CLS, 'shift', c.shift, 'a number > 0')
@@ -75,6 +65,7 @@ export class FlowMatchEulerDiscreteScheduler implements Scheduler {
         stochastic_sampling: 'only the deterministic Euler step is implemented',
       },
     )
+    super(CLS, c)
     // The training schedule: sigmas = t / N for t = N..1, shifted (float32, as torch does).
     const N = c.num_train_timesteps
     const shifted = (s: number) => f32(f32(f32(c.shift) * s) / f32(1 + f32(f32(c.shift - 1) * s)))
@@ -82,18 +73,13 @@ export class FlowMatchEulerDiscreteScheduler implements Scheduler {
     this.sigmaMin = shifted(f32(1 / N))
   }
 
-  get numTrainTimesteps(): number {
-    return this.config.num_train_timesteps
-  }
-
   // https://github.com/huggingface/diffusers/blob/main/src/diffusers/schedulers/scheduling_flow_match_euler_discrete.py
   // set_timesteps: linspace over the (already shifted) training range in float64, shifted once
   // more, then float32; timesteps = sigmas * N in float32 and a final sigma of 0.
   setTimesteps(n: number): void {
+    this.newRun(n)
     const c = this.config
     const N = c.num_train_timesteps
-    if (!Number.isInteger(n) || n < 1)
-      throw new RangeError(`${CLS}: num_inference_steps must be a positive integer, got ${n}`)
     const shift = c.shift
     const sigmas = npLinspace(this.sigmaMax * N, this.sigmaMin * N, n).map((t) => {
       const s = t / N
@@ -101,13 +87,6 @@ export class FlowMatchEulerDiscreteScheduler implements Scheduler {
     })
     this.timesteps = sigmas.map((s) => f32(s * N))
     this.sigmas = [...sigmas, 0]
-    this.stepIndex = null
-    this.beginIndex = null
-  }
-
-  /** WanPipeline calls set_begin_index(0): the first step is step 0 whatever t it is given. */
-  setBeginIndex(i = 0): void {
-    this.beginIndex = i
   }
 
   /** The identity: flow-matching models read the sample as it is. */
@@ -116,13 +95,7 @@ export class FlowMatchEulerDiscreteScheduler implements Scheduler {
   }
 
   step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
-    if (!this.timesteps.length) throw new Error(`${CLS}: call setTimesteps() before step()`)
-    checkSameShape(modelOutput, sample, `${CLS}.step`)
-    if (this.stepIndex === null)
-      this.stepIndex = this.beginIndex ?? indexForTimestep(this.timesteps, t)
-    const i = this.stepIndex
-    if (i >= this.timesteps.length)
-      throw new RangeError(`${CLS}: step() called more than ${this.timesteps.length} times`)
+    const i = this.stepAt(modelOutput, t, sample)
     const dt = f32(this.sigmas[i + 1]! - this.sigmas[i]!)
     const x = sample.data
     const v = modelOutput.data

@@ -1,10 +1,10 @@
 // LCMScheduler, after diffusers' scheduling_lcm.py (Luo et al. 2023, latent consistency
 // models; AnimateLCM uses it with linear betas). Draws noise on every step but the last.
-import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
+import { type FloatTensorLike } from '../runtime/tensor'
 import type { Scheduler, StepOptions, StepResult } from './common'
-import { alphasCumprodF32, BETA_SCHEDULES, betaDefaults, betasF32, checkSameShape } from './common'
-import { f32, indexForTimestep, npLinspace, out, PREDICTION_TYPES, readConfig } from './common'
-import { rescaleZeroTerminalSnr, SchedulerConfigError } from './common'
+import { AlphasScheduler, BETA_SCHEDULES, betaDefaults, checkSameShape } from './common'
+import { ddimAlphasCumprod, f32, indexForTimestep, npLinspace, out } from './common'
+import { PREDICTION_TYPES, readConfig } from './common'
 
 const DEFAULTS = {
   ...betaDefaults(0.00085, 0.012, 'scaled_linear'),
@@ -20,36 +20,20 @@ const DEFAULTS = {
   rescale_betas_zero_snr: false,
 }
 
-export class LCMScheduler implements Scheduler {
-  readonly order = 1
-  readonly config: typeof DEFAULTS
-  readonly alphasCumprod: Float32Array
-  readonly finalAlphaCumprod: number
-  readonly initNoiseSigma = 1.0
-  timesteps: number[] = []
+export class LCMScheduler extends AlphasScheduler<typeof DEFAULTS> implements Scheduler {
   private stepIndex: number | null = null
   private readonly sigmaData = 0.5
 
-  static fromConfig(config: object): LCMScheduler {
-    return new LCMScheduler(config)
-  }
-
   constructor(config: object = {}) {
-    this.config = readConfig('LCMScheduler', config, DEFAULTS, {
+    const c = readConfig('LCMScheduler', config, DEFAULTS, {
       beta_schedule: BETA_SCHEDULES,
       prediction_type: PREDICTION_TYPES,
     })
-    if (this.config.thresholding)
-      throw new SchedulerConfigError(
-        'LCMScheduler: thresholding is not supported for latent models',
-      )
-    const ac = alphasCumprodF32(betasF32('LCMScheduler', this.config))
-    if (this.config.rescale_betas_zero_snr) rescaleZeroTerminalSnr(ac)
-    this.alphasCumprod = ac
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1.0 : ac[0]!
+    super('LCMScheduler', c, ddimAlphasCumprod('LCMScheduler', c))
   }
 
-  setTimesteps(n: number): void {
+  /** LCM's own spacing: n of the `original_inference_steps` skipping timesteps. */
+  override setTimesteps(n: number): void {
     const c = this.config
     const original = c.original_inference_steps
     if (!Number.isInteger(n) || n < 1 || n > original) {
@@ -61,11 +45,8 @@ export class LCMScheduler implements Scheduler {
     const origin = Array.from({ length: original }, (_, i) => (i + 1) * k - 1).reverse()
     const idx = npLinspace(0, origin.length, n, false).map(Math.floor)
     this.timesteps = idx.map((i) => origin[i]!)
+    this.numInferenceSteps = n
     this.stepIndex = null
-  }
-
-  scaleModelInput(sample: FloatTensorLike): FloatTensor {
-    return out(sample.data, sample.dims)
   }
 
   step(
@@ -84,7 +65,7 @@ export class LCMScheduler implements Scheduler {
       throw new Error('LCMScheduler: step() draws noise and needs opts.generator')
     const prevT = i + 1 < this.timesteps.length ? this.timesteps[i + 1]! : t
     const aT = this.alphasCumprod[t]!
-    const aPrev = prevT >= 0 ? this.alphasCumprod[prevT]! : this.finalAlphaCumprod
+    const aPrev = this.alphaAt(prevT)
     const sqA = f32(Math.sqrt(aT))
     const sqB = f32(Math.sqrt(f32(1 - aT)))
 

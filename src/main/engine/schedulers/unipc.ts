@@ -9,9 +9,9 @@
 // sigma (NaN in diffusers).
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
 import type { Scheduler, StepResult } from './common'
-import { alphasCumprodF32, BETA_SCHEDULES, betaDefaults, betasF32, checkSameShape } from './common'
+import { alphasCumprodF32, BETA_SCHEDULES, betaDefaults, betasF32 } from './common'
 import { f32, npArange, npInterp, npLinspace, out, readConfig, roundHalfEven } from './common'
-import { SPACINGS } from './common'
+import { SigmaScheduler, SPACINGS } from './common'
 import { badValue, checkConfigKeys, refuseUnsupported } from './config-keys'
 
 const CLS = 'UniPCMultistepScheduler'
@@ -72,26 +72,16 @@ function solve2(rk: number, b0: number, b1: number): [number, number] {
   return [x0, x1]
 }
 
-export class UniPCMultistepScheduler implements Scheduler {
-  /** diffusers' class attribute (one model call per step), not solver_order. */
-  readonly order = 1
+export class UniPCMultistepScheduler extends SigmaScheduler<UniPCConfig> implements Scheduler {
   readonly initNoiseSigma = 1.0
-  readonly config: UniPCConfig
   /** The training schedule (used by the classic, non-flow sigmas). */
   readonly alphasCumprod: Float32Array
   /** Integer timesteps, as diffusers' int64 tensor (flow: sigma * 1000 truncated). */
-  timesteps: number[] = []
-  sigmas: number[] = []
+  declare timesteps: number[]
   private modelOutputs: (Float32Array | null)[] = []
   private lowerOrderNums = 0
   private lastSample: Float32Array | null = null
   private thisOrder = 1
-  private stepIndex: number | null = null
-  private beginIndex: number | null = null
-
-  static fromConfig(config: object): UniPCMultistepScheduler {
-    return new UniPCMultistepScheduler(config)
-  }
 
   constructor(config: object = {}) {
     checkConfigKeys(CLS, config, Object.keys(DEFAULTS))
@@ -142,12 +132,8 @@ export class UniPCMultistepScheduler implements Scheduler {
         use_dynamic_shifting: 'it needs mu from the image size; set a static "flow_shift" instead',
       },
     )
-    this.config = c
+    super(CLS, c)
     this.alphasCumprod = alphasCumprodF32(betasF32(CLS, c))
-  }
-
-  get numTrainTimesteps(): number {
-    return this.config.num_train_timesteps
   }
 
   // https://github.com/huggingface/diffusers/blob/main/src/diffusers/schedulers/scheduling_unipc_multistep.py
@@ -155,10 +141,9 @@ export class UniPCMultistepScheduler implements Scheduler {
   // nudged below 1, timesteps = int(sigma * N); classic sigmas interpolate the training sigmas
   // at the spaced integer timesteps.
   setTimesteps(n: number): void {
+    this.newRun(n)
     const c = this.config
     const N = c.num_train_timesteps
-    if (!Number.isInteger(n) || n < 1)
-      throw new RangeError(`${CLS}: num_inference_steps must be a positive integer, got ${n}`)
     let timesteps: number[]
     let sigmas: number[]
     let sigmaLast: number
@@ -187,8 +172,6 @@ export class UniPCMultistepScheduler implements Scheduler {
     this.modelOutputs = new Array(c.solver_order).fill(null)
     this.lowerOrderNums = 0
     this.lastSample = null
-    this.stepIndex = null
-    this.beginIndex = null
   }
 
   /** Integer timesteps by timestep_spacing (Table 2 of https://arxiv.org/abs/2305.08891). */
@@ -210,18 +193,13 @@ export class UniPCMultistepScheduler implements Scheduler {
     return npArange(N, 0, -N / n).map((t) => roundHalfEven(t) - 1)
   }
 
-  /** WanPipeline calls set_begin_index(0): the first step is step 0 whatever t it is given. */
-  setBeginIndex(i = 0): void {
-    this.beginIndex = i
-  }
-
   /** The identity (UniPC does not scale the model input). */
   scaleModelInput(sample: FloatTensorLike): FloatTensor {
     return out(sample.data, sample.dims)
   }
 
   /** diffusers' index_for_timestep: the second match when t repeats, the last step when absent. */
-  private indexFor(t: number): number {
+  protected override indexOf(t: number): number {
     const hits: number[] = []
     this.timesteps.forEach((v, i) => v === t && hits.push(i))
     if (hits.length === 0) return this.timesteps.length - 1
@@ -350,13 +328,9 @@ export class UniPCMultistepScheduler implements Scheduler {
   }
 
   step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
-    if (!this.timesteps.length) throw new Error(`${CLS}: call setTimesteps() before step()`)
-    checkSameShape(modelOutput, sample, `${CLS}.step`)
+    const i = this.stepAt(modelOutput, t, sample)
     const c = this.config
-    if (this.stepIndex === null) this.stepIndex = this.beginIndex ?? this.indexFor(t)
-    const i = this.stepIndex
     const len = this.timesteps.length
-    if (i >= len) throw new RangeError(`${CLS}: step() called more than ${len} times`)
 
     let x = sample.data as Float32Array
     const converted = this.convertModelOutput(modelOutput.data as Float32Array, x)
