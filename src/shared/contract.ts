@@ -566,33 +566,47 @@ export const commands = {
   },
 } as const
 
+/** Where a long task of the model manager stands (an export, a download). */
+export const TaskState = z.enum(['running', 'done', 'failed', 'cancelled'])
+
+/** A checkpoint export's progress, pushed as it runs. */
+export const ModelExportEvent = z
+  .object({
+    id: z.string().max(200),
+    state: TaskState,
+    /** Components written so far, of those the export makes. */
+    step: z.number().int().nonnegative(),
+    steps: z.number().int().nonnegative(),
+    /** The exporter's last line. */
+    line: z.string().max(MAX_STRING).nullable(),
+    message: z.string().max(MAX_STRING).nullable(),
+    /** The model folder, once done. */
+    out: z.string().max(MAX_STRING).nullable(),
+  })
+  .strict()
+export type ModelExportEvent = z.infer<typeof ModelExportEvent>
+
+/** A model download's progress, pushed as it runs. */
+export const ModelDownloadEvent = z
+  .object({
+    repo: z.string().max(200),
+    state: TaskState,
+    bytes: z.number(),
+    totalBytes: z.number(),
+    etaS: z.number().nullable(),
+    file: z.string().max(1024).nullable(),
+    message: z.string().max(MAX_STRING).nullable(),
+  })
+  .strict()
+export type ModelDownloadEvent = z.infer<typeof ModelDownloadEvent>
+
 /** Events pushed from main to every window: `name -> payload schema`. */
 export const events = {
   'engine.state': EngineStatus,
   'job.update': JobView,
   'job.preview': JobPreview,
-  'model.export': z
-    .object({
-      id: z.string().max(200),
-      state: z.enum(['running', 'done', 'failed', 'cancelled']),
-      step: z.number().int().nonnegative(),
-      steps: z.number().int().nonnegative(),
-      line: z.string().max(MAX_STRING).nullable(),
-      message: z.string().max(MAX_STRING).nullable(),
-      out: z.string().max(MAX_STRING).nullable(),
-    })
-    .strict(),
-  'model.download': z
-    .object({
-      repo: z.string().max(200),
-      state: z.enum(['running', 'done', 'failed', 'cancelled']),
-      bytes: z.number(),
-      totalBytes: z.number(),
-      etaS: z.number().nullable(),
-      file: z.string().max(1024).nullable(),
-      message: z.string().max(MAX_STRING).nullable(),
-    })
-    .strict(),
+  'model.export': ModelExportEvent,
+  'model.download': ModelDownloadEvent,
 } as const
 
 export type CommandName = keyof typeof commands

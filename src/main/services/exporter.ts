@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import type { ModelExportEvent } from '../../shared/contract'
 
 /** What export_model.py imports (its requirements.txt). */
 export const EXPORT_MODULES = ['torch', 'diffusers', 'transformers', 'onnx', 'onnxruntime'] as const
@@ -51,18 +52,7 @@ print(json.dumps({"version": sys.version.split()[0], "missing": [m for m in ${JS
   )
 }
 
-export type ExportEvent = {
-  id: string
-  state: 'running' | 'done' | 'failed' | 'cancelled'
-  /** Components written so far, of those the export makes. */
-  step: number
-  steps: number
-  /** The exporter's last line. */
-  line: string | null
-  message: string | null
-  /** The model folder, once done. */
-  out: string | null
-}
+export type ExportEvent = ModelExportEvent
 
 export type ExportJob = {
   id: string

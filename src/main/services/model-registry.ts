@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ModelSummary } from '../../shared/contract'
+import { ModelSummary, type ModelDownloadEvent } from '../../shared/contract'
 import { motionControlFor } from '../../shared/motion'
 import { VIDEOX_FUN_FOV } from '../../shared/camera'
 import { PIPELINES } from '../../shared/render'
@@ -233,15 +233,7 @@ export class ModelRegistry {
   }
 }
 
-export type DownloadEvent = {
-  repo: string
-  state: 'running' | 'done' | 'failed' | 'cancelled'
-  bytes: number
-  totalBytes: number
-  etaS: number | null
-  file: string | null
-  message: string | null
-}
+export type DownloadEvent = ModelDownloadEvent
 
 /** Downloads into the models folder, one per repository at a time, with progress events. */
 export class ModelDownloads {
