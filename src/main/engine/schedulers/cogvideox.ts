@@ -5,20 +5,14 @@
 import { type FloatTensorLike } from '../runtime/tensor'
 import type { Scheduler, StepOptions, StepResult } from './common'
 import { AlphasScheduler, BETA_SCHEDULES, betaDefaults, betasForAlphaBar } from './common'
+import { DDIM_DEFAULTS } from './common'
 import { checkSameShape, f32, out, readConfig, rescaleZeroTerminalSnr } from './common'
 import { SCHEDULE_CHOICES, SchedulerConfigError, torchLinspaceF32 } from './common'
 import { torchLinspaceF64 } from './common'
 
 const DEFAULTS = {
   ...betaDefaults(0.00085, 0.012, 'scaled_linear'),
-  clip_sample: true,
-  set_alpha_to_one: true,
-  steps_offset: 0,
-  prediction_type: 'epsilon',
-  clip_sample_range: 1.0,
-  sample_max_value: 1.0,
-  timestep_spacing: 'leading',
-  rescale_betas_zero_snr: false,
+  ...DDIM_DEFAULTS,
   snr_shift_scale: 3.0,
 }
 type CogConfig = typeof DEFAULTS

@@ -97,6 +97,18 @@ export function betaDefaults(beta_start: number, beta_end: number, beta_schedule
   }
 }
 
+/** The keys of DDIMScheduler's config that its relatives (CogVideoX's two) share, with its defaults. */
+export const DDIM_DEFAULTS = {
+  clip_sample: true,
+  set_alpha_to_one: true,
+  steps_offset: 0,
+  prediction_type: 'epsilon',
+  clip_sample_range: 1.0,
+  sample_max_value: 1.0,
+  timestep_spacing: 'leading',
+  rescale_betas_zero_snr: false,
+}
+
 /** The allowed values of the keys those schedulers share. */
 export const SCHEDULE_CHOICES = {
   beta_schedule: BETA_SCHEDULES,

@@ -3,20 +3,13 @@
 import { type FloatTensorLike } from '../runtime/tensor'
 import type { Scheduler, StepOptions, StepResult } from './common'
 import { AlphasScheduler, betaDefaults, checkSameShape, ddimAlphasCumprod } from './common'
-import { f32, out, readConfig, SCHEDULE_CHOICES } from './common'
+import { DDIM_DEFAULTS, f32, out, readConfig, SCHEDULE_CHOICES } from './common'
 
 const DEFAULTS = {
   ...betaDefaults(0.0001, 0.02, 'linear'),
-  clip_sample: true,
-  set_alpha_to_one: true,
-  steps_offset: 0,
-  prediction_type: 'epsilon',
+  ...DDIM_DEFAULTS,
   thresholding: false,
   dynamic_thresholding_ratio: 0.995,
-  clip_sample_range: 1.0,
-  sample_max_value: 1.0,
-  timestep_spacing: 'leading',
-  rescale_betas_zero_snr: false,
 }
 export type DDIMConfig = typeof DEFAULTS
 
