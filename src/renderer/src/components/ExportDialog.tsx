@@ -4,6 +4,7 @@
 import type { DollyBridge, InterpolationView } from '../../../shared/contract'
 import type { ClipFormat } from '../../../shared/render'
 import { useEffect, useState } from 'react'
+import { Modal } from './Modal'
 
 export type ExportFormat = ClipFormat
 export type ExportOptions = {
@@ -79,221 +80,199 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
   // GIF frame delays are in 1/100 s: other rates are rounded by players
   const gifInexact = format === 'gif' && 100 % fps !== 0
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose()
-    window.addEventListener('keydown', onKey)
-    return () => window.removeEventListener('keydown', onKey)
-  }, [onClose])
-
   return (
-    <div className="modal-backdrop" onClick={onClose}>
-      <div
-        className="modal export-dialog"
-        role="dialog"
-        aria-label={r.title}
-        onClick={(e) => e.stopPropagation()}
-        data-testid="export-dialog"
-      >
-        <header className="modal-title">
-          <span>{r.title}</span>
-          <button type="button" className="small" onClick={onClose}>
-            Close
-          </button>
-        </header>
-        <p className="hint">{r.detail}</p>
-        <label>
-          Format
-          <select
-            value={format}
-            onChange={(e) => setFormat(e.target.value as ExportFormat)}
-            aria-label="Format"
-          >
-            <option value="mp4">MP4 (H.264)</option>
-            <option value="webm">WebM (VP9)</option>
-            <option value="gif">GIF</option>
-            <option value="png">PNG frames</option>
-          </select>
-        </label>
-        <label>
-          Frame rate
-          <input
-            type="number"
-            min={1}
-            max={60}
-            step={1}
-            value={fps}
-            onChange={(e) => setFps(Number(e.target.value))}
-            aria-label="Frame rate"
-          />
-        </label>
-        {!fpsOk ? <p className="warn">Frame rate: a whole number from 1 to 60.</p> : null}
-        {gifInexact ? (
-          <p className="warn">GIF stores delays in 1/100 s: {fps} fps plays slightly off.</p>
-        ) : null}
-        <label>
-          Size
-          <select
-            value={scale}
-            onChange={(e) => setScale(Number(e.target.value) as 1 | 2 | 4)}
-            aria-label="Size"
-          >
-            {([1, 2, 4] as const).map((k) => (
-              <option key={k} value={k}>
-                {k === 1 ? 'as rendered' : `${k}× (Lanczos)`} · {r.width * k}×{r.height * k}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Smoother motion
-          <select
-            value={factor}
-            onChange={(e) => setFactor(Number(e.target.value) as 1 | 2 | 4)}
-            aria-label="Interpolation"
-            data-testid="export-interpolate"
-          >
-            <option value={1}>off (the rendered frames)</option>
-            <option value={2}>2× frames (1 in-between per pair)</option>
-            <option value={4}>4× frames (3 in-betweens per pair)</option>
-          </select>
-        </label>
-        {factor > 1 ? (
-          <>
-            <label>
-              Made by
-              <select
-                value={method}
-                onChange={(e) => setMethod(e.target.value as 'minterpolate' | 'model')}
-                aria-label="Interpolation method"
-                data-testid="export-interp-method"
-              >
-                <option value="minterpolate" disabled={interp?.minterpolate.available === false}>
-                  ffmpeg minterpolate (motion-compensated, CPU)
-                </option>
-                <option value="model">
-                  {interp?.model.ok
-                    ? `model: ${interp.model.label}`
-                    : 'RIFE model folder (none yet)'}
-                </option>
-              </select>
-            </label>
-            <p className="hint" data-testid="export-interp-cost">
-              {r.frames} → {interpolated(r.frames, factor, r.loop)} frames at {fps * factor} fps (
-              {(interpolated(r.frames, factor, r.loop) / (fps * factor)).toFixed(2)} s):{' '}
-              {interpolated(r.frames, factor, r.loop) - r.frames} new frames
-              {r.loop ? ', the last ones leading back into the first (a loop)' : ''}.{' '}
-              {method === 'minterpolate'
-                ? `ffmpeg estimates motion block by block for each of them on the CPU: the slow part of this export, growing with the size (${r.width}×${r.height}).`
-                : `One model run per new frame (${interpolated(r.frames, factor, r.loop) - r.frames} runs at ${r.width}×${r.height}) through the engine, on its GPU when it has one.`}
-            </p>
-            {method === 'minterpolate' && interp?.minterpolate.reason ? (
-              <p className="warn">{interp.minterpolate.reason}</p>
-            ) : null}
-            {method === 'model' ? (
-              <div className="interp-model">
-                <label>
-                  Model folder
-                  <input
-                    value={modelPath}
-                    placeholder="a folder with a RIFE model.onnx"
-                    onChange={(e) => setModelPath(e.target.value)}
-                    aria-label="Interpolation model folder"
-                    data-testid="interp-model-path"
-                  />
-                </label>
-                <button type="button" className="small" onClick={() => void setModel()}>
-                  Use folder
-                </button>
-                <p
-                  className={interp?.model.ok && !modelError ? 'hint' : 'warn'}
-                  data-testid="interp-model-status"
-                >
-                  {modelError ??
-                    (interp?.model.ok
-                      ? `${interp.model.label} (${interp.model.path})`
-                      : (interp?.model.reason ?? 'checking…'))}
-                </p>
-                <p className="hint">
-                  A folder with model.onnx taking img0, img1 [1, 3, H, W] and a timestep (or one [1,
-                  7, H, W] input), RGB in 0..1, and an optional dolly.json
-                  {' {"kind": "frame-interpolation", "multiple": 32}'}.
-                </p>
-              </div>
-            ) : null}
-          </>
-        ) : null}
-        {format === 'mp4' || format === 'webm' ? (
+    <Modal title={r.title} onClose={onClose} className="export-dialog" testId="export-dialog">
+      <p className="hint">{r.detail}</p>
+      <label>
+        Format
+        <select
+          value={format}
+          onChange={(e) => setFormat(e.target.value as ExportFormat)}
+          aria-label="Format"
+        >
+          <option value="mp4">MP4 (H.264)</option>
+          <option value="webm">WebM (VP9)</option>
+          <option value="gif">GIF</option>
+          <option value="png">PNG frames</option>
+        </select>
+      </label>
+      <label>
+        Frame rate
+        <input
+          type="number"
+          min={1}
+          max={60}
+          step={1}
+          value={fps}
+          onChange={(e) => setFps(Number(e.target.value))}
+          aria-label="Frame rate"
+        />
+      </label>
+      {!fpsOk ? <p className="warn">Frame rate: a whole number from 1 to 60.</p> : null}
+      {gifInexact ? (
+        <p className="warn">GIF stores delays in 1/100 s: {fps} fps plays slightly off.</p>
+      ) : null}
+      <label>
+        Size
+        <select
+          value={scale}
+          onChange={(e) => setScale(Number(e.target.value) as 1 | 2 | 4)}
+          aria-label="Size"
+        >
+          {([1, 2, 4] as const).map((k) => (
+            <option key={k} value={k}>
+              {k === 1 ? 'as rendered' : `${k}× (Lanczos)`} · {r.width * k}×{r.height * k}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Smoother motion
+        <select
+          value={factor}
+          onChange={(e) => setFactor(Number(e.target.value) as 1 | 2 | 4)}
+          aria-label="Interpolation"
+          data-testid="export-interpolate"
+        >
+          <option value={1}>off (the rendered frames)</option>
+          <option value={2}>2× frames (1 in-between per pair)</option>
+          <option value={4}>4× frames (3 in-betweens per pair)</option>
+        </select>
+      </label>
+      {factor > 1 ? (
+        <>
           <label>
-            Quality
-            <input
-              type="range"
-              min={0}
-              max={100}
-              value={quality}
-              onChange={(e) => setQuality(Number(e.target.value))}
-              aria-label="Quality"
-            />
-            <span className="hint">
-              {quality >= 70 ? 'high' : quality >= 40 ? 'medium' : 'small file'}
-            </span>
+            Made by
+            <select
+              value={method}
+              onChange={(e) => setMethod(e.target.value as 'minterpolate' | 'model')}
+              aria-label="Interpolation method"
+              data-testid="export-interp-method"
+            >
+              <option value="minterpolate" disabled={interp?.minterpolate.available === false}>
+                ffmpeg minterpolate (motion-compensated, CPU)
+              </option>
+              <option value="model">
+                {interp?.model.ok ? `model: ${interp.model.label}` : 'RIFE model folder (none yet)'}
+              </option>
+            </select>
           </label>
-        ) : null}
-        {format === 'gif' ? (
-          <label className="inline">
-            <input
-              type="checkbox"
-              checked={loopForever}
-              onChange={(e) => setLoopForever(e.target.checked)}
-              aria-label="Loop forever"
-            />
-            Loop forever
-            {!loopForever ? (
-              <>
-                , play
+          <p className="hint" data-testid="export-interp-cost">
+            {r.frames} → {interpolated(r.frames, factor, r.loop)} frames at {fps * factor} fps (
+            {(interpolated(r.frames, factor, r.loop) / (fps * factor)).toFixed(2)} s):{' '}
+            {interpolated(r.frames, factor, r.loop) - r.frames} new frames
+            {r.loop ? ', the last ones leading back into the first (a loop)' : ''}.{' '}
+            {method === 'minterpolate'
+              ? `ffmpeg estimates motion block by block for each of them on the CPU: the slow part of this export, growing with the size (${r.width}×${r.height}).`
+              : `One model run per new frame (${interpolated(r.frames, factor, r.loop) - r.frames} runs at ${r.width}×${r.height}) through the engine, on its GPU when it has one.`}
+          </p>
+          {method === 'minterpolate' && interp?.minterpolate.reason ? (
+            <p className="warn">{interp.minterpolate.reason}</p>
+          ) : null}
+          {method === 'model' ? (
+            <div className="interp-model">
+              <label>
+                Model folder
                 <input
-                  type="number"
-                  min={1}
-                  max={100}
-                  value={plays}
-                  onChange={(e) => setPlays(Math.max(1, Math.round(Number(e.target.value)) || 1))}
-                  aria-label="Plays"
+                  value={modelPath}
+                  placeholder="a folder with a RIFE model.onnx"
+                  onChange={(e) => setModelPath(e.target.value)}
+                  aria-label="Interpolation model folder"
+                  data-testid="interp-model-path"
                 />
-                times
-              </>
-            ) : null}
-          </label>
-        ) : null}
-        <p className="hint">
-          {desktop
-            ? 'You choose where to save it next.'
-            : format === 'png'
-              ? 'The browser downloads the frames as one .zip.'
-              : 'The browser downloads it.'}
-        </p>
-        <footer className="modal-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className="primary"
-            disabled={!fpsOk || (factor > 1 && !methodOk)}
-            data-testid="export-confirm"
-            onClick={() =>
-              onExport({
-                format,
-                fps,
-                scale,
-                quality: 100 - quality,
-                loop: loopForever ? 0 : plays === 1 ? -1 : plays - 1,
-                ...(factor !== 1 ? { interpolate: { factor, method } } : {}),
-              })
-            }
-          >
-            Export
-          </button>
-        </footer>
-      </div>
-    </div>
+              </label>
+              <button type="button" className="small" onClick={() => void setModel()}>
+                Use folder
+              </button>
+              <p
+                className={interp?.model.ok && !modelError ? 'hint' : 'warn'}
+                data-testid="interp-model-status"
+              >
+                {modelError ??
+                  (interp?.model.ok
+                    ? `${interp.model.label} (${interp.model.path})`
+                    : (interp?.model.reason ?? 'checking…'))}
+              </p>
+              <p className="hint">
+                A folder with model.onnx taking img0, img1 [1, 3, H, W] and a timestep (or one [1,
+                7, H, W] input), RGB in 0..1, and an optional dolly.json
+                {' {"kind": "frame-interpolation", "multiple": 32}'}.
+              </p>
+            </div>
+          ) : null}
+        </>
+      ) : null}
+      {format === 'mp4' || format === 'webm' ? (
+        <label>
+          Quality
+          <input
+            type="range"
+            min={0}
+            max={100}
+            value={quality}
+            onChange={(e) => setQuality(Number(e.target.value))}
+            aria-label="Quality"
+          />
+          <span className="hint">
+            {quality >= 70 ? 'high' : quality >= 40 ? 'medium' : 'small file'}
+          </span>
+        </label>
+      ) : null}
+      {format === 'gif' ? (
+        <label className="inline">
+          <input
+            type="checkbox"
+            checked={loopForever}
+            onChange={(e) => setLoopForever(e.target.checked)}
+            aria-label="Loop forever"
+          />
+          Loop forever
+          {!loopForever ? (
+            <>
+              , play
+              <input
+                type="number"
+                min={1}
+                max={100}
+                value={plays}
+                onChange={(e) => setPlays(Math.max(1, Math.round(Number(e.target.value)) || 1))}
+                aria-label="Plays"
+              />
+              times
+            </>
+          ) : null}
+        </label>
+      ) : null}
+      <p className="hint">
+        {desktop
+          ? 'You choose where to save it next.'
+          : format === 'png'
+            ? 'The browser downloads the frames as one .zip.'
+            : 'The browser downloads it.'}
+      </p>
+      <footer className="modal-actions">
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="primary"
+          disabled={!fpsOk || (factor > 1 && !methodOk)}
+          data-testid="export-confirm"
+          onClick={() =>
+            onExport({
+              format,
+              fps,
+              scale,
+              quality: 100 - quality,
+              loop: loopForever ? 0 : plays === 1 ? -1 : plays - 1,
+              ...(factor !== 1 ? { interpolate: { factor, method } } : {}),
+            })
+          }
+        >
+          Export
+        </button>
+      </footer>
+    </Modal>
   )
 }

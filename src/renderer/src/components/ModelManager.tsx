@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react'
 import type { DollyBridge, EventPayload, ModelSummary } from '../../../shared/contract'
 import { ModelCatalog } from './ModelCatalog'
+import { Modal } from './Modal'
 
 type Props = { api: DollyBridge; onClose: () => void; onChanged: (models: ModelSummary[]) => void }
 
@@ -33,150 +34,134 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
   }, [api])
 
   return (
-    <div className="modal-backdrop" onClick={onClose}>
-      <div
-        className="modal"
-        role="dialog"
-        aria-label="Models"
-        onClick={(e) => e.stopPropagation()}
-        data-testid="model-manager"
-      >
-        <header className="modal-title">
-          <span>Models</span>
-          <button type="button" className="small" onClick={onClose}>
-            Close
-          </button>
-        </header>
-        <table className="models">
-          <thead>
-            <tr>
-              <th>Model</th>
-              <th>Kind</th>
-              <th>Precision</th>
-              <th>Size</th>
-              <th>Inputs</th>
-              <th>VRAM resident / offload / minimal</th>
-              <th>This GPU</th>
-              <th />
+    <Modal title="Models" onClose={onClose} testId="model-manager">
+      <table className="models">
+        <thead>
+          <tr>
+            <th>Model</th>
+            <th>Kind</th>
+            <th>Precision</th>
+            <th>Size</th>
+            <th>Inputs</th>
+            <th>VRAM resident / offload / minimal</th>
+            <th>This GPU</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {models.map((m) => (
+            <tr key={m.id} className={m.error ? 'refused' : ''} data-testid="model-row">
+              <td title={m.id}>
+                {m.label}
+                {m.isDefault ? ' (default)' : ''}
+                {m.error ? <div className="hint error">{m.error}</div> : null}
+              </td>
+              <td>{m.pipeline}</td>
+              <td>{m.precision}</td>
+              <td>{gib(m.sizeBytes)}</td>
+              <td>
+                {[
+                  m.camera !== 'none' ? m.camera : null,
+                  m.motion.kind !== 'none' ? m.motion.kind : null,
+                ]
+                  .filter(Boolean)
+                  .join(', ') || '—'}
+              </td>
+              <td>
+                {m.vram
+                  ? `${(m.vram.residentMiB / 1024).toFixed(1)} / ${(m.vram.offloadMiB / 1024).toFixed(1)} / ${(m.vram.minimalMiB / 1024).toFixed(1)} GiB`
+                  : '—'}
+              </td>
+              <td>{m.fits ?? (m.vram ? 'no GPU or too big' : '—')}</td>
+              <td className="actions">
+                {!m.error && !m.isDefault ? (
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => void api.models.setDefault({ id: m.id }).then(refresh)}
+                  >
+                    Default
+                  </button>
+                ) : null}
+                {m.removable ? (
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => void api.models.remove({ id: m.id }).then(refresh)}
+                    title="Remove from the list (the files stay where they are)"
+                  >
+                    Remove
+                  </button>
+                ) : null}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {models.map((m) => (
-              <tr key={m.id} className={m.error ? 'refused' : ''} data-testid="model-row">
-                <td title={m.id}>
-                  {m.label}
-                  {m.isDefault ? ' (default)' : ''}
-                  {m.error ? <div className="hint error">{m.error}</div> : null}
-                </td>
-                <td>{m.pipeline}</td>
-                <td>{m.precision}</td>
-                <td>{gib(m.sizeBytes)}</td>
-                <td>
-                  {[
-                    m.camera !== 'none' ? m.camera : null,
-                    m.motion.kind !== 'none' ? m.motion.kind : null,
-                  ]
-                    .filter(Boolean)
-                    .join(', ') || '—'}
-                </td>
-                <td>
-                  {m.vram
-                    ? `${(m.vram.residentMiB / 1024).toFixed(1)} / ${(m.vram.offloadMiB / 1024).toFixed(1)} / ${(m.vram.minimalMiB / 1024).toFixed(1)} GiB`
-                    : '—'}
-                </td>
-                <td>{m.fits ?? (m.vram ? 'no GPU or too big' : '—')}</td>
-                <td className="actions">
-                  {!m.error && !m.isDefault ? (
-                    <button
-                      type="button"
-                      className="small"
-                      onClick={() => void api.models.setDefault({ id: m.id }).then(refresh)}
-                    >
-                      Default
-                    </button>
-                  ) : null}
-                  {m.removable ? (
-                    <button
-                      type="button"
-                      className="small"
-                      onClick={() => void api.models.remove({ id: m.id }).then(refresh)}
-                      title="Remove from the list (the files stay where they are)"
-                    >
-                      Remove
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <form
-          className="row"
-          onSubmit={(e) => {
-            e.preventDefault()
-            void api.models.add({ path }).then((r) => {
-              setMessage(r.ok ? `Added ${r.value.label}` : r.error.message)
-              if (r.ok) setPath('')
-              refresh()
-            })
-          }}
-        >
-          <label className="field">
-            <span>Add a model folder (its path on this machine)</span>
-            <input
-              value={path}
-              onChange={(e) => setPath(e.target.value)}
-              placeholder="/home/me/models/animatediff-motionctrl"
-              data-testid="model-path"
-            />
-          </label>
-          <button type="submit" className="small" disabled={!path}>
-            Add
-          </button>
-        </form>
-        <form
-          className="row"
-          onSubmit={(e) => {
-            e.preventDefault()
-            void api.models.download({ repo }).then((r) => !r.ok && setMessage(r.error.message))
-          }}
-        >
-          <label className="field">
-            <span>
-              Download from a Hugging Face repository (owner/name, a folder in this layout)
-            </span>
-            <input
-              value={repo}
-              onChange={(e) => setRepo(e.target.value)}
-              placeholder="owner/animatediff-onnx"
-            />
-          </label>
-          <button type="submit" className="small" disabled={!repo}>
-            Download
-          </button>
-          {download?.state === 'running' ? (
-            <button
-              type="button"
-              className="small"
-              onClick={() => void api.models.cancelDownload({ repo: download.repo })}
-            >
-              Cancel
-            </button>
-          ) : null}
-        </form>
+          ))}
+        </tbody>
+      </table>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault()
+          void api.models.add({ path }).then((r) => {
+            setMessage(r.ok ? `Added ${r.value.label}` : r.error.message)
+            if (r.ok) setPath('')
+            refresh()
+          })
+        }}
+      >
+        <label className="field">
+          <span>Add a model folder (its path on this machine)</span>
+          <input
+            value={path}
+            onChange={(e) => setPath(e.target.value)}
+            placeholder="/home/me/models/animatediff-motionctrl"
+            data-testid="model-path"
+          />
+        </label>
+        <button type="submit" className="small" disabled={!path}>
+          Add
+        </button>
+      </form>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault()
+          void api.models.download({ repo }).then((r) => !r.ok && setMessage(r.error.message))
+        }}
+      >
+        <label className="field">
+          <span>Download from a Hugging Face repository (owner/name, a folder in this layout)</span>
+          <input
+            value={repo}
+            onChange={(e) => setRepo(e.target.value)}
+            placeholder="owner/animatediff-onnx"
+          />
+        </label>
+        <button type="submit" className="small" disabled={!repo}>
+          Download
+        </button>
         {download?.state === 'running' ? (
-          <p className="hint">
-            {download.file}: {gib(download.bytes)} of {gib(download.totalBytes)}
-            {download.etaS !== null ? `, ${Math.round(download.etaS)} s left` : ''}
-          </p>
+          <button
+            type="button"
+            className="small"
+            onClick={() => void api.models.cancelDownload({ repo: download.repo })}
+          >
+            Cancel
+          </button>
         ) : null}
-        {message ? (
-          <p className="hint" data-testid="model-message">
-            {message}
-          </p>
-        ) : null}
-        <ModelCatalog api={api} onChanged={refresh} />
-      </div>
-    </div>
+      </form>
+      {download?.state === 'running' ? (
+        <p className="hint">
+          {download.file}: {gib(download.bytes)} of {gib(download.totalBytes)}
+          {download.etaS !== null ? `, ${Math.round(download.etaS)} s left` : ''}
+        </p>
+      ) : null}
+      {message ? (
+        <p className="hint" data-testid="model-message">
+          {message}
+        </p>
+      ) : null}
+      <ModelCatalog api={api} onChanged={refresh} />
+    </Modal>
   )
 }
