@@ -46,6 +46,7 @@ import { useProjectFile } from './hooks/useProjectFile'
 import { useProjectHistory } from './hooks/useProjectHistory'
 import { useShortcuts } from './hooks/useShortcuts'
 import { initialProject } from './state/project'
+import { SmallButton } from './components/SmallButton'
 
 function Region(props: {
   name: string
@@ -228,14 +229,9 @@ export function App() {
           onSaved={(n) => file.saved(n, project)}
           onNotice={setNotice}
         />
-        <button
-          type="button"
-          className="small"
-          onClick={() => setShowModels(true)}
-          data-testid="open-models"
-        >
+        <SmallButton onClick={() => setShowModels(true)} data-testid="open-models">
           Models
-        </button>
+        </SmallButton>
         {notice ? (
           <span className="notice" data-testid="notice" onClick={() => setNotice(null)}>
             {notice}
@@ -366,14 +362,12 @@ export function App() {
               >
                 {lens.message}{' '}
                 {lens.matches ? null : (
-                  <button
-                    type="button"
-                    className="small"
+                  <SmallButton
                     data-testid="use-model-fov"
                     onClick={() => h.editCamera((t) => withFov(t, model.cameraFov!))}
                   >
                     Use {model.cameraFov.toFixed(1)}°
-                  </button>
+                  </SmallButton>
                 )}
               </p>
             ) : null}

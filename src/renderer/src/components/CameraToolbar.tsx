@@ -8,6 +8,7 @@ import {
   PRESET_NAMES,
 } from '../../../shared/camera'
 import type { ViewMode } from './CameraViewport'
+import { SmallButton } from './SmallButton'
 
 type Props = {
   /** The model takes MotionCtrl RT poses: offer MotionCtrl's own presets too. */
@@ -66,50 +67,37 @@ export function CameraToolbar(p: Props) {
         aria-label="Preset speed"
         className="speed"
       />
-      <button
-        type="button"
-        className="small"
+      <SmallButton
         onClick={() => p.onApplyPreset(presetName, presetSpeed)}
         data-testid="apply-preset"
       >
         Apply
-      </button>
+      </SmallButton>
       <span className="sep" />
-      <button
-        type="button"
-        className="small"
-        onClick={p.onAddKey}
-        title="Add a keyframe at the playhead"
-      >
+      <SmallButton onClick={p.onAddKey} title="Add a keyframe at the playhead">
         + Key
-      </button>
-      <button
-        type="button"
-        className="small"
+      </SmallButton>
+      <SmallButton
         onClick={p.onDeleteKey}
         disabled={!p.hasSelection}
         title="Delete the selected keyframe (Delete)"
       >
         − Key
-      </button>
-      <button
-        type="button"
-        className="small"
+      </SmallButton>
+      <SmallButton
         onClick={p.onDuplicateKey}
         disabled={!p.hasSelection}
         title="Copy the selected keyframe to the playhead (Ctrl+D)"
         data-testid="duplicate-key"
       >
         Dup Key
-      </button>
-      <button
-        type="button"
-        className="small"
+      </SmallButton>
+      <SmallButton
         onClick={() => p.onGizmo(p.gizmo === 'translate' ? 'rotate' : 'translate')}
         title="Gizmo: move or rotate"
       >
         {p.gizmo === 'translate' ? 'Move' : 'Rotate'}
-      </button>
+      </SmallButton>
       <span className="sep" />
       {VIEWS.map((v) => (
         <button
@@ -122,20 +110,11 @@ export function CameraToolbar(p: Props) {
         </button>
       ))}
       <span className="sep" />
-      <button
-        type="button"
-        className="small"
-        onClick={p.onExportMotionCtrl}
-        data-testid="export-motionctrl"
-      >
+      <SmallButton onClick={p.onExportMotionCtrl} data-testid="export-motionctrl">
         MotionCtrl JSON
-      </button>
-      <button type="button" className="small" onClick={p.onExportRe10k}>
-        RE10K txt
-      </button>
-      <button type="button" className="small" onClick={() => fileInput.current?.click()}>
-        Import…
-      </button>
+      </SmallButton>
+      <SmallButton onClick={p.onExportRe10k}>RE10K txt</SmallButton>
+      <SmallButton onClick={() => fileInput.current?.click()}>Import…</SmallButton>
       <input
         ref={fileInput}
         type="file"

@@ -5,6 +5,7 @@ import type { DollyBridge, InterpolationView } from '../../../shared/contract'
 import type { ClipFormat } from '../../../shared/render'
 import { useEffect, useState } from 'react'
 import { Modal } from './Modal'
+import { SmallButton } from './SmallButton'
 
 export type ExportFormat = ClipFormat
 export type ExportOptions = {
@@ -181,9 +182,7 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
                   data-testid="interp-model-path"
                 />
               </label>
-              <button type="button" className="small" onClick={() => void setModel()}>
-                Use folder
-              </button>
+              <SmallButton onClick={() => void setModel()}>Use folder</SmallButton>
               <p
                 className={interp?.model.ok && !modelError ? 'hint' : 'warn'}
                 data-testid="interp-model-status"

@@ -19,6 +19,7 @@ import {
 import { randomSeed, type Settings } from '../state/project'
 import { ImageDrop } from './ImageDrop'
 import { NumberField, SelectField } from './Fields'
+import { SmallButton } from './SmallButton'
 
 type Props = {
   models: ModelSummary[]
@@ -128,9 +129,7 @@ export function GeneratePanel({
           onCommit={(seed) => onChange({ seed }, 'seed')}
           testId="seed"
         />
-        <button
-          type="button"
-          className="small"
+        <SmallButton
           title={
             s.seedLocked ? 'Seed locked: every render uses it' : 'Seed changes after each render'
           }
@@ -138,15 +137,10 @@ export function GeneratePanel({
           aria-pressed={s.seedLocked}
         >
           {s.seedLocked ? 'Locked' : 'Unlocked'}
-        </button>
-        <button
-          type="button"
-          className="small"
-          onClick={() => onChange({ seed: randomSeed() })}
-          title="A new random seed"
-        >
+        </SmallButton>
+        <SmallButton onClick={() => onChange({ seed: randomSeed() })} title="A new random seed">
           Random
-        </button>
+        </SmallButton>
       </div>
       <div className="row">
         <NumberField

@@ -1,5 +1,6 @@
 import { CLIP_FORMATS, type ClipFormat } from '../../../shared/render'
 import type { JobView } from '../../../shared/contract'
+import { SmallButton } from './SmallButton'
 
 type Props = {
   jobs: JobView[]
@@ -103,48 +104,40 @@ export function JobsPanel({
             ) : null}
             <div className="job-actions">
               {j.state === 'running' || j.state === 'queued' ? (
-                <button
-                  type="button"
-                  className="small"
+                <SmallButton
                   onClick={(e) => (e.stopPropagation(), onCancel(j.id))}
                   data-testid="job-cancel"
                 >
                   Cancel
-                </button>
+                </SmallButton>
               ) : null}
               {j.state === 'failed' || j.state === 'cancelled' ? (
-                <button
-                  type="button"
-                  className="small"
+                <SmallButton
                   onClick={(e) => (e.stopPropagation(), onRetry(j))}
                   data-testid="job-retry"
                 >
                   Retry
-                </button>
+                </SmallButton>
               ) : null}
               {j.state === 'done'
                 ? CLIP_FORMATS.map((f) => (
-                    <button
+                    <SmallButton
                       key={f}
-                      type="button"
-                      className="small"
                       onClick={(e) => (e.stopPropagation(), onExport(j.id, f))}
                       data-testid={`export-${f}`}
                     >
                       {f.toUpperCase()}
-                    </button>
+                    </SmallButton>
                   ))
                 : null}
               {j.state === 'done' ? (
-                <button
-                  type="button"
-                  className="small"
+                <SmallButton
                   onClick={(e) => (e.stopPropagation(), onExportDialog(j))}
                   data-testid="export-open"
                   title="Export with options: format, fps, size, quality, loop"
                 >
                   Export…
-                </button>
+                </SmallButton>
               ) : null}
             </div>
           </li>

@@ -1,6 +1,7 @@
 // A dialog over the studio: its title and a Close button on top; a click outside it or Escape
 // closes it (the dialog's own clicks stay inside).
 import { useEffect, type ReactNode } from 'react'
+import { SmallButton } from './SmallButton'
 
 export function Modal(p: {
   title: string
@@ -27,9 +28,7 @@ export function Modal(p: {
       >
         <header className="modal-title">
           <span>{p.title}</span>
-          <button type="button" className="small" onClick={onClose}>
-            Close
-          </button>
+          <SmallButton onClick={onClose}>Close</SmallButton>
         </header>
         {p.children}
       </div>

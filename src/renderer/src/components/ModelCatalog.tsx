@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react'
 import type { DollyBridge, EventPayload, ModelCatalogView } from '../../../shared/contract'
 import { formatBytes } from '../../../shared/catalog'
+import { SmallButton } from './SmallButton'
 
 type Props = { api: DollyBridge; onChanged: () => void }
 
@@ -85,29 +86,21 @@ export function ModelCatalog({ api, onChanged }: Props) {
                     {e.command}
                   </pre>
                   <div className="actions">
-                    <button type="button" className="small" onClick={() => copy(e.command)}>
-                      Copy
-                    </button>
+                    <SmallButton onClick={() => copy(e.command)}>Copy</SmallButton>
                     {e.installed ? (
                       <span className="hint">in your list</span>
                     ) : running ? (
-                      <button
-                        type="button"
-                        className="small"
-                        onClick={() => void api.models.cancelExport({ id: e.id })}
-                      >
+                      <SmallButton onClick={() => void api.models.cancelExport({ id: e.id })}>
                         Cancel export
-                      </button>
+                      </SmallButton>
                     ) : (
-                      <button
-                        type="button"
-                        className="small"
+                      <SmallButton
                         disabled={!python.ready}
                         title={python.ready ? 'Run this export here' : (python.reason ?? '')}
                         onClick={() => start({ catalog: e.id })}
                       >
                         Export here
-                      </button>
+                      </SmallButton>
                     )}
                   </div>
                   {p ? (
@@ -143,9 +136,7 @@ export function ModelCatalog({ api, onChanged }: Props) {
                     {m.listed ? (
                       <span className="hint">in your list</span>
                     ) : m.kind === 'onnx' ? (
-                      <button
-                        type="button"
-                        className="small"
+                      <SmallButton
                         onClick={() =>
                           void api.models.add({ path: m.path }).then((r) => {
                             if (!r.ok) setError(r.error.message)
@@ -155,16 +146,14 @@ export function ModelCatalog({ api, onChanged }: Props) {
                         }
                       >
                         Add
-                      </button>
+                      </SmallButton>
                     ) : m.pipeline ? (
-                      <button
-                        type="button"
-                        className="small"
+                      <SmallButton
                         disabled={!python.ready}
                         onClick={() => start({ cached: m.repo })}
                       >
                         Export
-                      </button>
+                      </SmallButton>
                     ) : (
                       <span className="hint">not a pipeline the studio runs</span>
                     )}

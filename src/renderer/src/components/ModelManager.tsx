@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react'
 import type { DollyBridge, EventPayload, ModelSummary } from '../../../shared/contract'
 import { ModelCatalog } from './ModelCatalog'
 import { Modal } from './Modal'
+import { SmallButton } from './SmallButton'
 
 type Props = { api: DollyBridge; onClose: () => void; onChanged: (models: ModelSummary[]) => void }
 
@@ -75,23 +76,19 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
               <td>{m.fits ?? (m.vram ? 'no GPU or too big' : '—')}</td>
               <td className="actions">
                 {!m.error && !m.isDefault ? (
-                  <button
-                    type="button"
-                    className="small"
+                  <SmallButton
                     onClick={() => void api.models.setDefault({ id: m.id }).then(refresh)}
                   >
                     Default
-                  </button>
+                  </SmallButton>
                 ) : null}
                 {m.removable ? (
-                  <button
-                    type="button"
-                    className="small"
+                  <SmallButton
                     onClick={() => void api.models.remove({ id: m.id }).then(refresh)}
                     title="Remove from the list (the files stay where they are)"
                   >
                     Remove
-                  </button>
+                  </SmallButton>
                 ) : null}
               </td>
             </tr>
@@ -141,13 +138,9 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
           Download
         </button>
         {download?.state === 'running' ? (
-          <button
-            type="button"
-            className="small"
-            onClick={() => void api.models.cancelDownload({ repo: download.repo })}
-          >
+          <SmallButton onClick={() => void api.models.cancelDownload({ repo: download.repo })}>
             Cancel
-          </button>
+          </SmallButton>
         ) : null}
       </form>
       {download?.state === 'running' ? (

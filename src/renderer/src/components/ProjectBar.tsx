@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react'
 import type { DollyBridge } from '../../../shared/contract'
 import type { ProjectDoc } from '../state/project'
+import { SmallButton } from './SmallButton'
 
 type Props = {
   api: DollyBridge
@@ -71,15 +72,13 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
         {name ?? 'Untitled'}
         {dirty ? ' •' : ''}
       </span>
-      <button
-        type="button"
-        className="small"
+      <SmallButton
         onClick={() =>
           (!dirty || window.confirm('Discard the unsaved changes of this project?')) && onNew()
         }
       >
         New
-      </button>
+      </SmallButton>
       <select
         value=""
         onChange={(e) => void open(e.target.value)}
@@ -104,23 +103,16 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
           ))}
         </optgroup>
       </select>
-      <button
-        type="button"
-        className="small"
+      <SmallButton
         onClick={() => void save(false)}
         title="Save (Ctrl+S)"
         data-testid="project-save"
       >
         Save
-      </button>
-      <button
-        type="button"
-        className="small"
-        onClick={() => void save(true)}
-        title="Save as (Ctrl+Shift+S)"
-      >
+      </SmallButton>
+      <SmallButton onClick={() => void save(true)} title="Save as (Ctrl+Shift+S)">
         Save As
-      </button>
+      </SmallButton>
     </span>
   )
 }

@@ -1,5 +1,6 @@
 // The offer of what the last session autosaved before it ended unexpectedly.
 import type { Recovery } from '../hooks/useProjectFile'
+import { SmallButton } from './SmallButton'
 
 export function RecoveryBanner(p: {
   recovery: Recovery
@@ -15,12 +16,10 @@ export function RecoveryBanner(p: {
         ? ` (and ${p.recovery.more} earlier session${p.recovery.more > 1 ? 's' : ''} after it)`
         : ''}
       .
-      <button type="button" className="small" data-testid="recover" onClick={p.onRecover}>
+      <SmallButton data-testid="recover" onClick={p.onRecover}>
         Recover
-      </button>
-      <button type="button" className="small" onClick={p.onDiscard}>
-        Discard
-      </button>
+      </SmallButton>
+      <SmallButton onClick={p.onDiscard}>Discard</SmallButton>
     </div>
   )
 }

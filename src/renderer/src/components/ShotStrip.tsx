@@ -1,6 +1,7 @@
 // The shot track above the frames: one block per shot (width by its frame count), the active
 // one highlighted; add, split at the playhead, move, delete, and export all shots as one clip.
 import type { JobState } from '../../../shared/render'
+import { SmallButton } from './SmallButton'
 export type ShotBlock = {
   id: string
   frames: number
@@ -35,18 +36,14 @@ export function ShotStrip(p: Props) {
   return (
     <div className="shotstrip">
       <div className="shot-tools">
-        <button
-          type="button"
-          className="small"
+        <SmallButton
           onClick={p.onAdd}
           data-testid="shot-add"
           title="A new shot after this one, continuing its camera"
         >
           + Shot
-        </button>
-        <button
-          type="button"
-          className="small"
+        </SmallButton>
+        <SmallButton
           onClick={p.onSplit}
           disabled={!canSplit}
           data-testid="shot-split"
@@ -57,47 +54,39 @@ export function ShotStrip(p: Props) {
           }
         >
           Split
-        </button>
-        <button
-          type="button"
-          className="small"
+        </SmallButton>
+        <SmallButton
           onClick={() => p.onMove(-1)}
           disabled={p.active === 0}
           data-testid="shot-left"
           title="Move the shot earlier"
         >
           ◀
-        </button>
-        <button
-          type="button"
-          className="small"
+        </SmallButton>
+        <SmallButton
           onClick={() => p.onMove(1)}
           disabled={p.active === p.shots.length - 1}
           data-testid="shot-right"
           title="Move the shot later"
         >
           ▶
-        </button>
-        <button
-          type="button"
-          className="small"
+        </SmallButton>
+        <SmallButton
           onClick={p.onDelete}
           disabled={p.shots.length <= 1}
           data-testid="shot-delete"
           title="Delete this shot"
         >
           Delete shot
-        </button>
-        <button
-          type="button"
-          className="small"
+        </SmallButton>
+        <SmallButton
           onClick={p.onExportAll}
           disabled={!allDone}
           data-testid="export-all"
           title={allDone ? 'Export every shot, in order, as one clip' : 'Render every shot first'}
         >
           Export all…
-        </button>
+        </SmallButton>
       </div>
       <div className="shots" data-testid="shots">
         {p.shots.map((s, i) => (

@@ -6,6 +6,7 @@ import {
   updatePromptKey,
   type PromptKey,
 } from '../../../shared/longtake'
+import { SmallButton } from './SmallButton'
 
 /** The prompt track: keys where a new prompt takes over (prompt travel), when the model has it. */
 export type PromptTrack = {
@@ -79,15 +80,9 @@ export function Timeline({
   return (
     <div className="timeline">
       <div className="timeline-controls">
-        <button
-          type="button"
-          className="small"
-          onClick={onTogglePlay}
-          title="Play / pause (Space)"
-          data-testid="play"
-        >
+        <SmallButton onClick={onTogglePlay} title="Play / pause (Space)" data-testid="play">
           {playing ? 'Pause' : 'Play'}
-        </button>
+        </SmallButton>
         <span data-testid="playhead-label">
           frame {playhead + 1} / {frames} · {(playhead / fps).toFixed(2)} s
         </span>
@@ -95,15 +90,13 @@ export function Timeline({
           <span className="hint">← → step a frame · Space plays · Ctrl+Z undo</span>
         )}
         {prompts ? (
-          <button
-            type="button"
-            className="small"
+          <SmallButton
             onClick={addPrompt}
             title="A prompt that takes over at the playhead; the prompts in between are blended frame by frame"
             data-testid="add-prompt-key"
           >
             + Prompt at playhead
-          </button>
+          </SmallButton>
         ) : null}
         {prompts && selected ? (
           <span className="prompt-editor" data-testid="prompt-editor">
@@ -138,9 +131,7 @@ export function Timeline({
               }
               data-testid="prompt-key-text"
             />
-            <button
-              type="button"
-              className="small"
+            <SmallButton
               onClick={() => {
                 prompts.onChange(deletePromptKey(prompts.keys, selected.id))
                 setSelectedPrompt(null)
@@ -148,7 +139,7 @@ export function Timeline({
               data-testid="prompt-key-delete"
             >
               Delete
-            </button>
+            </SmallButton>
           </span>
         ) : null}
 
