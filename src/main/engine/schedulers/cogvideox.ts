@@ -2,11 +2,10 @@
 // scheduling_ddim_cogvideox.py and scheduling_dpm_cogvideox.py. Their tables are float64
 // (scaled_linear betas in float64, SNR shift abar / (s + (1 - s) abar) as in SD3, then the
 // zero-terminal-SNR rescale); coefficients meet the float32 sample as float32.
-import { type FloatTensorLike } from '../runtime/tensor'
-import type { Scheduler, StepOptions, StepResult } from './common'
+import type { StepArgs, StepResult } from './common'
 import { AlphasScheduler, BETA_SCHEDULES, betaDefaults, betasForAlphaBar } from './common'
 import { DDIM_DEFAULTS } from './common'
-import { checkSameShape, f32, out, readConfig, rescaleZeroTerminalSnr } from './common'
+import { f32, out, readConfig, rescaleZeroTerminalSnr } from './common'
 import { SCHEDULE_CHOICES, SchedulerConfigError, torchLinspaceF32 } from './common'
 import { torchLinspaceF64 } from './common'
 
@@ -63,13 +62,12 @@ abstract class CogVideoXBase extends AlphasScheduler<CogConfig, Float64Array> {
   }
 }
 
-export class CogVideoXDDIMScheduler extends CogVideoXBase implements Scheduler {
+export class CogVideoXDDIMScheduler extends CogVideoXBase {
   constructor(config: object = {}) {
     super('CogVideoXDDIMScheduler', config)
   }
 
-  step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
-    checkSameShape(modelOutput, sample, 'CogVideoXDDIMScheduler.step')
+  protected update({ modelOutput, t, sample }: StepArgs): StepResult {
     const prevT = this.prevTimestep(t)
     const aT = this.alphaAt(t)
     const aPrev = this.alphaAt(prevT)
@@ -91,7 +89,7 @@ export class CogVideoXDDIMScheduler extends CogVideoXBase implements Scheduler {
  * the previous timestep from the pipeline; this class keeps both itself, so its step() has
  * the same signature as every other scheduler.
  */
-export class CogVideoXDPMScheduler extends CogVideoXBase implements Scheduler {
+export class CogVideoXDPMScheduler extends CogVideoXBase {
   private oldPredOriginal: Float32Array | null = null
   private lastTimestep: number | null = null
 
@@ -105,15 +103,8 @@ export class CogVideoXDPMScheduler extends CogVideoXBase implements Scheduler {
     this.lastTimestep = null
   }
 
-  step(
-    modelOutput: FloatTensorLike,
-    t: number,
-    sample: FloatTensorLike,
-    opts: StepOptions = {},
-  ): StepResult {
-    checkSameShape(modelOutput, sample, 'CogVideoXDPMScheduler.step')
-    if (!opts.generator)
-      throw new Error('CogVideoXDPMScheduler: step() draws noise and needs opts.generator')
+  protected update({ modelOutput, t, sample, opts }: StepArgs): StepResult {
+    const gen = this.generator(opts)
     const prevT = this.prevTimestep(t)
     const tBack = this.lastTimestep
     const aT = this.alphaAt(t)
@@ -129,7 +120,7 @@ export class CogVideoXDPMScheduler extends CogVideoXBase implements Scheduler {
     const multNoise = f32(Math.sqrt(1 - aPrev) * Math.sqrt(1 - Math.exp(-2 * h)))
 
     const n = x.length
-    const noise1 = opts.generator.randn(modelOutput.dims)
+    const noise1 = gen.randn(modelOutput.dims)
     let prev = new Float32Array(n)
     for (let i = 0; i < n; i++)
       prev[i] = f32(f32(f32(mult1 * x[i]!) - f32(mult2 * x0[i]!)) + f32(multNoise * noise1[i]!))
@@ -139,7 +130,7 @@ export class CogVideoXDPMScheduler extends CogVideoXBase implements Scheduler {
       const mult3 = f32(1 + 1 / (2 * r))
       const mult4 = f32(1 / (2 * r))
       const old = this.oldPredOriginal
-      const noise2 = opts.generator.randn(modelOutput.dims)
+      const noise2 = gen.randn(modelOutput.dims)
       prev = new Float32Array(n)
       for (let i = 0; i < n; i++) {
         const d = f32(f32(mult3 * x0[i]!) - f32(mult4 * old[i]!))

@@ -334,6 +334,60 @@ export function out(data: Float32Array, dims: readonly number[]): FloatTensor {
   return floatTensor(data, dims)
 }
 
+// --- the shared skeleton ---------------------------------------------------------------------
+
+/** What one step gets: the model's output at timestep t for `sample`, and the options. */
+export type StepArgs = {
+  modelOutput: FloatTensorLike
+  t: number
+  sample: FloatTensorLike
+  opts: StepOptions
+}
+
+/**
+ * What the schedulers built on it share: their config and class name, fromConfig, one model
+ * call a step, and step()'s checks (timesteps set, output and sample the same size) before
+ * the class's own update.
+ */
+export abstract class SchedulerBase<C> implements Scheduler {
+  readonly order = 1
+  timesteps: number[] = []
+  abstract readonly initNoiseSigma: number
+
+  static fromConfig<T>(this: new (config: object) => T, config: object): T {
+    return new this(config)
+  }
+
+  constructor(
+    /** The diffusers class name, for messages. */
+    protected readonly cls: string,
+    readonly config: C,
+  ) {}
+
+  abstract setTimesteps(n: number): void
+  abstract scaleModelInput(sample: FloatTensorLike, t: number): FloatTensor
+
+  step(
+    modelOutput: FloatTensorLike,
+    t: number,
+    sample: FloatTensorLike,
+    opts: StepOptions = {},
+  ): StepResult {
+    if (!this.timesteps.length) throw new Error(`${this.cls}: call setTimesteps() before step()`)
+    checkSameShape(modelOutput, sample, `${this.cls}.step`)
+    return this.update({ modelOutput, t, sample, opts })
+  }
+
+  /** The step itself, once step() has checked its input. */
+  protected abstract update(a: StepArgs): StepResult
+
+  /** The generator a noise-drawing step needs, or a clear error without one. */
+  protected generator(opts: StepOptions): TorchGenerator {
+    if (!opts.generator) throw new Error(`${this.cls}: step() draws noise and needs opts.generator`)
+    return opts.generator
+  }
+}
+
 // --- the DDIM family ------------------------------------------------------------------------
 
 /** The config fields AlphasScheduler reads. */
@@ -364,29 +418,23 @@ export function ddimAlphasCumprod(
 
 /**
  * What the schedulers on an alphas_cumprod table share (DDIM, LCM, CogVideoX's DDIM and DPM):
- * one model call a step, unit initial noise, the sample given to the model as it is, the final
- * alpha (1, or the table's first entry), DDIM's timestep spacing and its previous-timestep rule.
+ * unit initial noise, the sample given to the model as it is, the final alpha (1, or the
+ * table's first entry), DDIM's timestep spacing and its previous-timestep rule.
  */
 export abstract class AlphasScheduler<
   C extends AlphasConfig,
   A extends Float32Array | Float64Array = Float32Array,
-> {
-  readonly order = 1
+> extends SchedulerBase<C> {
   readonly initNoiseSigma = 1.0
   readonly finalAlphaCumprod: number
-  timesteps: number[] = []
   numInferenceSteps = 0
 
-  static fromConfig<T>(this: new (config: object) => T, config: object): T {
-    return new this(config)
-  }
-
   constructor(
-    /** The diffusers class name, for messages. */
-    protected readonly cls: string,
-    readonly config: C,
+    cls: string,
+    config: C,
     readonly alphasCumprod: A,
   ) {
+    super(cls, config)
     this.finalAlphaCumprod = config.set_alpha_to_one ? 1.0 : alphasCumprod[0]!
   }
 
@@ -407,7 +455,6 @@ export abstract class AlphasScheduler<
 
   /** diffusers' prev_timestep: t - N // n, not the next entry of `timesteps`. */
   protected prevTimestep(t: number): number {
-    if (!this.numInferenceSteps) throw new Error(`${this.cls}: call setTimesteps() before step()`)
     return t - Math.floor(this.config.num_train_timesteps / this.numInferenceSteps)
   }
 }
@@ -415,26 +462,16 @@ export abstract class AlphasScheduler<
 // --- schedulers that count their steps --------------------------------------------------------
 
 /**
- * What the sigma schedulers share (Euler, FlowMatchEuler, UniPC): timesteps and sigmas, one
- * model call a step, the training step count, and the step index: set_begin_index's, or the
- * place of the first step's timestep, then counted up one a step.
+ * What the sigma schedulers share (Euler, FlowMatchEuler, UniPC): sigmas, the training step
+ * count, and the step index: set_begin_index's, or the place of the first step's timestep,
+ * then counted up one a step.
  */
-export abstract class SigmaScheduler<C extends { num_train_timesteps: number }> {
-  readonly order = 1
-  timesteps: number[] = []
+export abstract class SigmaScheduler<
+  C extends { num_train_timesteps: number },
+> extends SchedulerBase<C> {
   sigmas: number[] = []
   protected stepIndex: number | null = null
   protected beginIndex: number | null = null
-
-  static fromConfig<T>(this: new (config: object) => T, config: object): T {
-    return new this(config)
-  }
-
-  constructor(
-    /** The diffusers class name, for messages. */
-    protected readonly cls: string,
-    readonly config: C,
-  ) {}
 
   get numTrainTimesteps(): number {
     return this.config.num_train_timesteps
@@ -464,10 +501,8 @@ export abstract class SigmaScheduler<C extends { num_train_timesteps: number }> 
     return this.stepIndex
   }
 
-  /** step()'s checks (timesteps set, shapes equal, steps left); the index of this step. */
-  protected stepAt(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): number {
-    if (!this.timesteps.length) throw new Error(`${this.cls}: call setTimesteps() before step()`)
-    checkSameShape(modelOutput, sample, `${this.cls}.step`)
+  /** The index of the step being taken at t, refusing a step past the last. */
+  protected stepIndexAt(t: number): number {
     const i = this.indexFor(t)
     if (i >= this.timesteps.length)
       throw new RangeError(`${this.cls}: step() called more than ${this.timesteps.length} times`)

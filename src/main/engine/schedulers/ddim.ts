@@ -1,8 +1,7 @@
 // DDIMScheduler, after diffusers/schedulers/scheduling_ddim.py (Song et al. 2020, eq. 12).
 // float32 tables; each tensor op rounds to float32 as torch does.
-import { type FloatTensorLike } from '../runtime/tensor'
-import type { Scheduler, StepOptions, StepResult } from './common'
-import { AlphasScheduler, betaDefaults, checkSameShape, ddimAlphasCumprod } from './common'
+import type { StepArgs, StepResult } from './common'
+import { AlphasScheduler, betaDefaults, ddimAlphasCumprod } from './common'
 import { DDIM_DEFAULTS, f32, out, readConfig, SCHEDULE_CHOICES } from './common'
 
 const DEFAULTS = {
@@ -13,7 +12,7 @@ const DEFAULTS = {
 }
 export type DDIMConfig = typeof DEFAULTS
 
-export class DDIMScheduler extends AlphasScheduler<DDIMConfig> implements Scheduler {
+export class DDIMScheduler extends AlphasScheduler<DDIMConfig> {
   /** eta of DDIM's variance (0 = deterministic). Stochastic eta > 0 draws from the generator. */
   eta = 0
 
@@ -22,14 +21,8 @@ export class DDIMScheduler extends AlphasScheduler<DDIMConfig> implements Schedu
     super('DDIMScheduler', c, ddimAlphasCumprod('DDIMScheduler', c))
   }
 
-  step(
-    modelOutput: FloatTensorLike,
-    t: number,
-    sample: FloatTensorLike,
-    opts: StepOptions = {},
-  ): StepResult {
+  protected update({ modelOutput, t, sample, opts }: StepArgs): StepResult {
     const prevT = this.prevTimestep(t)
-    checkSameShape(modelOutput, sample, 'DDIMScheduler.step')
     const c = this.config
     const aT = this.alphaAt(t)
     const aPrev = this.alphaAt(prevT)
@@ -39,10 +32,11 @@ export class DDIMScheduler extends AlphasScheduler<DDIMConfig> implements Schedu
 
     // std_dev_t = eta * sqrt(variance), variance = (1-a_prev)/(1-a_t) * (1 - a_t/a_prev)
     let std = 0
+    // a stochastic step (eta > 0) needs the generator: refused before any work without one
+    const gen = this.eta > 0 ? this.generator(opts) : null
     if (this.eta > 0) {
       const variance = f32(f32(f32(1 - aPrev) / bT) * f32(1 - f32(aT / aPrev)))
       std = f32(this.eta * f32(Math.sqrt(variance)))
-      if (!opts.generator) throw new Error('DDIMScheduler: eta > 0 needs a generator')
     }
     const dirCoef = f32(Math.sqrt(f32(f32(1 - aPrev) - f32(std * std))))
     const sqAPrev = f32(Math.sqrt(aPrev))
@@ -72,7 +66,7 @@ export class DDIMScheduler extends AlphasScheduler<DDIMConfig> implements Schedu
       prev[i] = f32(f32(sqAPrev * p0) + f32(dirCoef * eps))
     }
     if (std > 0) {
-      const noise = opts.generator!.randn(modelOutput.dims)
+      const noise = gen!.randn(modelOutput.dims)
       for (let i = 0; i < n; i++) prev[i] = f32(prev[i]! + f32(std * noise[i]!))
     }
     return { prevSample: out(prev, sample.dims), predOriginalSample: out(x0, sample.dims) }

@@ -2,7 +2,7 @@
 // scheduling_euler_discrete.py / scheduling_euler_ancestral_discrete.py (Karras et al. 2022,
 // Algorithm 2). SVD uses Euler with Karras sigmas, v-prediction and continuous timesteps.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import type { Scheduler, StepOptions, StepResult } from './common'
+import type { StepArgs, StepResult } from './common'
 import { alphasCumprodF32, betaDefaults, betasF32, f32, SigmaScheduler } from './common'
 import { karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
 import { readConfig, rescaleZeroTerminalSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
@@ -146,13 +146,13 @@ abstract class EulerBase extends SigmaScheduler<EulerConfig> {
   }
 }
 
-export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
+export class EulerDiscreteScheduler extends EulerBase {
   constructor(config: object = {}) {
     super('EulerDiscreteScheduler', config)
   }
 
-  step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
-    const i = this.stepAt(modelOutput, t, sample)
+  protected update({ modelOutput, t, sample }: StepArgs): StepResult {
+    const i = this.stepIndexAt(t)
     const sigma = this.sigmas[i]!
     const x = sample.data
     const x0 = this.predictX0(modelOutput.data, x, sigma)
@@ -167,22 +167,14 @@ export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
   }
 }
 
-export class EulerAncestralDiscreteScheduler extends EulerBase implements Scheduler {
+export class EulerAncestralDiscreteScheduler extends EulerBase {
   constructor(config: object = {}) {
     super('EulerAncestralDiscreteScheduler', config)
   }
 
-  step(
-    modelOutput: FloatTensorLike,
-    t: number,
-    sample: FloatTensorLike,
-    opts: StepOptions = {},
-  ): StepResult {
-    const i = this.stepAt(modelOutput, t, sample)
-    if (!opts.generator)
-      throw new Error(
-        'EulerAncestralDiscreteScheduler: step() draws noise and needs opts.generator',
-      )
+  protected update({ modelOutput, t, sample, opts }: StepArgs): StepResult {
+    const gen = this.generator(opts)
+    const i = this.stepIndexAt(t)
     const sFrom = this.sigmas[i]!
     const sTo = this.sigmas[i + 1]!
     const x = sample.data
@@ -192,7 +184,7 @@ export class EulerAncestralDiscreteScheduler extends EulerBase implements Schedu
     const sUp = f32(Math.sqrt(f32(f32(to2 * f32(from2 - to2)) / from2)))
     const sDown = f32(Math.sqrt(f32(to2 - f32(sUp * sUp))))
     const dt = f32(sDown - sFrom)
-    const noise = opts.generator.randn(modelOutput.dims)
+    const noise = gen.randn(modelOutput.dims)
     const prev = new Float32Array(x.length)
     for (let k = 0; k < x.length; k++) {
       const d = f32(f32(x[k]! - x0[k]!) / sFrom)

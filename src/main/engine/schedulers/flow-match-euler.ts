@@ -3,7 +3,7 @@
 // (resolution-dependent) shifting. Timesteps are float32 (sigma * 1000), and the transformer
 // gets them as floats.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import type { Scheduler, StepResult } from './common'
+import type { StepArgs, StepResult } from './common'
 import { f32, npLinspace, out, readConfig, SigmaScheduler } from './common'
 import { badValue, checkConfigKeys, refuseUnsupported } from './config-keys'
 
@@ -29,10 +29,7 @@ export type FlowMatchEulerConfig = typeof DEFAULTS
 
 const off = (v: unknown) => v === false || v === null || v === undefined || v === 0
 
-export class FlowMatchEulerDiscreteScheduler
-  extends SigmaScheduler<FlowMatchEulerConfig>
-  implements Scheduler
-{
+export class FlowMatchEulerDiscreteScheduler extends SigmaScheduler<FlowMatchEulerConfig> {
   /** diffusers has no init_noise_sigma here: Wan's latents are plain N(0, 1) noise. */
   readonly initNoiseSigma = 1.0
   /** The training schedule's ends after the static shift (diffusers' sigma_max / sigma_min). */
@@ -94,8 +91,8 @@ export class FlowMatchEulerDiscreteScheduler
     return out(sample.data, sample.dims)
   }
 
-  step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
-    const i = this.stepAt(modelOutput, t, sample)
+  protected update({ modelOutput, t, sample }: StepArgs): StepResult {
+    const i = this.stepIndexAt(t)
     const dt = f32(this.sigmas[i + 1]! - this.sigmas[i]!)
     const x = sample.data
     const v = modelOutput.data

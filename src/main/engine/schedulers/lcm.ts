@@ -1,8 +1,7 @@
 // LCMScheduler, after diffusers' scheduling_lcm.py (Luo et al. 2023, latent consistency
 // models; AnimateLCM uses it with linear betas). Draws noise on every step but the last.
-import { type FloatTensorLike } from '../runtime/tensor'
-import type { Scheduler, StepOptions, StepResult } from './common'
-import { AlphasScheduler, BETA_SCHEDULES, betaDefaults, checkSameShape } from './common'
+import type { StepArgs, StepResult } from './common'
+import { AlphasScheduler, BETA_SCHEDULES, betaDefaults } from './common'
 import { ddimAlphasCumprod, f32, indexForTimestep, npLinspace, out } from './common'
 import { PREDICTION_TYPES, readConfig } from './common'
 
@@ -20,7 +19,7 @@ const DEFAULTS = {
   rescale_betas_zero_snr: false,
 }
 
-export class LCMScheduler extends AlphasScheduler<typeof DEFAULTS> implements Scheduler {
+export class LCMScheduler extends AlphasScheduler<typeof DEFAULTS> {
   private stepIndex: number | null = null
   private readonly sigmaData = 0.5
 
@@ -49,20 +48,12 @@ export class LCMScheduler extends AlphasScheduler<typeof DEFAULTS> implements Sc
     this.stepIndex = null
   }
 
-  step(
-    modelOutput: FloatTensorLike,
-    t: number,
-    sample: FloatTensorLike,
-    opts: StepOptions = {},
-  ): StepResult {
-    if (!this.timesteps.length) throw new Error('LCMScheduler: call setTimesteps() before step()')
-    checkSameShape(modelOutput, sample, 'LCMScheduler.step')
+  protected update({ modelOutput, t, sample, opts }: StepArgs): StepResult {
     const c = this.config
     if (this.stepIndex === null) this.stepIndex = indexForTimestep(this.timesteps, t)
     const i = this.stepIndex
     const last = i === this.timesteps.length - 1
-    if (!last && !opts.generator)
-      throw new Error('LCMScheduler: step() draws noise and needs opts.generator')
+    const gen = last ? null : this.generator(opts)
     const prevT = i + 1 < this.timesteps.length ? this.timesteps[i + 1]! : t
     const aT = this.alphasCumprod[t]!
     const aPrev = this.alphaAt(prevT)
@@ -90,7 +81,7 @@ export class LCMScheduler extends AlphasScheduler<typeof DEFAULTS> implements Sc
     }
     let prev = denoised
     if (!last) {
-      const noise = opts.generator!.randn(modelOutput.dims)
+      const noise = gen!.randn(modelOutput.dims)
       const a = f32(Math.sqrt(aPrev))
       const b = f32(Math.sqrt(f32(1 - aPrev)))
       prev = new Float32Array(n)

@@ -8,7 +8,7 @@
 // thresholding, rescale_betas_zero_snr, solver_p, solver_order 3, and bh1 with a zero final
 // sigma (NaN in diffusers).
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import type { Scheduler, StepResult } from './common'
+import type { StepArgs, StepResult } from './common'
 import { alphasCumprodF32, BETA_SCHEDULES, betaDefaults, betasF32 } from './common'
 import { f32, npArange, npInterp, npLinspace, out, readConfig, roundHalfEven } from './common'
 import { SigmaScheduler, SPACINGS } from './common'
@@ -72,7 +72,7 @@ function solve2(rk: number, b0: number, b1: number): [number, number] {
   return [x0, x1]
 }
 
-export class UniPCMultistepScheduler extends SigmaScheduler<UniPCConfig> implements Scheduler {
+export class UniPCMultistepScheduler extends SigmaScheduler<UniPCConfig> {
   readonly initNoiseSigma = 1.0
   /** The training schedule (used by the classic, non-flow sigmas). */
   readonly alphasCumprod: Float32Array
@@ -327,8 +327,8 @@ export class UniPCMultistepScheduler extends SigmaScheduler<UniPCConfig> impleme
     return xt
   }
 
-  step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
-    const i = this.stepAt(modelOutput, t, sample)
+  protected update({ modelOutput, t, sample }: StepArgs): StepResult {
+    const i = this.stepIndexAt(t)
     const c = this.config
     const len = this.timesteps.length
 
