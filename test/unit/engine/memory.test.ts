@@ -15,7 +15,10 @@ import {
   Runtime,
   type MemoryPlan,
   type ModelFolder,
+  type RenderSpec,
 } from '../../../src/main/engine'
+import { planFor } from '../../../src/main/engine/jobs/render'
+import { memoryModel } from '../../../src/main/engine/models/model-folder'
 import { planNeeds, stageCalls, type MemoryModel } from '../../../src/shared/vram'
 import { writeAnimateDiffFolder } from '../../fixtures/model-folders'
 import { missing, sharedPath } from './reference'
@@ -93,6 +96,32 @@ describe.skipIf(skip)('memory plans', () => {
       expect(reported, plan).not.toContain('cpu')
       expect(runtime.lastProvider, plan).toBe('cuda')
     }
+  })
+
+  it("says when free system memory cannot hold minimal's CPU text encoder, chosen or picked", () => {
+    const spec = { plan: 'minimal' } as RenderSpec
+    const runtime = new Runtime({ preferCuda: false })
+    const te = planNeeds(memoryModel(model), { width: 64, height: 64, frames: 4, guidance: 7.5 })
+      .minimal.host!
+    expect(te.component).toBe('text_encoder')
+    const short = planFor(spec, model, { runtime, hostFreeMiB: () => te.needMiB - 1 })
+    expect(short.reason).toMatch(
+      /^chosen by the user; warning: text_encoder on the CPU needs ~\d+\.\d GiB of system memory and \d+\.\d GiB is free/,
+    )
+    expect(planFor(spec, model, { runtime, hostFreeMiB: () => te.needMiB }).reason).toBe(
+      'chosen by the user',
+    )
+    // one pool (the CPU provider, Apple silicon): nothing leaves the device, nothing to say
+    const shared = { runtime, hostFreeMiB: () => 1, budgetDevice: 'shared' as const }
+    expect(planFor(spec, model, shared).reason).toBe('chosen by the user')
+    // auto down to minimal on a small budget says it too
+    const auto = planFor({ plan: 'auto' } as RenderSpec, model, {
+      runtime,
+      budgetMiB: 1,
+      hostFreeMiB: () => 0,
+    })
+    expect(auto.plan).toBe('minimal')
+    expect(auto.reason).toMatch(/even the minimal plan needs.*; warning: text_encoder on the CPU/)
   })
 
   it('resident keeps every session between jobs and loads each once', async () => {

@@ -3,6 +3,7 @@
 // queue (studio) and by `dolly render`.
 import { randomInt } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { freemem } from 'node:os'
 import { extname } from 'node:path'
 import {
   importMotionCtrlJson,
@@ -38,9 +39,15 @@ import { framesToUint8, PipelineError, throwIfCancelled } from '../pipelines/com
 import { PIPELINE_REGISTRY } from '../pipelines/registry'
 import type { PipelineCall, PipelineHooks, ResolvedSettings } from '../pipelines/types'
 import type { CameraSpec, RenderSpec } from '../protocol'
-import { choosePlan, ModelSessions, type PlanChoice, type PlanEvent } from '../runtime/memory'
+import {
+  choosePlan,
+  hostWarning,
+  ModelSessions,
+  type PlanChoice,
+  type PlanEvent,
+} from '../runtime/memory'
 import type { Runtime } from '../runtime/session'
-import type { DeviceKind } from '../../../shared/vram'
+import { planNeeds, type DeviceKind } from '../../../shared/vram'
 import {
   latentToRgbDecoder,
   latentToRgbFactors,
@@ -132,6 +139,8 @@ export type RenderContext = {
   budgetSource?: string
   /** What the budget is of (shared/vram.ts DeviceKind); discrete when not said. */
   budgetDevice?: DeviceKind
+  /** Free system memory in MiB, for minimal's CPU text encoder (default: the OS's figure). */
+  hostFreeMiB?: () => number
   /**
    * Sessions kept between jobs, by model folder (the resident plan). Only the model being
    * rendered keeps its sessions: switching models releases the others.
@@ -144,21 +153,29 @@ export type RenderContext = {
  * (the model's weights and, for this size, frames and guidance, its activations).
  */
 export function planFor(spec: RenderSpec, model: ModelFolder, ctx: RenderContext): PlanChoice {
+  const call = {
+    width: spec.width ?? model.defaults.width,
+    height: spec.height ?? model.defaults.height,
+    frames: spec.frames ?? model.defaults.frames,
+    guidance: spec.guidance ?? model.defaults.guidance,
+    decodeChunk: spec.decodeChunkSize,
+  }
+  const device = ctx.budgetDevice ?? 'discrete'
+  const hostFreeMiB = () => ctx.hostFreeMiB?.() ?? Math.floor(freemem() / 2 ** 20)
+  if (spec.plan === 'minimal') {
+    const warn = hostWarning(planNeeds(memoryModel(model), call, device).minimal, hostFreeMiB())
+    return { plan: 'minimal', reason: `chosen by the user${warn}` }
+  }
   if (spec.plan && spec.plan !== 'auto') return { plan: spec.plan, reason: 'chosen by the user' }
   if (ctx.budgetMiB === undefined)
     return { plan: 'offload', reason: 'no memory figure available: loading one stage at a time' }
   return choosePlan({
     budgetMiB: ctx.budgetMiB,
     model: memoryModel(model),
-    call: {
-      width: spec.width ?? model.defaults.width,
-      height: spec.height ?? model.defaults.height,
-      frames: spec.frames ?? model.defaults.frames,
-      guidance: spec.guidance ?? model.defaults.guidance,
-      decodeChunk: spec.decodeChunkSize,
-    },
+    call,
     source: ctx.budgetSource,
-    device: ctx.budgetDevice,
+    device,
+    hostFreeMiB: hostFreeMiB(),
   })
 }
 

@@ -62,7 +62,25 @@ export function choosePlan(opts: {
   source?: string | undefined
   /** A discrete GPU (the text encoder leaves it under minimal) or one shared pool (default discrete). */
   device?: DeviceKind | undefined
+  /** Free system memory (MiB): where minimal puts the text encoder on a discrete GPU. */
+  hostFreeMiB?: number | undefined
 }): PlanChoice {
+  const choice = pickPlan(opts)
+  const warn = choice.plan === 'minimal' ? hostWarning(choice.needs!.minimal, opts.hostFreeMiB) : ''
+  return warn ? { ...choice, reason: `${choice.reason}${warn}` } : choice
+}
+
+/**
+ * What minimal's CPU stage (the text encoder on a discrete GPU) says when free system memory
+ * cannot hold it: the render is tried, but it may swap or be stopped for memory.
+ */
+export function hostWarning(minimal: PlanNeed, hostFreeMiB: number | undefined): string {
+  const h = minimal.host
+  if (!h || hostFreeMiB === undefined || h.needMiB <= hostFreeMiB) return ''
+  return `; warning: ${h.component} on the CPU needs ~${gib(h.needMiB)} of system memory and ${gib(hostFreeMiB)} is free (close other programs, or it may swap or run out)`
+}
+
+function pickPlan(opts: Parameters<typeof choosePlan>[0]): PlanChoice {
   const device = opts.device ?? 'discrete'
   const needs = planNeeds(opts.model, opts.call, device)
   const src = opts.source ? ` (${opts.source})` : ''
