@@ -4,6 +4,7 @@
 // current value again; an optional setting commits "unset" when emptied and shows its default
 // greyed. SelectField: a labelled drop-down over a fixed list.
 import { useEffect, useState } from 'react'
+import { nearestNumberField, parseNumberField } from '../../../shared/number-field'
 
 export type NumberFieldProps = {
   label: string
@@ -30,28 +31,6 @@ export type NumberFieldProps = {
 function format(v: number | undefined, digits: number | undefined): string {
   if (v === undefined) return ''
   return digits === undefined ? String(v) : Number(v.toFixed(digits)).toString()
-}
-
-/** The valid value nearest to `text` (rounded, clamped), or null when it is not a number. */
-export function nearestNumberField(
-  text: string,
-  p: Pick<NumberFieldProps, 'min' | 'max' | 'integer'>,
-): number | null {
-  const v = Number(text)
-  if (text.trim() === '' || !Number.isFinite(v)) return null
-  let n = p.integer ? Math.round(v) : v
-  if (p.min !== undefined) n = Math.max(p.min, n)
-  if (p.max !== undefined) n = Math.min(p.max, n)
-  return n
-}
-
-/** The value `text` commits as it stands (already valid), or null while it is not one yet. */
-export function parseNumberField(
-  text: string,
-  p: Pick<NumberFieldProps, 'min' | 'max' | 'integer'>,
-): number | null {
-  const n = nearestNumberField(text, p)
-  return n !== null && n === Number(text) ? n : null
 }
 
 export function NumberField(p: NumberFieldProps) {

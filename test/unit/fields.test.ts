@@ -1,0 +1,27 @@
+// The settings fields' rules: what a typed text commits as it stands, and what leaving the
+// field commits (the nearest valid value).
+import { describe, expect, it } from 'vitest'
+import { nearestNumberField, parseNumberField } from '../../src/shared/number-field'
+
+describe('NumberField rules', () => {
+  const steps = { min: 1, max: 500, integer: true }
+  it('commits a typed value only once it is a valid one', () => {
+    expect(parseNumberField('25', steps)).toBe(25)
+    expect(parseNumberField('', steps)).toBeNull()
+    expect(parseNumberField('-', steps)).toBeNull()
+    expect(parseNumberField('2.5', steps)).toBeNull() // whole numbers only
+    expect(parseNumberField('0', steps)).toBeNull() // below the range: typing "0" on the way to "05"
+    expect(parseNumberField('501', steps)).toBeNull()
+    expect(parseNumberField('1e2', steps)).toBe(100)
+    expect(parseNumberField('7.5', { min: 0, max: 50 })).toBe(7.5)
+  })
+  it('on leaving the field, commits the nearest valid value, or nothing for a non-number', () => {
+    expect(nearestNumberField('501', steps)).toBe(500)
+    expect(nearestNumberField('0', steps)).toBe(1)
+    expect(nearestNumberField('2.6', steps)).toBe(3)
+    expect(nearestNumberField('-3', { min: -180, max: 180 })).toBe(-3)
+    expect(nearestNumberField('abc', steps)).toBeNull()
+    expect(nearestNumberField('  ', steps)).toBeNull()
+    expect(nearestNumberField('1e309', steps)).toBeNull() // Infinity is not a number we keep
+  })
+})
