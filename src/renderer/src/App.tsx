@@ -334,49 +334,54 @@ export function App() {
               }
               aspect={lens?.aspect}
             />
-            {selectedKeyframe ? (
-              <KeyframeFields
-                keyframe={selectedKeyframe}
-                lastFrame={shot.camera.frames - 1}
-                onChange={(patch, field) =>
-                  h.editCamera(
-                    (t) => updateKeyframe(t, selectedKeyframe.id, patch),
-                    `field:${selectedKeyframe.id}:${field}`,
-                  )
-                }
-              />
-            ) : null}
-            <p className="overlay top" data-testid="camera-convention">
-              {model?.cameraConvention ??
-                `${model?.label ?? 'This model'} has no camera input: the path is a guide for you, not the model`}
-            </p>
-            {fovLost ? (
-              <p className="overlay warn fov" data-testid="fov-warning">
-                {fovLost.message}
+            {/* notes and the selected keyframe's fields stack at the top, warnings at the bottom */}
+            <div className="overlays top">
+              <p className="overlay note" data-testid="camera-convention">
+                {model?.cameraConvention ??
+                  `${model?.label ?? 'This model'} has no camera input: the path is a guide for you, not the model`}
               </p>
-            ) : null}
-            {lens && model?.cameraFov != null ? (
-              <p
-                className={`overlay lens ${lens.matches ? 'info' : 'warn'}`}
-                data-testid="camera-lens"
-              >
-                {lens.message}{' '}
-                {lens.matches ? null : (
-                  <SmallButton
-                    data-testid="use-model-fov"
-                    onClick={() => h.editCamera((t) => withFov(t, model.cameraFov!))}
-                  >
-                    Use {model.cameraFov.toFixed(1)}°
-                  </SmallButton>
-                )}
-              </p>
-            ) : null}
-            {fast ? (
-              <p className="overlay warn" data-testid="speed-warning">
-                This move travels over 0.3 units a frame: faster than {model?.label ?? 'the model'}{' '}
-                saw in training; expect artefacts.
-              </p>
-            ) : null}
+              {lens && model?.cameraFov != null ? (
+                <p
+                  className={`overlay lens ${lens.matches ? 'info' : 'warn'}`}
+                  data-testid="camera-lens"
+                >
+                  {lens.message}{' '}
+                  {lens.matches ? null : (
+                    <SmallButton
+                      data-testid="use-model-fov"
+                      onClick={() => h.editCamera((t) => withFov(t, model.cameraFov!))}
+                    >
+                      Use {model.cameraFov.toFixed(1)}°
+                    </SmallButton>
+                  )}
+                </p>
+              ) : null}
+              {selectedKeyframe ? (
+                <KeyframeFields
+                  keyframe={selectedKeyframe}
+                  lastFrame={shot.camera.frames - 1}
+                  onChange={(patch, field) =>
+                    h.editCamera(
+                      (t) => updateKeyframe(t, selectedKeyframe.id, patch),
+                      `field:${selectedKeyframe.id}:${field}`,
+                    )
+                  }
+                />
+              ) : null}
+            </div>
+            <div className="overlays bottom">
+              {fovLost ? (
+                <p className="overlay warn" data-testid="fov-warning">
+                  {fovLost.message}
+                </p>
+              ) : null}
+              {fast ? (
+                <p className="overlay warn" data-testid="speed-warning">
+                  This move travels over 0.3 units a frame: faster than{' '}
+                  {model?.label ?? 'the model'} saw in training; expect artefacts.
+                </p>
+              ) : null}
+            </div>
           </div>
           <PreviewPane
             job={job}
