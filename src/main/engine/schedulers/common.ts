@@ -462,9 +462,9 @@ export abstract class AlphasScheduler<
 // --- schedulers that count their steps --------------------------------------------------------
 
 /**
- * What the sigma schedulers share (Euler, FlowMatchEuler, UniPC): sigmas, the training step
- * count, and the step index: set_begin_index's, or the place of the first step's timestep,
- * then counted up one a step.
+ * What the sigma schedulers share (Euler, DPM-Solver, FlowMatchEuler, UniPC): sigmas, the
+ * training step count, and the step index: set_begin_index's, or the place of the first step's
+ * timestep, then counted up one a step.
  */
 export abstract class SigmaScheduler<
   C extends { num_train_timesteps: number },

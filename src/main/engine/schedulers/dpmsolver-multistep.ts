@@ -3,9 +3,9 @@
 // configuration the studio uses: algorithm_type dpmsolver++ (or dpmsolver), solver_order
 // 1 or 2, midpoint or heun solver, lower_order_final, optional Karras sigmas.
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
-import type { Scheduler, StepResult } from './common'
-import { alphasCumprodF32, betaDefaults, betasF32, checkSameShape, f32 } from './common'
-import { indexForTimestep, karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
+import type { StepArgs, StepResult } from './common'
+import { alphasCumprodF32, betaDefaults, betasF32, f32, SigmaScheduler } from './common'
+import { karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
 import { readConfig, rescaleZeroTerminalSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
 import { SchedulerConfigError, sigmaToT } from './common'
 
@@ -33,37 +33,27 @@ function alphaSigma(sigma: number): [number, number] {
 }
 const lambdaOf = (a: number, s: number) => f32(f32(Math.log(a)) - f32(Math.log(s)))
 
-export class DPMSolverMultistepScheduler implements Scheduler {
-  readonly config: typeof DEFAULTS
+/** diffusers' class attribute `order` is 1 (one model call a step) whatever solver_order is. */
+export class DPMSolverMultistepScheduler extends SigmaScheduler<typeof DEFAULTS> {
   readonly alphasCumprod: Float32Array
   readonly initNoiseSigma = 1.0
-  timesteps: number[] = []
-  sigmas: number[] = []
   private modelOutputs: (Float32Array | null)[] = []
   private lowerOrderNums = 0
-  private stepIndex: number | null = null
-
-  get order(): number {
-    return this.config.solver_order
-  }
-
-  static fromConfig(config: object): DPMSolverMultistepScheduler {
-    return new DPMSolverMultistepScheduler(config)
-  }
 
   constructor(config: object = {}) {
     const cls = 'DPMSolverMultistepScheduler'
-    this.config = readConfig(cls, config, DEFAULTS, {
+    const c = readConfig(cls, config, DEFAULTS, {
       ...SCHEDULE_CHOICES,
       algorithm_type: ['dpmsolver++', 'dpmsolver'],
       solver_type: ['midpoint', 'heun'],
       solver_order: [1, 2],
       final_sigmas_type: ['zero', 'sigma_min'],
     })
-    if (this.config.thresholding)
+    if (c.thresholding)
       throw new SchedulerConfigError(`${cls}: thresholding is not supported for latent models`)
-    const ac = alphasCumprodF32(betasF32(cls, this.config))
-    if (this.config.rescale_betas_zero_snr) {
+    super(cls, c)
+    const ac = alphasCumprodF32(betasF32(cls, c))
+    if (c.rescale_betas_zero_snr) {
       rescaleZeroTerminalSnr(ac)
       ac[ac.length - 1] = f32(2 ** -24)
     }
@@ -117,7 +107,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     this.timesteps = timesteps
     this.modelOutputs = new Array(c.solver_order).fill(null)
     this.lowerOrderNums = 0
-    this.stepIndex = null
+    this.newRun(n)
   }
 
   scaleModelInput(sample: FloatTensorLike): FloatTensor {
@@ -144,13 +134,9 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     return r
   }
 
-  step(modelOutput: FloatTensorLike, t: number, sample: FloatTensorLike): StepResult {
-    if (!this.timesteps.length)
-      throw new Error('DPMSolverMultistepScheduler: call setTimesteps() before step()')
-    checkSameShape(modelOutput, sample, 'DPMSolverMultistepScheduler.step')
+  protected update({ modelOutput, t, sample }: StepArgs): StepResult {
     const c = this.config
-    if (this.stepIndex === null) this.stepIndex = indexForTimestep(this.timesteps, t)
-    const i = this.stepIndex
+    const i = this.stepIndexAt(t)
     const len = this.timesteps.length
     const lowerOrderFinal =
       i === len - 1 &&
