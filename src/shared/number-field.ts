@@ -22,3 +22,12 @@ export function parseNumberField(text: string, p: NumberRange): number | null {
   const n = nearestNumberField(text, p)
   return n !== null && n === Number(text) ? n : null
 }
+
+/**
+ * What leaving the field commits: null when its text is untouched (it still shows the value,
+ * perhaps rounded: committing that would change the value) or not a number, else the nearest
+ * valid value to what was typed.
+ */
+export function leaveNumberField(text: string, shown: string, p: NumberRange): number | null {
+  return text === shown ? null : nearestNumberField(text, p)
+}

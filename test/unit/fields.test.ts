@@ -1,7 +1,11 @@
 // The settings fields' rules: what a typed text commits as it stands, and what leaving the
 // field commits (the nearest valid value).
 import { describe, expect, it } from 'vitest'
-import { nearestNumberField, parseNumberField } from '../../src/shared/number-field'
+import {
+  leaveNumberField,
+  nearestNumberField,
+  parseNumberField,
+} from '../../src/shared/number-field'
 
 describe('NumberField rules', () => {
   const steps = { min: 1, max: 500, integer: true }
@@ -23,5 +27,13 @@ describe('NumberField rules', () => {
     expect(nearestNumberField('abc', steps)).toBeNull()
     expect(nearestNumberField('  ', steps)).toBeNull()
     expect(nearestNumberField('1e309', steps)).toBeNull() // Infinity is not a number we keep
+  })
+  it('leaving a field untouched commits nothing, though its text is the value rounded', () => {
+    // a yaw of 30 degrees read back from its quaternion is 29.999999999999993, shown as "30"
+    const yaw = { min: -180, max: 180 }
+    expect(leaveNumberField('30', '30', yaw)).toBeNull()
+    expect(leaveNumberField('30.5', '30', yaw)).toBe(30.5)
+    expect(leaveNumberField('200', '30', yaw)).toBe(180)
+    expect(leaveNumberField('x', '30', yaw)).toBeNull()
   })
 })

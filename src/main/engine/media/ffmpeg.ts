@@ -514,7 +514,14 @@ export function openClipEncoder(numFrames: number, o: EncodeOptions): ClipEncode
   const { format, ff, tmp, target, outFrames, output } = prepareEncode(numFrames, o)
   const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`]
   const args = [...QUIET, ...input, '-r', String(o.fps), '-i', 'pipe:0', ...output, target]
-  const run = startFfmpeg(ff.path, args, outFrames, o)
+  let run: ReturnType<typeof startFfmpeg>
+  try {
+    run = startFfmpeg(ff.path, args, outFrames, o)
+  } catch (err) {
+    // spawn can throw at once (bad arguments, a throwing onSpawn): leave nothing behind
+    dropTemp(tmp)
+    throw err
+  }
   let written = 0
   let done = false
   // an interpolated loop ends on in-betweens towards the first frame: it is fed once more
@@ -672,11 +679,12 @@ export async function encodeFromFrames(
     ...(loopBack.length ? lapThen(output) : output),
     target,
   ]
-  const run = startFfmpeg(ff.path, args, outFrames, o)
+  let run: ReturnType<typeof startFfmpeg> | null = null
   try {
+    run = startFfmpeg(ff.path, args, outFrames, o)
     await run.end()
   } catch (err) {
-    run.kill()
+    run?.kill()
     dropTemp(tmp)
     throw err
   }

@@ -4,7 +4,7 @@
 // current value again; an optional setting commits "unset" when emptied and shows its default
 // greyed. SelectField: a labelled drop-down over a fixed list.
 import { useEffect, useState } from 'react'
-import { nearestNumberField, parseNumberField } from '../../../shared/number-field'
+import { leaveNumberField, parseNumberField } from '../../../shared/number-field'
 
 export type NumberFieldProps = {
   label: string
@@ -57,8 +57,8 @@ export function NumberField(p: NumberFieldProps) {
           if (v !== null && v !== p.value) p.onCommit(v)
         }}
         onBlur={() => {
-          const v = text.trim() === '' && p.onClear ? undefined : nearestNumberField(text, p)
-          if (v === undefined || v === null) return setText(shown)
+          const v = text.trim() === '' && p.onClear ? null : leaveNumberField(text, shown, p)
+          if (v === null) return setText(shown)
           if (v !== p.value) p.onCommit(v)
           setText(format(v, p.digits))
         }}
