@@ -8,9 +8,9 @@
 //   minimal   as offload, with batch-1 guidance and the VAE decoding small chunks of frames in
 //             spatial tiles (the calls steps.ts makes under minimal); a VAE that decodes one
 //             latent frame per call (Wan, PIPELINES decodeCall) makes the same call for any clip
-//             length, at full size, or under minimal one 256-pixel tile. On a discrete GPU the text encoder runs on the CPU
-//             (HOST_UNDER_MINIMAL): its weights (T5-XXL, UMT5-XXL: 18-21 GiB in float32) then
-//             take system memory, not VRAM
+//             length, at full size, or under minimal one 256-pixel tile. On a discrete GPU the
+//             text encoder runs on the CPU (HOST_UNDER_MINIMAL): its weights (T5-XXL, UMT5-XXL:
+//             18-21 GiB in float32) then take system memory, not VRAM
 // then  need = weights x WEIGHT_OVERHEAD + activations x ACTIVATION_OVERHEAD + RUNTIME_MIB.
 // Activations come from the rule the exporter fitted on each graph (dolly.json "memory",
 // tools/export/activation_memory.py: the graph's peak of live tensors, fused attention

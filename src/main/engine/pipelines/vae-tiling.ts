@@ -30,9 +30,15 @@ function crop(
   return out
 }
 
-/** Latent pixels from one tile's start to the next (diffusers' tile stride). */
-export function tileStride(tile: number, overlapFactor: number): number {
-  return Math.floor(tile * (1 - overlapFactor))
+/** Where tiles start along a side of n latent pixels: every diffusers tile stride from 0. */
+export function tileStarts(n: number, tile: number, overlapFactor: number): number[] {
+  const stride = Math.floor(tile * (1 - overlapFactor))
+  return Array.from({ length: Math.ceil(n / stride) }, (_, i) => i * stride)
+}
+
+/** How many tiles tiledDecode decodes for an h x w latent. */
+export function tileCount(h: number, w: number, tile: number, overlapFactor: number): number {
+  return tileStarts(h, tile, overlapFactor).length * tileStarts(w, tile, overlapFactor).length
 }
 
 export async function tiledDecode(
@@ -45,16 +51,15 @@ export async function tiledDecode(
   patch = 1,
 ): Promise<{ data: Float32Array; dims: [number, number, number, number] }> {
   const [N, C, h, w] = dims
-  const overlap = tileStride(tile, overlapFactor)
   const sampleTile = tile * scale
   const blendExtent = Math.floor(sampleTile * overlapFactor)
   const rowLimit = sampleTile - blendExtent
   type T = { data: Float32Array; h: number; w: number }
   const rows: T[][] = []
   let outC = 0
-  for (let i = 0; i < h; i += overlap) {
+  for (const i of tileStarts(h, tile, overlapFactor)) {
     const row: T[] = []
-    for (let j = 0; j < w; j += overlap) {
+    for (const j of tileStarts(w, tile, overlapFactor)) {
       const th = Math.min(tile, h - i)
       const tw = Math.min(tile, w - j)
       const data = await decode(crop(z, dims, i, j, th, tw), [N, C, th, tw])

@@ -23,7 +23,7 @@ import { promptClean } from '../tokenizers/prompt-clean'
 import { classifierFreeGuidance, PipelineError, toFramesHWC } from './common'
 import { CLIP_MEAN, CLIP_STD, toSignedCHW } from './svd-image'
 import { PipelineRun, type Embeddings, type Resolved } from './steps'
-import { tiledDecode, tileStride } from './vae-tiling'
+import { tileCount, tiledDecode } from './vae-tiling'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
 
 const f32 = Math.fround
@@ -241,8 +241,7 @@ export async function decodeWanLatents(
   }
   const tiles = o.tiles
   if (tiles && (h > tiles.latent || w > tiles.latent)) {
-    const stride = tileStride(tiles.latent, tiles.overlapFactor)
-    const total = Math.ceil(h / stride) * Math.ceil(w / stride) * Fl
+    const total = tileCount(h, w, tiles.latent, tiles.overlapFactor) * Fl
     let done = 0
     const clip = await tiledDecode(
       lat,
