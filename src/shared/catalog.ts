@@ -26,9 +26,8 @@ export type CatalogEntry = {
   /** export_model.py's first argument. */
   exportKind: 'animatediff' | 'svd' | 'cogvideox' | 'wan'
   sources: CatalogSource[]
+  /** --fp16: the denoiser in float16, and T5 / UMT5 (FP16_TEXT_ENCODER) with float32 islands. */
   fp16: boolean
-  /** The exporter's options beyond the sources and --fp16 (Wan: its resolution, UMT5 precision). */
-  options?: string[]
   /** The exported folder's components and their approximate bytes. */
   components: Record<string, number>
   /** The clip it makes by default, where it is not its family's (PIPELINES). */
@@ -38,6 +37,19 @@ export type CatalogEntry = {
   /** The published architecture whose activation rules it shares (shared/realsize.ts), where
    *  one was built at full size; without one the plans allow a flat figure per stage. */
   architecture?: string
+}
+
+/** Exports whose T5 / UMT5 text encoder goes to float16 (with float32 islands where it would
+ *  overflow) with --fp16-text-encoder; the sizes below count it so. CLIP encoders stay float32. */
+export const FP16_TEXT_ENCODER: ReadonlySet<CatalogEntry['exportKind']> = new Set([
+  'cogvideox',
+  'wan',
+])
+
+/** How to fetch one file of a repository, into `dir` or else the Hugging Face cache (huggingface_hub
+ *  1.x, which requirements.txt installs, has `hf`; its `huggingface-cli` only says it is gone). */
+export function downloadCommand(repo: string, file: string, dir?: string): string {
+  return `hf download ${repo} ${file}${dir ? ` --local-dir ${dir}` : ''}`
 }
 
 const GB = 1e9
@@ -207,7 +219,6 @@ export const CATALOG: CatalogEntry[] = [
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.1-T2V-1.3B-Diffusers', role: 'base' }],
     fp16: true,
-    options: ['--fp16-text-encoder'],
     components: {
       text_encoder: UMT5_XXL,
       transformer: fp16(1.42e9),
@@ -224,7 +235,6 @@ export const CATALOG: CatalogEntry[] = [
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers', role: 'base' }],
     fp16: true,
-    options: ['--fp16-text-encoder'],
     components: {
       text_encoder: UMT5_XXL,
       image_encoder: WAN_CLIP,
@@ -242,7 +252,6 @@ export const CATALOG: CatalogEntry[] = [
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.2-TI2V-5B-Diffusers', role: 'base' }],
     fp16: true,
-    options: ['--fp16-text-encoder'],
     components: { text_encoder: UMT5_XXL, transformer: fp16(5e9), vae_decoder: fp32(555e6) },
     native: { width: 1280, height: 704, frames: 121 },
     vaeScale: 16,
@@ -257,7 +266,6 @@ export const CATALOG: CatalogEntry[] = [
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.2-T2V-A14B-Diffusers', role: 'base' }],
     fp16: true,
-    options: ['--fp16-text-encoder'],
     components: {
       text_encoder: UMT5_XXL,
       transformer: fp16(14.3e9),
@@ -278,7 +286,6 @@ export const CATALOG: CatalogEntry[] = [
       { repo: 'alibaba-pai/Wan2.1-Fun-V1.1-1.3B-Control-Camera', role: 'fun-camera' },
     ],
     fp16: true,
-    options: ['--fp16-text-encoder'],
     components: {
       text_encoder: UMT5_XXL,
       image_encoder: WAN_CLIP,
@@ -349,12 +356,12 @@ export function exportCommand(
     else {
       const key = `${s.repo}/${s.file}`
       const local = paths[key]
-      if (!local) download.push(`huggingface-cli download ${s.repo} ${s.file} --local-dir ckpt`)
+      if (!local) download.push(downloadCommand(s.repo, s.file!, 'ckpt'))
       args.push('--motionctrl', local ?? `ckpt/${s.file}`)
     }
   }
   if (e.fp16) args.push('--fp16')
-  args.push(...(e.options ?? []))
+  if (e.fp16 && FP16_TEXT_ENCODER.has(e.exportKind)) args.push('--fp16-text-encoder')
   const quote = (a: string) => (/^[\w./:@=-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)
   const text = [
     ...download,

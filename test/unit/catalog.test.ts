@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CATALOG, exportCommand } from '../../src/shared/catalog'
+import { CATALOG, FP16_TEXT_ENCODER, exportCommand } from '../../src/shared/catalog'
 import { ModelCatalog } from '../../src/main/services/catalog'
 import { ExportRunner, findExportPython, type ExportEvent } from '../../src/main/services/exporter'
 import { hubCacheDir, scanHubCache } from '../../src/main/services/hf-cache'
@@ -147,7 +147,7 @@ describe('the Hugging Face cache', () => {
     )
     const adMc = view.entries.find((e) => e.id === 'motionctrl-animatediff')!
     expect(adMc.command.split('\n')[0]).toBe(
-      'huggingface-cli download TencentARC/MotionCtrl motionctrl_animatediff_cmcm.ckpt --local-dir ckpt',
+      'hf download TencentARC/MotionCtrl motionctrl_animatediff_cmcm.ckpt --local-dir ckpt',
     )
     expect(adMc.fits).toBe('resident')
     if (onnxSnap)
@@ -273,5 +273,65 @@ writeFileSync(out + '/model_index.json', '{}')
     const dir = join(tmp, 'models2', 'animatediff')
     cpSync(refModel, dir, { recursive: true })
     expect(registry.add(dir).pipeline).toBe('animatediff')
+  })
+})
+
+describe("the READMEs' export commands", () => {
+  const root = join(__dirname, '..', '..')
+  const docs = ['README.md', 'tools/export/README.md']
+  /** Each `python tools/export/export_model.py ...` command of a doc, continuation lines joined. */
+  const commands = (doc: string) =>
+    readFileSync(join(root, doc), 'utf8')
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .filter((l) => l.startsWith('python tools/export/export_model.py '))
+      .map((l) =>
+        l
+          .replace(/\s#.*$/, '')
+          .replace(/\\ /g, '_')
+          .trim()
+          .split(/\s+/)
+          .slice(2),
+      )
+  const value = (args: string[], flag: string) => {
+    const i = args.indexOf(flag)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  const sources = (args: string[]) =>
+    [
+      args[0],
+      value(args, '--base'),
+      value(args, '--motion-adapter'),
+      value(args, '--fun-camera'),
+      args.includes('--motionctrl'),
+    ].join(' ')
+
+  it.each(docs)(
+    "%s: a catalogued checkpoint gets the catalog's flags, float16 the text encoder's",
+    (doc) => {
+      const found = commands(doc)
+      expect(found.length).toBeGreaterThan(3)
+      let matched = 0
+      for (const args of found) {
+        const entry = CATALOG.find((e) => sources(exportCommand(e, 'x').args) === sources(args))
+        if (entry) {
+          matched++
+          const want = exportCommand(entry, 'x').args.filter(
+            (a) => a.startsWith('--') && a !== '--motionctrl',
+          )
+          for (const flag of want) expect(args, `${doc}: ${args.join(' ')}`).toContain(flag)
+        }
+        if (args.includes('--fp16') && FP16_TEXT_ENCODER.has(args[0] as never))
+          expect(args, `${doc}: ${args.join(' ')} leaves T5/UMT5 in float32`).toContain(
+            '--fp16-text-encoder',
+          )
+      }
+      expect(matched).toBeGreaterThan(0)
+    },
+  )
+
+  it.each(docs)('%s: downloads use `hf` (huggingface_hub 1.x has no huggingface-cli)', (doc) => {
+    const text = readFileSync(join(root, doc), 'utf8')
+    expect(text).not.toMatch(/huggingface-cli/)
   })
 })

@@ -8,20 +8,23 @@
     python tools/export/export_model.py svd --base stabilityai/stable-video-diffusion-img2vid-xt --out models/svd-xt
     python tools/export/export_model.py svd --base stabilityai/stable-video-diffusion-img2vid \\
         --motionctrl motionctrl_svd.ckpt --out models/motionctrl-svd
-    python tools/export/export_model.py cogvideox --base THUDM/CogVideoX-5b --out models/cogvideox-5b --fp16
-    python tools/export/export_model.py wan --base Wan-AI/Wan2.1-T2V-1.3B-Diffusers --out models/wan21-t2v-1.3b
+    python tools/export/export_model.py cogvideox --base THUDM/CogVideoX-5b --out models/cogvideox-5b --fp16 \\
+        --fp16-text-encoder
+    python tools/export/export_model.py wan --base Wan-AI/Wan2.1-T2V-1.3B-Diffusers --out models/wan21-t2v-1.3b \\
+        --fp16 --fp16-text-encoder
     python tools/export/export_model.py wan --base Wan-AI/Wan2.1-I2V-14B-480P-Diffusers \\
         --fun-camera Wan2.1-Fun-V1.1-1.3B-Control-Camera --out models/wan21-fun-camera
 
 What it does:
 - Every component is exported by torch.onnx.export's TorchScript path (dynamo=False) from a
   wrapper module that registers the model as a submodule, with the engine's input names
-  (Optimum's; src/main/engine/models/model-folder.ts PIPELINE_SPECS).
+  (Optimum's; src/main/engine/pipelines/registry.ts PIPELINE_REGISTRY).
 - --width/--height/--frames are the size the export is traced and verified at (default: the
   model's native size). Batch, frames and spatial size are symbolic wherever the model allows
   it: each is checked at a second size against torch, and made fixed (with a message) when the
   graph cannot follow. SVD's temporal decoder takes num_frames as a real int64 input.
-- Text/image encoders and VAEs are float32; --fp16 exports the denoiser in float16 after a
+- Text/image encoders and VAEs are float32 (--fp16-text-encoder: T5/UMT5 in float16 the same way);
+  --fp16 exports the denoiser in float16 after a
   float32 run that finds activations float16 cannot hold (bf16-trained weights): those layers
   stay float32 inside the graph (see export_lib.plan_fp16), and the result is checked against
   the float32 model.
@@ -510,7 +513,8 @@ def export_cogvideox(a):
         "text_encoder", X.TextEncoderExport(te), out, ["input_ids"], "last_hidden_state",
         {"input_ids": bx, "last_hidden_state": bx},
         lambda s: (torch.randint(0, te.config.vocab_size, (s["batch"], L), generator=gen),),
-        {"batch": 1}, {"batch": {"batch": 2}},
+        {"batch": 1}, {"batch": {"batch": 2}}, fp16=a.fp16_text_encoder, fp16_margin=a.fp16_margin,
+        float_inputs_fp16=set(),
         memory=_mem(lambda b, f, ww, hh: {"batch": b}, (1, native[1], native[2]), frames_vary=False), **common))
 
     def tr_inputs(s):
@@ -628,7 +632,7 @@ def main(argv=None):
                    help="with --random-weights: build the text encoder with this many of its blocks (T5-XXL in "
                         "float32 is 19 GB); its activations do not depend on the depth")
     p.add_argument("--denoiser-layers", type=int,
-                   help="with --random-weights: build a transformer denoiser (CogVideoX) with this many of its identical "
+                   help="with --random-weights: build a transformer denoiser (CogVideoX, Wan) with this many of its identical "
                         "blocks; its activation rule is the full model's (the weights are counted from the config)")
     p.add_argument("--motion-adapter", help="AnimateDiff motion adapter (repository id or folder)")
     p.add_argument("--motionctrl", help="MotionCtrl CMCM checkpoint as released (.ckpt/.pt/.safetensors): "
@@ -658,7 +662,8 @@ def main(argv=None):
                    help="wan: the model's own clip size, 832x480 or 1280x720 (default 480p; TI2V-5B: 1280x704), "
                         "and its flow_shift (3.0 at 480p, 5.0 at 720p)")
     p.add_argument("--fp16-text-encoder", action="store_true",
-                   help="wan: UMT5 in float16 with float32 islands where it overflows (default float32)")
+                   help="cogvideox, wan: T5 / UMT5 in float16 with float32 islands where its activations "
+                        "would overflow (default float32: twice the memory)")
     p.add_argument("--image-to-video", action="store_true",
                    help="wan: export Wan2.2 TI2V-5B for image-to-video (adds the VAE encoder)")
     p.add_argument("--fun-camera", help="wan: a VideoX-Fun Control-Camera transformer folder (config.json + "
@@ -684,10 +689,10 @@ def main(argv=None):
         sys.exit("export_model: animatediff needs --motion-adapter (e.g. guoyww/animatediff-motion-adapter-v1-5-3)")
     if a.pipeline == "cogvideox" and a.motionctrl:
         sys.exit("export_model: --motionctrl applies to animatediff and svd only")
-    if a.pipeline != "wan" and (a.fun_camera or a.image_to_video or a.fp16_text_encoder or a.flow_shift is not None
-                                or a.resolution):
-        sys.exit("export_model: --fun-camera, --image-to-video, --fp16-text-encoder, --flow-shift and --resolution "
-                 "apply to wan only")
+    if a.pipeline != "wan" and (a.fun_camera or a.image_to_video or a.flow_shift is not None or a.resolution):
+        sys.exit("export_model: --fun-camera, --image-to-video, --flow-shift and --resolution apply to wan only")
+    if a.fp16_text_encoder and a.pipeline not in ("wan", "cogvideox"):
+        sys.exit("export_model: --fp16-text-encoder applies to cogvideox and wan (their T5 / UMT5); CLIP stays float32")
     if a.pipeline == "wan" and a.motionctrl:
         sys.exit("export_model: --motionctrl applies to animatediff and svd only")
     if a.motion_adapter and a.pipeline != "animatediff":

@@ -617,7 +617,9 @@ def load_fun_camera_transformer(path: Path):
 # ---------------------------------------------------------------------------------------------
 
 
-def _load_base(base: str):
+def _load_base(base: str, without_transformer: bool = False):
+    """without_transformer (--fun-camera, which brings its own): diffusers neither downloads nor
+    loads a component passed as None, so the 14B I2V base costs its UMT5, VAE and CLIP only."""
     from diffusers import DiffusionPipeline, WanTransformer3DModel
 
     # WanTransformer3DModel lists modules to keep in float32, which diffusers only loads with
@@ -625,7 +627,20 @@ def _load_base(base: str):
     keep = WanTransformer3DModel._keep_in_fp32_modules
     WanTransformer3DModel._keep_in_fp32_modules = None
     try:
-        pipe = DiffusionPipeline.from_pretrained(base)
+        if without_transformer:
+            # only the pipeline's own class knows transformer is optional (DiffusionPipeline would load it)
+            import diffusers
+
+            name = DiffusionPipeline.load_config(base).get("_class_name")
+            cls = getattr(diffusers, name, None) if name in ("WanPipeline", "WanImageToVideoPipeline") else None
+            if cls is None:
+                raise ExportError(f"--base {base} is a {name}; --fun-camera expects a WanImageToVideoPipeline base "
+                                  f"(model_index.json) for its UMT5, VAE and CLIP")
+            pipe = cls.from_pretrained(base, transformer=None)
+        else:
+            pipe = DiffusionPipeline.from_pretrained(base)
+    except ExportError:
+        raise
     except Exception as e:  # noqa: BLE001
         raise ExportError(f"--base {base}: cannot be loaded as a diffusers pipeline: {type(e).__name__}: {e}") from e
     finally:
@@ -643,7 +658,7 @@ def export_wan(a, pipeline=None):
     --random-weights built from a published config); without it, --base."""
     from diffusers import UniPCMultistepScheduler
 
-    load = lambda: _load_base(a.base)  # noqa: E731
+    load = lambda: _load_base(a.base, without_transformer=bool(a.fun_camera))  # noqa: E731
     pipe = pipeline(load) if pipeline is not None else load()
     cls = pipe.__class__.__name__
     source = f"--base {a.base}" if a.base else f"--random-weights {getattr(a, 'random_weights', None)}"

@@ -8,6 +8,7 @@ import {
   CATALOG,
   catalogBytes,
   catalogMemory,
+  downloadCommand,
   exportCommand,
   type CatalogEntry,
 } from '../../shared/catalog'
@@ -150,7 +151,7 @@ export class ModelCatalog {
       if (missing)
         throw new HandlerError(
           'invalid-payload',
-          `${missing.repo}/${missing.file} is not in the Hugging Face cache: download it first (huggingface-cli download ${missing.repo} ${missing.file})`,
+          `${missing.repo}/${missing.file} is not in the Hugging Face cache: download it first (${downloadCommand(missing.repo, missing.file!)})`,
         )
       id = e.id
       args = exportCommand(e, '', paths).args
