@@ -2,9 +2,9 @@
 // contract, cached renders served by the dolly-media:// protocol (with Range, so video seeks).
 // Security settings: window-options.ts; sender checks: ipc.ts.
 import { app, BrowserWindow, dialog, protocol, session, shell, type WebContents } from 'electron'
-import { delimiter, dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { composeStudio, type StudioHost } from '../services/compose'
+import { composeStudio, hostFolders, type StudioHost } from '../services/compose'
 import { utilitySpawner } from './electron-spawn'
 import { registerIpc, sameDocument, sendEvent } from './ipc'
 import { handleMediaRequest } from './media-protocol'
@@ -74,23 +74,19 @@ if (!app.requestSingleInstanceLock()) {
       })
     })
 
-    const cacheDir = join(app.getPath('userData'), 'renders')
-    const stateDir = join(app.getPath('userData'), 'state')
+    const folders = hostFolders(process.env, {
+      cacheDir: join(app.getPath('userData'), 'renders'),
+      stateDir: join(app.getPath('userData'), 'state'),
+      projectsDir: join(app.getPath('documents'), 'Dolly Projects'),
+      modelsDir: join(app.getPath('documents'), 'Dolly Models'),
+      demoModel: join(app.getAppPath(), 'resources', 'demo-model'),
+    })
+    const { cacheDir } = folders
     const s = composeStudio({
       host: 'electron',
       version: app.getVersion(),
       spawn: utilitySpawner(join(here, 'worker.js')),
-      cacheDir,
-      stateDir,
-      projectsDir: join(app.getPath('documents'), 'Dolly Projects'),
-      modelsDir: join(app.getPath('documents'), 'Dolly Models'),
-      builtInModels: [
-        join(app.getAppPath(), 'resources', 'demo-model'),
-        ...(process.env['DOLLY_MODEL_DIRS'] ?? '')
-          .split(delimiter)
-          .filter(Boolean)
-          .map((d) => resolve(d)),
-      ],
+      ...folders,
       exporterScript: join(app.getAppPath(), 'tools', 'export', 'export_model.py'),
       mediaUrl: (jobId, file) => `dolly-media://job/${jobId}/${file}`,
       exportTarget: async (jobId, format) => {

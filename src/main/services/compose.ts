@@ -2,7 +2,7 @@
 // (web/serve.ts) build the same services the same way and differ only in what they inject:
 // how the engine process is spawned, where files live, how media URLs look, where an export
 // goes and how events reach the page.
-import { join } from 'node:path'
+import { delimiter, join, resolve } from 'node:path'
 import type { AppInfo, EventName, EventPayload } from '../../shared/contract'
 import { makeAppInfo } from './app-info'
 import { createDispatcher, type Dispatch } from './dispatch'
@@ -47,6 +47,43 @@ export type StudioHost = {
   studio: StudioService
   projects: ProjectStore
   dispatch: Dispatch
+}
+
+/** Where each host keeps its files by default (the platform's places). */
+export type FolderDefaults = Pick<
+  StudioHostOptions,
+  'stateDir' | 'cacheDir' | 'projectsDir' | 'modelsDir'
+> & {
+  /** The demo model shipped with this install. */
+  demoModel: string
+}
+
+/**
+ * The folders both hosts use: the environment's choice where set (DOLLY_STATE_DIR,
+ * DOLLY_CACHE_DIR, DOLLY_PROJECTS_DIR, DOLLY_MODELS_DIR), else the host's default, and the
+ * model folders always offered: the demo model and DOLLY_MODEL_DIRS (path-delimiter separated).
+ */
+export function hostFolders(
+  env: NodeJS.ProcessEnv,
+  d: FolderDefaults,
+): Pick<
+  StudioHostOptions,
+  'stateDir' | 'cacheDir' | 'projectsDir' | 'modelsDir' | 'builtInModels'
+> {
+  const dir = (name: string, fallback: string) => (env[name] ? resolve(env[name]) : fallback)
+  return {
+    stateDir: dir('DOLLY_STATE_DIR', d.stateDir),
+    cacheDir: dir('DOLLY_CACHE_DIR', d.cacheDir),
+    projectsDir: dir('DOLLY_PROJECTS_DIR', d.projectsDir),
+    modelsDir: dir('DOLLY_MODELS_DIR', d.modelsDir),
+    builtInModels: [
+      d.demoModel,
+      ...(env['DOLLY_MODEL_DIRS'] ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((p) => resolve(p)),
+    ],
+  }
 }
 
 export function composeStudio(o: StudioHostOptions): StudioHost {

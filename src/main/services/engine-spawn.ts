@@ -1,5 +1,5 @@
-// Spawning the engine with child_process.fork, where Electron is absent (web host, CLI,
-// tests). Electron's utilityProcess spawner lives in electron-spawn.ts.
+// Spawning the engine with child_process.fork, where Electron is absent (web host, tests; the
+// CLI runs renderClip in its own process). Electron's utilityProcess spawner lives in electron-spawn.ts.
 import { fork } from 'node:child_process'
 import type { EngineProcess, SpawnEngine } from './engine-host'
 

@@ -2,11 +2,11 @@
 // handlers as the desktop app, and the web host on 127.0.0.1, then prints the URL with the
 // token. Usage: node out/main/serve.js [--port N] [--json]
 import { homedir } from 'node:os'
-import { delimiter, dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { EventName, EventPayload } from '../../shared/contract'
 import { readPackageVersion } from '../services/app-info'
-import { composeStudio } from '../services/compose'
+import { composeStudio, hostFolders } from '../services/compose'
 import { forkSpawner } from '../services/engine-spawn'
 import { startWebHost } from './server'
 
@@ -38,22 +38,19 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   // events reach pages once the host is up; nothing is sent before that
   let broadcast: <E extends EventName>(name: E, payload: EventPayload<E>) => void = () => undefined
-  const stateDir =
-    process.env['DOLLY_STATE_DIR'] ?? join(homedir(), '.local', 'state', 'dolly-studio')
-  const cacheDir =
-    process.env['DOLLY_CACHE_DIR'] ?? join(homedir(), '.cache', 'dolly-studio', 'renders')
+  const folders = hostFolders(process.env, {
+    stateDir: join(homedir(), '.local', 'state', 'dolly-studio'),
+    cacheDir: join(homedir(), '.cache', 'dolly-studio', 'renders'),
+    projectsDir: join(homedir(), 'Dolly Projects'),
+    modelsDir: join(homedir(), 'Dolly Models'),
+    demoModel: resolve(here, '../../resources/demo-model'),
+  })
+  const { cacheDir } = folders
   const { engine, dispatch, inputs } = composeStudio({
     host: 'web',
     version: readPackageVersion(resolve(here, '../../package.json')),
     spawn: forkSpawner(join(here, 'worker.js')),
-    cacheDir,
-    stateDir,
-    projectsDir: process.env['DOLLY_PROJECTS_DIR'] ?? join(homedir(), 'Dolly Projects'),
-    modelsDir: process.env['DOLLY_MODELS_DIR'] ?? join(homedir(), 'Dolly Models'),
-    builtInModels: [
-      resolve(here, '../../resources/demo-model'),
-      ...(process.env['DOLLY_MODEL_DIRS'] ?? '').split(delimiter).filter(Boolean),
-    ],
+    ...folders,
     exporterScript: resolve(here, '../../tools/export/export_model.py'),
     mediaUrl: (jobId, file) => `/media/${jobId}/${file}`,
     emit: (name, payload) => broadcast(name, payload),
