@@ -151,11 +151,27 @@ export function deleteShot<S extends ShotLike>(doc: Doc<S>, i: number): Doc<S> {
  * The render request for a shot: its settings and its camera path as authored. The path keeps
  * the frame count it was drawn for; sampling it to the shot's frames rescales its time, exactly
  * as the editor shows it (relabelling `frames` instead would cut the move short and hold).
+ * `longTakes` false (a model without context windows, whose panel hides them): the shot keeps
+ * its loop, prompt keys and window settings for a model that has them, the request leaves them
+ * out (a loop would otherwise still close the camera path and label the job a loop).
  */
-export function renderRequest(shot: Shot): RenderRequest {
-  const { seedLocked: _locked, width, height, image, decodeChunk, ...s } = shot.settings
+export function renderRequest(shot: Shot, longTakes = true): RenderRequest {
+  const {
+    seedLocked: _locked,
+    width,
+    height,
+    image,
+    decodeChunk,
+    loop,
+    promptKeys,
+    context,
+    ...s
+  } = shot.settings
   return {
     ...s,
+    ...(longTakes && loop !== undefined ? { loop } : {}),
+    ...(longTakes && promptKeys ? { promptKeys } : {}),
+    ...(longTakes && context ? { context } : {}),
     camera: { trajectory: shot.camera },
     ...(width && height ? { width, height } : {}),
     ...(image ? { image } : {}),

@@ -16,7 +16,7 @@ import { openModelFolder, ModelFolderError } from '../../src/main/engine/models/
 import { Runtime } from '../../src/main/engine/runtime/session'
 import { ModelSessions } from '../../src/main/engine/runtime/memory'
 import { CogVideoXPipeline } from '../../src/main/engine/pipelines/cogvideox'
-import { writeCogVideoXFolder } from '../fixtures/model-folders'
+import { writeCogVideoXFolder, writeWanFolder } from '../fixtures/model-folders'
 import { ModelRegistry } from '../../src/main/services/model-registry'
 import { missing, sharedPath } from './engine/reference'
 
@@ -303,4 +303,72 @@ describe.skipIf(skip)('render path regressions on the reference models', () => {
       'cameractrl-plucker',
     )
   })
+})
+
+describe('a loop only where the model loops (issue 12 follow-up, found in a UX audit)', () => {
+  it("a model without context windows gets no loop, prompt keys or windows in the shot's request", () => {
+    const shot = initialShot('m')
+    shot.settings.loop = true
+    shot.settings.promptKeys = [{ id: 'k', frame: 8, prompt: 'later' }]
+    shot.settings.context = { overlap: 4 }
+    expect(renderRequest(shot)).toMatchObject({
+      loop: true,
+      promptKeys: [{ frame: 8 }],
+      context: { overlap: 4 },
+    })
+    const req = renderRequest(shot, false)
+    expect(['loop', 'promptKeys', 'context'].filter((k) => k in req)).toEqual([])
+    // the shot keeps them for a model that has windows
+    expect(shot.settings.loop).toBe(true)
+  })
+
+  it.skipIf(missing(sharedPath('fixtures/tokenizers/t5')))(
+    'the engine does not close the camera path of a one-window camera model (Wan-Fun), and says the clip does not loop',
+    async () => {
+      const dir = writeWanFolder(join(tmp, 'wan-fun'), {
+        kind: 'camera',
+        tokenizerFrom: sharedPath('fixtures/tokenizers/t5'),
+      })
+      const cameraFeeds: Float32Array[] = []
+      const runtime = new Runtime({
+        preferCuda: false,
+        createSession: async (path, options) => {
+          const s = await ort.InferenceSession.create(path, options)
+          const run = s.run.bind(s)
+          s.run = (async (feeds: Record<string, ort.Tensor>, ...rest: never[]) => {
+            const c = feeds['control_camera']
+            if (c) cameraFeeds.push(new Float32Array(c.data as Float32Array))
+            return run(feeds, ...rest)
+          }) as typeof s.run
+          return s
+        },
+      })
+      const render = (closedLoop: boolean) =>
+        renderClip(
+          {
+            model: dir,
+            prompt: 'a fox',
+            image,
+            width: 32,
+            height: 32,
+            frames: 9,
+            steps: 1,
+            seed: 3,
+            // as the studio sends it: the path's keyframes (a loop closes it with a way back)
+            camera: { trajectory: presetTrajectory('orbit-left', 1, 9) },
+            ...(closedLoop ? { closedLoop: true } : {}),
+            out: out(`fun-loop-${closedLoop}.gif`),
+          },
+          { runtime },
+        )
+      const open = await render(false)
+      const n = cameraFeeds.length
+      const loop = await render(true)
+      expect(n).toBeGreaterThan(0)
+      expect(cameraFeeds.slice(n)).toEqual(cameraFeeds.slice(0, n))
+      expect(loop.warnings.join(' ')).toMatch(/not made to loop/)
+      expect(open.warnings.join(' ')).not.toMatch(/loop/)
+      await runtime.releaseAll()
+    },
+  )
 })

@@ -21,6 +21,7 @@ import { renderClip, type JobProgress, type RenderSpec } from '../engine/jobs/re
 import { probeProviders } from '../engine/runtime/providers'
 import { deviceBudget, deviceFacts, queryAdapterMemory } from '../services/device-memory'
 import { queryGpu } from '../services/gpu'
+import { clock } from '../../shared/duration'
 import {
   CONTEXT_NOISE,
   CONTEXT_WEIGHTINGS,
@@ -275,11 +276,6 @@ export function destinationProblem(out: string, format: ClipFormat): string | nu
     return `--out ${out}: cannot write in ${dir} (${why}); choose another folder`
   }
   return null
-}
-
-function clock(s: number): string {
-  const m = Math.floor(s / 60)
-  return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`
 }
 
 export function progressLine(p: JobProgress): string {

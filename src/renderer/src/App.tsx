@@ -139,8 +139,8 @@ export function App() {
     // Ctrl+Enter reaches here even when the button is disabled: say why it waits
     const why = generateBlocked(model, shot.settings)
     if (why) return setNotice(why)
-    void jobs.submit(shot)
-  }, [jobs, model, shot])
+    void jobs.submit(shot, longTakes)
+  }, [jobs, model, shot, longTakes])
 
   const addKey = () => {
     const r = addKeyframeAt(shot.camera, frames, play.playhead)

@@ -319,7 +319,13 @@ export async function renderClip(
     model.camera === 'cameractrl-plucker' && facts.frameRule === '4k+1'
       ? wanFrameCount(frames)
       : frames
-  const cam = cameraPoses(spec.camera, camFrames, spec.closedLoop ?? false)
+  // a loop closes the path only where cyclic windows make the clip loop (else the engine says the
+  // clip is not made to loop, and the camera must not turn back for nothing)
+  const cam = cameraPoses(
+    spec.camera,
+    camFrames,
+    (spec.closedLoop ?? false) && facts.contextWindows === true,
+  )
   warnings.push(...cam.warnings)
   const camera = cameraInput(model, cam.poses, spec, warnings, camFrames)
 

@@ -1,5 +1,6 @@
 import { CLIP_FORMATS, type ClipFormat } from '../../../shared/render'
 import type { JobView } from '../../../shared/contract'
+import { clock } from '../../../shared/duration'
 import { SmallButton } from './SmallButton'
 
 type Props = {
@@ -12,8 +13,6 @@ type Props = {
   /** Opens the export dialog (format, fps, size, quality, loop). */
   onExportDialog: (job: JobView) => void
 }
-
-const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`
 
 export function JobsPanel({
   jobs,
@@ -93,6 +92,13 @@ export function JobsPanel({
                     {' '}
                     · loop {j.result.loopScore.toFixed(2)}
                   </span>
+                ) : null}
+                {j.result.warnings?.length ? (
+                  <ul className="job-warnings" data-testid="job-warnings">
+                    {j.result.warnings.map((w, i) => (
+                      <li key={i}>{w}</li>
+                    ))}
+                  </ul>
                 ) : null}
                 {j.id === selected && j.result.planReason ? (
                   <small className="hint" data-testid="job-plan-reason">

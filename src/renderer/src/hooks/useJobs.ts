@@ -53,9 +53,10 @@ export function useJobs(
   )
 
   const submit = useCallback(
-    async (shot: Shot) => {
+    /** longTakes: the shot's model runs context windows (else its loop and prompt keys stay out). */
+    async (shot: Shot, longTakes: boolean) => {
       setPreview(null)
-      const r = await api.jobs.submit(renderRequest(shot))
+      const r = await api.jobs.submit(renderRequest(shot, longTakes))
       if (!r.ok) return onError(r.error.message)
       setSelected(r.value.id)
       attach(r.value.id, (x) => x.id === shot.id)
