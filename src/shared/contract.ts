@@ -260,6 +260,16 @@ export function projectSizeProblem(doc: unknown): string | null {
   return `the project is ${mib(bytes)}; projects up to ${mib(MAX_PROJECT_BYTES)} can be saved: remove shots or keyframes, or shorten prompts, then save again`
 }
 
+/**
+ * The page's name for itself, made at page load: main keeps each page's autosave apart, so a
+ * reload (a new page) is offered what the page before it autosaved. Optional for callers that
+ * are one session per process (tests, tools).
+ */
+const PageSession = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{8,64}$/, 'expected 8-64 letters, digits or dashes')
+  .optional()
+
 /** A project document as save and autosave take it: the schema, then the size bound. */
 const SavableProjectDoc = ProjectDoc.superRefine((d, ctx) => {
   const problem = projectSizeProblem(d)
@@ -528,7 +538,9 @@ export const commands = {
       .strict(),
   },
   'project.save': {
-    request: z.object({ name: z.string().min(1).max(256), doc: SavableProjectDoc }).strict(),
+    request: z
+      .object({ name: z.string().min(1).max(256), doc: SavableProjectDoc, page: PageSession })
+      .strict(),
     response: z.object({ name: z.string().max(256), savedAt: z.number() }).strict(),
   },
   'project.open': {
@@ -543,11 +555,14 @@ export const commands = {
       .strict(),
   },
   'project.autosave': {
-    request: z.object({ doc: SavableProjectDoc, name: z.string().max(256).nullable() }).strict(),
+    request: z
+      .object({ doc: SavableProjectDoc, name: z.string().max(256).nullable(), page: PageSession })
+      .strict(),
     response: z.object({ savedAt: z.number() }).strict(),
   },
   'project.recovery': {
-    request: Empty,
+    /** The asking page's own autosave is not offered back to it. */
+    request: z.object({ page: PageSession }).strict(),
     response: z
       .object({
         doc: ProjectDoc,
@@ -561,7 +576,7 @@ export const commands = {
   },
   'project.discardRecovery': {
     /** `savedAt` names the autosave on offer; without it, the newest earlier one goes. */
-    request: z.object({ savedAt: z.number().optional() }).strict(),
+    request: z.object({ savedAt: z.number().optional(), page: PageSession }).strict(),
     response: z.object({ discarded: z.boolean() }).strict(),
   },
 } as const

@@ -51,6 +51,34 @@ test('a crash mid-edit is recovered from the autosave; Save and Open keep the pr
   await served.stop()
 })
 
+test('a reload is a new page: it is offered what the page before it autosaved; unsaved-yet edits ask first', async ({
+  page,
+}) => {
+  const env = {
+    DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),
+    DOLLY_PROJECTS_DIR: mkdtempSync(join(tmpdir(), 'dolly-projects-')),
+  }
+  const served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  // an edit within the autosave's 2 s: leaving the tab asks (the browser's own dialog)
+  await page.getByTestId('prompt').fill('typed, then F5')
+  const asked = new Promise<string>((r) =>
+    page.once('dialog', (d) => (r(d.type()), void d.accept())),
+  )
+  await page.reload()
+  expect(await asked).toBe('beforeunload')
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  // (the reload went ahead before the autosave: type again and let it run)
+  await page.getByTestId('prompt').fill('typed, autosaved, then F5')
+  await page.waitForTimeout(3000) // autosave runs 2 s after the last edit
+  await page.reload()
+  await expect(page.getByTestId('recovery')).toBeVisible()
+  await page.getByTestId('recover').click()
+  await expect(page.getByTestId('prompt')).toHaveValue('typed, autosaved, then F5')
+  await served.stop()
+})
+
 test('a second crash while the recovery is on offer loses neither session', async ({ page }) => {
   const env = {
     DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),

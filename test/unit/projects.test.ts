@@ -190,6 +190,32 @@ describe('project files', () => {
       expect(() => store.save(bad, doc)).toThrow(/not a usable project name/)
   })
 
+  it('keeps each page apart in one running host: a reload (a new page) is offered what the page before it autosaved', () => {
+    const store = new ProjectStore(join(tmp, 'p5p'), join(tmp, 's5p'))
+    const edited = (prompt: string) => ({
+      ...doc,
+      shots: [{ ...shot, settings: { ...shot.settings, prompt } }],
+      active: 0,
+    })
+    const before = 'page-before-reload-1'
+    const after = 'page-after-reload-2'
+    store.autosave(edited('typed, then F5'), null, before)
+    expect(store.recovery(before)).toBeNull() // a page is not offered its own autosave
+    // before: one session per process, so the reloaded page was offered nothing and its first
+    // autosave overwrote the work
+    const r = store.recovery(after)!
+    expect(r.doc.shots[0]!.settings.prompt).toBe('typed, then F5')
+    store.autosave(edited('the reloaded page edits on'), null, after)
+    expect(store.recovery(after)!.doc.shots[0]!.settings.prompt).toBe('typed, then F5')
+    // saving clears the saving page's autosave only
+    store.save('Kept', edited('the reloaded page edits on'), after)
+    expect(store.recovery(before)).toBeNull()
+    expect(store.recovery(after)!.doc.shots[0]!.settings.prompt).toBe('typed, then F5')
+    expect(store.discardRecovery(undefined, after)).toBe(true)
+    expect(store.recovery('a-third-page-3')).toBeNull()
+    expect(() => store.autosave(doc, null, '../../etc')).toThrow(/page: expected/)
+  })
+
   it('autosaves to a recovery file, offers it back in the next session, and a save clears it', () => {
     const session1 = new ProjectStore(join(tmp, 'p5'), join(tmp, 's5'))
     expect(session1.recovery()).toBeNull()

@@ -41,15 +41,15 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'clip.interpolation': async () => ctx.interpolation.view(),
     'clip.setInterpolationModel': async ({ path }) => ctx.interpolation.set(path),
     'project.list': async () => ({ ...ctx.projects.list(), recent: ctx.projects.recent() }),
-    'project.save': async ({ name, doc }) => ctx.projects.save(name, doc),
+    'project.save': async ({ name, doc, page }) => ctx.projects.save(name, doc, page),
     'project.open': async ({ name }) => ctx.projects.open(name),
-    'project.autosave': async ({ doc, name }) => {
-      ctx.projects.autosave(doc, name)
+    'project.autosave': async ({ doc, name, page }) => {
+      ctx.projects.autosave(doc, name, page)
       return { savedAt: Date.now() }
     },
-    'project.recovery': async () => ctx.projects.recovery(),
-    'project.discardRecovery': async ({ savedAt }) => ({
-      discarded: ctx.projects.discardRecovery(savedAt),
+    'project.recovery': async ({ page }) => ctx.projects.recovery(page),
+    'project.discardRecovery': async ({ savedAt, page }) => ({
+      discarded: ctx.projects.discardRecovery(savedAt, page),
     }),
   }
 }

@@ -33,6 +33,8 @@ import { clampText, HandlerError } from './dispatch'
 
 /** Stores made in this process (each is a session of its own). */
 let sessions = 0
+/** A page's name for itself (random, made at page load): autosaves are kept per page. */
+export const PAGE_SESSION = /^[A-Za-z0-9-]{8,64}$/
 
 /** Flushes a folder's entries (renames, links) to disk; not possible everywhere (Windows). */
 function fsyncDir(dir: string): void {
@@ -214,10 +216,10 @@ export class ProjectStore {
     return `${base} was missing after an interrupted save; it was restored from ${fromBackup ? 'its backup (.bak)' : 'the save in progress'}, written ${new Date(best.mtime).toISOString()}`
   }
 
-  save(name: string, doc: ProjectDocData): { name: string; savedAt: number } {
+  save(name: string, doc: ProjectDocData, page?: string): { name: string; savedAt: number } {
     const path = this.pathOf(name)
     atomicWrite(path, serializeProject(doc))
-    this.clearRecovery()
+    this.clearRecovery(page)
     this.touchRecent(basename(path, '.dolly'))
     return { name: basename(path, '.dolly'), savedAt: Date.now() }
   }
@@ -251,9 +253,12 @@ export class ProjectStore {
   }
 
   /**
-   * Autosaves are kept per session (one process run), so a session that crashes while the
-   * previous one's recovery is still on offer loses neither: the next start offers the newest,
-   * then the older ones. Files: <state>/recovery/<started>-<pid>-<n>.dolly.
+   * Autosaves are kept per session, so a session that crashes while the previous one's recovery
+   * is still on offer loses neither: the next start offers the newest, then the older ones. A
+   * session is one page load when the page names itself (`page`: a reload, or a second tab of
+   * the web host, is a session of its own, so a reload offers what the page before it
+   * autosaved), else the process run. Files: <state>/recovery/<started>-<pid>-<n>.dolly, or
+   * page-<id>.dolly.
    */
   private readonly session = `${Date.now()}-${process.pid}-${++sessions}`
 
@@ -261,26 +266,30 @@ export class ProjectStore {
     return join(this.stateDir, 'recovery')
   }
 
-  private get recoveryPath(): string {
-    return join(this.recoveryDir, `${this.session}.dolly`)
+  private sessionFile(page?: string): string {
+    if (page !== undefined && !PAGE_SESSION.test(page))
+      throw new HandlerError('invalid-payload', 'page: expected 8-64 letters, digits or dashes')
+    return page !== undefined ? `page-${page}.dolly` : `${this.session}.dolly`
   }
 
-  autosave(doc: ProjectDocData, name: string | null): void {
+  autosave(doc: ProjectDocData, name: string | null, page?: string): void {
+    const file = join(this.recoveryDir, this.sessionFile(page))
     mkdirSync(this.recoveryDir, { recursive: true })
     atomicWrite(
-      this.recoveryPath,
+      file,
       JSON.stringify({ name, savedAt: Date.now(), project: serializeProject(doc) }),
       false,
     )
   }
 
-  /** Earlier sessions' autosaves, newest first (an older studio's single file included). */
-  private earlierRecoveries(): string[] {
+  /** Other sessions' autosaves, newest first (an older studio's single file included). */
+  private earlierRecoveries(page?: string): string[] {
     const legacy = join(this.stateDir, 'recovery.dolly')
+    const own = this.sessionFile(page)
     let files: string[] = []
     try {
       files = readdirSync(this.recoveryDir)
-        .filter((f) => /^\d+-\d+(-\d+)?\.dolly$/.test(f) && f !== `${this.session}.dolly`)
+        .filter((f) => /^(\d+-\d+(-\d+)?|page-[A-Za-z0-9-]{8,64})\.dolly$/.test(f) && f !== own)
         .map((f) => join(this.recoveryDir, f))
     } catch {
       // no folder yet
@@ -297,13 +306,13 @@ export class ProjectStore {
   }
 
   /** The newest autosave an earlier session left, and how many more there are after it. */
-  recovery(): {
+  recovery(page?: string): {
     doc: ProjectDocData
     name: string | null
     savedAt: number
     more: number
   } | null {
-    const files = this.earlierRecoveries()
+    const files = this.earlierRecoveries(page)
     for (const [i, file] of files.entries()) {
       try {
         const r = JSON.parse(readFileSync(file, 'utf8')) as {
@@ -325,8 +334,8 @@ export class ProjectStore {
    * Discards the autosave on offer (the one `savedAt` names, else the newest earlier one);
    * the next earlier one, if any, is offered after it.
    */
-  discardRecovery(savedAt?: number): boolean {
-    for (const file of this.earlierRecoveries()) {
+  discardRecovery(savedAt?: number, page?: string): boolean {
+    for (const file of this.earlierRecoveries(page)) {
       let at: number | null = null
       try {
         at = (JSON.parse(readFileSync(file, 'utf8')) as { savedAt: number }).savedAt
@@ -342,8 +351,8 @@ export class ProjectStore {
   }
 
   /** This session's autosave goes once its work is saved to a project file. */
-  clearRecovery(): void {
-    rmSync(this.recoveryPath, { force: true })
+  clearRecovery(page?: string): void {
+    rmSync(join(this.recoveryDir, this.sessionFile(page)), { force: true })
   }
 
   private touchRecent(name: string): void {

@@ -85,7 +85,14 @@ export function App() {
 
   const h = useProjectHistory()
   const { project, shot } = h
-  const file = useProjectFile(api, connected, project, h.canUndo, setNotice)
+  const file = useProjectFile(
+    api,
+    connected,
+    project,
+    h.canUndo,
+    setNotice,
+    client.transport === 'websocket',
+  )
   const { models, setModels } = useModels(api, connected, h, setNotice)
   const shotJobIds = project.shots.flatMap((s) => (s.clip ? [s.clip.jobId] : []))
   const jobs = useJobs(api, connected, h, setNotice, shotJobIds)

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react'
 import type { DollyBridge } from '../../../shared/contract'
 import type { ProjectDoc } from '../state/project'
+import { PAGE_SESSION } from '../state/page-session'
 import { SmallButton } from './SmallButton'
 
 type Props = {
@@ -40,7 +41,7 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
       target = window.prompt('Save the project as', name ?? 'Untitled')?.trim() ?? null
       if (!target) return
     }
-    const r = await api.project.save({ name: target, doc })
+    const r = await api.project.save({ name: target, doc, page: PAGE_SESSION })
     if (!r.ok) return onNotice(r.error.message)
     onSaved(r.value.name)
     onNotice(`Saved ${r.value.name}`)

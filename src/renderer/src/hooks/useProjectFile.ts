@@ -1,10 +1,12 @@
 // The project as a file: its name, whether it has unsaved edits, autosave a few seconds after
-// an edit (always, also while a recovery is on offer: main keeps each session's autosave
-// apart, so a crash before the offer is answered loses neither), and the recovery offers of
-// what earlier sessions autosaved, newest first.
+// an edit (always, also while a recovery is on offer: main keeps each page's autosave apart,
+// so a crash or a reload before the offer is answered loses neither), and the recovery offers
+// of what other sessions autosaved, newest first. In a browser tab, leaving with edits that
+// are not yet autosaved asks first (Electron would cancel the close without asking).
 import { useCallback, useEffect, useState } from 'react'
 import type { CommandResponse, DollyBridge } from '../../../shared/contract'
 import type { ProjectDoc } from '../state/project'
+import { PAGE_SESSION as page } from '../state/page-session'
 
 export type Recovery = NonNullable<CommandResponse<'project.recovery'>>
 
@@ -14,6 +16,8 @@ export function useProjectFile(
   project: ProjectDoc,
   canUndo: boolean,
   notify: (text: string) => void,
+  /** A browser tab (the web host): closing or reloading it with pending edits asks first. */
+  inBrowser = false,
 ) {
   const [name, setName] = useState<string | null>(null)
   const [savedDoc, setSavedDoc] = useState<ProjectDoc | null>(null)
@@ -23,7 +27,7 @@ export function useProjectFile(
   const dirty = savedDoc !== project && (savedDoc !== null || canUndo || unsaved)
 
   const nextRecovery = useCallback(
-    () => void api.project.recovery().then((r) => setRecovery(r.ok ? r.value : null)),
+    () => void api.project.recovery({ page }).then((r) => setRecovery(r.ok ? r.value : null)),
     [api],
   )
   // crash recovery: offer what earlier sessions autosaved
@@ -31,17 +35,27 @@ export function useProjectFile(
     if (connected) nextRecovery()
   }, [connected, nextRecovery])
   // autosave a few seconds after the last unsaved edit; a refusal (too large, disk full) is said
+  const [autosaved, setAutosaved] = useState<ProjectDoc | null>(null)
   useEffect(() => {
     if (!dirty) return
     const t = setTimeout(
       () =>
-        void api.project.autosave({ doc: project, name }).then((r) => {
+        void api.project.autosave({ doc: project, name, page }).then((r) => {
           if (!r.ok) notify(`Autosave failed: ${r.error.message}`)
+          else setAutosaved(project)
         }),
       2000,
     )
     return () => clearTimeout(t)
   }, [api, project, dirty, name, notify])
+  // an edit not autosaved yet would be lost by closing the tab: the browser asks
+  const pending = dirty && autosaved !== project
+  useEffect(() => {
+    if (!inBrowser || !pending) return
+    const ask = (e: BeforeUnloadEvent) => e.preventDefault()
+    window.addEventListener('beforeunload', ask)
+    return () => window.removeEventListener('beforeunload', ask)
+  }, [inBrowser, pending])
 
   return {
     name,
@@ -64,14 +78,14 @@ export function useProjectFile(
       setName(r.name)
       setSavedDoc(null)
       setUnsaved(true)
-      const saved = await api.project.autosave({ doc: r.doc, name: r.name })
+      const saved = await api.project.autosave({ doc: r.doc, name: r.name, page })
       if (!saved.ok)
         return notify(`The recovered project could not be autosaved: ${saved.error.message}`)
-      await api.project.discardRecovery({ savedAt: r.savedAt })
+      await api.project.discardRecovery({ savedAt: r.savedAt, page })
       nextRecovery()
     },
     async discard() {
-      if (recovery) await api.project.discardRecovery({ savedAt: recovery.savedAt })
+      if (recovery) await api.project.discardRecovery({ savedAt: recovery.savedAt, page })
       nextRecovery()
     },
   }
