@@ -4,7 +4,14 @@
 // request schema and every outgoing value against the response/event schema.
 import { z } from 'zod'
 import { LongTakeSummary } from './longtake'
-import { MAX_FOV, MAX_HANDLE_Y, MAX_POSITION, MIN_FOV, quaternionProblem } from './camera/limits'
+import {
+  MAX_FOV,
+  MAX_HANDLE_Y,
+  MAX_POSITION,
+  MIN_FOV,
+  PRESET_SPEED,
+  quaternionProblem,
+} from './camera/limits'
 import {
   CameraConditioning,
   ClipFormat,
@@ -206,12 +213,18 @@ export const Shot = z
     }).strict(),
     camera: TrajectorySchema,
     preset: z
-      .object({ name: z.string().max(200), speed: z.number().min(0).max(10) })
+      .object({
+        name: z.string().max(200),
+        speed: z.number().min(PRESET_SPEED.min).max(PRESET_SPEED.max),
+      })
       .strict()
       .nullable(),
-    /** The render of this shot, by job id (jobs live in main's cache for the session). */
+    /**
+     * The render of this shot, by job id (jobs live in main's cache), and the finished render
+     * before it, shown again if the newest fails or is cancelled.
+     */
     clip: z
-      .object({ jobId: z.string().min(1).max(64) })
+      .object({ jobId: z.string().min(1).max(64), previous: z.string().min(1).max(64).optional() })
       .strict()
       .nullable(),
   })
@@ -284,7 +297,12 @@ export const RenderRequest = RenderSettings.extend({
   scheduler: SchedulerSetting.optional(),
   plan: PlanSetting.default('auto'),
   camera: z.union([
-    z.object({ preset: z.string().max(200), speed: z.number().min(0).max(10) }).strict(),
+    z
+      .object({
+        preset: z.string().max(200),
+        speed: z.number().min(PRESET_SPEED.min).max(PRESET_SPEED.max),
+      })
+      .strict(),
     z.object({ trajectory: TrajectorySchema }).strict(),
     z.null(),
   ]),

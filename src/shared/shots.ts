@@ -179,6 +179,32 @@ export function renderRequest(shot: Shot, longTakes = true): RenderRequest {
   }
 }
 
+/**
+ * The shot's clip once a new render of it starts: the new job, keeping the last finished render
+ * (the current one if it finished, else the one it kept) to fall back on.
+ */
+export function withNewRender(
+  clip: Shot['clip'],
+  jobId: string,
+  finished: (id: string) => boolean,
+): NonNullable<Shot['clip']> {
+  const previous = clip ? (finished(clip.jobId) ? clip.jobId : clip.previous) : undefined
+  return previous && previous !== jobId ? { jobId, previous } : { jobId }
+}
+
+/**
+ * The render a shot shows: its newest, unless that failed or was cancelled and a finished one
+ * came before it (a cancelled re-render used to leave the shot without its clip).
+ */
+export function shownRender(
+  clip: Shot['clip'],
+  stateOf: (id: string) => string | undefined,
+): string | null {
+  if (!clip) return null
+  const s = stateOf(clip.jobId)
+  return (s === 'failed' || s === 'cancelled') && clip.previous ? clip.previous : clip.jobId
+}
+
 /** A fresh shot: a static camera, the model's settings once one is picked. */
 export function initialShot(modelId = ''): Shot {
   return {

@@ -2,7 +2,14 @@
 // keyframe where it was; add continues the camera; move and delete keep the active shot.
 import { describe, expect, it } from 'vitest'
 import { presetPoses, sampleTrajectory, trajectoryFromPoses } from '../../src/shared/camera'
-import { addShot, deleteShot, moveShot, splitShot } from '../../src/shared/shots'
+import {
+  addShot,
+  deleteShot,
+  moveShot,
+  shownRender,
+  splitShot,
+  withNewRender,
+} from '../../src/shared/shots'
 
 /** One shot with the orbit-left preset and keyframes at frames 0, 5, 10, 15 (like the editor). */
 function orbitProject(frames: number) {
@@ -112,5 +119,34 @@ describe('shots', () => {
     expect(d1.active).toBe(1)
     const single = deleteShot(deleteShot(d1, 0), 0)
     expect(single.shots).toHaveLength(1)
+  })
+})
+
+describe("a shot's render and the finished one it keeps (cancelled re-renders lost the clip)", () => {
+  const states: Record<string, string> = { a: 'done', b: 'running' }
+  const finished = (id: string) => states[id] === 'done'
+  const stateOf = (id: string) => states[id]
+
+  it('a new render keeps the last finished one to fall back on', () => {
+    expect(withNewRender(null, 'a', finished)).toEqual({ jobId: 'a' })
+    const clip = withNewRender({ jobId: 'a' }, 'b', finished)
+    expect(clip).toEqual({ jobId: 'b', previous: 'a' })
+    // a third render while b runs: a is still the last finished one
+    expect(withNewRender(clip, 'c', finished)).toEqual({ jobId: 'c', previous: 'a' })
+    // retrying the same job id never names itself
+    expect(withNewRender({ jobId: 'a' }, 'a', finished)).toEqual({ jobId: 'a' })
+  })
+
+  it('shows the newest render, or the finished one when the newest failed or was cancelled', () => {
+    const clip = { jobId: 'b', previous: 'a' }
+    expect(shownRender(clip, stateOf)).toBe('b') // running: its progress is on show
+    for (const s of ['cancelled', 'failed']) {
+      states['b'] = s
+      expect(shownRender(clip, stateOf)).toBe('a')
+    }
+    states['b'] = 'done'
+    expect(shownRender(clip, stateOf)).toBe('b')
+    expect(shownRender({ jobId: 'x' }, () => 'cancelled')).toBe('x') // nothing to fall back on
+    expect(shownRender(null, stateOf)).toBeNull()
   })
 })

@@ -21,7 +21,7 @@ import {
 } from '../../shared/camera'
 import { contextWindows, resolveContext } from '../../shared/longtake'
 import { PIPELINES } from '../../shared/render'
-import { addShot, deleteShot, moveShot, splitShot } from '../../shared/shots'
+import { addShot, deleteShot, moveShot, shownRender, splitShot } from '../../shared/shots'
 import { createClient } from './api/client'
 import type { ConnectionState } from './api/ws-bridge'
 import { CameraToolbar } from './components/CameraToolbar'
@@ -94,7 +94,9 @@ export function App() {
     client.transport === 'websocket',
   )
   const { models, setModels } = useModels(api, connected, h, setNotice)
-  const shotJobIds = project.shots.flatMap((s) => (s.clip ? [s.clip.jobId] : []))
+  const shotJobIds = project.shots.flatMap((s) =>
+    s.clip ? [s.clip.jobId, ...(s.clip.previous ? [s.clip.previous] : [])] : [],
+  )
   const jobs = useJobs(api, connected, h, setNotice, shotJobIds)
   const exports = useExport(api, client, setNotice)
   const frames = shot.settings.frames
@@ -107,11 +109,19 @@ export function App() {
 
   // switching shots shows that shot's render and drops the keyframe selection (only when the
   // shot changes, not when its render is recorded)
-  const shotJob = shot.clip?.jobId ?? null
+  const stateOf = (id: string) => jobs.jobs.find((j) => j.id === id)?.state
+  const shotJob = shownRender(shot.clip, stateOf)
   useEffect(() => {
     jobs.select(shotJob)
     setSelectedKey(null)
   }, [shot.id])
+  // a re-render that fails or is cancelled while on show gives the stage back to the shot's
+  // finished render (its error stays in the jobs panel)
+  const newest = shot.clip?.jobId
+  const newestState = newest ? stateOf(newest) : undefined
+  useEffect(() => {
+    if (jobs.selected === newest && shotJob !== newest) jobs.select(shotJob)
+  }, [newestState])
 
   const job = jobs.job
   const clipUrl = job?.result ? client.mediaUrl(job.result.clipUrl) : null
@@ -189,7 +199,10 @@ export function App() {
     duplicateKeyframe: duplicateKey,
   })
 
-  const shotJobs = project.shots.map((s) => jobs.jobs.find((x) => x.id === s.clip?.jobId))
+  const shotJobs = project.shots.map((s) => {
+    const id = shownRender(s.clip, stateOf)
+    return jobs.jobs.find((x) => x.id === id)
+  })
   const selectedKeyframe = shot.camera.keyframes.find((k) => k.id === selectedKey) ?? null
   const fast = maxFrameStep(shot.camera, frames) > 0.3
   // a zoom an RT model cannot see is said, not silently dropped

@@ -11,6 +11,8 @@ export const ROTATION_TOLERANCE = 0.01
 export const MIN_FOV = 1
 export const MAX_FOV = 170
 export const MAX_HANDLE_Y = 10
+/** A preset's speed: how far its move goes in the clip (1 = the preset's own distance). */
+export const PRESET_SPEED = { min: 0, max: 10 } as const
 
 /** Why a position is out of bounds, or null. */
 export function positionProblem(p: readonly number[]): string | null {

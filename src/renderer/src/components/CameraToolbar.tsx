@@ -6,7 +6,9 @@ import {
   MOTIONCTRL_PRESET_LABELS,
   MOTIONCTRL_PRESETS,
   PRESET_NAMES,
+  PRESET_SPEED,
 } from '../../../shared/camera'
+import { NumberField } from './Fields'
 import type { ViewMode } from './CameraViewport'
 import { SmallButton } from './SmallButton'
 
@@ -57,15 +59,16 @@ export function CameraToolbar(p: Props) {
           </optgroup>
         ) : null}
       </select>
-      <input
-        type="number"
-        min={0.1}
-        max={5}
-        step={0.1}
+      <NumberField
+        label="Speed"
         value={presetSpeed}
-        onChange={(e) => setPresetSpeed(Number(e.target.value) || 1)}
-        aria-label="Preset speed"
+        onCommit={setPresetSpeed}
+        min={PRESET_SPEED.min}
+        max={PRESET_SPEED.max}
+        step={0.1}
         className="speed"
+        title="How far the preset moves: 1 is its own distance, 0.5 half, 2 twice"
+        testId="preset-speed"
       />
       <SmallButton
         onClick={() => p.onApplyPreset(presetName, presetSpeed)}

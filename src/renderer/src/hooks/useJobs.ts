@@ -3,7 +3,7 @@
 // every undo state; the next seed is drawn unless the seed is locked (an edit, undoable).
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { DollyBridge, JobPreview, JobView } from '../../../shared/contract'
-import { renderRequest } from '../../../shared/shots'
+import { renderRequest, withNewRender } from '../../../shared/shots'
 import { randomSeed, type Shot } from '../state/project'
 import type { ProjectHistory } from './useProjectHistory'
 
@@ -41,14 +41,27 @@ export function useJobs(
     }
   }, [api, connected])
 
-  /** Puts job `jobId` on the shots that match (the shot rendered, or a failed job's retry). */
+  /** The jobs as last seen, for callbacks that must not re-create on every update. */
+  const latest = useRef(jobs)
+  latest.current = jobs
+  /**
+   * Puts job `jobId` on the shots that match (the shot rendered, or a failed job's retry); the
+   * shot keeps its last finished render to show if this one fails or is cancelled.
+   */
   const attach = useCallback(
-    (jobId: string, matches: (s: Shot) => boolean) =>
+    (jobId: string, matches: (s: Shot) => boolean) => {
+      const finished = (id: string) => latest.current.some((j) => j.id === id && j.state === 'done')
       h.record((p) =>
         p.shots.some(matches)
-          ? { ...p, shots: p.shots.map((x) => (matches(x) ? { ...x, clip: { jobId } } : x)) }
+          ? {
+              ...p,
+              shots: p.shots.map((x) =>
+                matches(x) ? { ...x, clip: withNewRender(x.clip, jobId, finished) } : x,
+              ),
+            }
           : p,
-      ),
+      )
+    },
     [h],
   )
 
