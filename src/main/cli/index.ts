@@ -22,6 +22,7 @@ import { probeProviders } from '../engine/runtime/providers'
 import { deviceBudget, deviceFacts, queryAdapterMemory } from '../services/device-memory'
 import { queryGpu } from '../services/gpu'
 import { clock } from '../../shared/duration'
+import { regularFileSize } from '../engine/files'
 import {
   CONTEXT_NOISE,
   CONTEXT_WEIGHTINGS,
@@ -186,8 +187,15 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   if (opts['camera']) {
     const c = opts['camera']
     if (presetExpressionProblem(c) === null) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
-    else if (existsSync(c)) camera = { file: resolve(c) }
-    else throw new UsageError(`--camera "${c}" is neither a preset name nor an existing pose file`)
+    else if (existsSync(c)) {
+      try {
+        regularFileSize(c, 'the --camera pose file')
+      } catch (err) {
+        throw new UsageError((err as Error).message)
+      }
+      camera = { file: resolve(c) }
+    } else
+      throw new UsageError(`--camera "${c}" is neither a preset name nor an existing pose file`)
   }
   const model =
     opts['model'] === undefined || opts['model'] === 'demo' ? DEMO_MODEL : resolve(opts['model'])

@@ -20,6 +20,8 @@ export type Handlers = {
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const MAX_DEPTH = 16
+/** Keys are field names: long ones are no one's, and errors name them. */
+const MAX_KEY = 256
 // Enough for any project that fits MAX_PROJECT_BYTES (a keyframe is ~15 values in ~150 bytes;
 // 10,000 refused projects of about 90 shots with a message about values, not size).
 const MAX_NODES = 1_000_000
@@ -59,6 +61,7 @@ export function checkPayloadShape(value: unknown): DollyErrorShape | null {
       }
       for (const key of Reflect.ownKeys(v)) {
         if (typeof key === 'symbol') return invalid(path, 'symbol keys are not accepted')
+        if (key.length > MAX_KEY) return invalid(path, `a key is longer than ${MAX_KEY} characters`)
         if (FORBIDDEN_KEYS.has(key)) return invalid([...path, key], `key "${key}" is not accepted`)
         const e = walk((v as Record<string, unknown>)[key], [...path, key], depth + 1)
         if (e) return e

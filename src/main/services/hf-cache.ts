@@ -3,10 +3,11 @@
 // is to the studio (an ONNX model folder it can add as it is, a diffusers checkpoint the
 // exporter can convert without downloading it again, single checkpoint files). The layout is
 // read with the hub's own JavaScript client (@huggingface/hub's scanCacheDir).
-import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs'
+import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs'
 import { join } from 'node:path'
 import { getHFHubCachePath, scanCacheDir, type CachedRepoInfo } from '@huggingface/hub'
 import { pipelineForClass, type PipelineKind } from '../../shared/render'
+import { readTextFile } from '../engine/files'
 
 export type CachedModel = {
   /** owner/name */
@@ -35,7 +36,8 @@ export function hubCacheDir(): string {
 function className(path: string): string | null {
   if (!existsSync(path)) return null
   try {
-    const v = (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)['_class_name']
+    const text = readTextFile(path, 'model_index.json', 1024 * 1024)
+    const v = (JSON.parse(text) as Record<string, unknown>)['_class_name']
     return typeof v === 'string' ? v : null
   } catch {
     return null

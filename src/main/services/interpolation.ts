@@ -2,13 +2,14 @@
 // (a RIFE-style ONNX folder the person points the studio at, checked against the slot's
 // contract in engine/media/interpolation-model.ts before it is kept).
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { InterpolationView } from '../../shared/contract'
 import { findFfmpeg } from '../engine/media/ffmpeg'
 import { openInterpolationModel } from '../engine/media/interpolation-model'
 import { HandlerError } from './dispatch'
 import { atomicWrite } from './projects'
+import { readTextFile } from '../engine/files'
 
 export class InterpolationSlot {
   private minterpolate: InterpolationView['minterpolate'] | null = null
@@ -21,7 +22,9 @@ export class InterpolationSlot {
 
   private stored(): string | null {
     try {
-      const v = JSON.parse(readFileSync(this.file, 'utf8')) as { model?: unknown }
+      const v = JSON.parse(readTextFile(this.file, 'interpolation.json', 1024 * 1024)) as {
+        model?: unknown
+      }
       return typeof v.model === 'string' ? v.model : null
     } catch {
       return null

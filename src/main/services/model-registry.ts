@@ -1,7 +1,7 @@
 // The model manager's list: the demo model plus folders the user added or downloaded. The
 // studio stores only paths (models live where the user keeps them) in state/models.json.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ModelSummary, type ModelDownloadEvent } from '../../shared/contract'
 import { motionControlFor } from '../../shared/motion'
@@ -19,6 +19,7 @@ import {
 } from '../engine/models/model-folder'
 import { atomicWrite } from './projects'
 import { downloadModel, type DownloadOptions } from '../engine/models/download'
+import { readTextFile } from '../engine/files'
 
 type Stored = { paths: string[]; defaultId: string | null }
 
@@ -47,7 +48,7 @@ export class ModelRegistry {
   ) {
     this.stored = { paths: [], defaultId: null }
     try {
-      const s = JSON.parse(readFileSync(this.file, 'utf8')) as Stored
+      const s = JSON.parse(readTextFile(this.file, 'the model list', 16 * 1024 * 1024)) as Stored
       if (Array.isArray(s.paths))
         this.stored = {
           paths: s.paths.filter((p) => typeof p === 'string'),

@@ -13,7 +13,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -28,9 +27,12 @@ import {
   serializeProject,
   type ProjectDocData,
 } from '../../shared/project'
+import { readTextFile, UnreadableFileError } from '../engine/files'
 import { crashPoint } from './crash-points'
 import { clampText, HandlerError } from './dispatch'
 
+/** A project file is read whole; the document itself is bounded at 8 MiB (MAX_PROJECT_BYTES). */
+const MAX_PROJECT_FILE = 64 * 1024 * 1024
 /** Stores made in this process (each is a session of its own). */
 let sessions = 0
 /** A page's name for itself (random, made at page load): autosaves are kept per page. */
@@ -230,8 +232,9 @@ export class ProjectStore {
     let recovered: string | null = null
     try {
       recovered = this.restoreLeftovers(path)
-      text = readFileSync(path, 'utf8')
+      text = readTextFile(path, 'the project', MAX_PROJECT_FILE)
     } catch (err) {
+      if (err instanceof UnreadableFileError) throw new HandlerError('invalid-payload', err.message)
       throw new HandlerError(
         'invalid-payload',
         `${path}: cannot be read (${describeUnreadable(path, err)})`,
@@ -315,13 +318,23 @@ export class ProjectStore {
     const files = this.earlierRecoveries(page)
     for (const [i, file] of files.entries()) {
       try {
-        const r = JSON.parse(readFileSync(file, 'utf8')) as {
-          name: string | null
-          savedAt: number
-          project: string
+        const r = JSON.parse(readTextFile(file, 'an autosave', MAX_PROJECT_FILE)) as {
+          name?: unknown
+          savedAt?: unknown
+          project?: unknown
         }
+        if (typeof r.project !== 'string') throw new Error('no project')
         const doc = parseProject(r.project).file.doc
-        return { doc, name: r.name, savedAt: r.savedAt, more: files.length - i - 1 }
+        // the work counts, not the label: a name or time the contract cannot carry is dropped
+        const name =
+          typeof r.name === 'string' && r.name.length <= 256 && r.name.trim() ? r.name : null
+        const savedAt =
+          typeof r.savedAt === 'number' && Number.isFinite(r.savedAt)
+            ? r.savedAt
+            : statSync(file).mtimeMs
+        if (savedAt !== r.savedAt || name !== r.name)
+          atomicWrite(file, JSON.stringify({ name, savedAt, project: r.project }), false)
+        return { doc, name, savedAt, more: files.length - i - 1 }
       } catch {
         // an unreadable recovery file offers nothing (it is never the only copy of a save)
         rmSync(file, { force: true })
@@ -338,7 +351,9 @@ export class ProjectStore {
     for (const file of this.earlierRecoveries(page)) {
       let at: number | null = null
       try {
-        at = (JSON.parse(readFileSync(file, 'utf8')) as { savedAt: number }).savedAt
+        at = (
+          JSON.parse(readTextFile(file, 'an autosave', MAX_PROJECT_FILE)) as { savedAt: number }
+        ).savedAt
       } catch {
         at = null
       }
@@ -355,33 +370,41 @@ export class ProjectStore {
     rmSync(join(this.recoveryDir, this.sessionFile(page)), { force: true })
   }
 
-  private touchRecent(name: string): void {
-    const p = join(this.stateDir, 'recent.json')
-    let list: string[] = []
+  /** recent.json's names; anything else there (a hand edit, a broken write) counts as none. */
+  private readRecent(): string[] {
     try {
-      list = JSON.parse(readFileSync(p, 'utf8')) as string[]
-    } catch {
-      list = []
-    }
-    list = [name, ...list.filter((n) => n !== name)].slice(0, 10)
-    atomicWrite(p, JSON.stringify(list), false)
-  }
-
-  recent(): string[] {
-    try {
-      return (
-        JSON.parse(readFileSync(join(this.stateDir, 'recent.json'), 'utf8')) as string[]
-      ).filter((n) => existsSync(join(this.dir, `${n}.dolly`)))
+      const v: unknown = JSON.parse(
+        readTextFile(join(this.stateDir, 'recent.json'), 'recent.json', 1024 * 1024),
+      )
+      return Array.isArray(v)
+        ? v.filter((n): n is string => typeof n === 'string' && NAME.test(n)).slice(0, 10)
+        : []
     } catch {
       return []
     }
+  }
+
+  /** Best effort: a save or open that worked is never reported failed for its recent list. */
+  private touchRecent(name: string): void {
+    try {
+      const list = [name, ...this.readRecent().filter((n) => n !== name)].slice(0, 10)
+      atomicWrite(join(this.stateDir, 'recent.json'), JSON.stringify(list), false)
+    } catch (err) {
+      console.error(
+        `projects: recent.json not updated: ${err instanceof Error ? err.message : err}`,
+      )
+    }
+  }
+
+  recent(): string[] {
+    return this.readRecent().filter((n) => existsSync(join(this.dir, `${n}.dolly`)))
   }
 }
 
 /** A leftover worth restoring: a whole project file (a temp file cut short by a crash is not). */
 function readable(file: string): boolean {
   try {
-    parseProject(readFileSync(file, 'utf8'))
+    parseProject(readTextFile(file, 'a leftover', MAX_PROJECT_FILE))
     return true
   } catch {
     return false

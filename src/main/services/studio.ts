@@ -2,15 +2,7 @@
 // loses no history), render requests turned into engine jobs with paths main chose, clip
 // URLs, and exports. Shared by Electron IPC and the web host.
 import { randomUUID } from 'node:crypto'
-import {
-  copyFileSync,
-  existsSync,
-  linkSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs'
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { presetExpressionProblem } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
@@ -26,6 +18,7 @@ import type { ModelRegistry } from './model-registry'
 import { atomicWrite } from './projects'
 import type { InputStore } from './inputs'
 import { writeStoredZip } from './zip'
+import { readTextFile } from '../engine/files'
 
 /** jobs.list carries at most this many (the newest). */
 export const MAX_LISTED_JOBS = 1000
@@ -130,7 +123,9 @@ export class StudioService {
       const dir = join(this.o.cacheDir, id)
       if (!/^[0-9a-f-]{36}$/.test(id) || !existsSync(join(dir, 'clip.mp4'))) continue
       try {
-        const parsed = JobView.safeParse(JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')))
+        const parsed = JobView.safeParse(
+          JSON.parse(readTextFile(join(dir, 'job.json'), 'job.json', 16 * 1024 * 1024)),
+        )
         if (!parsed.success || parsed.data.id !== id || parsed.data.state !== 'done') continue
         const job = parsed.data
         this.jobs.set(id, {

@@ -48,6 +48,19 @@ beforeAll(async () => {
       )
     if (path.includes('/resolve/main/') && path.startsWith('/hub/redirects-file/'))
       return void res.writeHead(302, { Location: `${path}?r=${requests}` }).end()
+    // the listing says model_index.json is a few bytes; this hub sends 64 MiB and keeps going
+    if (path.includes('/resolve/main/') && path.startsWith('/hub/oversends/')) {
+      res.writeHead(200)
+      const chunk = Buffer.alloc(1024 * 1024, 32)
+      let sent = 0
+      const more = () => {
+        while (sent < 64 && !res.destroyed && res.write(chunk)) sent++
+        if (sent < 64 && !res.destroyed) res.once('drain', () => (sent++, more()))
+        else res.end()
+      }
+      more()
+      return
+    }
     if (path.includes('/resolve/main/')) {
       res.writeHead(200, { 'Content-Length': index.length })
       res.write(index.subarray(0, 5)) // then nothing more
@@ -92,6 +105,11 @@ const cases: [string, string, RegExp][] = [
     'a file that stops mid-way',
     'hub/stalls-mid-file',
     /model_index\.json: .*sent nothing for 400 ms.*\(gave up after 6 tries\)/,
+  ],
+  [
+    'a server that sends more than the file it lists (once, not retried)',
+    'hub/oversends',
+    /model_index\.json: the server sent more than the \d+ bytes the repository lists; stopped/,
   ],
 ]
 

@@ -2,7 +2,6 @@
 // run the pipeline with progress and a live preview, and export the clip. Used by the job
 // queue (studio) and by `dolly render`.
 import { randomInt } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { freemem } from 'node:os'
 import { extname } from 'node:path'
 import {
@@ -54,6 +53,7 @@ import {
   latentToRgbLinear,
   type PreviewImage,
 } from './preview'
+import { readTextFile } from '../files'
 
 export type { RenderSpec, CameraSpec } from '../protocol'
 export type { JobProgress } from '../../../shared/render'
@@ -120,7 +120,12 @@ export function cameraPoses(
       seq.length === 1 ? presetPoses(seq[0]!, { frames }) : presetSequence(seq, { frames })
     return { poses, warnings: [] }
   }
-  const text = readFileSync(spec.file, 'utf8')
+  let text: string
+  try {
+    text = readTextFile(spec.file, 'the pose file', 64 * 1024 * 1024)
+  } catch (err) {
+    throw new PipelineError((err as Error).message)
+  }
   try {
     const r =
       extname(spec.file).toLowerCase() === '.json'
@@ -220,7 +225,7 @@ function pluckerInput(
   let rows = poseRowsFromPath(poses)
   const file = spec.camera && 'file' in spec.camera ? spec.camera.file : null
   if (file && extname(file).toLowerCase() === '.txt') {
-    const fileRows = readPoseRows(readFileSync(file, 'utf8'))
+    const fileRows = readPoseRows(readTextFile(file, 'the pose file', 64 * 1024 * 1024))
     if (fileRows.length >= frames) {
       if (fileRows.length > frames)
         warnings.push(

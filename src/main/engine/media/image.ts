@@ -3,8 +3,9 @@
 // white; clear errors for empty files, non-images and images over 64 megapixels. Resizing
 // follows PIL exactly where diffusers uses PIL (the VAE branch's Lanczos resize).
 import { spawn, spawnSync } from 'node:child_process'
-import { openSync, readSync, closeSync, statSync } from 'node:fs'
+import { openSync, readSync, closeSync } from 'node:fs'
 import { findFfmpeg, MediaError } from './ffmpeg'
+import { regularFileSize } from '../files'
 
 /** The input image is empty, unreadable or too large (a problem with the input, not the export). */
 export class ImageInputError extends MediaError {
@@ -129,11 +130,9 @@ function probeSize(ffmpeg: string, path: string): { width: number; height: numbe
 export async function loadImage(path: string): Promise<RgbImage> {
   let size: number
   try {
-    size = statSync(path).size
+    size = regularFileSize(path, 'the image')
   } catch (err) {
-    throw new ImageInputError(
-      `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`,
-    )
+    throw new ImageInputError((err as Error).message)
   }
   if (size === 0)
     throw new ImageInputError(

@@ -10,10 +10,11 @@
 //                cropped back; RIFE's flow pyramid needs 32, which is the default).
 // Anything else is refused with what was found. Written against that contract and tested with
 // stand-in models built in code; no real RIFE export was available to test with here.
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { readOnnxSignature, type ValueSignature } from '../models/onnx-signature'
 import type { ModelSession, Runtime } from '../runtime/session'
+import { readTextFile } from '../files'
 
 export class InterpolationModelError extends Error {
   constructor(message: string) {
@@ -56,7 +57,7 @@ export function openInterpolationModel(dir: string): InterpolationModel {
   const dj = join(dir, 'dolly.json')
   if (existsSync(dj)) {
     try {
-      dolly = JSON.parse(readFileSync(dj, 'utf8')) as Record<string, unknown>
+      dolly = JSON.parse(readTextFile(dj, 'dolly.json', 1024 * 1024)) as Record<string, unknown>
     } catch (err) {
       throw new InterpolationModelError(`${dj}: not valid JSON (${(err as Error).message})`)
     }
@@ -84,8 +85,12 @@ export function openInterpolationModel(dir: string): InterpolationModel {
     throw new InterpolationModelError(
       `${path}: its first output ${describe(out)} is not a frame [1, 3, H, W]`,
     )
-  const label =
-    typeof dolly['label'] === 'string' ? dolly['label'] : (dir.split(/[\\/]/).pop() ?? dir)
+  const raw = dolly['label']
+  if (raw !== undefined && (typeof raw !== 'string' || !raw.trim() || raw.length > 200))
+    throw new InterpolationModelError(
+      `${join(dir, 'dolly.json')}: "label" must be a name of 1-200 characters`,
+    )
+  const label = typeof raw === 'string' ? raw : (dir.split(/[\\/]/).pop() ?? dir).slice(0, 200)
   const by = (n: string) => sig.inputs.find((i) => i.name === n)
   const img0 = by('img0')
   const img1 = by('img1')

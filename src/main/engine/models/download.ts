@@ -272,7 +272,24 @@ async function fetchFile(
       const append = res.statusCode === 206 && have > 0
       await new Promise<void>((resolve, reject) => {
         const out = createWriteStream(dest, { flags: append ? 'a' : 'w' })
-        res.on('data', (c: Buffer) => onBytes(c.length))
+        // never more than the listing says: a server that keeps sending would fill the disk
+        let got = append ? have : 0
+        res.on('data', (c: Buffer) => {
+          got += c.length
+          if (got > f.size) {
+            res.unpipe(out)
+            out.end()
+            reject(
+              new DownloadError(
+                `${f.path}: the server sent more than the ${f.size} bytes the repository lists; stopped`,
+                false,
+              ),
+            )
+            res.destroy()
+            return
+          }
+          onBytes(c.length)
+        })
         res.on('error', reject)
         // a stall ends the response with its own reason (res.errored), not a plain drop
         const dropped = () =>

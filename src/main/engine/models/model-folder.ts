@@ -2,8 +2,8 @@
 // every component against what its pipeline needs, before any session is created. A folder
 // that does not fit is refused with a message naming the file, the input, what was found
 // and what was expected.
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { existsSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { z } from 'zod'
 import {
   CameraConditioning,
@@ -24,6 +24,7 @@ import {
   type OnnxSignature,
   type ValueSignature,
 } from './onnx-signature'
+import { readTextFile } from '../files'
 
 export class ModelFolderError extends Error {
   constructor(
@@ -129,7 +130,15 @@ export const DollyJson = z
     /** CogVideoX: the VAE export carries the causal conv cache, so it can decode in latent-frame batches. */
     vaeFrameBatches: z.boolean().optional(),
     /** A preview decoder (e.g. VAElight) relative to the folder. */
-    previewDecoder: z.string().optional(),
+    /** A graph inside the folder (e.g. "preview_decoder/model.onnx"). */
+    previewDecoder: z
+      .string()
+      .max(256)
+      .refine(
+        (p) => !isAbsolute(p) && !p.split(/[\\/]/).includes('..'),
+        'must be a path inside the model folder',
+      )
+      .optional(),
     /** Per component: weights, attention fusion, and the activation-memory rule the plans use. */
     memory: z.record(z.string(), ComponentMemoryJson).optional(),
   })
@@ -193,12 +202,9 @@ export type VaeFactors = {
 export function readPythonJson(path: string): unknown {
   let raw: string
   try {
-    raw = readFileSync(path, 'utf8')
+    raw = readTextFile(path)
   } catch (err) {
-    throw new ModelFolderError(
-      `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`,
-      path,
-    )
+    throw new ModelFolderError((err as Error).message, path)
   }
   // Replace the tokens only outside strings.
   const fixed = raw.replace(
@@ -247,6 +253,13 @@ function checkComponent(dir: string, spec: ComponentSpec, dolly: DollyJson): Com
   let bytes = fileSize(path)
   for (const ext of signature.externalFiles) {
     const p = resolve(dirname(path), ext)
+    // onnxruntime refuses data outside the graph's folder at load; say so when the folder is added
+    // (and never tell whether some outside path exists)
+    if (isAbsolute(ext) || relative(dirname(path), p).startsWith('..'))
+      throw new ModelFolderError(
+        `${path}: its external data location "${ext}" leaves ${dirname(path)}; weights must sit beside the graph`,
+        path,
+      )
     if (!existsSync(p)) {
       throw new ModelFolderError(
         `${path}: its weights are in external data file "${ext}", which is missing from ${dirname(path)}`,

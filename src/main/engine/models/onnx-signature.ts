@@ -3,7 +3,8 @@
 // milliseconds even when its UNet is gigabytes. Skips every other field by its length.
 // Field numbers: onnx.proto (ModelProto.graph = 7; GraphProto.initializer = 5, input = 11,
 // output = 12; TensorProto.name = 8, external_data = 13; ValueInfoProto.name = 1, type = 2).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, readSync } from 'node:fs'
+import { openRegularFile } from '../files'
 
 export type ElemType =
   | 'float32'
@@ -48,7 +49,7 @@ class Source {
   private readonly fd: number
   readonly size: number
   constructor(private readonly path: string) {
-    this.fd = openSync(path, 'r')
+    this.fd = openRegularFile(path, 'the ONNX graph')
     this.size = fstatSync(this.fd).size
   }
   close(): void {

@@ -4,9 +4,10 @@
 //     truncation=True): BOS, at most 75 tokens, EOS, then the config's pad token.
 //   T5 (CogVideoX): the same with max_length=226 (the pipeline's max_sequence_length, not
 //     the tokenizer's model_max_length), `</s>` last, padded with id 0.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
+import { readTextFile, UnreadableFileError } from '../files'
 
 export type TokenizerKind = 'clip' | 't5'
 export type IdsDtype = 'int64' | 'int32'
@@ -27,8 +28,10 @@ type Json = Record<string, unknown>
 
 function readJson(path: string): Json {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Json
+    const text = readTextFile(path, 'the tokenizer file')
+    return JSON.parse(text) as Json
   } catch (err) {
+    if (err instanceof UnreadableFileError) throw new TokenizerError(err.message)
     throw new TokenizerError(
       `${path}: not valid JSON (${err instanceof Error ? err.message : err})`,
     )
@@ -49,7 +52,7 @@ function tokenText(v: unknown): string | null {
  */
 function clipJsonFromVocab(dir: string): Json {
   const vocab = readJson(join(dir, 'vocab.json'))
-  const merges = readFileSync(join(dir, 'merges.txt'), 'utf8')
+  const merges = readTextFile(join(dir, 'merges.txt'), 'the tokenizer file')
     .split('\n')
     .filter((l, i) => l.trim() && !(i === 0 && l.startsWith('#version')))
   return clipTokenizerJson(vocab, merges, join(dir, 'vocab.json'))
