@@ -11,6 +11,8 @@ export class UnreadableFileError extends Error {
   constructor(
     message: string,
     readonly path: string,
+    /** The errno code when the file could not be looked at (ENOENT, EACCES, ...). */
+    readonly code?: string,
   ) {
     super(message)
   }
@@ -34,10 +36,7 @@ export function regularFileSize(path: string, what = 'this'): number {
     s = statSync(path)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new UnreadableFileError(
-      `${path}: cannot be read (${code === 'ENOENT' ? 'no such file' : (code ?? String(err))})`,
-      path,
-    )
+    throw new UnreadableFileError(`${path}: cannot be read (${code ?? String(err)})`, path, code)
   }
   if (!s.isFile())
     throw new UnreadableFileError(`${path}: ${what} is ${kindOf(s)}; expected a file`, path)

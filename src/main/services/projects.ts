@@ -234,7 +234,9 @@ export class ProjectStore {
       recovered = this.restoreLeftovers(path)
       text = readTextFile(path, 'the project', MAX_PROJECT_FILE)
     } catch (err) {
-      if (err instanceof UnreadableFileError) throw new HandlerError('invalid-payload', err.message)
+      // a pipe or a device is named as such; a missing file or a dangling link as before
+      if (err instanceof UnreadableFileError && !err.code)
+        throw new HandlerError('invalid-payload', err.message)
       throw new HandlerError(
         'invalid-payload',
         `${path}: cannot be read (${describeUnreadable(path, err)})`,

@@ -204,7 +204,8 @@ export function App() {
     return jobs.jobs.find((x) => x.id === id)
   })
   const selectedKeyframe = shot.camera.keyframes.find((k) => k.id === selectedKey) ?? null
-  const fast = maxFrameStep(shot.camera, frames) > 0.3
+  // said only where the camera reaches the model (a model without a camera input ignores the path)
+  const fast = model?.camera !== 'none' && maxFrameStep(shot.camera, frames) > 0.3
   // a zoom an RT model cannot see is said, not silently dropped
   const fovLost = model?.camera === 'motionctrl-rt' ? fovChangeForRT(shot.camera, frames) : null
   // a Plücker camera model (Wan-Fun) sees the path through its lens: its fov and the clip's aspect

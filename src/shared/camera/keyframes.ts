@@ -62,13 +62,20 @@ export function duplicateKeyframe(
   return { trajectory: withKey(t, k), id: k.id }
 }
 
-/** Changes fields of keyframe `id` (a drag moves position/rotation; the fields edit any). */
+/**
+ * Changes fields of keyframe `id` (a drag moves position/rotation; the fields edit any). A frame
+ * another key already holds is refused (the path unchanged): two keys on one frame made the
+ * camera jump between frames.
+ */
 export function updateKeyframe(
   t: Trajectory,
   id: string,
   patch: Partial<Omit<Keyframe, 'id'>>,
 ): Trajectory {
   if (!t.keyframes.some((k) => k.id === id)) return t
+  const f = patch.frame
+  if (f !== undefined && t.keyframes.some((k) => k.id !== id && Math.abs(k.frame - f) <= EPS))
+    return t
   return { ...t, keyframes: t.keyframes.map((k) => (k.id === id ? { ...k, ...patch } : k)) }
 }
 

@@ -69,6 +69,15 @@ describe('keyframe edits', () => {
     expect(updateKeyframe(path, 'gone', { fov: 10 })).toBe(path)
   })
 
+  it("refuses to move a key onto another key's frame (two keys on one frame made the camera jump)", () => {
+    const [a, b] = path.keyframes
+    expect(updateKeyframe(path, b!.id, { frame: a!.frame })).toBe(path)
+    expect(updateKeyframe(path, b!.id, { frame: a!.frame + 1e-9 })).toBe(path)
+    expect(updateKeyframe(path, b!.id, { frame: a!.frame + 1 }).keyframes[1]!.frame).toBe(
+      a!.frame + 1,
+    )
+  })
+
   it('measures the largest travel per frame', () => {
     // pan-left moves 1 unit over 15 frame steps, evenly
     expect(maxFrameStep(path, 16)).toBeCloseTo(1 / 15, 2)

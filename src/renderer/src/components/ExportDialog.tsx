@@ -79,7 +79,7 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
   const [plays, setPlays] = useState(1)
   const fpsOk = Number.isInteger(fps) && fps >= 1 && fps <= 60
   // GIF frame delays are in 1/100 s: other rates are rounded by players
-  const gifInexact = format === 'gif' && 100 % fps !== 0
+  const gifInexact = format === 'gif' && 100 % (fps * factor) !== 0
 
   return (
     <Modal title={r.title} onClose={onClose} className="export-dialog" testId="export-dialog">
@@ -111,7 +111,7 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
       </label>
       {!fpsOk ? <p className="warn">Frame rate: a whole number from 1 to 60.</p> : null}
       {gifInexact ? (
-        <p className="warn">GIF stores delays in 1/100 s: {fps} fps plays slightly off.</p>
+        <p className="warn">GIF stores delays in 1/100 s: {fps * factor} fps plays slightly off.</p>
       ) : null}
       <label>
         Size

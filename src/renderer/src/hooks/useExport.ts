@@ -58,6 +58,19 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
       const first = shotJobs[0]?.result
       if (!first || shotJobs.some((j) => j?.state !== 'done'))
         return notify('Render every shot before exporting them as one clip')
+      // one clip has one size and one frame rate: say which shots differ before the dialog
+      const odd = (f: (r: NonNullable<JobView['result']>) => boolean) =>
+        shotJobs.flatMap((j, i) => (f(j!.result!) ? [i + 1] : []))
+      const size = odd((r) => r.width !== first.width || r.height !== first.height)
+      if (size.length)
+        return notify(
+          `Shots ${size.join(', ')} differ in size from shot 1 (${first.width}×${first.height}); render them at one size to join them`,
+        )
+      const rate = odd((r) => r.fps !== first.fps)
+      if (rate.length)
+        return notify(
+          `Shots ${rate.join(', ')} play at another frame rate than shot 1 (${first.fps} fps); joined they would play at the wrong speed: set one frame rate`,
+        )
       const total = shotJobs.reduce((n, j) => n + (j?.result?.frames ?? 0), 0)
       setDialog({
         jobIds: shotJobs.map((j) => j!.id),

@@ -30,6 +30,11 @@ export function useShortcuts(shortcuts: Shortcuts): void {
         e.preventDefault()
         if (e.shiftKey) s.redo()
         else s.undo()
+      } else if (e.ctrlKey && !e.metaKey && e.key.toLowerCase() === 'y') {
+        // Windows' and Linux's other redo
+        if (typing) return
+        e.preventDefault()
+        s.redo()
       } else if (mod && e.key === 'Enter') {
         e.preventDefault()
         s.generate()
