@@ -273,6 +273,10 @@ export function projectSizeProblem(doc: unknown): string | null {
   return `the project is ${mib(bytes)}; projects up to ${mib(MAX_PROJECT_BYTES)} can be saved: remove shots or keyframes, or shorten prompts, then save again`
 }
 
+/** A project's name as typed: main says what a file name cannot hold (projects.ts); the bound
+ *  here only keeps the payload small. */
+const ProjectName = z.string().min(1).max(1000)
+
 /**
  * The page's name for itself, made at page load: main keeps each page's autosave apart, so a
  * reload (a new page) is offered what the page before it autosaved. Optional for callers that
@@ -556,13 +560,11 @@ export const commands = {
       .strict(),
   },
   'project.save': {
-    request: z
-      .object({ name: z.string().min(1).max(256), doc: SavableProjectDoc, page: PageSession })
-      .strict(),
+    request: z.object({ name: ProjectName, doc: SavableProjectDoc, page: PageSession }).strict(),
     response: z.object({ name: z.string().max(256), savedAt: z.number() }).strict(),
   },
   'project.open': {
-    request: z.object({ name: z.string().min(1).max(256) }).strict(),
+    request: z.object({ name: ProjectName }).strict(),
     response: z
       .object({
         doc: ProjectDoc,

@@ -117,6 +117,17 @@ test('prompt keyframes on the timeline: add, edit, drag, undo; a 48-frame take r
     { frame: 23, prompt: 'a lighthouse in a storm at night' },
     { frame: 43, prompt: 'the sea at sunrise' },
   ])
+
+  // fewer frames: the keys past the end are not drawn, the controls say they will be left out
+  await page.getByTestId('frames').fill('16')
+  await expect(page.getByTestId('prompt-key')).toHaveCount(0)
+  await expect(page.getByTestId('prompt-keys-past')).toContainText(
+    "2 prompt keys at frame 24, 44 lie past the clip's 16 frames and will be left out",
+  )
+  await page.getByTestId('prompt-keys-past-remove').click()
+  await expect(page.getByTestId('prompt-keys-past')).toHaveCount(0)
+  await page.getByTestId('frames').fill('48')
+  await expect(page.getByTestId('prompt-key')).toHaveCount(0)
 })
 
 test('a loop render: cyclic windows, the closure score shown with the clip', async ({ page }) => {

@@ -228,6 +228,8 @@ test('camera editor: numeric fields edit the selected keyframe in one undo step;
   const fields = page.getByTestId('keyframe-fields')
   await expect(fields).toBeVisible()
   await expect(fields.getByLabel('X', { exact: true })).toHaveValue('0')
+  // the frame as the timeline counts it (from 1), not the path's own 0-based timeline
+  await expect(fields.getByLabel('Frame', { exact: true })).toHaveValue('1')
   // type a new height: each keystroke is an edit, merged into one undo step
   await fields.getByLabel('Y', { exact: true }).fill('')
   await fields.getByLabel('Y', { exact: true }).pressSequentially('0.75')

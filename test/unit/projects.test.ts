@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ProjectStore } from '../../src/main/services/projects'
+import { projectNameProblem, ProjectStore } from '../../src/main/services/projects'
 import { parseProject, serializeProject, type ProjectDocData } from '../../src/shared/project'
 import { presetPoses, trajectoryFromPoses } from '../../src/shared/camera'
 
@@ -183,6 +183,23 @@ describe('project files', () => {
       expect(readFileSync(f, 'utf8')).toBe(text)
     })
   }
+
+  it('takes any name a file can carry on every desktop OS, and says why it refuses one', () => {
+    const store = new ProjectStore(join(tmp, 'p4n'), join(tmp, 's4n'))
+    // refused before: an apostrophe, '#', a comma, an accent written as e + combining mark
+    for (const ok of ["Tom's shot #2", 'Café, take 3', 'Cafe\u0301', '渋谷 at night', 'a+b & c!'])
+      expect(store.save(ok, doc).name).toBe(ok)
+    for (const [bad, why] of [
+      ['CON', /Windows reserves that name/],
+      ['nul.txt', /Windows reserves that name/],
+      ['a:b', /it has ":", which file names cannot hold/],
+      ['end.', /ends with a dot/],
+      ['bell\u0007', /which file names cannot hold/],
+      ['x'.repeat(300), /it has 300 characters; up to 100/],
+    ] as const)
+      expect(() => store.save(bad, doc)).toThrow(why)
+    expect(projectNameProblem('fine')).toBeNull()
+  })
 
   it('refuses names that would leave the projects folder', () => {
     const store = new ProjectStore(join(tmp, 'p4'), join(tmp, 's4'))

@@ -109,7 +109,25 @@ export function atomicWrite(path: string, text: string, keepBackup = true): void
   }
 }
 
-const NAME = /^[\p{L}\p{N} ._()-]{1,100}$/u
+/**
+ * Why a project name cannot be a file name on every desktop OS, or null. Any letters (composed
+ * or as letter + accent, as macOS writes them), digits, spaces and punctuation, except what
+ * Windows forbids in file names (< > : " / \\ | ? * and control characters), a leading dot
+ * (hidden), a trailing dot or space, and Windows' device names (CON, NUL, COM1, ...).
+ */
+export function projectNameProblem(n: string): string | null {
+  if (!n.trim()) return 'it is empty'
+  if (n.length > 100) return `it has ${n.length} characters; up to 100`
+  // eslint-disable-next-line no-control-regex
+  const bad = /[<>:"/\\|?*\u0000-\u001f\u007f]/u.exec(n)
+  if (bad) return `it has ${JSON.stringify(bad[0])}, which file names cannot hold`
+  if (n.startsWith('.')) return 'it starts with a dot'
+  if (/[. ]$/.test(n) || n.startsWith(' '))
+    return 'it starts or ends with a space, or ends with a dot'
+  if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(n)) return 'Windows reserves that name'
+  return null
+}
+const NAME = { test: (n: string) => projectNameProblem(n) === null }
 /** project.list returns at most this many (newest first); older ones still open by name. */
 export const MAX_LISTED = 10_000
 
@@ -124,10 +142,11 @@ export class ProjectStore {
 
   private pathOf(name: string): string {
     const n = name.endsWith('.dolly') ? name.slice(0, -6) : name
-    if (!NAME.test(n) || n.startsWith('.'))
+    const why = projectNameProblem(n)
+    if (why)
       throw new HandlerError(
         'invalid-payload',
-        `"${name}" is not a usable project name (letters, digits, spaces, . _ ( ) - ; up to 100)`,
+        `"${clampText(name, 120)}" is not a usable project name: ${why}`,
       )
     return join(this.dir, `${n}.dolly`)
   }
@@ -145,10 +164,11 @@ export class ProjectStore {
     for (const f of entries) {
       const m = /^\.?(.+)\.dolly(?:\.bak|\.[0-9a-f]{8}\.tmp)?$/.exec(f)
       if (!m || f.startsWith('.') !== f.endsWith('.tmp')) continue
-      if (NAME.test(m[1]!) && !m[1]!.startsWith('.')) names.add(m[1]!)
+      const why = projectNameProblem(m[1]!)
+      if (!why) names.add(m[1]!)
       else if (f.endsWith('.dolly'))
         problems.push(
-          `${f.slice(0, 200)}: skipped: the studio cannot open this name (letters, digits, spaces, . _ ( ) - ; up to 100); rename the file`,
+          `${f.slice(0, 200)}: skipped: the studio cannot open this name (${why}); rename the file`,
         )
     }
     const projects: { name: string; modifiedAt: number }[] = []

@@ -82,6 +82,12 @@ export function App() {
   const connected = connection === 'open'
   const engine = useEngineStatus(api)
   const [notice, setNotice] = useState<string | null>(null)
+  // a notice stays 15 s (its full text in the tooltip when the bar cuts it short), or until clicked
+  useEffect(() => {
+    if (!notice) return
+    const t = setTimeout(() => setNotice(null), 15_000)
+    return () => clearTimeout(t)
+  }, [notice])
 
   const h = useProjectHistory()
   const { project, shot } = h
@@ -189,6 +195,17 @@ export function App() {
     }
   }
 
+  // a file dropped beside the image drop zone must not open in the tab in place of the studio
+  useEffect(() => {
+    const keep = (e: DragEvent) => e.preventDefault()
+    window.addEventListener('dragover', keep)
+    window.addEventListener('drop', keep)
+    return () => {
+      window.removeEventListener('dragover', keep)
+      window.removeEventListener('drop', keep)
+    }
+  }, [])
+
   useShortcuts({
     undo: h.undo,
     redo: h.redo,
@@ -254,7 +271,12 @@ export function App() {
           Models
         </SmallButton>
         {notice ? (
-          <span className="notice" data-testid="notice" onClick={() => setNotice(null)}>
+          <span
+            className="notice"
+            data-testid="notice"
+            title={`${notice} (click to dismiss)`}
+            onClick={() => setNotice(null)}
+          >
             {notice}
           </span>
         ) : null}
@@ -380,7 +402,8 @@ export function App() {
               {selectedKeyframe ? (
                 <KeyframeFields
                   keyframe={selectedKeyframe}
-                  lastFrame={shot.camera.frames - 1}
+                  trajectory={shot.camera}
+                  frames={frames}
                   onChange={(patch, field) =>
                     h.editCamera(
                       (t) => updateKeyframe(t, selectedKeyframe.id, patch),

@@ -11,6 +11,11 @@ export function keyFrameAt(t: Trajectory, frames: number, playhead: number): num
   return (playhead / Math.max(frames - 1, 1)) * (t.frames - 1)
 }
 
+/** The inverse: where a key of the trajectory falls in a clip of `frames` (0-based, fractional). */
+export function clipFrameOf(t: Trajectory, frames: number, keyFrame: number): number {
+  return (keyFrame / Math.max(t.frames - 1, 1)) * (frames - 1)
+}
+
 function withKey(t: Trajectory, k: Keyframe): Trajectory {
   // a key at the same frame is replaced, never stacked
   return {

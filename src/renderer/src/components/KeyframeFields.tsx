@@ -2,8 +2,8 @@
 // the easing of the segment it starts. Edits go through the caller's undoable `onChange`; the
 // caller merges consecutive edits of one field into one undo step.
 import { Euler, Quaternion } from 'three'
-import type { Easing, Keyframe, Quat, Vec3 } from '../../../shared/camera'
-import { MAX_POSITION } from '../../../shared/camera'
+import type { Easing, Keyframe, Quat, Trajectory, Vec3 } from '../../../shared/camera'
+import { clipFrameOf, keyFrameAt, MAX_POSITION } from '../../../shared/camera'
 import { NumberField } from './Fields'
 
 // YXZ: yaw about world up, then pitch, then roll about the view axis (how a camera operator thinks)
@@ -37,12 +37,17 @@ const YPR = ['Yaw', 'Pitch', 'Roll'] as const
 
 type Props = {
   keyframe: Keyframe
-  /** The last frame position on the trajectory's timeline. */
-  lastFrame: number
+  /** The path it belongs to (its own timeline) and the clip's frame count. */
+  trajectory: Trajectory
+  frames: number
   onChange: (patch: Partial<Keyframe>, field: string) => void
 }
 
-export function KeyframeFields({ keyframe: k, lastFrame, onChange }: Props) {
+export function KeyframeFields({ keyframe: k, trajectory, frames, onChange }: Props) {
+  // the frame as the timeline counts it: the clip's, from 1 (the path keeps its own timeline)
+  const clipFrame = clipFrameOf(trajectory, frames, k.frame) + 1
+  const setFrame = (v: number) =>
+    onChange({ frame: keyFrameAt(trajectory, frames, v - 1) }, 'frame')
   const ypr = quatToYawPitchRoll(k.rotation)
   const setPos = (i: number, v: number) => {
     const position = [...k.position] as Vec3
@@ -63,7 +68,7 @@ export function KeyframeFields({ keyframe: k, lastFrame, onChange }: Props) {
     )
   const P = MAX_POSITION
   const fields: Row[] = [
-    ['Frame', k.frame, 1, 0, lastFrame, 2, (v) => onChange({ frame: v }, 'frame')],
+    ['Frame', clipFrame, 1, 1, Math.max(frames, 1), 2, setFrame],
     ...XYZ.map((a, i): Row => [a, k.position[i]!, 0.05, -P, P, 3, (v) => setPos(i, v)]),
     ...YPR.map((a, i): Row => [a, ypr[i]!, 1, -180, 180, 1, (v) => setAngle(i, v)]),
     ['FOV', k.fov, 1, 5, 150, 1, (v) => onChange({ fov: v }, 'fov')],

@@ -40,6 +40,15 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
     if (as || !target) {
       target = window.prompt('Save the project as', name ?? 'Untitled')?.trim() ?? null
       if (!target) return
+      // another project of that name is replaced only when the person says so
+      if (
+        target !== name &&
+        list.some((p) => p.name === target) &&
+        !window.confirm(
+          `A project named "${target}" exists. Replace it? (Its previous version is kept as a .bak file.)`,
+        )
+      )
+        return
     }
     const r = await api.project.save({ name: target, doc, page: PAGE_SESSION })
     if (!r.ok) return onNotice(r.error.message)

@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from 'react'
-import type { Trajectory } from '../../../shared/camera'
+import { clipFrameOf, type Trajectory } from '../../../shared/camera'
 import {
   addPromptKey,
   deletePromptKey,
   updatePromptKey,
   type PromptKey,
 } from '../../../shared/longtake'
+import { NumberField } from './Fields'
 import { SmallButton } from './SmallButton'
 
 /** The prompt track: keys where a new prompt takes over (prompt travel), when the model has it. */
@@ -48,7 +49,11 @@ export function Timeline({
   const [selectedPrompt, setSelectedPrompt] = useState<string | null>(null)
   const scroller = useRef<HTMLDivElement>(null)
   const trackRef = useRef<HTMLDivElement>(null)
-  const keys = prompts?.keys ?? []
+  // keys past the clip's end (the frame count went down) stay in the shot but are not drawn:
+  // the render leaves them out, and the controls say so
+  const allKeys = prompts?.keys ?? []
+  const keys = allKeys.filter((k) => k.frame < frames)
+  const past = allKeys.filter((k) => k.frame >= frames)
   const selected = keys.find((k) => k.id === selectedPrompt) ?? null
   const frameAt = (clientX: number) => {
     const r = trackRef.current!.getBoundingClientRect()
@@ -100,25 +105,24 @@ export function Timeline({
         ) : null}
         {prompts && selected ? (
           <span className="prompt-editor" data-testid="prompt-editor">
-            <label>
-              Prompt from frame
-              <input
-                type="number"
-                min={2}
-                max={frames}
-                value={selected.frame + 1}
-                onChange={(e) => {
-                  const f = Math.floor(Number(e.target.value)) - 1
-                  const next = updatePromptKey(prompts.keys, selected.id, { frame: f }, frames)
-                  if (next.every((k, i) => k === prompts.keys[i]))
-                    prompts.onNotice(
-                      `Frame ${f + 1}: a prompt key needs a free frame from 2 to ${frames}`,
-                    )
-                  else prompts.onChange(next, `prompt-frame:${selected.id}`)
-                }}
-                data-testid="prompt-key-frame"
-              />
-            </label>
+            <NumberField
+              label="Prompt from frame"
+              className="inline-field"
+              value={selected.frame + 1}
+              integer
+              min={2}
+              max={frames}
+              testId="prompt-key-frame"
+              onCommit={(v) => {
+                const f = v - 1
+                const next = updatePromptKey(prompts.keys, selected.id, { frame: f }, frames)
+                if (next.every((k, i) => k === prompts.keys[i]))
+                  prompts.onNotice(
+                    `Frame ${f + 1}: a prompt key needs a free frame from 2 to ${frames}`,
+                  )
+                else prompts.onChange(next, `prompt-frame:${selected.id}`)
+              }}
+            />
             <input
               className="prompt-text"
               value={selected.prompt}
@@ -143,6 +147,19 @@ export function Timeline({
           </span>
         ) : null}
 
+        {prompts && past.length ? (
+          <span className="warn" data-testid="prompt-keys-past">
+            {past.length === 1 ? 'The prompt key' : `${past.length} prompt keys`} at frame{' '}
+            {past.map((k) => k.frame + 1).join(', ')} lie{past.length === 1 ? 's' : ''} past the
+            clip&apos;s {frames} frames and will be left out{' '}
+            <SmallButton
+              onClick={() => prompts.onChange(keys)}
+              data-testid="prompt-keys-past-remove"
+            >
+              Remove
+            </SmallButton>
+          </span>
+        ) : null}
         <label className="zoom">
           Zoom
           <input
@@ -185,14 +202,9 @@ export function Timeline({
                 key={k.id}
                 className="key"
                 style={{
-                  left: pct(
-                    Math.min(
-                      frames - 1,
-                      (k.frame / Math.max(trajectory.frames - 1, 1)) * (frames - 1),
-                    ),
-                  ),
+                  left: pct(Math.min(frames - 1, clipFrameOf(trajectory, frames, k.frame))),
                 }}
-                title={`keyframe at frame ${Math.round(k.frame) + 1}`}
+                title={`keyframe at frame ${Math.round(clipFrameOf(trajectory, frames, k.frame)) + 1}`}
               />
             ))}
           </div>
