@@ -259,20 +259,22 @@ export function GeneratePanel({
             : ''}
         </small>
       </label>
-      {blocked ? (
-        <small className="hint" data-testid="generate-blocked">
-          {blocked}
-        </small>
-      ) : null}
-      <button
-        type="submit"
-        className="primary"
-        disabled={busy || blocked !== null}
-        data-testid="generate"
-        title="Generate (Ctrl+Enter)"
-      >
-        Generate
-      </button>
+      <div className="generate-bar">
+        {blocked ? (
+          <small className="hint" data-testid="generate-blocked">
+            {blocked}
+          </small>
+        ) : null}
+        <button
+          type="submit"
+          className="primary"
+          disabled={busy || blocked !== null}
+          data-testid="generate"
+          title="Generate (Ctrl+Enter)"
+        >
+          Generate
+        </button>
+      </div>
     </form>
   )
 }
