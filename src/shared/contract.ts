@@ -273,6 +273,9 @@ export function projectSizeProblem(doc: unknown): string | null {
   return `the project is ${mib(bytes)}; projects up to ${mib(MAX_PROJECT_BYTES)} can be saved: remove shots or keyframes, or shorten prompts, then save again`
 }
 
+/** A Hugging Face repository id: owner/name (the hub's own character set). */
+export const HUB_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/
+
 /** A project's name as typed: main says what a file name cannot hold (projects.ts); the bound
  *  here only keeps the payload small. */
 const ProjectName = z.string().min(1).max(1000)
@@ -500,7 +503,10 @@ export const commands = {
   },
   'models.download': {
     request: z
-      .object({ repo: z.string().min(3).max(200), revision: z.string().max(200).default('main') })
+      .object({
+        repo: z.string().regex(HUB_REPO, 'expected a Hugging Face repository id, owner/name'),
+        revision: z.string().max(200).default('main'),
+      })
       .strict(),
     response: z.object({ started: z.boolean() }).strict(),
   },

@@ -256,3 +256,19 @@ describe('render requests', () => {
     })
   }
 })
+
+describe('model downloads', () => {
+  it('refuses a repository id that is not owner/name in the request itself (it answered started and failed later)', () => {
+    const req = commands['models.download'].request
+    for (const bad of [
+      '../../etc',
+      'owner',
+      'a/b/c',
+      '/abs/path',
+      'owner/.hidden',
+      'x'.repeat(300),
+    ])
+      expect(req.safeParse({ repo: bad }).success, bad).toBe(false)
+    expect(req.safeParse({ repo: 'Wan-AI/Wan2.1-T2V-1.3B-Diffusers' }).success).toBe(true)
+  })
+})

@@ -47,6 +47,13 @@ describe('main window', () => {
       expect(script).toBe("script-src 'self'")
       expect(csp).toContain("object-src 'none'")
       expect(csp).not.toContain('unsafe-eval')
+      // the page talks to its own origin only: the desktop window (file://, where the meta tag
+      // is the policy) allowed a WebSocket to any port on this machine
+      const connect = csp
+        .split(';')
+        .map((d) => d.trim())
+        .find((d) => d.startsWith('connect-src'))
+      expect(connect).toBe("connect-src 'self' dolly-media:")
     }
   })
 })

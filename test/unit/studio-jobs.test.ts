@@ -10,7 +10,7 @@ import { JobView, type EngineStatus, type RenderRequest } from '../../src/shared
 import type { EngineHost } from '../../src/main/services/engine-host'
 import { EngineEvent } from '../../src/main/engine/protocol'
 import { ModelRegistry } from '../../src/main/services/model-registry'
-import { StudioService } from '../../src/main/services/studio'
+import { MAX_WAITING, StudioService } from '../../src/main/services/studio'
 
 const demo = resolve(__dirname, '../../resources/demo-model')
 const notBuilt = existsSync(join(demo, 'model_index.json')) ? null : 'the demo model is not built'
@@ -164,5 +164,26 @@ describe.skipIf(notBuilt)('jobs the engine held', () => {
     expect(job.state).toBe('done')
     expect(job.result!.warnings[0]).toHaveLength(4096)
     expect(JobView.safeParse(sent.at(-1)).success).toBe(true)
+  })
+})
+
+describe.skipIf(notBuilt)('the queue is bounded', () => {
+  it(`refuses a render once ${MAX_WAITING} wait, saying so; a cancel makes room`, async () => {
+    const { engine, s } = studio('bounded')
+    const first = await s.submit(request)
+    for (let i = 1; i < MAX_WAITING; i++) await s.submit(request)
+    await expect(s.submit(request)).rejects.toThrow(
+      new RegExp(`${MAX_WAITING} renders are waiting already \\(at most ${MAX_WAITING}\\)`),
+    )
+    expect(await s.cancel(first.id)).toEqual({ cancelled: true })
+    // the engine reports the cancel
+    engine.jobUpdate({
+      id: first.id,
+      state: 'cancelled',
+      progress: null,
+      error: null,
+      result: null,
+    })
+    await expect(s.submit(request)).resolves.toMatchObject({ state: 'queued' })
   })
 })

@@ -41,6 +41,9 @@ export type StudioOptions = {
   deviceBudget?: () => DeviceBudget | null
 }
 
+/** Renders that may wait in the queue at once: each holds its request and a cache folder. */
+export const MAX_WAITING = 500
+
 export class StudioService {
   private readonly jobs = new Map<string, JobView>()
   private readonly listeners = new Set<
@@ -151,6 +154,13 @@ export class StudioService {
   }
 
   async submit(req: RenderRequest): Promise<JobView> {
+    let waiting = 0
+    for (const j of this.jobs.values()) if (j.state === 'queued') waiting++
+    if (waiting >= MAX_WAITING)
+      throw new HandlerError(
+        'invalid-payload',
+        `${waiting} renders are waiting already (at most ${MAX_WAITING}); cancel some or let them finish`,
+      )
     const model = this.model(req.modelId)
     const facts = PIPELINES[model.pipeline]
     let image: string | undefined

@@ -45,6 +45,9 @@ export type WebHost = {
  */
 export const MAX_FRAME_BYTES = 2 * MAX_PROJECT_BYTES
 
+/** Bytes a socket may have waiting before live previews to it are skipped (a 4 MiB preview each). */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024
+
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -300,7 +303,14 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
           const checked = events[event].safeParse(payload)
           if (!checked.success) return
           const text = JSON.stringify({ event, payload: checked.data })
-          for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text)
+          for (const ws of sockets) {
+            if (ws.readyState !== ws.OPEN) continue
+            // a page that does not read its socket gets no more live previews (the next one
+            // replaces them anyway) once MAX_QUEUED_BYTES wait for it: the host's memory stays
+            // bounded; every other event still goes out, in order
+            if (event === 'job.preview' && ws.bufferedAmount > MAX_QUEUED_BYTES) continue
+            ws.send(text)
+          }
         },
         close: () =>
           new Promise<void>((done) => {

@@ -4,7 +4,7 @@
 // of one name from different owners land in different folders (they mixed their files).
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { createServer, get, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -58,6 +58,11 @@ beforeAll(async () => {
     const [, owner, name, file] = m
     const body = filesOf(owner!).get(decodeURIComponent(file!))
     if (!body) return void res.writeHead(404).end()
+    // the hub hands files to a CDN on another origin (as huggingface.co does for LFS files)
+    if (name === 'cdn')
+      return void res
+        .writeHead(302, { Location: `${cdn}/${owner}/tiny/resolve/main/${file}` })
+        .end()
     if (name === 'fileloop' && file === 'model_index.json')
       return void res
         .writeHead(301, { Location: `/${owner}/${name}/resolve/main/${file}?again` })
@@ -76,10 +81,48 @@ beforeAll(async () => {
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  // the CDN: serves what the hub has, and notes whether a token reached it
+  cdnServer = createServer((req, res) => {
+    cdnAuth.push(req.headers['authorization'] ?? null)
+    get(`${endpoint}${req.url}`, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers)
+      up.pipe(res)
+    })
+  })
+  await new Promise<void>((r) => cdnServer.listen(0, '127.0.0.1', r))
+  cdn = `http://127.0.0.1:${(cdnServer.address() as { port: number }).port}`
 })
+let cdnServer: Server
+let cdn = ''
+const cdnAuth: (string | null)[] = []
 afterAll(() => {
   for (const s of held) s.destroy()
   server?.close()
+  cdnServer?.close()
+})
+
+describe.skipIf(missing(clipTok))('a token stays with the hub', () => {
+  it('a redirect to another origin (a CDN) gets no Authorization header; the hub does', async () => {
+    const hubAuth: (string | null)[] = []
+    const count = (req: { headers: Record<string, unknown> }) =>
+      hubAuth.push((req.headers['authorization'] as string | undefined) ?? null)
+    server.prependListener('request', count)
+    try {
+      const dir = await downloadModel({
+        repo: 'bob/cdn',
+        modelsDir: join(tmp, 'm-cdn'),
+        endpoint,
+        token: 'hf_secret',
+      })
+      expect(readdirSync(dir)).toContain('model_index.json')
+    } finally {
+      server.removeListener('request', count)
+    }
+    expect(cdnAuth.length).toBeGreaterThan(3)
+    expect(cdnAuth.every((a) => a === null)).toBe(true)
+    // the hub's own requests (listing, the redirecting file URLs) carry it
+    expect(hubAuth.filter((a) => a === 'Bearer hf_secret').length).toBeGreaterThan(3)
+  })
 })
 
 describe.skipIf(missing(clipTok))('a misbehaving hub', () => {

@@ -22,6 +22,7 @@ import { dirname, join, normalize, sep } from 'node:path'
 import { HubApiError, listFiles } from '@huggingface/hub'
 import { CATALOG, exportCommand } from '../../../shared/catalog'
 import { openModelFolder } from './model-folder'
+import { HUB_REPO } from '../../../shared/contract'
 
 export class DownloadError extends Error {
   constructor(
@@ -67,7 +68,7 @@ export type DownloadOptions = {
   stallTimeoutMs?: number
 }
 
-const REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/
+const REPO = HUB_REPO
 
 function request(
   url: string,
@@ -92,10 +93,15 @@ function request(
           )
           return
         }
-        request(new URL(loc, url).href, headers, signal, stallMs, redirects + 1).then(
-          resolve,
-          reject,
-        )
+        // credentials go to the host they were meant for only (a CDN or another host gets none)
+        const next = new URL(loc, url)
+        const onward =
+          next.origin === new URL(url).origin
+            ? headers
+            : Object.fromEntries(
+                Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'),
+              )
+        request(next.href, onward, signal, stallMs, redirects + 1).then(resolve, reject)
         return
       }
       response = res
