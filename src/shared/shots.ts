@@ -193,8 +193,9 @@ export function withNewRender(
 }
 
 /**
- * The render a shot shows: its newest, unless that failed or was cancelled and a finished one
- * came before it (a cancelled re-render used to leave the shot without its clip).
+ * The render a shot shows: its newest while it is queued, running or done; otherwise (failed,
+ * cancelled, or gone: main keeps only finished renders across a restart) the finished one before
+ * it, if any (a cancelled re-render used to leave the shot without its clip).
  */
 export function shownRender(
   clip: Shot['clip'],
@@ -202,7 +203,8 @@ export function shownRender(
 ): string | null {
   if (!clip) return null
   const s = stateOf(clip.jobId)
-  return (s === 'failed' || s === 'cancelled') && clip.previous ? clip.previous : clip.jobId
+  const alive = s === 'queued' || s === 'running' || s === 'done'
+  return !alive && clip.previous ? clip.previous : clip.jobId
 }
 
 /** A fresh shot: a static camera, the model's settings once one is picked. */

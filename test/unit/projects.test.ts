@@ -218,6 +218,11 @@ describe('project files', () => {
     const after = 'page-after-reload-2'
     store.autosave(edited('typed, then F5'), null, before)
     expect(store.recovery(before)).toBeNull() // a page is not offered its own autosave
+    // while that page is still open (another tab of the web host), no one else is offered it
+    store.livePage = (p) => p === before
+    expect(store.recovery(after)).toBeNull()
+    expect(store.discardRecovery(undefined, after)).toBe(false)
+    store.livePage = () => false
     // before: one session per process, so the reloaded page was offered nothing and its first
     // autosave overwrote the work
     const r = store.recovery(after)!

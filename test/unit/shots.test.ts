@@ -146,6 +146,8 @@ describe("a shot's render and the finished one it keeps (cancelled re-renders lo
     }
     states['b'] = 'done'
     expect(shownRender(clip, stateOf)).toBe('b')
+    // a reopened project: main kept only finished renders, the newest is unknown
+    expect(shownRender({ jobId: 'gone', previous: 'a' }, stateOf)).toBe('a')
     expect(shownRender({ jobId: 'x' }, () => 'cancelled')).toBe('x') // nothing to fall back on
     expect(shownRender(null, stateOf)).toBeNull()
   })

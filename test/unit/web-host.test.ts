@@ -1,6 +1,6 @@
 // The web host's door: token, Host and Origin checks, static files, and the contract over
 // the WebSocket with the same dispatcher as Electron IPC.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,7 +13,11 @@ let host: WebHost
 let calls = 0
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dolly-web-'))
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>t</title>')
+  // the studio's own page, with its meta policy
+  writeFileSync(
+    join(dir, 'index.html'),
+    readFileSync(join(__dirname, '../../src/renderer/index.html')),
+  )
   const handlers = {
     'app.info': async () => {
       calls++
@@ -68,6 +72,42 @@ describe('web host', () => {
     const r = await get('/')
     expect(r.status).toBe(200)
     expect(String(r.headers['content-security-policy'])).toContain("script-src 'self'")
+  })
+
+  it("names its own WebSocket in the page's meta policy too (the page says only 'self')", async () => {
+    const body = await new Promise<{ text: string; length: number }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: host.port, path: '/' }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({
+            text: Buffer.concat(chunks).toString('utf8'),
+            length: Number(res.headers['content-length']),
+          }),
+        )
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(body.text).toContain(
+      `connect-src 'self' ws://127.0.0.1:${host.port} ws://localhost:${host.port};`,
+    )
+    expect(body.length).toBe(Buffer.byteLength(body.text))
+  })
+
+  it('knows which pages are connected (their autosaves are not offered to another tab)', async () => {
+    const { ws } = await connect(host.token)
+    const page = 'page-live-0123456789'
+    expect(host.isLivePage(page)).toBe(false)
+    const answered = new Promise((r) => ws!.once('message', r))
+    ws!.send(JSON.stringify({ id: 1, command: 'project.recovery', payload: { page } }))
+    await answered
+    expect(host.isLivePage(page)).toBe(true)
+    const closed = new Promise((r) => ws!.once('close', r))
+    ws!.close()
+    await closed
+    await new Promise((r) => setTimeout(r, 50))
+    expect(host.isLivePage(page)).toBe(false)
   })
 
   it('refuses paths outside the renderer folder and a foreign Host header', async () => {

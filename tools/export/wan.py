@@ -634,8 +634,9 @@ def _load_base(base: str, without_transformer: bool = False):
             name = DiffusionPipeline.load_config(base).get("_class_name")
             cls = getattr(diffusers, name, None) if name in ("WanPipeline", "WanImageToVideoPipeline") else None
             if cls is None:
-                raise ExportError(f"--base {base} is a {name}; --fun-camera expects a WanImageToVideoPipeline base "
-                                  f"(model_index.json) for its UMT5, VAE and CLIP")
+                raise ExportError(f"--base {base} is a {name}; --fun-camera expects a Wan base (model_index.json: "
+                                  f"WanImageToVideoPipeline, as VideoX-Fun uses, or WanPipeline) for its UMT5, VAE "
+                                  f"and CLIP")
             pipe = cls.from_pretrained(base, transformer=None)
         else:
             pipe = DiffusionPipeline.from_pretrained(base)

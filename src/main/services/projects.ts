@@ -17,6 +17,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeSync,
 } from 'node:fs'
 import { randomBytes } from 'node:crypto'
@@ -286,6 +287,8 @@ export class ProjectStore {
    * page-<id>.dolly.
    */
   private readonly session = `${Date.now()}-${process.pid}-${++sessions}`
+  /** Pages still open (the web host's connections): their autosaves are not another's to take. */
+  livePage: (page: string) => boolean = () => false
 
   private get recoveryDir(): string {
     return join(this.stateDir, 'recovery')
@@ -315,6 +318,7 @@ export class ProjectStore {
     try {
       files = readdirSync(this.recoveryDir)
         .filter((f) => /^(\d+-\d+(-\d+)?|page-[A-Za-z0-9-]{8,64})\.dolly$/.test(f) && f !== own)
+        .filter((f) => !(f.startsWith('page-') && this.livePage(f.slice(5, -6))))
         .map((f) => join(this.recoveryDir, f))
     } catch {
       // no folder yet
@@ -354,8 +358,17 @@ export class ProjectStore {
           typeof r.savedAt === 'number' && Number.isFinite(r.savedAt)
             ? r.savedAt
             : statSync(file).mtimeMs
-        if (savedAt !== r.savedAt || name !== r.name)
-          atomicWrite(file, JSON.stringify({ name, savedAt, project: r.project }), false)
+        if (savedAt !== r.savedAt || name !== r.name) {
+          // best effort, and the file keeps its place in the newest-first order; a failed
+          // rewrite (a full disk) must never cost the autosave itself
+          try {
+            const { atimeMs, mtimeMs } = statSync(file)
+            atomicWrite(file, JSON.stringify({ name, savedAt, project: r.project }), false)
+            utimesSync(file, atimeMs / 1000, mtimeMs / 1000)
+          } catch (err) {
+            console.error(`projects: ${file}: not relabelled: ${(err as Error).message}`)
+          }
+        }
         return { doc, name, savedAt, more: files.length - i - 1 }
       } catch {
         // an unreadable recovery file offers nothing (it is never the only copy of a save)

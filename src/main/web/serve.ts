@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     demoModel: resolve(here, '../../resources/demo-model'),
   })
   const { cacheDir } = folders
-  const { engine, dispatch, inputs } = composeStudio({
+  const { engine, dispatch, inputs, projects } = composeStudio({
     host: 'web',
     version: readPackageVersion(resolve(here, '../../package.json')),
     spawn: forkSpawner(join(here, 'worker.js')),
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     } else throw err
   }
   broadcast = (name, payload) => host.broadcast(name, payload)
+  projects.livePage = (page) => host.isLivePage(page)
 
   if (args.json)
     console.log(

@@ -1,7 +1,7 @@
 // The web host: the renderer build over HTTP and the contract over a WebSocket, both on
 // loopback only. The WebSocket (and the auth check) require this run's token; Host and
 // Origin are checked so another site or a DNS-rebinding page cannot drive the engine.
-import { createReadStream, statSync } from 'node:fs'
+import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { extname, join, normalize, resolve, sep } from 'node:path'
@@ -35,6 +35,8 @@ export type WebHost = {
   port: number
   token: string
   broadcast<E extends EventName>(event: E, payload: EventPayload<E>): void
+  /** Whether a page that named itself (a `page` in a payload) is still connected. */
+  isLivePage(page: string): boolean
   close(): Promise<void>
 }
 
@@ -154,6 +156,18 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       return
     }
     const type = MIME[extname(file).toLowerCase()] ?? 'application/octet-stream'
+    // the page's own meta policy says connect-src 'self' (the desktop window's); here it names
+    // this host's WebSocket too, as the header does (browsers where 'self' does not cover ws:)
+    let html: Buffer | null = null
+    if (type.startsWith('text/html')) {
+      html = Buffer.from(
+        readFileSync(file, 'utf8').replace(
+          "connect-src 'self' dolly-media:;",
+          `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port};`,
+        ),
+      )
+      size = html.length
+    }
     res.writeHead(200, {
       'Content-Type': type,
       'Content-Length': size,
@@ -163,6 +177,7 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cache-Control': type.startsWith('text/html') ? 'no-store' : 'no-cache',
     })
+    if (html) return void res.end(req.method === 'HEAD' ? undefined : html)
     sendBody(req.method === 'HEAD' ? null : createReadStream(file), req, res)
   }
 
@@ -185,9 +200,21 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     socket.destroy()
   }
 
+  const livePages = new Map<string, number>()
+
   function onConnection(ws: WebSocket): void {
     sockets.add(ws)
-    ws.on('close', () => sockets.delete(ws))
+    // the pages this connection named (project commands carry the page's id): another tab's
+    // recovery offer leaves a page's autosave alone while the page is open
+    const pages = new Set<string>()
+    ws.on('close', () => {
+      sockets.delete(ws)
+      for (const p of pages) {
+        const n = (livePages.get(p) ?? 1) - 1
+        if (n > 0) livePages.set(p, n)
+        else livePages.delete(p)
+      }
+    })
     // A protocol violation (a frame over the limit, invalid UTF-8, an unmasked frame, RSV1, a
     // bad close code, an unknown opcode, an oversized ping) arrives here after ws has closed the
     // connection with the matching code. Without a listener it would be thrown and end the host.
@@ -203,6 +230,11 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       const m = msg as { id?: unknown; command?: unknown; payload?: unknown }
       if (typeof msg !== 'object' || msg === null || !Number.isSafeInteger(m.id)) {
         return void ws.close(1008, 'each message needs a numeric id')
+      }
+      const page = (m.payload as { page?: unknown } | null | undefined)?.page
+      if (typeof page === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(page) && !pages.has(page)) {
+        pages.add(page)
+        livePages.set(page, (livePages.get(page) ?? 0) + 1)
       }
       const result = await opts.dispatch(m.command, m.payload)
       try {
@@ -298,6 +330,7 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         url,
         port,
         token,
+        isLivePage: (page) => livePages.has(page),
         broadcast(event, payload) {
           if (!isEventName(event)) return
           const checked = events[event].safeParse(payload)

@@ -404,12 +404,14 @@ export function App() {
                   keyframe={selectedKeyframe}
                   trajectory={shot.camera}
                   frames={frames}
-                  onChange={(patch, field) =>
+                  onChange={(patch, field) => {
+                    if (updateKeyframe(shot.camera, selectedKeyframe.id, patch) === shot.camera)
+                      return setNotice('Another keyframe holds that frame; pick a free one')
                     h.editCamera(
                       (t) => updateKeyframe(t, selectedKeyframe.id, patch),
                       `field:${selectedKeyframe.id}:${field}`,
                     )
-                  }
+                  }}
                 />
               ) : null}
             </div>

@@ -109,7 +109,7 @@ const cases: [string, string, RegExp][] = [
   [
     'a server that sends more than the file it lists (once, not retried)',
     'hub/oversends',
-    /model_index\.json: the server sent more than the \d+ bytes the repository lists; stopped/,
+    /model_index\.json: the server sent more than the \d+ bytes the repository lists; stopped$/,
   ],
 ]
 

@@ -106,7 +106,7 @@ describe('state files edited by hand', () => {
       writeFileSync(join(state, 'recent.json'), bad)
       expect(store.open('first').doc.shots).toHaveLength(1)
       expect(store.save('second', doc).name).toBe('second')
-      expect(store.recent()).toEqual(['second', 'first'].slice(0, store.recent().length))
+      expect(store.recent()).toEqual(['second', 'first'])
     }
   })
 

@@ -53,7 +53,7 @@ import {
   latentToRgbLinear,
   type PreviewImage,
 } from './preview'
-import { readTextFile } from '../files'
+import { readTextFile, regularFileSize } from '../files'
 
 export type { RenderSpec, CameraSpec } from '../protocol'
 export type { JobProgress } from '../../../shared/render'
@@ -338,9 +338,12 @@ export async function renderClip(
   const previewPath = model.dolly.previewDecoder
     ? `${model.dir}/${model.dolly.previewDecoder}`
     : null
-  let previewSession = previewPath
-    ? await ctx.runtime.load(previewPath, 'preview decoder').catch(() => null)
-    : null
+  // a preview decoder that is missing or not a regular file (a FIFO would block the load) is
+  // skipped: previews fall back to the linear factors
+  let previewSession =
+    previewPath && isRegularFile(previewPath)
+      ? await ctx.runtime.load(previewPath, 'preview decoder').catch(() => null)
+      : null
   // after an out-of-memory error ModelSessions releases every session of this model (the failed
   // plan's); then other models' cached sessions and the preview decoder go too (previews fall
   // back to the linear RGB factors)
@@ -574,5 +577,14 @@ function longTakeSummary(c: ResolvedSettings['context']): LongTakeSummary | null
     loop: c.loop,
     colourDrift: c.drift ? c.drift.after : null,
     anchored: c.drift?.anchored ?? false,
+  }
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    regularFileSize(path)
+    return true
+  } catch {
+    return false
   }
 }

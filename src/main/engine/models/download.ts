@@ -276,22 +276,26 @@ async function fetchFile(
       }
       // a 200 to a Range request means the server sent the whole file again
       const append = res.statusCode === 206 && have > 0
-      await new Promise<void>((resolve, reject) => {
+      await new Promise<void>((resolve, reject_) => {
         const out = createWriteStream(dest, { flags: append ? 'a' : 'w' })
         // never more than the listing says: a server that keeps sending would fill the disk
         let got = append ? have : 0
+        let stopped = false
+        const reject = (e: unknown) => (stopped ? undefined : reject_(e))
         res.on('data', (c: Buffer) => {
           got += c.length
-          if (got > f.size) {
-            res.unpipe(out)
-            out.end()
-            reject(
-              new DownloadError(
-                `${f.path}: the server sent more than the ${f.size} bytes the repository lists; stopped`,
-                false,
-              ),
+          if (got > f.size && !stopped) {
+            stopped = true
+            const err = new DownloadError(
+              `${f.path}: the server sent more than the ${f.size} bytes the repository lists; stopped`,
+              false,
             )
+            // the file is closed before the error goes up (the staging folder is removed then);
+            // the drop this causes is not reported as one
+            res.unpipe(out)
             res.destroy()
+            out.once('close', () => reject_(err))
+            out.destroy()
             return
           }
           onBytes(c.length)

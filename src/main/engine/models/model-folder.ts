@@ -3,7 +3,7 @@
 // that does not fit is refused with a message naming the file, the input, what was found
 // and what was expected.
 import { existsSync, statSync } from 'node:fs'
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { z } from 'zod'
 import {
   CameraConditioning,
@@ -24,7 +24,7 @@ import {
   type OnnxSignature,
   type ValueSignature,
 } from './onnx-signature'
-import { readTextFile } from '../files'
+import { readTextFile, regularFileSize } from '../files'
 
 export class ModelFolderError extends Error {
   constructor(
@@ -255,7 +255,8 @@ function checkComponent(dir: string, spec: ComponentSpec, dolly: DollyJson): Com
     const p = resolve(dirname(path), ext)
     // onnxruntime refuses data outside the graph's folder at load; say so when the folder is added
     // (and never tell whether some outside path exists)
-    if (isAbsolute(ext) || relative(dirname(path), p).startsWith('..'))
+    const rel = relative(dirname(path), p)
+    if (isAbsolute(ext) || isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`))
       throw new ModelFolderError(
         `${path}: its external data location "${ext}" leaves ${dirname(path)}; weights must sit beside the graph`,
         path,
@@ -266,7 +267,11 @@ function checkComponent(dir: string, spec: ComponentSpec, dolly: DollyJson): Com
         path,
       )
     }
-    bytes += fileSize(p)
+    try {
+      bytes += regularFileSize(p, 'its external data file')
+    } catch (err) {
+      throw new ModelFolderError((err as Error).message, path)
+    }
   }
   const rename = dolly.inputNames?.[spec.component] ?? {}
   const byName = new Map(signature.inputs.map((i) => [i.name, i]))

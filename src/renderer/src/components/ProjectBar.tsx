@@ -40,10 +40,17 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
     if (as || !target) {
       target = window.prompt('Save the project as', name ?? 'Untitled')?.trim() ?? null
       if (!target) return
-      // another project of that name is replaced only when the person says so
+      // another project of that name is replaced only when the person says so (names compared
+      // as a case-insensitive file system sees them, and without the .dolly the store strips)
+      const key = (n: string) =>
+        n
+          .replace(/\.dolly$/i, '')
+          .normalize('NFC')
+          .toLowerCase()
+      const wanted = key(target)
       if (
-        target !== name &&
-        list.some((p) => p.name === target) &&
+        wanted !== key(name ?? '') &&
+        list.some((p) => key(p.name) === wanted) &&
         !window.confirm(
           `A project named "${target}" exists. Replace it? (Its previous version is kept as a .bak file.)`,
         )

@@ -52,7 +52,10 @@ export function useProjectFile(
   const pending = dirty && autosaved !== project
   useEffect(() => {
     if (!inBrowser || !pending) return
-    const ask = (e: BeforeUnloadEvent) => e.preventDefault()
+    const ask = (e: BeforeUnloadEvent) => {
+      e.preventDefault()
+      e.returnValue = '' // browsers before the standard's preventDefault
+    }
     window.addEventListener('beforeunload', ask)
     return () => window.removeEventListener('beforeunload', ask)
   }, [inBrowser, pending])
