@@ -441,6 +441,7 @@ export function App() {
       <Region name="Jobs" className="right">
         <JobsPanel
           jobs={jobs.jobs}
+          modelLabel={(id) => models.find((m) => m.id === id)?.label ?? null}
           selected={jobs.selected}
           onSelect={jobs.select}
           onCancel={jobs.cancel}

@@ -5,6 +5,8 @@ import { SmallButton } from './SmallButton'
 
 type Props = {
   jobs: JobView[]
+  /** The label of the model a job ran (null: a model no longer listed). */
+  modelLabel: (id: string) => string | null
   selected: string | null
   onSelect: (id: string) => void
   onCancel: (id: string) => void
@@ -16,6 +18,7 @@ type Props = {
 
 export function JobsPanel({
   jobs,
+  modelLabel,
   selected,
   onSelect,
   onCancel,
@@ -63,8 +66,11 @@ export function JobsPanel({
             ) : null}
             {j.result ? (
               <div className="job-meta">
-                {j.result.frames} frames · {j.result.width}x{j.result.height} · {j.result.fps} fps ·
-                seed {j.result.seed} ·{' '}
+                <span data-testid="job-model">
+                  {modelLabel(j.request.modelId) ?? 'a removed model'}
+                </span>{' '}
+                · {j.result.frames} frames · {j.result.width}x{j.result.height} · {j.result.fps} fps
+                · seed {j.result.seed} ·{' '}
                 <span data-testid="job-plan" title={j.result.planReason}>
                   {j.result.plan}
                 </span>
