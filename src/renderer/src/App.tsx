@@ -181,6 +181,8 @@ export function App() {
     if ('error' in r) return setNotice(r.error)
     h.editCamera(() => r.trajectory)
     setSelectedKey(r.id)
+    if (r.replaced)
+      setNotice(`The copy replaced the keyframe at frame ${play.playhead + 1} (Ctrl+Z undoes it)`)
   }
   const importPoses = async (f: File) => {
     const text = await f.text()

@@ -24,12 +24,18 @@ function withKey(t: Trajectory, k: Keyframe): Trajectory {
   }
 }
 
-/** A keyframe at the playhead holding the pose the path has there (linear easing). */
+/**
+ * A keyframe at the playhead holding the pose the path has there (linear easing); where a key
+ * is at the playhead already, that key (the path unchanged: replacing it lost its easing).
+ */
 export function addKeyframeAt(
   t: Trajectory,
   frames: number,
   playhead: number,
 ): { trajectory: Trajectory; id: string } {
+  const at = keyFrameAt(t, frames, playhead)
+  const there = t.keyframes.find((k) => Math.abs(k.frame - at) <= EPS)
+  if (there) return { trajectory: t, id: there.id }
   const pose = sampleTrajectory(t, Math.max(frames, 1))[Math.min(playhead, frames - 1)]!
   const k: Keyframe = {
     id: newKeyframeId(),
@@ -49,22 +55,24 @@ export function deleteKeyframe(t: Trajectory, id: string): Trajectory {
 }
 
 /**
- * A copy of keyframe `id` at the playhead (a hold, or a return to a framing). An error when
- * there is no such key or the playhead is on it already.
+ * A copy of keyframe `id` at the playhead (a hold, or a return to a framing); `replaced` when
+ * it took the place of another key there (said to the person, undoable). An error when there
+ * is no such key or the playhead is on it already.
  */
 export function duplicateKeyframe(
   t: Trajectory,
   id: string,
   frames: number,
   playhead: number,
-): { trajectory: Trajectory; id: string } | { error: string } {
+): { trajectory: Trajectory; id: string; replaced: boolean } | { error: string } {
   const src = t.keyframes.find((k) => k.id === id)
   if (!src) return { error: 'Select a keyframe to duplicate' }
   const frame = keyFrameAt(t, frames, playhead)
   if (Math.abs(src.frame - frame) < EPS)
     return { error: 'Move the playhead to where the copy should go, then duplicate' }
   const k = { ...src, id: newKeyframeId(), frame }
-  return { trajectory: withKey(t, k), id: k.id }
+  const replaced = t.keyframes.some((x) => Math.abs(x.frame - frame) <= EPS)
+  return { trajectory: withKey(t, k), id: k.id, replaced }
 }
 
 /**

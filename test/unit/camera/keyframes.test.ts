@@ -69,6 +69,18 @@ describe('keyframe edits', () => {
     expect(updateKeyframe(path, 'gone', { fov: 10 })).toBe(path)
   })
 
+  it('adding a key where one is selects that one (replacing it lost its easing); a copy over a key says so', () => {
+    const eased = updateKeyframe(path, path.keyframes[1]!.id, { easing: { type: 'hold' } })
+    const at = eased.keyframes[1]!.frame // 5 of 15: the clip's frame 5 of 16
+    const r = addKeyframeAt(eased, 16, at)
+    expect(r.trajectory).toBe(eased)
+    expect(r.id).toBe(eased.keyframes[1]!.id)
+    const copy = duplicateKeyframe(eased, eased.keyframes[0]!.id, 16, at)
+    expect(copy).toMatchObject({ replaced: true })
+    const free = duplicateKeyframe(eased, eased.keyframes[0]!.id, 16, 7)
+    expect(free).toMatchObject({ replaced: false })
+  })
+
   it("refuses to move a key onto another key's frame (two keys on one frame made the camera jump)", () => {
     const [a, b] = path.keyframes
     expect(updateKeyframe(path, b!.id, { frame: a!.frame })).toBe(path)
