@@ -689,6 +689,7 @@ def main(argv=None):
         sys.exit("export_model: animatediff needs --motion-adapter (e.g. guoyww/animatediff-motion-adapter-v1-5-3)")
     if a.pipeline == "cogvideox" and a.motionctrl:
         sys.exit("export_model: --motionctrl applies to animatediff and svd only")
+    # refused before anything loads (test_text_encoder_and_wan_only_options_are_refused_by_name_elsewhere)
     if a.pipeline != "wan" and (a.fun_camera or a.image_to_video or a.flow_shift is not None or a.resolution):
         sys.exit("export_model: --fun-camera, --image-to-video, --flow-shift and --resolution apply to wan only")
     if a.fp16_text_encoder and a.pipeline not in ("wan", "cogvideox"):

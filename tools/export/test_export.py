@@ -516,6 +516,21 @@ class ExportCogVideoX(Case):
         scale = float(ref.abs().max())
         self.assertClose(got.astype(np.float32) / scale, ref.numpy() / scale, 2e-2, "cogvideox T5 float16 (relative)")
 
+    def test_text_encoder_and_wan_only_options_are_refused_by_name_elsewhere(self):
+        """The option checks before any loading: --fp16-text-encoder names the pipelines whose
+        T5 / UMT5 it applies to (CLIP stays float32), the Wan-only options name Wan; nothing is
+        written."""
+        base = self.tmp / "base"
+        for argv, said in (
+            (("svd", "--fp16-text-encoder"), "--fp16-text-encoder applies to cogvideox and wan"),
+            (("animatediff", "--motion-adapter", "x", "--fp16-text-encoder"), "CLIP stays float32"),
+            (("cogvideox", "--resolution", "720p"), "apply to wan only"),
+            (("svd", "--flow-shift", "3"), "apply to wan only"),
+        ):
+            out = self.tmp / f"refused-{argv[0]}-{argv[-1]}"
+            self.assertIn(said, export_refusal(*argv, "--base", base, "--out", out))
+            self.assertFalse(out.exists(), f"{argv}: the refusal left {out}")
+
     def test_cogvideox_5b_rotary_matches_diffusers(self):
         pipe, out = self._cog("5b")
         sig = onnx_inputs(out / "transformer/model.onnx")
