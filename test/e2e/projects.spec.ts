@@ -11,13 +11,16 @@ import { browserMissing, startServe } from './helpers'
 const missing = browserMissing()
 test.skip(missing !== null && !process.env.CI, missing ?? '')
 
+/** A state and a projects folder of the test's own (autosaves, recovery, project files). */
+const freshFolders = () => ({
+  DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),
+  DOLLY_PROJECTS_DIR: mkdtempSync(join(tmpdir(), 'dolly-projects-')),
+})
+
 test('a crash mid-edit is recovered from the autosave; Save and Open keep the project', async ({
   page,
 }) => {
-  const env = {
-    DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),
-    DOLLY_PROJECTS_DIR: mkdtempSync(join(tmpdir(), 'dolly-projects-')),
-  }
+  const env = freshFolders()
   let served = await startServe(env)
   await page.goto(served.url)
   await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
@@ -54,10 +57,7 @@ test('a crash mid-edit is recovered from the autosave; Save and Open keep the pr
 test('a reload is a new page: it is offered what the page before it autosaved; unsaved-yet edits ask first', async ({
   page,
 }) => {
-  const env = {
-    DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),
-    DOLLY_PROJECTS_DIR: mkdtempSync(join(tmpdir(), 'dolly-projects-')),
-  }
+  const env = freshFolders()
   const served = await startServe(env)
   await page.goto(served.url)
   await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
@@ -80,10 +80,7 @@ test('a reload is a new page: it is offered what the page before it autosaved; u
 })
 
 test('a second crash while the recovery is on offer loses neither session', async ({ page }) => {
-  const env = {
-    DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),
-    DOLLY_PROJECTS_DIR: mkdtempSync(join(tmpdir(), 'dolly-projects-')),
-  }
+  const env = freshFolders()
   const crash = async (s: Awaited<ReturnType<typeof startServe>>) => {
     await page.waitForTimeout(3000) // autosave runs 2 s after the last edit
     s.proc.kill('SIGKILL')
@@ -117,8 +114,7 @@ test('a second crash while the recovery is on offer loses neither session', asyn
 
 test('a saved project reopened in a new session still has its shot renders', async ({ page }) => {
   const env = {
-    DOLLY_STATE_DIR: mkdtempSync(join(tmpdir(), 'dolly-state-')),
-    DOLLY_PROJECTS_DIR: mkdtempSync(join(tmpdir(), 'dolly-projects-')),
+    ...freshFolders(),
     DOLLY_CACHE_DIR: mkdtempSync(join(tmpdir(), 'dolly-cache-')),
   }
   let served = await startServe(env)

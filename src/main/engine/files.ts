@@ -43,6 +43,16 @@ export function regularFileSize(path: string, what = 'this'): number {
   return s.size
 }
 
+/** Whether `path` is a regular file (symlinks followed): for optional files, skipped otherwise. */
+export function isRegularFile(path: string): boolean {
+  try {
+    regularFileSize(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A regular file's text, at most `maxBytes` of it (else an UnreadableFileError saying so). */
 export function readTextFile(path: string, what?: string, maxBytes = MAX_TEXT_FILE): string {
   const size = regularFileSize(path, what)

@@ -128,7 +128,6 @@ export function projectNameProblem(n: string): string | null {
   if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(n)) return 'Windows reserves that name'
   return null
 }
-const NAME = { test: (n: string) => projectNameProblem(n) === null }
 /** project.list returns at most this many (newest first); older ones still open by name. */
 export const MAX_LISTED = 10_000
 
@@ -412,7 +411,7 @@ export class ProjectStore {
         readTextFile(join(this.stateDir, 'recent.json'), 'recent.json', 1024 * 1024),
       )
       return Array.isArray(v)
-        ? v.filter((n): n is string => typeof n === 'string' && NAME.test(n)).slice(0, 10)
+        ? v.filter((n): n is string => typeof n === 'string' && !projectNameProblem(n)).slice(0, 10)
         : []
     } catch {
       return []

@@ -53,7 +53,7 @@ import {
   latentToRgbLinear,
   type PreviewImage,
 } from './preview'
-import { readTextFile, regularFileSize } from '../files'
+import { isRegularFile, readTextFile } from '../files'
 
 export type { RenderSpec, CameraSpec } from '../protocol'
 export type { JobProgress } from '../../../shared/render'
@@ -577,14 +577,5 @@ function longTakeSummary(c: ResolvedSettings['context']): LongTakeSummary | null
     loop: c.loop,
     colourDrift: c.drift ? c.drift.after : null,
     anchored: c.drift?.anchored ?? false,
-  }
-}
-
-function isRegularFile(path: string): boolean {
-  try {
-    regularFileSize(path)
-    return true
-  } catch {
-    return false
   }
 }
