@@ -110,6 +110,42 @@ describe('web host', () => {
     expect(host.isLivePage(page)).toBe(false)
   })
 
+  it('skips live previews to a page that stops reading, and still sends it every other event in order', async () => {
+    const { ws } = await connect(host.token)
+    const got: string[] = []
+    ws!.on('message', (data) => got.push(JSON.parse(String(data)).event))
+    // the page stops reading: the host's send buffer for it fills up
+    const raw = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket
+    raw.pause()
+    await new Promise((r) => setTimeout(r, 50))
+    const previews = 60
+    const rgb = 'A'.repeat(3 * 1024 * 1024) // 3 MiB each, 180 MiB in all
+    for (let step = 0; step < previews; step++) {
+      host.broadcast('job.preview', { id: 'j1', step, width: 1024, height: 768, rgb })
+      await new Promise((r) => setImmediate(r))
+    }
+    host.broadcast('engine.state', {
+      state: 'ready',
+      pid: null,
+      providers: [],
+      onnxruntimeVersion: null,
+      gpu: null,
+      gpuReason: null,
+      restarts: 0,
+      lastError: null,
+    })
+    raw.resume()
+    const deadline = Date.now() + 20_000
+    while (!got.includes('engine.state') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50))
+    ws!.close()
+    const shown = got.filter((e) => e === 'job.preview').length
+    // the first ones until 16 MiB wait (plus what the kernel holds), none after that
+    expect(shown).toBeGreaterThan(0)
+    expect(shown).toBeLessThan(previews / 2)
+    expect(got[got.length - 1]).toBe('engine.state')
+  }, 30_000)
+
   it('refuses paths outside the renderer folder and a foreign Host header', async () => {
     expect((await get('/../../../etc/passwd')).status).toBe(404)
     expect((await get('/%2e%2e/%2e%2e/etc/passwd')).status).toBe(404) // URL parsing folds the dots
