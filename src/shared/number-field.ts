@@ -24,6 +24,21 @@ export function parseNumberField(text: string, p: NumberRange): number | null {
 }
 
 /**
+ * What is wrong with `text` as it stands, said as what the field takes ("1 to 150", "a whole
+ * number"), or null when it is empty or valid: shown beside the field while typing, since
+ * leaving it commits the nearest valid value instead.
+ */
+export function numberFieldProblem(text: string, p: NumberRange): string | null {
+  if (text.trim() === '' || parseNumberField(text, p) !== null) return null
+  const v = Number(text)
+  if (!Number.isFinite(v)) return 'a number'
+  if (p.integer && !Number.isInteger(v)) return 'a whole number'
+  if (p.min !== undefined && p.max !== undefined) return `${p.min} to ${p.max}`
+  if (p.min !== undefined) return `at least ${p.min}`
+  return `at most ${p.max}`
+}
+
+/**
  * What leaving the field commits: null when its text is untouched (it still shows the value,
  * perhaps rounded: committing that would change the value) or not a number, else the nearest
  * valid value to what was typed.

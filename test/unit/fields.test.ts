@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import {
   leaveNumberField,
   nearestNumberField,
+  numberFieldProblem,
   parseNumberField,
 } from '../../src/shared/number-field'
 
@@ -18,6 +19,16 @@ describe('NumberField rules', () => {
     expect(parseNumberField('501', steps)).toBeNull()
     expect(parseNumberField('1e2', steps)).toBe(100)
     expect(parseNumberField('7.5', { min: 0, max: 50 })).toBe(7.5)
+  })
+  it('says what the field takes while its text is not a valid value', () => {
+    expect(numberFieldProblem('501', steps)).toBe('1 to 500')
+    expect(numberFieldProblem('0', steps)).toBe('1 to 500')
+    expect(numberFieldProblem('2.5', steps)).toBe('a whole number')
+    expect(numberFieldProblem('-', steps)).toBe('a number')
+    expect(numberFieldProblem('-5', { min: 0 })).toBe('at least 0')
+    expect(numberFieldProblem('9', { max: 8 })).toBe('at most 8')
+    expect(numberFieldProblem('25', steps)).toBeNull()
+    expect(numberFieldProblem('', steps)).toBeNull() // empty: nothing typed yet, or unset
   })
   it('on leaving the field, commits the nearest valid value, or nothing for a non-number', () => {
     expect(nearestNumberField('501', steps)).toBe(500)

@@ -1,10 +1,14 @@
 // The fields settings are edited with. NumberField: it keeps what the person is typing, commits
 // each value that is valid (a number, in range, whole where it must be), and on leaving the
 // field commits the nearest valid value to what was typed (clamped, rounded) or shows the
-// current value again; an optional setting commits "unset" when emptied and shows its default
+// current value again; while the text is not valid, the field is marked and says what it takes; an optional setting commits "unset" when emptied and shows its default
 // greyed. SelectField: a labelled drop-down over a fixed list.
 import { useEffect, useState } from 'react'
-import { leaveNumberField, parseNumberField } from '../../../shared/number-field'
+import {
+  leaveNumberField,
+  numberFieldProblem,
+  parseNumberField,
+} from '../../../shared/number-field'
 
 export type NumberFieldProps = {
   label: string
@@ -37,9 +41,14 @@ export function NumberField(p: NumberFieldProps) {
   const shown = format(p.value, p.digits)
   const [text, setText] = useState(shown)
   useEffect(() => setText(shown), [shown])
+  const problem = numberFieldProblem(text, p)
+  const compact = p.className === 'numfield'
   return (
     <label className={p.className ?? 'field'} title={p.title}>
-      <span>{p.label}</span>
+      <span>
+        {p.label}
+        {problem && !compact && <em className="field-problem"> ({problem})</em>}
+      </span>
       <input
         type="number"
         step={p.step ?? (p.integer ? 1 : undefined)}
@@ -48,6 +57,8 @@ export function NumberField(p: NumberFieldProps) {
         value={text}
         placeholder={p.placeholder}
         aria-label={p.label}
+        aria-invalid={problem ? true : undefined}
+        title={problem ? `${p.label}: ${problem}` : undefined}
         data-testid={p.testId}
         onChange={(e) => {
           const t = e.target.value
