@@ -270,6 +270,53 @@ describe.skipIf(!built || missing(t5))('dolly render with CogVideoX models', () 
     )
   })
 
+  // 5B and 1.5 exports: the transformer takes any frames, the VAE decoder only the exported ones
+  // (its causal decoder loops over frames in Python, so the exporter fixes them)
+  const fixedVae = writeCogVideoXFolder(join(tmp, 'cog-vae3'), {
+    tokenizerFrom: t5,
+    latentFrames: 3,
+    symbolicFrames: true,
+  })
+
+  it("takes its frames from a VAE decoder that fixes them, where the transformer's are free", () => {
+    const m = openModelFolder(fixedVae)
+    expect(m.components['transformer']!.inputs['hidden_states']!.shape[1]).toBe('frames')
+    // 3 latent frames: a 9-frame clip, and up to 12 requested frames map onto them
+    expect(m.defaults.frames).toBe(9)
+    expect(m.maxFrames).toBe(12)
+  })
+
+  it('refuses other frame counts before any step, naming the frames the export decodes', () => {
+    const r = render([
+      '--model',
+      fixedVae,
+      '--prompt',
+      'waves',
+      '--frames',
+      '5',
+      '--steps',
+      '2',
+      '--width',
+      '16',
+      '--height',
+      '16',
+      '--out',
+      join(tmp, 'vae3.mp4'),
+    ])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(
+      /this VAE decoder was exported for 3 latent frames \(a clip of 9 frames\); 16x16 with 5 frames needs 2/,
+    )
+    // found before the work, not at the decode after every step
+    expect(r.stderr).not.toMatch(/denoise/)
+    expect(existsSync(join(tmp, 'vae3.mp4'))).toBe(false)
+    const ok = render([
+      ...['--model', fixedVae, '--prompt', 'waves', '--steps', '1'],
+      ...['--width', '16', '--height', '16', '--out', join(tmp, 'vae9.mp4')],
+    ])
+    expect(ok.code, ok.stderr).toBe(0)
+  })
+
   it('truncates a prompt over 226 tokens with a warning', () => {
     const long = Array.from({ length: 300 }, () => 'waves').join(' ')
     const r = render([

@@ -450,9 +450,19 @@ export function openModelFolder(dir: string): ModelFolder {
   const vae = readVaeFactors(join(root, 'vae_decoder', 'config.json'), row.vaeScaling)
   const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null)
   // an export with a fixed frames axis takes only that many frames; else a transformer's
-  // config names its native (pixel) frames, a UNet's its num_frames
+  // config names its native (pixel) frames, a UNet's its num_frames. A VAE decoder that takes
+  // the whole clip in one call (CogVideoX) may fix them too, and says the clip's own count (the
+  // transformer's may be padded, CogVideoX 1.5)
   const latentShape = (denoiser.inputs['sample'] ?? denoiser.inputs['hidden_states'])?.shape ?? []
-  const fixedLatentFrames = latentShape[row.latentLayout === 'BCFHW' ? 2 : 1]
+  const vaeShape =
+    facts.decodeCall === 'clip'
+      ? (components['vae_decoder']?.inputs['latent_sample']?.shape ?? [])
+      : []
+  const fixedVaeFrames = vaeShape[2]
+  const fixedLatentFrames =
+    typeof fixedVaeFrames === 'number'
+      ? fixedVaeFrames
+      : latentShape[row.latentLayout === 'BCFHW' ? 2 : 1]
   const t = vae.temporalCompression
   const fixedFrames = typeof fixedLatentFrames === 'number' ? (fixedLatentFrames - 1) * t + 1 : null
   // the most frames that still map onto those latent frames ((F - 1) // t + 1)

@@ -213,7 +213,7 @@ export class CogVideoXPipeline implements VideoPipeline {
     const extra = pt && latentFrames % pt ? pt - (latentFrames % pt) : 0
     const frames = latentFrames + extra
     const C = this.latentChannels(withImage)
-    this.checkExportedShape(r, frames)
+    this.checkExportedShape(r, frames, latentFrames)
 
     const { pos, neg } = await run.timed('encode', () =>
       run.encodePromptPair(this.tokenizer, o.prompt ?? '', o.negativePrompt ?? '', r.doCfg),
@@ -304,18 +304,27 @@ export class CogVideoXPipeline implements VideoPipeline {
     return withImage ? inChannels / 2 : inChannels
   }
 
-  /** An export with fixed latent frames or size takes only those. */
-  private checkExportedShape(r: Resolved, latentFrames: number): void {
+  /**
+   * An export with fixed latent frames or size takes only those: checked before any work, so a
+   * mismatch is not found at the decode after every step. The transformer sees the padded
+   * latent frames (1.5), the VAE decoder the clip's own (its export fixes them: its causal
+   * decoder loops over frames in Python).
+   */
+  private checkExportedShape(r: Resolved, latentFrames: number, decodedFrames: number): void {
     const hsShape = this.model.components['transformer']!.inputs['hidden_states']!.shape
-    for (const [i, want, what] of [
-      [1, latentFrames, 'latent frames'],
-      [3, r.h, 'latent height'],
-      [4, r.w, 'latent width'],
+    const vaeShape = this.model.components['vae_decoder']?.inputs['latent_sample']?.shape ?? []
+    const t = this.model.vae.temporalCompression
+    for (const [component, shape, i, want, what] of [
+      ['transformer', hsShape, 1, latentFrames, 'latent frames'],
+      ['transformer', hsShape, 3, r.h, 'latent height'],
+      ['transformer', hsShape, 4, r.w, 'latent width'],
+      ['VAE decoder', vaeShape, 2, decodedFrames, 'latent frames'],
     ] as const) {
-      const fixed = hsShape[i]
+      const fixed = shape[i]
       if (typeof fixed === 'number' && fixed !== want) {
+        const hint = what === 'latent frames' ? ` (a clip of ${(fixed - 1) * t + 1} frames)` : ''
         throw new PipelineError(
-          `this transformer was exported for ${fixed} ${what}; ${r.width}x${r.height} with ${r.numFrames} frames needs ${want}`,
+          `this ${component} was exported for ${fixed} ${what}${hint}; ${r.width}x${r.height} with ${r.numFrames} frames needs ${want}`,
         )
       }
     }
