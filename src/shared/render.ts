@@ -118,8 +118,12 @@ export type PipelineFacts = {
   fps: number
   /** Most frames one window can take, when the model fixes it (a model's config may say less). */
   maxFrames: number | null
-  /** Frame counts the model decodes exactly: any, or 4k+1 (a VAE with 4x temporal compression). */
-  frameRule: 'any' | '4k+1'
+  /**
+   * Frame counts the model decodes exactly: any, or 4k+1 (a VAE with 4x temporal compression),
+   * and how diffusers' pipeline turns another count into one: Wan rounds num_frames // 4 * 4 + 1
+   * (80 -> 81), CogVideoX keeps (num_frames - 1) // 4 + 1 latent frames (80 -> 77).
+   */
+  frameRule: 'any' | '4k+1 (num_frames // 4 * 4 + 1)' | '4k+1 ((num_frames - 1) // 4 * 4 + 1)'
   /** Output sizes must be multiples of this (VAE factor times any patch size). */
   sizeMultiple: number
   /** diffusers' __call__ defaults (AnimateDiff: the steps its docs use). */
@@ -177,7 +181,7 @@ const WAN_COMMON = {
   fps: 16,
   maxFrames: null,
   // the VAE compresses 4 frames into one latent frame after the first
-  frameRule: '4k+1',
+  frameRule: '4k+1 (num_frames // 4 * 4 + 1)',
   // VAE factor 8 times the transformer's patch size 2 (Wan2.2 TI2V-5B: 16 x 2, from its folder)
   sizeMultiple: 16,
   steps: 50,
@@ -206,7 +210,7 @@ const COGVIDEOX: PipelineFacts = {
   height: 480,
   fps: 8,
   maxFrames: 49,
-  frameRule: '4k+1',
+  frameRule: '4k+1 ((num_frames - 1) // 4 * 4 + 1)',
   // VAE factor 8 times the transformer's patch size 2
   sizeMultiple: 16,
   steps: 50,
@@ -438,15 +442,17 @@ export function settingsForModel<S extends RenderSettings>(
   }
 }
 
-/** The frame count diffusers' Wan pipelines run for a request: num_frames // 4 * 4 + 1 unless 4k+1. */
-export function wanFrameCount(frames: number, temporal = 4): number {
-  return frames % temporal === 1
-    ? frames
-    : Math.max(1, Math.floor(frames / temporal) * temporal + 1)
-}
-
-/** Frame counts a model decodes exactly, nearest first (CogVideoX: 4k+1). */
-export function validFrameCount(rule: PipelineFacts['frameRule'], frames: number): number {
-  if (rule === 'any') return frames
-  return Math.max(1, Math.round((frames - 1) / 4) * 4 + 1)
+/**
+ * The frames a model's pipeline makes for a request, as diffusers does (the facts' frameRule;
+ * `temporal`, the VAE's temporal compression, where a model folder says it is not 4).
+ */
+export function validFrameCount(
+  rule: PipelineFacts['frameRule'],
+  frames: number,
+  temporal = 4,
+): number {
+  if (rule === 'any' || frames % temporal === 1) return frames
+  if (rule === '4k+1 (num_frames // 4 * 4 + 1)')
+    return Math.max(1, Math.floor(frames / temporal) * temporal + 1)
+  return Math.max(1, Math.floor((frames - 1) / temporal) * temporal + 1)
 }

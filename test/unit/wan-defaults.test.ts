@@ -7,7 +7,7 @@ import {
   PIPELINES,
   settingsForModel,
   WAN_NEGATIVE_PROMPT,
-  wanFrameCount,
+  validFrameCount,
   type ModelDefaults,
   type RenderSettings,
 } from '../../src/shared/render'
@@ -54,7 +54,7 @@ describe('Wan defaults', () => {
         81,
         16,
         50,
-        '4k+1',
+        '4k+1 (num_frames // 4 * 4 + 1)',
         16,
         832,
         480,
@@ -87,7 +87,18 @@ describe('Wan defaults', () => {
   })
 
   it('rounds a frame count as diffusers does: num_frames // 4 * 4 + 1 unless it is 4k+1', () => {
-    expect([81, 80, 82, 8, 9, 1, 2].map((f) => wanFrameCount(f))).toEqual([81, 81, 81, 9, 9, 1, 1])
+    const wan = PIPELINES.wan.frameRule
+    expect([81, 80, 82, 79, 8, 9, 1, 2].map((f) => validFrameCount(wan, f))).toEqual([
+      81, 81, 81, 77, 9, 9, 1, 1,
+    ])
+  })
+
+  it('CogVideoX keeps (num_frames - 1) // 4 + 1 latent frames: multiples of 4 go down, not up', () => {
+    const cog = PIPELINES.cogvideox.frameRule
+    expect([49, 48, 47, 50, 4, 5, 1].map((f) => validFrameCount(cog, f))).toEqual([
+      49, 45, 45, 49, 1, 5, 1,
+    ])
+    expect(validFrameCount(PIPELINES.animatediff.frameRule, 47)).toBe(47)
   })
 
   it('the motion slider: camera travel on Wan-Fun Control-Camera, none (said so) on the others', () => {

@@ -25,7 +25,7 @@ import {
 import { LoopScore, type LongTakeSummary } from '../../../shared/longtake'
 import {
   PIPELINES,
-  wanFrameCount,
+  validFrameCount,
   type ClipFormat,
   type JobProgress,
   type MemoryPlan,
@@ -321,9 +321,7 @@ export async function renderClip(
 
   // Plücker rays are per frame of the clip the pipeline makes (Wan: diffusers' frames // 4 * 4 + 1)
   const camFrames =
-    model.camera === 'cameractrl-plucker' && facts.frameRule === '4k+1'
-      ? wanFrameCount(frames)
-      : frames
+    model.camera === 'cameractrl-plucker' ? validFrameCount(facts.frameRule, frames) : frames
   // a loop closes the path only where cyclic windows make the clip loop (else the engine says the
   // clip is not made to loop, and the camera must not turn back for nothing)
   const cam = cameraPoses(

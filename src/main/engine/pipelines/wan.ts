@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fitAspect, resizeLanczosPil, resizePil, type RgbImage } from '../media/image'
 import { readPythonJson, type ComponentInfo, type ModelFolder } from '../models/model-folder'
-import { WAN_VAE_TILE, wanFrameCount } from '../../../shared/render'
+import { WAN_VAE_TILE, validFrameCount } from '../../../shared/render'
 import type { ModelSessions } from '../runtime/memory'
 import type { ModelSession } from '../runtime/session'
 import { toFloat32 } from '../runtime/session'
@@ -461,7 +461,7 @@ abstract class WanBase implements VideoPipeline {
   /** diffusers turns a frame count that is not 4k+1 into num_frames // 4 * 4 + 1 (with a warning). */
   protected framesFor(run: PipelineRun, requested: number): number {
     const t = this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
-    const F = wanFrameCount(requested, t)
+    const F = validFrameCount(run.facts.frameRule, requested, t)
     if (F !== requested)
       run.warnings.push(
         `Wan decodes ${t}k+1 frames; ${requested} frames were asked for, so the clip has ${F} (diffusers takes num_frames // ${t} * ${t} + 1)`,
