@@ -47,7 +47,7 @@ const HELP = `usage: dolly render [options]
   --min-guidance G --max-guidance G   SVD per-frame guidance (default 1 .. 3;
                       --max-guidance is --guidance for SVD)
   --decode-chunk N    frames per VAE decode call (memory vs temporal smoothness)
-  --negative TEXT     what to avoid
+  --negative TEXT     what to avoid (default: the model's own, e.g. Wan's; '' for none)
   --frames N          frames (default: the model's native count, else 16)
   --width N --height N  size in pixels (multiples of 8; default: the model's)
   --steps N           denoising steps (default: the model's)

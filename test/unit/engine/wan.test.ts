@@ -42,6 +42,8 @@ import * as tiny from '../../../src/demo-model/tiny-models'
 import * as wan from '../../../src/demo-model/wan-models'
 import { wanVaeConfig, writeWanFolder } from '../../fixtures/model-folders'
 import { missing, readJson, sharedPath } from './reference'
+import { renderClip } from '../../../src/main/engine/jobs/render'
+import { WAN_NEGATIVE_PROMPT } from '../../../src/shared/render'
 
 const t5Tok = sharedPath('fixtures/tokenizers/t5')
 const skip = missing(t5Tok)
@@ -549,6 +551,48 @@ describe.skipIf(skip)('WanFunControlPipeline (Wan-Fun Control-Camera) on a tiny 
     }
     // FlowMatchEuler (VideoX-Fun's Flow sampler): float timesteps, no set_begin_index
     expect(Number.isInteger(tr[1]!.feeds['timestep']!.data[0])).toBe(false)
+  })
+})
+
+describe.skipIf(skip)('a Wan render without a negative prompt', () => {
+  it("uses the model's default one, as the studio does (the CLI without --negative sent '')", async () => {
+    const dir = writeWanFolder(fresh(), { kind: 't2v', tokenizerFrom: t5Tok })
+    const tok = PromptTokenizer.fromFolder(join(dir, 'tokenizer'), 't5', 512)
+    const negativeIds = async (negativePrompt: string | undefined) => {
+      const { runtime, calls } = spyRuntime()
+      const r = await renderClip(
+        {
+          model: dir,
+          prompt: 'a fox in snow',
+          ...(negativePrompt !== undefined ? { negativePrompt } : {}),
+          frames: 5,
+          width: 32,
+          height: 32,
+          steps: 1,
+          seed: 1,
+          out: join(tmp, `neg${n++}.gif`),
+        },
+        { runtime },
+      )
+      await runtime.releaseAll()
+      // the text encoder's two calls: the prompt and the negative prompt
+      const te = calls.filter((c) => c.component === 'text_encoder')
+      expect(te).toHaveLength(2)
+      const positive = tok.encode(promptClean('a fox in snow')).list
+      const other = te
+        .map((c) => c.feeds['input_ids']!.data)
+        .filter((ids) => !sameIds(ids, positive))
+      expect(other).toHaveLength(1)
+      return { ids: other[0], settings: r.settings }
+    }
+    const sameIds = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      a.length === b.length && Array.from(a).every((v, i) => v === b[i])
+    const byDefault = await negativeIds(undefined)
+    expect(byDefault.ids).toEqual(tok.encode(promptClean(WAN_NEGATIVE_PROMPT)).list)
+    expect(byDefault.settings['negativePrompt']).toBe(WAN_NEGATIVE_PROMPT)
+    const none = await negativeIds('')
+    expect(none.ids).toEqual(tok.encode('').list)
+    expect(none.settings['negativePrompt']).toBe('')
   })
 })
 

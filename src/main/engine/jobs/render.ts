@@ -438,10 +438,12 @@ export async function renderClip(
           }
         : undefined,
     }
+    // none given (the CLI without --negative): the model's own default, as the studio fills in
+    const negativePrompt = spec.negativePrompt ?? model.defaults.negativePrompt ?? ''
     const call: PipelineCall = {
       ...row.options(spec),
       prompt: spec.prompt,
-      negativePrompt: spec.negativePrompt ?? '',
+      negativePrompt,
       ...(image ? { image, fit: spec.fit ?? 'stretch' } : {}),
       width: spec.width,
       height: spec.height,
@@ -500,7 +502,7 @@ export async function renderClip(
       settings: {
         ...output.settings,
         prompt: spec.prompt,
-        negativePrompt: spec.negativePrompt ?? '',
+        negativePrompt,
         camera: spec.camera ?? null,
       },
       plan: { chosen: choice.plan, final: output.plan, reason: choice.reason, events: planEvents },
