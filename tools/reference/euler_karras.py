@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Reference runs of diffusers' EulerDiscreteScheduler with Karras sigmas and no sigma_min /
-sigma_max in its config (an SD1.5 / AnimateDiff config with use_karras_sigmas=True): diffusers
-then takes the Karras ends from the interpolated training sigmas (in_sigmas[-1], in_sigmas[0]).
+"""Reference runs of diffusers' EulerDiscreteScheduler where its sigma schedule is easy to get
+wrong: Karras sigmas with no sigma_min / sigma_max in the config (an SD1.5 / AnimateDiff config
+with use_karras_sigmas=True), where diffusers takes the Karras ends from the interpolated
+training sigmas (in_sigmas[-1], in_sigmas[0]); and interpolation_type='log_linear'.
 
     export PYTHONPATH=<diffusers checkout>/src
     python tools/reference/euler_karras.py
@@ -34,6 +35,14 @@ CASES = [
         ),
         "EulerDiscreteScheduler(AnimateDiff linear betas, leading, steps_offset 1, use_karras_sigmas=True), no range",
         20,
+    ),
+    # log-linear sigmas: n + 1 of them, largest first, and diffusers keeps them all (the last step
+    # ends at the smallest training sigma; the final 0 appended after it is never reached)
+    (
+        "euler_log_linear_sd15_10",
+        lambda: EulerDiscreteScheduler(**SD15_BETAS, interpolation_type="log_linear"),
+        "EulerDiscreteScheduler(SD1.5 betas, interpolation_type='log_linear')",
+        10,
     ),
 ]
 

@@ -4,7 +4,7 @@
 import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
 import type { StepArgs, StepResult } from './common'
 import { alphasCumprodF32, betaDefaults, betasF32, f32, SigmaScheduler } from './common'
-import { karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
+import { karrasSigmas, npArange, npInterp, npLinspace, out, torchLinspaceF32 } from './common'
 import { readConfig, rescaleZeroTerminalSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
 import { SchedulerConfigError, sigmaToT, SPACINGS } from './common'
 
@@ -89,17 +89,18 @@ abstract class EulerBase extends SigmaScheduler<EulerConfig> {
     const logSigmas = train.map((s) => f32(Math.log(s)))
     const idx = Array.from(train, (_, i) => i)
     let sigmas: number[]
-    // the sigmas in diffusers' own order (Karras reads its ends from it): interpolated at the
-    // timesteps, largest first; log-linear ascends from the smallest
+    // the sigmas in diffusers' own order, largest first (Karras reads its ends from it):
+    // interpolated at the timesteps; or log-linear, torch.linspace(log sigma_max, log sigma_min,
+    // n + 1).exp() in float32, all n + 1 kept (the last step ends at the smallest training
+    // sigma, and the final sigma appended after it is never reached, as in diffusers)
     let inSigmas: number[]
     if (c.interpolation_type === 'linear') {
       sigmas = timesteps.map((t) => npInterp(t, idx, train))
       inSigmas = sigmas
     } else {
-      inSigmas = npLinspace(Math.log(train[train.length - 1]!), Math.log(train[0]!), n + 1).map(
-        Math.exp,
-      )
-      sigmas = [...inSigmas].reverse().slice(0, n)
+      const logs = torchLinspaceF32(logSigmas[logSigmas.length - 1]!, logSigmas[0]!, n + 1)
+      inSigmas = Array.from(logs, (v) => f32(Math.exp(v)))
+      sigmas = inSigmas
     }
     if (c.use_karras_sigmas) {
       // _convert_to_karras: sigma_min/max from the config, else in_sigmas[-1] and in_sigmas[0]
