@@ -240,6 +240,27 @@ describe('flow scheduler configs we cannot run are refused, naming the key', () 
     expect(F({ shift_terminal: 0.1 })).toThrow(/"shift_terminal" = 0.1 is not supported/)
   })
 
+  it("DPM-Solver's first-order algorithm with a zero final sigma is refused, as diffusers does (it made NaN frames)", () => {
+    const D = (c: object) => engine.DPMSolverMultistepScheduler.fromConfig(c)
+    expect(() => D({ algorithm_type: 'dpmsolver' })).toThrow(
+      /"final_sigmas_type" "zero" does not work with "algorithm_type" "dpmsolver"; use "sigma_min"/,
+    )
+    const s = D({ algorithm_type: 'dpmsolver', final_sigmas_type: 'sigma_min' })
+    s.setTimesteps(6)
+    let x = engine.floatTensor(
+      Float32Array.from({ length: 8 }, (_, i) => i / 4 - 1),
+      [8],
+    )
+    for (const t of s.timesteps) {
+      const eps = engine.floatTensor(
+        x.data.map((v) => 0.5 * v + 0.1),
+        [8],
+      )
+      x = s.step(eps, t, x).prevSample as typeof x
+    }
+    expect(Array.from(x.data).every(Number.isFinite)).toBe(true)
+  })
+
   it('step() before setTimesteps() says what to call', () => {
     const x = engine.floatTensor(new Float32Array(4), [4])
     expect(() => engine.UniPCMultistepScheduler.fromConfig(wan).step(x, 999, x)).toThrow(

@@ -51,6 +51,11 @@ export class DPMSolverMultistepScheduler extends SigmaScheduler<typeof DEFAULTS>
     })
     if (c.thresholding)
       throw new SchedulerConfigError(`${cls}: thresholding is not supported for latent models`)
+    // as diffusers refuses it: the first-order solver's last step divides by a zero sigma (NaN)
+    if (c.algorithm_type === 'dpmsolver' && c.final_sigmas_type === 'zero')
+      throw new SchedulerConfigError(
+        `${cls}: "final_sigmas_type" "zero" does not work with "algorithm_type" "dpmsolver"; use "sigma_min" (or algorithm_type "dpmsolver++")`,
+      )
     super(cls, c)
     const ac = alphasCumprodF32(betasF32(cls, c))
     if (c.rescale_betas_zero_snr) {
