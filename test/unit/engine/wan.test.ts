@@ -24,6 +24,7 @@ import {
   videoxFunControlCamera,
 } from '../../../src/shared/camera'
 import { UniPCMultistepScheduler } from '../../../src/main/engine/schedulers/unipc'
+import * as engine from '../../../src/main/engine'
 import { PromptTokenizer } from '../../../src/main/engine/tokenizers'
 import { promptClean } from '../../../src/main/engine/tokenizers/prompt-clean'
 import {
@@ -553,6 +554,43 @@ describe.skipIf(skip)('WanFunControlPipeline (Wan-Fun Control-Camera) on a tiny 
     expect(Number.isInteger(tr[1]!.feeds['timestep']!.data[0])).toBe(false)
   })
 })
+
+describe.skipIf(skip)(
+  'Wan image-to-video with more UniPC steps than its timesteps hold apart',
+  () => {
+    it('is refused before any work, naming the most steps that run (it failed at the last step)', async () => {
+      const dir = writeWanFolder(fresh(), { kind: 'i2v', tokenizerFrom: t5Tok })
+      const { runtime, calls } = spyRuntime()
+      const { model, sessions } = open(dir, runtime)
+      const call = (steps: number, scheduler?: string) =>
+        sessions.job(() =>
+          new WanImageToVideoPipeline(model, sessions).call({
+            prompt: 'a fox',
+            image,
+            numFrames: 5,
+            width: 32,
+            height: 32,
+            numInferenceSteps: steps,
+            guidanceScale: 5,
+            seed: 5,
+            ...(scheduler ? { scheduler } : {}),
+          }),
+        )
+      // flow shift 3: integer timesteps 999, 999, ... from 334 steps (diffusers' own run fails too)
+      await expect(call(334)).rejects.toThrow(
+        /334 steps repeat the first timestep \(999, 999\) with UniPCMultistepScheduler .* use at most 333 steps, or FlowMatchEulerDiscreteScheduler/,
+      )
+      expect(calls).toHaveLength(0)
+      // text-to-video sets a begin index, and FlowMatchEuler's timesteps are floats: both run
+      const fme = engine.FlowMatchEulerDiscreteScheduler.fromConfig({ shift: 3 })
+      fme.setTimesteps(334)
+      expect(fme.timesteps[0]).not.toBe(fme.timesteps[1])
+      const ok = engine.UniPCMultistepScheduler.fromConfig({ ...model.schedulerConfig })
+      ok.setTimesteps(333)
+      expect(ok.timesteps[0]).not.toBe(ok.timesteps[1])
+    })
+  },
+)
 
 describe.skipIf(skip)('a Wan render without a negative prompt', () => {
   it("uses the model's default one, as the studio does (the CLI without --negative sent '')", async () => {

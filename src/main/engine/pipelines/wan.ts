@@ -20,7 +20,7 @@ import type { ModelSession } from '../runtime/session'
 import { toFloat32 } from '../runtime/session'
 import { PromptTokenizer } from '../tokenizers'
 import { promptClean } from '../tokenizers/prompt-clean'
-import { classifierFreeGuidance, PipelineError, toFramesHWC } from './common'
+import { classifierFreeGuidance, PipelineError, schedulerFromConfig, toFramesHWC } from './common'
 import { CLIP_MEAN, CLIP_STD, toSignedCHW } from './svd-image'
 import { PipelineRun, type Embeddings, type Resolved } from './steps'
 import { tileCount, tiledDecode } from './vae-tiling'
@@ -350,6 +350,31 @@ type ImageConditioning = {
   camera: Float32Array | null
 }
 
+/**
+ * Without a begin index (image-to-video, as diffusers' pipeline runs it), a schedule whose first
+ * timestep repeats (UniPC's integer timesteps from about 201 steps at flow shift 5, 334 at 3)
+ * starts at the second and fails at its last step, in diffusers too: refused before the work,
+ * naming the most steps that run.
+ */
+function refuseRepeatedFirstTimestep(
+  run: PipelineRun,
+  model: ModelFolder,
+  scheduler: string | undefined,
+): void {
+  const repeats = (ts: ArrayLike<number>) => ts.length > 1 && ts[0] === ts[1]
+  if (!repeats(run.scheduler.timesteps)) return
+  let most = run.r.steps - 1
+  for (; most > 1; most--) {
+    const s = schedulerFromConfig(model.schedulerConfig, scheduler)
+    s.setTimesteps(most)
+    if (!repeats(s.timesteps)) break
+  }
+  const ts = run.scheduler.timesteps
+  throw new PipelineError(
+    `${run.r.steps} steps repeat the first timestep (${ts[0]}, ${ts[1]}) with ${run.scheduler.constructor.name} at this flow shift, and image-to-video then runs past its last step (as diffusers does): use at most ${most} steps, or FlowMatchEulerDiscreteScheduler`,
+  )
+}
+
 abstract class WanBase implements VideoPipeline {
   readonly tokenizer: PromptTokenizer
   readonly index: Json
@@ -453,6 +478,7 @@ abstract class WanBase implements VideoPipeline {
     const run = new PipelineRun(model, this.sessions, hooks, o)
     if (this.setBeginIndex)
       (run.scheduler as { setBeginIndex?: (i: number) => void }).setBeginIndex?.(0)
+    else refuseRepeatedFirstTimestep(run, model, o.scheduler)
     const cfg = run.scheduler as unknown as { config?: Json }
     const used = cfg.config?.['flow_shift'] ?? cfg.config?.['shift']
     return { run, flowShift: typeof used === 'number' ? used : shift }
