@@ -8,7 +8,7 @@ import { Tensor } from '../runtime/tensor'
 import type { LatentRgb } from '../pipelines/latent-rgb'
 export { WAN21_LATENT_RGB, type LatentRgb } from '../pipelines/latent-rgb'
 
-/** SD1.5 latent channels -> RGB (rows: channels 0..3; columns: R, G, B), as used by ComfyUI/A1111. */
+/** SD1.5 latent channels -> RGB (rows: channels 0..3; columns: R, G, B), ComfyUI's (comfy/latent_formats.py SD15). */
 export const SD15_LATENT_RGB = [
   [0.3512, 0.2297, 0.3227],
   [0.325, 0.4974, 0.235],
