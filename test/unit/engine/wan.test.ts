@@ -4,10 +4,9 @@
 // test/data/schedulers (tools/reference/flow_schedulers.py), the scheduler itself (replayed
 // against diffusers in flow-schedulers.test.ts). Equality of whole renders with diffusers'
 // WanPipeline / WanImageToVideoPipeline is tools/export/test_export.py's (ExportWan).
-import * as ort from 'onnxruntime-node'
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   ModelFolderError,
@@ -43,6 +42,7 @@ import * as tiny from '../../../src/demo-model/tiny-models'
 import * as wan from '../../../src/demo-model/wan-models'
 import { wanVaeConfig, writeWanFolder } from '../../fixtures/model-folders'
 import { missing, readJson, sharedPath } from './reference'
+import { spyRuntime } from './spy-runtime'
 import { renderClip } from '../../../src/main/engine/jobs/render'
 import { WAN_NEGATIVE_PROMPT } from '../../../src/shared/render'
 
@@ -53,54 +53,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 let n = 0
 const fresh = () => join(tmp, `m${n++}`)
 
-type Call = {
-  component: string
-  feeds: Record<string, { dims: number[]; data: Float32Array | number[] }>
-  outputs: Record<string, { dims: number[]; data: Float32Array }>
-  live: string[]
-}
-
-/** A runtime whose sessions record every run: inputs, outputs, and which sessions were alive. */
-function spyRuntime(): { runtime: Runtime; calls: Call[] } {
-  const calls: Call[] = []
-  const runtime: Runtime = new Runtime({
-    preferCuda: false,
-    createSession: async (path, options) => {
-      const s = await ort.InferenceSession.create(path, options)
-      const component = basename(dirname(path))
-      const run = s.run.bind(s) as (
-        f: Record<string, ort.Tensor>,
-      ) => Promise<Record<string, ort.Tensor>>
-      Object.assign(s, {
-        run: async (feeds: Record<string, ort.Tensor>) => {
-          const live = runtime.liveLabels
-          const out = await run(feeds)
-          const copy = (t: ort.Tensor) => ({
-            dims: [...t.dims],
-            data:
-              t.type === 'int64'
-                ? Array.from(t.data as BigInt64Array, Number)
-                : Float32Array.from(t.data as Float32Array),
-          })
-          calls.push({
-            component,
-            live,
-            feeds: Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, copy(t)])),
-            outputs: Object.fromEntries(
-              Object.entries(out).map(([k, t]) => [
-                k,
-                copy(t) as { dims: number[]; data: Float32Array },
-              ]),
-            ),
-          })
-          return out
-        },
-      })
-      return s
-    },
-  })
-  return { runtime, calls }
-}
 
 function open(dir: string, runtime: Runtime, plan: MemoryPlan = 'offload') {
   const model = openModelFolder(dir)
