@@ -1,6 +1,8 @@
 // Undo/redo for the project document: every edit is a new document; edits that share a merge
-// key within 500 ms (dragging a keyframe, scrubbing a slider) become one undo step, as the
-// three.js editor merges repeated edits to one object.
+// key within 500 ms (typing in a field, scrubbing a slider) become one undo step, as the
+// three.js editor merges repeated edits to one object. A gesture (a drag from pointer down to
+// pointer up) has its own key: all of it is one step however long it pauses, and the next drag
+// is another step however soon it starts.
 
 export type History<T> = {
   past: T[]
@@ -27,6 +29,13 @@ export type HistoryAction<T> =
 
 const MERGE_MS = 500
 const LIMIT = 200
+const GESTURE = 'gesture:'
+
+let gestures = 0
+/** A new gesture's merge key: call it on pointer down, pass it with every edit until pointer up. */
+export function gestureKey(what: string): string {
+  return `${GESTURE}${++gestures}:${what}`
+}
 
 export function historyReducer<T>(h: History<T>, a: HistoryAction<T>): History<T> {
   switch (a.type) {
@@ -35,7 +44,9 @@ export function historyReducer<T>(h: History<T>, a: HistoryAction<T>): History<T
       if (next === h.present) return h
       const now = a.now ?? Date.now()
       const merge =
-        a.mergeKey !== undefined && a.mergeKey === h.lastKey && now - h.lastAt < MERGE_MS
+        a.mergeKey !== undefined &&
+        a.mergeKey === h.lastKey &&
+        (a.mergeKey.startsWith(GESTURE) || now - h.lastAt < MERGE_MS)
       return {
         past: merge ? h.past : [...h.past, h.present].slice(-LIMIT),
         present: next,

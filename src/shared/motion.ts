@@ -73,10 +73,18 @@ export function mapMotion(m: MotionModelFacts, value: number): MotionValue {
     case 'motion_scale':
       return { kind, motionScale: v * 2 }
     case 'camera_scale':
-      return { kind, cameraScale: v * 2 }
+      return { kind, cameraScale: cameraTravel(kind, v) }
     default:
       return { kind: 'none' }
   }
+}
+
+/**
+ * How far the rendered camera travels along the drawn path for a slider value: x0 to x2 where
+ * the slider drives the camera (`camera_scale`), else the path as drawn.
+ */
+export function cameraTravel(kind: MotionControlInfo['kind'], value: number): number {
+  return kind === 'camera_scale' ? Math.min(1, Math.max(0, value)) * 2 : 1
 }
 
 /** The words under the slider for a value. */

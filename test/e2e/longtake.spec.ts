@@ -83,21 +83,40 @@ test('prompt keyframes on the timeline: add, edit, drag, undo; a 48-frame take r
   await page.getByTestId('add-prompt-key').click()
   await expect(page.getByTestId('prompt-key')).toHaveCount(2)
   await page.getByTestId('prompt-key-text').fill('the sea at sunrise')
+  // the frame commits on Enter: typing "44" never visits frame 4
   await page.getByTestId('prompt-key-frame').fill('44')
+  await expect(page.getByTestId('prompt-key').nth(1)).not.toHaveAttribute('data-frame', '43')
+  await page.getByTestId('prompt-key-frame').press('Enter')
   await expect(page.getByTestId('prompt-key').nth(1)).toHaveAttribute('data-frame', '43')
 
-  // drag the first key along the track
+  // drag the first key along the track, resting half-way (one drag is one undo step)
   const key = page.getByTestId('prompt-key').first()
-  const kb = (await key.boundingBox())!
   const track = (await page.getByTestId('timeline-track').boundingBox())!
-  await page.mouse.move(kb.x + kb.width / 2, kb.y + kb.height / 2)
-  await page.mouse.down()
-  await page.mouse.move(track.x + (track.width * 15) / 47, kb.y + kb.height / 2, { steps: 5 })
-  await page.mouse.up()
+  const dragKeyTo = async (frame: number, rest = false) => {
+    const kb = (await key.boundingBox())!
+    const y = kb.y + kb.height / 2
+    await page.mouse.move(kb.x + kb.width / 2, y)
+    await page.mouse.down()
+    const to = track.x + (track.width * frame) / 47
+    const from = kb.x + kb.width / 2
+    await page.mouse.move((from + to) / 2, y, { steps: 3 })
+    if (rest) await page.waitForTimeout(800)
+    await page.mouse.move(to, y, { steps: 3 })
+    await page.mouse.up()
+  }
+  await dragKeyTo(15, true)
   await expect(key).toHaveAttribute('data-frame', '15')
   await page.screenshot({ path: 'test-results/longtake-prompt-track.png' })
+  await page.locator('body').click({ position: { x: 5, y: 5 } })
+  await page.keyboard.press('Control+z')
+  await expect(key).toHaveAttribute('data-frame', '23')
 
-  // undo the drag, then the second key's frame, text and the key itself
+  // past the other key (frame 44): the drag carries on to where the pointer is, and the
+  // playhead stays (the track's scrubbing never takes over the drag)
+  const playhead = await page.getByTestId('playhead-label').textContent()
+  await dragKeyTo(46)
+  await expect(key).toHaveAttribute('data-frame', '46')
+  await expect(page.getByTestId('playhead-label')).toHaveText(playhead!)
   await page.locator('body').click({ position: { x: 5, y: 5 } })
   await page.keyboard.press('Control+z')
   await expect(key).toHaveAttribute('data-frame', '23')

@@ -189,7 +189,11 @@ test('camera editor: drag a keyframe, the MotionCtrl export follows; undo restor
   const h = handles[handles.length - 1]!
   await page.mouse.move(box.x + h.x, box.y + h.y)
   await page.mouse.down()
-  for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + h.x + i * 6, box.y + h.y - i * 3)
+  for (let i = 1; i <= 10; i++) {
+    await page.mouse.move(box.x + h.x + i * 6, box.y + h.y - i * 3)
+    // a rest mid-drag: still one drag, one undo step
+    if (i === 5) await page.waitForTimeout(800)
+  }
   await page.mouse.up()
   const after = await exportJson()
   expect(after).not.toBe(before)
@@ -257,6 +261,15 @@ test('camera editor: numeric fields edit the selected keyframe in one undo step;
   dup[8]!.forEach((v, i) => expect(v).toBeCloseTo(dup[0]![i]!, 6))
   await page.keyboard.press('Control+z')
   await expect.poll(async () => (await handles()).length).toBe(keyCount)
+  expect(await exportRows()).toBe(before)
+
+  // an edit made with a drop-down keeps the focus there; Ctrl+Z is still the studio's undo
+  await page.mouse.click(box.x + first.x, box.y + first.y)
+  const easing = fields.getByLabel('Easing')
+  await easing.selectOption('hold')
+  expect(await exportRows()).not.toBe(before)
+  await easing.focus()
+  await page.keyboard.press('Control+z')
   expect(await exportRows()).toBe(before)
 })
 

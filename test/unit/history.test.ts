@@ -1,6 +1,11 @@
 // Undo/redo: merged edits, and records (a render finishing) that survive undo and redo.
 import { describe, expect, it } from 'vitest'
-import { createHistory, historyReducer, type HistoryAction } from '../../src/shared/history'
+import {
+  createHistory,
+  gestureKey,
+  historyReducer,
+  type HistoryAction,
+} from '../../src/shared/history'
 
 type Doc = { text: string; clip: string | null }
 const run = (h: ReturnType<typeof createHistory<Doc>>, ...actions: HistoryAction<Doc>[]) =>
@@ -20,6 +25,27 @@ describe('history', () => {
     expect(h.present.text).toBe('')
     h = run(h, { type: 'redo' })
     expect(h.present.text).toBe('ab')
+  })
+
+  it('a drag is one undo step however long it pauses; the next drag is another however soon', () => {
+    let h = createHistory<Doc>({ text: '', clip: null })
+    const first = gestureKey('drag:k1')
+    const edit = (text: string, mergeKey: string, now: number): HistoryAction<Doc> => ({
+      type: 'edit',
+      update: (d) => ({ ...d, text }),
+      mergeKey,
+      now,
+    })
+    // a pause of 2 s in the middle of the drag
+    h = run(h, edit('a', first, 1000), edit('ab', first, 1100), edit('abc', first, 3100))
+    expect(h.past.map((d) => d.text)).toEqual([''])
+    // the same keyframe dragged again 100 ms later
+    const second = gestureKey('drag:k1')
+    expect(second).not.toBe(first)
+    h = run(h, edit('abcd', second, 3200))
+    expect(h.past.map((d) => d.text)).toEqual(['', 'abc'])
+    h = run(h, { type: 'undo' })
+    expect(h.present.text).toBe('abc')
   })
 
   it('a record reaches every state and adds no undo step', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { describeMotion, mapMotion, motionControlFor } from '../../src/shared/motion'
+import { cameraTravel, describeMotion, mapMotion, motionControlFor } from '../../src/shared/motion'
 
 describe('motion-strength mapping, per model kind', () => {
   const svd = { motion: 'motion_bucket_id', camera: 'none' } as const
@@ -34,6 +34,12 @@ describe('motion-strength mapping, per model kind', () => {
   it('MotionCtrl: the camera translation scale', () => {
     expect(mapMotion(motionctrl, 0.25)).toEqual({ kind: 'camera_scale', cameraScale: 0.5 })
     expect(describeMotion(motionctrl, 0.5)).toBe('camera travel x1.00')
+  })
+
+  it("the camera's rendered travel (what the editor's too-fast warning measures): x0..x2 only where the slider drives the camera", () => {
+    expect([0, 0.5, 1].map((v) => cameraTravel('camera_scale', v))).toEqual([0, 1, 2])
+    expect(cameraTravel('motion_bucket_id', 1)).toBe(1)
+    expect(cameraTravel('none', 0)).toBe(1)
   })
 
   it('no motion input: disabled with the reason', () => {

@@ -20,6 +20,7 @@ import {
   withFov,
 } from '../../shared/camera'
 import { contextWindows, resolveContext } from '../../shared/longtake'
+import { cameraTravel } from '../../shared/motion'
 import { PIPELINES } from '../../shared/render'
 import { addShot, deleteShot, moveShot, shownRender, splitShot } from '../../shared/shots'
 import { createClient } from './api/client'
@@ -187,7 +188,7 @@ export function App() {
   const importPoses = async (f: File) => {
     const text = await f.text()
     try {
-      const r = f.name.endsWith('.json')
+      const r = f.name.toLowerCase().endsWith('.json')
         ? importMotionCtrlJson(text, frames)
         : importRealEstate10K(text, frames)
       h.editCamera(() => trajectoryFromPoses(r.poses, frames))
@@ -224,7 +225,9 @@ export function App() {
   })
   const selectedKeyframe = shot.camera.keyframes.find((k) => k.id === selectedKey) ?? null
   // said only where the camera reaches the model (a model without a camera input ignores the path)
-  const fast = model?.camera !== 'none' && maxFrameStep(shot.camera, frames) > 0.3
+  // (the travel the clip renders: the motion slider scales the path on camera models)
+  const travel = model ? cameraTravel(model.motion.kind, shot.settings.motion) : 1
+  const fast = model?.camera !== 'none' && maxFrameStep(shot.camera, frames) * travel > 0.3
   // a zoom an RT model cannot see is said, not silently dropped
   const fovLost = model?.camera === 'motionctrl-rt' ? fovChangeForRT(shot.camera, frames) : null
   // a Plücker camera model (Wan-Fun) sees the path through its lens: its fov and the clip's aspect
@@ -374,10 +377,16 @@ export function App() {
                   ? client.inputUrl(shot.settings.image.id)
                   : null
               }
-              onKeyframeChange={(id, position, rotation) =>
-                h.editCamera((t) => updateKeyframe(t, id, { position, rotation }), `drag:${id}`)
+              onKeyframeChange={(id, position, rotation, gesture) =>
+                h.editCamera((t) => updateKeyframe(t, id, { position, rotation }), gesture)
               }
-              aspect={lens?.aspect}
+              aspect={
+                lens?.aspect ??
+                (model
+                  ? (shot.settings.width ?? model.defaults.width) /
+                    (shot.settings.height ?? model.defaults.height)
+                  : undefined)
+              }
             />
             {/* notes and the selected keyframe's fields stack at the top, warnings at the bottom */}
             <div className="overlays top">

@@ -53,7 +53,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 let n = 0
 const fresh = () => join(tmp, `m${n++}`)
 
-
 function open(dir: string, runtime: Runtime, plan: MemoryPlan = 'offload') {
   const model = openModelFolder(dir)
   const sessions = new ModelSessions(

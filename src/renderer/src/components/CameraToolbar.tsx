@@ -35,10 +35,14 @@ export function CameraToolbar(p: Props) {
   const [presetName, setPresetName] = useState('orbit-left')
   const [presetSpeed, setPresetSpeed] = useState(1)
   const fileInput = useRef<HTMLInputElement>(null)
+  // a MotionCtrl preset picked on a model that has them is not offered on one that has not: the
+  // list then shows (and Apply applies) the first camera move, never the hidden choice
+  const shownPreset =
+    presetName.startsWith(MOTIONCTRL_PREFIX) && !p.motionCtrl ? PRESET_NAMES[0]! : presetName
   return (
     <span className="tools">
       <select
-        value={presetName}
+        value={shownPreset}
         onChange={(e) => setPresetName(e.target.value)}
         data-testid="preset-name"
         className="preset-select"
@@ -71,7 +75,7 @@ export function CameraToolbar(p: Props) {
         testId="preset-speed"
       />
       <SmallButton
-        onClick={() => p.onApplyPreset(presetName, presetSpeed)}
+        onClick={() => p.onApplyPreset(shownPreset, presetSpeed)}
         data-testid="apply-preset"
       >
         Apply

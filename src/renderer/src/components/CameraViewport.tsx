@@ -6,6 +6,7 @@ import * as THREE from 'three'
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js'
 import { TransformControls } from 'three/addons/controls/TransformControls.js'
 import { sampleTrajectory, type Quat, type Trajectory, type Vec3 } from '../../../shared/camera'
+import { gestureKey } from '../../../shared/history'
 
 export type ViewMode = 'perspective' | 'top' | 'side' | 'camera'
 
@@ -20,8 +21,9 @@ type Props = {
   /** Image-to-video: the input image, shown on a plane at the focus distance instead of the box. */
   subjectImage?: string | null
   /** A keyframe moved or turned with the gizmo (called continuously while dragging). */
-  onKeyframeChange: (id: string, position: Vec3, rotation: Quat) => void
-  /** The clip's aspect (width / height) the frustums are drawn with; 16:9 by default. */
+  /** A keyframe moved; `gesture` is the drag's merge key (one undo step per drag). */
+  onKeyframeChange: (id: string, position: Vec3, rotation: Quat, gesture: string) => void
+  /** The clip's aspect (width / height) the frustums are drawn with; 16:9 when no model is known. */
   aspect?: number
 }
 
@@ -103,8 +105,12 @@ export function CameraViewport(p: Props) {
     const gizmo = new TransformControls(editorCam, renderer.domElement)
     gizmo.setSize(0.8)
     scene.add(gizmo.getHelper())
+    // each drag (of the gizmo or of a handle) is one gesture: one undo step
+    let gesture = gestureKey('keyframe')
     gizmo.addEventListener('dragging-changed', (e) => {
-      orbit.enabled = !(e as unknown as { value: boolean }).value
+      const dragging = (e as unknown as { value: boolean }).value
+      orbit.enabled = !dragging
+      if (dragging) gesture = gestureKey('keyframe')
     })
     gizmo.addEventListener('objectChange', () => {
       const obj = gizmo.object
@@ -114,6 +120,7 @@ export function CameraViewport(p: Props) {
         id,
         [obj.position.x, obj.position.y, obj.position.z],
         [obj.quaternion.x, obj.quaternion.y, obj.quaternion.z, obj.quaternion.w],
+        gesture,
       )
     })
     const pathGroup = new THREE.Group()
@@ -151,6 +158,7 @@ export function CameraViewport(p: Props) {
         offset: hit.object.position.clone().sub(hit.point),
         quat: [q.x, q.y, q.z, q.w],
       }
+      gesture = gestureKey('keyframe')
       orbit.enabled = false
       renderer.domElement.setPointerCapture(ev.pointerId)
       ev.stopPropagation()
@@ -161,7 +169,7 @@ export function CameraViewport(p: Props) {
       const pt = new THREE.Vector3()
       if (!raycaster.ray.intersectPlane(drag.plane, pt)) return
       pt.add(drag.offset)
-      props.current.onKeyframeChange(drag.id, [pt.x, pt.y, pt.z], drag.quat)
+      props.current.onKeyframeChange(drag.id, [pt.x, pt.y, pt.z], drag.quat, gesture)
     }
     const onPointerUp = (ev: PointerEvent) => {
       if (!drag) return

@@ -30,6 +30,11 @@ export type NumberFieldProps = {
   className?: string
   title?: string | undefined
   testId?: string
+  /**
+   * false: commit only on Enter or leaving the field, for a value whose in-between states do
+   * something (a keyframe's frame: typing "13" passes frame 1, which another key may hold).
+   */
+  live?: boolean
 }
 
 function format(v: number | undefined, digits: number | undefined): string {
@@ -63,9 +68,13 @@ export function NumberField(p: NumberFieldProps) {
         onChange={(e) => {
           const t = e.target.value
           setText(t)
+          if (p.live === false) return
           if (t.trim() === '' && p.onClear) return p.onClear()
           const v = parseNumberField(t, p)
           if (v !== null && v !== p.value) p.onCommit(v)
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && p.live === false) e.currentTarget.blur()
         }}
         onBlur={() => {
           const v = text.trim() === '' && p.onClear ? null : leaveNumberField(text, shown, p)

@@ -81,6 +81,8 @@ export function KeyframeFields({ keyframe: k, trajectory, frames, onChange }: Pr
           className="numfield"
           {...{ label, value, step, min, max, digits }}
           onCommit={commit}
+          // a frame commits on Enter or leaving the field: "13" must not visit frame 1 first
+          live={label !== 'Frame'}
         />
       ))}
       <label className="numfield">

@@ -8,6 +8,9 @@ import {
 } from '../../../shared/longtake'
 import { NumberField } from './Fields'
 import { SmallButton } from './SmallButton'
+import { gestureKey } from '../../../shared/history'
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** The prompt track: keys where a new prompt takes over (prompt travel), when the model has it. */
 export type PromptTrack = {
@@ -49,6 +52,8 @@ export function Timeline({
   const [selectedPrompt, setSelectedPrompt] = useState<string | null>(null)
   const scroller = useRef<HTMLDivElement>(null)
   const trackRef = useRef<HTMLDivElement>(null)
+  // the prompt key being dragged: one undo step from pointer down to up
+  const promptDrag = useRef<string>('')
   // keys past the clip's end (the frame count went down) stay in the shot but are not drawn:
   // the render leaves them out, and the controls say so
   const allKeys = prompts?.keys ?? []
@@ -113,6 +118,7 @@ export function Timeline({
               min={2}
               max={frames}
               testId="prompt-key-frame"
+              live={false}
               onCommit={(v) => {
                 const f = v - 1
                 const next = updatePromptKey(prompts.keys, selected.id, { frame: f }, frames)
@@ -231,7 +237,9 @@ export function Timeline({
               >
                 {prompts.base || '(prompt)'}
               </span>
-              {keys.map((k) => (
+              {/* in a fixed order, not the keys' frame order: a key dragged past another must
+                  not move in the page, which would end its pointer capture mid-drag */}
+              {[...keys].sort(byId).map((k) => (
                 <span
                   key={k.id}
                   className={`prompt-key${k.id === selectedPrompt ? ' selected' : ''}`}
@@ -242,6 +250,7 @@ export function Timeline({
                   onPointerDown={(e) => {
                     e.stopPropagation()
                     ;(e.target as HTMLElement).setPointerCapture?.(e.pointerId)
+                    promptDrag.current = gestureKey(`prompt-drag:${k.id}`)
                     setSelectedPrompt(k.id)
                   }}
                   onPointerMove={(e) => {
@@ -251,7 +260,7 @@ export function Timeline({
                     if (f !== k.frame)
                       prompts.onChange(
                         updatePromptKey(prompts.keys, k.id, { frame: f }, frames),
-                        `prompt-drag:${k.id}`,
+                        promptDrag.current,
                       )
                   }}
                 >

@@ -1,6 +1,9 @@
 // The studio's keyboard: Space plays, arrows step, Ctrl+Z / Ctrl+Shift+Z undo and redo,
-// Ctrl+Enter generates, Delete removes the selected keyframe, Ctrl+D duplicates it. Typing in
-// a field keeps its keys (but Ctrl+Enter still generates).
+// Ctrl+Enter generates, Delete removes the selected keyframe, Ctrl+D duplicates it. A focused
+// control keeps the keys it uses (but Ctrl+Enter still generates): a text field all of them (its
+// own text undo included); a drop-down, checkbox or slider its arrows and Space, while Ctrl+Z
+// there is the studio's undo (they have no undo of their own, and focus stays on them after
+// the edit they made).
 import { useEffect, useRef } from 'react'
 
 export type Shortcuts = {
@@ -13,6 +16,9 @@ export type Shortcuts = {
   duplicateKeyframe(): void
 }
 
+/** Inputs without text, so without a text undo of their own. */
+const NO_TEXT_UNDO = new Set(['checkbox', 'radio', 'range', 'color', 'file', 'button', 'submit'])
+
 export function useShortcuts(shortcuts: Shortcuts): void {
   // the latest handlers, without re-subscribing on every render
   const ref = useRef(shortcuts)
@@ -20,19 +26,23 @@ export function useShortcuts(shortcuts: Shortcuts): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const s = ref.current
+      const t = e.target
       const typing =
-        e.target instanceof HTMLInputElement ||
-        e.target instanceof HTMLTextAreaElement ||
-        e.target instanceof HTMLSelectElement
+        t instanceof HTMLInputElement ||
+        t instanceof HTMLTextAreaElement ||
+        t instanceof HTMLSelectElement
+      const editsText =
+        t instanceof HTMLTextAreaElement ||
+        (t instanceof HTMLInputElement && !NO_TEXT_UNDO.has(t.type))
       const mod = e.ctrlKey || e.metaKey
       if (mod && e.key.toLowerCase() === 'z') {
-        if (typing) return
+        if (editsText) return
         e.preventDefault()
         if (e.shiftKey) s.redo()
         else s.undo()
       } else if (e.ctrlKey && !e.metaKey && e.key.toLowerCase() === 'y') {
         // Windows' and Linux's other redo
-        if (typing) return
+        if (editsText) return
         e.preventDefault()
         s.redo()
       } else if (mod && e.key === 'Enter') {
