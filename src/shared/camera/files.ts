@@ -160,7 +160,8 @@ export function exportMotionCtrlJson(poses: CameraPose[]): string {
 /** RealEstate10K / CameraCtrl txt: a URL line, then `timestamp fx fy cx cy 0 0 + 12 numbers` per frame. */
 export function importRealEstate10K(text: string, frames: number): ImportResult {
   const lines = text.split(/\r?\n/)
-  if (lines.length === 0 || !lines[0]!.trim())
+  // (a blank first line is a URL line left empty, as VideoX-Fun's shipped camera files have)
+  if (!text.trim())
     throw new PoseFileError('line 1: expected the video URL line first; the file is empty', 1)
   const warnings: string[] = []
   // some files come without their URL line: a first line of 19 numbers is a camera line
@@ -171,7 +172,9 @@ export function importRealEstate10K(text: string, frames: number): ImportResult 
   })()
   if (firstIsCamera) warnings.push('the file has no URL line; line 1 was read as the first camera')
   const poses: CameraPose[] = []
-  const seen = new Set<string>()
+  // the lines are the frames in file order, as CameraCtrl and VideoX-Fun read them; timestamps
+  // that do not increase (VideoX-Fun's files write 0 on every line) are said, not refused
+  const stamps: number[] = []
   for (let i = firstIsCamera ? 0 : 1; i < lines.length; i++) {
     const line = lines[i]!.trim()
     if (!line) continue
@@ -189,9 +192,7 @@ export function importRealEstate10K(text: string, frames: number): ImportResult 
         `line ${ln}: value ${bad + 1} ("${parts[bad]}") is not a finite number`,
         ln,
       )
-    if (seen.has(parts[0]!))
-      throw new PoseFileError(`line ${ln}: timestamp ${parts[0]} repeats an earlier frame`, ln)
-    seen.add(parts[0]!)
+    stamps.push(nums[0]!)
     const fy = nums[2]!
     if (!(fy > 0) || !(nums[1]! > 0))
       throw new PoseFileError(
@@ -207,6 +208,9 @@ export function importRealEstate10K(text: string, frames: number): ImportResult 
     poses.push(pose)
   }
   if (poses.length === 0) throw new PoseFileError('the file has a URL line but no camera lines', 2)
+  const allSame = stamps.every((s) => s === stamps[0])
+  if (!allSame && stamps.some((s, i) => i > 0 && s <= stamps[i - 1]!))
+    warnings.push("the file's timestamps do not increase; its lines were read in file order")
   let out = poses
   if (poses.length !== frames) {
     warnings.push(`the pose file has ${poses.length} frames; resampled to the clip's ${frames}`)

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -292,6 +294,48 @@ describe('Plücker embedding', () => {
   })
 })
 
+describe('a RealEstate10K file read against its own numbers', () => {
+  // VideoX-Fun's Pan_Left.txt (first 9 rows, test/data/wan-camera.json): each camera line is
+  // timestamp fx fy cx cy 0 0 and a row-major OpenCV world-to-camera [R | t]. Expected values are
+  // computed here from the file with plain matrix algebra, not with the app's conversions
+  // (a column or axis slip made in both export and import would pass a round trip).
+  const data = JSON.parse(
+    readFileSync(resolve(__dirname, '../../data/wan-camera.json'), 'utf8'),
+  ) as { camera: { rows: number[][] }[] }
+  const rows = data.camera[0]!.rows
+  // as VideoX-Fun ships it: a blank URL line, and timestamp 0 on every line (both were refused)
+  const text = ['', ...rows.map((r) => r.join(' '))].join('\n')
+  const rotate = (q: Quat, v: Vec3): Vec3 => {
+    const [x, y, z, w] = q
+    const p: Quat = [v[0], v[1], v[2], 0]
+    const r = qMul(qMul([x, y, z, w], p), [-x, -y, -z, w])
+    return [r[0], r[1], r[2]]
+  }
+  it('puts each camera at -R^T t, looking along R row 3 with up -R row 2, with fov 2 atan(1 / 2fy)', () => {
+    const { poses, warnings } = importRealEstate10K(text, rows.length)
+    expect(warnings).toEqual([])
+    expect(poses).toHaveLength(rows.length)
+    rows.forEach((row, i) => {
+      const m = row.slice(7)
+      const R = [0, 1, 2].map((r) => m.slice(r * 4, r * 4 + 3))
+      const t = [m[3]!, m[7]!, m[11]!]
+      const centre = [0, 1, 2].map(
+        (c) => -(R[0]![c]! * t[0]! + R[1]![c]! * t[1]! + R[2]![c]! * t[2]!),
+      )
+      const p = poses[i]!
+      p.position.forEach((v, k) => expect(v).toBeCloseTo(centre[k]!, 9))
+      // three.js looks down its -z and has +y up; OpenCV looks along +z with y down
+      rotate(p.rotation, [0, 0, -1]).forEach((v, k) => expect(v).toBeCloseTo(R[2]![k]!, 9))
+      rotate(p.rotation, [0, 1, 0]).forEach((v, k) => expect(v).toBeCloseTo(-R[1]![k]!, 9))
+      expect(p.fov).toBeCloseTo((2 * Math.atan(1 / (2 * row[2]!)) * 180) / Math.PI, 9)
+    })
+    // the file pans left: the camera slides towards -x, looking ahead the whole way
+    const xs = poses.map((p) => p.position[0])
+    expect(xs.at(-1)!).toBeLessThan(xs[0]! - 0.1)
+    xs.slice(1).forEach((x, i) => expect(x).toBeLessThan(xs[i]!))
+  })
+})
+
 describe('pose files', () => {
   it('MotionCtrl JSON round-trips (resampled to N) within 1e-6', () => {
     fc.assert(
@@ -410,7 +454,6 @@ describe('pose files', () => {
       `${good[0]}\n0 0.5 0.5 0.5 0.5 0 0 1 0 0 0 0 3 0 0 0 0 1 0\n`,
       /line 2: the rotation is not orthonormal/,
     ],
-    ['a repeated timestamp', `${good[0]}\n${good[1]}\n${good[1]}\n`, /line 3: timestamp 0 repeats/],
     [
       'a zero focal length',
       `${good[0]}\n0 0 0.5 0.5 0.5 0 0 1 0 0 0 0 1 0 0 0 0 1 0\n`,
@@ -422,6 +465,18 @@ describe('pose files', () => {
       expect(() => importRealEstate10K(text, 3)).toThrow(msg)
     })
   }
+
+  it('reads the lines in file order where timestamps do not increase, and says so', () => {
+    const [url, a, b, c] = good
+    const swapped = [url, a, c!.replace(/^\S+/, '1'), b!.replace(/^\S+/, '1')].join('\n')
+    const r = importRealEstate10K(swapped, 3)
+    expect(r.warnings).toEqual([
+      "the file's timestamps do not increase; its lines were read in file order",
+    ])
+    // line 3 (the pan's last pose) is frame 1
+    const last = importRealEstate10K(good.join('\n'), 3).poses[2]!
+    r.poses[1]!.position.forEach((v, k) => expect(v).toBeCloseTo(last.position[k]!, 12))
+  })
 
   it('keeps the multiplication helpers honest', () => {
     const q = qMul(qFromAxisAngle([0, 1, 0], 0.3), qFromAxisAngle([0, 1, 0], 0.2))
