@@ -11,8 +11,12 @@ import {
   resizeCropRegionForGrid,
   rotaryEmbeddings3d,
   Runtime,
+  Tensor,
 } from '../../../src/main/engine'
-import { schedulerFromConfig } from '../../../src/main/engine/pipelines/common'
+import {
+  classifierFreeGuidance,
+  schedulerFromConfig,
+} from '../../../src/main/engine/pipelines/common'
 import { missing, num, readJson, readNpy, sharedPath } from './reference'
 import { readPng } from './png'
 
@@ -106,6 +110,63 @@ describe.skipIf(skip)('CogVideoXPipeline vs diffusers (cogvideox-tiny)', () => {
       ).toBeLessThanOrEqual(1)
     }
     expect(runtime.liveSessions).toBe(0)
+  })
+})
+
+describe.skipIf(skip)('CogVideoX with use_dynamic_cfg (cogvideox-tiny)', () => {
+  it('guides each step with the dynamic scale at its timestep, not the constant one', async () => {
+    const meta = readJson<{
+      prompt: string
+      seed: number
+      num_inference_steps: number
+      guidance_scale: number
+      num_frames: number
+      width: number
+      height: number
+    }>(`${dir}/reference/meta.json`)
+    const model = openModelFolder(dir)
+    const runtime = new Runtime({ preferCuda: false })
+    const sessions = new ModelSessions(
+      runtime,
+      Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])),
+      'offload',
+    )
+    const traced = new Map<string, Float32Array>()
+    await sessions.job(() =>
+      new CogVideoXPipeline(model, sessions).call(
+        {
+          prompt: meta.prompt,
+          seed: meta.seed,
+          numInferenceSteps: meta.num_inference_steps,
+          guidanceScale: meta.guidance_scale,
+          numFrames: meta.num_frames,
+          width: meta.width,
+          height: meta.height,
+          useDynamicCfg: true,
+        },
+        { onTrace: (name, data) => traced.set(name, Float32Array.from(data)) },
+      ),
+    )
+    // step 0 by hand: CFG at the dynamic scale, then the folder's scheduler from the noise
+    const N = meta.num_inference_steps
+    const sched = schedulerFromConfig(model.schedulerConfig)
+    sched.setTimesteps(N)
+    const t0 = sched.timesteps[0]!
+    const g = dynamicGuidance(meta.guidance_scale, t0, N)
+    expect(Math.abs(g - meta.guidance_scale)).toBeGreaterThan(0.1)
+    const out = traced.get('step0_transformer_out')!
+    const noise = traced.get('init_noise')!
+    const dims = [noise.length]
+    const step = (scale: number) => {
+      const s = schedulerFromConfig(model.schedulerConfig)
+      s.setTimesteps(N)
+      const eps = classifierFreeGuidance(out, scale)
+      return s.step(new Tensor('float32', eps, dims), t0, new Tensor('float32', noise, dims))
+        .prevSample.data as Float32Array
+    }
+    const after = traced.get('step0_latents_after')!
+    expect(maxAbs(after, step(g))).toBe(0)
+    expect(maxAbs(after, step(meta.guidance_scale))).toBeGreaterThan(1e-4)
   })
 })
 
