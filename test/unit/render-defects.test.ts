@@ -114,6 +114,26 @@ describe.skipIf(skip)('render path regressions on the reference models', () => {
     expect(toSvd.negativePrompt).toBe(shot.settings.negativePrompt)
   })
 
+  it('it/s and ETA count from before the first step (they counted from after it: 332889 it/s, ETA 0:00)', async () => {
+    const seen: { step: number; itPerSec: number | null }[] = []
+    await renderClip(
+      {
+        model: ref('animatediff-tiny'),
+        prompt: 'waves',
+        frames: 6,
+        steps: 3,
+        seed: 1,
+        out: out('progress.gif'),
+      },
+      { runtime: new Runtime({ preferCuda: false }) },
+      { onProgress: (p) => p.stage === 'denoise' && seen.push(p) },
+    )
+    expect(seen.map((p) => p.step)).toEqual([0, 1, 2, 3])
+    expect(seen[0]!.itPerSec).toBeNull()
+    // a step of the tiny UNet takes milliseconds: far fewer than 10000 steps a second
+    for (const p of seen.slice(1)) expect(p.itPerSec!).toBeLessThan(1e4)
+  })
+
   it('minimal runs batch-1 guidance in every pipeline, and SVD decodes in small chunks', async () => {
     const { runtime, calls } = recordingRuntime()
     await renderClip(

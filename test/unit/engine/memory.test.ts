@@ -10,6 +10,7 @@ import {
   AnimateDiffPipeline,
   CancelledError,
   choosePlan,
+  isOutOfMemoryError,
   ModelSessions,
   openModelFolder,
   Runtime,
@@ -226,6 +227,34 @@ describe.skipIf(skip)('memory plans', () => {
     await expect(sessions.job(() => pipe.call(opts))).rejects.toThrow(
       /out of memory in denoise under every memory plan \(offload, minimal\)/,
     )
+    expect(runtime.liveSessions).toBe(0)
+  })
+
+  it("an encoder's failure in decode is not out of memory: no plan walk, whatever its message says", async () => {
+    expect(
+      isOutOfMemoryError(
+        new Error('ffmpeg failed (exit 1): /home/me/Living Room/clip.mp4: No space left on device'),
+      ),
+    ).toBe(false)
+    expect(isOutOfMemoryError(new Error('[E:onnxruntime] OOM while allocating 4 GiB'))).toBe(true)
+    const { runtime, sessions } = setup('resident')
+    const media = Object.assign(
+      new Error('ffmpeg failed: Cannot allocate memory (out of memory)'),
+      {
+        name: 'MediaError',
+      },
+    )
+    let calls = 0
+    await expect(
+      sessions.job(() =>
+        sessions.stage('decode', async () => {
+          calls++
+          throw media
+        }),
+      ),
+    ).rejects.toBe(media)
+    expect(calls).toBe(1)
+    expect(sessions.events).toEqual([])
     expect(runtime.liveSessions).toBe(0)
   })
 

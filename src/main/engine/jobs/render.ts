@@ -271,7 +271,8 @@ function cameraInput(
 function progressReporter(onProgress?: (p: JobProgress) => void): (p: StageProgress) => void {
   let denoiseStart = 0
   return (p) => {
-    if (p.stage === 'denoise' && !denoiseStart) denoiseStart = performance.now()
+    // step 0 comes before the first step runs (again after an out-of-memory retry)
+    if (p.stage === 'denoise' && (p.step === 0 || !denoiseStart)) denoiseStart = performance.now()
     let itPerSec: number | null = null
     let etaS: number | null = null
     if (p.stage === 'denoise' && p.step > 0) {

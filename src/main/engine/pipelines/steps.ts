@@ -229,6 +229,9 @@ export class PipelineRun {
           this.cancelled()
           const t = scheduler.timesteps[i]!
           const s = await this.sessions.get(componentAt(t, i))
+          // the clock for it/s and ETA starts here, with the denoiser loaded (not at step 1)
+          if (i === 0)
+            hooks.onProgress?.({ stage: 'denoise', step: 0, steps: scheduler.timesteps.length })
           const noisePred = await o.predict(s, x, t, i)
           x = scheduler.step(floatTensor(noisePred, dims), t, floatTensor(x, dims), {
             generator,

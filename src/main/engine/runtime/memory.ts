@@ -225,7 +225,9 @@ export class ModelSessions {
       try {
         return await fn()
       } catch (err) {
-        if (!isOutOfMemoryError(err)) throw err
+        // the encoder's failure (ffmpeg, while frames stream into it) is not the plan's: a
+        // smaller plan would not help, and its message may mention memory
+        if (!isOutOfMemoryError(err) || (err as Error).name === 'MediaError') throw err
         tried.push(this.plan)
         await this.releaseAll()
         await this.releaseOthers?.()

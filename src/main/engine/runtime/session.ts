@@ -45,8 +45,12 @@ export class SessionError extends Error {
 /** ORT's messages for allocation failures on CUDA (BFC arena, cudaMalloc), DirectML, CoreML and the CPU. */
 export function isOutOfMemoryError(err: unknown): boolean {
   const text = err instanceof Error ? err.message : String(err)
-  return /out of memory|Failed to allocate memory|BFCArena|cudaErrorMemoryAllocation|CUDNN_STATUS_ALLOC_FAILED|bad_alloc|OOM|E_OUTOFMEMORY|0x8007000E|DXGI_ERROR_DEVICE_REMOVED|insufficient memory/i.test(
-    text,
+  // case matters for OOM, and only as a word: a path such as "Living Room/clip.mp4" in an
+  // ffmpeg error is not one
+  return (
+    /out of memory|Failed to allocate memory|BFCArena|cudaErrorMemoryAllocation|CUDNN_STATUS_ALLOC_FAILED|bad_alloc|E_OUTOFMEMORY|0x8007000E|DXGI_ERROR_DEVICE_REMOVED|insufficient memory/i.test(
+      text,
+    ) || /\bOOM\b/.test(text)
   )
 }
 
