@@ -15,7 +15,11 @@ if (args[0] !== 'render' && args[0] !== '--help' && args[0] !== '-h') {
   console.error('usage: dolly render [options]   (dolly render --help)')
   process.exit(2) // 2: unknown command, same code as the CLI's other usage errors
 }
+// `npm run render -- ...` runs this in the project's folder; the paths the person typed are
+// relative to where they ran npm (INIT_CWD), as they would be for `dolly render ...`
+if (process.env.npm_lifecycle_event === 'render' && process.env.INIT_CWD)
+  process.chdir(process.env.INIT_CWD)
 const { main } = await import(pathToFileURL(cli).href)
-// the CLI's own exit code (0 done, 1 render failed, 2 usage or input image, 3 model refused,
+// the CLI's own exit code (0 done, 1 render failed, 2 usage, a setting or input the model cannot take, 3 model refused,
 // 4 export failed, 130 cancelled; see src/main/cli/index.ts)
 process.exit(await main(args))

@@ -7,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   utimesSync,
@@ -159,5 +160,63 @@ describe.skipIf(!built)('dolly render: temp files', () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/note: removed 1 temp file that an interrupted run left/)
     expect(readdirSync(dir)).toEqual(['clip.webm'])
+  })
+})
+
+describe.skipIf(!built)('dolly render: what a careless command gets told', () => {
+  it('an empty number is refused, not read as 0 (--seed "$SEED" with SEED unset)', () => {
+    for (const opt of ['--seed', '--guidance', '--quality']) {
+      const r = render(['--prompt', 'x', opt, '', '--out', join(tmp, 'e.gif')])
+      expect(r.code, opt).toBe(2)
+      expect(r.stderr).toContain(`${opt} needs a number; it was given an empty value`)
+    }
+  })
+
+  it('a mistyped preset names the unknown move and the known ones; a missing pose file says so', () => {
+    let r = render(['--prompt', 'x', '--camera', 'pan-left+zom-in', '--out', join(tmp, 'c.gif')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /--camera "pan-left\+zom-in": unknown camera preset "zom-in"; known presets: .*pan-left/,
+    )
+    r = render(['--prompt', 'x', '--camera', 'moves/orbit.json', '--out', join(tmp, 'c.gif')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--camera "moves/orbit.json": no such pose file')
+    r = render(['--prompt', 'x', '--speed', '2', '--out', join(tmp, 'c.gif')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--speed sets a preset camera move: give one with --camera')
+  })
+
+  it('a setting the model cannot take is a usage error (exit 2), before any step', () => {
+    const r = render(['--prompt', 'x', '--width', '100', '--out', join(tmp, 's.gif')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/width and height must be multiples of 8, got 100x256/)
+    expect(r.stderr).not.toMatch(/denoise/)
+  })
+
+  it("a scheduler of another family is refused (it rendered, AnimateDiff with Wan's sampler)", () => {
+    const r = render([
+      ...['--prompt', 'x', '--scheduler', 'FlowMatchEulerDiscreteScheduler'],
+      ...['--out', join(tmp, 'f.gif')],
+    ])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /AnimateDiff runs DDIMScheduler or .*LCMScheduler; the scheduler "FlowMatchEulerDiscreteScheduler" is for other models/,
+    )
+  })
+
+  it('--loop -1 writes a GIF that plays once (it was refused), and an image on a text model is said to be unused', () => {
+    const out = join(tmp, 'once.gif')
+    const image = resolve(root, '../shared/fixtures/images/chelsea.png')
+    const r = render([
+      ...['--prompt', 'x', '--frames', '2', '--steps', '1', '--loop', '-1'],
+      ...(existsSync(image) ? ['--image', image] : []),
+      ...['--out', out],
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    if (existsSync(image))
+      expect(r.stderr).toContain('makes a clip from text; the image is not used')
+    // a GIF without the NETSCAPE looping block plays once
+    const bytes = readFileSync(out)
+    expect(bytes.includes(Buffer.from('NETSCAPE2.0'))).toBe(false)
   })
 })

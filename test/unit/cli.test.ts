@@ -216,13 +216,13 @@ describe.skipIf(notBuilt)('dolly render with the demo model', () => {
     expect(r.stderr).toMatch(/--out is required/)
     expect(
       render(['--prompt', 'x', '--out', join(tmp, 'a.mp4'), '--camera', 'spin']).stderr,
-    ).toMatch(/--camera "spin" is neither a preset name nor an existing pose file/)
+    ).toMatch(/--camera "spin": unknown camera preset "spin"; known presets: static, pan-left/)
     expect(render(['--prompt', 'x', '--out', join(tmp, 'a.mp4'), '--frames', '0']).stderr).toMatch(
       /--frames must be an integer from 1/,
     )
     expect(
       render(['--prompt', 'x', '--out', join(tmp, 'a.mp4'), '--camera', 'motionctrl:Spin']).stderr,
-    ).toMatch(/--camera "motionctrl:Spin" is neither a preset name nor an existing pose file/)
+    ).toMatch(/--camera "motionctrl:Spin": unknown MotionCtrl preset "Spin"; known: L, R/)
     const xyz = render(['--prompt', 'x', '--out', join(tmp, 'a.xyz')])
     expect(xyz.code).toBe(2)
     expect(xyz.stderr).toMatch(/unknown clip format "\.xyz"/)

@@ -14,7 +14,7 @@ import {
 } from '../engine/media/ffmpeg'
 import { ImageInputError } from '../engine/media/image'
 import { ModelFolderError } from '../engine/models/model-folder'
-import { CancelledError } from '../engine/pipelines/common'
+import { CancelledError, SettingsError } from '../engine/pipelines/common'
 import { MEMORY_PLANS, SCHEDULER_NAMES, SchedulerName, type MemoryPlan } from '../../shared/render'
 import { Runtime } from '../engine/runtime/session'
 import { renderClip, type JobProgress, type RenderSpec } from '../engine/jobs/render'
@@ -65,7 +65,7 @@ const HELP = `usage: dolly render [options]
   --fps N             frames per second (default: the model's)
   --out PATH          .mp4, .gif, .webm, or a folder for PNG frames (required)
   --quality Q         0 (best) .. 100 (smallest), default 30
-  --loop N            GIF loops, 0 = forever (default)
+  --loop N            GIF: 0 loops forever (default), -1 plays once, N plays N+1 times
   --plan P            auto (default), resident, offload or minimal
   --dynamic-cfg       CogVideoX: guidance that grows over the steps
   --guidance-2 G      Wan2.2 A14B: the low-noise expert's guidance (default: --guidance)
@@ -156,6 +156,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   }
   const numberOpt = (k: string, min: number, max: number, whole: boolean) => {
     if (opts[k] === undefined) return undefined
+    // Number('') is 0: --seed "$SEED" with SEED unset must not mean seed 0
+    if (!opts[k]!.trim()) throw new UsageError(`--${k} needs a number; it was given an empty value`)
     const n = Number(opts[k])
     if (!(whole ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max)
       throw new UsageError(
@@ -186,7 +188,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   let camera: RenderSpec['camera']
   if (opts['camera']) {
     const c = opts['camera']
-    if (presetExpressionProblem(c) === null) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
+    const presetProblem = presetExpressionProblem(c)
+    if (presetProblem === null) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
     else if (existsSync(c)) {
       try {
         regularFileSize(c, 'the --camera pose file')
@@ -194,9 +197,12 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
         throw new UsageError((err as Error).message)
       }
       camera = { file: resolve(c) }
-    } else
-      throw new UsageError(`--camera "${c}" is neither a preset name nor an existing pose file`)
+    } else if (/[\\/]|\.(json|txt)$/i.test(c))
+      throw new UsageError(`--camera "${c}": no such pose file`)
+    else throw new UsageError(`--camera "${c}": ${presetProblem} (or give a pose file)`)
   }
+  if (opts['speed'] !== undefined && !(camera && 'preset' in camera))
+    throw new UsageError('--speed sets a preset camera move: give one with --camera')
   const model =
     opts['model'] === undefined || opts['model'] === 'demo' ? DEMO_MODEL : resolve(opts['model'])
   const weighting = opts['weighting']
@@ -240,7 +246,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       fps: num('fps', 0.1, 240),
       out: resolve(opts['out']),
       quality: int('quality', 0, 100),
-      loop: int('loop', 0, 65535),
+      loop: int('loop', -1, 65535),
       plan: plan as RenderSpec['plan'],
       ...(promptAt.length ? { promptKeys: promptAt } : {}),
       ...(Object.keys(context).length ? { context } : {}),
@@ -408,7 +414,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`dolly render: ${msg}\n`)
     if (err instanceof ModelFolderError) return EXIT.model
-    if (err instanceof ImageInputError) return EXIT.usage
+    // an input or setting the model cannot take: the person changes the command
+    if (err instanceof ImageInputError || err instanceof SettingsError) return EXIT.usage
     if (err instanceof MediaError) return EXIT.export
     return EXIT.failed
   } finally {

@@ -29,6 +29,7 @@ export {
   framesToUint8,
   CancelledError,
   PipelineError,
+  SettingsError,
   SCHEDULERS,
 } from './pipelines/common'
 export type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './pipelines/types'

@@ -34,7 +34,7 @@ import {
 import { encodeClip, formatFromPath, openClipEncoder, type ClipEncoder } from '../media/ffmpeg'
 import { loadImage } from '../media/image'
 import { memoryModel, openModelFolder, type ModelFolder } from '../models/model-folder'
-import { framesToUint8, PipelineError, throwIfCancelled } from '../pipelines/common'
+import { framesToUint8, PipelineError, SettingsError, throwIfCancelled } from '../pipelines/common'
 import { PIPELINE_REGISTRY } from '../pipelines/registry'
 import type { PipelineCall, PipelineHooks, ResolvedSettings } from '../pipelines/types'
 import type { CameraSpec, RenderSpec } from '../protocol'
@@ -133,7 +133,7 @@ export function cameraPoses(
         : importRealEstate10K(text, frames)
     return r
   } catch (err) {
-    throw new PipelineError(`${spec.file}: ${err instanceof Error ? err.message : err}`)
+    throw new SettingsError(`${spec.file}: ${err instanceof Error ? err.message : err}`)
   }
 }
 
@@ -300,9 +300,11 @@ export async function renderClip(
   const facts = PIPELINES[model.pipeline]
   const row = PIPELINE_REGISTRY[model.pipeline]
   if (facts.input === 'image' && !spec.image)
-    throw new PipelineError(`${model.label} animates an image: give one (--image FILE)`)
+    throw new SettingsError(`${model.label} animates an image: give one (--image FILE)`)
   if (facts.input === 'text' && !spec.prompt)
-    throw new PipelineError(`${model.label} needs a prompt`)
+    throw new SettingsError(`${model.label} needs a prompt`)
+  if (facts.input === 'text' && spec.image)
+    warnings.push(`${model.label} makes a clip from text; the image is not used`)
   const fps = spec.fps ?? model.defaults.fps
   if (format === 'gif' && !Number.isInteger(100 / fps)) {
     warnings.push(

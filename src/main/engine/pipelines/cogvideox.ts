@@ -18,7 +18,7 @@ import { floatTensor, permute } from '../runtime/tensor'
 import { fitAspect, resizeLanczosPil, type RgbImage } from '../media/image'
 import { PromptTokenizer } from '../tokenizers'
 import { toSignedCHW } from './svd-image'
-import { classifierFreeGuidance, PipelineError } from './common'
+import { classifierFreeGuidance, PipelineError, SettingsError } from './common'
 import { guidanceBatch, PipelineRun, type Resolved } from './steps'
 import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from './types'
 
@@ -323,7 +323,7 @@ export class CogVideoXPipeline implements VideoPipeline {
       const fixed = shape[i]
       if (typeof fixed === 'number' && fixed !== want) {
         const hint = what === 'latent frames' ? ` (a clip of ${(fixed - 1) * t + 1} frames)` : ''
-        throw new PipelineError(
+        throw new SettingsError(
           `this ${component} was exported for ${fixed} ${what}${hint}; ${r.width}x${r.height} with ${r.numFrames} frames needs ${want}`,
         )
       }

@@ -35,6 +35,18 @@ export class PipelineError extends Error {
   }
 }
 
+/**
+ * A setting of the request this model cannot take (a size off its grid, more frames than its
+ * window, a scheduler of another family, a missing prompt or image, a malformed pose file): the
+ * person changes it. The CLI exits with its usage code for it.
+ */
+export class SettingsError extends PipelineError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SettingsError'
+  }
+}
+
 export class CancelledError extends Error {
   constructor() {
     super('cancelled')

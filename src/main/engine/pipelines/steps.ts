@@ -12,7 +12,13 @@ import type { ModelSession } from '../runtime/session'
 import { floatTensor, permute } from '../runtime/tensor'
 import type { Scheduler } from '../schedulers/common'
 import type { PromptTokenizer } from '../tokenizers'
-import { PipelineError, schedulerFromConfig, throwIfCancelled, toFramesHWC } from './common'
+import {
+  PipelineError,
+  schedulerFromConfig,
+  SettingsError,
+  throwIfCancelled,
+  toFramesHWC,
+} from './common'
 import type { PipelineCall, PipelineHooks, PipelineOutput, ResolvedSettings } from './types'
 import { tiledDecode } from './vae-tiling'
 
@@ -49,6 +55,10 @@ export class PipelineRun {
       if (call.promptKeys?.length)
         this.warnings.push(`${label} takes one prompt per clip; the prompt keyframes are ignored`)
     }
+    if (call.scheduler && !this.facts.schedulers.includes(call.scheduler as never))
+      throw new SettingsError(
+        `${this.facts.label} runs ${this.facts.schedulers.join(' or ')}; the scheduler "${call.scheduler}" is for other models`,
+      )
     this.scheduler = schedulerFromConfig(model.schedulerConfig, call.scheduler)
     this.scheduler.setTimesteps(this.r.steps)
     this.generator = new TorchGenerator(this.r.seed)
@@ -451,21 +461,21 @@ export function resolveCall(model: ModelFolder, o: PipelineCall): Resolved {
   const m = model.sizeMultiple ?? facts.sizeMultiple
   if (width % m || height % m) {
     const near = (v: number) => Math.max(m, Math.round(v / m) * m)
-    throw new PipelineError(
+    throw new SettingsError(
       `width and height must be multiples of ${m}, got ${width}x${height} (nearest: ${near(width)}x${near(height)})`,
     )
   }
   const k = model.vae.scaleFactor
   const fixed = fixedLatentSize(model)
   if (fixed && (fixed.h * k !== height || fixed.w * k !== width)) {
-    throw new PipelineError(
+    throw new SettingsError(
       `this model's denoiser was exported for ${fixed.w * k}x${fixed.h * k} only; ${width}x${height} is not possible (use ${fixed.w * k}x${fixed.h * k})`,
     )
   }
   if (!Number.isInteger(numFrames) || numFrames < 1)
-    throw new PipelineError(`numFrames must be a positive integer, got ${numFrames}`)
+    throw new SettingsError(`numFrames must be a positive integer, got ${numFrames}`)
   if (model.maxFrames !== null && numFrames > model.maxFrames && !facts.contextWindows) {
-    throw new PipelineError(
+    throw new SettingsError(
       `${model.label} takes at most ${model.maxFrames} frames in one render (its motion window); ${numFrames} were asked for. Render ${model.maxFrames} or fewer, or split the clip into shots`,
     )
   }
@@ -474,12 +484,12 @@ export function resolveCall(model: ModelFolder, o: PipelineCall): Resolved {
     try {
       context = resolveContext(numFrames, model.maxFrames, o.context, o.closedLoop ?? false)
     } catch (err) {
-      throw new PipelineError(`${model.label}: ${err instanceof Error ? err.message : err}`)
+      throw new SettingsError(`${model.label}: ${err instanceof Error ? err.message : err}`)
     }
   }
   if (!Number.isInteger(steps) || steps < 1)
-    throw new PipelineError(`numInferenceSteps must be a positive integer, got ${steps}`)
-  if (!(guidance >= 0)) throw new PipelineError(`the guidance scale must be >= 0, got ${guidance}`)
+    throw new SettingsError(`numInferenceSteps must be a positive integer, got ${steps}`)
+  if (!(guidance >= 0)) throw new SettingsError(`the guidance scale must be >= 0, got ${guidance}`)
   return {
     width,
     height,

@@ -20,7 +20,13 @@ import type { ModelSession } from '../runtime/session'
 import { toFloat32 } from '../runtime/session'
 import { PromptTokenizer } from '../tokenizers'
 import { promptClean } from '../tokenizers/prompt-clean'
-import { classifierFreeGuidance, PipelineError, schedulerFromConfig, toFramesHWC } from './common'
+import {
+  classifierFreeGuidance,
+  PipelineError,
+  schedulerFromConfig,
+  SettingsError,
+  toFramesHWC,
+} from './common'
 import { CLIP_MEAN, CLIP_STD, toSignedCHW } from './svd-image'
 import { PipelineRun, type Embeddings, type Resolved } from './steps'
 import { tileCount, tiledDecode } from './vae-tiling'
@@ -370,7 +376,7 @@ function refuseRepeatedFirstTimestep(
     if (!repeats(s.timesteps)) break
   }
   const ts = run.scheduler.timesteps
-  throw new PipelineError(
+  throw new SettingsError(
     `${run.r.steps} steps repeat the first timestep (${ts[0]}, ${ts[1]}) with ${run.scheduler.constructor.name} at this flow shift, and image-to-video then runs past its last step (as diffusers does): use at most ${most} steps, or FlowMatchEulerDiscreteScheduler`,
   )
 }
