@@ -404,10 +404,14 @@ export const ModelDefaults = z
   .strict()
 export type ModelDefaults = z.infer<typeof ModelDefaults>
 
-/** Negative prompts that are some family's default, not a creator's words. */
-const DEFAULT_NEGATIVE_PROMPTS: ReadonlySet<string> = new Set(
-  PIPELINE_KINDS.map((k) => PIPELINES[k].negativePrompt).filter((p): p is string => !!p),
-)
+/** The studio's negative prompt for a model without one of its own (a fresh shot starts with it). */
+export const STUDIO_NEGATIVE_PROMPT = 'blurry, low quality'
+
+/** Negative prompts that are some family's or the studio's default, not a creator's words. */
+const DEFAULT_NEGATIVE_PROMPTS: ReadonlySet<string> = new Set([
+  STUDIO_NEGATIVE_PROMPT,
+  ...PIPELINE_KINDS.map((k) => PIPELINES[k].negativePrompt).filter((p): p is string => !!p),
+])
 
 /**
  * A shot's settings after a model change: everything the model decides comes from the new
@@ -427,7 +431,13 @@ export function settingsForModel<S extends RenderSettings>(
   const { window: _window, ...context } = s.context ?? {}
   return {
     ...s,
-    ...(negativeIsDefault ? { negativePrompt: d.negativePrompt ?? '' } : {}),
+    // a default becomes the new model's own (Wan's), else the studio's; an emptied one stays empty
+    ...(negativeIsDefault
+      ? {
+          negativePrompt:
+            d.negativePrompt ?? (s.negativePrompt === '' ? '' : STUDIO_NEGATIVE_PROMPT),
+        }
+      : {}),
     ...(s.context ? { context: Object.keys(context).length ? context : undefined } : {}),
     modelId: model.id,
     frames: d.frames,

@@ -9,6 +9,7 @@ import {
   type Trajectory,
 } from './camera'
 import type { ProjectDoc, RenderRequest, Shot } from './contract'
+import { STUDIO_NEGATIVE_PROMPT } from './render'
 
 /** What these operations need of a shot (the project's shots carry more). */
 type ShotLike = {
@@ -214,7 +215,7 @@ export function initialShot(modelId = ''): Shot {
     settings: {
       modelId,
       prompt: '',
-      negativePrompt: 'blurry, low quality',
+      negativePrompt: STUDIO_NEGATIVE_PROMPT,
       seed: randomSeed(),
       seedLocked: false,
       steps: 25,

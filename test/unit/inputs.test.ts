@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDispatcher, type Handlers } from '../../src/main/services/dispatch'
-import { InputStore, MAX_INPUT_BYTES, sniffImage } from '../../src/main/services/inputs'
+import { imageProblem } from '../../src/main/engine/media/image'
+import { InputError, InputStore, MAX_INPUT_BYTES, sniffImage } from '../../src/main/services/inputs'
 import { startWebHost, type WebHost } from '../../src/main/web/server'
 
 const images = resolve(__dirname, '../../../shared/fixtures/images')
@@ -114,5 +115,26 @@ describe('InputStore', () => {
   it('resolves only ids it made: no paths, no other names', () => {
     expect(() => store.path('../../etc/passwd')).toThrow(/is not one the studio made/)
     expect(() => store.path('a'.repeat(64) + '.png')).toThrow(/no longer in the studio’s inputs/)
+  })
+})
+
+describe('the drop reads the image as the render will (the engine reader checks it)', () => {
+  const checked = new InputStore(join(dir, 'checked'), imageProblem)
+  it('takes an image that reads; refuses a cut-short one at the drop, naming it, storing nothing', () => {
+    const png = readFileSync(join(images, 'chelsea.png'))
+    expect(checked.add(png, 'cat.png').id).toMatch(/\.png$/)
+    // the PNG signature and header are there (the first bytes pass), the rest is gone
+    const cut = png.subarray(0, 64)
+    let err: unknown
+    try {
+      checked.add(cut, 'cut.png')
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(InputError)
+    expect((err as InputError).message).toBe(
+      'cut.png: not an image ffmpeg can read (damaged or cut short?)',
+    )
+    expect(readdirSync(join(dir, 'checked'))).toHaveLength(1)
   })
 })

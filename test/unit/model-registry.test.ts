@@ -2,7 +2,7 @@
 // with the engine's message, and estimates VRAM per plan from the models' file sizes and the
 // activation rules their exports wrote.
 import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { memoryModel, openModelFolder } from '../../src/main/engine/models/model-folder'
@@ -67,6 +67,18 @@ describe.skipIf(!existsSync(demo) || missing(clipTok))('model registry', () => {
     )
     expect(() => r.add(join(tmp, 'nowhere'))).toThrow(/no such folder/)
     expect(r.list()).toHaveLength(1)
+  })
+
+  it('takes a path as typed: spaces around it dropped, ~ for home; a relative one is refused', () => {
+    const r = new ModelRegistry(join(tmp, 's3'), [demo], () => null)
+    const tiny = writeAnimateDiffFolder(join(tmp, 'models', 'typed'), { tokenizerFrom: clipTok })
+    expect(r.add(`  ${tiny} `).id).toBe(resolve(tiny))
+    expect(() => r.add('models/typed')).toThrow(
+      /"models\/typed": give the folder's full path \(or one starting with ~\)/,
+    )
+    expect(() => r.add('~/no-such-dolly-model-folder')).toThrow(
+      new RegExp(`${homedir()}/no-such-dolly-model-folder.*no such folder`),
+    )
   })
 
   it('estimates VRAM per plan from the tiny models’ sizes and says which plan fits', () => {

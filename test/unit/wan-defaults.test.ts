@@ -6,11 +6,13 @@ import { mapMotion, motionControlFor } from '../../src/shared/motion'
 import {
   PIPELINES,
   settingsForModel,
+  STUDIO_NEGATIVE_PROMPT,
   WAN_NEGATIVE_PROMPT,
   validFrameCount,
   type ModelDefaults,
   type RenderSettings,
 } from '../../src/shared/render'
+import { initialShot } from '../../src/shared/shots'
 
 const settings: RenderSettings = {
   modelId: 'demo',
@@ -83,7 +85,18 @@ describe('Wan defaults', () => {
       { id: 'wan', defaults: wan },
     )
     expect(mine.negativePrompt).toBe('blurry')
-    expect(settingsForModel(onWan, { id: 'ad', defaults: animatediff }).negativePrompt).toBe('')
+    // back on a model without its own: the studio's default, not Wan's left behind
+    expect(settingsForModel(onWan, { id: 'ad', defaults: animatediff }).negativePrompt).toBe(
+      STUDIO_NEGATIVE_PROMPT,
+    )
+    // a fresh shot's negative prompt (the studio's) gives way to Wan's; an emptied one stays empty
+    const fresh = initialShot('').settings
+    expect(fresh.negativePrompt).toBe(STUDIO_NEGATIVE_PROMPT)
+    expect(settingsForModel(fresh, { id: 'wan', defaults: wan }).negativePrompt).toBe(
+      WAN_NEGATIVE_PROMPT,
+    )
+    const emptied = { ...fresh, negativePrompt: '' }
+    expect(settingsForModel(emptied, { id: 'ad', defaults: animatediff }).negativePrompt).toBe('')
   })
 
   it('rounds a frame count as diffusers does: num_frames // 4 * 4 + 1 unless it is 4k+1', () => {

@@ -12,6 +12,7 @@ import { queryGpu } from './gpu'
 import { createHandlers } from './handlers'
 import { ModelCatalog } from './catalog'
 import { InputStore } from './inputs'
+import { imageProblem } from '../engine/media/image'
 import { InterpolationSlot } from './interpolation'
 import { ModelDownloads, ModelRegistry } from './model-registry'
 import { ProjectStore } from './projects'
@@ -99,7 +100,7 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
     () => budget()?.device ?? 'shared',
   )
   const downloads = new ModelDownloads(registry, o.modelsDir, (e) => o.emit('model.download', e))
-  const inputs = new InputStore(join(o.stateDir, 'inputs'))
+  const inputs = new InputStore(join(o.stateDir, 'inputs'), imageProblem)
   const catalog = new ModelCatalog({
     registry,
     modelsDir: o.modelsDir,

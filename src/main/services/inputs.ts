@@ -31,7 +31,11 @@ export function sniffImage(b: Uint8Array): 'png' | 'jpg' | 'webp' | 'bmp' | 'tif
 }
 
 export class InputStore {
-  constructor(private readonly dir: string) {}
+  /** `check`: what is wrong with a stored image beyond its first bytes (the engine's reader). */
+  constructor(
+    private readonly dir: string,
+    private readonly check?: (path: string) => string | null,
+  ) {}
 
   /** Stores the bytes (atomically, deduplicated by content) and returns their id. */
   add(bytes: Uint8Array, name: string): { id: string; name: string; bytes: number } {
@@ -55,9 +59,13 @@ export class InputStore {
       const tmp = join(this.dir, `.${id}.${randomBytes(4).toString('hex')}.tmp`)
       try {
         writeFileSync(tmp, bytes)
+        // refused at the drop, naming the file, not at the render as an unreadable input
+        const problem = this.check?.(tmp)
+        if (problem) throw new InputError(`${label}: ${problem}`, 415)
         renameSync(tmp, path)
       } catch (err) {
         rmSync(tmp, { force: true })
+        if (err instanceof InputError) throw err
         if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
           throw new InputError(
             `${label}: the disk holding the studio's inputs (${this.dir}) is full; free some space and drop the image again`,

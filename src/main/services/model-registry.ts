@@ -2,7 +2,8 @@
 // studio stores only paths (models live where the user keeps them) in state/models.json.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { homedir } from 'node:os'
+import { isAbsolute, join, resolve } from 'node:path'
 import { ModelSummary, type ModelDownloadEvent } from '../../shared/contract'
 import { motionControlFor } from '../../shared/motion'
 import { VIDEOX_FUN_FOV } from '../../shared/camera'
@@ -77,7 +78,15 @@ export class ModelRegistry {
   }
 
   add(path: string): ModelSummary {
-    const dir = resolve(path)
+    // as typed in the Models dialog: surrounding spaces dropped, ~ is the home folder (a
+    // relative path would be taken from wherever the studio happened to start)
+    const typed = path.trim()
+    if (!typed.startsWith('~') && !isAbsolute(typed))
+      throw new HandlerError(
+        'invalid-payload',
+        `"${typed.slice(0, 200)}": give the folder's full path (or one starting with ~)`,
+      )
+    const dir = resolve(typed.replace(/^~(?=$|[\\/])/, homedir()))
     if (dir.length > MAX_MODEL_PATH)
       throw new HandlerError(
         'invalid-payload',

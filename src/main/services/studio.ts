@@ -227,10 +227,17 @@ export class StudioService {
       ...(req.context ? { context: req.context } : {}),
       ...(req.loop ? { closedLoop: true } : {}),
     }
+    // the job records what the model takes: no hidden text prompt on an image model's job (its
+    // title), no image on a text model's
+    const { image: _image, ...withoutImage } = req
+    const request: RenderRequest = {
+      ...(facts.input === 'image' ? req : withoutImage),
+      ...(facts.prompt ? {} : { prompt: '', promptKeys: undefined }),
+    }
     const job: JobView = {
       id,
       state: 'queued',
-      request: req,
+      request,
       progress: null,
       error: null,
       result: null,

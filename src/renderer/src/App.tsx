@@ -41,12 +41,11 @@ import { Timeline } from './components/Timeline'
 import { useEngineStatus } from './components/useEngineStatus'
 import { useExport } from './hooks/useExport'
 import { useJobs } from './hooks/useJobs'
-import { useModels } from './hooks/useModels'
+import { newProject, useModels } from './hooks/useModels'
 import { usePlayback } from './hooks/usePlayback'
 import { useProjectFile } from './hooks/useProjectFile'
 import { useProjectHistory } from './hooks/useProjectHistory'
 import { useShortcuts } from './hooks/useShortcuts'
-import { initialProject } from './state/project'
 import { SmallButton } from './components/SmallButton'
 
 function Region(props: {
@@ -252,7 +251,8 @@ export function App() {
           dirty={file.dirty}
           doc={project}
           onNew={() => {
-            h.reset(initialProject(models.find((m) => !m.error)?.id ?? ''))
+            // the default model, with its settings, as a fresh start gets (it took the first one)
+            h.reset(newProject(models))
             file.saved(null, null)
           }}
           onOpened={(n, d, migratedFrom, recovered) => {
@@ -513,7 +513,7 @@ export function App() {
         history={engine.history}
         connection={connection}
         onRestart={() => void engine.restart()}
-        running={jobs.running}
+        busy={jobs.busy}
       />
     </div>
   )

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { JobState } from '../../../shared/render'
 import { trajectoryProblem } from '../../../shared/camera/limits'
 import { MediaError } from '../media/ffmpeg'
+import { ImageInputError } from '../media/image'
 import { ModelFolderError } from '../models/model-folder'
 import { CancelledError, PipelineError } from '../pipelines/common'
 import { isOutOfMemoryError } from '../runtime/session'
@@ -35,6 +36,8 @@ export type JobInfo = {
 export function adviceFor(err: unknown): string {
   if (err instanceof ModelFolderError)
     return 'Check the model folder: the message names the file and what was expected. Re-export or re-download that component.'
+  if (err instanceof ImageInputError)
+    return 'Check the input image: the message says what is wrong with it. Drop another one, or save this one again as PNG or JPEG.'
   if (err instanceof MediaError)
     return 'The export failed: check there is disk space at the destination and that ffmpeg works (FFMPEG_PATH).'
   if (isOutOfMemoryError(err))

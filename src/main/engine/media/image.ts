@@ -126,6 +126,25 @@ function probeSize(ffmpeg: string, path: string): { width: number; height: numbe
   return m ? { width: Number(m[1]), height: Number(m[2]) } : null
 }
 
+/**
+ * What would stop loadImage on this file, said without the path (the caller names the file as
+ * the person knows it): a file ffmpeg cannot read (damaged, truncated), or one over the pixel
+ * limit. Null when it reads, or when there is no ffmpeg to ask.
+ */
+export function imageProblem(path: string): string | null {
+  let ff: string
+  try {
+    ff = findFfmpeg().path
+  } catch {
+    return null
+  }
+  const dims = probeSize(ff, path)
+  if (!dims) return 'not an image ffmpeg can read (damaged or cut short?)'
+  if (dims.width * dims.height > MAX_PIXELS)
+    return `${dims.width}x${dims.height} is ${((dims.width * dims.height) / 1e6).toFixed(1)} megapixels; the limit is 64. Scale it down first`
+  return null
+}
+
 /** Reads an image (or a video's first frame) as upright 8-bit RGB. */
 export async function loadImage(path: string): Promise<RgbImage> {
   let size: number

@@ -4,7 +4,10 @@
 import type { DollyBridge, InterpolationView } from '../../../shared/contract'
 import type { ClipFormat } from '../../../shared/render'
 import { useEffect, useState } from 'react'
+import { parseNumberField } from '../../../shared/number-field'
 import { Modal } from './Modal'
+
+const PLAYS = { min: 1, max: 100, integer: true }
 import { SmallButton } from './SmallButton'
 
 export type ExportFormat = ClipFormat
@@ -77,6 +80,7 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
   const [quality, setQuality] = useState(70)
   const [loopForever, setLoopForever] = useState(true)
   const [plays, setPlays] = useState(1)
+  const [playsText, setPlaysText] = useState('1')
   const fpsOk = Number.isInteger(fps) && fps >= 1 && fps <= 60
   // GIF frame delays are in 1/100 s: other rates are rounded by players
   const gifInexact = format === 'gif' && 100 % (fps * factor) !== 0
@@ -233,8 +237,14 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
                 type="number"
                 min={1}
                 max={100}
-                value={plays}
-                onChange={(e) => setPlays(Math.max(1, Math.round(Number(e.target.value)) || 1))}
+                value={playsText}
+                // the box can be emptied to type a new number; leaving it keeps a valid one
+                onChange={(e) => {
+                  setPlaysText(e.target.value)
+                  const v = parseNumberField(e.target.value, PLAYS)
+                  if (v !== null) setPlays(v)
+                }}
+                onBlur={() => setPlaysText(String(plays))}
                 aria-label="Plays"
               />
               times

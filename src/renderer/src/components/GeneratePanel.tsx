@@ -69,11 +69,26 @@ export function GeneratePanel({
       <SelectField
         label="Model"
         value={s.modelId}
-        choices={models.map((m) => ({
-          value: m.id,
-          label: m.error ? `${m.label} (refused)` : m.label,
-          disabled: m.error !== null,
-        }))}
+        choices={[
+          // a shot made with a model this studio no longer has: said, not shown as another one
+          ...(models.some((m) => m.id === s.modelId)
+            ? []
+            : [
+                {
+                  value: s.modelId,
+                  label: `${s.modelId || 'no model'} (missing: pick one)`,
+                  disabled: true,
+                },
+              ]),
+          ...models.map((m) => ({
+            value: m.id,
+            // same-named folders are told apart by their folder
+            label: `${m.error ? `${m.label} (refused)` : m.label}${
+              models.filter((o) => o.label === m.label).length > 1 ? ` · ${m.id}` : ''
+            }`,
+            disabled: m.error !== null,
+          })),
+        ]}
         onChange={(id) => {
           // the new model's own settings (frames, steps, guidance, fps, size...): one undo step
           const next = models.find((m) => m.id === id)
@@ -120,7 +135,7 @@ export function GeneratePanel({
           </label>
         </>
       ) : null}
-      <div className="row">
+      <div className="row seed-row">
         <NumberField
           label="Seed"
           value={s.seed}

@@ -42,7 +42,9 @@ export function JobsPanel({
             onClick={() => onSelect(j.id)}
           >
             <div className="job-title">
-              <span className="job-prompt">{j.request.prompt || '(no prompt)'}</span>
+              <span className="job-prompt">
+                {j.request.prompt || j.request.image?.name || '(no prompt)'}
+              </span>
               <span className="job-state">{j.state}</span>
             </div>
             {j.state === 'running' && p ? (

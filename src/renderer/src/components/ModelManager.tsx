@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import type { DollyBridge, EventPayload, ModelSummary } from '../../../shared/contract'
 import { ModelCatalog } from './ModelCatalog'
 import { Modal } from './Modal'
@@ -15,6 +15,9 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
   const [path, setPath] = useState('')
   const [repo, setRepo] = useState('')
   const [message, setMessage] = useState<string | null>(null)
+  // a long list pushes the message below the dialog's fold: brought into view when it changes
+  const messageRef = useRef<HTMLParagraphElement>(null)
+  useEffect(() => messageRef.current?.scrollIntoView({ block: 'nearest' }), [message])
   const [download, setDownload] = useState<EventPayload<'model.download'> | null>(null)
   const refresh = () =>
     void api.models.list().then((r) => {
@@ -150,7 +153,7 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
         </p>
       ) : null}
       {message ? (
-        <p className="hint" data-testid="model-message">
+        <p className="hint" data-testid="model-message" role="status" ref={messageRef}>
           {message}
         </p>
       ) : null}

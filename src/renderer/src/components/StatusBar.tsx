@@ -54,8 +54,8 @@ export function StatusBar(props: {
   history: Transition[]
   connection: ConnectionState
   onRestart: () => void
-  /** A render is running (a restart would cancel it). */
-  running?: boolean
+  /** Renders running or queued: a restart stops them, so it asks first. */
+  busy?: number
 }) {
   const { status, history } = props
   const state = status?.state ?? 'starting'
@@ -104,7 +104,17 @@ export function StatusBar(props: {
       <button
         type="button"
         className="status-button"
-        onClick={props.onRestart}
+        onClick={() => {
+          const n = props.busy ?? 0
+          if (
+            n > 0 &&
+            !window.confirm(
+              `Restart the engine? ${n === 1 ? 'The render in progress stops' : `${n} renders (running and queued) stop`}; you can retry ${n === 1 ? 'it' : 'them'} from the jobs panel.`,
+            )
+          )
+            return
+          props.onRestart()
+        }}
         disabled={state === 'restarting' || state === 'starting'}
         title="Stop the engine process and start a new one"
       >

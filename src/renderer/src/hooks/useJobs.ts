@@ -118,6 +118,8 @@ export function useJobs(
     select: setSelected,
     preview: preview && preview.id === selected ? preview : null,
     running: jobs.some((j) => j.state === 'running'),
+    /** Renders running or waiting: what a restart of the engine would stop. */
+    busy: jobs.filter((j) => j.state === 'running' || j.state === 'queued').length,
     submit,
     retry,
     cancel: (id: string) => void api.jobs.cancel({ id }),

@@ -4,7 +4,22 @@
 import { useEffect, useState } from 'react'
 import type { DollyBridge, ModelSummary } from '../../../shared/contract'
 import { settingsForModel } from '../../../shared/render'
+import { initialProject, type ProjectDoc } from '../state/project'
 import type { ProjectHistory } from './useProjectHistory'
+
+/** The model a fresh project starts on: the default, or the first usable one. */
+export function freshModel(models: ModelSummary[]): ModelSummary | undefined {
+  return models.find((m) => m.isDefault && !m.error) ?? models.find((m) => !m.error)
+}
+
+/** A new project on the fresh model, with that model's settings (Wan's frames, negative prompt...). */
+export function newProject(models: ModelSummary[]): ProjectDoc {
+  const doc = initialProject()
+  const pick = freshModel(models)
+  if (!pick) return doc
+  const shot = doc.shots[0]!
+  return { ...doc, shots: [{ ...shot, settings: settingsForModel(shot.settings, pick) }] }
+}
 
 export function useModels(
   api: DollyBridge,
@@ -18,7 +33,7 @@ export function useModels(
     void api.models.list().then((r) => {
       if (!r.ok) return onError(r.error.message)
       setModels(r.value)
-      const pick = r.value.find((m) => m.isDefault && !m.error) ?? r.value.find((m) => !m.error)
+      const pick = freshModel(r.value)
       if (!pick) return
       h.record((p) => {
         const first = p.shots[p.active]!

@@ -3,7 +3,7 @@
 // control keeps the keys it uses (but Ctrl+Enter still generates): a text field all of them (its
 // own text undo included); a drop-down, checkbox or slider its arrows and Space, while Ctrl+Z
 // there is the studio's undo (they have no undo of their own, and focus stays on them after
-// the edit they made).
+// the edit they made). Space on a focused button presses it; an open dialog keeps every key.
 import { useEffect, useRef } from 'react'
 
 export type Shortcuts = {
@@ -27,6 +27,8 @@ export function useShortcuts(shortcuts: Shortcuts): void {
     const onKey = (e: KeyboardEvent) => {
       const s = ref.current
       const t = e.target
+      // an open dialog keeps the keyboard (Escape and Tab are its own)
+      if (t instanceof Element && t.closest('[role=dialog]')) return
       const typing =
         t instanceof HTMLInputElement ||
         t instanceof HTMLTextAreaElement ||
@@ -49,6 +51,13 @@ export function useShortcuts(shortcuts: Shortcuts): void {
         e.preventDefault()
         s.generate()
       } else if (typing) return
+      // Space presses a focused button (Generate, Random...), as everywhere else
+      else if (
+        e.key === ' ' &&
+        t instanceof Element &&
+        t.closest('button, [role=button], summary, a[href]')
+      )
+        return
       else if (e.key === ' ') {
         e.preventDefault()
         s.togglePlay()
