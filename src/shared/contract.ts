@@ -566,8 +566,22 @@ export const commands = {
       .strict(),
   },
   'project.save': {
-    request: z.object({ name: ProjectName, doc: SavableProjectDoc, page: PageSession }).strict(),
-    response: z.object({ name: z.string().max(256), savedAt: z.number() }).strict(),
+    request: z
+      .object({
+        name: ProjectName,
+        doc: SavableProjectDoc,
+        page: PageSession,
+        /**
+         * The file's revision this page last read or wrote (project.open / project.save): a file
+         * that changed since (another tab saved it) is refused with 'conflict'. Absent: no check
+         * (Save As to a name the person chose, or a replace they confirmed).
+         */
+        base: z.string().max(64).nullable().optional(),
+      })
+      .strict(),
+    response: z
+      .object({ name: z.string().max(256), savedAt: z.number(), revision: z.string().max(64) })
+      .strict(),
   },
   'project.open': {
     request: z.object({ name: ProjectName }).strict(),
@@ -577,6 +591,8 @@ export const commands = {
         migratedFrom: z.number().int().nullable(),
         /** Set when an interrupted save had left the file missing and it was restored. */
         recovered: z.string().max(MAX_STRING).optional(),
+        /** The file's revision, for project.save's `base`. */
+        revision: z.string().max(64),
       })
       .strict(),
   },
@@ -681,6 +697,8 @@ export const ErrorCode = z.enum([
   'engine-unavailable',
   /** The handler failed; the message says why. */
   'internal',
+  /** A file changed since the caller read it (a project saved from another tab); nothing written. */
+  'conflict',
 ])
 export type ErrorCode = z.infer<typeof ErrorCode>
 

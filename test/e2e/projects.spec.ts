@@ -104,8 +104,16 @@ test('a second crash while the recovery is on offer loses neither session', asyn
   await expect(page.getByTestId('recovery')).toContainText('and 1 earlier session')
   await page.getByTestId('recover').click()
   await expect(page.getByTestId('prompt')).toHaveValue('second session, banner unanswered')
-  // then the earlier one is offered, and is there too
+  // then the earlier one is offered, and is there too; taking it would replace this page's
+  // (recovered, unsaved) work, so the studio asks: No keeps it, Yes takes the earlier session
   await expect(page.getByTestId('recovery')).toBeVisible()
+  const asked: string[] = []
+  page.once('dialog', (d) => (asked.push(d.message()), void d.dismiss()))
+  await page.getByTestId('recover').click()
+  await expect.poll(() => asked.length).toBe(1)
+  expect(asked[0]).toContain("Replace this page's unsaved changes with the recovered project?")
+  await expect(page.getByTestId('prompt')).toHaveValue('second session, banner unanswered')
+  page.once('dialog', (d) => void d.accept())
   await page.getByTestId('recover').click()
   await expect(page.getByTestId('prompt')).toHaveValue('first session')
   await expect(page.getByTestId('recovery')).toHaveCount(0)

@@ -55,7 +55,7 @@ function spyHandlers() {
       throw new Error('not in this test')
     }),
     'project.list': vi.fn(async () => ({ projects: [], recent: [] })),
-    'project.save': vi.fn(async () => ({ name: 'x', savedAt: 0 })),
+    'project.save': vi.fn(async () => ({ name: 'x', savedAt: 0, revision: 'r' })),
     'project.open': vi.fn(async (): Promise<never> => {
       throw new Error('not in this test')
     }),

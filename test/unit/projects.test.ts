@@ -57,6 +57,36 @@ describe('project files', () => {
     expect(first.toString()).toMatch(/^\{\n {2}"doc": \{/)
   })
 
+  it("two tabs on one project: a save over the other tab's newer save is refused, not silent", () => {
+    const store = new ProjectStore(join(tmp, 'p-tabs'), join(tmp, 's-tabs'))
+    const first = store.save('Twotabs', doc)
+    const tabA = store.open('Twotabs')
+    const tabB = store.open('Twotabs')
+    expect(tabA.revision).toBe(first.revision)
+    // tab B saves an hour of work; tab A, still on the version it opened, then saves
+    const bWork = { ...doc, active: 0 }
+    const b = store.save('Twotabs', bWork, undefined, tabB.revision)
+    expect(b.revision).not.toBe(tabA.revision)
+    const onDisk = readFileSync(join(tmp, 'p-tabs', 'Twotabs.dolly'), 'utf8')
+    let err: unknown
+    try {
+      store.save('Twotabs', doc, undefined, tabA.revision)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toMatchObject({ code: 'conflict' })
+    expect((err as Error).message).toBe(
+      'Twotabs was saved from another tab or window since this page opened it; nothing was written',
+    )
+    expect(readFileSync(join(tmp, 'p-tabs', 'Twotabs.dolly'), 'utf8')).toBe(onDisk)
+    // B saving again on its own revision goes through; a save without a base (a replace the
+    // person confirmed, or Save As) is not checked
+    expect(() => store.save('Twotabs', bWork, undefined, b.revision)).not.toThrow()
+    expect(() => store.save('Twotabs', doc)).not.toThrow()
+    // a base of null: the page knew no file by that name
+    expect(() => store.save('Twotabs', doc, undefined, null)).toThrow(/saved from another tab/)
+  })
+
   it('opens a version-2 project (one document, no shots) as one shot', () => {
     const { id: _id, clip: _clip, ...single } = shot
     const v2 = { format: 'dolly-project', version: 2, media: [], doc: single }

@@ -41,7 +41,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'clip.interpolation': async () => ctx.interpolation.view(),
     'clip.setInterpolationModel': async ({ path }) => ctx.interpolation.set(path),
     'project.list': async () => ({ ...ctx.projects.list(), recent: ctx.projects.recent() }),
-    'project.save': async ({ name, doc, page }) => ctx.projects.save(name, doc, page),
+    'project.save': async ({ name, doc, page, base }) => ctx.projects.save(name, doc, page, base),
     'project.open': async ({ name }) => ctx.projects.open(name),
     'project.autosave': async ({ doc, name, page }) => {
       ctx.projects.autosave(doc, name, page)

@@ -20,7 +20,7 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import {
   parseProject,
@@ -63,6 +63,19 @@ function tempBeside(path: string): string {
  * `.bak` by a hard link (a copy where links fail) made first, then the temp file is renamed
  * over `path` in one step, and the folder is fsynced.
  */
+/** A project file's revision: a hash of its text (null when there is no file). */
+export function revisionOfText(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32)
+}
+
+function revisionOf(path: string): string | null {
+  try {
+    return revisionOfText(readTextFile(path, 'the project', MAX_PROJECT_FILE))
+  } catch {
+    return null
+  }
+}
+
 export function atomicWrite(path: string, text: string, keepBackup = true): void {
   const dir = dirname(path)
   mkdirSync(dir, { recursive: true })
@@ -238,15 +251,39 @@ export class ProjectStore {
     return `${base} was missing after an interrupted save; it was restored from ${fromBackup ? 'its backup (.bak)' : 'the save in progress'}, written ${new Date(best.mtime).toISOString()}`
   }
 
-  save(name: string, doc: ProjectDocData, page?: string): { name: string; savedAt: number } {
+  /**
+   * Writes the project. With `base` (the revision this page last read or wrote; null: it knew
+   * no file), a file that changed since is refused with 'conflict' and left as it is: two tabs
+   * on one project no longer overwrite each other's work without a word.
+   */
+  save(
+    name: string,
+    doc: ProjectDocData,
+    page?: string,
+    base?: string | null,
+  ): { name: string; savedAt: number; revision: string } {
     const path = this.pathOf(name)
-    atomicWrite(path, serializeProject(doc))
+    if (base !== undefined) {
+      const now = revisionOf(path)
+      if (now !== base)
+        throw new HandlerError(
+          'conflict',
+          `${basename(path, '.dolly')} was saved from another tab or window since this page opened it; nothing was written`,
+        )
+    }
+    const text = serializeProject(doc)
+    atomicWrite(path, text)
     this.clearRecovery(page)
     this.touchRecent(basename(path, '.dolly'))
-    return { name: basename(path, '.dolly'), savedAt: Date.now() }
+    return { name: basename(path, '.dolly'), savedAt: Date.now(), revision: revisionOfText(text) }
   }
 
-  open(name: string): { doc: ProjectDocData; migratedFrom: number | null; recovered?: string } {
+  open(name: string): {
+    doc: ProjectDocData
+    migratedFrom: number | null
+    recovered?: string
+    revision: string
+  } {
     const path = this.pathOf(name)
     let text: string
     let recovered: string | null = null
@@ -266,7 +303,12 @@ export class ProjectStore {
       const { file, migratedFrom } = parseProject(text)
       this.touchRecent(basename(path, '.dolly'))
       if (recovered) console.error(`projects: ${recovered}`)
-      return { doc: file.doc, migratedFrom, ...(recovered ? { recovered } : {}) }
+      return {
+        doc: file.doc,
+        migratedFrom,
+        ...(recovered ? { recovered } : {}),
+        revision: revisionOfText(text),
+      }
     } catch (err) {
       if (err instanceof ProjectFormatError)
         throw new HandlerError(

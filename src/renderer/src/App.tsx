@@ -305,7 +305,18 @@ export function App() {
       {file.recovery ? (
         <RecoveryBanner
           recovery={file.recovery}
-          onRecover={() => void file.recover(h.reset)}
+          onRecover={() => {
+            // this page's own edits would be replaced (and its autosave with them): asked, as
+            // New and Open ask
+            if (
+              file.dirty &&
+              !window.confirm(
+                "Replace this page's unsaved changes with the recovered project? They are not saved anywhere else.",
+              )
+            )
+              return
+            void file.recover(h.reset)
+          }}
           onDiscard={() => void file.discard()}
         />
       ) : null}

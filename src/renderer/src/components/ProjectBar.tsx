@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import type { DollyBridge } from '../../../shared/contract'
 import type { ProjectDoc } from '../state/project'
 import { PAGE_SESSION } from '../state/page-session'
@@ -24,6 +24,9 @@ type Props = {
 export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, onNotice }: Props) {
   const [list, setList] = useState<{ name: string }[]>([])
   const [recent, setRecent] = useState<string[]>([])
+  // the revision of the file this page last opened or saved, by name: a Save of that name
+  // checks the file is still that one (another tab may have saved it since)
+  const known = useRef<{ name: string; revision: string } | null>(null)
   const refresh = () =>
     void api.project.list().then((r) => {
       if (r.ok) {
@@ -57,8 +60,22 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
       )
         return
     }
-    const r = await api.project.save({ name: target, doc, page: PAGE_SESSION })
+    // a Save of the file this page has: checked against what it read; Save As to a name the
+    // person confirmed: written
+    const base =
+      !as && known.current && known.current.name === target ? known.current.revision : undefined
+    let r = await api.project.save({ name: target, doc, page: PAGE_SESSION, base })
+    if (!r.ok && r.error.code === 'conflict') {
+      if (
+        !window.confirm(
+          `${r.error.message}. Replace that version with this page's? (It is kept as a .bak file.) Cancel, then Save As, keeps both.`,
+        )
+      )
+        return onNotice(`Not saved: ${r.error.message}`)
+      r = await api.project.save({ name: target, doc, page: PAGE_SESSION })
+    }
     if (!r.ok) return onNotice(r.error.message)
+    known.current = { name: r.value.name, revision: r.value.revision }
     onSaved(r.value.name)
     onNotice(`Saved ${r.value.name}`)
     refresh()
@@ -68,6 +85,7 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
     if (dirty && !window.confirm('Discard the unsaved changes of this project?')) return
     const r = await api.project.open({ name: n })
     if (!r.ok) return onNotice(r.error.message)
+    known.current = { name: n, revision: r.value.revision }
     onOpened(n, r.value.doc, r.value.migratedFrom, r.value.recovered ?? null)
     refresh()
   }
