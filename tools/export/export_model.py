@@ -47,7 +47,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -613,6 +615,117 @@ def export_wan(a):
     return wan.export_wan(a, pipeline=lambda load: _pipeline(a, load))
 
 
+# the class a --base's model_index.json must name, per pipeline (checked before anything loads)
+BASE_CLASSES = {
+    "animatediff": ("StableDiffusionPipeline", "AnimateDiffPipeline"),
+    "svd": ("StableVideoDiffusionPipeline",),
+    "cogvideox": ("CogVideoXPipeline", "CogVideoXImageToVideoPipeline"),
+    "wan": ("WanPipeline", "WanImageToVideoPipeline"),
+}
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _positive(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {v!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number (leave it out for the native size), got {n}")
+    return n
+
+
+def _local_or_hub(what: str, value: str, need: str) -> Path | None:
+    """A local folder (checked for `need`), or None for a Hugging Face repository id; anything else
+    (a missing path, a file) is refused by name."""
+    p = Path(value).expanduser()
+    if p.is_dir():
+        if not (p / need).is_file():
+            raise SystemExit(f"export_model: {what} {value}: a folder without {need}; expected a diffusers folder")
+        return p
+    if p.exists():
+        raise SystemExit(f"export_model: {what} {value}: is a file; expected a diffusers folder or a Hugging Face "
+                         f"repository id (owner/name)")
+    if not HUB_ID.match(value):
+        raise SystemExit(f"export_model: {what} {value}: no such folder (and not a Hugging Face repository id, "
+                         f"owner/name)")
+    return None
+
+
+def _base_class(base: str) -> str:
+    """The pipeline class --base's model_index.json names: read from the folder, or fetched alone
+    from the Hub (a few hundred bytes, not the checkpoint)."""
+    local = _local_or_hub("--base", base, "model_index.json")
+    if local is not None:
+        index = local / "model_index.json"
+    else:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            index = Path(hf_hub_download(base, "model_index.json"))
+        except Exception as e:  # noqa: BLE001
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise SystemExit(f"export_model: --base {base}: not a local folder, and its model_index.json could not be "
+                             f"fetched from the Hugging Face Hub ({type(e).__name__}: {first})") from None
+    try:
+        return str(json.loads(index.read_text(encoding="utf-8")).get("_class_name"))
+    except (OSError, ValueError, AttributeError) as e:
+        raise SystemExit(f"export_model: --base {base}: {index} cannot be read as JSON ({e})") from None
+
+
+def _check_inputs(a) -> None:
+    """Everything about the command that can be checked before a checkpoint loads (minutes, or a
+    download of many gigabytes): the base's pipeline class, the other inputs' paths."""
+    if a.base:
+        cls = _base_class(a.base)
+        want = BASE_CLASSES[a.pipeline]
+        if cls not in want:
+            raise SystemExit(f"export_model: --base {a.base} is a {cls} (model_index.json); {a.pipeline} expects "
+                             f"{' or '.join(want)}")
+    if a.motion_adapter:
+        _local_or_hub("--motion-adapter", a.motion_adapter, "config.json")
+    if a.fun_camera:
+        _local_or_hub("--fun-camera", a.fun_camera, "config.json")
+    if a.motionctrl and not os.path.isfile(a.motionctrl):
+        raise SystemExit(f"export_model: --motionctrl {a.motionctrl}: no such file (MotionCtrl's .ckpt)")
+    if a.tokenizer and not os.path.isdir(a.tokenizer):
+        raise SystemExit(f"export_model: --tokenizer {a.tokenizer}: no such folder")
+
+
+def _staging(out: str) -> Path:
+    """The folder the export is written to, beside --out, renamed to it only when complete: a failed,
+    interrupted or killed export never leaves a half-written --out behind. Leftovers of killed runs
+    (their process gone) are removed."""
+    target = Path(out).expanduser().absolute()
+    if target.exists() and not target.is_dir():
+        raise SystemExit(f"export_model: --out {out}: is a file; give a folder for the model")
+    parent = target.parent
+    if not parent.is_dir():
+        raise SystemExit(f"export_model: --out {out}: the folder {parent} does not exist; create it first")
+    prefix = f".{target.name}.partial-"
+    for old in parent.glob(prefix + "*"):
+        pid = old.name[len(prefix):]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+            print(f"export_model: removed {old}, left by an export that was killed", flush=True)
+    staged = parent / f"{prefix}{os.getpid()}"
+    try:
+        staged.mkdir()
+    except OSError as e:
+        raise SystemExit(f"export_model: --out {out}: cannot write in {parent} ({e.strerror or e})") from None
+    return staged
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _random_names() -> list[str]:
     sys.path.insert(0, str(HERE))
     import random_models
@@ -640,9 +753,9 @@ def main(argv=None):
     p.add_argument("--allow-pickle", action="store_true",
                    help="read a --motionctrl .ckpt with torch.load(weights_only=False) (only for files you trust)")
     p.add_argument("--out", required=True)
-    p.add_argument("--width", type=int, help="width the export is traced and verified at (default: native)")
-    p.add_argument("--height", type=int, help="height the export is traced and verified at (default: native)")
-    p.add_argument("--frames", type=int, help="frames the export is traced and verified at (default: native; "
+    p.add_argument("--width", type=_positive, help="width the export is traced and verified at (default: native)")
+    p.add_argument("--height", type=_positive, help="height the export is traced and verified at (default: native)")
+    p.add_argument("--frames", type=_positive, help="frames the export is traced and verified at (default: native; "
                                               "CogVideoX 4k+1)")
     p.add_argument("--fp16", action="store_true", help="export the denoiser in float16 (VAEs and encoders stay float32)")
     p.add_argument("--fp16-margin", type=float, default=4.0,
@@ -679,10 +792,13 @@ def main(argv=None):
         sys.path.insert(0, str(HERE))
     from export_lib import ExportError
 
-    if os.path.exists(a.out) and os.listdir(a.out):
+    if os.path.isdir(a.out) and os.listdir(a.out):
         sys.exit(f"export_model: {a.out} exists and is not empty")
-    if bool(a.base) == bool(a.random_weights):
+    if a.base and a.random_weights:
         sys.exit("export_model: give --base (a checkpoint) or --random-weights (a published config), not both")
+    if not a.base and not a.random_weights:
+        sys.exit("export_model: give --base (a diffusers checkpoint: a folder or a Hugging Face repository id) "
+                 "or --random-weights (a published config)")
     if a.random_weights and a.motion_adapter:
         sys.exit("export_model: --random-weights builds the motion adapter from its config too; drop --motion-adapter")
     if a.pipeline == "animatediff" and not a.motion_adapter and not a.random_weights:
@@ -698,22 +814,41 @@ def main(argv=None):
         sys.exit("export_model: --motionctrl applies to animatediff and svd only")
     if a.motion_adapter and a.pipeline != "animatediff":
         sys.exit("export_model: --motion-adapter applies to animatediff only")
-    created = not os.path.exists(a.out)
+    _check_inputs(a)
+    out = a.out
+    staged = _staging(out)
+    # a TERM (a closed terminal, a task manager) cleans up like Ctrl-C
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143)) if _main_thread() else None
+    a.out = str(staged)
     try:
         results = {"animatediff": export_animatediff, "svd": export_svd, "cogvideox": export_cogvideox,
                    "wan": export_wan}[a.pipeline](a)
-    except (ExportError, SystemExit, KeyboardInterrupt) as e:
-        if created:
-            shutil.rmtree(a.out, ignore_errors=True)
-        if isinstance(e, ExportError):
-            sys.exit(f"export_model: {e}")
+        target = Path(out).expanduser().absolute()
+        if target.is_dir():
+            target.rmdir()  # empty (checked above); the complete export takes its place
+        os.replace(staged, target)
+    except ExportError as e:
+        shutil.rmtree(staged, ignore_errors=True)
+        sys.exit(f"export_model: {e}")
+    except KeyboardInterrupt:
+        shutil.rmtree(staged, ignore_errors=True)
+        print(f"export_model: interrupted; {out} was not written", file=sys.stderr, flush=True)
+        sys.exit(130)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
         raise
-    except Exception:
-        if created:
-            shutil.rmtree(a.out, ignore_errors=True)
-        raise
-    print(f"export_model: exported {a.pipeline} to {a.out}\n{_summary(results)}", flush=True)
+    finally:
+        a.out = out
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print(f"export_model: exported {a.pipeline} to {out}\n{_summary(results)}", flush=True)
     return results
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -416,6 +416,54 @@ class ExportAnimateDiff(Case):
 
 
 @unittest.skipUnless(HAVE, WHY)
+class ExportCommandLine(Case):
+    """What a careless command gets before anything loads, and a failed export leaves nothing."""
+
+    def test_refused_before_loading_by_name(self):
+        sd15, afile = self.tmp / "sd15", self.tmp / "afile"
+        tiny_sd15_base(sd15)
+        afile.write_text("x")
+        out = self.tmp / "out"
+        for argv, said in (
+            (("wan", "--base", sd15), f"--base {sd15} is a StableDiffusionPipeline (model_index.json); wan expects "
+                                      "WanPipeline or WanImageToVideoPipeline"),
+            (("svd", "--base", self.tmp), "a folder without model_index.json; expected a diffusers folder"),
+            (("cogvideox", "--base", self.tmp / "nowhere" / "cog"), "no such folder"),
+            (("svd", "--base", afile), "is a file; expected a diffusers folder or a Hugging Face repository id"),
+            (("animatediff", "--base", sd15, "--motion-adapter", self.tmp / "no-adapter"), "--motion-adapter"),
+            (("svd", "--base", afile, "--motionctrl", "x.ckpt"), "is a file"),
+            (("svd",), "give --base (a diffusers checkpoint"),
+        ):
+            self.assertIn(said, export_refusal(*argv, "--out", out), argv)
+            self.assertFalse(out.exists(), f"{argv}: the refusal left {out}")
+        adapter = self.tmp / "adapter"
+        tiny_motion_adapter(adapter)
+        self.assertIn("is a file; give a folder for the model",
+                      export_refusal("animatediff", "--base", sd15, "--motion-adapter", adapter, "--out", afile))
+        # argparse's own refusal (exit 2) for a size that is not positive
+        buf = io.StringIO()
+        with contextlib.redirect_stderr(buf), self.assertRaises(SystemExit) as e:
+            import export_model
+
+            export_model.main(["svd", "--base", str(sd15), "--out", str(out), "--width", "0"])
+        self.assertEqual(e.exception.code, 2)
+        self.assertIn("--width: must be a positive whole number", buf.getvalue())
+
+    def test_a_failed_export_leaves_nothing_and_keeps_an_empty_out(self):
+        base, adapter, out = self.tmp / "base", self.tmp / "adapter", self.tmp / "chosen"
+        tiny_sd15_base(base)
+        tiny_motion_adapter(adapter)
+        out.mkdir()
+        # a leftover of an export killed earlier (its process gone) is cleared on the way
+        (self.tmp / ".chosen.partial-999999999").mkdir()
+        said = export_refusal("animatediff", "--base", base, "--motion-adapter", adapter, "--out", out,
+                              "--width", 32, "--height", 32, "--frames", 4, "--tolerance", "1e-12")
+        self.assertIn("differs from torch", said)
+        self.assertEqual(list(out.iterdir()), [], "the failed export wrote into --out")
+        self.assertEqual(sorted(p.name for p in self.tmp.iterdir()), ["adapter", "base", "chosen"])
+
+
+@unittest.skipUnless(HAVE, WHY)
 class ExportSVD(Case):
     def test_svd_odd_decode_chunks_match_diffusers(self):
         base, out = self.tmp / "base", self.tmp / "onnx"
