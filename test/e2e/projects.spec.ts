@@ -1,6 +1,6 @@
 // Projects in the studio: save and reopen through the UI, and a crash (kill -9 of the host)
 // mid-edit recovered from the autosave on the next start.
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
@@ -149,5 +149,48 @@ test('a saved project reopened in a new session still has its shot renders', asy
     .poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState))
     .toBeGreaterThanOrEqual(2)
   await expect(page.getByTestId('export-all')).toBeEnabled()
+  await served.stop()
+})
+
+test("two tabs on one project: saving over the other tab's newer save asks first", async ({
+  page,
+  context,
+}) => {
+  const env = freshFolders()
+  const served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('prompt').fill('the first version')
+  page.once('dialog', (d) => void d.accept('Twotabs'))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('project-name')).toHaveText('Twotabs')
+
+  // tab B opens it, works, saves
+  const b = await context.newPage()
+  await b.goto(served.url)
+  await expect(b.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await b.getByTestId('project-open').selectOption('Twotabs')
+  await b.getByTestId('prompt').fill('tab B: an hour of careful work')
+  await b.getByTestId('project-save').click()
+  await expect(b.getByTestId('project-name')).toHaveText('Twotabs')
+  const file = join(env.DOLLY_PROJECTS_DIR, 'Twotabs.dolly')
+  await expect.poll(() => readFileSync(file, 'utf8')).toContain('tab B: an hour of careful work')
+
+  // tab A, still on the version it saved, saves a small tweak: asked, and No writes nothing
+  await page.getByTestId('prompt').fill('tab A: a small tweak')
+  const asked: string[] = []
+  page.once('dialog', (d) => (asked.push(d.message()), void d.dismiss()))
+  await page.getByTestId('project-save').click()
+  await expect.poll(() => asked.length).toBe(1)
+  expect(asked[0]).toContain(
+    'Twotabs was saved from another tab or window since this page opened it',
+  )
+  expect(readFileSync(file, 'utf8')).toContain('tab B: an hour of careful work')
+  // Yes replaces it (the other version kept as .bak)
+  page.once('dialog', (d) => void d.accept())
+  await page.getByTestId('project-save').click()
+  await expect.poll(() => readFileSync(file, 'utf8')).toContain('tab A: a small tweak')
+  expect(readFileSync(`${file}.bak`, 'utf8')).toContain('tab B: an hour of careful work')
+  await b.close()
   await served.stop()
 })
