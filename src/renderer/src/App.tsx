@@ -28,6 +28,7 @@ import type { ConnectionState } from './api/ws-bridge'
 import { CameraToolbar } from './components/CameraToolbar'
 import { CameraViewport, type ViewMode } from './components/CameraViewport'
 import { ExportDialog } from './components/ExportDialog'
+import { ExportsRunning } from './components/ExportsRunning'
 import { GeneratePanel, generateBlocked } from './components/GeneratePanel'
 import { JobsPanel } from './components/JobsPanel'
 import { KeyframeFields } from './components/KeyframeFields'
@@ -275,6 +276,7 @@ export function App() {
         <SmallButton onClick={() => setShowModels(true)} data-testid="open-models">
           Models
         </SmallButton>
+        <ExportsRunning running={exports.running} />
         {notice ? (
           <span
             className="notice"

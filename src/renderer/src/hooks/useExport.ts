@@ -8,6 +8,8 @@ import type { ExportOptions, ExportSource } from '../components/ExportDialog'
 
 export function useExport(api: DollyBridge, client: Client, notify: (text: string) => void) {
   const [dialog, setDialog] = useState<{ jobIds: string[]; source: ExportSource } | null>(null)
+  // exports under way (a long one, at 4x with interpolation, takes minutes): shown until done
+  const [running, setRunning] = useState<{ key: number; format: ClipFormat; since: number }[]>([])
 
   const exportClip = useCallback(
     async (
@@ -16,8 +18,11 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
       options: Omit<ExportOptions, 'format'> | null = null,
     ) => {
       const id = jobIds[0]!
-      notify(`Exporting ${format.toUpperCase()}…`)
-      const r = await api.clip.export({ jobIds, format, ...(options ?? {}) })
+      const key = Date.now() + Math.random()
+      setRunning((rs) => [...rs, { key, format, since: Date.now() }])
+      const r = await api.clip
+        .export({ jobIds, format, ...(options ?? {}) })
+        .finally(() => setRunning((rs) => rs.filter((x) => x.key !== key)))
       if (!r.ok) return notify(r.error.message)
       if (r.value.url) {
         const a = document.createElement('a')
@@ -88,5 +93,5 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
     [notify],
   )
 
-  return { dialog, close: () => setDialog(null), exportClip, openForJob, openForShots }
+  return { dialog, close: () => setDialog(null), exportClip, openForJob, openForShots, running }
 }
