@@ -1,13 +1,21 @@
 // "Export all" with a frame missing from the cache: it used to leak its joined-frames folder
 // and show a raw ENOENT. Now it names the shot and the frame, and leaves nothing behind.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { JobView } from '../../src/shared/contract'
 import type { EngineHost } from '../../src/main/services/engine-host'
 import { ModelRegistry } from '../../src/main/services/model-registry'
-import { StudioService } from '../../src/main/services/studio'
+import { EXPORT_KEEP_MS, StudioService } from '../../src/main/services/studio'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-export-all-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -100,5 +108,24 @@ describe('Export all with a frame missing', () => {
     await exportAll()
     expect(requests).toEqual(['clip.export'])
     expect(readdirSync(join(cache, ids[0]!)).filter((n) => n.startsWith('joined-'))).toEqual([])
+  })
+})
+
+describe("the web host's exports in the render cache", () => {
+  it('a new export removes those older than an hour, and nothing else', async () => {
+    const { cache, ids, requests, exportAll } = setup('sweep')
+    const old = join(cache, ids[0]!, 'export-7.mp4')
+    const recent = join(cache, ids[1]!, 'export-8.gif')
+    writeFileSync(old, 'x')
+    writeFileSync(recent, 'x')
+    const hourAndMinuteAgo = (Date.now() - EXPORT_KEEP_MS - 60_000) / 1000
+    utimesSync(old, hourAndMinuteAgo, hourAndMinuteAgo)
+    await exportAll()
+    expect(requests).toContain('clip.export')
+    expect(existsSync(old)).toBe(false)
+    expect(existsSync(recent)).toBe(true)
+    // the render itself and its frames stay
+    expect(existsSync(join(cache, ids[0]!, 'clip.mp4'))).toBe(true)
+    expect(readdirSync(join(cache, ids[0]!, 'frames'))).toHaveLength(16)
   })
 })

@@ -2,7 +2,15 @@
 // loses no history), render requests turned into engine jobs with paths main chose, clip
 // URLs, and exports. Shared by Electron IPC and the web host.
 import { randomUUID } from 'node:crypto'
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { presetExpressionProblem } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
@@ -43,6 +51,9 @@ export type StudioOptions = {
 
 /** Renders that may wait in the queue at once: each holds its request and a cache folder. */
 export const MAX_WAITING = 500
+
+/** How long the web host keeps an export for the browser to download. */
+export const EXPORT_KEEP_MS = 60 * 60 * 1000
 
 export class StudioService {
   private readonly jobs = new Map<string, JobView>()
@@ -297,6 +308,38 @@ export class StudioService {
    * project's shots) are joined frame by frame. Desktop: to the path the save dialog gives;
    * web: into the first job's cache folder, for the browser to download.
    */
+  /**
+   * The web host's exports are files in the render cache for the browser to download; each
+   * new one removes those older than EXPORT_KEEP_MS (downloaded long since), so exports do not
+   * pile up beside the renders (one 4x export is tens of MB).
+   */
+  private sweepExports(now = Date.now()): void {
+    let dirs: string[]
+    try {
+      dirs = readdirSync(this.o.cacheDir)
+    } catch {
+      return
+    }
+    for (const d of dirs) {
+      let names: string[]
+      try {
+        names = readdirSync(join(this.o.cacheDir, d))
+      } catch {
+        continue
+      }
+      for (const n of names) {
+        if (!/^export-\d+(\.(mp4|gif|webm))?$/.test(n)) continue
+        const p = join(this.o.cacheDir, d, n)
+        try {
+          if (now - statSync(p).mtimeMs > EXPORT_KEEP_MS)
+            rmSync(p, { recursive: true, force: true })
+        } catch {
+          // gone already, or not ours to remove: left
+        }
+      }
+    }
+  }
+
   async exportClip(req: {
     jobIds: string[]
     format: ClipFormat
@@ -363,6 +406,7 @@ export class StudioService {
       if (!chosen) return { url: null, path: null }
       out = chosen
     } else {
+      this.sweepExports()
       out = join(dir, `export-${++this.exportCounter}${ext}`)
       url = this.o.mediaUrl(first.id, `export-${this.exportCounter}${ext}`)
       if (req.format === 'png') rmSync(out, { recursive: true, force: true })
