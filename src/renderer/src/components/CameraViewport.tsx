@@ -208,18 +208,35 @@ export function CameraViewport(p: Props) {
     const loop = () => {
       raf = requestAnimationFrame(loop)
       const s = state.current!
-      const cam = props.current.view === 'camera' ? s.shotCam : s.editorCam
-      if (props.current.view === 'camera')
-        s.shotCam.aspect = el.clientWidth / Math.max(el.clientHeight, 1)
+      const through = props.current.view === 'camera'
+      const cam = through ? s.shotCam : s.editorCam
+      // through the camera: the clip's own frame (its aspect), letterboxed in the panel, so the
+      // framing shown is the framing rendered (it took the panel's shape)
+      const W = el.clientWidth
+      const H = Math.max(el.clientHeight, 1)
+      let [vx, vy, vw, vh] = [0, 0, W, H]
+      if (through) {
+        const a = props.current.aspect ?? 16 / 9
+        if (W / H > a) [vw, vx] = [H * a, (W - H * a) / 2]
+        else [vh, vy] = [W / a, (H - W / a) / 2]
+        s.shotCam.aspect = a
+      }
       s.shotCam.updateProjectionMatrix()
+      s.renderer.setScissorTest(false)
+      s.renderer.setViewport(0, 0, W, H)
+      s.renderer.clear()
+      s.renderer.setViewport(vx, vy, vw, vh)
+      s.renderer.setScissor(vx, vy, vw, vh)
+      s.renderer.setScissorTest(through)
       s.renderer.render(s.scene, cam)
+      s.renderer.setScissorTest(false)
       // where each handle is on screen (for keyboard-less checks and tests)
       const spots = [...s.handles.entries()].map(([id, m]) => {
         const v = m.position.clone().project(cam)
         return {
           id,
-          x: Math.round(((v.x + 1) / 2) * el.clientWidth),
-          y: Math.round(((1 - v.y) / 2) * el.clientHeight),
+          x: Math.round(vx + ((v.x + 1) / 2) * vw),
+          y: Math.round(vy + ((1 - v.y) / 2) * vh),
         }
       })
       el.dataset['handles'] = JSON.stringify(spots)
