@@ -390,6 +390,9 @@ export async function main(argv: string[]): Promise<number> {
       { signal: ac.signal, onProgress: report, onLog: (l) => process.stderr.write(`\n${l}\n`) },
     )
     if (tty) process.stderr.write('\n')
+    // Ctrl-C after the last frame reached the file: the clip was complete, and is kept (said so)
+    if (ac.signal.aborted)
+      process.stderr.write('note: the clip was already complete when Ctrl-C arrived; it is kept\n')
     for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`)
     if (result.model.demo)
       process.stderr.write(
