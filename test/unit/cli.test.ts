@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { renderClip } from '../../src/main/engine/jobs/render'
 import { Runtime } from '../../src/main/engine'
-import { missing, readJson, sharedPath } from './engine/reference'
+import { missing, referenceMeta, sharedPath } from './engine/reference'
 import { readPng } from './engine/png'
 
 const root = resolve(__dirname, '../..')
@@ -58,16 +58,7 @@ describe.skipIf(notBuilt ?? missing(ref))(
   'dolly render on diffusers’ AnimateDiff export (Optimum names, no dolly.json)',
   () => {
     it('reproduces the reference frames within 1/255', () => {
-      const meta = readJson<{
-        prompt: string
-        negative_prompt: string
-        seed: number
-        num_inference_steps: number
-        guidance_scale: number
-        num_frames: number
-        width: number
-        height: number
-      }>(`${ref}/reference/meta.json`)
+      const meta = referenceMeta(ref)
       const out = join(tmp, 'ref-frames')
       const r = render([
         '--model',

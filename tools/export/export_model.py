@@ -52,6 +52,7 @@ import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 HERE = Path(__file__).resolve().parent
 
@@ -625,11 +626,17 @@ BASE_CLASSES = {
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
+def _refuse(message: str) -> NoReturn:
+    """A refusal of the command as typed, before anything is written: the message (naming the
+    option and what it takes) and exit status 1, as the other option checks in main()."""
+    raise SystemExit(f"export_model: {message}") from None
+
+
 def _positive(v: str) -> int:
     try:
         n = int(v)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {v!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {v!r}")
     if n <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number (leave it out for the native size), got {n}")
     return n
@@ -641,13 +648,13 @@ def _local_or_hub(what: str, value: str, need: str) -> Path | None:
     p = Path(value).expanduser()
     if p.is_dir():
         if not (p / need).is_file():
-            raise SystemExit(f"export_model: {what} {value}: a folder without {need}; expected a diffusers folder")
+            _refuse(f"{what} {value}: a folder without {need}; expected a diffusers folder")
         return p
     if p.exists():
-        raise SystemExit(f"export_model: {what} {value}: is a file; expected a diffusers folder or a Hugging Face "
+        _refuse(f"{what} {value}: is a file; expected a diffusers folder or a Hugging Face "
                          f"repository id (owner/name)")
     if not HUB_ID.match(value):
-        raise SystemExit(f"export_model: {what} {value}: no such folder (and not a Hugging Face repository id, "
+        _refuse(f"{what} {value}: no such folder (and not a Hugging Face repository id, "
                          f"owner/name)")
     return None
 
@@ -665,12 +672,12 @@ def _base_class(base: str) -> str:
             index = Path(hf_hub_download(base, "model_index.json"))
         except Exception as e:  # noqa: BLE001
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            raise SystemExit(f"export_model: --base {base}: not a local folder, and its model_index.json could not be "
-                             f"fetched from the Hugging Face Hub ({type(e).__name__}: {first})") from None
+            _refuse(f"--base {base}: not a local folder, and its model_index.json could not be "
+                             f"fetched from the Hugging Face Hub ({type(e).__name__}: {first})")
     try:
         return str(json.loads(index.read_text(encoding="utf-8")).get("_class_name"))
     except (OSError, ValueError, AttributeError) as e:
-        raise SystemExit(f"export_model: --base {base}: {index} cannot be read as JSON ({e})") from None
+        _refuse(f"--base {base}: {index} cannot be read as JSON ({e})")
 
 
 def _check_inputs(a) -> None:
@@ -680,16 +687,16 @@ def _check_inputs(a) -> None:
         cls = _base_class(a.base)
         want = BASE_CLASSES[a.pipeline]
         if cls not in want:
-            raise SystemExit(f"export_model: --base {a.base} is a {cls} (model_index.json); {a.pipeline} expects "
+            _refuse(f"--base {a.base} is a {cls} (model_index.json); {a.pipeline} expects "
                              f"{' or '.join(want)}")
     if a.motion_adapter:
         _local_or_hub("--motion-adapter", a.motion_adapter, "config.json")
     if a.fun_camera:
         _local_or_hub("--fun-camera", a.fun_camera, "config.json")
     if a.motionctrl and not os.path.isfile(a.motionctrl):
-        raise SystemExit(f"export_model: --motionctrl {a.motionctrl}: no such file (MotionCtrl's .ckpt)")
+        _refuse(f"--motionctrl {a.motionctrl}: no such file (MotionCtrl's .ckpt)")
     if a.tokenizer and not os.path.isdir(a.tokenizer):
-        raise SystemExit(f"export_model: --tokenizer {a.tokenizer}: no such folder")
+        _refuse(f"--tokenizer {a.tokenizer}: no such folder")
 
 
 def _staging(out: str) -> Path:
@@ -698,10 +705,10 @@ def _staging(out: str) -> Path:
     (their process gone) are removed."""
     target = Path(out).expanduser().absolute()
     if target.exists() and not target.is_dir():
-        raise SystemExit(f"export_model: --out {out}: is a file; give a folder for the model")
+        _refuse(f"--out {out}: is a file; give a folder for the model")
     parent = target.parent
     if not parent.is_dir():
-        raise SystemExit(f"export_model: --out {out}: the folder {parent} does not exist; create it first")
+        _refuse(f"--out {out}: the folder {parent} does not exist; create it first")
     prefix = f".{target.name}.partial-"
     for old in parent.glob(prefix + "*"):
         pid = old.name[len(prefix):]
@@ -712,7 +719,7 @@ def _staging(out: str) -> Path:
     try:
         staged.mkdir()
     except OSError as e:
-        raise SystemExit(f"export_model: --out {out}: cannot write in {parent} ({e.strerror or e})") from None
+        _refuse(f"--out {out}: cannot write in {parent} ({e.strerror or e})")
     return staged
 
 

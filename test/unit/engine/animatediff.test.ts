@@ -8,34 +8,22 @@ import {
   openModelFolder,
   Runtime,
 } from '../../../src/main/engine'
-import { schedulerFromConfig } from '../../../src/main/engine/pipelines/common'
-import { missing, readJson, readNpy, sharedPath } from './reference'
+import {
+  expectSchedulerTables,
+  maxAbs,
+  missing,
+  readNpy,
+  referenceMeta,
+  sharedPath,
+} from './reference'
 import { readPng } from './png'
 
 const dir = sharedPath('reference/models/animatediff-tiny')
 const skip = missing(dir)
 
-type Meta = {
-  prompt: string
-  negative_prompt: string
-  seed: number
-  num_inference_steps: number
-  guidance_scale: number
-  num_frames: number
-  width: number
-  height: number
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
-}
-
 describe.skipIf(skip)('AnimateDiffPipeline vs diffusers (animatediff-tiny)', () => {
   it('matches reference/trace to 1e-5 and the PNG frames to 1/255', async () => {
-    const meta = readJson<Meta>(`${dir}/reference/meta.json`)
+    const meta = referenceMeta(dir)
     const model = openModelFolder(dir)
     const runtime = new Runtime({ preferCuda: false })
     const sessions = new ModelSessions(
@@ -79,16 +67,7 @@ describe.skipIf(skip)('AnimateDiffPipeline vs diffusers (animatediff-tiny)', () 
       for (const v of ref) mag = Math.max(mag, Math.abs(v))
       expect(maxAbs(got!, ref) / mag, ours).toBeLessThanOrEqual(tol)
     }
-    // the scheduler's own float32 tables, as the folder's scheduler_config.json builds them
-    const sched = schedulerFromConfig(model.schedulerConfig) as unknown as {
-      alphasCumprod: Float32Array
-      finalAlphaCumprod: number
-    }
-    const alphas = readNpy(`${dir}/reference/trace/scheduler_alphas_cumprod.npy`)
-      .data as Float32Array
-    expect(Array.from(sched.alphasCumprod, Math.fround)).toEqual(Array.from(alphas))
-    const finalAlpha = readNpy(`${dir}/reference/trace/scheduler_final_alpha_cumprod.npy`).data
-    expect(Math.fround(sched.finalAlphaCumprod)).toBe(finalAlpha[0])
+    expectSchedulerTables(dir, model)
     const frames = readNpy(`${dir}/reference/frames.npy`).data as Float32Array
     // README "Tolerances that hold": frames within 2e-6 with onnxruntime-node 1.20; 1.30 measures
     // up to 2.5e-6 (SVD), so 5e-6: an 8-bit PNG check alone would let 4e-3 through

@@ -13,58 +13,59 @@ import {
   Runtime,
   Tensor,
 } from '../../../src/main/engine'
+import type { PipelineCall } from '../../../src/main/engine/pipelines/types'
 import {
   classifierFreeGuidance,
   schedulerFromConfig,
 } from '../../../src/main/engine/pipelines/common'
-import { missing, num, readJson, readNpy, sharedPath } from './reference'
+import {
+  expectSchedulerTables,
+  maxAbs,
+  missing,
+  num,
+  readJson,
+  readNpy,
+  referenceMeta,
+  sharedPath,
+} from './reference'
 import { readPng } from './png'
 
 const dir = sharedPath('reference/models/cogvideox-tiny')
 const skip = missing(dir)
 
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
+/** cogvideox-tiny run with the reference's settings (and `over`), every tensor traced. */
+async function runTiny(over: Partial<PipelineCall> = {}) {
+  const meta = referenceMeta(dir)
+  const model = openModelFolder(dir)
+  const runtime = new Runtime({ preferCuda: false })
+  const sessions = new ModelSessions(
+    runtime,
+    Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])),
+    'offload',
+  )
+  const traced = new Map<string, Float32Array>()
+  const out = await sessions.job(() =>
+    new CogVideoXPipeline(model, sessions).call(
+      {
+        prompt: meta.prompt,
+        negativePrompt: meta.negative_prompt,
+        seed: meta.seed,
+        numInferenceSteps: meta.num_inference_steps,
+        guidanceScale: meta.guidance_scale,
+        numFrames: meta.num_frames,
+        width: meta.width,
+        height: meta.height,
+        ...over,
+      },
+      { onTrace: (name, data) => traced.set(name, Float32Array.from(data)) },
+    ),
+  )
+  return { meta, model, runtime, out, traced }
 }
 
 describe.skipIf(skip)('CogVideoXPipeline vs diffusers (cogvideox-tiny)', () => {
   it('matches every traced tensor and the PNG frames within 1/255', async () => {
-    const meta = readJson<{
-      prompt: string
-      negative_prompt: string
-      seed: number
-      num_inference_steps: number
-      guidance_scale: number
-      num_frames: number
-      width: number
-      height: number
-    }>(`${dir}/reference/meta.json`)
-    const model = openModelFolder(dir)
-    const runtime = new Runtime({ preferCuda: false })
-    const sessions = new ModelSessions(
-      runtime,
-      Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])),
-      'offload',
-    )
-    const traced = new Map<string, Float32Array>()
-    const out = await sessions.job(() =>
-      new CogVideoXPipeline(model, sessions).call(
-        {
-          prompt: meta.prompt,
-          negativePrompt: meta.negative_prompt,
-          seed: meta.seed,
-          numInferenceSteps: meta.num_inference_steps,
-          guidanceScale: meta.guidance_scale,
-          numFrames: meta.num_frames,
-          width: meta.width,
-          height: meta.height,
-        },
-        { onTrace: (name, data) => traced.set(name, Float32Array.from(data)) },
-      ),
-    )
+    const { meta, model, out, traced, runtime } = await runTiny()
     const checks: [string, number][] = [
       ['prompt_embeds', 1e-5],
       ['negative_prompt_embeds', 1e-5],
@@ -86,16 +87,7 @@ describe.skipIf(skip)('CogVideoXPipeline vs diffusers (cogvideox-tiny)', () => {
       expect(maxAbs(got!, ref) / mag, name).toBeLessThanOrEqual(tol)
     }
     expect(out.numFrames).toBe(8)
-    // the scheduler's own float32 tables, as the folder's scheduler_config.json builds them
-    const sched = schedulerFromConfig(model.schedulerConfig) as unknown as {
-      alphasCumprod: Float32Array
-      finalAlphaCumprod: number
-    }
-    const alphas = readNpy(`${dir}/reference/trace/scheduler_alphas_cumprod.npy`)
-      .data as Float32Array
-    expect(Array.from(sched.alphasCumprod, Math.fround)).toEqual(Array.from(alphas))
-    const finalAlpha = readNpy(`${dir}/reference/trace/scheduler_final_alpha_cumprod.npy`).data
-    expect(Math.fround(sched.finalAlphaCumprod)).toBe(finalAlpha[0])
+    expectSchedulerTables(dir, model)
     // README "Tolerances that hold": frames within 2e-6 with onnxruntime-node 1.20; 1.30 measures
     // up to 2.5e-6 (SVD), so 5e-6: an 8-bit PNG check alone would let 4e-3 through
     const frames = readNpy(`${dir}/reference/frames.npy`).data as Float32Array
@@ -115,38 +107,7 @@ describe.skipIf(skip)('CogVideoXPipeline vs diffusers (cogvideox-tiny)', () => {
 
 describe.skipIf(skip)('CogVideoX with use_dynamic_cfg (cogvideox-tiny)', () => {
   it('guides each step with the dynamic scale at its timestep, not the constant one', async () => {
-    const meta = readJson<{
-      prompt: string
-      seed: number
-      num_inference_steps: number
-      guidance_scale: number
-      num_frames: number
-      width: number
-      height: number
-    }>(`${dir}/reference/meta.json`)
-    const model = openModelFolder(dir)
-    const runtime = new Runtime({ preferCuda: false })
-    const sessions = new ModelSessions(
-      runtime,
-      Object.fromEntries(Object.entries(model.components).map(([k, c]) => [k, c.path])),
-      'offload',
-    )
-    const traced = new Map<string, Float32Array>()
-    await sessions.job(() =>
-      new CogVideoXPipeline(model, sessions).call(
-        {
-          prompt: meta.prompt,
-          seed: meta.seed,
-          numInferenceSteps: meta.num_inference_steps,
-          guidanceScale: meta.guidance_scale,
-          numFrames: meta.num_frames,
-          width: meta.width,
-          height: meta.height,
-          useDynamicCfg: true,
-        },
-        { onTrace: (name, data) => traced.set(name, Float32Array.from(data)) },
-      ),
-    )
+    const { meta, model, traced } = await runTiny({ useDynamicCfg: true })
     // step 0 by hand: CFG at the dynamic scale, then the folder's scheduler from the noise
     const N = meta.num_inference_steps
     const sched = schedulerFromConfig(model.schedulerConfig)

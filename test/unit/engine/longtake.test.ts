@@ -23,7 +23,7 @@ import {
 import { TorchGenerator } from '../../../src/main/engine/random/torch-generator'
 import { motionCtrlRT, presetPoses } from '../../../src/shared/camera'
 import { contextWindows, resolveContext } from '../../../src/shared/longtake'
-import { fixturesDir, missing, readJson, readNpy } from './reference'
+import { fixturesDir, maxAbs, missing, readJson, readNpy } from './reference'
 
 const data = resolve(__dirname, '../../data/freenoise')
 const tokenizer = join(fixturesDir, 'tokenizers/clip')
@@ -47,13 +47,6 @@ type Meta = {
 }
 const meta = readJson<Meta>(join(data, 'freenoise.json'))
 const s = meta.settings
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
-}
 
 describe('torch.randperm on the CPU generator', () => {
   it('gives the permutations torch drew after a randn on the same generator', () => {

@@ -7,7 +7,7 @@
 import type * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 import { openModelFolder, Runtime, type ModelSession } from '../../../src/main/engine'
-import { missing, readJson, readNpy, sharedPath } from './reference'
+import { maxAbs, missing, readJson, readNpy, sharedPath } from './reference'
 
 type IoSpec = { file: string; shape: number[]; dtype: 'float32' | 'int64' }
 type IoCase = {
@@ -32,17 +32,6 @@ const README_ERROR: Record<string, Record<string, number>> = {
 // still far under what a wrong feed costs: a timestep off by one gives 1e-2 to 4e-2, an input
 // with h and w swapped 1.6, SVD's float timestep rounded to 1/1024 7.7e-6 (>= 2.5x its 2.3e-6).
 const HEADROOM = 2.5
-
-function maxAbs(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!)
-    // NaN compares false everywhere: count it as an infinite error
-    m = Number.isNaN(d) ? Infinity : Math.max(m, d)
-  }
-  return m
-}
 
 /**
  * The feeds for one case, built as the pipelines build them:

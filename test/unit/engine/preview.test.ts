@@ -18,7 +18,7 @@ import {
   type PreviewImage,
 } from '../../../src/main/engine/jobs/preview'
 import { readPng } from './png'
-import { missing, readJson, readNpy, sharedPath } from './reference'
+import { missing, readNpy, referenceMeta, sharedPath } from './reference'
 
 // ComfyUI comfy/latent_formats.py: SD15.latent_rgb_factors (rows: latent channels; columns
 // R, G, B), and Wan21.latent_rgb_factors with latent_rgb_factors_bias. Written out here from
@@ -349,23 +349,12 @@ const skipRender = missing(ad, cog)
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-preview-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
-type RefMeta = {
-  prompt: string
-  negative_prompt: string
-  seed: number
-  num_inference_steps: number
-  guidance_scale: number
-  num_frames: number
-  width: number
-  height: number
-}
-
 describe.skipIf(skipRender)(`the frame a render previews ${skipRender ?? ''}`, () => {
   it.each([
     ['animatediff-tiny', ad, 'BCFHW'],
     ['cogvideox-tiny', cog, 'BFCHW'],
   ] as const)('%s: the middle frame of each step', async (name, dir, layout) => {
-    const meta = readJson<RefMeta>(`${dir}/reference/meta.json`)
+    const meta = referenceMeta(dir)
     const runtime = new Runtime({ preferCuda: false })
     const previews: (PreviewImage & { step: number })[] = []
     await renderClip(

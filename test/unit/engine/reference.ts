@@ -2,6 +2,9 @@
 // that needs a missing file skips with a message naming it (and fails in CI).
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { expect } from 'vitest'
+import type { ModelFolder } from '../../../src/main/engine'
+import { schedulerFromConfig } from '../../../src/main/engine/pipelines/common'
 
 export const sharedDir = resolve(__dirname, '../../../../shared')
 export const referenceDir = resolve(sharedDir, 'reference')
@@ -64,4 +67,46 @@ export function readNpy(path: string): {
   if (descr === '<i8') return { shape, data: new BigInt64Array(copy) }
   if (descr === '<f8') return { shape, data: new Float64Array(copy) }
   throw new Error(`${path}: unsupported dtype ${descr}`)
+}
+
+/** A reference model folder's settings (reference/meta.json): what diffusers ran it with. */
+export type ReferenceMeta = {
+  prompt: string
+  negative_prompt: string
+  seed: number
+  num_inference_steps: number
+  guidance_scale: number
+  num_frames: number
+  width: number
+  height: number
+}
+
+export function referenceMeta<T = ReferenceMeta>(dir: string): T {
+  return readJson<T>(`${dir}/reference/meta.json`)
+}
+
+/** The largest |a - b| (the lengths must agree); a NaN counts as an infinite error. */
+export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length)
+  let m = 0
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!)
+    m = Number.isNaN(d) ? Infinity : Math.max(m, d)
+  }
+  return m
+}
+
+/**
+ * The scheduler's own float32 tables, as the folder's scheduler_config.json builds them, equal to
+ * diffusers' (reference/trace/scheduler_alphas_cumprod.npy, scheduler_final_alpha_cumprod.npy).
+ */
+export function expectSchedulerTables(dir: string, model: ModelFolder): void {
+  const sched = schedulerFromConfig(model.schedulerConfig) as unknown as {
+    alphasCumprod: Float32Array
+    finalAlphaCumprod: number
+  }
+  const alphas = readNpy(`${dir}/reference/trace/scheduler_alphas_cumprod.npy`).data as Float32Array
+  expect(Array.from(sched.alphasCumprod, Math.fround)).toEqual(Array.from(alphas))
+  const finalAlpha = readNpy(`${dir}/reference/trace/scheduler_final_alpha_cumprod.npy`).data
+  expect(Math.fround(sched.finalAlphaCumprod)).toBe(finalAlpha[0])
 }

@@ -9,7 +9,7 @@ import {
   StableVideoDiffusionPipeline,
   type SvdOptions,
 } from '../../../src/main/engine'
-import { missing, readJson, readNpy, sharedPath } from './reference'
+import { maxAbs, missing, readJson, readNpy, sharedPath } from './reference'
 import { readPng } from './png'
 
 const dir = sharedPath('reference/models/svd-tiny')
@@ -28,13 +28,6 @@ type Meta = {
   min_guidance_scale: number
   max_guidance_scale: number
   decode_chunk_size: number
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
 }
 
 async function run(

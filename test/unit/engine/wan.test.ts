@@ -41,7 +41,7 @@ import { floatTensor } from '../../../src/main/engine/runtime/tensor'
 import * as tiny from '../../../src/demo-model/tiny-models'
 import * as wan from '../../../src/demo-model/wan-models'
 import { wanVaeConfig, writeWanFolder } from '../../fixtures/model-folders'
-import { missing, readJson, sharedPath } from './reference'
+import { maxAbs, missing, readJson, sharedPath } from './reference'
 import { spyRuntime } from './spy-runtime'
 import { renderClip } from '../../../src/main/engine/jobs/render'
 import { WAN_NEGATIVE_PROMPT } from '../../../src/shared/render'
@@ -61,13 +61,6 @@ function open(dir: string, runtime: Runtime, plan: MemoryPlan = 'offload') {
     plan,
   )
   return { model, sessions }
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
 }
 
 /** diffusers' recorded UniPC runs (tools/reference/flow_schedulers.py). */

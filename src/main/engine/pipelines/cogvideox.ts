@@ -17,6 +17,7 @@ import type { ModelSession } from '../runtime/session'
 import { floatTensor, permute } from '../runtime/tensor'
 import { fitAspect, resizeLanczosPil, type RgbImage } from '../media/image'
 import { PromptTokenizer } from '../tokenizers'
+import { validFrameCount } from '../../../shared/render'
 import { toSignedCHW } from './svd-image'
 import { classifierFreeGuidance, PipelineError, SettingsError } from './common'
 import { guidanceBatch, PipelineRun, type Resolved } from './steps'
@@ -285,13 +286,14 @@ export class CogVideoXPipeline implements VideoPipeline {
     return out
   }
 
-  /** (F - 1) / temporal_compression + 1 latent frames; warns when F is not 4k+1. */
+  /** (F - 1) / temporal_compression + 1 latent frames (the family's frame rule); warns when F is not 4k+1. */
   private latentFrames(run: PipelineRun, requested: number): number {
     const temporal = this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
-    const latentFrames = Math.floor((requested - 1) / temporal) + 1
-    if ((requested - 1) % temporal !== 0) {
+    const decoded = validFrameCount(run.facts.frameRule, requested, temporal)
+    const latentFrames = (decoded - 1) / temporal + 1
+    if (decoded !== requested) {
       run.warnings.push(
-        `CogVideoX was trained on 4k+1 frames; ${requested} frames give ${latentFrames} latent frames, so the clip will have the ${(latentFrames - 1) * temporal + 1} frames the VAE decodes from them`,
+        `CogVideoX was trained on 4k+1 frames; ${requested} frames give ${latentFrames} latent frames, so the clip will have the ${decoded} frames the VAE decodes from them`,
       )
     }
     return latentFrames
