@@ -95,7 +95,7 @@ function get(path: string): Promise<{ status: number; body: Buffer }> {
 describe('GET /inputs/<id>', () => {
   it('serves a stored image with the token, and nothing else', async () => {
     const jpg = readFileSync(join(images, 'rocket.jpg'))
-    const { id } = store.add(jpg, 'rocket.jpg')
+    const { id } = await store.add(jpg, 'rocket.jpg')
     const r = await get(`/inputs/${id}?token=${host.token}`)
     expect(r.status).toBe(200)
     expect(r.body.equals(jpg)).toBe(true)
@@ -120,21 +120,34 @@ describe('InputStore', () => {
 
 describe('the drop reads the image as the render will (the engine reader checks it)', () => {
   const checked = new InputStore(join(dir, 'checked'), imageProblem)
-  it('takes an image that reads; refuses a cut-short one at the drop, naming it, storing nothing', () => {
+  it('takes an image that reads; refuses a cut-short one at the drop, naming it, storing nothing', async () => {
     const png = readFileSync(join(images, 'chelsea.png'))
-    expect(checked.add(png, 'cat.png').id).toMatch(/\.png$/)
+    expect((await checked.add(png, 'cat.png')).id).toMatch(/\.png$/)
     // the PNG signature and header are there (the first bytes pass), the rest is gone
     const cut = png.subarray(0, 64)
-    let err: unknown
-    try {
-      checked.add(cut, 'cut.png')
-    } catch (e) {
-      err = e
-    }
+    const err = await checked.add(cut, 'cut.png').then(
+      () => null,
+      (e: unknown) => e,
+    )
     expect(err).toBeInstanceOf(InputError)
     expect((err as InputError).message).toBe(
       'cut.png: not an image ffmpeg can read (damaged or cut short?)',
     )
     expect(readdirSync(join(dir, 'checked'))).toHaveLength(1)
+  })
+
+  it('checks without holding the event loop: timers run while ffmpeg reads the drop', async () => {
+    // the host serves the studio's socket and the render's progress from this loop; the probe
+    // used to be spawnSync, so nothing else ran until ffmpeg had answered
+    const jpg = readFileSync(join(images, 'rocket.jpg'))
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 1)
+    try {
+      const stored = await new InputStore(join(dir, 'loop'), imageProblem).add(jpg, 'rocket.jpg')
+      expect(stored.id).toMatch(/\.jpg$/)
+    } finally {
+      clearInterval(timer)
+    }
+    expect(ticks).toBeGreaterThan(0)
   })
 })

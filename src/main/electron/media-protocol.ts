@@ -61,7 +61,7 @@ export async function handleMediaRequest(
       // counted while it streams: a body without (or with a false) Content-Length stops here
       const bytes = await readBodyUpTo(request.body, MAX_INPUT_BYTES)
       if (!bytes) return tooBig()
-      return json(200, inputs.add(bytes, url.searchParams.get('name') ?? ''))
+      return json(200, await inputs.add(bytes, url.searchParams.get('name') ?? ''))
     } catch (err) {
       if (err instanceof InputError) return json(err.status, { error: err.message })
       return json(500, { error: err instanceof Error ? err.message : String(err) })

@@ -3,7 +3,8 @@
 // main keeps them under the state folder by content hash and a render names them by that id.
 // Only ids this code made resolve to a file: a page cannot point the engine at another path.
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -34,11 +35,12 @@ export class InputStore {
   /** `check`: what is wrong with a stored image beyond its first bytes (the engine's reader). */
   constructor(
     private readonly dir: string,
-    private readonly check?: (path: string) => string | null,
+    private readonly check?: (path: string) => Promise<string | null>,
   ) {}
 
-  /** Stores the bytes (atomically, deduplicated by content) and returns their id. */
-  add(bytes: Uint8Array, name: string): { id: string; name: string; bytes: number } {
+  /** Stores the bytes (atomically, deduplicated by content) and returns their id. Asynchronous
+   * throughout: the host serves sockets and renders while a large drop is written and checked. */
+  async add(bytes: Uint8Array, name: string): Promise<{ id: string; name: string; bytes: number }> {
     const label = name.slice(0, 255) || 'the image'
     if (bytes.length === 0) throw new InputError(`${label}: the file is empty`)
     if (bytes.length > MAX_INPUT_BYTES)
@@ -55,16 +57,16 @@ export class InputStore {
     const id = `${createHash('sha256').update(bytes).digest('hex')}.${type}`
     const path = join(this.dir, id)
     if (!existsSync(path)) {
-      mkdirSync(this.dir, { recursive: true })
       const tmp = join(this.dir, `.${id}.${randomBytes(4).toString('hex')}.tmp`)
       try {
-        writeFileSync(tmp, bytes)
+        await mkdir(this.dir, { recursive: true })
+        await writeFile(tmp, bytes)
         // refused at the drop, naming the file, not at the render as an unreadable input
-        const problem = this.check?.(tmp)
+        const problem = await this.check?.(tmp)
         if (problem) throw new InputError(`${label}: ${problem}`, 415)
-        renameSync(tmp, path)
+        await rename(tmp, path)
       } catch (err) {
-        rmSync(tmp, { force: true })
+        await rm(tmp, { force: true })
         if (err instanceof InputError) throw err
         if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
           throw new InputError(

@@ -289,12 +289,13 @@ export function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     })
     req.on('end', () => {
       if (res.headersSent) return
-      try {
-        reply(200, store.add(Buffer.concat(chunks), url.searchParams.get('name') ?? ''))
-      } catch (err) {
-        if (err instanceof InputError) reply(err.status, { error: err.message })
-        else reply(500, { error: err instanceof Error ? err.message : String(err) })
-      }
+      store.add(Buffer.concat(chunks), url.searchParams.get('name') ?? '').then(
+        (stored) => reply(200, stored),
+        (err: unknown) => {
+          if (err instanceof InputError) reply(err.status, { error: err.message })
+          else reply(500, { error: err instanceof Error ? err.message : String(err) })
+        },
+      )
     })
   }
 

@@ -144,19 +144,17 @@ describe.skipIf(why)('a full disk', () => {
     ).toBe('clear-error')
   })
 
-  it('a dropped image is refused with a message, not a raw ENOSPC', () => {
+  it('a dropped image is refused with a message, not a raw ENOSPC', async () => {
     const inputs = new InputStore(join(dir, 'inputs'))
     const png = Buffer.concat([
       Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
       Buffer.alloc(256 * 1024, 3),
     ])
     fill()
-    let err: unknown = null
-    try {
-      inputs.add(png, 'photo.png')
-    } catch (e) {
-      err = e
-    }
+    const err = await inputs.add(png, 'photo.png').then(
+      () => null,
+      (e: unknown) => e,
+    )
     unfill()
     expect(
       judge(

@@ -2,7 +2,7 @@
 // reads, decoded to 8-bit RGB with the EXIF orientation applied and alpha flattened onto
 // white; clear errors for empty files, non-images and images over 64 megapixels. Resizing
 // follows PIL exactly where diffusers uses PIL (the VAE branch's Lanczos resize).
-import { spawn, spawnSync } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { openSync, readSync, closeSync } from 'node:fs'
 import { findFfmpeg, MediaError } from './ffmpeg'
 import { regularFileSize } from '../files'
@@ -120,10 +120,25 @@ export function applyOrientation(img: RgbImage, orientation: number): RgbImage {
   return { width: W, height: H, rgb: out }
 }
 
-function probeSize(ffmpeg: string, path: string): { width: number; height: number } | null {
-  const r = spawnSync(ffmpeg, ['-hide_banner', '-i', path], { encoding: 'utf8', timeout: 20_000 })
-  const m = /Stream #\d+:\d+.*?: Video: .*?(\d{1,6})x(\d{1,6})/.exec(r.stderr ?? '')
-  return m ? { width: Number(m[1]), height: Number(m[2]) } : null
+/** The first video stream's size as ffmpeg reads it; null when it reads none. Asynchronous: the
+ * host calls it on a drop, and a slow probe must not hold its event loop (renders, sockets). */
+function probeSize(
+  ffmpeg: string,
+  path: string,
+): Promise<{ width: number; height: number } | null> {
+  return new Promise((resolve) => {
+    // ffmpeg with only an input exits 1 ("At least one output file must be specified"): the
+    // stream line on stderr is the answer either way
+    execFile(
+      ffmpeg,
+      ['-hide_banner', '-i', path],
+      { encoding: 'utf8', timeout: 20_000, maxBuffer: 4 * 1024 * 1024 },
+      (_err, _stdout, stderr) => {
+        const m = /Stream #\d+:\d+.*?: Video: .*?(\d{1,6})x(\d{1,6})/.exec(stderr ?? '')
+        resolve(m ? { width: Number(m[1]), height: Number(m[2]) } : null)
+      },
+    )
+  })
 }
 
 /**
@@ -131,14 +146,14 @@ function probeSize(ffmpeg: string, path: string): { width: number; height: numbe
  * the person knows it): a file ffmpeg cannot read (damaged, truncated), or one over the pixel
  * limit. Null when it reads, or when there is no ffmpeg to ask.
  */
-export function imageProblem(path: string): string | null {
+export async function imageProblem(path: string): Promise<string | null> {
   let ff: string
   try {
     ff = findFfmpeg().path
   } catch {
     return null
   }
-  const dims = probeSize(ff, path)
+  const dims = await probeSize(ff, path)
   if (!dims) return 'not an image ffmpeg can read (damaged or cut short?)'
   if (dims.width * dims.height > MAX_PIXELS)
     return `${dims.width}x${dims.height} is ${((dims.width * dims.height) / 1e6).toFixed(1)} megapixels; the limit is 64. Scale it down first`
@@ -158,7 +173,7 @@ export async function loadImage(path: string): Promise<RgbImage> {
       `${path}: the file is empty (0 bytes); expected a PNG, JPEG, WebP, GIF or video`,
     )
   const ff = findFfmpeg()
-  const dims = probeSize(ff.path, path)
+  const dims = await probeSize(ff.path, path)
   if (!dims)
     throw new ImageInputError(
       `${path}: not an image ffmpeg can read; expected a PNG, JPEG, WebP, GIF or video`,
