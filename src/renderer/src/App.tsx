@@ -393,6 +393,7 @@ export function App() {
               onKeyframeChange={(id, position, rotation, gesture) =>
                 h.editCamera((t) => updateKeyframe(t, id, { position, rotation }), gesture)
               }
+              travel={model && model.camera !== 'none' ? travel : 1}
               aspect={
                 lens?.aspect ??
                 (model
@@ -440,6 +441,12 @@ export function App() {
               ) : null}
             </div>
             <div className="overlays bottom">
+              {model && model.camera !== 'none' && travel !== 1 ? (
+                <p className="overlay note" data-testid="travel-note">
+                  Dashed: the path as rendered, the camera travelling ×{travel.toFixed(2)} as drawn
+                  (the motion slider); the view through the camera follows it.
+                </p>
+              ) : null}
               {fovLost ? (
                 <p className="overlay warn" data-testid="fov-warning">
                   {fovLost.message}

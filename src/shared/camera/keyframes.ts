@@ -2,7 +2,14 @@
 // and numeric fields all go through these), so each is one undoable value and testable alone.
 // A trajectory keeps the frame count it was authored for; the clip's playhead (0..frames-1)
 // maps onto that timeline proportionally, as sampleTrajectory does.
-import { newKeyframeId, sampleTrajectory, type Keyframe, type Trajectory } from './trajectory'
+import {
+  newKeyframeId,
+  sampleTrajectory,
+  type CameraPose,
+  type Keyframe,
+  type Trajectory,
+} from './trajectory'
+import type { Vec3 } from './math'
 
 const EPS = 1e-6
 
@@ -90,6 +97,21 @@ export function updateKeyframe(
   if (f !== undefined && t.keyframes.some((k) => k.id !== id && Math.abs(k.frame - f) <= EPS))
     return t
   return { ...t, keyframes: t.keyframes.map((k) => (k.id === id ? { ...k, ...patch } : k)) }
+}
+
+/**
+ * The poses a camera model renders for a travel scale `k` (the motion slider on camera models):
+ * every camera centre moved along its offset from the first one by `k`, rotations and lenses as
+ * drawn. MotionCtrl's relative RT and VideoX-Fun's Plücker rows of the scaled path are those of
+ * these poses, so the editor draws this as "the path as rendered".
+ */
+export function withTravel(poses: CameraPose[], k: number): CameraPose[] {
+  if (k === 1 || !poses.length) return poses
+  const c0 = poses[0]!.position
+  return poses.map((p) => ({
+    ...p,
+    position: p.position.map((v, i) => c0[i]! + k * (v - c0[i]!)) as Vec3,
+  }))
 }
 
 /** Largest camera travel between two consecutive frames (the "faster than trained" warning). */

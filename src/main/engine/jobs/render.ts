@@ -14,6 +14,7 @@ import {
   readPoseRows,
   scaleTravel,
   videoxFunControlCamera,
+  withTravel,
   parsePresetExpression,
   presetPoses,
   presetSequence,
@@ -240,7 +241,7 @@ function pluckerInput(
 }
 
 /** The model's camera input for these poses (null when there is none, with a warning). */
-function cameraInput(
+export function cameraInput(
   model: ModelFolder,
   poses: CameraPose[] | null,
   spec: RenderSpec,
@@ -256,11 +257,13 @@ function cameraInput(
       warnings.push(
         `the path changes the field of view (${Math.min(...fovs).toFixed(0)}° to ${Math.max(...fovs).toFixed(0)}°); ${model.label} takes only the camera's position and rotation, so the zoom is not rendered`,
       )
-    const base = model.dolly.cameraTranslationScale ?? 1
-    const k = spec.cameraScale ?? 1
+    // the travel scales the path about its first camera (the dashed path the editor draws),
+    // then the model's own translation scale goes on as MotionCtrl applies it; multiplying
+    // that scale by the travel instead is the same only for an isotropic scale or a path that
+    // starts at the origin (MotionCtrl-SVD's is [3, 1, 4])
     return motionCtrlRT(
-      poses,
-      typeof base === 'number' ? base * k : (base.map((v) => v * k) as [number, number, number]),
+      withTravel(poses, spec.cameraScale ?? 1),
+      model.dolly.cameraTranslationScale ?? 1,
     )
   }
   warnings.push(`${model.label} has no camera input; the camera path is ignored`)

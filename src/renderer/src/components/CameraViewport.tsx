@@ -5,7 +5,13 @@ import { useEffect, useRef } from 'react'
 import * as THREE from 'three'
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js'
 import { TransformControls } from 'three/addons/controls/TransformControls.js'
-import { sampleTrajectory, type Quat, type Trajectory, type Vec3 } from '../../../shared/camera'
+import {
+  sampleTrajectory,
+  withTravel,
+  type Quat,
+  type Trajectory,
+  type Vec3,
+} from '../../../shared/camera'
 import { gestureKey } from '../../../shared/history'
 
 export type ViewMode = 'perspective' | 'top' | 'side' | 'camera'
@@ -25,6 +31,12 @@ type Props = {
   onKeyframeChange: (id: string, position: Vec3, rotation: Quat, gesture: string) => void
   /** The clip's aspect (width / height) the frustums are drawn with; 16:9 when no model is known. */
   aspect?: number
+  /**
+   * The camera travel the model renders (the motion slider on camera models; 1 elsewhere): when
+   * it is not 1 the path as rendered is drawn dashed beside the drawn one, and the view through
+   * the camera looks from the rendered position.
+   */
+  travel?: number
 }
 
 function frustumLines(
@@ -328,8 +340,21 @@ export function CameraViewport(p: Props) {
       poses.map((q) => new THREE.Vector3(...q.position)),
     )
     s.pathGroup.add(new THREE.Line(curve, new THREE.LineBasicMaterial({ color: 0x5aa7ff })))
+    const travel = p.travel ?? 1
+    const rendered = withTravel(poses, travel)
+    if (travel !== 1) {
+      const line = new THREE.Line(
+        new THREE.BufferGeometry().setFromPoints(
+          rendered.map((q) => new THREE.Vector3(...q.position)),
+        ),
+        new THREE.LineDashedMaterial({ color: 0x3ad29f, dashSize: 0.12, gapSize: 0.08 }),
+      )
+      line.computeLineDistances()
+      s.pathGroup.add(line)
+    }
+    const at = Math.min(p.playhead, poses.length - 1)
     poses.forEach((q, i) => {
-      const current = i === Math.min(p.playhead, poses.length - 1)
+      const current = i === at
       const f = frustumLines(
         q.fov,
         p.aspect ?? 16 / 9,
@@ -339,12 +364,18 @@ export function CameraViewport(p: Props) {
       f.position.set(...q.position)
       f.quaternion.set(...q.rotation)
       s.pathGroup.add(f)
-      if (current) {
-        s.shotCam.position.set(...q.position)
-        s.shotCam.quaternion.set(...q.rotation)
-        s.shotCam.fov = q.fov
-      }
     })
+    const shown = rendered[at]!
+    if (travel !== 1) {
+      const f = frustumLines(shown.fov, p.aspect ?? 16 / 9, 0.6, 0x3ad29f)
+      f.position.set(...shown.position)
+      f.quaternion.set(...shown.rotation)
+      s.pathGroup.add(f)
+    }
+    // the view through the camera is the clip's: from where the model renders it
+    s.shotCam.position.set(...shown.position)
+    s.shotCam.quaternion.set(...shown.rotation)
+    s.shotCam.fov = shown.fov
     // keyframe handles (kept across updates so the gizmo stays attached while dragging)
     const ids = new Set(p.trajectory.keyframes.map((k) => k.id))
     for (const [id, m] of s.handles) {
@@ -377,7 +408,7 @@ export function CameraViewport(p: Props) {
     if (sel && s.gizmo.object !== sel) s.gizmo.attach(sel)
     if (!sel && s.gizmo.object) s.gizmo.detach()
     s.gizmo.setMode(p.gizmo)
-  }, [p.trajectory, p.frames, p.playhead, p.selected, p.gizmo, p.aspect])
+  }, [p.trajectory, p.frames, p.playhead, p.selected, p.gizmo, p.aspect, p.travel])
 
   return (
     <div
@@ -385,6 +416,7 @@ export function CameraViewport(p: Props) {
       ref={host}
       data-testid="camera-viewport"
       data-aspect={(p.aspect ?? 16 / 9).toFixed(3)}
+      data-travel={(p.travel ?? 1).toFixed(2)}
     />
   )
 }
