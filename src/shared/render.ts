@@ -319,6 +319,9 @@ export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
     // its folder holds a FlowMatchEuler config; UniPC built from it would not be a flow sampler
     schedulers: ['FlowMatchEulerDiscreteScheduler'],
     camera: ['cameractrl-plucker'],
+    // VideoX-Fun rounds down (predict_v2v_control_camera.py: (video_length - 1) // 4 * 4 + 1),
+    // not up as diffusers' WanPipeline does: 80 frames are 77, with 77 pose rows
+    frameRule: '4k+1 ((num_frames - 1) // 4 * 4 + 1)',
   },
 }
 

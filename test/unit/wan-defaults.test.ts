@@ -56,7 +56,9 @@ describe('Wan defaults', () => {
         81,
         16,
         50,
-        '4k+1 (num_frames // 4 * 4 + 1)',
+        k === 'wan-fun-camera'
+          ? '4k+1 ((num_frames - 1) // 4 * 4 + 1)'
+          : '4k+1 (num_frames // 4 * 4 + 1)',
         16,
         832,
         480,
@@ -112,6 +114,13 @@ describe('Wan defaults', () => {
       49, 45, 45, 49, 1, 5, 1,
     ])
     expect(validFrameCount(PIPELINES.animatediff.frameRule, 47)).toBe(47)
+  })
+
+  it("Wan-Fun Control-Camera rounds down, as VideoX-Fun's camera example does ((n - 1) // 4 * 4 + 1)", () => {
+    const fun = PIPELINES['wan-fun-camera'].frameRule
+    expect([81, 80, 82, 79, 8, 9, 1, 2].map((f) => validFrameCount(fun, f))).toEqual([
+      81, 77, 81, 77, 5, 9, 1, 1,
+    ])
   })
 
   it('the motion slider: camera travel on Wan-Fun Control-Camera, none (said so) on the others', () => {
