@@ -228,7 +228,9 @@ def export_animatediff(a):
 
     def unet_inputs(s):
         b, f, hh, ww = s["batch"], s["frames"], s["h"], s["w"]
-        xs = (randn(b, C, f, hh, ww), torch.tensor([801], dtype=torch.int64), randn(b * f, L, D))
+        # a float timestep: Euler's are fractional (957.375) and diffusers' UNet embeds them as they
+        # are; an int64 input would round them
+        xs = (randn(b, C, f, hh, ww), torch.tensor([801.5], dtype=torch.float32), randn(b * f, L, D))
         if camera:
             xs += (randn(b, f, 12) * 0.5,)
         return xs
@@ -246,7 +248,8 @@ def export_animatediff(a):
         axes["camera_poses"] = {0: Axis("batch", ("batch",)), 1: Axis("frames", ("frames",))}
     results.append(X.export_component(
         "unet", X.MotionUNetExport(unet), out, names, "out_sample", axes, unet_inputs, size, alts,
-        fp16=a.fp16, fp16_margin=a.fp16_margin, required_symbolic={"batch"},
+        fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep"},
+        required_symbolic={"batch"},
         memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": f, "h": hh // scale, "w": ww // scale}, native,
                     multiple=scale * factor),
         **common))

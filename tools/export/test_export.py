@@ -370,7 +370,7 @@ class ExportAnimateDiff(Case):
             self.assertTrue((out / c / "config.json").exists(), f"{c}/config.json missing")
         sig = onnx_inputs(out / "unet/model.onnx")
         self.assertEqual(list(sig), ["sample", "timestep", "encoder_hidden_states"])
-        self.assertEqual(sig["timestep"][0], "tensor(int64)")
+        self.assertEqual(sig["timestep"][0], "tensor(float)", "Euler's fractional timesteps must reach the UNet as they are")
 
         # components vs torch at a size other than the traced one (5 frames, 48x40 px)
         pipe = animatediff_pipe(base, adapter)
@@ -379,7 +379,7 @@ class ExportAnimateDiff(Case):
             ids = torch.randint(0, 49408, (2, 77), generator=g)
             self.assertClose(session(out / "text_encoder/model.onnx").run(None, {"input_ids": ids.numpy()})[0],
                              pipe.text_encoder(ids)[0], COMPONENT_TOL, "animatediff text_encoder")
-            x, t, e = torch.randn(2, 4, 5, 20, 24, generator=g), torch.tensor([421]), torch.randn(10, 77, 8, generator=g)
+            x, t, e = torch.randn(2, 4, 5, 20, 24, generator=g), torch.tensor([421.375]), torch.randn(10, 77, 8, generator=g)
             self.assertClose(session(out / "unet/model.onnx").run(None, {"sample": x.numpy(), "timestep": t.numpy(),
                                                                          "encoder_hidden_states": e.numpy()})[0],
                              pipe.unet(x, t, encoder_hidden_states=e).sample, COMPONENT_TOL, "animatediff unet")
@@ -413,6 +413,20 @@ class ExportAnimateDiff(Case):
         got = render(out, self.tmp / "frames", "--prompt", "a red fox running through fresh snow", "--negative", "blurry",
                      "--frames", 6, "--width", 64, "--height", 64, "--steps", 4, "--guidance", 6, "--seed", 7)
         self.assertFramesClose(got, u8(ref), "animatediff 6 frames 64x64")
+
+        # Euler on the same folder: its linspace timesteps are fractional (999, 749.25, ...), which
+        # diffusers' UNet embeds as they are
+        from diffusers import EulerDiscreteScheduler
+
+        pipe.scheduler = EulerDiscreteScheduler.from_pretrained(str(out / "scheduler"))
+        ref = pipe(prompt="a red fox running through fresh snow", negative_prompt="blurry", num_frames=6, width=64, height=64,
+                   num_inference_steps=5, guidance_scale=6.0, generator=torch.Generator("cpu").manual_seed(7),
+                   output_type="np").frames[0]
+        self.assertFalse(all(float(t).is_integer() for t in pipe.scheduler.timesteps), "the check needs fractional timesteps")
+        got = render(out, self.tmp / "frames_euler", "--prompt", "a red fox running through fresh snow", "--negative", "blurry",
+                     "--frames", 6, "--width", 64, "--height", 64, "--steps", 5, "--guidance", 6, "--seed", 7,
+                     "--scheduler", "EulerDiscreteScheduler")
+        self.assertFramesClose(got, u8(ref), "animatediff Euler (fractional timesteps) 6 frames 64x64")
 
 
 @unittest.skipUnless(HAVE, WHY)
@@ -1628,8 +1642,7 @@ def record_unet_calls(unet, kind: str):
 
 def onnx_unet_feeds(inputs: dict, rt, kind: str) -> dict:
     f = {k: v.numpy() for k, v in inputs.items()}
-    f["timestep"] = (np.asarray(f["timestep"], dtype=np.int64) if kind == "animatediff"
-                     else np.asarray(f["timestep"], dtype=np.float32)).reshape(1)
+    f["timestep"] = np.asarray(f["timestep"], dtype=np.float32).reshape(1)
     f["camera_poses"] = rt.numpy()
     return f
 

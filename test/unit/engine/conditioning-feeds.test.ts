@@ -152,3 +152,48 @@ describe.skipIf(missing(clipTok))('AnimateDiff exports with one prompt embedding
     }
   })
 })
+
+describe.skipIf(missing(clipTok))("AnimateDiff's timestep as diffusers' UNet embeds it", () => {
+  const render = async (dir: string, scheduler: 'EulerDiscreteScheduler' | 'DDIMScheduler') => {
+    const { runtime, calls } = spyRuntime()
+    const { model, sessions } = sessionsFor(dir, runtime, 'offload')
+    const out = await sessions.job(() =>
+      new AnimateDiffPipeline(model, sessions).call({
+        prompt: 'a lighthouse',
+        numFrames: F,
+        width: 32,
+        height: 32,
+        numInferenceSteps: 5,
+        guidanceScale: 7.5,
+        seed: 1,
+        scheduler,
+      }),
+    )
+    const fed = calls.filter((c) => c.component === 'unet').map((c) => c.feeds['timestep']!)
+    return { fed, warnings: out.warnings }
+  }
+
+  it("a float timestep input gets Euler's fractional timesteps as they are", async () => {
+    const dir = writeAnimateDiffFolder(join(tmp, 'ad-float-t'), { tokenizerFrom: clipTok })
+    writeFileSync(
+      join(dir, 'unet', 'model.onnx'),
+      tiny.animateDiffUNet({ timestep: { dtype: 'float32', rank: 1 } }),
+    )
+    const { fed, warnings } = await render(dir, 'EulerDiscreteScheduler')
+    // diffusers 0.40's EulerDiscreteScheduler on this config (linspace, 5 steps), torch float32:
+    // tensor([999.0000, 749.2500, 499.5000, 249.7500, 0.0000])
+    expect(fed.map((f) => Array.from(f.data))).toEqual([[999], [749.25], [499.5], [249.75], [0]])
+    expect(warnings.filter((w) => /whole-number timesteps/.test(w))).toEqual([])
+  })
+
+  it('an integer timestep input with Euler says the rounding; with DDIM (whole timesteps) says nothing', async () => {
+    const dir = writeAnimateDiffFolder(join(tmp, 'ad-int-t'), { tokenizerFrom: clipTok })
+    const euler = await render(dir, 'EulerDiscreteScheduler')
+    const ddim = await render(dir, 'DDIMScheduler')
+    expect(euler.fed.map((f) => Array.from(f.data))).toEqual([[999], [749], [500], [250], [0]])
+    expect(euler.warnings.filter((w) => /whole-number timesteps/.test(w))).toEqual([
+      "this export's UNet takes whole-number timesteps, so EulerDiscreteScheduler's fractional ones (749.25) are rounded and the clip differs from diffusers'; re-export the model (tools/export writes a float timestep) or pick DDIMScheduler, DPMSolverMultistepScheduler or LCMScheduler",
+    ])
+    expect(ddim.warnings.filter((w) => /whole-number timesteps/.test(w))).toEqual([])
+  })
+})

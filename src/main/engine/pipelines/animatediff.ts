@@ -205,6 +205,7 @@ export class AnimateDiffPipeline implements VideoPipeline {
     const motionName = names['motion_scale']
     const size = text.L * text.D
 
+    let roundingSaid = false
     /** The guided UNet prediction for latents [1, 4, n, h, w] (a window, or every frame). */
     const unet = async (
       s: ModelSession,
@@ -222,6 +223,13 @@ export class AnimateDiffPipeline implements VideoPipeline {
       if (r.doCfg) input.set(x, len)
       const scaled = scheduler.scaleModelInput(floatTensor(input, [B, 4, n, r.h, r.w]), t).data
       if (trace !== null) run.trace(`step${trace}_unet_sample`, scaled, [B, 4, n, r.h, r.w])
+      if (!roundingSaid && s.roundsTimestep(names['timestep']!, t)) {
+        // diffusers' UNet embeds the fraction (Euler's linspace timesteps: 957.375, ...)
+        roundingSaid = true
+        run.warnings.push(
+          `this export's UNet takes whole-number timesteps, so ${scheduler.constructor.name}'s fractional ones (${t}) are rounded and the clip differs from diffusers'; re-export the model (tools/export writes a float timestep) or pick DDIMScheduler, DPMSolverMultistepScheduler or LCMScheduler`,
+        )
+      }
       const call = async (b0: number, bn: number): Promise<Float32Array> => {
         const rowSize = rows * size
         const feeds: Record<string, ort.Tensor> = {

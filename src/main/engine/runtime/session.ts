@@ -198,6 +198,12 @@ export class ModelSession {
     return this.inputs.has(name)
   }
 
+  /** Whether `timestep` takes whole numbers only, so a fractional `t` would be rounded. */
+  roundsTimestep(name: string, t: number): boolean {
+    const type = this.meta(name).type
+    return (type === 'int64' || type === 'int32') && !Number.isInteger(t)
+  }
+
   /** A float input in the dtype the model declares (float16 inputs are converted). */
   floatInput(name: string, data: Float32Array, dims: readonly number[]): ort.Tensor {
     const m = this.meta(name)
