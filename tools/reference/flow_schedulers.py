@@ -135,10 +135,17 @@ def dumps(data) -> str:
 
 
 def plain_config(s) -> dict:
-    return {k: v for k, v in dict(s.config).items() if not k.startswith("_")}
+    """The resolved config; a non-finite float as the string JSON.parse can read
+    ("-Infinity": DPM-Solver's lambda_min_clipped), as the engine's config reader takes it."""
+    def plain(v):
+        return v if not isinstance(v, float) or np.isfinite(v) else ("NaN" if np.isnan(v) else ("Infinity" if v > 0 else "-Infinity"))
+    return {k: plain(v) for k, v in dict(s.config).items() if not k.startswith("_")}
 
 
-def run_case(name, build, how, steps, pipeline_style, boundaries) -> dict:
+def run_case(name, build, how, steps, pipeline_style, boundaries, generator_seed=None, tables=False) -> dict:
+    """One full loop of the scheduler on the fake model. generator_seed: step() gets
+    torch.Generator().manual_seed(seed) (the ancestral schedulers' noise); tables: write the
+    float32 alphas_cumprod whatever the class."""
     s = build()
     s.set_timesteps(steps, device="cpu")
     init_noise_sigma = float(getattr(s, "init_noise_sigma", 1.0))
@@ -150,10 +157,12 @@ def run_case(name, build, how, steps, pipeline_style, boundaries) -> dict:
         s.set_begin_index(0)
     record = {0, 1, 2, len(timesteps) - 1}
     steps_recorded = []
+    gen = torch.Generator().manual_seed(generator_seed) if generator_seed is not None else None
     for i, t in enumerate(timesteps):
         model_input = s.scale_model_input(sample, t) if has_scale else sample
         model_output = 0.5 * model_input + 0.1
-        prev = s.step(model_output, t, sample, return_dict=False)[0]
+        kw = {"generator": gen} if gen is not None else {}
+        prev = s.step(model_output, t, sample, return_dict=False, **kw)[0]
         if i in record:
             rec = {
                 "i": i,
@@ -163,7 +172,7 @@ def run_case(name, build, how, steps, pipeline_style, boundaries) -> dict:
                 "model_output": f32_values(model_output),
                 "prev_sample": f32_values(prev),
                 "prev_sample_bits": f32_bits(prev),
-                "step_index_after": s.step_index,
+                "step_index_after": getattr(s, "step_index", None),
             }
             if isinstance(s, UniPCMultistepScheduler) and s.config.predict_x0:
                 # the data prediction x0 this step converted the model output to
@@ -181,7 +190,7 @@ def run_case(name, build, how, steps, pipeline_style, boundaries) -> dict:
     if pipeline_style:
         notes.append("set_begin_index(0) before the loop, as WanPipeline.__call__ does")
 
-    uses_alphas = isinstance(s, UniPCMultistepScheduler) and not s.config.use_flow_sigmas
+    uses_alphas = tables or (isinstance(s, UniPCMultistepScheduler) and not s.config.use_flow_sigmas)
     out = {
         "case": name,
         "scheduler_class": type(s).__name__,
@@ -191,11 +200,11 @@ def run_case(name, build, how, steps, pipeline_style, boundaries) -> dict:
         "resolved_config": plain_config(s),
         "num_inference_steps": steps,
         "timesteps": tensor_field(timesteps),
-        "sigmas": tensor_field(s.sigmas),
+        "sigmas": tensor_field(s.sigmas) if hasattr(s, "sigmas") else None,
         "init_noise_sigma": init_noise_sigma,
         # unused by flow sigmas; written only where the step reads it
         "alphas_cumprod_float32": f32_values(s.alphas_cumprod) if uses_alphas else None,
-        "final_alpha_cumprod": None,
+        "final_alpha_cumprod": float(s.final_alpha_cumprod) if hasattr(s, "final_alpha_cumprod") else None,
         "fake_model": "model_output = 0.5 * scale_model_input(sample, t) + 0.1 (float32 tensor ops)",
         "float_format": "float32 values as the shortest decimal that reads back as the same float32; exact bits in *_bits",
         "pipeline_style": pipeline_style,
@@ -206,6 +215,8 @@ def run_case(name, build, how, steps, pipeline_style, boundaries) -> dict:
         "final_sample": f32_values(sample),
         "final_sample_bits": f32_bits(sample),
     }
+    if generator_seed is not None:
+        out["generator"] = {"seed": generator_seed, "how": "step(..., generator=torch.Generator().manual_seed(seed)), one generator for the run"}
     if boundaries:
         n_train = s.config.num_train_timesteps
         # exactly WanPipeline's test: `t >= boundary_ratio * num_train_timesteps` on the tensor

@@ -244,6 +244,18 @@ export function alphasCumprodF32(betas: Float32Array): Float32Array {
   return out
 }
 
+/**
+ * diffusers' rescale_zero_terminal_snr as DDIM, LCM, Euler, Euler ancestral and DPM-Solver call
+ * it: on the betas (alphas_cumprod rescaled, back to per-step alphas as ratios, betas = 1 -
+ * alphas), after which the scheduler takes the cumulative product again. Rescaling the table
+ * directly (CogVideoX's schedulers do that) differs in the last float32 bits.
+ */
+export function rescaleBetasZeroSnr(betas: Float32Array): Float32Array {
+  const bar = alphasCumprodF32(betas)
+  rescaleZeroTerminalSnr(bar)
+  return Float32Array.from(bar, (b, i) => f32(1 - (i === 0 ? b : f32(b / bar[i - 1]!))))
+}
+
 /** diffusers' rescale_zero_terminal_snr on alphas_cumprod, in the table's precision. */
 export function rescaleZeroTerminalSnr(ac: Float32Array | Float64Array): void {
   const round = ac instanceof Float32Array ? f32 : (x: number) => x
@@ -411,9 +423,8 @@ export function ddimAlphasCumprod(
     throw new SchedulerConfigError(
       `${cls}: thresholding is for pixel-space models; latent video models do not use it`,
     )
-  const ac = alphasCumprodF32(betasF32(cls, c))
-  if (c.rescale_betas_zero_snr) rescaleZeroTerminalSnr(ac)
-  return ac
+  const betas = betasF32(cls, c)
+  return alphasCumprodF32(c.rescale_betas_zero_snr ? rescaleBetasZeroSnr(betas) : betas)
 }
 
 /**

@@ -6,7 +6,7 @@ import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
 import type { StepArgs, StepResult } from './common'
 import { alphasCumprodF32, betaDefaults, betasF32, f32, SigmaScheduler } from './common'
 import { karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
-import { readConfig, rescaleZeroTerminalSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
+import { readConfig, rescaleBetasZeroSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
 import { SchedulerConfigError, sigmaToT } from './common'
 
 const DEFAULTS = {
@@ -57,11 +57,10 @@ export class DPMSolverMultistepScheduler extends SigmaScheduler<typeof DEFAULTS>
         `${cls}: "final_sigmas_type" "zero" does not work with "algorithm_type" "dpmsolver"; use "sigma_min" (or algorithm_type "dpmsolver++")`,
       )
     super(cls, c)
-    const ac = alphasCumprodF32(betasF32(cls, c))
-    if (c.rescale_betas_zero_snr) {
-      rescaleZeroTerminalSnr(ac)
-      ac[ac.length - 1] = f32(2 ** -24)
-    }
+    const betas = betasF32(cls, c)
+    const ac = alphasCumprodF32(c.rescale_betas_zero_snr ? rescaleBetasZeroSnr(betas) : betas)
+    // diffusers: close to 0 without being 0, so the first sigma is not infinite
+    if (c.rescale_betas_zero_snr) ac[ac.length - 1] = f32(2 ** -24)
     this.alphasCumprod = ac
   }
 
@@ -99,7 +98,9 @@ export class DPMSolverMultistepScheduler extends SigmaScheduler<typeof DEFAULTS>
     if (c.use_karras_sigmas) {
       const desc = Array.from(train).reverse()
       sigmas = karrasSigmas(desc[desc.length - 1]!, desc[0]!, n)
-      timesteps = sigmas.map((s) => roundHalfEven(sigmaToT(s, logSigmas)))
+      // diffusers rounds, except for the cosine schedule, whose timesteps the int64 cast truncates
+      const whole = c.beta_schedule === 'squaredcos_cap_v2' ? Math.trunc : roundHalfEven
+      timesteps = sigmas.map((s) => whole(sigmaToT(s, logSigmas)))
     } else {
       const idx = Array.from(train, (_, i) => i)
       sigmas = timesteps.map((t) => npInterp(t, idx, train))

@@ -5,7 +5,7 @@ import { type FloatTensorLike, type FloatTensor } from '../runtime/tensor'
 import type { StepArgs, StepResult } from './common'
 import { alphasCumprodF32, betaDefaults, betasF32, f32, SigmaScheduler } from './common'
 import { karrasSigmas, npArange, npInterp, npLinspace, out, torchLinspaceF32 } from './common'
-import { readConfig, rescaleZeroTerminalSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
+import { readConfig, rescaleBetasZeroSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
 import { SchedulerConfigError, sigmaToT, SPACINGS } from './common'
 
 const DEFAULTS = {
@@ -62,11 +62,10 @@ abstract class EulerBase extends SigmaScheduler<EulerConfig> {
       final_sigmas_type: ['zero', 'sigma_min'],
     })
     super(cls, c)
-    const ac = alphasCumprodF32(betasF32(cls, c))
-    if (c.rescale_betas_zero_snr) {
-      rescaleZeroTerminalSnr(ac)
-      ac[ac.length - 1] = f32(2 ** -24) // diffusers: avoid an infinite sigma at the last step
-    }
+    const betas = betasF32(cls, c)
+    const ac = alphasCumprodF32(c.rescale_betas_zero_snr ? rescaleBetasZeroSnr(betas) : betas)
+    // diffusers: avoid an infinite sigma at the last step
+    if (c.rescale_betas_zero_snr) ac[ac.length - 1] = f32(2 ** -24)
     this.alphasCumprod = ac
     const sig = trainingSigmas(ac)
     const maxSigma = Math.max(...sig)
@@ -168,9 +167,25 @@ export class EulerDiscreteScheduler extends EulerBase {
   }
 }
 
+/**
+ * Settings diffusers' EulerAncestralDiscreteScheduler does not have: from_config drops them, so
+ * a config written for Euler (Karras sigmas, log-linear, a sigma range, continuous timesteps, a
+ * sigma_min final step) runs the plain schedule, and so does ours.
+ */
+const NOT_ANCESTRAL = [
+  'use_karras_sigmas',
+  'interpolation_type',
+  'sigma_min',
+  'sigma_max',
+  'timestep_type',
+  'final_sigmas_type',
+] as const
+
 export class EulerAncestralDiscreteScheduler extends EulerBase {
   constructor(config: object = {}) {
-    super('EulerAncestralDiscreteScheduler', config)
+    const own = { ...(config as Record<string, unknown>) }
+    for (const k of NOT_ANCESTRAL) delete own[k]
+    super('EulerAncestralDiscreteScheduler', own)
   }
 
   protected update({ modelOutput, t, sample, opts }: StepArgs): StepResult {
