@@ -116,13 +116,21 @@ describe("the web host's exports in the render cache", () => {
     const { cache, ids, requests, exportAll } = setup('sweep')
     const old = join(cache, ids[0]!, 'export-7.mp4')
     const recent = join(cache, ids[1]!, 'export-8.gif')
+    // a PNG export's zip (the largest kind) and a joined sequence a crash left behind
+    const oldZip = join(cache, ids[0]!, 'export-5.zip')
+    const oldJoined = join(cache, ids[1]!, 'joined-6')
     writeFileSync(old, 'x')
     writeFileSync(recent, 'x')
+    writeFileSync(oldZip, 'x')
+    mkdirSync(oldJoined)
+    writeFileSync(join(oldJoined, 'frame_0000.png'), 'x')
     const hourAndMinuteAgo = (Date.now() - EXPORT_KEEP_MS - 60_000) / 1000
-    utimesSync(old, hourAndMinuteAgo, hourAndMinuteAgo)
+    for (const p of [old, oldZip, oldJoined]) utimesSync(p, hourAndMinuteAgo, hourAndMinuteAgo)
     await exportAll()
     expect(requests).toContain('clip.export')
     expect(existsSync(old)).toBe(false)
+    expect(existsSync(oldZip)).toBe(false)
+    expect(existsSync(oldJoined)).toBe(false)
     expect(existsSync(recent)).toBe(true)
     // the render itself and its frames stay
     expect(existsSync(join(cache, ids[0]!, 'clip.mp4'))).toBe(true)

@@ -328,7 +328,8 @@ export class StudioService {
         continue
       }
       for (const n of names) {
-        if (!/^export-\d+(\.(mp4|gif|webm))?$/.test(n)) continue
+        // exports (a PNG export is a folder and its .zip) and a joined sequence a crash left
+        if (!/^(export-\d+(\.(mp4|gif|webm|zip))?|joined-\d+)$/.test(n)) continue
         const p = join(this.o.cacheDir, d, n)
         try {
           if (now - statSync(p).mtimeMs > EXPORT_KEEP_MS)
