@@ -450,6 +450,19 @@ class ExportCommandLine(Case):
         ):
             self.assertIn(said, export_refusal(*argv, "--out", out), argv)
             self.assertFalse(out.exists(), f"{argv}: the refusal left {out}")
+        # a repository id with the Hub out of reach: said at once, not after huggingface_hub's retries
+        import socket
+        from unittest import mock
+
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        env["HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
+        with mock.patch.dict(os.environ, env, clear=True):
+            said = export_refusal("svd", "--base", "nobody/not-cached-anywhere", "--out", out)
+        self.assertIn("--base nobody/not-cached-anywhere: not a local folder, and the Hugging Face Hub cannot be "
+                      f"reached (127.0.0.1:{port}:", said)
         adapter = self.tmp / "adapter"
         tiny_motion_adapter(adapter)
         self.assertIn("is a file; give a folder for the model",
