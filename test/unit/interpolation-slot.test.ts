@@ -38,4 +38,16 @@ describe('the interpolation model slot', () => {
     expect(new InterpolationSlot(state).view().model).toMatchObject({ ok: false, path: good })
     expect(slot.set(null).model.path).toBeNull()
   })
+
+  it("takes a folder as the model list does: a relative path is refused, not read from the host's working folder", () => {
+    const slot = new InterpolationSlot(join(tmp, 'state-typed'))
+    expect(() => slot.set('rife')).toThrow(
+      '"rife": give the folder\'s full path (or one starting with ~)',
+    )
+    const good = join(tmp, 'rife-typed')
+    mkdirSync(good)
+    writeFileSync(join(good, 'model.onnx'), blendInterpolator())
+    writeFileSync(join(good, 'dolly.json'), JSON.stringify({ kind: 'frame-interpolation' }))
+    expect(slot.set(`  ${good} `).model.path).toBe(good)
+  })
 })

@@ -3,11 +3,12 @@
 // contract in engine/media/interpolation-model.ts before it is kept).
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { InterpolationView } from '../../shared/contract'
 import { findFfmpeg } from '../engine/media/ffmpeg'
 import { openInterpolationModel } from '../engine/media/interpolation-model'
 import { HandlerError } from './dispatch'
+import { typedFolder } from './model-registry'
 import { atomicWrite } from './projects'
 import { readTextFile } from '../engine/files'
 
@@ -74,7 +75,7 @@ export class InterpolationSlot {
   /** Keeps `path` once it passes the slot's checks (a refusal keeps the previous one). */
   set(path: string | null): InterpolationView {
     if (path !== null) {
-      const dir = resolve(path)
+      const dir = typedFolder(path)
       if (!existsSync(dir)) throw new HandlerError('invalid-payload', `${dir}: no such folder`)
       try {
         openInterpolationModel(dir)

@@ -37,6 +37,21 @@ export function modelId(dir: string): string {
   return `${dir.slice(0, MAX_MODEL_PATH - 64)}…${dir.slice(-40)}#${hash}`
 }
 
+/**
+ * A folder as the person typed it in a dialog: surrounding spaces dropped, ~ is the home
+ * folder, and a relative path refused (it would be taken from wherever the studio happened to
+ * start). The model list and the interpolation slot take folders this way.
+ */
+export function typedFolder(path: string): string {
+  const typed = path.trim()
+  if (!typed.startsWith('~') && !isAbsolute(typed))
+    throw new HandlerError(
+      'invalid-payload',
+      `"${typed.slice(0, 200)}": give the folder's full path (or one starting with ~)`,
+    )
+  return resolve(typed.replace(/^~(?=$|[\\/])/, homedir()))
+}
+
 export class ModelRegistry {
   private stored: Stored
 
@@ -78,15 +93,7 @@ export class ModelRegistry {
   }
 
   add(path: string): ModelSummary {
-    // as typed in the Models dialog: surrounding spaces dropped, ~ is the home folder (a
-    // relative path would be taken from wherever the studio happened to start)
-    const typed = path.trim()
-    if (!typed.startsWith('~') && !isAbsolute(typed))
-      throw new HandlerError(
-        'invalid-payload',
-        `"${typed.slice(0, 200)}": give the folder's full path (or one starting with ~)`,
-      )
-    const dir = resolve(typed.replace(/^~(?=$|[\\/])/, homedir()))
+    const dir = typedFolder(path)
     if (dir.length > MAX_MODEL_PATH)
       throw new HandlerError(
         'invalid-payload',
