@@ -194,3 +194,25 @@ test("two tabs on one project: saving over the other tab's newer save asks first
   await b.close()
   await served.stop()
 })
+
+test('Ctrl+S saves from the studio, not from inside an open dialog', async ({ page }) => {
+  const served = await startServe(freshFolders())
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  const asked: string[] = []
+  page.on('dialog', (d) => {
+    asked.push(d.message())
+    void d.dismiss()
+  })
+  await page.getByTestId('open-models').click()
+  await expect(page.getByRole('dialog')).toBeVisible()
+  await page.getByRole('dialog').focus()
+  await page.keyboard.press('Control+s')
+  await page.waitForTimeout(500)
+  expect(asked).toEqual([]) // the dialog kept the keyboard
+  await page.keyboard.press('Escape')
+  await expect(page.getByRole('dialog')).toHaveCount(0)
+  await page.keyboard.press('Control+s')
+  await expect.poll(() => asked.length).toBe(1) // an untitled project asks for its name
+  await served.stop()
+})

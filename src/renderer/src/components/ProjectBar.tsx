@@ -93,7 +93,9 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
-        e.preventDefault()
+        e.preventDefault() // never the browser's "save page"
+        // an open dialog keeps the keyboard, as for the other shortcuts
+        if (e.target instanceof Element && e.target.closest('[role=dialog]')) return
         void save(e.shiftKey)
       }
     }
