@@ -13,12 +13,17 @@ import { startWebHost } from './server'
 const here = dirname(fileURLToPath(import.meta.url))
 
 function parseArgs(argv: string[]): { port: number; json: boolean } {
-  let port = Number(process.env.DOLLY_PORT ?? 47800)
+  const fromEnv = process.env.DOLLY_PORT
+  let port = Number(fromEnv ?? 47800)
+  let source = fromEnv !== undefined ? `DOLLY_PORT (${JSON.stringify(fromEnv)})` : ''
   let json = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (a === '--port') port = Number(argv[++i])
-    else if (a === '--json') json = true
+    if (a === '--port') {
+      const v = argv[++i]
+      port = v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN
+      source = `--port (${v === undefined ? 'nothing' : JSON.stringify(v)})`
+    } else if (a === '--json') json = true
     else if (a === '--help') {
       console.log('usage: serve [--port N] [--json]   (port 0 picks a free one)')
       process.exit(0)
@@ -28,7 +33,7 @@ function parseArgs(argv: string[]): { port: number; json: boolean } {
     }
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error('serve: --port must be an integer from 0 to 65535')
+    console.error(`serve: ${source} must be a port number from 0 to 65535`)
     process.exit(2)
   }
   return { port, json }
