@@ -2,13 +2,8 @@
 // and numeric fields all go through these), so each is one undoable value and testable alone.
 // A trajectory keeps the frame count it was authored for; the clip's playhead (0..frames-1)
 // maps onto that timeline proportionally, as sampleTrajectory does.
-import {
-  newKeyframeId,
-  sampleTrajectory,
-  type CameraPose,
-  type Keyframe,
-  type Trajectory,
-} from './trajectory'
+import { newKeyframeId, sampleTrajectory } from './trajectory'
+import type { CameraPose, Keyframe, Trajectory } from './trajectory'
 import type { Vec3 } from './math'
 
 const EPS = 1e-6
