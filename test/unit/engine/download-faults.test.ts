@@ -1,7 +1,9 @@
 // Downloads against a misbehaving hub on 127.0.0.1: a redirect loop is cut off after a few
 // redirects (one made 28,523 requests in 10 s), a hub that never answers (or stops mid-file)
 // ends the download with a message instead of leaving it running for good, and repositories
-// of one name from different owners land in different folders (they mixed their files).
+// of one name from different owners land in different folders (they mixed their files), and a
+// listing with a file name that would escape the folder or not be one file on every disk is
+// refused before a byte is fetched (good files were downloaded before a bad name was seen).
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, get, type Server } from 'node:http'
@@ -27,6 +29,25 @@ let endpoint = ''
 const hits = new Map<string, number>()
 const held: { destroy(): void }[] = []
 
+/** Listings of repositories `bad/<i>`: the good files, then one of these names. */
+const BAD_NAMES: [string, RegExp][] = [
+  ['unet/../../../../escape.txt', /a "\.\." segment/],
+  ['/etc/passwd', /an absolute path/],
+  ['unet\\model.onnx', /a backslash/],
+  ['unet/model.onnx:hidden', /a ":"/],
+  ['unet/a\u0007b.txt', /a control character/],
+  ['unet/CON', /"CON" is a name Windows reserves/],
+  ['nul.txt', /"nul" is a name Windows reserves/],
+  ['scheduler/Com1.json', /"Com1" is a name Windows reserves/],
+  ['LPT9', /"LPT9" is a name Windows reserves/],
+  ['unet/name.', /ends in a dot or a space/],
+  ['unet /x.txt', /ends in a dot or a space/],
+  ['unet//x.txt', /an empty segment/],
+  ['MODEL_INDEX.json', /and "model_index\.json" differ only in letter case/],
+  ['UNet/extra.txt', /"UNet" and "unet" differ only in letter case/],
+  ['model_index.json/x', /both a file and a folder/],
+]
+
 beforeAll(async () => {
   if (missing(clipTok)) return
   const src = join(tmp, 'hub', 'tiny')
@@ -47,6 +68,10 @@ beforeAll(async () => {
     const path = new URL(req.url!, 'http://x').pathname
     hits.set(path, (hits.get(path) ?? 0) + 1)
     let m = /^\/api\/models\/([^/]+)\/([^/]+)\/tree\/main$/.exec(path)
+    if (m?.[1] === 'bad') {
+      const bad = { type: 'file', path: BAD_NAMES[Number(m[2])]![0], size: 4 }
+      return void res.writeHead(200).end(JSON.stringify([...tree(base), bad]))
+    }
     if (m) {
       const [, owner, name] = m
       if (name === 'loop') return void res.writeHead(302, { Location: path }).end()
@@ -189,4 +214,19 @@ describe.skipIf(missing(clipTok))('a misbehaving hub', () => {
       downloadModel({ repo: 'al--ice/tiny', modelsDir: models, endpoint }),
     ).rejects.toThrow(/not a repository id: the hub allows no "--" or "\.\." in one/)
   })
+})
+
+describe.skipIf(missing(clipTok))('a listing with a bad file name', () => {
+  for (const [i, [name, why]] of BAD_NAMES.entries())
+    it(`refuses ${JSON.stringify(name)} before any file is fetched`, async () => {
+      const models = join(tmp, `m-bad-${i}`)
+      const run = downloadModel({ repo: `bad/${i}`, modelsDir: models, endpoint, retries: 0 })
+      await expect(run).rejects.toThrow(why)
+      const msg = await run.catch((e: Error) => e.message)
+      expect(msg).toContain(`bad/${i}: the hub lists ${JSON.stringify(name)}`)
+      expect(msg).toMatch(/expected .*relative paths.*Nothing was downloaded\.$/)
+      // not one file was asked for, and nothing is on disk
+      expect([...hits.keys()].filter((p) => p.startsWith(`/bad/${i}/`))).toEqual([])
+      expect(readdirSync(models)).toEqual([])
+    })
 })

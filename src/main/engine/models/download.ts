@@ -215,6 +215,79 @@ export async function listRepoFiles(
   return out
 }
 
+/** Names Windows keeps for devices, with or without an extension (`nul.txt` is NUL too). */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9¹²³]|lpt[1-9¹²³])(\.|$)/i
+
+/** Why one segment of a listed path cannot be a file or folder name, or null. */
+function segmentProblem(seg: string): string | null {
+  if (seg === '') return 'it has an empty segment'
+  if (seg === '..') return 'it has a ".." segment'
+  if (seg === '.') return 'it has a "." segment'
+  // Windows drops a name's trailing dots and spaces: "unet." would be written as "unet"
+  if (/[. ]$/.test(seg)) return `"${seg}" ends in a dot or a space`
+  const reserved = WINDOWS_RESERVED.exec(seg.replace(/ +(?=\.|$)/, ''))
+  if (reserved) return `"${reserved[1]}" is a name Windows reserves for a device`
+  return null
+}
+
+/**
+ * Why a repository's listed file names cannot be written as one model folder, or null. Every
+ * name is checked before any file is fetched (a bad name used to be seen only when its turn
+ * came, after gigabytes of good files): each must be a relative path of plain names that is the
+ * same file on every disk the studio runs on, so no "..", no absolute path, no backslash, no
+ * ":" (an NTFS stream), no control character, no Windows device name, no name ending in a dot
+ * or space, and no two names that a case-insensitive disk takes for one.
+ */
+export function repoPathProblem(repo: string, files: { path: string }[]): string | null {
+  const expected =
+    'expected relative paths of plain names inside the repository (folders separated by "/"; no "..", "\\", ":", control characters, Windows device names such as CON or NUL, names ending in a dot or space, or names that differ only in letter case). Nothing was downloaded.'
+  const refuse = (path: string, why: string) =>
+    `${repo}: the hub lists ${JSON.stringify(path.slice(0, 300))}: ${why}; ${expected}`
+  // every file and folder by its case-folded spelling: a second spelling is the same entry on
+  // Windows and macOS, and a name that is a file and a folder cannot be both
+  const seen = new Map<string, { spelling: string; folder: boolean }>()
+  for (const { path } of files) {
+    if (/^[/\\]/.test(path)) return refuse(path, 'it is an absolute path')
+    if (path.includes('\\')) return refuse(path, 'it has a backslash')
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) return refuse(path, 'it has a control character')
+    if (path.includes(':'))
+      return refuse(path, 'it has a ":" (a drive or an NTFS stream on Windows)')
+    if (/[<>"|?*]/.test(path))
+      return refuse(path, 'it has a character Windows refuses in names (<>"|?*)')
+    const segs = path.split('/')
+    for (const seg of segs) {
+      const why = segmentProblem(seg)
+      if (why) return refuse(path, why)
+    }
+    for (let i = 1; i <= segs.length; i++) {
+      const spelling = segs.slice(0, i).join('/')
+      const folder = i < segs.length
+      const key = spelling.normalize('NFC').toLowerCase()
+      const was = seen.get(key)
+      if (!was) {
+        seen.set(key, { spelling, folder })
+        continue
+      }
+      if (was.spelling !== spelling)
+        return refuse(
+          path,
+          spelling.toLowerCase() === was.spelling.toLowerCase()
+            ? `"${spelling}" and "${was.spelling}" differ only in letter case (one name on Windows and macOS)`
+            : `"${spelling}" and "${was.spelling}" are one name in two Unicode forms (one name on macOS)`,
+        )
+      if (!folder || !was.folder)
+        return refuse(
+          path,
+          was.folder || folder
+            ? `"${spelling}" is both a file and a folder`
+            : `"${spelling}" is listed twice`,
+        )
+    }
+  }
+  return null
+}
+
 const WEIGHTS = /\.(safetensors|bin|ckpt|pt|pth)$/i
 
 /**
@@ -356,6 +429,8 @@ export async function downloadModel(o: DownloadOptions): Promise<string> {
     throw new DownloadError(`${target} exists already; remove it or pick another models folder`)
   mkdirSync(o.modelsDir, { recursive: true })
   const files = await listRepoFiles({ ...o, endpoint, revision })
+  const badPath = repoPathProblem(o.repo, files)
+  if (badPath) throw new DownloadError(badPath, false)
   const problem = repoLayoutProblem(o.repo, files)
   if (problem) throw new DownloadError(problem, false)
   const total = files.reduce((a, f) => a + f.size, 0)
