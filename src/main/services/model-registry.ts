@@ -19,7 +19,11 @@ import {
   type ModelFolder,
 } from '../engine/models/model-folder'
 import { atomicWrite } from './projects'
-import { downloadModel, type DownloadOptions } from '../engine/models/download'
+import {
+  downloadModel,
+  removeLeftoverDownloads,
+  type DownloadOptions,
+} from '../engine/models/download'
 import { readTextFile } from '../engine/files'
 
 type Stored = { paths: string[]; defaultId: string | null }
@@ -252,7 +256,10 @@ export class ModelRegistry {
 
 export type DownloadEvent = ModelDownloadEvent
 
-/** Downloads into the models folder, one per repository at a time, with progress events. */
+/**
+ * Downloads into the models folder, one per repository at a time, with progress events. At
+ * start it removes what downloads of a studio that was killed left in the models folder.
+ */
 export class ModelDownloads {
   private running = new Map<string, AbortController>()
   constructor(
@@ -261,7 +268,12 @@ export class ModelDownloads {
     private readonly emit: (e: DownloadEvent) => void,
     /** The hub and the stall timeout, when not the defaults (HF_ENDPOINT, 30 s). */
     private readonly options: Pick<DownloadOptions, 'endpoint' | 'stallTimeoutMs'> = {},
-  ) {}
+  ) {
+    const { removed, problems } = removeLeftoverDownloads(modelsDir)
+    for (const dir of removed) console.error(`models: removed an interrupted download, ${dir}`)
+    for (const p of problems)
+      console.error(`models: could not remove an interrupted download: ${p}`)
+  }
 
   start(repo: string, revision: string): { started: boolean } {
     if (this.running.has(repo)) return { started: false }

@@ -4,21 +4,27 @@
 // connection drops, checked against the hub's sha256 (LFS files) or git blob id (small
 // files), and the whole folder is assembled in a staging folder that becomes the model only
 // when every file is verified and the engine accepts the folder. A cancel or failure leaves
-// nothing in the models directory.
+// nothing in the models directory; what a killed process left is removed when the model
+// manager starts (removeLeftoverDownloads), and a leftover file is reused only if its hash checks.
 import { createHash } from 'node:crypto'
 import {
   createReadStream,
   createWriteStream,
   existsSync,
+  lstatSync,
   mkdirSync,
+  readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
   statfsSync,
+  writeFileSync,
+  type Dirent,
 } from 'node:fs'
 import { get as httpGet, type IncomingMessage } from 'node:http'
 import { get as httpsGet } from 'node:https'
-import { dirname, join, normalize, sep } from 'node:path'
+import { dirname, join, normalize, resolve, sep } from 'node:path'
 import { HubApiError, listFiles } from '@huggingface/hub'
 import { CATALOG, exportCommand } from '../../../shared/catalog'
 import { openModelFolder } from './model-folder'
@@ -318,11 +324,137 @@ export function repoLayoutProblem(repo: string, files: { path: string }[]): stri
   return `${repo}: model_index.json but no component with a model.onnx; it is not an ONNX model folder`
 }
 
+/**
+ * A download is assembled in `<models>/.dolly-download-<owner>--<name>/`; the pid of the process
+ * filling it is in this file inside it, so a model manager that starts while another studio on
+ * the same models folder is downloading leaves that folder alone.
+ */
+const STAGING = /^\.dolly-download-[A-Za-z0-9][A-Za-z0-9._-]*--[A-Za-z0-9][A-Za-z0-9._-]*$/
+const OWNER_FILE = '.dolly-download-owner'
+/** The staging folders this process is filling now (resolved paths). */
+const filling = new Set<string>()
+
+/** The owner file's text in `dir` (a small regular file), or null. */
+function ownerText(dir: string): string | null {
+  try {
+    const f = join(dir, OWNER_FILE)
+    const st = lstatSync(f)
+    return st.isFile() && st.size <= 64 ? readFileSync(f, 'utf8') : null
+  } catch {
+    return null
+  }
+}
+
+/** The pid of another process that is alive and says it fills `staging`, or null. */
+function liveOwner(staging: string): number | null {
+  const pid = Number(ownerText(staging) ?? 0)
+  // this process's own folders are in `filling`; a pid reused after a restart owns nothing
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return null
+  try {
+    process.kill(pid, 0) // signal 0: only asks whether the process exists
+    return pid
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null
+  }
+}
+
+/**
+ * Removes the staging folders of downloads that nothing runs any more: a studio killed
+ * mid-download (kill -9, a power cut) left `.dolly-download-<owner>--<name>/` and its partial
+ * files in the models folder for good. Only real folders of that name directly inside
+ * `modelsDir` are touched (a link of that name is neither followed nor removed), and a folder
+ * this process or another live one is filling is kept. Returns what was removed and what could
+ * not be.
+ */
+export function removeLeftoverDownloads(modelsDir: string): {
+  removed: string[]
+  problems: string[]
+} {
+  const out = { removed: [] as string[], problems: [] as string[] }
+  let entries: Dirent[]
+  try {
+    entries = readdirSync(modelsDir, { withFileTypes: true })
+  } catch {
+    return out // no models folder yet
+  }
+  for (const e of entries) {
+    if (!STAGING.test(e.name) || !e.isDirectory()) continue // a Dirent does not follow links
+    const dir = resolve(modelsDir, e.name)
+    if (filling.has(dir) || liveOwner(dir) !== null) continue
+    try {
+      if (!lstatSync(dir).isDirectory()) continue
+      rmSync(dir, { recursive: true, force: true }) // removes links inside, never their targets
+      out.removed.push(dir)
+    } catch (err) {
+      out.problems.push(`${dir}: ${(err as Error).message}`)
+    }
+  }
+  return out
+}
+
+/**
+ * Takes the staging folder for this process: refused while another live process (or this one)
+ * fills it; a folder a dead process left is taken over, its files reused only if they verify.
+ */
+function claimStaging(staging: string, repo: string): void {
+  const key = resolve(staging)
+  if (filling.has(key))
+    throw new DownloadError(`${repo} is being downloaded already (into ${staging})`, false)
+  let st = null
+  try {
+    st = lstatSync(staging)
+  } catch {
+    // none yet
+  }
+  // a link or a file where the folder goes is removed, never written through
+  if (st && !st.isDirectory()) rmSync(staging, { force: true })
+  else if (st) {
+    const pid = liveOwner(staging)
+    if (pid !== null)
+      throw new DownloadError(
+        `${repo} is being downloaded by another process (pid ${pid}) into ${staging}; wait for it to finish or stop it, then try again`,
+        false,
+      )
+  }
+  mkdirSync(staging, { recursive: true })
+  writeFileSync(join(staging, OWNER_FILE), `${process.pid}\n`)
+  filling.add(key)
+}
+
+/** The size of a file a killed download left at `dest` (0 when none; anything but a file is removed). */
+function leftoverSize(dest: string): number {
+  try {
+    const st = lstatSync(dest)
+    if (st.isFile()) return st.size
+    rmSync(dest, { recursive: true, force: true })
+  } catch {
+    // none
+  }
+  return 0
+}
+
 async function hashFile(path: string, algo: 'sha256' | 'sha1', prefix?: Buffer): Promise<string> {
   const h = createHash(algo)
   if (prefix) h.update(prefix)
   for await (const c of createReadStream(path)) h.update(c as Buffer)
   return h.digest('hex')
+}
+
+/** Why `dest` is not the hub's file (its sha256, or its git blob id for small files), or null. */
+async function hashProblem(dest: string, f: HubFile): Promise<string | null> {
+  if (f.sha256) {
+    const got = await hashFile(dest, 'sha256')
+    return got === f.sha256
+      ? null
+      : `${f.path}: sha256 ${got} does not match the hub's ${f.sha256}; the file was discarded`
+  }
+  if (f.gitOid) {
+    const got = await hashFile(dest, 'sha1', Buffer.from(`blob ${f.size}\0`))
+    return got === f.gitOid
+      ? null
+      : `${f.path}: content does not match the hub's git id ${f.gitOid}; the file was discarded`
+  }
+  return null
 }
 
 /** Downloads one file into `dest`, resuming from what is there after a dropped connection. */
@@ -448,7 +580,7 @@ export async function downloadModel(o: DownloadOptions): Promise<string> {
     )
   }
   const staging = join(o.modelsDir, `.dolly-download-${name}`)
-  mkdirSync(staging, { recursive: true })
+  claimStaging(staging, o.repo)
   const started = Date.now()
   let done = 0
   try {
@@ -459,9 +591,15 @@ export async function downloadModel(o: DownloadOptions): Promise<string> {
         throw new DownloadError(`${f.path}: a path outside the model folder`)
       mkdirSync(dirname(dest), { recursive: true })
       const url = `${endpoint}/${o.repo}/resolve/${encodeURIComponent(revision)}/${f.path.split('/').map(encodeURIComponent).join('/')}`
-      const before = existsSync(dest) ? statSync(dest).size : 0
-      done += before
-      await fetchFile(url, dest, f, o, (n) => {
+      // A file here already is what a killed download left (claimStaging took its folder over).
+      // Its size says nothing about its bytes, so it is kept only where a hash will check it.
+      let leftover = leftoverSize(dest)
+      if (leftover > f.size || (leftover > 0 && !f.sha256 && !f.gitOid)) {
+        rmSync(dest, { force: true })
+        leftover = 0
+      }
+      done += leftover
+      const onBytes = (n: number) => {
         done += n
         const speed = done / Math.max((Date.now() - started) / 1000, 1e-3)
         o.onProgress?.({
@@ -473,30 +611,34 @@ export async function downloadModel(o: DownloadOptions): Promise<string> {
           speed,
           etaS: speed > 0 ? (total - done) / speed : null,
         })
-      })
-      if (f.sha256) {
-        const got = await hashFile(dest, 'sha256')
-        if (got !== f.sha256) {
-          rmSync(dest)
-          throw new DownloadError(
-            `${f.path}: sha256 ${got} does not match the hub's ${f.sha256}; the file was discarded`,
-          )
-        }
-      } else if (f.gitOid) {
-        const got = await hashFile(dest, 'sha1', Buffer.from(`blob ${f.size}\0`))
-        if (got !== f.gitOid) {
-          rmSync(dest)
-          throw new DownloadError(
-            `${f.path}: content does not match the hub's git id ${f.gitOid}; the file was discarded`,
-          )
-        }
+      }
+      await fetchFile(url, dest, f, o, onBytes)
+      let wrong = await hashProblem(dest, f)
+      if (wrong && leftover > 0) {
+        // the leftover's bytes were not the hub's (another revision, a torn write): fetch it whole
+        rmSync(dest, { force: true })
+        done -= f.size
+        await fetchFile(url, dest, f, o, onBytes)
+        wrong = await hashProblem(dest, f)
+      }
+      if (wrong) {
+        rmSync(dest, { force: true })
+        throw new DownloadError(wrong)
       }
     }
     openModelFolder(staging) // the engine must accept it before it becomes a model
     renameSync(staging, target)
+    // the owner file goes once the folder is the model (a repository file of that name stays)
+    try {
+      if (ownerText(target) === `${process.pid}\n`) rmSync(join(target, OWNER_FILE))
+    } catch {
+      // a stray owner file in the model is harmless; the model is complete
+    }
     return target
   } catch (err) {
     rmSync(staging, { recursive: true, force: true })
     throw err
+  } finally {
+    filling.delete(resolve(staging))
   }
 }
