@@ -2,6 +2,7 @@
 // (web/serve.ts) build the same services the same way and differ only in what they inject:
 // how the engine process is spawned, where files live, how media URLs look, where an export
 // goes and how events reach the page.
+import { homedir } from 'node:os'
 import { delimiter, join, resolve } from 'node:path'
 import type { AppInfo, EventName, EventPayload } from '../../shared/contract'
 import { makeAppInfo } from './app-info'
@@ -13,6 +14,7 @@ import { createHandlers } from './handlers'
 import { ModelCatalog } from './catalog'
 import { InputStore } from './inputs'
 import { imageProblem } from '../engine/media/image'
+import { readTextFile } from '../engine/files'
 import { InterpolationSlot } from './interpolation'
 import { ModelDownloads, ModelRegistry } from './model-registry'
 import { ProjectStore } from './projects'
@@ -87,6 +89,36 @@ export function hostFolders(
   }
 }
 
+/**
+ * The Hugging Face access token for downloads, where huggingface_hub (Python) finds it:
+ * HF_TOKEN, then HUGGING_FACE_HUB_TOKEN, then the file `hf auth login` writes (HF_TOKEN_PATH,
+ * else $HF_HOME/token, HF_HOME defaulting to $XDG_CACHE_HOME/huggingface, else
+ * ~/.cache/huggingface). `from` names the variable or file (messages name it, never the token).
+ */
+export function hubToken(
+  env: NodeJS.ProcessEnv,
+  home = homedir(),
+): { token: string; from: string } | null {
+  for (const name of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN']) {
+    const token = env[name]?.trim()
+    if (token) return { token, from: name }
+  }
+  const path = (p: string) => resolve(p.replace(/^~(?=$|[\\/])/, home))
+  const hfHome = env['HF_HOME']
+    ? path(env['HF_HOME'])
+    : join(
+        env['XDG_CACHE_HOME'] ? path(env['XDG_CACHE_HOME']) : join(home, '.cache'),
+        'huggingface',
+      )
+  const file = env['HF_TOKEN_PATH'] ? path(env['HF_TOKEN_PATH']) : join(hfHome, 'token')
+  try {
+    const token = readTextFile(file, 'the Hugging Face token file', 64 * 1024).trim()
+    return token ? { token, from: file } : null
+  } catch {
+    return null // no token file: anonymous, as huggingface_hub
+  }
+}
+
 export function composeStudio(o: StudioHostOptions): StudioHost {
   const engine = new EngineHost({ spawn: o.spawn, queryGpu: () => queryGpu() })
   // the memory the plans decide by, for the provider the engine uses (device-memory.ts)
@@ -99,7 +131,10 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
     () => budget()?.budgetMiB ?? null,
     () => budget()?.device ?? 'shared',
   )
-  const downloads = new ModelDownloads(registry, o.modelsDir, (e) => o.emit('model.download', e))
+  // the token is looked up at each download, so an `hf auth login` meanwhile counts
+  const downloads = new ModelDownloads(registry, o.modelsDir, (e) => o.emit('model.download', e), {
+    hubToken: () => hubToken(process.env),
+  })
   const inputs = new InputStore(join(o.stateDir, 'inputs'), imageProblem)
   const catalog = new ModelCatalog({
     registry,

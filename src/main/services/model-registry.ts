@@ -266,8 +266,13 @@ export class ModelDownloads {
     private readonly registry: ModelRegistry,
     private readonly modelsDir: string,
     private readonly emit: (e: DownloadEvent) => void,
-    /** The hub and the stall timeout, when not the defaults (HF_ENDPOINT, 30 s). */
-    private readonly options: Pick<DownloadOptions, 'endpoint' | 'stallTimeoutMs'> = {},
+    /**
+     * The hub and the stall timeout, when not the defaults (HF_ENDPOINT, 30 s), and the hub's
+     * access token with where it was found, asked at each download (compose.ts hubToken).
+     */
+    private readonly options: Pick<DownloadOptions, 'endpoint' | 'stallTimeoutMs'> & {
+      hubToken?: () => { token: string; from: string } | null
+    } = {},
   ) {
     const { removed, problems } = removeLeftoverDownloads(modelsDir)
     for (const dir of removed) console.error(`models: removed an interrupted download, ${dir}`)
@@ -289,8 +294,11 @@ export class ModelDownloads {
       message: null,
     }
     this.emit(last)
+    const { hubToken, ...options } = this.options
+    const auth = hubToken?.() ?? null
     void downloadModel({
-      ...this.options,
+      ...options,
+      ...(auth ? { token: auth.token, tokenFrom: auth.from } : {}),
       repo,
       revision,
       modelsDir: this.modelsDir,

@@ -3,7 +3,9 @@
 // ends the download with a message instead of leaving it running for good, and repositories
 // of one name from different owners land in different folders (they mixed their files), and a
 // listing with a file name that would escape the folder or not be one file on every disk is
-// refused before a byte is fetched (good files were downloaded before a bad name was seen).
+// refused before a byte is fetched (good files were downloaded before a bad name was seen). A
+// token goes to the hub's origin only (a listing's next page elsewhere got it too), and a gated
+// repository's refusal says whether one was sent and how to set it (HF_TOKEN).
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, get, type Server } from 'node:http'
@@ -11,6 +13,11 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { downloadModel, MAX_REDIRECTS } from '../../../src/main/engine/models/download'
+import {
+  ModelDownloads,
+  ModelRegistry,
+  type DownloadEvent,
+} from '../../../src/main/services/model-registry'
 import { writeAnimateDiffFolder } from '../../fixtures/model-folders'
 import { missing, sharedPath } from './reference'
 
@@ -64,10 +71,27 @@ beforeAll(async () => {
         .update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]))
         .digest('hex'),
     }))
+  // gated/*: only the token hf_good may read (the listing too for gated/list, as for a
+  // private repository; gated/files' listing is public, as a gated repository's is)
+  const refused = (req: { headers: Record<string, unknown> }) =>
+    !req.headers['authorization'] ? 401 : req.headers['authorization'] !== 'Bearer hf_good' && 403
   server = createServer((req, res) => {
-    const path = new URL(req.url!, 'http://x').pathname
+    const url = new URL(req.url!, 'http://x')
+    const path = url.pathname
     hits.set(path, (hits.get(path) ?? 0) + 1)
     let m = /^\/api\/models\/([^/]+)\/([^/]+)\/tree\/main$/.exec(path)
+    if (m?.[1] === 'gated' && m[2] === 'list' && refused(req))
+      return void res.writeHead(refused(req) as number).end('{"error":"gated"}')
+    // a listing in two pages, the second on another origin (the CDN passes it on to the hub)
+    if (m?.[2] === 'paged') {
+      const all = tree(filesOf(m[1]!))
+      const half = all.length >> 1
+      if (url.searchParams.get('cursor') === '2')
+        return void res.writeHead(200).end(JSON.stringify(all.slice(half)))
+      return void res
+        .writeHead(200, { Link: `<${cdn}${path}?recursive=true&cursor=2>; rel="next"` })
+        .end(JSON.stringify(all.slice(0, half)))
+    }
     if (m?.[1] === 'bad') {
       const bad = { type: 'file', path: BAD_NAMES[Number(m[2])]![0], size: 4 }
       return void res.writeHead(200).end(JSON.stringify([...tree(base), bad]))
@@ -83,6 +107,10 @@ beforeAll(async () => {
     const [, owner, name, file] = m
     const body = filesOf(owner!).get(decodeURIComponent(file!))
     if (!body) return void res.writeHead(404).end()
+    if (owner === 'gated' && refused(req)) return void res.writeHead(refused(req) as number).end()
+    // a CDN that refuses its signed address (expired): not the hub's refusal, so tried again
+    if (name === 'expired')
+      return void res.writeHead(302, { Location: `${cdn}/expired/${file}` }).end()
     // the hub hands files to a CDN on another origin (as huggingface.co does for LFS files)
     if (name === 'cdn')
       return void res
@@ -109,6 +137,7 @@ beforeAll(async () => {
   // the CDN: serves what the hub has, and notes whether a token reached it
   cdnServer = createServer((req, res) => {
     cdnAuth.push(req.headers['authorization'] ?? null)
+    if (req.url!.startsWith('/expired/')) return void res.writeHead(403).end()
     get(`${endpoint}${req.url}`, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers)
       up.pipe(res)
@@ -147,6 +176,94 @@ describe.skipIf(missing(clipTok))('a token stays with the hub', () => {
     expect(cdnAuth.every((a) => a === null)).toBe(true)
     // the hub's own requests (listing, the redirecting file URLs) carry it
     expect(hubAuth.filter((a) => a === 'Bearer hf_secret').length).toBeGreaterThan(3)
+  })
+})
+
+describe.skipIf(missing(clipTok))('a token stays with the hub', () => {
+  it("a listing's next page on another origin gets no Authorization header", async () => {
+    const hubAuth: string[] = []
+    const count = (req: { url?: string; headers: Record<string, unknown> }) =>
+      hubAuth.push(`${req.url} ${req.headers['authorization'] ?? 'none'}`)
+    server.prependListener('request', count)
+    cdnAuth.length = 0
+    try {
+      const dir = await downloadModel({
+        repo: 'bob/paged',
+        modelsDir: join(tmp, 'm-paged'),
+        endpoint,
+        token: 'hf_secret',
+      })
+      expect(readdirSync(dir)).toContain('bob.txt') // from the second page
+    } finally {
+      server.removeListener('request', count)
+    }
+    expect(cdnAuth).toEqual([null]) // the second page, through the other origin
+    expect(hubAuth).toContain(
+      '/api/models/bob/paged/tree/main?recursive=true&expand=false Bearer hf_secret',
+    )
+  })
+})
+
+describe.skipIf(missing(clipTok))('a gated or private repository', () => {
+  it('says when no token was sent, and how to set one', async () => {
+    const models = join(tmp, 'm-gated1')
+    await expect(
+      downloadModel({ repo: 'gated/list', modelsDir: models, endpoint }),
+    ).rejects.toThrow(
+      /^gated\/list: access denied \(401\) to the file list; the repository may be gated or private\. No token was sent: set HF_TOKEN to a Hugging Face access token/,
+    )
+    // a gated file (its listing is public): at once, not after retries, and nothing left
+    const before = [...hits].filter(([p]) => p.startsWith('/gated/files/resolve/')).length
+    await expect(
+      downloadModel({ repo: 'gated/files', modelsDir: models, endpoint, retries: 3 }),
+    ).rejects.toThrow(
+      /^gated\/files: access denied \(401\) to [^;]+; .*No token was sent: set HF_TOKEN/,
+    )
+    expect([...hits].filter(([p]) => p.startsWith('/gated/files/resolve/'))).toHaveLength(
+      before + 1,
+    )
+    expect(readdirSync(models)).toEqual([])
+  })
+
+  it('says that a token was sent, and where it came from, when the hub refuses it', async () => {
+    const models = join(tmp, 'm-gated2')
+    const o = { modelsDir: models, endpoint, token: 'hf_wrong', tokenFrom: 'HF_TOKEN' }
+    await expect(downloadModel({ ...o, repo: 'gated/list' })).rejects.toThrow(
+      /^gated\/list: access denied \(403\) to the file list; .*A token was sent \(from HF_TOKEN\) and the hub refused it/,
+    )
+    await expect(downloadModel({ ...o, repo: 'gated/files', retries: 3 })).rejects.toThrow(
+      /^gated\/files: access denied \(403\) to [^;]+; .*A token was sent \(from HF_TOKEN\)/,
+    )
+    const dir = await downloadModel({ ...o, repo: 'gated/list', token: 'hf_good' })
+    expect(readdirSync(dir)).toContain('gated.txt')
+  })
+
+  it("a CDN's refusal is not the hub's: tried again, and not blamed on the token", async () => {
+    await expect(
+      downloadModel({
+        repo: 'bob/expired',
+        modelsDir: join(tmp, 'm-expired'),
+        endpoint,
+        token: 'hf_good',
+        retries: 1,
+      }),
+    ).rejects.toThrow(/: the server answered 403 \(gave up after 2 tries\)$/)
+  })
+
+  it('the model manager sends the token it is given (compose.ts reads HF_TOKEN)', async () => {
+    const models = join(tmp, 'm-gated3')
+    let last: DownloadEvent | null = null
+    const downloads = new ModelDownloads(
+      new ModelRegistry(join(tmp, 'state'), [], () => null),
+      models,
+      (e) => (last = e),
+      { endpoint, hubToken: () => ({ token: 'hf_good', from: 'HF_TOKEN' }) },
+    )
+    downloads.start('gated/files', 'main')
+    const t0 = Date.now()
+    while ((last as DownloadEvent | null)?.state === 'running' && Date.now() - t0 < 20_000)
+      await new Promise((r) => setTimeout(r, 20))
+    expect(last).toMatchObject({ state: 'done', message: 'added gated--files' })
   })
 })
 

@@ -65,7 +65,10 @@ export type DownloadOptions = {
   /** The models directory; the model lands in <modelsDir>/<owner>--<name>. */
   modelsDir: string
   endpoint?: string
+  /** A Hugging Face access token, sent to the hub's own origin only. */
   token?: string
+  /** Where the token came from (HF_TOKEN, a token file), named when the hub refuses access. */
+  tokenFrom?: string
   signal?: AbortSignal
   onProgress?: (p: DownloadProgress) => void
   /** Retries per file after a dropped connection. */
@@ -76,13 +79,47 @@ export type DownloadOptions = {
 
 const REPO = HUB_REPO
 
+/**
+ * The request's Authorization header: the token goes to the hub's own origin only, never to a
+ * listing page (Link: next) or a file on another one (redirects drop it in `request`).
+ */
+function authFor(url: string, endpoint: string, token?: string): Record<string, string> {
+  return token && sameOrigin(url, endpoint) ? { authorization: `Bearer ${token}` } : {}
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  return new URL(a).origin === new URL(b).origin
+}
+
+/**
+ * What a 401 or 403 from the hub tells the person: whether a token was sent (`sent`: it was on
+ * the refused request), and what to do.
+ */
+function accessDenied(
+  status: number,
+  what: string,
+  o: Pick<DownloadOptions, 'repo' | 'token' | 'tokenFrom'>,
+  sent: boolean,
+  url: string,
+): string {
+  const denied = `${o.repo}: access denied (${status}) to ${what}; the repository may be gated or private.`
+  if (o.token && !sent)
+    return `${denied} No token was sent to ${new URL(url).origin}: the token goes to the hub's own address only`
+  return sent
+    ? `${denied} A token was sent (${o.tokenFrom ? `from ${o.tokenFrom}` : 'given by the caller'}) and the hub refused it for this repository: check that it is valid and may read ${o.repo} (a gated repository's terms must be accepted on its page by the token's account), or set HF_TOKEN to another`
+    : `${denied} No token was sent: set HF_TOKEN to a Hugging Face access token that may read it (huggingface.co: Settings, Access Tokens; the token file \`hf auth login\` writes is read too) and try again`
+}
+
+/** A response, and the address that sent it (the last of any redirects). */
+type HubResponse = IncomingMessage & { finalUrl: string }
+
 function request(
   url: string,
   headers: Record<string, string>,
   signal?: AbortSignal,
   stallMs = STALL_TIMEOUT_MS,
   redirects = 0,
-): Promise<IncomingMessage> {
+): Promise<HubResponse> {
   return new Promise((resolve, reject) => {
     const get = url.startsWith('https:') ? httpsGet : httpGet
     // a fresh connection per request: a dropped one must never be reused
@@ -111,7 +148,7 @@ function request(
         return
       }
       response = res
-      resolve(res)
+      resolve(Object.assign(res, { finalUrl: url }))
     })
     // The socket's idle timer: no bytes for stallMs, before the answer or within the body (a
     // hub that never answers kept a download running for good), ends it with the reason.
@@ -138,15 +175,29 @@ function request(
 /**
  * A `fetch` for @huggingface/hub's calls that goes through `request`: the same redirect cap,
  * stall timeout and cancel as the file downloads, and the token sent as given (the hub
- * client itself would refuse one without the "hf_" prefix, which mirrors do not use).
+ * client itself would refuse one without the "hf_" prefix, which mirrors do not use), to the
+ * hub's origin only: the client follows a listing's Link: next wherever it points.
  */
-function hubFetch(o: { token?: string; signal?: AbortSignal; stallTimeoutMs?: number }) {
+function hubFetch(o: {
+  endpoint: string
+  token?: string
+  signal?: AbortSignal
+  stallTimeoutMs?: number
+  /** Set per request: its address and whether the token went with it. */
+  last?: { url: string; sent: boolean }
+}) {
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = input instanceof Request ? input.url : String(input)
     const headers: Record<string, string> = {}
     new Headers(init?.headers).forEach((v, k) => (headers[k] = v))
-    if (o.token) headers['authorization'] = `Bearer ${o.token}`
+    const auth = authFor(url, o.endpoint, o.token)
+    Object.assign(headers, auth)
     const res = await request(url, headers, o.signal, o.stallTimeoutMs)
+    // a redirect to another origin drops the token (request)
+    if (o.last) {
+      o.last.url = res.finalUrl
+      o.last.sent = 'authorization' in auth && sameOrigin(res.finalUrl, url)
+    }
     const chunks: Buffer[] = []
     try {
       for await (const c of res) chunks.push(c as Buffer)
@@ -174,7 +225,7 @@ function hubFetch(o: { token?: string; signal?: AbortSignal; stallTimeoutMs?: nu
 export async function listRepoFiles(
   o: Pick<
     DownloadOptions,
-    'repo' | 'revision' | 'endpoint' | 'token' | 'signal' | 'stallTimeoutMs'
+    'repo' | 'revision' | 'endpoint' | 'token' | 'tokenFrom' | 'signal' | 'stallTimeoutMs'
   >,
 ): Promise<HubFile[]> {
   const endpoint = (o.endpoint ?? process.env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(
@@ -182,13 +233,14 @@ export async function listRepoFiles(
     '',
   )
   const out: HubFile[] = []
+  const last = { url: endpoint, sent: false }
   try {
     for await (const e of listFiles({
       repo: { type: 'model', name: o.repo },
       revision: encodeURIComponent(o.revision ?? 'main'),
       recursive: true,
       hubUrl: endpoint,
-      fetch: hubFetch(o),
+      fetch: hubFetch({ ...o, endpoint, last }),
     })) {
       if (e.type !== 'file') continue
       if (typeof e.path !== 'string' || !Number.isFinite(e.lfs?.size ?? e.size))
@@ -207,7 +259,8 @@ export async function listRepoFiles(
     if (err instanceof HubApiError) {
       if (err.statusCode === 401 || err.statusCode === 403)
         throw new DownloadError(
-          `${o.repo}: access denied (${err.statusCode}); the repository may be gated or private: set a token`,
+          accessDenied(err.statusCode, 'the file list', o, last.sent, last.url),
+          false,
         )
       if (err.statusCode === 404)
         throw new DownloadError(`${o.repo}: no such repository or revision on ${endpoint}`)
@@ -462,7 +515,7 @@ async function fetchFile(
   url: string,
   dest: string,
   f: HubFile,
-  o: DownloadOptions,
+  o: DownloadOptions & { endpoint: string },
   onBytes: (n: number) => void,
 ): Promise<void> {
   const retries = o.retries ?? 5
@@ -472,9 +525,21 @@ async function fetchFile(
     if (have > f.size) rmSync(dest)
     const headers: Record<string, string> = {}
     if (have > 0 && have < f.size) headers['Range'] = `bytes=${have}-`
-    if (o.token) headers['Authorization'] = `Bearer ${o.token}`
+    Object.assign(headers, authFor(url, o.endpoint, o.token))
     try {
       const res = await request(url, headers, o.signal, o.stallTimeoutMs)
+      // the hub refuses a gated file (a gated repository's listing is public): trying again
+      // cannot help. A CDN's refusal (a signed address that expired) is retried as any error.
+      if (
+        (res.statusCode === 401 || res.statusCode === 403) &&
+        sameOrigin(res.finalUrl, o.endpoint)
+      ) {
+        res.resume()
+        throw new DownloadError(
+          accessDenied(res.statusCode, f.path, o, !!o.token, res.finalUrl),
+          false,
+        )
+      }
       if (res.statusCode !== 200 && res.statusCode !== 206) {
         res.resume()
         throw new DownloadError(`${f.path}: the server answered ${res.statusCode}`)
@@ -612,13 +677,13 @@ export async function downloadModel(o: DownloadOptions): Promise<string> {
           etaS: speed > 0 ? (total - done) / speed : null,
         })
       }
-      await fetchFile(url, dest, f, o, onBytes)
+      await fetchFile(url, dest, f, { ...o, endpoint }, onBytes)
       let wrong = await hashProblem(dest, f)
       if (wrong && leftover > 0) {
         // the leftover's bytes were not the hub's (another revision, a torn write): fetch it whole
         rmSync(dest, { force: true })
         done -= f.size
-        await fetchFile(url, dest, f, o, onBytes)
+        await fetchFile(url, dest, f, { ...o, endpoint }, onBytes)
         wrong = await hashProblem(dest, f)
       }
       if (wrong) {
