@@ -85,6 +85,10 @@ exit codes: 0 done, 1 render failed, 2 bad usage or input image, 3 model folder 
 
 class UsageError extends Error {}
 
+/** What a number option takes: an integer or a decimal in plain digits (no hex, binary or exponent). */
+const INTEGER = /^-?\d+$/
+const DECIMAL = /^-?(\d+\.?\d*|\.\d+)$/
+
 function scheduler(name: string | undefined): SchedulerName | undefined {
   if (name === undefined) return undefined
   const known = SchedulerName.safeParse(name)
@@ -155,13 +159,15 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     } else throw new UsageError(`unknown option --${name}`)
   }
   const numberOpt = (k: string, min: number, max: number, whole: boolean) => {
-    if (opts[k] === undefined) return undefined
+    const v = opts[k]
+    if (v === undefined) return undefined
     // Number('') is 0: --seed "$SEED" with SEED unset must not mean seed 0
-    if (!opts[k]!.trim()) throw new UsageError(`--${k} needs a number; it was given an empty value`)
-    const n = Number(opts[k])
-    if (!(whole ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max)
+    if (!v.trim()) throw new UsageError(`--${k} needs a number; it was given an empty value`)
+    // plain digits only: Number() also reads 0x10, 0b101, 1e3 and ' 16 ', which nobody means here
+    const n = (whole ? INTEGER : DECIMAL).test(v) ? Number(v) : NaN
+    if (!(n >= min && n <= max))
       throw new UsageError(
-        `--${k} must be ${whole ? 'an integer' : 'a number'} from ${min} to ${max}, got "${opts[k]}"`,
+        `--${k} must be ${whole ? 'an integer' : 'a number'} from ${min} to ${max} in plain digits (such as ${whole ? '16' : '7.5'}), got "${v}"`,
       )
     return n
   }

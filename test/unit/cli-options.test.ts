@@ -1,0 +1,80 @@
+// `dolly render`'s options: how numbers are read, options given twice, and what a usage error
+// prints (the parser directly, and the built CLI for exit codes and output).
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parseArgs, type CliArgs } from '../../src/main/cli/index'
+
+const root = resolve(__dirname, '../..')
+const cli = join(root, 'bin/dolly.mjs')
+const built =
+  existsSync(join(root, 'out/main/cli.js')) &&
+  existsSync(join(root, 'resources/demo-model/model_index.json'))
+const tmp = mkdtempSync(join(tmpdir(), 'dolly-cli-opts-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+function render(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, 'render', '--cpu', ...args], {
+    cwd: tmp,
+    encoding: 'utf8',
+  })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const out = () => join(tmp, 'clip.gif')
+const parse = (...args: string[]) =>
+  parseArgs(['--prompt', 'x', '--out', out(), ...args]) as CliArgs
+const refusal = (...args: string[]) => {
+  try {
+    parse(...args)
+  } catch (err) {
+    return (err as Error).message
+  }
+  return null
+}
+
+describe('dolly render: numbers are plain digits', () => {
+  it('refuses hex, binary, exponent and padded forms that Number() reads (0x10 rendered 16 frames, 1e3 was seed 1000)', () => {
+    for (const [opt, v] of [
+      ['--frames', '0x10'],
+      ['--frames', '0b101'],
+      ['--frames', '1e1'],
+      ['--frames', ' 16'],
+      ['--frames', '16.0'],
+      ['--seed', '1e3'],
+      ['--seed', '0o7'],
+      ['--steps', '+4'],
+      ['--quality', 'Infinity'],
+    ] as const)
+      expect(refusal(opt, v), `${opt} ${v}`).toBe(
+        `${opt} must be an integer from ${opt === '--frames' ? '1 to 512' : opt === '--seed' ? `0 to ${Number.MAX_SAFE_INTEGER}` : opt === '--steps' ? '1 to 1000' : '0 to 100'} in plain digits (such as 16), got "${v}"`,
+      )
+    for (const [opt, v] of [
+      ['--guidance', '0x8'],
+      ['--guidance', '7.5e0'],
+      ['--fps', '1e1'],
+      ['--noise-aug', '.'],
+      ['--motion-scale', '1,5'],
+    ] as const)
+      expect(refusal(opt, v), `${opt} ${v}`).toMatch(
+        new RegExp(`^${opt} must be a number from .* in plain digits \\(such as 7\\.5\\), got "`),
+      )
+  })
+
+  it('still takes plain integers and decimals, and checks their range', () => {
+    const a = parse('--frames', '16', '--seed', '1000', '--loop', '-1', '--guidance', '7.5')
+    expect(a.spec).toMatchObject({ frames: 16, seed: 1000, loop: -1, guidance: 7.5 })
+    expect(parse('--guidance', '.5', '--fps', '12.').spec).toMatchObject({ guidance: 0.5, fps: 12 })
+    expect(refusal('--frames', '0')).toMatch(/^--frames must be an integer from 1 to 512/)
+    expect(refusal('--guidance', '-1')).toMatch(/^--guidance must be a number from 0 to 100/)
+  })
+
+  it.skipIf(!built)('exits 2 naming the option', () => {
+    const r = render(['--prompt', 'x', '--frames', '0x10', '--out', out()])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--frames must be an integer from 1 to 512 in plain digits')
+    expect(existsSync(out())).toBe(false)
+  })
+})
