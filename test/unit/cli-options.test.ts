@@ -78,3 +78,30 @@ describe('dolly render: numbers are plain digits', () => {
     expect(existsSync(out())).toBe(false)
   })
 })
+
+describe('dolly render: an option given twice', () => {
+  it('is refused, naming it and both values (the last one silently won)', () => {
+    expect(refusal('--prompt', 'b')).toBe(
+      '--prompt is given twice ("x", then "b"); give it once (only --prompt-at repeats)',
+    )
+    expect(refusal('--seed', '1', '--frames', '8', '--seed', '2')).toBe(
+      '--seed is given twice ("1", then "2"); give it once (only --prompt-at repeats)',
+    )
+    expect(refusal('--out', join(tmp, 'other.mp4'))).toMatch(/^--out is given twice/)
+  })
+
+  it('--prompt-at still repeats, and flags may be given again', () => {
+    const a = parse('--prompt-at', '5:y', '--prompt-at', '9:z', '--cpu', '--cpu')
+    expect(a.spec.promptKeys).toEqual([
+      { frame: 4, prompt: 'y' },
+      { frame: 8, prompt: 'z' },
+    ])
+    expect(a.cpu).toBe(true)
+  })
+
+  it.skipIf(!built)('exits 2', () => {
+    const r = render(['--prompt', 'a', '--prompt', 'b', '--out', out()])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--prompt is given twice ("a", then "b")')
+  })
+})

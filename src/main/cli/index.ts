@@ -155,6 +155,11 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     } else if (valued.has(name)) {
       const v = args[++i]
       if (v === undefined) throw new UsageError(`--${name} needs a value`)
+      // the last one silently won: --prompt a ... --prompt b rendered b
+      if (opts[name] !== undefined)
+        throw new UsageError(
+          `--${name} is given twice ("${opts[name]}", then "${v}"); give it once (only --prompt-at repeats)`,
+        )
       opts[name] = v
     } else throw new UsageError(`unknown option --${name}`)
   }
