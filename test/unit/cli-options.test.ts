@@ -105,3 +105,25 @@ describe('dolly render: an option given twice', () => {
     expect(r.stderr).toContain('--prompt is given twice ("a", then "b")')
   })
 })
+
+describe.skipIf(!built)('dolly render: what a usage error prints', () => {
+  it('the message and where the help is, not the whole help after it (which scrolled it away)', () => {
+    for (const args of [
+      ['--prompt', 'x'],
+      ['--prompt', 'x', '--out', out(), '--frobnicate'],
+      ['--prompt', 'x', '--out', out(), '--steps', 'many'],
+    ]) {
+      const r = render(args)
+      expect(r.code, args.join(' ')).toBe(2)
+      const lines = r.stderr.trimEnd().split('\n')
+      expect(lines, args.join(' ')).toHaveLength(2)
+      expect(lines[0]).toMatch(/^dolly render: .*--/)
+      expect(lines[1]).toBe('see dolly render --help')
+      expect(r.stdout).toBe('')
+    }
+    // the help itself is where it said
+    const help = spawnSync(process.execPath, [cli, 'render', '--help'], { encoding: 'utf8' })
+    expect(help.status).toBe(0)
+    expect(help.stdout).toMatch(/^usage: dolly render \[options\]/)
+  })
+})

@@ -315,7 +315,8 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs(argv)
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`dolly render: ${err.message}\n\n${HELP}\n`)
+      // the message alone: the whole help after it scrolled it out of sight
+      process.stderr.write(`dolly render: ${err.message}\nsee dolly render --help\n`)
       return EXIT.usage
     }
     throw err
