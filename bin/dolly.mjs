@@ -21,5 +21,5 @@ if (process.env.npm_lifecycle_event === 'render' && process.env.INIT_CWD)
   process.chdir(process.env.INIT_CWD)
 const { main } = await import(pathToFileURL(cli).href)
 // the CLI's own exit code (0 done, 1 render failed, 2 usage, a setting or input the model cannot take, 3 model refused,
-// 4 export failed, 130 cancelled; see src/main/cli/index.ts)
+// 4 export failed, 130 cancelled (Ctrl-C), 143 terminated (SIGTERM); see src/main/cli/index.ts)
 process.exit(await main(args))

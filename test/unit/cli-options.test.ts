@@ -1,11 +1,11 @@
 // `dolly render`'s options: how numbers are read, options given twice, and what a usage error
 // prints (the parser directly, and the built CLI for exit codes and output).
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { parseArgs, type CliArgs } from '../../src/main/cli/index'
+import { main, parseArgs, type CliArgs } from '../../src/main/cli/index'
 
 const root = resolve(__dirname, '../..')
 const cli = join(root, 'bin/dolly.mjs')
@@ -125,5 +125,65 @@ describe.skipIf(!built)('dolly render: what a usage error prints', () => {
     const help = spawnSync(process.execPath, [cli, 'render', '--help'], { encoding: 'utf8' })
     expect(help.status).toBe(0)
     expect(help.stdout).toMatch(/^usage: dolly render \[options\]/)
+  })
+})
+
+describe.skipIf(!built)('dolly render: SIGTERM is not Ctrl-C', () => {
+  it('mid-denoise: cancels with its own words and exits 143; nothing written, no temp files', async () => {
+    const dir = mkdtempSync(join(tmp, 'term-'))
+    const clip = join(dir, 'term.mp4')
+    const child = spawn(
+      process.execPath,
+      [cli, 'render', '--cpu', '--prompt', 'x', '--steps', '1000', '--frames', '16', '--out', clip],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    let err = ''
+    await new Promise<void>((ok) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString()
+        if (/denoise [1-9]/.test(err)) ok()
+      })
+    })
+    child.kill('SIGTERM')
+    const code = await new Promise<number | null>((ok) => child.on('exit', (c) => ok(c)))
+    expect(code).toBe(143)
+    expect(err).toContain('terminating on SIGTERM… (a second signal quits at once)')
+    expect(err).toContain('dolly render: terminated (SIGTERM); nothing was written')
+    expect(err).not.toMatch(/Ctrl-C|cancelling/)
+    expect(existsSync(clip)).toBe(false)
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  it('after the clip is complete: the clip is kept and said so, naming SIGTERM (exit 0, as for Ctrl-C)', async () => {
+    const clip = join(tmp, 'kept.gif')
+    // the test's process is the CLI's here: its own signal listeners stand aside meanwhile
+    const others = process.listeners('SIGTERM')
+    process.removeAllListeners('SIGTERM')
+    const write = process.stderr.write.bind(process.stderr)
+    let err = ''
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      err += String(chunk)
+      // the last progress line comes once ffmpeg has the whole clip, before the render returns
+      if (String(chunk).includes('export 2/2')) process.emit('SIGTERM', 'SIGTERM')
+      return true
+    }) as typeof process.stderr.write
+    let code: number
+    try {
+      // (the demo by its folder: imported from src/, main's own default points elsewhere)
+      code = await main([
+        ...['render', '--cpu', '--model', join(root, 'resources/demo-model')],
+        ...['--prompt', 'x', '--frames', '2', '--steps', '1', '--out', clip],
+      ])
+    } finally {
+      process.stderr.write = write
+      for (const l of others) process.on('SIGTERM', l)
+    }
+    expect(code, err).toBe(0)
+    expect(err).toContain('terminating on SIGTERM')
+    expect(err).toContain('note: the clip was already complete when SIGTERM arrived; it is kept')
+    expect(err).toMatch(/wrote .*kept\.gif/)
+    expect(existsSync(clip)).toBe(true)
+    // main's own listeners are gone once it returns
+    expect(process.listeners('SIGTERM')).toEqual(others)
   })
 })

@@ -1,6 +1,6 @@
 // `dolly render`: a clip from the command line, with the same engine as the studio.
 // Exit codes: 0 done, 1 render failed, 2 bad usage, 3 the model folder was refused,
-// 4 export (ffmpeg) failed, 130 cancelled (Ctrl-C).
+// 4 export (ffmpeg) failed, 130 cancelled (Ctrl-C), 143 terminated (SIGTERM).
 import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,7 +33,36 @@ import {
 const here = dirname(fileURLToPath(import.meta.url))
 export const DEMO_MODEL = resolve(here, '../../resources/demo-model')
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, model: 3, export: 4, cancelled: 130 } as const
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  model: 3,
+  export: 4,
+  cancelled: 130,
+  terminated: 143,
+} as const
+
+/**
+ * The signals that stop a render, each with its own words and exit code (128 + the signal's
+ * number, as a shell reports a process the signal ended): SIGTERM comes from a service manager,
+ * a timeout or kill, not from someone at the keyboard, and a script tells the two apart.
+ */
+export const STOP_SIGNALS = {
+  SIGINT: {
+    code: EXIT.cancelled,
+    name: 'Ctrl-C',
+    stopping: 'cancelling… (Ctrl-C again to quit at once)',
+    stopped: 'cancelled',
+  },
+  SIGTERM: {
+    code: EXIT.terminated,
+    name: 'SIGTERM',
+    stopping: 'terminating on SIGTERM… (a second signal quits at once)',
+    stopped: 'terminated (SIGTERM)',
+  },
+} as const
+export type StopSignal = keyof typeof STOP_SIGNALS
 
 const HELP = `usage: dolly render [options]
 
@@ -81,7 +110,7 @@ const HELP = `usage: dolly render [options]
   --cpu               do not try CUDA
 
 exit codes: 0 done, 1 render failed, 2 bad usage or input image, 3 model folder refused,
-            4 export failed, 130 cancelled`
+            4 export failed, 130 cancelled (Ctrl-C), 143 terminated (SIGTERM)`
 
 class UsageError extends Error {}
 
@@ -348,18 +377,22 @@ export async function main(argv: string[]): Promise<number> {
   // whatever way this process ends, no temp output of ours stays behind
   process.on('exit', removeLiveTemps)
   const ac = new AbortController()
-  let cancels = 0
-  const onSigint = () => {
-    cancels++
-    if (cancels > 1) {
+  // the first signal cancels (the render stops at its next check and cleans up); a second one
+  // quits at once, with its own code
+  let stoppedBy = null as StopSignal | null
+  const onSignal = (sig: StopSignal) => {
+    if (stoppedBy) {
       removeLiveTemps()
-      process.exit(EXIT.cancelled)
+      process.exit(STOP_SIGNALS[sig].code)
     }
-    process.stderr.write('\ncancelling… (Ctrl-C again to quit at once)\n')
+    stoppedBy = sig
+    process.stderr.write(`\n${STOP_SIGNALS[sig].stopping}\n`)
     ac.abort()
   }
+  const onSigint = () => onSignal('SIGINT')
+  const onSigterm = () => onSignal('SIGTERM')
   process.on('SIGINT', onSigint)
-  process.on('SIGTERM', onSigint)
+  process.on('SIGTERM', onSigterm)
 
   const tty = process.stderr.isTTY
   let lastLine = ''
@@ -402,9 +435,12 @@ export async function main(argv: string[]): Promise<number> {
       { signal: ac.signal, onProgress: report, onLog: (l) => process.stderr.write(`\n${l}\n`) },
     )
     if (tty) process.stderr.write('\n')
-    // Ctrl-C after the last frame reached the file: the clip was complete, and is kept (said so)
-    if (ac.signal.aborted)
-      process.stderr.write('note: the clip was already complete when Ctrl-C arrived; it is kept\n')
+    // a signal after the last frame reached the file: the clip was complete, and is kept (said
+    // so); the run succeeded, so it exits 0 whichever signal it was
+    if (stoppedBy)
+      process.stderr.write(
+        `note: the clip was already complete when ${STOP_SIGNALS[stoppedBy].name} arrived; it is kept\n`,
+      )
     for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`)
     if (result.model.demo)
       process.stderr.write(
@@ -424,8 +460,9 @@ export async function main(argv: string[]): Promise<number> {
     if (tty) process.stderr.write('\n')
     const msg = err instanceof Error ? err.message : String(err)
     if (err instanceof CancelledError || (err instanceof MediaError && msg === 'cancelled')) {
-      process.stderr.write('dolly render: cancelled; nothing was written\n')
-      return EXIT.cancelled
+      const stop = STOP_SIGNALS[stoppedBy ?? 'SIGINT']
+      process.stderr.write(`dolly render: ${stop.stopped}; nothing was written\n`)
+      return stop.code
     }
     process.stderr.write(`dolly render: ${msg}\n`)
     if (err instanceof ModelFolderError) return EXIT.model
@@ -435,6 +472,8 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failed
   } finally {
     await runtime.releaseAll()
+    process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onSigterm)
   }
 }
 
