@@ -1,7 +1,7 @@
 // `dolly render`'s options: how numbers are read, options given twice, and what a usage error
 // prints (the parser directly, and the built CLI for exit codes and output).
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -185,5 +185,20 @@ describe.skipIf(!built)('dolly render: SIGTERM is not Ctrl-C', () => {
     expect(existsSync(clip)).toBe(true)
     // main's own listeners are gone once it returns
     expect(process.listeners('SIGTERM')).toEqual(others)
+  })
+})
+
+describe.skipIf(!built)('dolly render: an image given to a text model', () => {
+  it('is not read: a file that is no image does not fail the render the warning says ignores it', () => {
+    const notes = join(tmp, 'notes.txt')
+    writeFileSync(notes, 'not an image')
+    const clip = join(tmp, 'text-model.gif')
+    const r = render([
+      ...['--prompt', 'x', '--image', notes, '--frames', '2', '--steps', '1'],
+      ...['--out', clip],
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain('makes a clip from text; the image is not used')
+    expect(existsSync(clip)).toBe(true)
   })
 })

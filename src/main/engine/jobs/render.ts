@@ -360,7 +360,9 @@ export async function renderClip(
   }
   let lastPreview = Promise.resolve()
   const lastPreviewSettled = () => lastPreview.catch(() => undefined)
-  const image = spec.image ? await loadImage(spec.image) : undefined
+  // a text model's image is not read (the warning above says it is not used): a file that is
+  // not an image must not fail a render that never looks at it
+  const image = spec.image && facts.input === 'image' ? await loadImage(spec.image) : undefined
   try {
     return await runAndExport()
   } catch (err) {
