@@ -189,8 +189,17 @@ describe.skipIf(!built)('dolly render: what a careless command gets told', () =>
   it('a setting the model cannot take is a usage error (exit 2), before any step', () => {
     const r = render(['--prompt', 'x', '--width', '100', '--out', join(tmp, 's.gif')])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/width and height must be multiples of 8, got 100x256/)
+    // the demo's export fixes its size: that is what it is told, not the grid's nearest
+    // 104x256, which the model cannot take either
+    expect(r.stderr).toContain(
+      'Demo (random weights) takes 256x256 only (its export fixes the size); 100x256 is not possible',
+    )
+    expect(r.stderr).not.toMatch(/nearest|multiples of/)
     expect(r.stderr).not.toMatch(/denoise/)
+    // on the grid but another size: the same
+    const onGrid = render(['--prompt', 'x', '--width', '512', '--out', join(tmp, 's.gif')])
+    expect(onGrid.code).toBe(2)
+    expect(onGrid.stderr).toContain('takes 256x256 only')
   })
 
   it("a scheduler of another family is refused (it rendered, AnimateDiff with Wan's sampler)", () => {

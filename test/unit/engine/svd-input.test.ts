@@ -16,6 +16,7 @@ import {
   StableVideoDiffusionPipeline,
 } from './svd-input-imports'
 import { writeSvdFolder } from '../../fixtures/model-folders'
+import { resolveCall } from '../../../src/main/engine/pipelines/steps'
 import { missing, sharedPath } from './reference'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-svdin-'))
@@ -180,7 +181,7 @@ describe.skipIf(!built || missing(rocket))('dolly render --image', () => {
     expect(probe.streams[0]).toMatchObject({ width: 32, height: 32, nb_read_frames: '14' })
   })
 
-  it('names the nearest valid size for sizes that are not multiples of 8', () => {
+  it('a size off the grid on a fixed-size export names the one size it takes (not the nearest on the grid)', () => {
     const model = writeSvdFolder(join(tmp, 'svd2'))
     let err = ''
     try {
@@ -206,7 +207,32 @@ describe.skipIf(!built || missing(rocket))('dolly render --image', () => {
     } catch (e) {
       err = String((e as { stderr: Buffer }).stderr)
     }
-    expect(err).toMatch(/multiples of 8, got 30x33 \(nearest: 32x32\)/)
+    expect(err).toContain(
+      'svd2 takes 32x32 only (its export fixes the size); 30x33 is not possible',
+    )
+  })
+
+  it('names the nearest valid size on the grid where the export leaves the size free', () => {
+    const fixed = openModelFolder(writeSvdFolder(join(tmp, 'svd-free')))
+    const unet = fixed.components['unet']!
+    // the same folder with symbolic height and width, as a real export with dynamic axes
+    const model = {
+      ...fixed,
+      components: {
+        ...fixed.components,
+        unet: {
+          ...unet,
+          inputs: {
+            ...unet.inputs,
+            sample: { ...unet.inputs['sample']!, shape: ['batch', 'frames', 8, 'h', 'w'] },
+          },
+        },
+      },
+    }
+    expect(() => resolveCall(model, { width: 30, height: 33 })).toThrow(
+      'width and height must be multiples of 8, got 30x33 (nearest: 32x32)',
+    )
+    expect(resolveCall(model, { width: 48, height: 64 })).toMatchObject({ h: 32, w: 24 })
   })
 })
 

@@ -458,18 +458,20 @@ export function resolveCall(model: ModelFolder, o: PipelineCall): Resolved {
   const numFrames = o.numFrames ?? d.frames
   const steps = o.numInferenceSteps ?? d.steps
   const guidance = o.maxGuidanceScale ?? o.guidanceScale ?? d.guidance
+  const k = model.vae.scaleFactor
+  // an export with a fixed size takes that size alone: said first, since the grid's nearest
+  // size (100 -> 104 on a grid of 8) is not one it takes either
+  const fixed = fixedLatentSize(model)
+  if (fixed && (fixed.h * k !== height || fixed.w * k !== width)) {
+    throw new SettingsError(
+      `${model.label} takes ${fixed.w * k}x${fixed.h * k} only (its export fixes the size); ${width}x${height} is not possible`,
+    )
+  }
   const m = model.sizeMultiple ?? facts.sizeMultiple
   if (width % m || height % m) {
     const near = (v: number) => Math.max(m, Math.round(v / m) * m)
     throw new SettingsError(
       `width and height must be multiples of ${m}, got ${width}x${height} (nearest: ${near(width)}x${near(height)})`,
-    )
-  }
-  const k = model.vae.scaleFactor
-  const fixed = fixedLatentSize(model)
-  if (fixed && (fixed.h * k !== height || fixed.w * k !== width)) {
-    throw new SettingsError(
-      `this model's denoiser was exported for ${fixed.w * k}x${fixed.h * k} only; ${width}x${height} is not possible (use ${fixed.w * k}x${fixed.h * k})`,
     )
   }
   if (!Number.isInteger(numFrames) || numFrames < 1)
