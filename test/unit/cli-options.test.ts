@@ -5,7 +5,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { main, parseArgs, type CliArgs } from '../../src/main/cli/index'
+import { main, parseArgs, SETTING_OPTIONS, type CliArgs } from '../../src/main/cli/index'
+import { unusedSettings, type RenderSpec } from '../../src/main/engine/jobs/render'
+import { openModelFolder, type ModelFolder } from '../../src/main/engine/models/model-folder'
+import { familyTakes, FAMILY_SETTINGS } from '../../src/main/engine/pipelines/registry'
+import { PIPELINE_KINDS } from '../../src/shared/render'
 
 const root = resolve(__dirname, '../..')
 const cli = join(root, 'bin/dolly.mjs')
@@ -200,5 +204,131 @@ describe.skipIf(!built)('dolly render: an image given to a text model', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toContain('makes a clip from text; the image is not used')
     expect(existsSync(clip)).toBe(true)
+  })
+})
+
+describe('which family takes which family setting (read from the registry rows)', () => {
+  it('SVD its ramp, bucket and noise; AnimateDiff a motion scale; CogVideoX dynamic guidance; Wan guidance 2', () => {
+    const takes = Object.fromEntries(
+      PIPELINE_KINDS.map((k) => [k, FAMILY_SETTINGS.filter((f) => familyTakes(k, f))]),
+    )
+    expect(takes).toEqual({
+      animatediff: ['motionScale'],
+      svd: ['minGuidance', 'motionBucketId', 'noiseAugStrength'],
+      cogvideox: ['dynamicCfg'],
+      'cogvideox-i2v': ['dynamicCfg'],
+      wan: ['guidance2'],
+      'wan-i2v': ['guidance2'],
+      'wan-fun-camera': ['guidance2'],
+    })
+  })
+})
+
+describe.skipIf(!built)('options the model does not take are named in a warning', () => {
+  const demo = () => openModelFolder(join(root, 'resources/demo-model'))
+  const spec = (s: Partial<RenderSpec>): RenderSpec => ({ model: '', prompt: 'x', out: '', ...s })
+  const cliNames = (k: keyof typeof SETTING_OPTIONS) => SETTING_OPTIONS[k]
+
+  it("another family's settings, a fit without an image, on the demo (AnimateDiff)", () => {
+    const w = unusedSettings(
+      spec({
+        minGuidance: 1,
+        motionBucketId: 100,
+        noiseAugStrength: 0.1,
+        dynamicCfg: true,
+        guidance2: 3,
+        motionScale: 1.5,
+        fit: 'crop',
+        decodeChunkSize: 4,
+      }),
+      demo(),
+      cliNames,
+    )
+    expect(w).toEqual([
+      '--min-guidance has no effect: Demo (random weights) has no per-frame guidance ramp (Stable Video Diffusion has one)',
+      '--motion-bucket has no effect: Demo (random weights) has no motion bucket (Stable Video Diffusion has one)',
+      '--noise-aug has no effect: Demo (random weights) has no noise augmentation of an input image (Stable Video Diffusion has one)',
+      "--motion-scale has no effect: Demo (random weights)'s denoiser has no motion_scale input",
+      '--dynamic-cfg has no effect: Demo (random weights) has no dynamic guidance (CogVideoX and CogVideoX image-to-video have one)',
+      '--guidance-2 has no effect: Demo (random weights) has no second, low-noise expert (Wan2.2 A14B has one)',
+      '--fit has no effect: there is no image to fit',
+    ])
+    // AnimateDiff decodes in chunks (the decode chunk is its), dynamic guidance off is nothing
+    expect(unusedSettings(spec({ decodeChunkSize: 4, dynamicCfg: false }), demo())).toEqual([])
+    // the studio's words where no option names are given
+    expect(unusedSettings(spec({ fit: 'pad' }), demo())).toEqual([
+      'the image fit has no effect: there is no image to fit',
+    ])
+  })
+
+  it('context windows: none run for a clip that fits one window; a loop narrows the window; the overlap is clamped', () => {
+    const m = demo()
+    expect(
+      unusedSettings(
+        spec({ frames: 16, context: { overlap: 4, weighting: 'flat', colourAnchor: false } }),
+        m,
+        cliNames,
+      ),
+    ).toEqual([
+      `--overlap, --weighting and --no-colour-anchor have no effect: the clip's 16 frames fit one window of ${m.maxFrames}, so no context windows run (they do for a longer clip or a loop)`,
+    ])
+    expect(
+      unusedSettings(spec({ frames: 40, context: { window: 16, overlap: 20 } }), m, cliNames),
+    ).toEqual(['--overlap 20 is more than windows of 16 can share: 15 is used'])
+    expect(
+      unusedSettings(
+        spec({ frames: 8, closedLoop: true, context: { window: 16, overlap: 4 } }),
+        m,
+        cliNames,
+      ),
+    ).toEqual(["--window 16 is more than the loop's 8 frames: windows of 8 are used"])
+    // windows that run as asked: nothing to say
+    expect(
+      unusedSettings(spec({ frames: 40, context: { window: 16, overlap: 4 } }), m, cliNames),
+    ).toEqual([])
+  })
+
+  it('families without context windows or a decode chunk say so', () => {
+    const wan = { ...demo(), pipeline: 'wan', label: 'Wan2.1 1.3B', motion: 'none' } as ModelFolder
+    expect(
+      unusedSettings(
+        spec({ decodeChunkSize: 2, guidance2: 4, context: { window: 16 } }),
+        wan,
+        cliNames,
+      ),
+    ).toEqual([
+      '--decode-chunk has no effect: Wan2.1 1.3B decodes one latent frame per call',
+      "--window has no effect: Wan2.1 1.3B renders the clip in one window (context windows are AnimateDiff's)",
+    ])
+    const cog = { ...wan, pipeline: 'cogvideox', label: 'CogVideoX 2B' } as ModelFolder
+    expect(unusedSettings(spec({ decodeChunkSize: 2 }), cog, cliNames)).toEqual([
+      '--decode-chunk has no effect: CogVideoX 2B decodes the whole clip in one call',
+    ])
+  })
+
+  it('the CLI prints them as warnings after the render (which runs)', () => {
+    const clip = join(tmp, 'unused.gif')
+    const r = render([
+      ...['--prompt', 'x', '--frames', '2', '--steps', '1', '--min-guidance', '1'],
+      ...['--fit', 'crop', '--overlap', '4', '--out', clip],
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain('warning: --min-guidance has no effect: Demo (random weights)')
+    expect(r.stderr).toContain('warning: --fit has no effect: there is no image to fit')
+    expect(r.stderr).toContain(
+      "warning: --overlap has no effect: the clip's 2 frames fit one window",
+    )
+    expect(existsSync(clip)).toBe(true)
+  })
+})
+
+describe('--guidance and --max-guidance', () => {
+  it('are one setting: two different values are refused, the same value or either alone taken', () => {
+    expect(refusal('--guidance', '5', '--max-guidance', '6')).toBe(
+      "--guidance 5 and --max-guidance 6 set the same guidance scale (--max-guidance is SVD's name for it); give one",
+    )
+    expect(parse('--guidance', '5', '--max-guidance', '5.0').spec.guidance).toBe(5)
+    expect(parse('--max-guidance', '2.5').spec.guidance).toBe(2.5)
+    expect(parse('--guidance', '9').spec.guidance).toBe(9)
   })
 })

@@ -17,7 +17,12 @@ import { ModelFolderError } from '../engine/models/model-folder'
 import { CancelledError, SettingsError } from '../engine/pipelines/common'
 import { MEMORY_PLANS, SCHEDULER_NAMES, SchedulerName, type MemoryPlan } from '../../shared/render'
 import { Runtime } from '../engine/runtime/session'
-import { renderClip, type JobProgress, type RenderSpec } from '../engine/jobs/render'
+import {
+  renderClip,
+  type JobProgress,
+  type RenderSpec,
+  type SettingKey,
+} from '../engine/jobs/render'
 import { probeProviders } from '../engine/runtime/providers'
 import { deviceBudget, deviceFacts, queryAdapterMemory } from '../services/device-memory'
 import { queryGpu } from '../services/gpu'
@@ -73,8 +78,9 @@ const HELP = `usage: dolly render [options]
   --fit MODE          how the image meets the clip's aspect: stretch (diffusers), crop, pad
   --motion-bucket N   SVD motion (0 still .. 255 fast, default 127)
   --noise-aug S       SVD noise augmentation (default 0.02)
-  --min-guidance G --max-guidance G   SVD per-frame guidance (default 1 .. 3;
-                      --max-guidance is --guidance for SVD)
+  --min-guidance G    SVD: the first frame's guidance (default 1)
+  --max-guidance G    SVD's name for --guidance (the last frame's, default 3); both
+                      with different values is an error
   --decode-chunk N    frames per VAE decode call (memory vs temporal smoothness)
   --negative TEXT     what to avoid (default: the model's own, e.g. Wan's; '' for none)
   --frames N          frames (default: the model's native count, else 16)
@@ -109,6 +115,8 @@ const HELP = `usage: dolly render [options]
   --json              print the run's metadata as JSON on stdout
   --cpu               do not try CUDA
 
+An option the model does not take is named in a warning after the render.
+
 exit codes: 0 done, 1 render failed, 2 bad usage or input image, 3 model folder refused,
             4 export failed, 130 cancelled (Ctrl-C), 143 terminated (SIGTERM)`
 
@@ -127,6 +135,23 @@ function scheduler(name: string | undefined): SchedulerName | undefined {
 }
 
 export type CliArgs = { spec: RenderSpec; json: boolean; cpu: boolean }
+
+/** The option that sets each setting a model may not take, for the engine's warnings. */
+export const SETTING_OPTIONS: Record<SettingKey, string> = {
+  minGuidance: '--min-guidance',
+  motionBucketId: '--motion-bucket',
+  noiseAugStrength: '--noise-aug',
+  motionScale: '--motion-scale',
+  dynamicCfg: '--dynamic-cfg',
+  guidance2: '--guidance-2',
+  fit: '--fit',
+  decodeChunkSize: '--decode-chunk',
+  'context.window': '--window',
+  'context.overlap': '--overlap',
+  'context.weighting': '--weighting',
+  'context.noise': '--noise-type',
+  'context.colourAnchor': '--no-colour-anchor',
+}
 
 export function parseArgs(argv: string[]): CliArgs | 'help' {
   const args = [...argv]
@@ -251,6 +276,16 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   const noiseType = opts['noise-type']
   if (noiseType !== undefined && !ContextNoise.safeParse(noiseType).success)
     throw new UsageError(`--noise-type must be one of ${CONTEXT_NOISE.join(', ')}`)
+  // --max-guidance is SVD's name for its guidance scale (the per-frame ramp's last value) and
+  // --guidance is the same setting on every model: two different values are refused, not one
+  // silently preferred
+  const maxGuidance = num('max-guidance', 0, 100)
+  const plainGuidance = num('guidance', 0, 100)
+  if (maxGuidance !== undefined && plainGuidance !== undefined && maxGuidance !== plainGuidance)
+    throw new UsageError(
+      `--guidance ${opts['guidance']} and --max-guidance ${opts['max-guidance']} set the same guidance scale (--max-guidance is SVD's name for it); give one`,
+    )
+  const guidance = maxGuidance ?? plainGuidance
   const context = {
     ...(opts['window'] !== undefined ? { window: int('window', 2, 256) } : {}),
     ...(opts['overlap'] !== undefined ? { overlap: int('overlap', 1, 255) } : {}),
@@ -265,7 +300,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       model,
       prompt: opts['prompt'] ?? '',
       image: opts['image'] !== undefined ? resolve(opts['image']) : undefined,
-      fit: fit as 'stretch' | 'crop' | 'pad',
+      // only when given: a --fit without an image is said to have no effect
+      ...(opts['fit'] !== undefined ? { fit: fit as 'stretch' | 'crop' | 'pad' } : {}),
       motionBucketId: int('motion-bucket', 0, 255),
       noiseAugStrength: num('noise-aug', 0, 10),
       minGuidance: num('min-guidance', 0, 100),
@@ -276,8 +312,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       width: int('width', 8, 8192),
       height: int('height', 8, 8192),
       steps: int('steps', 1, 1000),
-      // SVD's --max-guidance is its guidance scale (the per-frame ramp's end)
-      guidance: num('max-guidance', 0, 100) ?? num('guidance', 0, 100),
+      guidance,
       seed: int('seed', 0, Number.MAX_SAFE_INTEGER),
       scheduler: scheduler(opts['scheduler']),
       decodeChunkSize: int('decode-chunk', 1, 512),
@@ -432,7 +467,12 @@ export async function main(argv: string[]): Promise<number> {
             }
           : {}),
       },
-      { signal: ac.signal, onProgress: report, onLog: (l) => process.stderr.write(`\n${l}\n`) },
+      {
+        signal: ac.signal,
+        onProgress: report,
+        onLog: (l) => process.stderr.write(`\n${l}\n`),
+        settingName: (k) => SETTING_OPTIONS[k],
+      },
     )
     if (tty) process.stderr.write('\n')
     // a signal after the last frame reached the file: the clip was complete, and is kept (said

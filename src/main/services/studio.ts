@@ -235,7 +235,9 @@ export class StudioService {
       ...(req.promptKeys?.length
         ? { promptKeys: req.promptKeys.map((k) => ({ frame: k.frame, prompt: k.prompt })) }
         : {}),
-      ...(req.context ? { context: req.context } : {}),
+      // how windows blend stays with a shot across a model change; a family without context
+      // windows is not sent it (the panel shows none for it, and the engine would warn of them)
+      ...(req.context && facts.contextWindows ? { context: req.context } : {}),
       ...(req.loop ? { closedLoop: true } : {}),
     }
     // the job records what the model takes: no hidden text prompt on an image model's job (its

@@ -23,9 +23,15 @@ import {
   trajectoryFromPoses,
   type CameraPose,
 } from '../../../shared/camera'
-import { LoopScore, type LongTakeSummary } from '../../../shared/longtake'
+import {
+  LoopScore,
+  resolveContext,
+  type ContextSettings,
+  type LongTakeSummary,
+} from '../../../shared/longtake'
 import {
   PIPELINES,
+  PIPELINE_KINDS,
   validFrameCount,
   type ClipFormat,
   type JobProgress,
@@ -36,7 +42,13 @@ import { encodeClip, formatFromPath, openClipEncoder, type ClipEncoder } from '.
 import { loadImage } from '../media/image'
 import { memoryModel, openModelFolder, type ModelFolder } from '../models/model-folder'
 import { framesToUint8, PipelineError, SettingsError, throwIfCancelled } from '../pipelines/common'
-import { PIPELINE_REGISTRY } from '../pipelines/registry'
+import {
+  FAMILY_SETTINGS,
+  familyTakes,
+  kindsTaking,
+  PIPELINE_REGISTRY,
+  type FamilySetting,
+} from '../pipelines/registry'
 import type { PipelineCall, PipelineHooks, ResolvedSettings } from '../pipelines/types'
 import type { CameraSpec, RenderSpec } from '../protocol'
 import {
@@ -65,6 +77,114 @@ export type RenderHooks = {
   onPreview?: (img: PreviewImage & { step: number }) => void
   onLog?: (line: string) => void
   onPlanEvent?: (e: PlanEvent) => void
+  /** How warnings name a setting the model does not take (the CLI: its option); default SETTING_NAMES. */
+  settingName?: (setting: SettingKey) => string
+}
+
+/** The render spec's settings that a model may not take, as warnings name them. */
+export type SettingKey =
+  FamilySetting | 'fit' | 'decodeChunkSize' | `context.${keyof ContextSettings}`
+
+/** What a warning calls each setting by default (the studio's words). */
+export const SETTING_NAMES: Record<SettingKey, string> = {
+  minGuidance: 'the minimum guidance',
+  motionBucketId: 'the motion bucket',
+  noiseAugStrength: 'the noise augmentation',
+  motionScale: 'the motion scale',
+  dynamicCfg: 'dynamic guidance',
+  guidance2: 'guidance 2',
+  fit: 'the image fit',
+  decodeChunkSize: 'the decode chunk',
+  'context.window': 'the context window size',
+  'context.overlap': 'the window overlap',
+  'context.weighting': 'the window weighting',
+  'context.noise': 'the window noise',
+  'context.colourAnchor': 'colour anchoring',
+}
+
+/** What a model without the family setting lacks, for the warning. */
+const FAMILY_LACKS: Record<FamilySetting, string> = {
+  minGuidance: 'no per-frame guidance ramp',
+  motionBucketId: 'no motion bucket',
+  noiseAugStrength: 'no noise augmentation of an input image',
+  motionScale: 'no motion scale input',
+  dynamicCfg: 'no dynamic guidance',
+  guidance2: 'no second, low-noise expert',
+}
+
+const listed = (xs: readonly string[]) =>
+  xs.length < 2 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`
+
+/**
+ * Warnings for the settings this render was given that the model does not take, each naming the
+ * setting and why: they were dropped without a word (an SVD option on AnimateDiff, a decode chunk
+ * on a 3D VAE, context windows on a clip that fits one window or on a family without them).
+ */
+export function unusedSettings(
+  spec: RenderSpec,
+  model: ModelFolder,
+  name: (setting: SettingKey) => string = (k) => SETTING_NAMES[k],
+): string[] {
+  const facts = PIPELINES[model.pipeline]
+  const label = model.label
+  const out: string[] = []
+  const noEffect = (keys: SettingKey[], why: string) =>
+    out.push(`${listed(keys.map(name))} ${keys.length > 1 ? 'have' : 'has'} no effect: ${why}`)
+  for (const k of FAMILY_SETTINGS) {
+    if (spec[k] === undefined || spec[k] === false) continue
+    if (!familyTakes(model.pipeline, k)) {
+      // Wan2.2 A14B is one model of the Wan kinds, not a kind: its name says it
+      const who =
+        k === 'guidance2'
+          ? 'Wan2.2 A14B has one'
+          : `${listed(kindsTaking(k).map((x) => PIPELINES[x].label))} ${kindsTaking(k).length > 1 ? 'have' : 'has'} one`
+      noEffect([k], `${label} has ${FAMILY_LACKS[k]} (${who})`)
+    } else if (k === 'motionScale' && model.motion !== 'motion_scale')
+      noEffect([k], `${label}'s denoiser has no motion_scale input`)
+  }
+  if (spec.fit !== undefined && !spec.image) noEffect(['fit'], 'there is no image to fit')
+  if (spec.decodeChunkSize !== undefined && facts.decodeChunk === null)
+    noEffect(
+      ['decodeChunkSize'],
+      `${label} ${facts.decodeCall === 'latent-frame' ? 'decodes one latent frame per call' : 'decodes the whole clip in one call'}`,
+    )
+  const c = spec.context ?? {}
+  const given = (Object.keys(c) as (keyof ContextSettings)[])
+    .filter((k) => c[k] !== undefined)
+    .map((k): SettingKey => `context.${k}`)
+  if (!given.length) return out
+  if (!facts.contextWindows) {
+    const withWindows = PIPELINE_KINDS.filter((k) => PIPELINES[k].contextWindows)
+    noEffect(
+      given,
+      `${label} renders the clip in one window (context windows are ${listed(withWindows.map((k) => PIPELINES[k].label))}'s)`,
+    )
+    return out
+  }
+  const frames = spec.frames ?? model.defaults.frames
+  let resolved: ReturnType<typeof resolveContext>
+  try {
+    resolved = resolveContext(frames, model.maxFrames, c, spec.closedLoop ?? false)
+  } catch {
+    return out // the pipeline refuses it, saying why
+  }
+  if (!resolved) {
+    const window = c.window ?? model.maxFrames ?? frames
+    noEffect(
+      given,
+      `the clip's ${frames} frames fit one window of ${window}, so no context windows run (they do for a longer clip or a loop)`,
+    )
+    return out
+  }
+  if (c.window !== undefined && resolved.window !== c.window)
+    out.push(
+      `${name('context.window')} ${c.window} is more than the loop's ${frames} frames: windows of ${resolved.window} are used`,
+    )
+  if (c.overlap !== undefined && resolved.overlap !== c.overlap)
+    out.push(
+      `${name('context.overlap')} ${c.overlap} is ${c.overlap > resolved.overlap ? `more than windows of ${resolved.window} can share` : 'less than the one frame windows share at least'}: ${resolved.overlap} is used`,
+    )
+  return out
 }
 
 export type RenderResult = {
@@ -308,6 +428,7 @@ export async function renderClip(
     throw new SettingsError(`${model.label} needs a prompt`)
   if (facts.input === 'text' && spec.image)
     warnings.push(`${model.label} makes a clip from text; the image is not used`)
+  warnings.push(...unusedSettings(spec, model, hooks.settingName))
   const fps = spec.fps ?? model.defaults.fps
   if (format === 'gif' && !Number.isInteger(100 / fps)) {
     warnings.push(

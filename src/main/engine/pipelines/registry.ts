@@ -4,7 +4,7 @@
 // camera, how the render spec's family-specific fields become the pipeline's options, and the
 // pipeline class (loaded only when a render runs it, so main can read model folders without
 // loading onnxruntime). Adding a pipeline: its file, a row here, a row in PIPELINES.
-import type { CameraConditioning, PipelineKind } from '../../../shared/render'
+import { PIPELINE_KINDS, type CameraConditioning, type PipelineKind } from '../../../shared/render'
 import type { ComponentSpec, InputSpec } from '../models/component-spec'
 import type { RenderSpec } from '../protocol'
 import { WAN21_LATENT_RGB, type LatentRgb } from './latent-rgb'
@@ -448,4 +448,31 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
     previewRgb: WAN21_LATENT_RGB,
     load: async () => (await import('./wan')).WanFunControlPipeline,
   },
+}
+
+/** The render spec's fields that only some families read (through their row's options). */
+export const FAMILY_SETTINGS = [
+  'minGuidance',
+  'motionBucketId',
+  'noiseAugStrength',
+  'motionScale',
+  'dynamicCfg',
+  'guidance2',
+] as const
+export type FamilySetting = (typeof FAMILY_SETTINGS)[number]
+
+/**
+ * Whether a kind's pipeline is handed this family setting: asked of the row's own options(),
+ * so the answer cannot drift from what reaches the pipeline.
+ */
+export function familyTakes(kind: PipelineKind, field: FamilySetting): boolean {
+  const probe = { model: '', prompt: '', out: '', [field]: field === 'dynamicCfg' ? true : 1 }
+  return Object.values(PIPELINE_REGISTRY[kind].options(probe as RenderSpec)).some(
+    (v) => v !== undefined,
+  )
+}
+
+/** The kinds whose pipelines take this family setting. */
+export function kindsTaking(field: FamilySetting): PipelineKind[] {
+  return PIPELINE_KINDS.filter((k) => familyTakes(k, field))
 }
