@@ -9,7 +9,7 @@ import { main, parseArgs, SETTING_OPTIONS, type CliArgs } from '../../src/main/c
 import { unusedSettings, type RenderSpec } from '../../src/main/engine/jobs/render'
 import { openModelFolder, type ModelFolder } from '../../src/main/engine/models/model-folder'
 import { familyTakes, FAMILY_SETTINGS } from '../../src/main/engine/pipelines/registry'
-import { PIPELINE_KINDS } from '../../src/shared/render'
+import { PIPELINE_KINDS, PIPELINES } from '../../src/shared/render'
 
 const root = resolve(__dirname, '../..')
 const cli = join(root, 'bin/dolly.mjs')
@@ -330,5 +330,43 @@ describe('--guidance and --max-guidance', () => {
     expect(parse('--guidance', '5', '--max-guidance', '5.0').spec.guidance).toBe(5)
     expect(parse('--max-guidance', '2.5').spec.guidance).toBe(2.5)
     expect(parse('--guidance', '9').spec.guidance).toBe(9)
+  })
+})
+
+describe.skipIf(!built)('dolly render --help', () => {
+  const help = () => {
+    const r = spawnSync(process.execPath, [cli, 'render', '--help'], { encoding: 'utf8' })
+    expect(r.status).toBe(0)
+    // the option text as one line per option (wrapped lines joined)
+    return r.stdout.replace(/\n {22}/g, ' ')
+  }
+  const line = (text: string, opt: string) =>
+    text.split('\n').find((l) => l.startsWith(`  ${opt}`))!
+
+  it('--image names every image-to-video family (it said SVD only)', () => {
+    const image = line(help(), '--image')
+    for (const k of PIPELINE_KINDS.filter((k) => PIPELINES[k].input === 'image'))
+      expect(image, k).toContain(PIPELINES[k].label)
+    expect(image).toContain(
+      'Stable Video Diffusion, CogVideoX image-to-video, Wan image-to-video and Wan-Fun Control-Camera',
+    )
+  })
+
+  it("--width/--height give each family's multiple (it said 8 for all) and a folder's own", () => {
+    const size = line(help(), '--width')
+    expect(size).not.toMatch(/multiples of 8;/)
+    for (const k of PIPELINE_KINDS) expect(size, k).toContain(String(PIPELINES[k].sizeMultiple))
+    expect(size).toContain(
+      'multiples of 8 (AnimateDiff and Stable Video Diffusion) or 16 (CogVideoX and Wan), or what the folder asks (Wan2.2 TI2V 5B: 32)',
+    )
+  })
+
+  it('says --guidance and --max-guidance are one setting, and that unused options are warned of', () => {
+    const text = help()
+    expect(line(text, '--max-guidance')).toContain(
+      "Stable Video Diffusion's name for --guidance (the last frame's, default 3); both with different values is an error",
+    )
+    expect(text).toContain('An option the model does not take is named in a warning')
+    expect(text).toContain('143 terminated (SIGTERM)')
   })
 })

@@ -15,7 +15,18 @@ import {
 import { ImageInputError } from '../engine/media/image'
 import { ModelFolderError } from '../engine/models/model-folder'
 import { CancelledError, SettingsError } from '../engine/pipelines/common'
-import { MEMORY_PLANS, SCHEDULER_NAMES, SchedulerName, type MemoryPlan } from '../../shared/render'
+import {
+  MEMORY_PLANS,
+  PIPELINE_KINDS,
+  PIPELINES,
+  SCHEDULER_NAMES,
+  SchedulerName,
+  type MemoryPlan,
+  type PipelineFacts,
+  type PipelineKind,
+} from '../../shared/render'
+import { CATALOG } from '../../shared/catalog'
+import { kindsTaking } from '../engine/pipelines/registry'
 import { Runtime } from '../engine/runtime/session'
 import {
   renderClip,
@@ -69,22 +80,62 @@ export const STOP_SIGNALS = {
 } as const
 export type StopSignal = keyof typeof STOP_SIGNALS
 
+// --- the help's per-family phrases, from the facts table (shared/render.ts PIPELINES) ---------
+
+const listed = (xs: readonly string[], and = 'and') =>
+  xs.length < 2 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} ${and} ${xs.at(-1)}`
+
+const kindsWhere = (p: (f: PipelineFacts) => boolean) =>
+  PIPELINE_KINDS.filter((k) => p(PIPELINES[k]))
+
+/** The kinds' labels, a family's variants folded into it ('CogVideoX image-to-video' into 'CogVideoX'). */
+function families(kinds: readonly PipelineKind[]): string {
+  const labels = [...new Set(kinds.map((k) => PIPELINES[k].label))]
+  return listed(
+    labels.filter((l) => !labels.some((m) => l.startsWith(`${m} `) || l.startsWith(`${m}-`))),
+  )
+}
+
+/** Words after the option column, in lines of about the help's width. */
+function wrapped(text: string): string {
+  const lines: string[] = []
+  let line = ''
+  for (const w of text.split(' ')) {
+    if (line && line.length + 1 + w.length > 64) {
+      lines.push(line)
+      line = w
+    } else line = line ? `${line} ${w}` : w
+  }
+  lines.push(line)
+  return lines.join(`\n${' '.repeat(22)}`)
+}
+
+const ramp = kindsWhere((f) => f.guidanceKind === 'frame-ramp')
+const rampFacts = PIPELINES[ramp[0] ?? 'svd']
+// per family (VAE factor times patch size); an export with a larger VAE asks more of its folder
+// (Wan2.2 TI2V-5B: 16 x 2), as the catalog knows before the folder exists
+const SIZE_MULTIPLES = [...new Set(PIPELINE_KINDS.map((k) => PIPELINES[k].sizeMultiple))]
+  .sort((a, b) => a - b)
+  .map((m) => `${m} (${families(kindsWhere((f) => f.sizeMultiple === m))})`)
+const LARGER_MULTIPLES = CATALOG.filter((e) => (e.vaeScale ?? 8) > 8).map(
+  (e) => `${e.title}: ${(PIPELINES[e.pipeline].sizeMultiple / 8) * e.vaeScale!}`,
+)
+
 const HELP = `usage: dolly render [options]
 
   --model DIR         model folder (default: the demo model, random weights)
-  --prompt TEXT       what the clip shows (text-to-video models)
-  --image FILE        the image to animate (image-to-video models: SVD); PNG, JPEG,
-                      WebP, GIF or a video's first frame
+  --prompt TEXT       ${wrapped(`what the clip shows (every model reads one but ${families(kindsWhere((f) => !f.prompt))})`)}
+  --image FILE        ${wrapped(`the image to animate (image-to-video models: ${families(kindsWhere((f) => f.input === 'image'))}); PNG, JPEG, WebP, GIF or a video's first frame`)}
   --fit MODE          how the image meets the clip's aspect: stretch (diffusers), crop, pad
-  --motion-bucket N   SVD motion (0 still .. 255 fast, default 127)
-  --noise-aug S       SVD noise augmentation (default 0.02)
-  --min-guidance G    SVD: the first frame's guidance (default 1)
-  --max-guidance G    SVD's name for --guidance (the last frame's, default 3); both
-                      with different values is an error
-  --decode-chunk N    frames per VAE decode call (memory vs temporal smoothness)
+  --motion-bucket N   ${wrapped(`${families(kindsTaking('motionBucketId'))}: motion (0 still .. 255 fast, default 127)`)}
+  --noise-aug S       ${wrapped(`${families(kindsTaking('noiseAugStrength'))}: noise added to the image (default 0.02)`)}
+  --min-guidance G    ${wrapped(`${families(ramp)}: the first frame's guidance (default ${rampFacts.minGuidance})`)}
+  --max-guidance G    ${wrapped(`${families(ramp)}'s name for --guidance (the last frame's, default ${rampFacts.guidance}); both with different values is an error`)}
+  --decode-chunk N    ${wrapped(`frames per VAE decode call, memory vs temporal smoothness (${families(kindsWhere((f) => f.decodeChunk !== null))}; the others' 3D VAEs decode their own way)`)}
   --negative TEXT     what to avoid (default: the model's own, e.g. Wan's; '' for none)
   --frames N          frames (default: the model's native count, else 16)
-  --width N --height N  size in pixels (multiples of 8; default: the model's)
+  --width N --height N
+                      ${wrapped(`size in pixels (default: the model's): multiples of ${listed(SIZE_MULTIPLES, 'or')}${LARGER_MULTIPLES.length ? `, or what the folder asks (${listed(LARGER_MULTIPLES)})` : ''}; an export with a fixed size takes only that size`)}
   --steps N           denoising steps (default: the model's)
   --guidance G        classifier-free guidance scale (default: the model's)
   --seed N            seed (default: random, printed)
@@ -102,10 +153,9 @@ const HELP = `usage: dolly render [options]
   --quality Q         0 (best) .. 100 (smallest), default 30
   --loop N            GIF: 0 loops forever (default), -1 plays once, N plays N+1 times
   --plan P            auto (default), resident, offload or minimal
-  --dynamic-cfg       CogVideoX: guidance that grows over the steps
+  --dynamic-cfg       ${wrapped(`${families(kindsTaking('dynamicCfg'))}: guidance that grows over the steps`)}
   --guidance-2 G      Wan2.2 A14B: the low-noise expert's guidance (default: --guidance)
-  --prompt-at F:TEXT  prompt travel: TEXT takes over at frame F (1-based, repeatable);
-                      prompts in between are interpolated (AnimateDiff)
+  --prompt-at F:TEXT  ${wrapped(`prompt travel: TEXT takes over at frame F (1-based, repeatable); prompts in between are interpolated (${families(kindsWhere((f) => f.contextWindows === true))})`)}
   --seamless          a seamless loop: the camera path closed, cyclic context windows
   --window N          frames per context window (default: the motion window)
   --overlap N         frames neighbouring windows share (default: a quarter window)
