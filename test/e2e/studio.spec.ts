@@ -348,3 +348,39 @@ test('shots: render two, export all as one clip; split at the playhead, undo, re
   await expect(page.getByTestId('playhead-label')).toContainText('frame 16 / 16')
   expect(await scroller.evaluate((el) => el.scrollLeft)).toBeGreaterThan(sw)
 })
+
+test('keys: Space after a click plays (it does not press the button again); an open dialog keeps every key', async ({
+  page,
+}) => {
+  await open(page)
+  const shots = page.getByTestId('shot')
+  await page.getByTestId('shot-add').click()
+  await page.getByTestId('shot-add').click()
+  await expect(shots).toHaveCount(3)
+  await page.getByTestId('shot-delete').click()
+  await expect(shots).toHaveCount(2)
+  await page.keyboard.press(' ')
+  await expect(page.getByTestId('play')).toHaveText('Pause')
+  await expect(shots).toHaveCount(2) // Space did not delete another shot
+  await page.keyboard.press(' ')
+  await expect(page.getByTestId('play')).toHaveText('Play')
+
+  // a dialog open, a click on its text: Ctrl+Enter, Space, Backspace stay out of the studio
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.getByTestId('open-models').click()
+  const dialog = page.getByRole('dialog')
+  await dialog.locator('.modal-title span').click()
+  for (const key of ['Control+Enter', ' ', 'Backspace', 'Control+z']) await page.keyboard.press(key)
+  await page.waitForTimeout(500)
+  await expect(page.getByTestId('job')).toHaveCount(0)
+  await expect(page.getByTestId('play')).toHaveText('Play')
+  await expect(page.getByTestId('prompt')).toHaveValue('a lighthouse at dusk')
+  await expect(shots).toHaveCount(2)
+  await page.keyboard.press('Escape')
+  await expect(dialog).toHaveCount(0)
+  // the keyboard took the focus back to the Models button: there Space presses it, as anywhere
+  await expect(page.getByTestId('open-models')).toBeFocused()
+  await page.keyboard.press(' ')
+  await expect(dialog).toBeVisible()
+  await expect(page.getByTestId('play')).toHaveText('Play')
+})

@@ -42,6 +42,8 @@ export function Modal(p: {
       <div
         ref={box}
         onKeyDown={trapTab}
+        // a click on the dialog's text keeps the focus in it (not on the page behind)
+        tabIndex={-1}
         aria-modal="true"
         className={p.className ? `modal ${p.className}` : 'modal'}
         role="dialog"

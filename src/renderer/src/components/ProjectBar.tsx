@@ -3,6 +3,7 @@ import type { DollyBridge } from '../../../shared/contract'
 import type { ProjectDoc } from '../state/project'
 import { PAGE_SESSION } from '../state/page-session'
 import { SmallButton } from './SmallButton'
+import { dialogHasKeyboard } from '../hooks/useShortcuts'
 
 type Props = {
   api: DollyBridge
@@ -95,7 +96,7 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
         e.preventDefault() // never the browser's "save page"
         // an open dialog keeps the keyboard, as for the other shortcuts
-        if (e.target instanceof Element && e.target.closest('[role=dialog]')) return
+        if (dialogHasKeyboard(e.target)) return
         void save(e.shiftKey)
       }
     }

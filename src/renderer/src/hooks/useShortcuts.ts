@@ -3,8 +3,19 @@
 // control keeps the keys it uses (but Ctrl+Enter still generates): a text field all of them (its
 // own text undo included); a drop-down, checkbox or slider its arrows and Space, while Ctrl+Z
 // there is the studio's undo (they have no undo of their own, and focus stays on them after
-// the edit they made). Space on a focused button presses it; an open dialog keeps every key.
+// the edit they made). Space on a button reached with the keyboard presses it, as everywhere
+// else; on one just clicked with the mouse it plays (a second "Delete shot" is not what a creator
+// pressing Space means). An open dialog keeps every key, wherever the focus is.
 import { useEffect, useRef } from 'react'
+
+/**
+ * Whether the studio's shortcuts must leave this key alone: an open modal dialog has the
+ * keyboard even where a click on its text sent the focus to the page behind it.
+ */
+export function dialogHasKeyboard(target: EventTarget | null): boolean {
+  if (target instanceof Element && target.closest('[role=dialog]')) return true
+  return document.querySelector('[aria-modal="true"]') !== null
+}
 
 export type Shortcuts = {
   undo(): void
@@ -24,11 +35,16 @@ export function useShortcuts(shortcuts: Shortcuts): void {
   const ref = useRef(shortcuts)
   ref.current = shortcuts
   useEffect(() => {
+    // which control the keyboard (Tab, a dialog's Escape) gave the focus to: Chromium makes any
+    // focused control :focus-visible once a key is pressed, so the key itself cannot tell
+    let lastInput: 'key' | 'pointer' = 'key'
+    let keyFocused: EventTarget | null = null
+    const onPointer = () => (lastInput = 'pointer')
+    const onAnyKey = () => (lastInput = 'key')
+    const onFocus = (e: FocusEvent) => (keyFocused = lastInput === 'key' ? e.target : null)
     const onKey = (e: KeyboardEvent) => {
       const s = ref.current
       const t = e.target
-      // an open dialog keeps the keyboard (Escape and Tab are its own)
-      if (t instanceof Element && t.closest('[role=dialog]')) return
       const typing =
         t instanceof HTMLInputElement ||
         t instanceof HTMLTextAreaElement ||
@@ -37,6 +53,13 @@ export function useShortcuts(shortcuts: Shortcuts): void {
         t instanceof HTMLTextAreaElement ||
         (t instanceof HTMLInputElement && !NO_TEXT_UNDO.has(t.type))
       const mod = e.ctrlKey || e.metaKey
+      // an open dialog keeps the keyboard (Escape and Tab are its own); outside a text field
+      // the browser's own undo would still reach a field behind it (the prompt), so not that
+      if (dialogHasKeyboard(t)) {
+        const undoKey = mod && ['z', 'y'].includes(e.key.toLowerCase())
+        if (undoKey && !editsText) e.preventDefault()
+        return
+      }
       if (mod && e.key.toLowerCase() === 'z') {
         if (editsText) return
         e.preventDefault()
@@ -51,14 +74,13 @@ export function useShortcuts(shortcuts: Shortcuts): void {
         e.preventDefault()
         s.generate()
       } else if (typing) return
-      // Space presses a focused button (Generate, Random...), as everywhere else
-      else if (
-        e.key === ' ' &&
-        t instanceof Element &&
-        t.closest('button, [role=button], summary, a[href]')
-      )
-        return
       else if (e.key === ' ') {
+        const control =
+          t instanceof Element ? t.closest('button, [role=button], summary, a[href]') : null
+        // Space presses a button the keyboard went to (Tab), as everywhere else
+        if (control && control === keyFocused) return
+        // one the mouse clicked keeps the focus, but not the key: it plays
+        if (control instanceof HTMLElement) control.blur()
         e.preventDefault()
         s.togglePlay()
       } else if (e.key === 'ArrowRight') s.step(1)
@@ -69,7 +91,15 @@ export function useShortcuts(shortcuts: Shortcuts): void {
         s.duplicateKeyframe()
       }
     }
+    window.addEventListener('pointerdown', onPointer, true)
+    window.addEventListener('keydown', onAnyKey, true)
+    window.addEventListener('focusin', onFocus, true)
     window.addEventListener('keydown', onKey)
-    return () => window.removeEventListener('keydown', onKey)
+    return () => {
+      window.removeEventListener('pointerdown', onPointer, true)
+      window.removeEventListener('keydown', onAnyKey, true)
+      window.removeEventListener('focusin', onFocus, true)
+      window.removeEventListener('keydown', onKey)
+    }
   }, [])
 }
