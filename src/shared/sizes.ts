@@ -28,12 +28,27 @@ export function sizeChoices(f: SizeFacts): SizeChoice[] {
   const m = f.multiple
   const area = base.width * base.height
   const out: SizeChoice[] = [{ ...base, label: `${base.width}×${base.height} (the model's own)` }]
-  for (const [name, aw, ah] of ASPECTS) {
+  for (const [, aw, ah] of ASPECTS) {
     const h = Math.sqrt((area * ah) / aw)
     const width = Math.max(m, Math.round((h * aw) / ah / m) * m)
     const height = Math.max(m, Math.round(h / m) * m)
     if (out.some((c) => c.width === width && c.height === height)) continue
-    out.push({ width, height, label: `${width}×${height} (${name})` })
+    out.push({ width, height, label: `${width}×${height} (${aspectName(width, height)})` })
   }
   return out
+}
+
+/**
+ * The aspect a size has, named when it is within 3% of a common one: on a coarse grid the size
+ * aimed at 16:9 can land on another (48×32 is 3:2), and the label says what it is.
+ */
+export function aspectName(width: number, height: number): string {
+  const r = width / height
+  let best: { name: string; off: number } | null = null
+  for (const [name, aw, ah] of ASPECTS) {
+    const off = Math.abs(r / (aw / ah) - 1)
+    if (off <= 0.03 && (!best || off < best.off)) best = { name, off }
+  }
+  if (best) return best.name
+  return `${r >= 1 ? 'landscape' : 'portrait'} ${r >= 1 ? `${r.toFixed(2)}:1` : `1:${(1 / r).toFixed(2)}`}`
 }

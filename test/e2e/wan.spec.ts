@@ -2,7 +2,7 @@
 // Wan-Fun Control-Camera in the studio: a tiny model folder with the exports' signatures (written
 // in TypeScript, test/fixtures/model-folders.ts) is listed; pick it, give it an image, draw a path,
 // see the model's lens in the camera editor, render with a live preview, get the clip.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { expect, test } from '@playwright/test'
@@ -85,4 +85,32 @@ test('pick the Wan-Fun camera model, see its lens, draw a path, render with a li
     .toBeGreaterThanOrEqual(2)
   expect(await video.evaluate((v: HTMLVideoElement) => v.duration)).toBeCloseTo(9 / 16, 1)
   await page.screenshot({ path: 'test-results/wan-camera-after-render.png' })
+})
+
+test("the RealEstate10K export carries the intrinsics of the size chosen, not the model's default", async ({
+  page,
+}) => {
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('model-picker').selectOption(wanDir)
+  await page.getByTestId('preset-name').selectOption('pan-left')
+  await page.getByTestId('apply-preset').click()
+  // a size other than the model's own 32×32: a wider one
+  const size = page.getByTestId('size')
+  const wide = await size
+    .locator('option')
+    .evaluateAll((os) =>
+      (os as HTMLOptionElement[])
+        .map((o) => o.value)
+        .find((v) => /^\d+x\d+$/.test(v) && Number(v.split('x')[0]) > Number(v.split('x')[1])),
+    )
+  expect(wide).toBeDefined()
+  await size.selectOption(wide!)
+  const [w, h] = wide!.split('x').map(Number)
+  const downloading = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'RE10K txt' }).click()
+  const text = readFileSync((await (await downloading).path())!, 'utf8')
+  const row = text.trim().split('\n')[1]!.split(' ').map(Number)
+  // normalised intrinsics: fx = f / width, fy = f / height, so fx / fy is the height over the width
+  expect(row[1]! / row[2]!).toBeCloseTo(h! / w!, 6)
 })

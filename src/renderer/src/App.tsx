@@ -364,9 +364,10 @@ export function App() {
             onExportRe10k={() =>
               download(
                 'camera-re10k.txt',
+                // the intrinsics of the size the shot renders at (the one chosen, else the model's)
                 exportRealEstate10K(sampleTrajectory(shot.camera, frames), {
-                  width: model?.defaults.width ?? 1024,
-                  height: model?.defaults.height ?? 576,
+                  width: shot.settings.width ?? model?.defaults.width ?? 1024,
+                  height: shot.settings.height ?? model?.defaults.height ?? 576,
                   fps: shot.settings.fps,
                 }),
               )

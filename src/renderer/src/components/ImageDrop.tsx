@@ -68,7 +68,11 @@ export function ImageDrop({ image, upload, urlOf, onChange }: Props) {
           accept="image/png,image/jpeg,image/webp,image/bmp,image/tiff"
           hidden
           data-testid="image-file"
-          onChange={(e) => void take(e.target.files?.[0])}
+          onChange={(e) => {
+            void take(e.target.files?.[0])
+            // the same file picked again (after an undo, or a refusal) must fire change again
+            e.target.value = ''
+          }}
         />
       </div>
       {error ? (
