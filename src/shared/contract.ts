@@ -621,6 +621,11 @@ export const commands = {
     request: z.object({ savedAt: z.number().optional(), page: PageSession }).strict(),
     response: z.object({ discarded: z.boolean() }).strict(),
   },
+  'project.clearAutosave': {
+    /** The page's own autosave goes: its edits were discarded for another project or a new one. */
+    request: z.object({ page: PageSession }).strict(),
+    response: z.object({ cleared: z.literal(true) }).strict(),
+  },
 } as const
 
 /** Where a long task of the model manager stands (an export, a download). */

@@ -216,3 +216,26 @@ test('Ctrl+S saves from the studio, not from inside an open dialog', async ({ pa
   await expect.poll(() => asked.length).toBe(1) // an untitled project asks for its name
   await served.stop()
 })
+
+test('edits discarded for a new project (or another one opened) do not come back as a crash recovery', async ({
+  page,
+}) => {
+  const served = await startServe(freshFolders())
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('prompt').fill('edits I will throw away')
+  await page.waitForTimeout(3000) // autosaved
+  const asked: string[] = []
+  page.on('dialog', (d) => {
+    asked.push(d.message())
+    void d.accept()
+  })
+  await page.getByTestId('project-new').click()
+  expect(asked).toEqual(['Discard the unsaved changes of this project?'])
+  await expect(page.getByTestId('prompt')).toHaveValue('')
+  await page.reload()
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.waitForTimeout(1000) // the recovery offer is asked for at connect
+  await expect(page.getByTestId('recovery')).toHaveCount(0)
+  await served.stop()
+})

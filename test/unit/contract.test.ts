@@ -62,6 +62,7 @@ function spyHandlers() {
     'project.autosave': vi.fn(async () => ({ savedAt: 0 })),
     'project.recovery': vi.fn(async () => null),
     'project.discardRecovery': vi.fn(async () => ({ discarded: true })),
+    'project.clearAutosave': vi.fn(async () => ({ cleared: true as const })),
   } satisfies Handlers
   return handlers
 }
@@ -89,6 +90,7 @@ describe('contract', () => {
       'models.remove',
       'models.setDefault',
       'project.autosave',
+      'project.clearAutosave',
       'project.discardRecovery',
       'project.list',
       'project.open',

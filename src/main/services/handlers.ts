@@ -51,5 +51,9 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'project.discardRecovery': async ({ savedAt, page }) => ({
       discarded: ctx.projects.discardRecovery(savedAt, page),
     }),
+    'project.clearAutosave': async ({ page }) => {
+      ctx.projects.clearRecovery(page)
+      return { cleared: true as const }
+    },
   }
 }

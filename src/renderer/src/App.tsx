@@ -254,11 +254,11 @@ export function App() {
           onNew={() => {
             // the default model, with its settings, as a fresh start gets (it took the first one)
             h.reset(newProject(models))
-            file.saved(null, null)
+            file.replaced(null, null)
           }}
           onOpened={(n, d, migratedFrom, recovered) => {
             h.reset(d)
-            file.saved(n, d)
+            file.replaced(n, d)
             setNotice(
               [
                 migratedFrom

@@ -114,6 +114,7 @@ export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, on
         onClick={() =>
           (!dirty || window.confirm('Discard the unsaved changes of this project?')) && onNew()
         }
+        data-testid="project-new"
       >
         New
       </SmallButton>

@@ -71,6 +71,18 @@ export function useProjectFile(
       setUnsaved(false)
     },
     /**
+     * Another project opened, or a new one, in place of this page's document (its unsaved
+     * edits discarded when the person said so): this page's autosave of them goes too, or the
+     * next start would offer the discarded edits back as a crash recovery.
+     */
+    replaced(n: string | null, doc: ProjectDoc | null) {
+      setName(n)
+      setSavedDoc(doc)
+      setUnsaved(false)
+      setAutosaved(null)
+      void api.project.clearAutosave({ page })
+    },
+    /**
      * Takes the offered recovery: this session autosaves it at once (so it is safe before the
      * earlier copy goes), then the next earlier one, if any, is offered.
      */
