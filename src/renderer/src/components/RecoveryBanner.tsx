@@ -19,7 +19,17 @@ export function RecoveryBanner(p: {
       <SmallButton data-testid="recover" onClick={p.onRecover}>
         Recover
       </SmallButton>
-      <SmallButton onClick={p.onDiscard}>Discard</SmallButton>
+      <SmallButton
+        data-testid="recovery-discard"
+        onClick={() =>
+          // the autosave is the only copy of that work: one click must not lose it
+          window.confirm(
+            `Discard the recovered work${p.recovery.name ? ` on ${p.recovery.name}` : ''}? It cannot be brought back.`,
+          ) && p.onDiscard()
+        }
+      >
+        Discard
+      </SmallButton>
     </div>
   )
 }
