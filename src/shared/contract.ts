@@ -221,10 +221,17 @@ export const Shot = z
       .nullable(),
     /**
      * The render of this shot, by job id (jobs live in main's cache), and the finished render
-     * before it, shown again if the newest fails or is cancelled.
+     * before it, shown again if the newest fails or is cancelled; `made`/`previousMade`: the
+     * fingerprint of the settings each was rendered from (renderFingerprint), so a shot edited
+     * since says so.
      */
     clip: z
-      .object({ jobId: z.string().min(1).max(64), previous: z.string().min(1).max(64).optional() })
+      .object({
+        jobId: z.string().min(1).max(64),
+        previous: z.string().min(1).max(64).optional(),
+        made: z.string().max(32).optional(),
+        previousMade: z.string().max(32).optional(),
+      })
       .strict()
       .nullable(),
   })

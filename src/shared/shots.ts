@@ -103,8 +103,11 @@ export function splitShot<S extends ShotLike>(doc: Doc<S>, p: number): Doc<S> {
   const atCut = [...pk].reverse().find((k) => k.frame <= p)
   const promptKeysFor = (keys: typeof pk) =>
     cur.settings.promptKeys === undefined ? {} : { promptKeys: keys }
+  // both parts are new shots: a render of a part is recorded (by shot id) into the undo
+  // history too, and must not land on the whole shot an undo brings back
   const a: S = {
     ...cur,
+    id: newShotId(),
     settings: {
       ...cur.settings,
       frames: p,
@@ -181,16 +184,76 @@ export function renderRequest(shot: Shot, longTakes = true): RenderRequest {
 }
 
 /**
- * The shot's clip once a new render of it starts: the new job, keeping the last finished render
- * (the current one if it finished, else the one it kept) to fall back on.
+ * What a render of the shot is made from, as a short fingerprint: every setting and the camera,
+ * but not an unlocked seed (a new one is drawn for the next render as soon as one starts, so
+ * the seed box shows the next seed, not the rendered one). Equal shots give equal fingerprints;
+ * a shot edited since its render gives another (a 53-bit hash of the canonical JSON).
+ */
+export function renderFingerprint(shot: Shot): string {
+  const { seed, seedLocked, ...rest } = shot.settings
+  const text = canonicalJson({ ...rest, ...(seedLocked ? { seed } : {}), camera: shot.camera })
+  // cyrb53 (public domain): two 32-bit multiply-xor lanes
+  let h1 = 0xdeadbeef
+  let h2 = 0x41c6ce57
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2654435761)
+    h2 = Math.imul(h2 ^ c, 1597334677)
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)
+}
+
+/** JSON with object keys sorted and undefined members left out, so equal values print alike. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`
+  return JSON.stringify(v)
+}
+
+/**
+ * The shot's clip once a new render of it starts: the new job (with the fingerprint of what it
+ * renders), keeping the last finished render (the current one if it finished, else the one it
+ * kept) and its fingerprint to fall back on.
  */
 export function withNewRender(
   clip: Shot['clip'],
   jobId: string,
   finished: (id: string) => boolean,
+  made?: string,
 ): NonNullable<Shot['clip']> {
-  const previous = clip ? (finished(clip.jobId) ? clip.jobId : clip.previous) : undefined
-  return previous && previous !== jobId ? { jobId, previous } : { jobId }
+  const kept = clip
+    ? finished(clip.jobId)
+      ? { id: clip.jobId, made: clip.made }
+      : { id: clip.previous, made: clip.previousMade }
+    : undefined
+  return {
+    jobId,
+    ...(made !== undefined ? { made } : {}),
+    ...(kept?.id && kept.id !== jobId
+      ? { previous: kept.id, ...(kept.made !== undefined ? { previousMade: kept.made } : {}) }
+      : {}),
+  }
+}
+
+/**
+ * Whether the shot was edited since the render it shows was made (its settings or camera differ
+ * from that render's): false when nothing is shown or the render predates fingerprints.
+ */
+export function changedSinceRender(
+  shot: Shot,
+  stateOf: (id: string) => string | undefined,
+): boolean {
+  const shown = shownRender(shot.clip, stateOf)
+  if (!shown || !shot.clip) return false
+  const made = shown === shot.clip.jobId ? shot.clip.made : shot.clip.previousMade
+  return made !== undefined && made !== renderFingerprint(shot)
 }
 
 /**

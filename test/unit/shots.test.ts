@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest'
 import { presetPoses, sampleTrajectory, trajectoryFromPoses } from '../../src/shared/camera'
 import {
   addShot,
+  changedSinceRender,
   deleteShot,
+  initialShot,
   moveShot,
+  renderFingerprint,
   shownRender,
   splitShot,
   withNewRender,
@@ -48,6 +51,9 @@ describe('shots', () => {
     expect(a.clip).toBeNull()
     expect(b.clip).toBeNull()
     expect(a.id).not.toBe(b.id)
+    // neither part is the whole shot: a part's render must not be recorded on the shot an undo
+    // brings back (renders are attached by shot id through the history)
+    expect([a.id, b.id]).not.toContain(doc.shots[0]!.id)
     const pa = sampleTrajectory(a.camera, 7)
     const pb = sampleTrajectory(b.camera, 9)
     close(pa[0]!.position, whole[0]!.position)
@@ -150,5 +156,57 @@ describe("a shot's render and the finished one it keeps (cancelled re-renders lo
     expect(shownRender({ jobId: 'gone', previous: 'a' }, stateOf)).toBe('a')
     expect(shownRender({ jobId: 'x' }, () => 'cancelled')).toBe('x') // nothing to fall back on
     expect(shownRender(null, stateOf)).toBeNull()
+  })
+})
+
+describe('a shot edited since its render says so (it read "rendered" with the old clip)', () => {
+  const base = initialShot('model-a')
+  const states: Record<string, string> = { r1: 'done', r2: 'done', r3: 'failed' }
+  const stateOf = (id: string) => states[id]
+  const done = (id: string) => states[id] === 'done'
+
+  it('the fingerprint covers the settings and the camera, not an unlocked seed', () => {
+    const f = renderFingerprint(base)
+    expect(renderFingerprint(structuredClone(base))).toBe(f)
+    // key order does not matter, only values
+    const reordered = {
+      ...base,
+      settings: Object.fromEntries(Object.entries(base.settings).reverse()),
+    }
+    expect(renderFingerprint(reordered as typeof base)).toBe(f)
+    // the seed box shows the next seed once a render starts: not an edit, unless it is locked
+    expect(renderFingerprint({ ...base, settings: { ...base.settings, seed: 99 } })).toBe(f)
+    const locked = { ...base, settings: { ...base.settings, seedLocked: true } }
+    expect(renderFingerprint({ ...locked, settings: { ...locked.settings, seed: 99 } })).not.toBe(
+      renderFingerprint(locked),
+    )
+    expect(renderFingerprint({ ...base, settings: { ...base.settings, frames: 24 } })).not.toBe(f)
+    const moved = structuredClone(base)
+    moved.camera.keyframes[0]!.position = [0.5, 0, 0]
+    expect(renderFingerprint(moved)).not.toBe(f)
+  })
+
+  it('changed since the render shown: the newest, or the finished one kept when the newest failed', () => {
+    const rendered = { ...base, clip: withNewRender(null, 'r1', done, renderFingerprint(base)) }
+    expect(changedSinceRender(rendered, stateOf)).toBe(false)
+    const edited = { ...rendered, settings: { ...rendered.settings, frames: 24 } }
+    expect(changedSinceRender(edited, stateOf)).toBe(true)
+    // re-rendered as edited, the render failed: the clip shown is r1's, of the old settings
+    const failed = {
+      ...edited,
+      clip: withNewRender(edited.clip, 'r3', done, renderFingerprint(edited)),
+    }
+    expect(failed.clip).toEqual({
+      jobId: 'r3',
+      made: renderFingerprint(edited),
+      previous: 'r1',
+      previousMade: renderFingerprint(base),
+    })
+    expect(changedSinceRender(failed, stateOf)).toBe(true)
+    states['r3'] = 'done'
+    expect(changedSinceRender(failed, stateOf)).toBe(false)
+    // a render from before fingerprints, or none: nothing said
+    expect(changedSinceRender({ ...edited, clip: { jobId: 'r2' } }, stateOf)).toBe(false)
+    expect(changedSinceRender(base, stateOf)).toBe(false)
   })
 })

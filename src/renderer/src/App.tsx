@@ -22,7 +22,14 @@ import {
 import { contextWindows, resolveContext } from '../../shared/longtake'
 import { cameraTravel } from '../../shared/motion'
 import { PIPELINES } from '../../shared/render'
-import { addShot, deleteShot, moveShot, shownRender, splitShot } from '../../shared/shots'
+import {
+  addShot,
+  changedSinceRender,
+  deleteShot,
+  moveShot,
+  shownRender,
+  splitShot,
+} from '../../shared/shots'
 import { createClient } from './api/client'
 import type { ConnectionState } from './api/ws-bridge'
 import { CameraToolbar } from './components/CameraToolbar'
@@ -488,6 +495,7 @@ export function App() {
             id: s.id,
             frames: s.settings.frames,
             state: shotJobs[i]?.state ?? ('none' as const),
+            changed: changedSinceRender(s, stateOf),
           }))}
           active={project.active}
           playhead={play.playhead}

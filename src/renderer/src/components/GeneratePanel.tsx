@@ -65,6 +65,11 @@ export function GeneratePanel({
         e.preventDefault()
         onGenerate()
       }}
+      onKeyDown={(e) => {
+        // Enter in a field commits it (README); it must not also start a render through the
+        // form's implicit submission (Ctrl+Enter and the Generate button do that)
+        if (e.key === 'Enter' && e.target instanceof HTMLInputElement) e.preventDefault()
+      }}
     >
       <SelectField
         label="Model"

@@ -6,6 +6,8 @@ export type ShotBlock = {
   id: string
   frames: number
   state: 'none' | JobState
+  /** Edited since the render it shows was made (settings or camera). */
+  changed: boolean
 }
 
 type Props = {
@@ -99,9 +101,16 @@ export function ShotStrip(p: Props) {
             data-testid="shot"
             data-state={s.state}
             data-frames={s.frames}
+            data-changed={s.changed}
             aria-pressed={i === p.active}
+            title={
+              s.changed
+                ? 'Edited since this render: the clip shown is of the settings before; generate again to render the edit'
+                : undefined
+            }
           >
             Shot {i + 1} · {s.frames}f · {STATE_LABEL[s.state]}
+            {s.changed ? ' · edited since' : ''}
           </button>
         ))}
       </div>

@@ -3,7 +3,7 @@
 // every undo state; the next seed is drawn unless the seed is locked (an edit, undoable).
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { DollyBridge, JobPreview, JobView } from '../../../shared/contract'
-import { renderRequest, withNewRender } from '../../../shared/shots'
+import { renderFingerprint, renderRequest, withNewRender } from '../../../shared/shots'
 import { randomSeed, type Shot } from '../state/project'
 import type { ProjectHistory } from './useProjectHistory'
 
@@ -49,14 +49,14 @@ export function useJobs(
    * shot keeps its last finished render to show if this one fails or is cancelled.
    */
   const attach = useCallback(
-    (jobId: string, matches: (s: Shot) => boolean) => {
+    (jobId: string, matches: (s: Shot) => boolean, made: (s: Shot) => string | undefined) => {
       const finished = (id: string) => latest.current.some((j) => j.id === id && j.state === 'done')
       h.record((p) =>
         p.shots.some(matches)
           ? {
               ...p,
               shots: p.shots.map((x) =>
-                matches(x) ? { ...x, clip: withNewRender(x.clip, jobId, finished) } : x,
+                matches(x) ? { ...x, clip: withNewRender(x.clip, jobId, finished, made(x)) } : x,
               ),
             }
           : p,
@@ -72,7 +72,14 @@ export function useJobs(
       const r = await api.jobs.submit(renderRequest(shot, longTakes))
       if (!r.ok) return onError(r.error.message)
       setSelected(r.value.id)
-      attach(r.value.id, (x) => x.id === shot.id)
+      // the fingerprint of the shot as submitted, in every undo state it is recorded into (an
+      // earlier state of the shot then says it differs from this render)
+      const made = renderFingerprint(shot)
+      attach(
+        r.value.id,
+        (x) => x.id === shot.id,
+        () => made,
+      )
       if (!shot.settings.seedLocked) h.setSettings({ seed: randomSeed() })
     },
     [api, attach, h, onError],
@@ -84,7 +91,12 @@ export function useJobs(
       const r = await api.jobs.submit(j.request)
       if (!r.ok) return onError(r.error.message)
       setSelected(r.value.id)
-      attach(r.value.id, (x) => x.clip?.jobId === j.id)
+      // a retry renders the same request: the fingerprint the failed render had
+      attach(
+        r.value.id,
+        (x) => x.clip?.jobId === j.id,
+        (x) => x.clip?.made,
+      )
     },
     [api, attach, onError],
   )
