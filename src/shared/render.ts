@@ -93,7 +93,7 @@ export type StageProgress = z.infer<typeof StageProgress>
 export const JobProgress = StageProgress.extend({
   /** Denoising speed (steps per second) once measurable. */
   itPerSec: z.number().nonnegative().nullable(),
-  /** Seconds left for the whole render, estimated. */
+  /** Seconds left in this stage (denoise, decode), estimated from its own pace so far. */
   etaS: z.number().nonnegative().nullable(),
 }).strict()
 export type JobProgress = z.infer<typeof JobProgress>

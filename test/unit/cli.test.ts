@@ -317,6 +317,11 @@ describe.skipIf(notBuilt)('renderClip (the API the studio uses)', () => {
     const denoise = progress.filter((p) => p.stage === 'denoise' && p.itPerSec !== null)
     expect(denoise.length).toBe(3)
     expect(denoise.at(-1)!.etaS).toBe(0)
+    // the decode says how long it has left at its own pace (the ETA ended with the denoising)
+    const decode = progress.filter((p) => p.stage === 'decode' && p.etaS !== null)
+    expect(decode.length).toBeGreaterThan(0)
+    expect(decode.every((p) => p.itPerSec === null)).toBe(true)
+    expect(decode.at(-1)!.etaS).toBe(0)
     expect(new Set(progress.map((p) => p.stage))).toEqual(
       new Set(['load', 'encode', 'denoise', 'decode', 'export']),
     )

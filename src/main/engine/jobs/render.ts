@@ -392,16 +392,23 @@ export function cameraInput(
 
 /** Progress with speed and ETA, from the pipeline's stage progress. */
 function progressReporter(onProgress?: (p: JobProgress) => void): (p: StageProgress) => void {
-  let denoiseStart = 0
+  let stage: StageProgress['stage'] | null = null
+  let stageStart = 0
   return (p) => {
-    // step 0 comes before the first step runs (again after an out-of-memory retry)
-    if (p.stage === 'denoise' && (p.step === 0 || !denoiseStart)) denoiseStart = performance.now()
+    // a stage's clock starts at its first report, and again at its step 0 (which comes before
+    // the first step runs, and again after an out-of-memory retry)
+    if (p.stage !== stage || p.step === 0) {
+      stage = p.stage
+      stageStart = performance.now()
+    }
     let itPerSec: number | null = null
     let etaS: number | null = null
-    if (p.stage === 'denoise' && p.step > 0) {
-      const el = (performance.now() - denoiseStart) / 1000
-      itPerSec = p.step / Math.max(el, 1e-6)
-      etaS = (p.steps - p.step) / itPerSec
+    // the two long stages say how long they have left at their own pace: denoising (steps) and
+    // decoding (frames or tiles, which on a real VAE can take minutes of their own)
+    if ((p.stage === 'denoise' || p.stage === 'decode') && p.step > 0 && p.step <= p.steps) {
+      const rate = p.step / Math.max((performance.now() - stageStart) / 1000, 1e-6)
+      if (p.stage === 'denoise') itPerSec = rate
+      etaS = (p.steps - p.step) / rate
     }
     onProgress?.({ ...p, itPerSec, etaS })
   }

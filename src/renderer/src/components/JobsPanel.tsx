@@ -55,7 +55,7 @@ export function JobsPanel({
                 <div className="job-meta" data-testid="job-progress">
                   {p.stage} {p.step}/{p.steps}
                   {p.itPerSec ? ` · ${p.itPerSec.toFixed(1)} it/s` : ''}
-                  {p.etaS !== null ? ` · ETA ${clock(p.etaS)}` : ''}
+                  {p.etaS !== null ? ` · ETA ${clock(p.etaS)} for this stage` : ''}
                 </div>
               </>
             ) : null}
