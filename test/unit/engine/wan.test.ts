@@ -337,6 +337,27 @@ describe.skipIf(skip)('WanPipeline (text-to-video) on a tiny fixture', () => {
     })
     expect(maxAbs(x, traced.get('step39_latents_after')!)).toBe(0)
   })
+
+  it('guidance 2 on a Wan with one transformer is a setting to change (SettingsError), before any step', async () => {
+    const dir = writeWanFolder(fresh(), { kind: 't2v', tokenizerFrom: t5Tok })
+    const { runtime, calls } = spyRuntime()
+    const { model, sessions } = open(dir, runtime)
+    const run = sessions.job(() =>
+      new WanPipeline(model, sessions).call({
+        prompt: 'a fox',
+        numFrames: 5,
+        width: 32,
+        height: 32,
+        numInferenceSteps: 2,
+        guidanceScale: 5,
+        guidanceScale2: 2,
+        seed: 4,
+      }),
+    )
+    await expect(run).rejects.toBeInstanceOf(engine.SettingsError)
+    await expect(run).rejects.toThrow(/has one transformer: leave guidance 2 unset/)
+    expect(calls.filter((c) => c.component === 'transformer')).toEqual([])
+  })
 })
 
 describe.skipIf(skip)('WanImageToVideoPipeline on tiny fixtures', () => {

@@ -784,9 +784,11 @@ abstract class WanBase implements VideoPipeline {
   /** guidance_scale_2: the call's, else guidance_scale (A14B only; refused elsewhere, as diffusers does). */
   protected secondGuidance(run: PipelineRun, o: PipelineCall): number | null {
     if (this.boundaryRatio === null || !this.model.components['transformer_2']) {
+      // a setting to change (exit 2 in the CLI, the setting named in the studio), as diffusers
+      // refuses guidance_scale_2 without a second transformer
       if (o.guidanceScale2 !== undefined)
-        throw new PipelineError(
-          `guidance 2 applies to Wan2.2 A14B's low-noise expert; ${this.model.label} has one transformer`,
+        throw new SettingsError(
+          `guidance 2 applies to Wan2.2 A14B's low-noise expert; ${this.model.label} has one transformer: leave guidance 2 unset`,
         )
       return null
     }
