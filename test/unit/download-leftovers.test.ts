@@ -13,13 +13,14 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { downloadModel } from '../../src/main/engine/models/download'
+import { downloadModel, STALE_OWNER_MS } from '../../src/main/engine/models/download'
 import {
   ModelDownloads,
   ModelRegistry,
@@ -108,13 +109,28 @@ function put(dir: string, rel: string, content: string | Buffer): void {
   writeFileSync(join(dir, rel), content)
 }
 
-/** What a download killed mid-way left: its staging folder, its owner's pid and these files. */
-function leftover(models: string, name: string, pid: number, files: Record<string, Buffer>) {
+/**
+ * What a download left: its staging folder with these files, and the owner file beside it (the
+ * studio's pid and host; its mtime is the heartbeat, `ageMs` old).
+ */
+function leftover(
+  models: string,
+  name: string,
+  pid: number,
+  files: Record<string, Buffer>,
+  o: { host?: string; ageMs?: number } = {},
+) {
   const staging = join(models, `.dolly-download-${name}`)
-  put(staging, '.dolly-download-owner', `${pid}\n`)
   for (const [rel, b] of Object.entries(files)) put(staging, rel, b)
+  const owner = `${staging}.owner`
+  writeFileSync(owner, JSON.stringify({ pid, host: o.host ?? hostname() }))
+  const at = (Date.now() - (o.ageMs ?? 0)) / 1000
+  utimesSync(owner, at, at)
   return staging
 }
+
+/** A time past the heartbeat's span (STALE_OWNER_MS): nothing renews the owner file any more. */
+const STALE = STALE_OWNER_MS + 60_000
 
 const registry = () => new ModelRegistry(join(tmp, 'state'), [], () => null)
 /** The same bytes with the last one changed: the right size, the wrong content. */
@@ -130,10 +146,17 @@ describe.skipIf(missing(clipTok))('a download killed mid-way', () => {
       'unet/model.onnx': unet.subarray(0, unet.length >> 1),
     })
     symlinkSync(outside, join(dead, 'unet', 'linked')) // removed as a link, never followed
-    // an older studio's staging folder, with no owner file
+    // a staging folder with no owner file, untouched for longer than a heartbeat's span
     put(join(models, '.dolly-download-old--layout'), 'a.bin', 'partial')
-    // another studio on the same models folder is filling this one
+    const long = (Date.now() - STALE) / 1000
+    utimesSync(join(models, '.dolly-download-old--layout'), long, long)
+    // another studio on the same models folder is filling this one (a fresh heartbeat)
     leftover(models, 'alive--other', livePid, { 'a.bin': Buffer.from('partial') })
+    // ... and one on another machine sharing the folder: its pid means nothing here
+    leftover(models, 'remote--live', 1, { 'a.bin': Buffer.from('partial') }, { host: 'other-box' })
+    // a crash whose pid a new, unrelated process has taken: alive, but its heartbeat is stale
+    leftover(models, 'reused--pid', livePid, { 'a.bin': Buffer.from('p') }, { ageMs: STALE })
+    leftover(models, 'remote--dead', 1, { 'a.bin': Buffer.from('p') }, { host: 'x', ageMs: STALE })
     // only real folders of the staging name directly in the models folder are touched
     symlinkSync(outside, join(models, '.dolly-download-link--x'))
     put(models, '.dolly-download-file--y', 'a file, not a folder')
@@ -144,17 +167,17 @@ describe.skipIf(missing(clipTok))('a download killed mid-way', () => {
 
     expect(readdirSync(models).sort()).toEqual([
       '.dolly-download-alive--other',
+      '.dolly-download-alive--other.owner',
       '.dolly-download-file--y',
       '.dolly-download-link--x',
+      '.dolly-download-remote--live',
+      '.dolly-download-remote--live.owner',
       'dolly--done',
       'notes',
     ])
     expect(readFileSync(join(outside, 'keep.txt'), 'utf8')).toBe('not the studio’s')
     expect(existsSync(join(models, 'notes', '.dolly-download-nested--z', 'a.bin'))).toBe(true)
-    expect(readdirSync(join(models, '.dolly-download-alive--other')).sort()).toEqual([
-      '.dolly-download-owner',
-      'a.bin',
-    ])
+    expect(readdirSync(join(models, '.dolly-download-alive--other'))).toEqual(['a.bin'])
     // a models folder that is not there yet is no error
     expect(() => new ModelDownloads(registry(), join(tmp, 'none'), () => {})).not.toThrow()
   })
@@ -171,15 +194,17 @@ describe.skipIf(missing(clipTok))('a download killed mid-way', () => {
     }
     // a second model manager on the same folder (the other host) starts meanwhile
     new ModelDownloads(registry(), models, () => {})
-    expect(readdirSync(models)).toEqual(['.dolly-download-dolly--slow'])
+    expect(readdirSync(models).sort()).toEqual([
+      '.dolly-download-dolly--slow',
+      '.dolly-download-dolly--slow.owner',
+    ])
     release()
     while ((last as DownloadEvent | null)?.state !== 'done') {
       expect((last as DownloadEvent | null)?.state).not.toBe('failed')
       expect(Date.now() - t0).toBeLessThan(20_000)
       await new Promise((r) => setTimeout(r, 10))
     }
-    expect(readdirSync(models)).toEqual(['dolly--slow'])
-    expect(readdirSync(join(models, 'dolly--slow'))).not.toContain('.dolly-download-owner')
+    expect(readdirSync(models)).toEqual(['dolly--slow']) // the owner file went with the staging
   })
 
   it('fetches again a leftover file with no hash to check it by (its size said nothing)', async () => {
@@ -196,7 +221,6 @@ describe.skipIf(missing(clipTok))('a download killed mid-way', () => {
     expect(asked).toContain('/dolly/tiny/resolve/main/notes.txt')
     expect(asked).not.toContain('/dolly/tiny/resolve/main/unet/model.onnx')
     expect(readdirSync(models)).toEqual(['dolly--tiny'])
-    expect(readdirSync(out)).not.toContain('.dolly-download-owner')
   })
 
   it('fetches again a leftover file whose hash does not check, and resumes a partial one', async () => {
@@ -220,14 +244,22 @@ describe.skipIf(missing(clipTok))('a download killed mid-way', () => {
     expect(readdirSync(models)).toEqual(['dolly--tiny'])
   })
 
-  it('leaves alone a download another running process fills, saying so', async () => {
+  it('leaves alone a download another running studio fills, saying so', async () => {
     const models = join(tmp, 'm5')
     const staging = leftover(models, 'dolly--tiny', livePid, { 'a.bin': Buffer.from('partial') })
     await expect(
       downloadModel({ repo: 'dolly/tiny', modelsDir: models, endpoint }),
     ).rejects.toThrow(
-      new RegExp(`dolly/tiny is being downloaded by another process \\(pid ${livePid}\\)`),
+      new RegExp(
+        `dolly/tiny is being downloaded by another studio \\(pid ${livePid} on ${hostname()}, seen \\d+ s ago\\).*wait for it to finish, then try again`,
+      ),
     )
-    expect(readdirSync(staging).sort()).toEqual(['.dolly-download-owner', 'a.bin'])
+    expect(readdirSync(staging)).toEqual(['a.bin'])
+    // once its heartbeat is stale (a crash; the pid now someone else's) the folder is taken over
+    const long = (Date.now() - STALE) / 1000
+    utimesSync(`${staging}.owner`, long, long)
+    const out = await downloadModel({ repo: 'dolly/tiny', modelsDir: models, endpoint })
+    expect(readdirSync(models)).toEqual(['dolly--tiny'])
+    expect(readdirSync(out)).not.toContain('a.bin')
   })
 })

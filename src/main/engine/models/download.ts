@@ -19,11 +19,13 @@ import {
   rmSync,
   statSync,
   statfsSync,
+  utimesSync,
   writeFileSync,
   type Dirent,
 } from 'node:fs'
 import { get as httpGet, type IncomingMessage } from 'node:http'
 import { get as httpsGet } from 'node:https'
+import { hostname } from 'node:os'
 import { dirname, join, normalize, resolve, sep } from 'node:path'
 import { HubApiError, listFiles } from '@huggingface/hub'
 import { CATALOG, exportCommand } from '../../../shared/catalog'
@@ -378,36 +380,62 @@ export function repoLayoutProblem(repo: string, files: { path: string }[]): stri
 }
 
 /**
- * A download is assembled in `<models>/.dolly-download-<owner>--<name>/`; the pid of the process
- * filling it is in this file inside it, so a model manager that starts while another studio on
- * the same models folder is downloading leaves that folder alone.
+ * A download is assembled in `<models>/.dolly-download-<owner>--<name>/`, and the studio filling
+ * it says so in `<that folder>.owner` beside it (never inside: a repository may hold any name):
+ * its pid, its host, and a heartbeat (the file's mtime, renewed every HEARTBEAT_MS). A pid
+ * alone proves nothing across containers or machines sharing a models folder, or once the pid
+ * is reused after a crash, so a folder is another's only while its heartbeat is fresh.
  */
 const STAGING = /^\.dolly-download-[A-Za-z0-9][A-Za-z0-9._-]*--[A-Za-z0-9][A-Za-z0-9._-]*$/
-const OWNER_FILE = '.dolly-download-owner'
+const HEARTBEAT_MS = 10_000
+/** A heartbeat older than this is a download nothing runs any more (a crash, a kill -9). */
+export const STALE_OWNER_MS = 120_000
 /** The staging folders this process is filling now (resolved paths). */
 const filling = new Set<string>()
 
-/** The owner file's text in `dir` (a small regular file), or null. */
-function ownerText(dir: string): string | null {
+type Owner = { pid: number; host: string; ageMs: number }
+
+const ownerFile = (staging: string) => `${staging}.owner`
+
+/** Who says they fill `staging` (the owner file beside it: a small regular file), or null. */
+function ownerOf(staging: string): Owner | null {
   try {
-    const f = join(dir, OWNER_FILE)
+    const f = ownerFile(staging)
     const st = lstatSync(f)
-    return st.isFile() && st.size <= 64 ? readFileSync(f, 'utf8') : null
+    if (!st.isFile() || st.size > 1024) return null
+    const o = JSON.parse(readFileSync(f, 'utf8')) as { pid?: unknown; host?: unknown }
+    if (!Number.isSafeInteger(o.pid) || typeof o.host !== 'string') return null
+    return { pid: o.pid as number, host: o.host, ageMs: Date.now() - st.mtimeMs }
   } catch {
     return null
   }
 }
 
-/** The pid of another process that is alive and says it fills `staging`, or null. */
-function liveOwner(staging: string): number | null {
-  const pid = Number(ownerText(staging) ?? 0)
-  // this process's own folders are in `filling`; a pid reused after a restart owns nothing
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return null
+/** Whether the process named is gone (only this host's processes can be asked). */
+function pidGone(pid: number): boolean {
+  if (pid === process.pid) return true // a folder of ours is in `filling`; this is an earlier life
   try {
     process.kill(pid, 0) // signal 0: only asks whether the process exists
-    return pid
+    return false
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null
+    return (err as NodeJS.ErrnoException).code !== 'EPERM'
+  }
+}
+
+/** The owner of `staging` while it is filling it (a fresh heartbeat, its process there), or null. */
+function liveOwner(staging: string): Owner | null {
+  const o = ownerOf(staging)
+  if (!o || o.ageMs > STALE_OWNER_MS) return null
+  if (o.host === hostname() && pidGone(o.pid)) return null // killed: no need to wait out the beat
+  return o
+}
+
+/** A staging folder no one has touched for a heartbeat's span (one without an owner file). */
+function quietFor(dir: string): boolean {
+  try {
+    return Date.now() - lstatSync(dir).mtimeMs > STALE_OWNER_MS
+  } catch {
+    return false
   }
 }
 
@@ -416,8 +444,8 @@ function liveOwner(staging: string): number | null {
  * mid-download (kill -9, a power cut) left `.dolly-download-<owner>--<name>/` and its partial
  * files in the models folder for good. Only real folders of that name directly inside
  * `modelsDir` are touched (a link of that name is neither followed nor removed), and a folder
- * this process or another live one is filling is kept. Returns what was removed and what could
- * not be.
+ * this process or another one is filling (a fresh heartbeat) is kept. Returns what was removed
+ * and what could not be.
  */
 export function removeLeftoverDownloads(modelsDir: string): {
   removed: string[]
@@ -431,12 +459,21 @@ export function removeLeftoverDownloads(modelsDir: string): {
     return out // no models folder yet
   }
   for (const e of entries) {
+    // an owner file whose folder is gone (a crash between the two removals), once it is stale
+    if (e.isFile() && e.name.endsWith('.owner') && STAGING.test(e.name.slice(0, -6))) {
+      const dir = resolve(modelsDir, e.name.slice(0, -6))
+      if (!existsSync(dir) && !filling.has(dir) && !liveOwner(dir))
+        rmSync(ownerFile(dir), { force: true })
+      continue
+    }
     if (!STAGING.test(e.name) || !e.isDirectory()) continue // a Dirent does not follow links
     const dir = resolve(modelsDir, e.name)
     if (filling.has(dir) || liveOwner(dir) !== null) continue
+    if (!ownerOf(dir) && !quietFor(dir)) continue // being set up just now, or in use
     try {
       if (!lstatSync(dir).isDirectory()) continue
       rmSync(dir, { recursive: true, force: true }) // removes links inside, never their targets
+      rmSync(ownerFile(dir), { force: true })
       out.removed.push(dir)
     } catch (err) {
       out.problems.push(`${dir}: ${(err as Error).message}`)
@@ -446,13 +483,29 @@ export function removeLeftoverDownloads(modelsDir: string): {
 }
 
 /**
- * Takes the staging folder for this process: refused while another live process (or this one)
- * fills it; a folder a dead process left is taken over, its files reused only if they verify.
+ * Takes the staging folder for this process: refused while another studio fills it (a fresh
+ * heartbeat) or this one does; a folder a dead download left is taken over, its files reused
+ * only if they verify. The owner file is written before the folder is made, so a model manager
+ * starting meanwhile never finds the folder without it. Returns the heartbeat's stop.
  */
-function claimStaging(staging: string, repo: string): void {
+function claimStaging(staging: string, repo: string): () => void {
   const key = resolve(staging)
   if (filling.has(key))
     throw new DownloadError(`${repo} is being downloaded already (into ${staging})`, false)
+  const me = JSON.stringify({ pid: process.pid, host: hostname() })
+  try {
+    writeFileSync(ownerFile(staging), me, { flag: 'wx' })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const other = liveOwner(staging)
+    if (other)
+      throw new DownloadError(
+        `${repo} is being downloaded by another studio (pid ${other.pid} on ${other.host}, seen ${Math.round(other.ageMs / 1000)} s ago) into ${staging}; wait for it to finish, then try again`,
+        false,
+      )
+    rmSync(ownerFile(staging), { force: true }) // a dead download's: taken over
+    writeFileSync(ownerFile(staging), me, { flag: 'wx' })
+  }
   let st = null
   try {
     st = lstatSync(staging)
@@ -461,17 +514,37 @@ function claimStaging(staging: string, repo: string): void {
   }
   // a link or a file where the folder goes is removed, never written through
   if (st && !st.isDirectory()) rmSync(staging, { force: true })
-  else if (st) {
-    const pid = liveOwner(staging)
-    if (pid !== null)
-      throw new DownloadError(
-        `${repo} is being downloaded by another process (pid ${pid}) into ${staging}; wait for it to finish or stop it, then try again`,
-        false,
-      )
-  }
   mkdirSync(staging, { recursive: true })
-  writeFileSync(join(staging, OWNER_FILE), `${process.pid}\n`)
   filling.add(key)
+  const beat = setInterval(() => {
+    try {
+      const now = new Date()
+      utimesSync(ownerFile(staging), now, now)
+    } catch {
+      // the file is gone (the download is ending): nothing to renew
+    }
+  }, HEARTBEAT_MS)
+  beat.unref()
+  return () => {
+    clearInterval(beat)
+    filling.delete(key)
+    rmSync(ownerFile(staging), { force: true })
+  }
+}
+
+/** Removes everything under `dir` that is not one of `keep` (files) or a folder on their way. */
+function pruneUnlisted(dir: string, keep: Set<string>): void {
+  let entries: Dirent[]
+  try {
+    entries = readdirSync(dir, { withFileTypes: true })
+  } catch {
+    return
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name)
+    if (e.isDirectory() && [...keep].some((k) => k.startsWith(p + sep))) pruneUnlisted(p, keep)
+    else if (!keep.has(p)) rmSync(p, { recursive: true, force: true }) // a link: the link only
+  }
 }
 
 /** The size of a file a killed download left at `dest` (0 when none; anything but a file is removed). */
@@ -645,7 +718,10 @@ export async function downloadModel(o: DownloadOptions): Promise<string> {
     )
   }
   const staging = join(o.modelsDir, `.dolly-download-${name}`)
-  claimStaging(staging, o.repo)
+  const release = claimStaging(staging, o.repo)
+  // a dead download's folder taken over keeps only what this listing names (the model is the
+  // repository's files, nothing a torn earlier attempt or another revision left)
+  pruneUnlisted(staging, new Set(files.map((f) => normalize(join(staging, f.path)))))
   const started = Date.now()
   let done = 0
   try {
@@ -693,17 +769,11 @@ export async function downloadModel(o: DownloadOptions): Promise<string> {
     }
     openModelFolder(staging) // the engine must accept it before it becomes a model
     renameSync(staging, target)
-    // the owner file goes once the folder is the model (a repository file of that name stays)
-    try {
-      if (ownerText(target) === `${process.pid}\n`) rmSync(join(target, OWNER_FILE))
-    } catch {
-      // a stray owner file in the model is harmless; the model is complete
-    }
     return target
   } catch (err) {
     rmSync(staging, { recursive: true, force: true })
     throw err
   } finally {
-    filling.delete(resolve(staging))
+    release() // the owner file goes with the staging folder
   }
 }
