@@ -394,19 +394,26 @@ export function cameraInput(
 function progressReporter(onProgress?: (p: JobProgress) => void): (p: StageProgress) => void {
   let stage: StageProgress['stage'] | null = null
   let stageStart = 0
+  let firstStep = 0
   return (p) => {
     // a stage's clock starts at its first report, and again at its step 0 (which comes before
-    // the first step runs, and again after an out-of-memory retry)
-    if (p.stage !== stage || p.step === 0) {
+    // the first step runs, and again after an out-of-memory retry); a decoder's first report
+    // already has a chunk done, so the pace counts the steps after the clock started
+    if (p.stage !== stage || p.step === 0 || p.step < firstStep) {
       stage = p.stage
       stageStart = performance.now()
+      firstStep = p.step
     }
     let itPerSec: number | null = null
     let etaS: number | null = null
     // the two long stages say how long they have left at their own pace: denoising (steps) and
     // decoding (frames or tiles, which on a real VAE can take minutes of their own)
-    if ((p.stage === 'denoise' || p.stage === 'decode') && p.step > 0 && p.step <= p.steps) {
-      const rate = p.step / Math.max((performance.now() - stageStart) / 1000, 1e-6)
+    if (
+      (p.stage === 'denoise' || p.stage === 'decode') &&
+      p.step > firstStep &&
+      p.step <= p.steps
+    ) {
+      const rate = (p.step - firstStep) / Math.max((performance.now() - stageStart) / 1000, 1e-6)
       if (p.stage === 'denoise') itPerSec = rate
       etaS = (p.steps - p.step) / rate
     }
