@@ -185,13 +185,14 @@ export function renderRequest(shot: Shot, longTakes = true): RenderRequest {
 
 /**
  * What a render of the shot is made from, as a short fingerprint: every setting and the camera,
- * but not an unlocked seed (a new one is drawn for the next render as soon as one starts, so
- * the seed box shows the next seed, not the rendered one). Equal shots give equal fingerprints;
- * a shot edited since its render gives another (a 53-bit hash of the canonical JSON).
+ * but not the seed (a new one is drawn for the next render as soon as one starts unless it is
+ * locked, so the seed box shows the next seed, not the rendered one; changedSinceRender compares
+ * a locked seed with the render's own). Equal shots give equal fingerprints; a shot edited since
+ * its render gives another (a 53-bit hash of the canonical JSON).
  */
 export function renderFingerprint(shot: Shot): string {
-  const { seed, seedLocked, ...rest } = shot.settings
-  const text = canonicalJson({ ...rest, ...(seedLocked ? { seed } : {}), camera: shot.camera })
+  const { seed: _seed, seedLocked: _locked, ...rest } = shot.settings
+  const text = canonicalJson({ ...rest, camera: shot.camera })
   // cyrb53 (public domain): two 32-bit multiply-xor lanes
   let h1 = 0xdeadbeef
   let h2 = 0x41c6ce57
@@ -249,11 +250,17 @@ export function withNewRender(
 export function changedSinceRender(
   shot: Shot,
   stateOf: (id: string) => string | undefined,
+  /** The seed a job rendered with (its request's), when known. */
+  seedOf: (id: string) => number | undefined = () => undefined,
 ): boolean {
   const shown = shownRender(shot.clip, stateOf)
   if (!shown || !shot.clip) return false
   const made = shown === shot.clip.jobId ? shot.clip.made : shot.clip.previousMade
-  return made !== undefined && made !== renderFingerprint(shot)
+  if (made === undefined) return false
+  if (made !== renderFingerprint(shot)) return true
+  // a locked seed is the next render's: another one than the render's is an edit
+  const rendered = seedOf(shown)
+  return shot.settings.seedLocked && rendered !== undefined && rendered !== shot.settings.seed
 }
 
 /**

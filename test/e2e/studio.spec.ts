@@ -364,6 +364,22 @@ test('keys: Space after a click plays (it does not press the button again); an o
   await expect(shots).toHaveCount(2) // Space did not delete another shot
   await page.keyboard.press(' ')
   await expect(page.getByTestId('play')).toHaveText('Play')
+  // a button the keyboard went to takes Space as its press...
+  await page.getByTestId('shot-add').click()
+  await expect(shots).toHaveCount(3)
+  await page.keyboard.press('Tab')
+  await page.keyboard.press('Shift+Tab')
+  await expect(page.getByTestId('shot-add')).toBeFocused()
+  await page.keyboard.press(' ')
+  await expect(shots).toHaveCount(4)
+  // ... until the mouse clicks it: then Space plays again
+  await page.getByTestId('shot-add').click()
+  await expect(shots).toHaveCount(5)
+  await page.keyboard.press(' ')
+  await expect(page.getByTestId('play')).toHaveText('Pause')
+  await expect(shots).toHaveCount(5)
+  await page.keyboard.press(' ')
+  await expect(page.getByTestId('play')).toHaveText('Play')
 
   // a dialog open, a click on its text: Ctrl+Enter, Space, Backspace stay out of the studio
   await page.getByTestId('prompt').fill('a lighthouse at dusk')
@@ -375,7 +391,7 @@ test('keys: Space after a click plays (it does not press the button again); an o
   await expect(page.getByTestId('job')).toHaveCount(0)
   await expect(page.getByTestId('play')).toHaveText('Play')
   await expect(page.getByTestId('prompt')).toHaveValue('a lighthouse at dusk')
-  await expect(shots).toHaveCount(2)
+  await expect(shots).toHaveCount(5)
   await page.keyboard.press('Escape')
   await expect(dialog).toHaveCount(0)
   // the keyboard took the focus back to the Models button: there Space presses it, as anywhere

@@ -174,12 +174,10 @@ describe('a shot edited since its render says so (it read "rendered" with the ol
       settings: Object.fromEntries(Object.entries(base.settings).reverse()),
     }
     expect(renderFingerprint(reordered as typeof base)).toBe(f)
-    // the seed box shows the next seed once a render starts: not an edit, unless it is locked
+    // the seed box shows the next seed once a render starts: the seed is compared apart
+    // (changedSinceRender, with the render's own seed), and locking it is no edit either
     expect(renderFingerprint({ ...base, settings: { ...base.settings, seed: 99 } })).toBe(f)
-    const locked = { ...base, settings: { ...base.settings, seedLocked: true } }
-    expect(renderFingerprint({ ...locked, settings: { ...locked.settings, seed: 99 } })).not.toBe(
-      renderFingerprint(locked),
-    )
+    expect(renderFingerprint({ ...base, settings: { ...base.settings, seedLocked: true } })).toBe(f)
     expect(renderFingerprint({ ...base, settings: { ...base.settings, frames: 24 } })).not.toBe(f)
     const moved = structuredClone(base)
     moved.camera.keyframes[0]!.position = [0.5, 0, 0]
@@ -205,6 +203,14 @@ describe('a shot edited since its render says so (it read "rendered" with the ol
     expect(changedSinceRender(failed, stateOf)).toBe(true)
     states['r3'] = 'done'
     expect(changedSinceRender(failed, stateOf)).toBe(false)
+    // a locked seed other than the one rendered is an edit; unlocking it is not
+    const seedOf = (id: string) => (id === 'r1' ? base.settings.seed : undefined)
+    const locked = { ...rendered, settings: { ...rendered.settings, seedLocked: true } }
+    expect(changedSinceRender(locked, stateOf, seedOf)).toBe(false)
+    const reseeded = { ...locked, settings: { ...locked.settings, seed: base.settings.seed + 1 } }
+    expect(changedSinceRender(reseeded, stateOf, seedOf)).toBe(true)
+    const unlocked = { ...reseeded, settings: { ...reseeded.settings, seedLocked: false } }
+    expect(changedSinceRender(unlocked, stateOf, seedOf)).toBe(false)
     // a render from before fingerprints, or none: nothing said
     expect(changedSinceRender({ ...edited, clip: { jobId: 'r2' } }, stateOf)).toBe(false)
     expect(changedSinceRender(base, stateOf)).toBe(false)

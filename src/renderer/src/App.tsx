@@ -495,7 +495,11 @@ export function App() {
             id: s.id,
             frames: s.settings.frames,
             state: shotJobs[i]?.state ?? ('none' as const),
-            changed: changedSinceRender(s, stateOf),
+            changed: changedSinceRender(
+              s,
+              stateOf,
+              (id) => jobs.jobs.find((j) => j.id === id)?.request.seed,
+            ),
           }))}
           active={project.active}
           playhead={play.playhead}

@@ -10,7 +10,7 @@ import type { ProjectHistory } from './useProjectHistory'
 export function useJobs(
   api: DollyBridge,
   connected: boolean,
-  h: Pick<ProjectHistory, 'record' | 'setSettings'>,
+  h: Pick<ProjectHistory, 'record' | 'editProject'>,
   onError: (message: string) => void,
   /** The job ids the open project's shots name. */
   wanted: string[] = [],
@@ -80,7 +80,16 @@ export function useJobs(
         (x) => x.id === shot.id,
         () => made,
       )
-      if (!shot.settings.seedLocked) h.setSettings({ seed: randomSeed() })
+      // the next seed goes to the shot that was rendered (another may be active by now)
+      if (!shot.settings.seedLocked)
+        h.editProject((p) => ({
+          ...p,
+          shots: p.shots.map((x) =>
+            x.id === shot.id && !x.settings.seedLocked
+              ? { ...x, settings: { ...x.settings, seed: randomSeed() } }
+              : x,
+          ),
+        }))
     },
     [api, attach, h, onError],
   )

@@ -39,7 +39,12 @@ export function useShortcuts(shortcuts: Shortcuts): void {
     // focused control :focus-visible once a key is pressed, so the key itself cannot tell
     let lastInput: 'key' | 'pointer' = 'key'
     let keyFocused: EventTarget | null = null
-    const onPointer = () => (lastInput = 'pointer')
+    // a click also takes a button's focus out of the keyboard's hands (one tabbed to, then
+    // clicked, fires no focusin)
+    const onPointer = () => {
+      lastInput = 'pointer'
+      keyFocused = null
+    }
     const onAnyKey = () => (lastInput = 'key')
     const onFocus = (e: FocusEvent) => (keyFocused = lastInput === 'key' ? e.target : null)
     const onKey = (e: KeyboardEvent) => {
