@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { main, parseArgs, SETTING_OPTIONS, type CliArgs } from '../../src/main/cli/index'
-import { unusedSettings, type RenderSpec } from '../../src/main/engine/jobs/render'
+import { renderClip, unusedSettings, type RenderSpec } from '../../src/main/engine/jobs/render'
+import { Runtime } from '../../src/main/engine'
+import { writeWanFolder } from '../fixtures/model-folders'
+import { missing, sharedPath } from './engine/reference'
 import { openModelFolder, type ModelFolder } from '../../src/main/engine/models/model-folder'
 import { familyTakes, FAMILY_SETTINGS } from '../../src/main/engine/pipelines/registry'
 import { PIPELINE_KINDS, PIPELINES } from '../../src/shared/render'
@@ -261,6 +264,34 @@ describe.skipIf(!built)('options the model does not take are named in a warning'
     ])
   })
 
+  const t5 = sharedPath('fixtures/tokenizers/t5')
+  it.skipIf(missing(t5))(
+    'guidance 2 on a Wan with one transformer is warned of and dropped, as for any setting a model does not take',
+    async () => {
+      const dir = writeWanFolder(join(tmp, 'wan-one'), { kind: 't2v', tokenizerFrom: t5 })
+      const m = openModelFolder(dir)
+      expect(unusedSettings(spec({ guidance2: 3 }), m, cliNames)).toEqual([
+        `--guidance-2 has no effect: ${m.label} has one transformer: no second, low-noise expert (Wan2.2 A14B has one)`,
+      ])
+      // and the render runs (the pipeline itself refuses guidance 2 without a second expert)
+      const r = await renderClip(
+        spec({
+          model: dir,
+          guidance2: 3,
+          frames: 5,
+          width: 32,
+          height: 32,
+          steps: 1,
+          out: join(tmp, 'wan.gif'),
+        }),
+        { runtime: new Runtime({ preferCuda: false }) },
+      )
+      expect(r.warnings).toContain(
+        `guidance 2 has no effect: ${m.label} has one transformer: no second, low-noise expert (Wan2.2 A14B has one)`,
+      )
+    },
+  )
+
   it('context windows: none run for a clip that fits one window; a loop narrows the window; the overlap is clamped', () => {
     const m = demo()
     expect(
@@ -297,6 +328,8 @@ describe.skipIf(!built)('options the model does not take are named in a warning'
         cliNames,
       ),
     ).toEqual([
+      // (the demo's folder stands in: one transformer, so guidance 2 has nothing to act on)
+      '--guidance-2 has no effect: Wan2.1 1.3B has one transformer: no second, low-noise expert (Wan2.2 A14B has one)',
       '--decode-chunk has no effect: Wan2.1 1.3B decodes one latent frame per call',
       "--window has no effect: Wan2.1 1.3B renders the clip in one window (context windows are AnimateDiff's)",
     ])

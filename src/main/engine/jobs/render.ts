@@ -141,6 +141,8 @@ export function unusedSettings(
       noEffect([k], `${label} has ${FAMILY_LACKS[k]} (${who})`)
     } else if (k === 'motionScale' && model.motion !== 'motion_scale')
       noEffect([k], `${label}'s denoiser has no motion_scale input`)
+    else if (k === 'guidance2' && !model.components['transformer_2'])
+      noEffect([k], `${label} has one transformer: ${FAMILY_LACKS[k]} (Wan2.2 A14B has one)`)
   }
   if (spec.fit !== undefined && !spec.image) noEffect(['fit'], 'there is no image to fit')
   if (spec.decodeChunkSize !== undefined && facts.decodeChunk === null)
@@ -583,8 +585,13 @@ export async function renderClip(
     }
     // none given (the CLI without --negative): the model's own default, as the studio fills in
     const negativePrompt = spec.negativePrompt ?? model.defaults.negativePrompt ?? ''
+    // a setting the model does not take is warned of above and not passed on (guidance 2 on a
+    // Wan with one transformer: the pipeline would refuse it, as diffusers does)
+    const taken: RenderSpec = model.components['transformer_2']
+      ? spec
+      : { ...spec, guidance2: undefined }
     const call: PipelineCall = {
-      ...row.options(spec),
+      ...row.options(taken),
       prompt: spec.prompt,
       negativePrompt,
       ...(image ? { image, fit: spec.fit ?? 'stretch' } : {}),
