@@ -667,12 +667,15 @@ def _hub_unreachable(timeout: float = 5.0) -> str | None:
     machine is told at once instead of after huggingface_hub's five retries (about 30 s). Behind
     a proxy the direct attempt says nothing, so it is skipped."""
     import socket
+    import urllib.request
     from urllib.parse import urlparse
 
-    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return None
     url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
     host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    # the proxies the HTTP clients use: the environment's, and on macOS and Windows the system's
+    proxies = urllib.request.getproxies()
+    if (proxies.get(url.scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(host):
+        return None
     try:
         socket.create_connection((host, port), timeout=timeout).close()
         return None

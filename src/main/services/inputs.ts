@@ -68,6 +68,9 @@ export class InputStore {
       } catch (err) {
         await rm(tmp, { force: true })
         if (err instanceof InputError) throw err
+        // the same bytes dropped twice at once: the other drop stored them first (on Windows a
+        // rename over a file just opened fails); they are the same content, so this is done
+        if (existsSync(path)) return { id, name: label, bytes: bytes.length }
         if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
           throw new InputError(
             `${label}: the disk holding the studio's inputs (${this.dir}) is full; free some space and drop the image again`,

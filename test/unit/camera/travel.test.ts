@@ -49,7 +49,9 @@ describe('camera travel: the path drawn dashed is the path rendered', () => {
           12,
         )
     })
-    expect(withTravel(poses, 0).every((p) => p.position.join() === poses[0]!.position.join()))
+    expect(withTravel(poses, 0).every((p) => p.position.join() === poses[0]!.position.join())).toBe(
+      true,
+    )
   })
 
   for (const k of [0, 0.5, 1.7]) {
