@@ -428,6 +428,27 @@ class ExportAnimateDiff(Case):
                      "--scheduler", "EulerDiscreteScheduler")
         self.assertFramesClose(got, u8(ref), "animatediff Euler (fractional timesteps) 6 frames 64x64")
 
+    def test_animatediff_fp16_keeps_a_float32_timestep(self):
+        """--fp16 halves the UNet's float inputs but not its timestep: float16 cannot hold Euler's
+        957.375 (it would be 957.5), so the input stays float32 and the fraction reaches the model."""
+        base, adapter, out = self.tmp / "base", self.tmp / "adapter", self.tmp / "onnx"
+        tiny_sd15_base(base)
+        tiny_motion_adapter(adapter)
+        export("animatediff", "--base", base, "--motion-adapter", adapter, "--out", out, "--width", 32, "--height", 32,
+               "--frames", 4, "--fp16")
+        sig = onnx_inputs(out / "unet/model.onnx")
+        self.assertEqual((sig["sample"][0], sig["timestep"][0]), ("tensor(float16)", "tensor(float)"))
+        pipe = animatediff_pipe(base, adapter)
+        g = torch.Generator().manual_seed(5)
+        x, e = torch.randn(2, 4, 4, 4, 4, generator=g), torch.randn(8, 77, 8, generator=g)
+        for t in (957.375, 957.0):
+            got = session(out / "unet/model.onnx").run(None, {
+                "sample": x.half().numpy(), "timestep": np.array([t], dtype=np.float32),
+                "encoder_hidden_states": e.half().numpy()})[0]
+            with torch.no_grad():
+                ref = pipe.unet(x, torch.tensor([t]), encoder_hidden_states=e).sample
+            self.assertClose(got.astype(np.float32), ref, 3e-2, f"animatediff fp16 unet at t={t}")
+
 
 @unittest.skipUnless(HAVE, WHY)
 class ExportCommandLine(Case):
@@ -1791,7 +1812,7 @@ class ExportMotionCtrl(Case):
             if kind == "animatediff":
                 export("animatediff", "--base", base, "--motion-adapter", adapter, "--motionctrl", ckpt, "--out", out,
                        "--width", 32, "--height", 32, "--frames", 4)
-                x, t, e = torch.randn(2, 4, 4, 16, 16, generator=g), torch.tensor([500]), torch.randn(8, 77, 8, generator=g)
+                x, t, e = torch.randn(2, 4, 4, 16, 16, generator=g), torch.tensor([500.0]), torch.randn(8, 77, 8, generator=g)
                 feeds = {"sample": x, "timestep": t, "encoder_hidden_states": e}
                 call = lambda: pipe.unet(x, t, encoder_hidden_states=e).sample  # noqa: E731
             else:
