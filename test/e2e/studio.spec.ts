@@ -423,3 +423,23 @@ test('a shot edited since its render says so; undoing the edit takes it back', a
   await expect(page.getByTestId('frames')).toHaveValue('16')
   await expect(shot).toHaveAttribute('data-changed', 'false')
 })
+
+test('the models dialog says one refusal after another and closes, the studio still there', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('kept through the dialog')
+  await page.getByTestId('open-models').click()
+  const message = page.getByTestId('model-message')
+  await page.getByTestId('model-path').fill('relative/path')
+  await page.getByTestId('model-path').press('Enter')
+  await expect(message).toContainText('"relative/path": give the folder\'s full path')
+  // a second message (its effect's cleanup once threw here and unmounted the whole page)
+  await page.getByTestId('model-path').fill('/no/such/dolly/folder')
+  await page.getByTestId('model-path').press('Enter')
+  await expect(message).toContainText('/no/such/dolly/folder: no such folder')
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click()
+  await expect(page.getByRole('dialog')).toHaveCount(0)
+  await expect(page.getByTestId('page-error')).toHaveCount(0)
+  await expect(page.getByTestId('prompt')).toHaveValue('kept through the dialog')
+})

@@ -17,7 +17,11 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
   const [message, setMessage] = useState<string | null>(null)
   // a long list pushes the message below the dialog's fold: brought into view when it changes
   const messageRef = useRef<HTMLParagraphElement>(null)
-  useEffect(() => messageRef.current?.scrollIntoView({ block: 'nearest' }), [message])
+  // a block body: scrollIntoView returns a Promise in current Chromium, and an effect that
+  // returns one has it called as its cleanup (which threw, and unmounted the whole studio)
+  useEffect(() => {
+    messageRef.current?.scrollIntoView({ block: 'nearest' })
+  }, [message])
   const [download, setDownload] = useState<EventPayload<'model.download'> | null>(null)
   const refresh = () =>
     void api.models.list().then((r) => {
