@@ -56,6 +56,18 @@ export const CLIP_FORMATS = ['mp4', 'gif', 'webm', 'png'] as const
 export const ClipFormat = z.enum(CLIP_FORMATS)
 export type ClipFormat = z.infer<typeof ClipFormat>
 
+/**
+ * A GIF's frame delays are whole 1/100 s, and players show a delay under 2/100 s as 1/10 s: a
+ * GIF at more than 50 frames a second plays several times slower than asked (100 fps: ten).
+ */
+export const GIF_MAX_FPS = 50
+
+/** Why a GIF cannot play `fps` (the output rate: the frame rate times any in-betweens), or null. */
+export function gifRateProblem(fps: number): string | null {
+  if (fps <= GIF_MAX_FPS) return null
+  return `a GIF plays at most ${GIF_MAX_FPS} frames a second (its delays are whole 1/100 s, and players show one under 2/100 s as 1/10 s, so ${fps} fps would play several times slower); export it at ${GIF_MAX_FPS} fps or less, or as MP4/WebM`
+}
+
 export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const
 export const JobState = z.enum(JOB_STATES)
 export type JobState = z.infer<typeof JobState>

@@ -196,6 +196,26 @@ describe.skipIf(noProbe)('encoding through the pipe', () => {
     )
   })
 
+  it('a GIF over 50 fps (the frame rate times its in-betweens) is refused: players would show it several times slower', async () => {
+    // 25 fps x 4 in-betweens = 100 fps: every delay 1/100 s, which players show as 1/10 s
+    expect(() =>
+      outputArgs('gif', { fps: 25, loop: 0, quality: 30, interpolate: { factor: 4, frames: 9 } }),
+    ).toThrow(/GIF at 100 fps: a GIF plays at most 50 frames a second/)
+    expect(() => outputArgs('gif', { fps: 60, loop: 0, quality: 30 })).toThrow(/GIF at 60 fps/)
+    expect(
+      outputArgs('gif', { fps: 25, loop: 0, quality: 30, interpolate: { factor: 2, frames: 9 } }),
+    ).toContain('gif')
+    // other formats keep their rates (MP4 at 60 x 4 is a real 240 fps file)
+    expect(
+      outputArgs('mp4', { fps: 60, loop: 0, quality: 30, interpolate: { factor: 4, frames: 9 } }),
+    ).toContain('mp4')
+    // and what a GIF at 50 fps holds: every delay 2/100 s, so it plays at the rate asked
+    const out = join(tmp, 'fifty.gif')
+    await encodeClip(gradientFrames(10, 16, 16), 10, { out, width: 16, height: 16, fps: 50 })
+    const s = probe(out)
+    expect(s['r_frame_rate']).toBe('50/1')
+  })
+
   it('refuses to put PNGs into a folder that has files', async () => {
     const out = join(tmp, 'busy')
     mkdirSync(out)

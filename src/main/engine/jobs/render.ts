@@ -32,6 +32,7 @@ import {
 import {
   PIPELINES,
   PIPELINE_KINDS,
+  gifRateProblem,
   validFrameCount,
   type ClipFormat,
   type JobProgress,
@@ -446,6 +447,9 @@ export async function renderClip(
     warnings.push(`${model.label} makes a clip from text; the image is not used`)
   warnings.push(...unusedSettings(spec, model, hooks.settingName))
   const fps = spec.fps ?? model.defaults.fps
+  // said before the render, not after it at the encoder
+  const gifRate = format === 'gif' ? gifRateProblem(fps) : null
+  if (gifRate) throw new SettingsError(`${spec.out}: ${fps} fps: ${gifRate}`)
   if (format === 'gif' && !Number.isInteger(100 / fps)) {
     warnings.push(
       `GIF frame delays are in 1/100 s, so ${fps} fps plays at about ${(100 / Math.round(100 / fps)).toFixed(2)} fps`,

@@ -15,7 +15,7 @@ import {
 import { createRequire } from 'node:module'
 import { basename, dirname, extname, join } from 'node:path'
 import { ProgressParser, type FfmpegProgress } from './ffmpeg-progress'
-import type { ClipFormat } from '../../../shared/render'
+import { gifRateProblem, type ClipFormat } from '../../../shared/render'
 
 const requireHere = createRequire(import.meta.url)
 
@@ -386,6 +386,9 @@ export function outputArgs(
   },
 ): string[] {
   const q = Math.min(100, Math.max(0, o.quality))
+  const rate = o.fps * (o.interpolate?.factor ?? 1)
+  const gif = format === 'gif' ? gifRateProblem(rate) : null
+  if (gif) throw new MediaError(`GIF at ${rate} fps: ${gif}`)
   const k = o.scale ?? 1
   if (!Number.isInteger(k) || k < 1 || k > 8)
     throw new MediaError(`export scale ${k}: expected a whole number from 1 to 8`)

@@ -2,7 +2,7 @@
 // frames) for one finished clip. The destination is chosen next: a save dialog on the
 // desktop, the browser's download otherwise.
 import type { DollyBridge, InterpolationView } from '../../../shared/contract'
-import type { ClipFormat } from '../../../shared/render'
+import { gifRateProblem, type ClipFormat } from '../../../shared/render'
 import { useEffect, useState } from 'react'
 import { parseNumberField } from '../../../shared/number-field'
 import { Modal } from './Modal'
@@ -82,8 +82,10 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
   const [plays, setPlays] = useState(1)
   const [playsText, setPlaysText] = useState('1')
   const fpsOk = Number.isInteger(fps) && fps >= 1 && fps <= 60
-  // GIF frame delays are in 1/100 s: other rates are rounded by players
-  const gifInexact = format === 'gif' && 100 % (fps * factor) !== 0
+  // GIF frame delays are in 1/100 s: other rates are rounded by players, and a delay under
+  // 2/100 s is played as 1/10 s (over 50 fps the clip plays several times slower)
+  const gifTooFast = format === 'gif' ? gifRateProblem(fps * factor) : null
+  const gifInexact = format === 'gif' && !gifTooFast && 100 % (fps * factor) !== 0
 
   return (
     <Modal title={r.title} onClose={onClose} className="export-dialog" testId="export-dialog">
@@ -114,6 +116,11 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
         />
       </label>
       {!fpsOk ? <p className="warn">Frame rate: a whole number from 1 to 60.</p> : null}
+      {gifTooFast ? (
+        <p className="warn" data-testid="gif-too-fast">
+          {fps * factor} fps: {gifTooFast}.
+        </p>
+      ) : null}
       {gifInexact ? (
         <p className="warn">GIF stores delays in 1/100 s: {fps * factor} fps plays slightly off.</p>
       ) : null}
@@ -266,7 +273,7 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
         <button
           type="button"
           className="primary"
-          disabled={!fpsOk || (factor > 1 && !methodOk)}
+          disabled={!fpsOk || (factor > 1 && !methodOk) || gifTooFast !== null}
           data-testid="export-confirm"
           onClick={() =>
             onExport({
