@@ -57,6 +57,14 @@ export const ClipFormat = z.enum(CLIP_FORMATS)
 export type ClipFormat = z.infer<typeof ClipFormat>
 
 /**
+ * Frames after `factor` x interpolation of a clip of `n` frames: (n - 1) * factor + 1 (its first
+ * and last frames stay), or n * factor for a loop (the last in-betweens lead back into the first).
+ */
+export function interpolatedCount(n: number, factor: number, loop = false): number {
+  return factor === 1 ? n : loop ? n * factor : (n - 1) * factor + 1
+}
+
+/**
  * A GIF's frame delays are whole 1/100 s, and players show a delay under 2/100 s as 1/10 s: a
  * GIF at more than 50 frames a second plays several times slower than asked (100 fps: ten).
  */

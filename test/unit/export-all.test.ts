@@ -9,6 +9,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -16,6 +17,9 @@ import type { JobView } from '../../src/shared/contract'
 import type { EngineHost } from '../../src/main/services/engine-host'
 import { ModelRegistry } from '../../src/main/services/model-registry'
 import { EXPORT_KEEP_MS, StudioService } from '../../src/main/services/studio'
+import { exportFrames } from '../../src/main/engine/media/export'
+import { findFfmpeg } from '../../src/main/engine/media/ffmpeg'
+import { loadImage } from '../../src/main/engine/media/image'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-export-all-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -135,5 +139,92 @@ describe("the web host's exports in the render cache", () => {
     // the render itself and its frames stay
     expect(existsSync(join(cache, ids[0]!, 'clip.mp4'))).toBe(true)
     expect(readdirSync(join(cache, ids[0]!, 'frames'))).toHaveLength(16)
+  })
+})
+
+describe('Export all with in-betweens (a cut is a cut)', () => {
+  it('interpolates each shot on its own: no frame blends the last of one shot into the first of the next', async () => {
+    const cache = join(tmp, 'cut')
+    const ffmpeg = findFfmpeg().path
+    const ids = [1, 2].map((i) => `0000000${i}-0000-4000-8000-0000000000cc`)
+    const colours = ['red', 'blue']
+    for (const [i, id] of ids.entries()) {
+      const frames = join(cache, id, 'frames')
+      mkdirSync(frames, { recursive: true })
+      // 4 frames of one solid colour per shot
+      execFileSync(ffmpeg, [
+        ...['-v', 'error', '-f', 'lavfi', '-i', `color=c=${colours[i]}:s=64x48:r=1`],
+        ...['-frames:v', '4', '-start_number', '0', join(frames, 'frame_%04d.png')],
+      ])
+      const job: JobView = {
+        id,
+        state: 'done',
+        request: {
+          modelId: '/m',
+          prompt: 'p',
+          negativePrompt: '',
+          steps: 1,
+          guidance: 1,
+          seed: 1,
+          fps: 8,
+          motion: 0.5,
+          camera: null,
+          plan: 'auto',
+        },
+        progress: null,
+        error: null,
+        result: {
+          clipUrl: 'x',
+          frames: 4,
+          width: 64,
+          height: 48,
+          fps: 8,
+          seed: 1,
+          plan: 'resident',
+          planReason: '',
+          warnings: [],
+        },
+        createdAt: 1000 + i,
+      }
+      writeFileSync(join(cache, id, 'job.json'), JSON.stringify(job))
+      writeFileSync(join(cache, id, 'clip.mp4'), 'x') // a finished render has its clip
+    }
+    // the engine's own export (ffmpeg's minterpolate), as its worker runs it
+    const engine = {
+      onEngineEvent: () => () => undefined,
+      onState: () => () => undefined,
+      request: async (
+        _m: string,
+        p: { framesDir: string; numFrames: number; [k: string]: unknown },
+      ) => {
+        const { framesDir, numFrames, ...o } = p
+        return { out: await exportFrames(framesDir, numFrames, o as never, {} as never) }
+      },
+    }
+    const studio = new StudioService({
+      engine: engine as unknown as EngineHost,
+      cacheDir: cache,
+      registry: new ModelRegistry(join(tmp, 'cut-state'), [], () => null),
+      mediaUrl: (id, f) => `/media/${id}/${f}`,
+      exportTarget: async () => join(tmp, 'cut-out'),
+    })
+    await studio.exportClip({
+      jobIds: ids,
+      format: 'png',
+      quality: 30,
+      loop: 0,
+      scale: 1,
+      interpolate: { factor: 2, method: 'minterpolate' },
+    })
+    const out = readdirSync(join(tmp, 'cut-out')).sort()
+    // (4 - 1) x 2 + 1 = 7 frames per shot, not (8 - 1) x 2 + 1 = 15 across the cut
+    expect(out).toHaveLength(14)
+    const kinds: string[] = []
+    for (const name of out) {
+      const { rgb } = await loadImage(join(tmp, 'cut-out', name))
+      const [r, , b] = [rgb[0]!, rgb[1]!, rgb[2]!]
+      kinds.push(r > 200 && b < 60 ? 'red' : b > 200 && r < 60 ? 'blue' : `blend(${r},${b})`)
+    }
+    expect(kinds).toEqual([...Array(7).fill('red'), ...Array(7).fill('blue')])
   })
 })

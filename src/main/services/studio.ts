@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path'
 import { presetExpressionProblem } from '../../shared/camera'
 import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
-import { PIPELINES, type ClipFormat } from '../../shared/render'
+import { interpolatedCount, PIPELINES, type ClipFormat } from '../../shared/render'
 import { deviceBudget, deviceFacts, type DeviceBudget } from './device-memory'
 import { clampText, HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
@@ -397,9 +397,20 @@ export class StudioService {
           'invalid-payload',
           `${p.which} is ${p.result.width}x${p.result.height} but ${first.which} is ${first.result.width}x${first.result.height}; render the shots at one size to export them as one clip`,
         )
-    const total = parts.reduce((n, p) => n + p.numFrames, 0)
+    // the frames written, in-betweens included (each shot on its own; a single loop round)
+    const total = parts.reduce(
+      (n, p) =>
+        n +
+        (interpolate
+          ? interpolatedCount(p.numFrames, interpolate.factor, interpolate.loop)
+          : p.numFrames),
+      0,
+    )
     if (total > 9999)
-      throw new HandlerError('invalid-payload', `${total} frames: at most 9999 export as one clip`)
+      throw new HandlerError(
+        'invalid-payload',
+        `${total} frames${interpolate ? ' with the in-betweens' : ''}: at most 9999 export as one clip`,
+      )
     const dir = join(this.o.cacheDir, first.id)
     const ext = req.format === 'png' ? '' : `.${req.format}`
     let out: string
@@ -414,16 +425,27 @@ export class StudioService {
       url = this.o.mediaUrl(first.id, `export-${this.exportCounter}${ext}`)
       if (req.format === 'png') rmSync(out, { recursive: true, force: true })
     }
-    // several clips: one numbered sequence of links to their frames (copies where links fail)
+    const fps = req.fps ?? first.result.fps
+    // several clips: one numbered sequence of links to their frames (copies where links fail);
+    // with in-betweens, each shot is interpolated on its own first (a cut is a cut: in-betweens
+    // across it blended one shot into the next), and the joined sequence is encoded as it is
     let framesDir = first.framesDir
     let numFrames = first.numFrames
     let joined: string | null = null
+    let exportFps = fps
     if (parts.length > 1) {
       joined = join(dir, `joined-${++this.exportCounter}`)
       mkdirSync(joined, { recursive: true })
       numFrames = 0
       try {
-        for (const p of parts)
+        const sources = interpolate
+          ? await this.interpolateParts(parts, joined, fps, req.quality, interpolate)
+          : parts
+        if (interpolate) {
+          exportFps = fps * interpolate.factor
+          interpolate = undefined
+        }
+        for (const p of sources)
           for (let f = 0; f < p.numFrames; f++) {
             const name = `frame_${String(f).padStart(4, '0')}.png`
             const src = join(p.framesDir, name)
@@ -461,7 +483,7 @@ export class StudioService {
           numFrames,
           out,
           format: req.format,
-          fps: req.fps ?? first.result.fps,
+          fps: exportFps,
           quality: req.quality,
           loop: req.loop,
           scale: req.scale,
@@ -490,6 +512,44 @@ export class StudioService {
       url = this.o.mediaUrl(first.id, `${basename(out)}.zip`)
     }
     return { url, path: this.o.exportTarget ? out : null }
+  }
+
+  /**
+   * Each shot's frames interpolated on their own, as PNG sequences in `scratch` (removed with
+   * it): (n - 1) x factor + 1 frames each, the joined clip's in-betweens never across a cut.
+   */
+  private async interpolateParts(
+    parts: { which: string; framesDir: string; numFrames: number }[],
+    scratch: string,
+    fps: number,
+    quality: number,
+    interpolate: { factor: number; loop: boolean; model: string | null },
+  ): Promise<{ which: string; framesDir: string; numFrames: number }[]> {
+    const out: { which: string; framesDir: string; numFrames: number }[] = []
+    for (const [i, p] of parts.entries()) {
+      const framesDir = join(scratch, `shot-${i + 1}`)
+      await this.o.engine.request(
+        'clip.export',
+        {
+          framesDir: p.framesDir,
+          numFrames: p.numFrames,
+          out: framesDir,
+          format: 'png',
+          fps,
+          quality,
+          loop: 0,
+          scale: 1,
+          interpolate: { ...interpolate, loop: false },
+        },
+        10 * 60_000,
+      )
+      out.push({
+        which: p.which,
+        framesDir,
+        numFrames: interpolatedCount(p.numFrames, interpolate.factor),
+      })
+    }
+    return out
   }
 
   private onEngineEvent(e: EngineEvent): void {

@@ -15,7 +15,7 @@ import {
 import { createRequire } from 'node:module'
 import { basename, dirname, extname, join } from 'node:path'
 import { ProgressParser, type FfmpegProgress } from './ffmpeg-progress'
-import { gifRateProblem, type ClipFormat } from '../../../shared/render'
+import { gifRateProblem, interpolatedCount, type ClipFormat } from '../../../shared/render'
 
 const requireHere = createRequire(import.meta.url)
 
@@ -347,7 +347,7 @@ export type Interpolation = { factor: number; loop?: boolean }
 export function interpolatedFrames(n: number, i: Interpolation): number {
   if (!Number.isInteger(i.factor) || i.factor < 1 || i.factor > 8)
     throw new MediaError(`interpolation factor ${i.factor}: expected a whole number from 1 to 8`)
-  return i.loop ? n * i.factor : (n - 1) * i.factor + 1
+  return interpolatedCount(n, i.factor, i.loop)
 }
 
 /**

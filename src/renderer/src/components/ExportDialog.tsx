@@ -2,7 +2,7 @@
 // frames) for one finished clip. The destination is chosen next: a save dialog on the
 // desktop, the browser's download otherwise.
 import type { DollyBridge, InterpolationView } from '../../../shared/contract'
-import { gifRateProblem, type ClipFormat } from '../../../shared/render'
+import { gifRateProblem, interpolatedCount, type ClipFormat } from '../../../shared/render'
 import { useEffect, useState } from 'react'
 import { parseNumberField } from '../../../shared/number-field'
 import { Modal } from './Modal'
@@ -34,6 +34,11 @@ export type ExportSource = {
   frames: number
   /** A loop render: in-betweens also lead from its last frame back into the first. */
   loop: boolean
+  /**
+   * Shots joined (Export all): each one's frames. In-betweens are made within each shot, never
+   * across a cut (a blend of one shot into the next), so each gets (n - 1) x k + 1.
+   */
+  parts?: number[]
 }
 
 type Props = {
@@ -44,12 +49,12 @@ type Props = {
   onClose: () => void
 }
 
-/** Frames after interpolating n frames `k` times (as the engine's encoder makes them). */
-function interpolated(n: number, k: number, loop: boolean): number {
-  return k === 1 ? n : loop ? n * k : (n - 1) * k + 1
-}
-
 export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Props) {
+  /** Frames after interpolating `k` times (as the engine makes them: per shot when joined). */
+  const interpolated = (n: number, k: number, loop: boolean): number =>
+    r.parts
+      ? r.parts.reduce((sum, m) => sum + interpolatedCount(m, k), 0)
+      : interpolatedCount(n, k, loop)
   const [factor, setFactor] = useState<1 | 2 | 4>(1)
   const [method, setMethod] = useState<'minterpolate' | 'model'>('minterpolate')
   const [interp, setInterp] = useState<InterpolationView | null>(null)

@@ -87,6 +87,7 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
           fps: first.fps,
           frames: total,
           loop: false,
+          parts: shotJobs.map((j) => j?.result?.frames ?? 0),
         },
       })
     },
