@@ -299,6 +299,25 @@ describe.skipIf(missing(clipTok))('a misbehaving hub', () => {
     )
   })
 
+  it('a hub that cannot be reached says so in words, with what to do (not a raw ECONNREFUSED)', async () => {
+    // a port nothing listens on: the offline case's answer, without the network
+    const closed = await new Promise<number>((r) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as { port: number }).port
+        s.close(() => r(port))
+      })
+    })
+    await expect(
+      downloadModel({
+        repo: 'dolly/tiny',
+        modelsDir: join(tmp, 'm-offline'),
+        endpoint: `http://127.0.0.1:${closed}`,
+      }),
+    ).rejects.toThrow(
+      `127.0.0.1:${closed} cannot be reached (ECONNREFUSED): check the internet connection, or set HF_ENDPOINT to a mirror you can reach`,
+    )
+  })
+
   it('gives up on a file that stops mid-way, after its retries, and leaves nothing', async () => {
     const models = join(tmp, 'm4')
     await expect(

@@ -43,6 +43,28 @@ export class DownloadError extends Error {
   }
 }
 
+/** Errors that mean the server cannot be reached at all (no name, no route, nothing listening). */
+const UNREACHABLE = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+])
+
+/** A request's failure in a person's words: an unreachable host says so and what to do. */
+function networkProblem(url: string, err: NodeJS.ErrnoException): string {
+  if (!UNREACHABLE.has(err.code ?? '')) return `${url}: ${err.message}`
+  let host = url
+  try {
+    host = new URL(url).host
+  } catch {
+    // the address as given
+  }
+  return `${host} cannot be reached (${err.code}): check the internet connection, or set HF_ENDPOINT to a mirror you can reach`
+}
+
 /** Redirects followed per request; a redirect loop once made 28,523 requests in 10 s. */
 export const MAX_REDIRECTS = 10
 /** A connection that sends nothing for this long is given up (a hub that never answers). */
@@ -168,7 +190,7 @@ function request(
           ? new DownloadError('cancelled')
           : err instanceof DownloadError
             ? err
-            : new DownloadError(`${url}: ${err.message}`),
+            : new DownloadError(networkProblem(url, err)),
       ),
     )
   })
