@@ -121,6 +121,16 @@ test('prompt keyframes on the timeline: add, edit, drag, undo; a 48-frame take r
   await page.keyboard.press('Control+z')
   await expect(key).toHaveAttribute('data-frame', '23')
 
+  // Delete removes the selected prompt key (it did nothing: the shortcut was the camera's)
+  const cameraKeys = await page.getByTestId('camera-viewport').getAttribute('data-handles')
+  await page.getByTestId('prompt-key').nth(1).click()
+  await page.keyboard.press('Delete')
+  await expect(page.getByTestId('prompt-key')).toHaveCount(1)
+  expect(await page.getByTestId('camera-viewport').getAttribute('data-handles')).toBe(cameraKeys)
+  await page.locator('body').click({ position: { x: 5, y: 5 } })
+  await page.keyboard.press('Control+z')
+  await expect(page.getByTestId('prompt-key')).toHaveCount(2)
+
   await page.getByTestId('generate').click()
   const job = page.getByTestId('job').first()
   await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })

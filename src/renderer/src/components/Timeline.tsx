@@ -247,6 +247,18 @@ export function Timeline({
                   title={`frame ${k.frame + 1}: “${k.prompt}” (drag to move)`}
                   data-testid="prompt-key"
                   data-frame={k.frame}
+                  // focusable, so the keyboard can act on the selected key: Delete or Backspace
+                  // removes it (the camera keyframe's shortcut is not this key's)
+                  tabIndex={0}
+                  aria-label={`prompt key at frame ${k.frame + 1}: ${k.prompt}`}
+                  onFocus={() => setSelectedPrompt(k.id)}
+                  onKeyDown={(e) => {
+                    if (e.key !== 'Delete' && e.key !== 'Backspace') return
+                    e.preventDefault()
+                    e.stopPropagation()
+                    prompts.onChange(deletePromptKey(prompts.keys, k.id))
+                    setSelectedPrompt(null)
+                  }}
                   onPointerDown={(e) => {
                     e.stopPropagation()
                     ;(e.target as HTMLElement).setPointerCapture?.(e.pointerId)
