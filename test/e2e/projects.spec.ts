@@ -239,3 +239,22 @@ test('edits discarded for a new project (or another one opened) do not come back
   await expect(page.getByTestId('recovery')).toHaveCount(0)
   await served.stop()
 })
+
+test('the recovery offer can be put off for this page: Later hides it, the next page offers it again', async ({
+  page,
+}) => {
+  const served = await startServe(freshFolders())
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('prompt').fill('autosaved, offered, put off')
+  await page.waitForTimeout(3000) // autosaved
+  await page.reload()
+  await expect(page.getByTestId('recovery')).toBeVisible()
+  await page.getByTestId('recovery-later').click()
+  await expect(page.getByTestId('recovery')).toHaveCount(0)
+  await page.reload()
+  await expect(page.getByTestId('recovery')).toBeVisible()
+  await page.getByTestId('recover').click()
+  await expect(page.getByTestId('prompt')).toHaveValue('autosaved, offered, put off')
+  await served.stop()
+})

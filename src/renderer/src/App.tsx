@@ -90,6 +90,8 @@ export function App() {
   const connected = connection === 'open'
   const engine = useEngineStatus(api)
   const [notice, setNotice] = useState<string | null>(null)
+  /** The recovery offer put off for this page (its savedAt): the banner hides until another. */
+  const [recoveryLater, setRecoveryLater] = useState<number | null>(null)
   // a notice stays 15 s (its full text in the tooltip when the bar cuts it short), or until clicked
   useEffect(() => {
     if (!notice) return
@@ -311,7 +313,7 @@ export function App() {
           }}
         />
       ) : null}
-      {file.recovery ? (
+      {file.recovery && recoveryLater !== file.recovery.savedAt ? (
         <RecoveryBanner
           recovery={file.recovery}
           onRecover={() => {
@@ -327,6 +329,8 @@ export function App() {
             void file.recover(h.reset)
           }}
           onDiscard={() => void file.discard()}
+          // out of the way for this page (it covers the timeline's end); the next start asks again
+          onLater={() => setRecoveryLater(file.recovery!.savedAt)}
         />
       ) : null}
       <Region name="Generate" className="left">

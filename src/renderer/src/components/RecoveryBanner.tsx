@@ -6,6 +6,7 @@ export function RecoveryBanner(p: {
   recovery: Recovery
   onRecover: () => void
   onDiscard: () => void
+  onLater: () => void
 }) {
   return (
     <div className="recovery" data-testid="recovery">
@@ -29,6 +30,13 @@ export function RecoveryBanner(p: {
         }
       >
         Discard
+      </SmallButton>
+      <SmallButton
+        data-testid="recovery-later"
+        onClick={p.onLater}
+        title="Hide this for now: the autosave stays, and the studio offers it again next time"
+      >
+        Later
       </SmallButton>
     </div>
   )
