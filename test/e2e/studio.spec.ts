@@ -2,7 +2,9 @@
 // The studio in Chromium through the web host with the demo model: a creator's whole flow,
 // a crash mid-render, and the camera editor's drag/undo/export.
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import { browserMissing, recordPreviews, seenSoFar, startServe, type Served } from './helpers'
 
@@ -442,4 +444,27 @@ test('the models dialog says one refusal after another and closes, the studio st
   await expect(page.getByRole('dialog')).toHaveCount(0)
   await expect(page.getByTestId('page-error')).toHaveCount(0)
   await expect(page.getByTestId('prompt')).toHaveValue('kept through the dialog')
+})
+
+test("the catalog says an export's refusal in the entry's own row", async ({ page }) => {
+  // a Python that passes the exporter's import probe (the export itself is refused before it
+  // would run: MotionCtrl-SVD's checkpoint is not in this machine's Hugging Face cache)
+  const dir = mkdtempSync(join(tmpdir(), 'dolly-e2e-py-'))
+  const python = join(dir, 'python')
+  writeFileSync(python, `#!/bin/sh\necho '{"version": "3.11.2", "missing": []}'\n`)
+  chmodSync(python, 0o755)
+  await served.stop()
+  served = await startServe({
+    DOLLY_EXPORT_PYTHON: python,
+    HF_HOME: join(dir, 'hf'),
+    DOLLY_MODELS_DIR: join(dir, 'models'),
+  })
+  await open(page)
+  await page.getByTestId('open-models').click()
+  const row = page.getByTestId('catalog-row').filter({ hasText: 'MotionCtrl for SVD' })
+  await row.getByRole('button', { name: 'Export here' }).click()
+  await expect(row.getByTestId('export-refused')).toContainText('motionctrl_svd.ckpt')
+  await expect(row.getByTestId('export-refused')).not.toContainText('models.export:')
+  // only that row says it
+  await expect(page.getByTestId('export-refused')).toHaveCount(1)
 })

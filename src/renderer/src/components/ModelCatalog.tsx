@@ -28,8 +28,22 @@ export function ModelCatalog({ api, onChanged }: Props) {
     })
   }, [api])
 
-  const start = (source: { catalog: string } | { cached: string }) =>
-    void api.models.export(source).then((r) => !r.ok && setError(r.error.message))
+  /** An export refused up front, said in its own row (by catalog id or cached repo). */
+  const [refused, setRefused] = useState<Record<string, string>>({})
+  const start = (source: { catalog: string } | { cached: string }) => {
+    const key = 'catalog' in source ? source.catalog : source.cached
+    setRefused(({ [key]: _gone, ...rest }) => rest)
+    void api.models.export(source).then((r) => {
+      if (!r.ok)
+        setRefused((x) => ({ ...x, [key]: r.error.message.replace(/^models\.export: /, '') }))
+    })
+  }
+  const refusal = (key: string) =>
+    refused[key] ? (
+      <div className="hint error" data-testid="export-refused">
+        {refused[key]}
+      </div>
+    ) : null
   const copy = (text: string) => void navigator.clipboard?.writeText(text).catch(() => undefined)
 
   if (!view)
@@ -103,6 +117,7 @@ export function ModelCatalog({ api, onChanged }: Props) {
                       </SmallButton>
                     )}
                   </div>
+                  {refusal(e.id)}
                   {p ? (
                     <div
                       className={`hint ${p.state === 'failed' ? 'error' : ''}`}
@@ -148,12 +163,15 @@ export function ModelCatalog({ api, onChanged }: Props) {
                         Add
                       </SmallButton>
                     ) : m.pipeline ? (
-                      <SmallButton
-                        disabled={!python.ready}
-                        onClick={() => start({ cached: m.repo })}
-                      >
-                        Export
-                      </SmallButton>
+                      <>
+                        <SmallButton
+                          disabled={!python.ready}
+                          onClick={() => start({ cached: m.repo })}
+                        >
+                          Export
+                        </SmallButton>
+                        {refusal(m.repo)}
+                      </>
                     ) : (
                       <span className="hint">not a pipeline the studio runs</span>
                     )}
