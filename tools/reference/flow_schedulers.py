@@ -142,6 +142,22 @@ def plain_config(s) -> dict:
     return {k: plain(v) for k, v in dict(s.config).items() if not k.startswith("_")}
 
 
+def schedule_record(s, name, how, steps) -> dict:
+    """What every reference file opens with: the case, the versions, the resolved config, and the
+    schedule set_timesteps(steps) made (timesteps; sigmas where the class has them)."""
+    return {
+        "case": name,
+        "scheduler_class": type(s).__name__,
+        "diffusers_version": diffusers.__version__,
+        "torch_version": torch.__version__,
+        "how_built": how,
+        "resolved_config": plain_config(s),
+        "num_inference_steps": steps,
+        "timesteps": tensor_field(s.timesteps),
+        "sigmas": tensor_field(s.sigmas) if hasattr(s, "sigmas") else None,
+    }
+
+
 def run_case(name, build, how, steps, pipeline_style, boundaries, generator_seed=None, tables=False) -> dict:
     """One full loop of the scheduler on the fake model. generator_seed: step() gets
     torch.Generator().manual_seed(seed) (the ancestral schedulers' noise); tables: write the
@@ -192,15 +208,7 @@ def run_case(name, build, how, steps, pipeline_style, boundaries, generator_seed
 
     uses_alphas = tables or (isinstance(s, UniPCMultistepScheduler) and not s.config.use_flow_sigmas)
     out = {
-        "case": name,
-        "scheduler_class": type(s).__name__,
-        "diffusers_version": diffusers.__version__,
-        "torch_version": torch.__version__,
-        "how_built": how,
-        "resolved_config": plain_config(s),
-        "num_inference_steps": steps,
-        "timesteps": tensor_field(timesteps),
-        "sigmas": tensor_field(s.sigmas) if hasattr(s, "sigmas") else None,
+        **schedule_record(s, name, how, steps),
         "init_noise_sigma": init_noise_sigma,
         # unused by flow sigmas; written only where the step reads it
         "alphas_cumprod_float32": f32_values(s.alphas_cumprod) if uses_alphas else None,

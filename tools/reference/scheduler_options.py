@@ -24,9 +24,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import diffusers  # noqa: E402
 import torch  # noqa: E402
-from flow_schedulers import ROOT, dumps, plain_config, run_case, tensor_field  # noqa: E402
+from flow_schedulers import ROOT, dumps, run_case, schedule_record  # noqa: E402
 
 from diffusers import (  # noqa: E402
     DDIMScheduler,
@@ -104,19 +103,8 @@ def main() -> None:
     for name, build, how, steps in SCHEDULES:
         s = build()
         s.set_timesteps(steps, device="cpu")
-        data = {
-            "case": name,
-            "scheduler_class": type(s).__name__,
-            "diffusers_version": diffusers.__version__,
-            "torch_version": torch.__version__,
-            "how_built": how,
-            "resolved_config": plain_config(s),
-            "num_inference_steps": steps,
-            "timesteps": tensor_field(s.timesteps),
-            "sigmas": tensor_field(s.sigmas),
-        }
-        (out / "schedules" / f"{name}.json").parent.mkdir(exist_ok=True)
-        (out / "schedules" / f"{name}.json").write_text(dumps(data))
+        (out / "schedules").mkdir(exist_ok=True)
+        (out / "schedules" / f"{name}.json").write_text(dumps(schedule_record(s, name, how, steps)))
         print(f"wrote {out / 'schedules' / name}.json")
 
 
