@@ -13,9 +13,9 @@ import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { JobView } from '../../src/shared/contract'
 import type { EngineHost } from '../../src/main/services/engine-host'
 import { ModelRegistry } from '../../src/main/services/model-registry'
+import { writeDoneJob } from '../fixtures/jobs'
 import { EXPORT_KEEP_MS, StudioService } from '../../src/main/services/studio'
 import { exportFrames } from '../../src/main/engine/media/export'
 import { findFfmpeg } from '../../src/main/engine/media/ffmpeg'
@@ -29,40 +29,9 @@ function setup(name: string) {
   const ids = [1, 2].map((i) => `0000000${i}-0000-4000-8000-000000000000`)
   for (const [i, id] of ids.entries()) {
     mkdirSync(join(cache, id, 'frames'), { recursive: true })
-    writeFileSync(join(cache, id, 'clip.mp4'), 'x')
     for (let f = 0; f < 16; f++)
       writeFileSync(join(cache, id, 'frames', `frame_${String(f).padStart(4, '0')}.png`), 'png')
-    const job: JobView = {
-      id,
-      state: 'done',
-      request: {
-        modelId: '/m',
-        prompt: 'p',
-        negativePrompt: '',
-        steps: 1,
-        guidance: 1,
-        seed: 1,
-        fps: 8,
-        motion: 0.5,
-        camera: null,
-        plan: 'auto',
-      },
-      progress: null,
-      error: null,
-      result: {
-        clipUrl: 'x',
-        frames: 16,
-        width: 8,
-        height: 8,
-        fps: 8,
-        seed: 1,
-        plan: 'resident',
-        planReason: '',
-        warnings: [],
-      },
-      createdAt: 1000 + i,
-    }
-    writeFileSync(join(cache, id, 'job.json'), JSON.stringify(job))
+    writeDoneJob(cache, id, { frames: 16, createdAt: 1000 + i })
   }
   const requests: string[] = []
   const engine = {
@@ -156,38 +125,7 @@ describe('Export all with in-betweens (a cut is a cut)', () => {
         ...['-v', 'error', '-f', 'lavfi', '-i', `color=c=${colours[i]}:s=64x48:r=1`],
         ...['-frames:v', '4', '-start_number', '0', join(frames, 'frame_%04d.png')],
       ])
-      const job: JobView = {
-        id,
-        state: 'done',
-        request: {
-          modelId: '/m',
-          prompt: 'p',
-          negativePrompt: '',
-          steps: 1,
-          guidance: 1,
-          seed: 1,
-          fps: 8,
-          motion: 0.5,
-          camera: null,
-          plan: 'auto',
-        },
-        progress: null,
-        error: null,
-        result: {
-          clipUrl: 'x',
-          frames: 4,
-          width: 64,
-          height: 48,
-          fps: 8,
-          seed: 1,
-          plan: 'resident',
-          planReason: '',
-          warnings: [],
-        },
-        createdAt: 1000 + i,
-      }
-      writeFileSync(join(cache, id, 'job.json'), JSON.stringify(job))
-      writeFileSync(join(cache, id, 'clip.mp4'), 'x') // a finished render has its clip
+      writeDoneJob(cache, id, { frames: 4, width: 64, height: 48, createdAt: 1000 + i })
     }
     // the engine's own export (ffmpeg's minterpolate), as its worker runs it
     const engine = {

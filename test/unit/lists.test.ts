@@ -5,10 +5,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { commands, type JobView } from '../../src/shared/contract'
+import { commands } from '../../src/shared/contract'
 import type { EngineHost } from '../../src/main/services/engine-host'
 import { ModelRegistry } from '../../src/main/services/model-registry'
 import { StudioService } from '../../src/main/services/studio'
+import { writeDoneJob } from '../fixtures/jobs'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-lists-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -59,39 +60,7 @@ describe('jobs.list with over 1000 cached renders', () => {
     for (let i = 0; i < 1100; i++) {
       const id = `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`
       ids.push(id)
-      mkdirSync(join(cache, id), { recursive: true })
-      writeFileSync(join(cache, id, 'clip.mp4'), 'x')
-      const job: JobView = {
-        id,
-        state: 'done',
-        request: {
-          modelId: '/m',
-          prompt: 'p',
-          negativePrompt: '',
-          steps: 1,
-          guidance: 1,
-          seed: 1,
-          fps: 8,
-          motion: 0.5,
-          camera: null,
-          plan: 'auto',
-        },
-        progress: null,
-        error: null,
-        result: {
-          clipUrl: 'x',
-          frames: 2,
-          width: 8,
-          height: 8,
-          fps: 8,
-          seed: 1,
-          plan: 'resident',
-          planReason: '',
-          warnings: [],
-        },
-        createdAt: 1_000_000 + i,
-      }
-      writeFileSync(join(cache, id, 'job.json'), JSON.stringify(job))
+      writeDoneJob(cache, id, { frames: 2, createdAt: 1_000_000 + i })
     }
     const engine = { onEngineEvent: () => () => undefined, onState: () => () => undefined }
     const studio = new StudioService({
