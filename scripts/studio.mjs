@@ -22,7 +22,7 @@ function parseFlags(argv) {
     const a = argv[i]
     if (a === '--help' || a === '-h') {
       console.log(USAGE)
-      process.exit(0)
+      process.exit(0) // the usage asked for, and nothing installed, built or started
     } else if (a === '--web') o.web = true
     else if (a === '--no-install') o.install = false
     else if (a === '--json') o.json = true
@@ -30,12 +30,12 @@ function parseFlags(argv) {
       const v = argv[++i]
       if (v === undefined || !/^\d{1,5}$/.test(v) || Number(v) > 65535) {
         console.error(`studio: --port takes a port number from 0 to 65535, got ${v ?? 'nothing'}`)
-        process.exit(2)
+        process.exit(2) // a usage error, as the CLI's: before any install or build
       }
       o.port = v
     } else {
       console.error(`studio: unknown option ${a}\n${USAGE}`)
-      process.exit(2)
+      process.exit(2) // a typo must not start the studio with the flag silently dropped
     }
   }
   return o

@@ -632,6 +632,8 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 def _refuse(message: str) -> NoReturn:
     """A refusal of the command as typed, before anything is written: the message (naming the
     option and what it takes) and exit status 1, as the other option checks in main()."""
+    # SystemExit with a message: Python prints it and exits 1, with no traceback (from None
+    # drops the chained exception a refusal inside an except block would show)
     raise SystemExit(f"export_model: {message}") from None
 
 

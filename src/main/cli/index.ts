@@ -468,6 +468,8 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = (sig: StopSignal) => {
     if (stoppedBy) {
       removeLiveTemps()
+      // the person asked twice: no waiting for the render's next check (130 or 143, as a shell
+      // reports a process ended by that signal)
       process.exit(STOP_SIGNALS[sig].code)
     }
     stoppedBy = sig
