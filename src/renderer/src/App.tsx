@@ -127,6 +127,19 @@ export function App() {
   // shot changes, not when its render is recorded)
   const stateOf = (id: string) => jobs.jobs.find((j) => j.id === id)?.state
   const shotJob = shownRender(shot.clip, stateOf)
+  // each shot against the render it shows (a hash of its settings and camera): worked out when
+  // the shots or the jobs change, not on every playback frame
+  const shotsChanged = useMemo(
+    () =>
+      project.shots.map((s) =>
+        changedSinceRender(
+          s,
+          (id) => jobs.jobs.find((j) => j.id === id)?.state,
+          (id) => jobs.jobs.find((j) => j.id === id)?.request.seed,
+        ),
+      ),
+    [project.shots, jobs.jobs],
+  )
   useEffect(() => {
     jobs.select(shotJob)
     setSelectedKey(null)
@@ -499,11 +512,7 @@ export function App() {
             id: s.id,
             frames: s.settings.frames,
             state: shotJobs[i]?.state ?? ('none' as const),
-            changed: changedSinceRender(
-              s,
-              stateOf,
-              (id) => jobs.jobs.find((j) => j.id === id)?.request.seed,
-            ),
+            changed: shotsChanged[i] ?? false,
           }))}
           active={project.active}
           playhead={play.playhead}
