@@ -263,6 +263,11 @@ export function changedSinceRender(
   return shot.settings.seedLocked && rendered !== undefined && rendered !== shot.settings.seed
 }
 
+/** The shot a render belongs to (its newest or the finished one it keeps), or -1: none. */
+export function shotOfJob(shots: readonly Pick<Shot, 'clip'>[], jobId: string): number {
+  return shots.findIndex((s) => s.clip?.jobId === jobId || s.clip?.previous === jobId)
+}
+
 /**
  * The render a shot shows: its newest while it is queued, running or done; otherwise (failed,
  * cancelled, or gone: main keeps only finished renders across a restart) the finished one before

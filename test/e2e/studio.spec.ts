@@ -312,6 +312,16 @@ test('shots: render two, export all as one clip; split at the playhead, undo, re
   await page.getByTestId('generate').click()
   await expect(shots.nth(1)).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
   expect(await framesOf()).toEqual([16, 8])
+  // picking the first shot's render in the jobs panel goes to that shot (its camera and
+  // timeline under its frames), not just its clip under the second shot's timeline
+  const jobs = page.getByTestId('job')
+  await jobs.nth(1).click() // newest first
+  await expect(shots.nth(0)).toHaveAttribute('aria-pressed', 'true')
+  await expect(jobs.nth(1)).toHaveClass(/selected/)
+  await expect(page.getByTestId('frames')).toHaveValue('16')
+  await jobs.nth(0).click()
+  await expect(shots.nth(1)).toHaveAttribute('aria-pressed', 'true')
+  await expect(jobs.nth(0)).toHaveClass(/selected/)
 
   await page.getByTestId('export-all').click()
   await expect(page.getByTestId('export-dialog')).toContainText('2 shots, 24 frames')

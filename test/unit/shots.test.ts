@@ -9,6 +9,7 @@ import {
   initialShot,
   moveShot,
   renderFingerprint,
+  shotOfJob,
   shownRender,
   splitShot,
   withNewRender,
@@ -156,6 +157,18 @@ describe("a shot's render and the finished one it keeps (cancelled re-renders lo
     expect(shownRender({ jobId: 'gone', previous: 'a' }, stateOf)).toBe('a')
     expect(shownRender({ jobId: 'x' }, () => 'cancelled')).toBe('x') // nothing to fall back on
     expect(shownRender(null, stateOf)).toBeNull()
+  })
+
+  it('a render belongs to the shot that holds it as its newest or its kept one', () => {
+    const shots = [
+      { clip: null },
+      { clip: { jobId: 'b', previous: 'a' } },
+      { clip: { jobId: 'c' } },
+    ]
+    expect(shotOfJob(shots, 'a')).toBe(1)
+    expect(shotOfJob(shots, 'b')).toBe(1)
+    expect(shotOfJob(shots, 'c')).toBe(2)
+    expect(shotOfJob(shots, 'z')).toBe(-1) // an older render no shot holds any more
   })
 })
 

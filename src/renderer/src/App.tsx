@@ -1,7 +1,7 @@
 // The studio window: the regions (generate, camera, jobs, timeline, status) wired to the
 // project's state. The state lives in hooks (hooks/), keyframe edits are pure functions of the
 // shared camera library, and the regions are components.
-import { useCallback, useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import {
   addKeyframeAt,
   cameraPresetTrajectory,
@@ -27,6 +27,7 @@ import {
   changedSinceRender,
   deleteShot,
   moveShot,
+  shotOfJob,
   shownRender,
   splitShot,
 } from '../../shared/shots'
@@ -140,10 +141,20 @@ export function App() {
       ),
     [project.shots, jobs.jobs],
   )
+  // a render picked in the jobs panel shows with its own shot: the shot becomes active and
+  // shows that render rather than its newest
+  const pickedJob = useRef<string | null>(null)
   useEffect(() => {
-    jobs.select(shotJob)
+    jobs.select(pickedJob.current ?? shotJob)
+    pickedJob.current = null
     setSelectedKey(null)
   }, [shot.id])
+  const selectJob = (id: string) => {
+    const owner = shotOfJob(project.shots, id)
+    if (owner < 0 || owner === project.active) return jobs.select(id)
+    pickedJob.current = id
+    h.editProject((p) => ({ ...p, active: owner }), 'select-shot')
+  }
   // a re-render that fails or is cancelled while on show gives the stage back to the shot's
   // finished render (its error stays in the jobs panel)
   const newest = shot.clip?.jobId
@@ -499,7 +510,7 @@ export function App() {
           jobs={jobs.jobs}
           modelLabel={(id) => models.find((m) => m.id === id)?.label ?? null}
           selected={jobs.selected}
-          onSelect={jobs.select}
+          onSelect={selectJob}
           onCancel={jobs.cancel}
           onRetry={(j) => void jobs.retry(j)}
           onExport={(id, f) => void exports.exportClip([id], f)}
