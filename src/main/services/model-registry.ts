@@ -44,11 +44,13 @@ export function modelId(dir: string): string {
 /**
  * A folder as the person typed it in a dialog: surrounding spaces dropped, ~ is the home
  * folder, and a relative path refused (it would be taken from wherever the studio happened to
- * start). The model list and the interpolation slot take folders this way.
+ * start). ~name (another user's home in a shell) is refused too: it was resolved as the
+ * relative folder "~name" in the studio's working folder. The model list and the
+ * interpolation slot take folders this way.
  */
 export function typedFolder(path: string): string {
   const typed = path.trim()
-  if (!typed.startsWith('~') && !isAbsolute(typed))
+  if (!/^~(?=$|[\\/])/.test(typed) && !isAbsolute(typed))
     throw new HandlerError(
       'invalid-payload',
       `"${typed.slice(0, 200)}": give the folder's full path (or one starting with ~)`,
