@@ -1,7 +1,8 @@
 // Paths a page hands main, through the real web host on 127.0.0.1 (token, WebSocket, the same
 // dispatcher and handlers as the desktop app): a typed model or interpolation folder is a full
-// path or one under the home folder, never one read from wherever the host happened to start.
-import { mkdtempSync, rmSync } from 'node:fs'
+// path or one under the home folder, never one read from wherever the host happened to start;
+// a project name is never a name Windows takes for a device.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,9 +12,11 @@ import { createDispatcher } from '../../src/main/services/dispatch'
 import { createHandlers, type HandlerContext } from '../../src/main/services/handlers'
 import { InterpolationSlot } from '../../src/main/services/interpolation'
 import { ModelRegistry } from '../../src/main/services/model-registry'
+import { ProjectStore } from '../../src/main/services/projects'
 import { startWebHost, type WebHost } from '../../src/main/web/server'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-web-paths-'))
+const projectsDir = join(tmp, 'projects')
 let host: WebHost
 let ws: WebSocket
 let nextId = 1
@@ -24,6 +27,7 @@ beforeAll(async () => {
   const ctx = {
     registry: new ModelRegistry(state, [], () => null),
     interpolation: new InterpolationSlot(state),
+    projects: new ProjectStore(projectsDir, state),
   } as unknown as HandlerContext
   host = await startWebHost({
     rendererDir: tmp,
@@ -71,5 +75,58 @@ describe('typed folders over the web host', () => {
       // it was looked up as <cwd>/~name: a relative path, which typedFolder exists to refuse
       expect(r.error.message).not.toContain(process.cwd())
     }
+  })
+})
+
+const shot = {
+  id: 'shot-1',
+  settings: {
+    modelId: 'demo',
+    prompt: 'a lighthouse',
+    negativePrompt: '',
+    seed: 1,
+    seedLocked: false,
+    steps: 2,
+    guidance: 1,
+    frames: 8,
+    fps: 8,
+    scheduler: '',
+    plan: 'auto',
+    motion: 0.5,
+  },
+  camera: {
+    version: 1,
+    frames: 8,
+    keyframes: [
+      {
+        id: 'k0',
+        frame: 0,
+        position: [0, 0, 0],
+        rotation: [0, 0, 0, 1],
+        fov: 50,
+        easing: { type: 'linear' },
+      },
+    ],
+    aim: 'free',
+    target: [0, 0, 0],
+    constantSpeed: false,
+  },
+  preset: null,
+  clip: null,
+}
+
+describe('project names over the web host', () => {
+  it('refuses the device names Windows also reads with a superscript digit or spaces before the dot', async () => {
+    // COM¹ is COM1 and "con .txt" is CON to Windows (download.ts refuses both in repository
+    // files): on Windows a save there writes to the device, and its backup step reads from it
+    for (const name of ['COM¹', 'lpt³', 'con .txt', 'NUL  .x', 'aux ']) {
+      const r = await ask('project.save', { name, doc: { shots: [shot], active: 0 } })
+      expect(r.ok, name).toBe(false)
+      if (!r.ok) expect(r.error.message).toMatch(/Windows reserves that name|space/)
+    }
+    expect(readdirSync(projectsDir)).toEqual([])
+    // a name that only starts like one is fine
+    const ok = await ask('project.save', { name: 'COM¹ plans', doc: { shots: [shot], active: 0 } })
+    expect(ok.ok).toBe(true)
   })
 })

@@ -4,6 +4,17 @@
 // file). Text files have a size bound, since they are read whole.
 import { openSync, readFileSync, statSync, type Stats } from 'node:fs'
 
+/**
+ * The device Windows takes a file or folder name for, or null: CON, PRN, AUX, NUL, COM0-9 and
+ * LPT0-9, also with an extension (nul.txt), with ISO 8859-1's superscript digits (COM¹ is COM1)
+ * and with spaces before the dot or the end ("con .txt"). Project names and a repository's file
+ * names are checked with it.
+ */
+export function windowsDeviceName(name: string): string | null {
+  const m = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i.exec(name.replace(/ +(?=\.|$)/, ''))
+  return m ? m[1]! : null
+}
+
 /** JSON and text files read whole (configs, tokenizers, pose files, projects): 256 MiB. */
 export const MAX_TEXT_FILE = 256 * 1024 * 1024
 

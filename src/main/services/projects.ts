@@ -28,7 +28,7 @@ import {
   serializeProject,
   type ProjectDocData,
 } from '../../shared/project'
-import { readTextFile, UnreadableFileError } from '../engine/files'
+import { readTextFile, UnreadableFileError, windowsDeviceName } from '../engine/files'
 import { crashPoint } from './crash-points'
 import { clampText, HandlerError } from './dispatch'
 
@@ -138,7 +138,9 @@ export function projectNameProblem(n: string): string | null {
   if (n.startsWith('.')) return 'it starts with a dot'
   if (/[. ]$/.test(n) || n.startsWith(' '))
     return 'it starts or ends with a space, or ends with a dot'
-  if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(n)) return 'Windows reserves that name'
+  // COM¹ and "con .txt" too: on Windows a save there writes to the device, and the backup
+  // step (a copy where a link fails) reads from it
+  if (windowsDeviceName(n)) return 'Windows reserves that name'
   return null
 }
 /** project.list returns at most this many (newest first); older ones still open by name. */

@@ -30,6 +30,7 @@ import { dirname, join, normalize, resolve, sep } from 'node:path'
 import { HubApiError, listFiles } from '@huggingface/hub'
 import { CATALOG, exportCommand } from '../../../shared/catalog'
 import { openModelFolder } from './model-folder'
+import { windowsDeviceName } from '../files'
 import { HUB_REPO } from '../../../shared/contract'
 
 export class DownloadError extends Error {
@@ -298,9 +299,6 @@ export async function listRepoFiles(
   return out
 }
 
-/** Names Windows keeps for devices, with or without an extension (`nul.txt` is NUL too). */
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9¹²³]|lpt[1-9¹²³])(\.|$)/i
-
 /** Why one segment of a listed path cannot be a file or folder name, or null. */
 function segmentProblem(seg: string): string | null {
   if (seg === '') return 'it has an empty segment'
@@ -308,8 +306,8 @@ function segmentProblem(seg: string): string | null {
   if (seg === '.') return 'it has a "." segment'
   // Windows drops a name's trailing dots and spaces: "unet." would be written as "unet"
   if (/[. ]$/.test(seg)) return `"${seg}" ends in a dot or a space`
-  const reserved = WINDOWS_RESERVED.exec(seg.replace(/ +(?=\.|$)/, ''))
-  if (reserved) return `"${reserved[1]}" is a name Windows reserves for a device`
+  const reserved = windowsDeviceName(seg)
+  if (reserved) return `"${reserved}" is a name Windows reserves for a device`
   return null
 }
 
