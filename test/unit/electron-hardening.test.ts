@@ -96,3 +96,39 @@ describe('dolly-media://inputs POST', () => {
     expect(await res.json()).toMatchObject({ bytes: png.length })
   })
 })
+
+describe('what a page may open', () => {
+  it('opens no window and no external URL for the page, and navigates only within the studio', async () => {
+    const { lockDownContents } = await import('../../src/main/electron/window-options')
+    const on: Record<string, (...a: unknown[]) => void> = {}
+    let openHandler: ((d: { url: string }) => { action: string }) | null = null
+    lockDownContents(
+      {
+        setWindowOpenHandler: (fn: never) => void (openHandler = fn),
+        on: (event: string, fn: never) => void (on[event] = fn),
+      } as never,
+      (url) => url.startsWith('file:///app/index.html'),
+    )
+    // the studio shows no external links: a page that asks to open one (window.open, a
+    // target=_blank link) gets nothing, not the person's browser on a URL it chose
+    // (shell.openExternal of any https URL from the page, as main.ts did)
+    for (const url of [
+      'https://evil.example/phish',
+      'http://evil.example/',
+      'file:///etc/passwd',
+      'smb://host/share',
+    ])
+      expect(openHandler!({ url })).toEqual({ action: 'deny' })
+    const navigate = (url: string) => {
+      let prevented = false
+      on['will-navigate']!({ preventDefault: () => (prevented = true) }, url)
+      return prevented
+    }
+    expect(navigate('https://evil.example/')).toBe(true)
+    expect(navigate('file:///etc/passwd')).toBe(true)
+    expect(navigate('file:///app/index.html?x=1')).toBe(false)
+    let webview = false
+    on['will-attach-webview']!({ preventDefault: () => (webview = true) })
+    expect(webview).toBe(true)
+  })
+})

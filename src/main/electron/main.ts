@@ -1,7 +1,7 @@
 // Electron main: one window, the engine as a supervised utility process, IPC from the
 // contract, cached renders served by the dolly-media:// protocol (with Range, so video seeks).
 // Security settings: window-options.ts; sender checks: ipc.ts.
-import { app, BrowserWindow, dialog, protocol, session, shell, type WebContents } from 'electron'
+import { app, BrowserWindow, dialog, protocol, session, type WebContents } from 'electron'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { composeStudio, hostFolders, type StudioHost } from '../services/compose'
@@ -11,6 +11,7 @@ import { handleMediaRequest } from './media-protocol'
 import {
   denyAllPermissions,
   ELECTRON_CSP,
+  lockDownContents,
   mainWindowOptions,
   rendererUrlFor,
 } from './window-options'
@@ -35,16 +36,9 @@ protocol.registerSchemesAsPrivileged([
 let services: StudioHost | null = null
 
 // No remote content, no new windows, no navigation away from the studio, no permissions.
-app.on('web-contents-created', (_e, contents) => {
-  contents.setWindowOpenHandler(({ url }) => {
-    if (/^https:\/\//.test(url)) void shell.openExternal(url)
-    return { action: 'deny' }
-  })
-  contents.on('will-navigate', (event, url) => {
-    if (!sameDocument(url, rendererUrl)) event.preventDefault()
-  })
-  contents.on('will-attach-webview', (event) => event.preventDefault())
-})
+app.on('web-contents-created', (_e, contents) =>
+  lockDownContents(contents, (url) => sameDocument(url, rendererUrl)),
+)
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow(mainWindowOptions(join(here, '../preload/index.cjs')))

@@ -1,6 +1,6 @@
 // The main window's options, as a pure function so a test can pin every security setting;
 // likewise the permission policy and which URL the window loads.
-import type { BrowserWindowConstructorOptions, Session } from 'electron'
+import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron'
 
 export function mainWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {
@@ -65,4 +65,22 @@ export function rendererUrlFor(
 ): string {
   const dev = env['ELECTRON_RENDERER_URL']
   return !isPackaged && dev ? dev : builtIndexUrl
+}
+
+/**
+ * What a page may open: no window, and nothing outside the studio. The studio shows no external
+ * links, so a window.open or a target=_blank link is refused without handing its URL to the
+ * person's browser (shell.openExternal of any https URL the page chose: a compromised page
+ * could send the browser anywhere, as often as it liked). Navigation stays on the renderer's
+ * document (`isOurs`), and no <webview> is attached.
+ */
+export function lockDownContents(
+  contents: Pick<WebContents, 'setWindowOpenHandler' | 'on'>,
+  isOurs: (url: string) => boolean,
+): void {
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  contents.on('will-navigate', (event, url) => {
+    if (!isOurs(url)) event.preventDefault()
+  })
+  contents.on('will-attach-webview', (event) => event.preventDefault())
 }
