@@ -2,12 +2,14 @@
 // so a crash in onnxruntime or CUDA cannot take the window down.
 import { utilityProcess } from 'electron'
 import type { EngineProcess, SpawnEngine } from '../services/engine-host'
+import { engineEnv } from '../services/engine-spawn'
 
 export function utilitySpawner(workerPath: string): SpawnEngine {
   return () => {
     const child = utilityProcess.fork(workerPath, [], {
       serviceName: 'Dolly engine',
       stdio: 'inherit',
+      env: engineEnv(),
     })
     let exited: { code: number } | null = null
     child.once('exit', (code) => {

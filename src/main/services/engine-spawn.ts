@@ -3,6 +3,18 @@
 import { fork } from 'node:child_process'
 import type { EngineProcess, SpawnEngine } from './engine-host'
 
+/**
+ * The engine's environment: the host's, less the Hugging Face access token. The engine renders
+ * from folders main chose and never talks to the hub (main downloads, compose.ts hubToken), so
+ * the token stays out of it and out of the ffmpeg and onnxruntime work it runs.
+ */
+export function engineEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env }
+  delete out['HF_TOKEN']
+  delete out['HUGGING_FACE_HUB_TOKEN']
+  return out
+}
+
 export function forkSpawner(
   workerPath: string,
   opts: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {},
@@ -12,7 +24,7 @@ export function forkSpawner(
       serialization: 'advanced', // typed arrays cross as typed arrays, not JSON
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: opts.execArgv ?? [],
-      env: opts.env ?? process.env,
+      env: engineEnv(opts.env ?? process.env),
     })
     // A write to a child that just died raises EPIPE on the child object; the exit handler
     // reports the death, so the error itself needs no further handling.

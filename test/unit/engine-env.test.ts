@@ -1,0 +1,35 @@
+// The engine process gets no Hugging Face token: it renders from folders main chose and never
+// talks to the hub (main downloads), so the token stays out of it and of the ffmpeg and
+// onnxruntime work it runs, whatever those print or crash with.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { forkSpawner } from '../../src/main/services/engine-spawn'
+
+const tmp = mkdtempSync(join(tmpdir(), 'dolly-engine-env-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
+describe("the engine's environment", () => {
+  it('has no HF_TOKEN or HUGGING_FACE_HUB_TOKEN, and keeps the rest', async () => {
+    // a stand-in worker that reports what it was given
+    const worker = join(tmp, 'worker.mjs')
+    writeFileSync(
+      worker,
+      `process.send({ hf: process.env.HF_TOKEN ?? null, hub: process.env.HUGGING_FACE_HUB_TOKEN ?? null, path: process.env.DOLLY_ENV_PROBE ?? null }, () => process.exit(0))\n`,
+    )
+    const saved = { ...process.env }
+    process.env['HF_TOKEN'] = 'hf_not_for_the_engine'
+    process.env['HUGGING_FACE_HUB_TOKEN'] = 'hf_nor_this'
+    process.env['DOLLY_ENV_PROBE'] = 'kept'
+    try {
+      const proc = forkSpawner(worker)()
+      const got = await new Promise<unknown>((resolve) => proc.onMessage(resolve))
+      expect(got).toEqual({ hf: null, hub: null, path: 'kept' })
+    } finally {
+      for (const k of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'DOLLY_ENV_PROBE'])
+        if (saved[k] === undefined) delete process.env[k]
+        else process.env[k] = saved[k]
+    }
+  })
+})
