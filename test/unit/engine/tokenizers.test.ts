@@ -18,7 +18,7 @@ const hundredWords = Array.from(
 ).join(' ')
 
 describe.skipIf(skip)('CLIP tokenizer', () => {
-  const clip = skip ? null! : PromptTokenizer.fromFolder(clipDir, 'clip')
+  const clip = skip ? null! : PromptTokenizer.forPipeline(clipDir, 'animatediff')
 
   it('reproduces the public ids, padded to 77 with <|endoftext|>', () => {
     const r = clip.encode('a photo of a cat')
@@ -62,7 +62,7 @@ describe.skipIf(skip)('CLIP tokenizer', () => {
     try {
       for (const f of ['vocab.json', 'merges.txt', 'tokenizer_config.json'])
         cpSync(join(clipDir, f), join(dir, f))
-      const fromVocab = PromptTokenizer.fromFolder(dir, 'clip')
+      const fromVocab = PromptTokenizer.forPipeline(dir, 'animatediff')
       for (const p of ['a photo of a cat', hundredWords, "it's a dog's life — 3 dogs!"]) {
         expect(fromVocab.encode(p).list).toEqual(clip.encode(p).list)
       }
@@ -73,7 +73,7 @@ describe.skipIf(skip)('CLIP tokenizer', () => {
 })
 
 describe.skipIf(skip)('T5 tokenizer', () => {
-  const t5 = skip ? null! : PromptTokenizer.fromFolder(t5Dir, 't5')
+  const t5 = skip ? null! : PromptTokenizer.forPipeline(t5Dir, 'cogvideox')
 
   it('reproduces the public ids, padded to 226 with 0', () => {
     const r = t5.encode('Summary of the text.')
@@ -105,11 +105,32 @@ describe.skipIf(skip)('T5 tokenizer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dolly-t5-'))
     try {
       cpSync(join(t5Dir, 'spiece.model'), join(dir, 'spiece.model'))
-      expect(() => PromptTokenizer.fromFolder(dir, 't5')).toThrow(
+      expect(() => PromptTokenizer.forPipeline(dir, 'cogvideox')).toThrow(
         /only spiece\.model is present.*tokenizer\.json/,
       )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+// each kind's tokenizer comes from its PIPELINES row (shared/render.ts), the one place the
+// padded lengths are declared: diffusers' max_sequence_length per pipeline
+describe.skipIf(skip)('the tokenizer a pipeline kind reads', () => {
+  it.each([
+    ['animatediff', clipDir, 'clip', 77],
+    ['cogvideox', t5Dir, 't5', 226],
+    ['cogvideox-i2v', t5Dir, 't5', 226],
+    ['wan', t5Dir, 't5', 512],
+    ['wan-i2v', t5Dir, 't5', 512],
+    ['wan-fun-camera', t5Dir, 't5', 512],
+  ] as const)('%s: %s padded to %i', (kind, dir, tokenizerKind, length) => {
+    const tok = PromptTokenizer.forPipeline(dir, kind)
+    expect([tok.kind, tok.maxLength]).toEqual([tokenizerKind, length])
+    expect(tok.encode('a lighthouse at dusk').list).toHaveLength(length)
+  })
+
+  it('refuses a kind that reads no prompt (SVD)', () => {
+    expect(() => PromptTokenizer.forPipeline(clipDir, 'svd')).toThrow(/reads no prompt/)
   })
 })

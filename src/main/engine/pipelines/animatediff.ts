@@ -58,7 +58,7 @@ export class AnimateDiffPipeline implements VideoPipeline {
     readonly model: ModelFolder,
     readonly sessions: ModelSessions,
   ) {
-    this.tokenizer = PromptTokenizer.fromFolder(model.tokenizerDir!, 'clip')
+    this.tokenizer = PromptTokenizer.forPipeline(model.tokenizerDir!, model.pipeline)
   }
 
   async call(o: PipelineCall, hooks: PipelineHooks = {}): Promise<PipelineOutput> {

@@ -190,7 +190,7 @@ export class CogVideoXPipeline implements VideoPipeline {
     readonly model: ModelFolder,
     readonly sessions: ModelSessions,
   ) {
-    this.tokenizer = PromptTokenizer.fromFolder(model.tokenizerDir!, 't5', 226)
+    this.tokenizer = PromptTokenizer.forPipeline(model.tokenizerDir!, model.pipeline)
     const cfgPath = join(model.dir, 'transformer', 'config.json')
     this.transformerConfig = existsSync(cfgPath)
       ? (readPythonJson(cfgPath) as Record<string, unknown>)

@@ -4,7 +4,12 @@
 // camera, how the render spec's family-specific fields become the pipeline's options, and the
 // pipeline class (loaded only when a render runs it, so main can read model folders without
 // loading onnxruntime). Adding a pipeline: its file, a row here, a row in PIPELINES.
-import { PIPELINE_KINDS, type CameraConditioning, type PipelineKind } from '../../../shared/render'
+import {
+  PIPELINE_KINDS,
+  PIPELINES,
+  type CameraConditioning,
+  type PipelineKind,
+} from '../../../shared/render'
 import type { ComponentSpec, InputSpec } from '../models/component-spec'
 import type { RenderSpec } from '../protocol'
 import { WAN21_LATENT_RGB, type LatentRgb } from './latent-rgb'
@@ -30,6 +35,9 @@ export type PipelineRow = {
 
 const FLOAT = ['float32', 'float16'] as const
 const TIMESTEP = ['int64', 'int32', 'float32', 'float16'] as const
+
+/** The prompt's padded length for a kind (its PIPELINES tokenizer), for the signatures' words. */
+const tokensOf = (kind: PipelineKind): number => PIPELINES[kind].tokenizer?.maxTokens ?? 0
 
 const textEncoder = (tokens: number): ComponentSpec => ({
   component: 'text_encoder',
@@ -58,7 +66,7 @@ const cogTransformer = (channels: number): ComponentSpec => ({
       name: 'encoder_hidden_states',
       types: FLOAT,
       ranks: [3],
-      what: 'prompt embeddings [batch, 226, dim]',
+      what: `prompt embeddings [batch, ${tokensOf('cogvideox')}, dim]`,
     },
     { name: 'timestep', types: TIMESTEP, ranks: [0, 1], what: 'timesteps [batch]' },
     {
@@ -108,13 +116,13 @@ const wanTextEncoder: ComponentSpec = {
       name: 'input_ids',
       types: ['int64', 'int32'],
       ranks: [2],
-      what: 'UMT5 token ids [batch, 512]',
+      what: `UMT5 token ids [batch, ${tokensOf('wan')}]`,
     },
     {
       name: 'attention_mask',
       types: ['int64', 'int32'],
       ranks: [2],
-      what: 'attention mask [batch, 512] (1 for the prompt and its </s>)',
+      what: `attention mask [batch, ${tokensOf('wan')}] (1 for the prompt and its </s>)`,
     },
   ],
   outputRanks: [3],
@@ -143,7 +151,7 @@ const wanTransformer = (
       name: 'encoder_hidden_states',
       types: FLOAT,
       ranks: [3],
-      what: 'prompt embeddings [batch, 512, dim]',
+      what: `prompt embeddings [batch, ${tokensOf('wan')}, dim]`,
     },
     ...extra,
   ],
@@ -233,7 +241,7 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
     denoiser: 'unet',
     latentLayout: 'BCFHW',
     components: [
-      textEncoder(77),
+      textEncoder(tokensOf('animatediff')),
       {
         component: 'unet',
         inputs: [
@@ -253,7 +261,7 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
             name: 'encoder_hidden_states',
             types: FLOAT,
             ranks: [3],
-            what: 'prompt embeddings [batch*frames, 77, dim]',
+            what: `prompt embeddings [batch*frames, ${tokensOf('animatediff')}, dim]`,
           },
           {
             name: 'camera_poses',
@@ -363,7 +371,7 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
   cogvideox: {
     denoiser: 'transformer',
     latentLayout: 'BFCHW',
-    components: [textEncoder(226), cogTransformer(16), cogVaeDecoder],
+    components: [textEncoder(tokensOf('cogvideox')), cogTransformer(16), cogVaeDecoder],
     vaeScaling: 1.15258426,
     cameraInputs: {},
     options: (s) => ({ useDynamicCfg: s.dynamicCfg }),
@@ -374,7 +382,7 @@ export const PIPELINE_REGISTRY: Record<PipelineKind, PipelineRow> = {
     denoiser: 'transformer',
     latentLayout: 'BFCHW',
     components: [
-      textEncoder(226),
+      textEncoder(tokensOf('cogvideox-i2v')),
       cogTransformer(32),
       {
         component: 'vae_encoder',

@@ -34,9 +34,6 @@ import type { PipelineCall, PipelineHooks, PipelineOutput, VideoPipeline } from 
 
 const f32 = Math.fround
 
-/** diffusers' Wan max_sequence_length; the I2V attention takes the tokens before the last 512 as the image's. */
-export const WAN_TEXT_LEN = 512
-
 type Json = Record<string, unknown>
 
 function readJson(path: string): Json {
@@ -396,7 +393,7 @@ abstract class WanBase implements VideoPipeline {
     readonly model: ModelFolder,
     readonly sessions: ModelSessions,
   ) {
-    this.tokenizer = PromptTokenizer.fromFolder(model.tokenizerDir!, 't5', WAN_TEXT_LEN)
+    this.tokenizer = PromptTokenizer.forPipeline(model.tokenizerDir!, model.pipeline)
     this.index = readJson(join(model.dir, 'model_index.json'))
     this.vaeConfig = readJson(join(model.dir, 'vae_decoder', 'config.json'))
     this.transformerConfig = readJson(join(model.dir, 'transformer', 'config.json'))
@@ -515,15 +512,17 @@ abstract class WanBase implements VideoPipeline {
     const te = this.model.components['text_encoder']!
     const idsName = te.inputNames['input_ids']!
     const maskName = te.inputNames['attention_mask']!
+    // diffusers' max_sequence_length (PIPELINES' tokenizer.maxTokens, 512)
+    const len = this.tokenizer.maxLength
     const tokenize = (text: string) => {
       const tok = this.tokenizer.encode(this.cleanPrompt ? promptClean(text) : text)
-      const seqLen = Math.min(tok.promptTokens, WAN_TEXT_LEN - 1) + 1
+      const seqLen = Math.min(tok.promptTokens, len - 1) + 1
       return { tok, seqLen }
     }
     const pos = tokenize(prompt)
     if (pos.tok.truncated)
       run.warnings.push(
-        `the prompt has ${pos.tok.promptTokens} tokens; UMT5 reads the first ${WAN_TEXT_LEN - 1}, the rest was cut`,
+        `the prompt has ${pos.tok.promptTokens} tokens; UMT5 reads the first ${len - 1}, the rest was cut`,
       )
     const neg = doCfg ? tokenize(negative) : null
     run.hooks.onProgress?.({ stage: 'encode', step: 0, steps: 1 })
@@ -533,8 +532,8 @@ abstract class WanBase implements VideoPipeline {
       const enc = async ({ tok, seqLen }: ReturnType<typeof tokenize>) => {
         const mask = tok.list.map((_, i) => (i < seqLen ? 1 : 0))
         const r = await s.runFirst({
-          [idsName]: s.intInput(idsName, tok.list, [1, WAN_TEXT_LEN]),
-          [maskName]: s.intInput(maskName, mask, [1, WAN_TEXT_LEN]),
+          [idsName]: s.intInput(idsName, tok.list, [1, len]),
+          [maskName]: s.intInput(maskName, mask, [1, len]),
         })
         const D = r.dims[2]!
         r.data.fill(0, seqLen * D)

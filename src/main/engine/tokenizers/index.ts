@@ -1,15 +1,17 @@
 // Prompt tokenizers for the text encoders, read from a model folder's tokenizer/ with
 // @huggingface/tokenizers, padded and truncated as the diffusers pipelines call them:
-//   CLIP (SD1.5 / AnimateDiff): tokenizer(prompt, padding="max_length", max_length=77,
-//     truncation=True): BOS, at most 75 tokens, EOS, then the config's pad token.
-//   T5 (CogVideoX): the same with max_length=226 (the pipeline's max_sequence_length, not
-//     the tokenizer's model_max_length), `</s>` last, padded with id 0.
+//   CLIP (SD1.5 / AnimateDiff): tokenizer(prompt, padding="max_length", max_length=N,
+//     truncation=True): BOS, at most N - 2 tokens, EOS, then the config's pad token.
+//   T5 (CogVideoX, Wan): the same with the pipeline's max_sequence_length (not the tokenizer's
+//     model_max_length), `</s>` last, padded with id 0.
+// N is each kind's PIPELINES tokenizer.maxTokens (shared/render.ts): PromptTokenizer.forPipeline.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
+import { PIPELINES, type PipelineFacts, type PipelineKind } from '../../../shared/render'
 import { readTextFile, UnreadableFileError } from '../files'
 
-export type TokenizerKind = 'clip' | 't5'
+export type TokenizerKind = NonNullable<PipelineFacts['tokenizer']>['kind']
 export type IdsDtype = 'int64' | 'int32'
 
 export type Tokenized = {
@@ -151,12 +153,18 @@ export class PromptTokenizer {
     this.padId = pad
   }
 
-  /** Opens `dir` (a model's tokenizer/ folder). maxLength defaults to 77 (CLIP) or 226 (T5). */
-  static fromFolder(
-    dir: string,
-    kind: TokenizerKind,
-    maxLength = kind === 'clip' ? 77 : 226,
-  ): PromptTokenizer {
+  /**
+   * Opens a pipeline kind's tokenizer in `dir` (a model's tokenizer/ folder): the kind and the
+   * padded length its facts name (PIPELINES' tokenizer: the pipeline's max_sequence_length).
+   */
+  static forPipeline(dir: string, pipeline: PipelineKind): PromptTokenizer {
+    const t = PIPELINES[pipeline].tokenizer
+    if (!t) throw new TokenizerError(`${PIPELINES[pipeline].label} reads no prompt`)
+    return PromptTokenizer.fromFolder(dir, t.kind, t.maxTokens)
+  }
+
+  /** Opens `dir` (a model's tokenizer/ folder), padding to `maxLength` tokens. */
+  static fromFolder(dir: string, kind: TokenizerKind, maxLength: number): PromptTokenizer {
     const has = (f: string) => existsSync(join(dir, f))
     const config = has('tokenizer_config.json') ? readJson(join(dir, 'tokenizer_config.json')) : {}
     const specials = has('special_tokens_map.json')
