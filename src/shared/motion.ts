@@ -18,6 +18,10 @@ export type MotionModelFacts = {
 
 /** diffusers' default motion_bucket_id: the slider's middle gives it exactly. */
 export const DEFAULT_MOTION_BUCKET = 127
+/** The largest motion_bucket_id SVD was trained with (0 is the smallest). */
+export const MAX_MOTION_BUCKET = 255
+/** diffusers' default noise_aug_strength: the noise added to SVD's conditioning image. */
+export const DEFAULT_NOISE_AUG_STRENGTH = 0.02
 
 export type MotionControlInfo = { kind: MotionKind; label: string; reason: string | null }
 
@@ -25,7 +29,7 @@ export function motionControlFor(m: MotionModelFacts): MotionControlInfo {
   if (m.motion === 'motion_bucket_id')
     return {
       kind: 'motion_bucket_id',
-      label: "SVD's motion bucket: 0 is almost still, 255 is fast motion",
+      label: `SVD's motion bucket: 0 is almost still, ${MAX_MOTION_BUCKET} is fast motion`,
       reason: null,
     }
   if (m.motion === 'motion_scale')
@@ -67,7 +71,8 @@ export function mapMotion(m: MotionModelFacts, value: number): MotionValue {
         motionBucketId: Math.round(
           v <= 0.5
             ? (v / 0.5) * DEFAULT_MOTION_BUCKET
-            : DEFAULT_MOTION_BUCKET + ((v - 0.5) / 0.5) * (255 - DEFAULT_MOTION_BUCKET),
+            : DEFAULT_MOTION_BUCKET +
+                ((v - 0.5) / 0.5) * (MAX_MOTION_BUCKET - DEFAULT_MOTION_BUCKET),
         ),
       }
     case 'motion_scale':
@@ -92,7 +97,7 @@ export function describeMotion(m: MotionModelFacts, value: number): string {
   const r = mapMotion(m, value)
   switch (r.kind) {
     case 'motion_bucket_id':
-      return `motion bucket ${r.motionBucketId} of 255`
+      return `motion bucket ${r.motionBucketId} of ${MAX_MOTION_BUCKET}`
     case 'motion_scale':
       return `motion scale ${r.motionScale.toFixed(2)}`
     case 'camera_scale':

@@ -26,6 +26,11 @@ import {
   type PipelineKind,
 } from '../../shared/render'
 import { CATALOG } from '../../shared/catalog'
+import {
+  DEFAULT_MOTION_BUCKET,
+  DEFAULT_NOISE_AUG_STRENGTH,
+  MAX_MOTION_BUCKET,
+} from '../../shared/motion'
 import { kindsTaking } from '../engine/pipelines/registry'
 import { Runtime } from '../engine/runtime/session'
 import {
@@ -127,8 +132,8 @@ const HELP = `usage: dolly render [options]
   --prompt TEXT       ${wrapped(`what the clip shows (every model reads one but ${families(kindsWhere((f) => !f.prompt))})`)}
   --image FILE        ${wrapped(`the image to animate (image-to-video models: ${families(kindsWhere((f) => f.input === 'image'))}); PNG, JPEG, WebP, GIF or a video's first frame`)}
   --fit MODE          how the image meets the clip's aspect: stretch (diffusers), crop, pad
-  --motion-bucket N   ${wrapped(`${families(kindsTaking('motionBucketId'))}: motion (0 still .. 255 fast, default 127)`)}
-  --noise-aug S       ${wrapped(`${families(kindsTaking('noiseAugStrength'))}: noise added to the image (default 0.02)`)}
+  --motion-bucket N   ${wrapped(`${families(kindsTaking('motionBucketId'))}: motion (0 still .. ${MAX_MOTION_BUCKET} fast, default ${DEFAULT_MOTION_BUCKET})`)}
+  --noise-aug S       ${wrapped(`${families(kindsTaking('noiseAugStrength'))}: noise added to the image (default ${DEFAULT_NOISE_AUG_STRENGTH})`)}
   --min-guidance G    ${wrapped(`${families(ramp)}: the first frame's guidance (default ${rampFacts.minGuidance})`)}
   --max-guidance G    ${wrapped(`${families(ramp)}'s name for --guidance (the last frame's, default ${rampFacts.guidance}); both with different values is an error`)}
   --decode-chunk N    ${wrapped(`frames per VAE decode call, memory vs temporal smoothness (${families(kindsWhere((f) => f.decodeChunk !== null))}; the others' 3D VAEs decode their own way)`)}
@@ -352,7 +357,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       image: opts['image'] !== undefined ? resolve(opts['image']) : undefined,
       // only when given: a --fit without an image is said to have no effect
       ...(opts['fit'] !== undefined ? { fit: fit as 'stretch' | 'crop' | 'pad' } : {}),
-      motionBucketId: int('motion-bucket', 0, 255),
+      motionBucketId: int('motion-bucket', 0, MAX_MOTION_BUCKET),
       noiseAugStrength: num('noise-aug', 0, 10),
       minGuidance: num('min-guidance', 0, 100),
       guidance2: num('guidance-2', 0, 100),

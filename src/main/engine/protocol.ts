@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { TrajectorySchema } from '../../shared/contract'
 import { ExecutionProvider } from '../../shared/contract'
 import { ContextSettings, LongTakeSummary } from '../../shared/longtake'
+import { MAX_MOTION_BUCKET } from '../../shared/motion'
 import {
   ClipFormat,
   ImageFit,
@@ -74,7 +75,7 @@ export const RenderSpec = z
     camera: CameraSpec.optional(),
     /** What the motion slider became for this model (shared/motion.ts), or the CLI's flags. */
     motionScale: z.number().nonnegative().optional(),
-    motionBucketId: z.number().int().min(0).max(255).optional(),
+    motionBucketId: z.number().int().min(0).max(MAX_MOTION_BUCKET).optional(),
     /** Multiplies the model's camera translation scale (the motion slider on MotionCtrl models). */
     cameraScale: z.number().nonnegative().optional(),
     noiseAugStrength: z.number().nonnegative().optional(),

@@ -10,6 +10,11 @@
 //      guidance linspace(min, max, F), Euler step (Karras sigmas, v-prediction)
 //   6. decode_latents: latents / scaling_factor, temporal VAE decode in decode_chunk_size chunks
 import type * as ort from 'onnxruntime-node'
+import {
+  DEFAULT_MOTION_BUCKET,
+  DEFAULT_NOISE_AUG_STRENGTH,
+  MAX_MOTION_BUCKET,
+} from '../../../shared/motion'
 import { fitAspect, resizeLanczosPil, type RgbImage } from '../media/image'
 import type { ModelFolder } from '../models/model-folder'
 import { float32ToFloat16 } from '../runtime/fp16'
@@ -41,11 +46,11 @@ export class StableVideoDiffusionPipeline implements VideoPipeline {
     const run = new PipelineRun(this.model, this.sessions, hooks, o)
     const r = run.r
     const fps = o.fps ?? this.model.defaults.fps
-    const bucket = o.motionBucketId ?? 127
-    const aug = o.noiseAugStrength ?? 0.02
+    const bucket = o.motionBucketId ?? DEFAULT_MOTION_BUCKET
+    const aug = o.noiseAugStrength ?? DEFAULT_NOISE_AUG_STRENGTH
     const gMin = o.minGuidanceScale ?? run.facts.minGuidance ?? 1
-    if (!(bucket >= 0 && bucket <= 255))
-      throw new PipelineError(`motionBucketId must be 0..255, got ${bucket}`)
+    if (!(bucket >= 0 && bucket <= MAX_MOTION_BUCKET))
+      throw new PipelineError(`motionBucketId must be 0..${MAX_MOTION_BUCKET}, got ${bucket}`)
     const poses = run.cameraPosesFor(o.cameraPoses, r.numFrames)
     const image = fitAspect(o.image, r.width, r.height, o.fit ?? 'stretch')
 
