@@ -12,7 +12,13 @@ import { writeWanFolder } from '../fixtures/model-folders'
 import { missing, sharedPath } from './engine/reference'
 import { openModelFolder, type ModelFolder } from '../../src/main/engine/models/model-folder'
 import { familyTakes, FAMILY_SETTINGS } from '../../src/main/engine/pipelines/registry'
-import { PIPELINE_KINDS, PIPELINES } from '../../src/shared/render'
+import { PIPELINE_KINDS, PIPELINES, SCHEDULER_NAMES } from '../../src/shared/render'
+import { CONTEXT_DEFAULTS } from '../../src/shared/longtake'
+import {
+  DEFAULT_MOTION_BUCKET,
+  DEFAULT_NOISE_AUG_STRENGTH,
+  MAX_MOTION_BUCKET,
+} from '../../src/shared/motion'
 
 const root = resolve(__dirname, '../..')
 const cli = join(root, 'bin/dolly.mjs')
@@ -401,5 +407,19 @@ describe.skipIf(!built)('dolly render --help', () => {
     )
     expect(text).toContain('An option the model does not take is named in a warning')
     expect(text).toContain('143 terminated (SIGTERM)')
+  })
+  it('names the defaults the engine uses, from their one place, with no trailing spaces', () => {
+    const raw = spawnSync(process.execPath, [cli, 'render', '--help'], { encoding: 'utf8' }).stdout
+    expect(raw.split('\n').filter((l) => / $/.test(l))).toEqual([])
+    const text = help()
+    expect(line(text, '--weighting')).toContain(`(default ${CONTEXT_DEFAULTS.weighting})`)
+    expect(line(text, '--noise-type')).toContain(`(default ${CONTEXT_DEFAULTS.noise})`)
+    expect(line(text, '--motion-bucket')).toContain(
+      `0 still .. ${MAX_MOTION_BUCKET} fast, default ${DEFAULT_MOTION_BUCKET}`,
+    )
+    expect(line(text, '--noise-aug')).toContain(`(default ${DEFAULT_NOISE_AUG_STRENGTH})`)
+    expect(line(text, '--scheduler')).toContain(
+      `${SCHEDULER_NAMES.join(', ')} (default: the model's)`,
+    )
   })
 })

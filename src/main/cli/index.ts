@@ -4,7 +4,7 @@
 import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { presetExpressionProblem } from '../../shared/camera'
+import { presetExpressionProblem, PRESET_SPEED } from '../../shared/camera'
 import {
   cleanStaleTemps,
   formatFromPath,
@@ -45,6 +45,7 @@ import { queryGpu } from '../services/gpu'
 import { clock } from '../../shared/duration'
 import { regularFileSize } from '../engine/files'
 import {
+  CONTEXT_DEFAULTS,
   CONTEXT_NOISE,
   CONTEXT_WEIGHTINGS,
   ContextNoise,
@@ -144,10 +145,7 @@ const HELP = `usage: dolly render [options]
   --steps N           denoising steps (default: the model's)
   --guidance G        classifier-free guidance scale (default: the model's)
   --seed N            seed (default: random, printed)
-  --scheduler NAME    ${SCHEDULER_NAMES.join(', ')
-    .replace(/(.{1,60})(, |$)/g, '$1$2\n                      ')
-    .trimEnd()}
-                      (default: the model's)
+  --scheduler NAME    ${wrapped(`${SCHEDULER_NAMES.join(', ')} (default: the model's)`)}
   --camera SPEC       a preset (orbit-left, pan-left+zoom-in, pan-left,tilt-up), one of
                       MotionCtrl's (motionctrl:L, motionctrl:Round-RI, ...), or a
                       MotionCtrl .json / RealEstate10K .txt pose file
@@ -164,8 +162,8 @@ const HELP = `usage: dolly render [options]
   --seamless          a seamless loop: the camera path closed, cyclic context windows
   --window N          frames per context window (default: the motion window)
   --overlap N         frames neighbouring windows share (default: a quarter window)
-  --weighting W       ${CONTEXT_WEIGHTINGS.join(', ')} (default pyramid)
-  --noise-type T      ${CONTEXT_NOISE.join(', ')} (default shuffle_context)
+  --weighting W       ${CONTEXT_WEIGHTINGS.join(', ')} (default ${CONTEXT_DEFAULTS.weighting})
+  --noise-type T      ${CONTEXT_NOISE.join(', ')} (default ${CONTEXT_DEFAULTS.noise})
   --no-colour-anchor  let windows' colours drift (default: held to the first window)
   --json              print the run's metadata as JSON on stdout
   --cpu               do not try CUDA
@@ -309,7 +307,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   if (opts['camera']) {
     const c = opts['camera']
     const presetProblem = presetExpressionProblem(c)
-    if (presetProblem === null) camera = { preset: c, speed: num('speed', 0, 10) ?? 1 }
+    if (presetProblem === null)
+      camera = { preset: c, speed: num('speed', PRESET_SPEED.min, PRESET_SPEED.max) ?? 1 }
     else if (existsSync(c)) {
       try {
         regularFileSize(c, 'the --camera pose file')

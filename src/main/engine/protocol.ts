@@ -3,6 +3,7 @@
 // once, with a schema; both ends validate what they receive, so the render spec, the job
 // updates and the previews cross the process boundary typed, with no casts on either side.
 import { z } from 'zod'
+import { PRESET_SPEED } from '../../shared/camera'
 import { TrajectorySchema } from '../../shared/contract'
 import { ExecutionProvider } from '../../shared/contract'
 import { ContextSettings, LongTakeSummary } from '../../shared/longtake'
@@ -31,7 +32,10 @@ export type EngineDescription = z.infer<typeof EngineDescription>
 /** The camera of a render: a preset expression, a pose file, or a keyframed trajectory. */
 export const CameraSpec = z.union([
   z
-    .object({ preset: z.string().min(1).max(200), speed: z.number().min(0).max(10).optional() })
+    .object({
+      preset: z.string().min(1).max(200),
+      speed: z.number().min(PRESET_SPEED.min).max(PRESET_SPEED.max).optional(),
+    })
     .strict(),
   z.object({ file: z.string().min(1) }).strict(),
   z.object({ trajectory: TrajectorySchema }).strict(),
