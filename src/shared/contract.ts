@@ -13,6 +13,8 @@ import {
   quaternionProblem,
 } from './camera/limits'
 import {
+  EXPORT_QUALITY,
+  GIF_LOOP,
   CameraConditioning,
   ClipFormat,
   JobProgress,
@@ -375,9 +377,14 @@ export const ExportRequest = z
     jobIds: z.array(z.string().min(1).max(64)).min(1).max(500),
     format: ClipFormat,
     fps: z.number().int().min(1).max(60).optional(),
-    quality: z.number().int().min(0).max(100).default(30),
+    quality: z
+      .number()
+      .int()
+      .min(EXPORT_QUALITY.min)
+      .max(EXPORT_QUALITY.max)
+      .default(EXPORT_QUALITY.default),
     /** GIF: 0 = loop forever, -1 = play once, N = play N+1 times (ffmpeg's -loop). */
-    loop: z.number().int().min(-1).max(65535).default(0),
+    loop: z.number().int().min(GIF_LOOP.min).max(GIF_LOOP.max).default(GIF_LOOP.default),
     /** Output size as a multiple of the rendered size (Lanczos upscale). */
     scale: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(1),
     /**

@@ -56,6 +56,11 @@ export const CLIP_FORMATS = ['mp4', 'gif', 'webm', 'png'] as const
 export const ClipFormat = z.enum(CLIP_FORMATS)
 export type ClipFormat = z.infer<typeof ClipFormat>
 
+/** An export's quality on the engine's scale: 0 best .. 100 smallest file, and its default. */
+export const EXPORT_QUALITY = { min: 0, max: 100, default: 30 } as const
+/** A GIF's plays as ffmpeg's -loop takes them: 0 loops forever (the default), -1 plays once, N plays N+1 times. */
+export const GIF_LOOP = { min: -1, max: 65535, default: 0 } as const
+
 /**
  * Frames after `factor` x interpolation of a clip of `n` frames: (n - 1) * factor + 1 (its first
  * and last frames stay), or n * factor for a loop (the last in-betweens lead back into the first).

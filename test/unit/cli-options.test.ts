@@ -12,7 +12,14 @@ import { writeWanFolder } from '../fixtures/model-folders'
 import { missing, sharedPath } from './engine/reference'
 import { openModelFolder, type ModelFolder } from '../../src/main/engine/models/model-folder'
 import { familyTakes, FAMILY_SETTINGS } from '../../src/main/engine/pipelines/registry'
-import { PIPELINE_KINDS, PIPELINES, SCHEDULER_NAMES } from '../../src/shared/render'
+import {
+  EXPORT_QUALITY,
+  GIF_LOOP,
+  PIPELINE_KINDS,
+  PIPELINES,
+  SCHEDULER_NAMES,
+} from '../../src/shared/render'
+import { ExportRequest } from '../../src/shared/contract'
 import { CONTEXT_DEFAULTS } from '../../src/shared/longtake'
 import {
   DEFAULT_MOTION_BUCKET,
@@ -418,6 +425,13 @@ describe.skipIf(!built)('dolly render --help', () => {
       `0 still .. ${MAX_MOTION_BUCKET} fast, default ${DEFAULT_MOTION_BUCKET}`,
     )
     expect(line(text, '--noise-aug')).toContain(`(default ${DEFAULT_NOISE_AUG_STRENGTH})`)
+    expect(line(text, '--quality')).toContain(`default ${EXPORT_QUALITY.default}`)
+    expect(line(text, '--loop')).toContain(`(default ${GIF_LOOP.default})`)
+    // the studio's export request defaults to the same
+    expect(ExportRequest.parse({ jobIds: ['j'], format: 'gif' })).toMatchObject({
+      quality: EXPORT_QUALITY.default,
+      loop: GIF_LOOP.default,
+    })
     expect(line(text, '--scheduler')).toContain(
       `${SCHEDULER_NAMES.join(', ')} (default: the model's)`,
     )

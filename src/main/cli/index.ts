@@ -16,6 +16,8 @@ import { ImageInputError } from '../engine/media/image'
 import { ModelFolderError } from '../engine/models/model-folder'
 import { CancelledError, SettingsError } from '../engine/pipelines/common'
 import {
+  EXPORT_QUALITY,
+  GIF_LOOP,
   MEMORY_PLANS,
   PIPELINE_KINDS,
   PIPELINES,
@@ -153,8 +155,8 @@ const HELP = `usage: dolly render [options]
   --motion-scale S    motion scale, for models with that input
   --fps N             frames per second (default: the model's)
   --out PATH          .mp4, .gif, .webm, or a folder for PNG frames (required)
-  --quality Q         0 (best) .. 100 (smallest), default 30
-  --loop N            GIF: 0 loops forever (default), -1 plays once, N plays N+1 times
+  --quality Q         ${EXPORT_QUALITY.min} (best) .. ${EXPORT_QUALITY.max} (smallest), default ${EXPORT_QUALITY.default}
+  --loop N            GIF: 0 loops forever, -1 plays once, N plays N+1 times (default ${GIF_LOOP.default})
   --plan P            auto (default), resident, offload or minimal
   --dynamic-cfg       ${wrapped(`${families(kindsTaking('dynamicCfg'))}: guidance that grows over the steps`)}
   --guidance-2 G      Wan2.2 A14B: the low-noise expert's guidance (default: --guidance)
@@ -374,8 +376,8 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       motionScale: num('motion-scale', 0, 100),
       fps: num('fps', 0.1, 240),
       out: resolve(opts['out']),
-      quality: int('quality', 0, 100),
-      loop: int('loop', -1, 65535),
+      quality: int('quality', EXPORT_QUALITY.min, EXPORT_QUALITY.max),
+      loop: int('loop', GIF_LOOP.min, GIF_LOOP.max),
       plan: plan as RenderSpec['plan'],
       ...(promptAt.length ? { promptKeys: promptAt } : {}),
       ...(Object.keys(context).length ? { context } : {}),

@@ -9,6 +9,8 @@ import { ExecutionProvider } from '../../shared/contract'
 import { ContextSettings, LongTakeSummary } from '../../shared/longtake'
 import { MAX_MOTION_BUCKET } from '../../shared/motion'
 import {
+  EXPORT_QUALITY,
+  GIF_LOOP,
   ClipFormat,
   ImageFit,
   JobProgress,
@@ -91,8 +93,8 @@ export const RenderSpec = z
     /** The clip, and how it is encoded. */
     out: z.string().min(1),
     format: ClipFormat.optional(),
-    quality: z.number().int().min(0).max(100).optional(),
-    loop: z.number().int().min(-1).max(65535).optional(),
+    quality: z.number().int().min(EXPORT_QUALITY.min).max(EXPORT_QUALITY.max).optional(),
+    loop: z.number().int().min(GIF_LOOP.min).max(GIF_LOOP.max).optional(),
     /** Also write the frames as PNGs into this (new) folder. */
     framesOut: z.string().min(1).optional(),
     /** Long takes (shared/longtake.ts): prompts from a frame on, windows, a seamless loop. */
@@ -169,8 +171,8 @@ export const ClipExportParams = z
     out: z.string(),
     format: ClipFormat,
     fps: z.number().positive(),
-    quality: z.number().int().min(0).max(100),
-    loop: z.number().int().min(-1).max(65535),
+    quality: z.number().int().min(EXPORT_QUALITY.min).max(EXPORT_QUALITY.max),
+    loop: z.number().int().min(GIF_LOOP.min).max(GIF_LOOP.max),
     scale: z.number().int().min(1).max(8).default(1),
     /** In-between frames: factor x the fps, by minterpolate or the model folder (null). */
     interpolate: z

@@ -15,7 +15,13 @@ import {
 import { createRequire } from 'node:module'
 import { basename, dirname, extname, join } from 'node:path'
 import { ProgressParser, type FfmpegProgress } from './ffmpeg-progress'
-import { gifRateProblem, interpolatedCount, type ClipFormat } from '../../../shared/render'
+import {
+  EXPORT_QUALITY,
+  GIF_LOOP,
+  gifRateProblem,
+  interpolatedCount,
+  type ClipFormat,
+} from '../../../shared/render'
 
 const requireHere = createRequire(import.meta.url)
 
@@ -723,8 +729,8 @@ function prepareEncode(numFrames: number, o: Omit<EncodeOptions, 'width' | 'heig
   const outFrames = o.interpolate ? interpolatedFrames(numFrames, o.interpolate) : numFrames
   const output = outputArgs(format, {
     fps: o.fps,
-    loop: o.loop ?? 0,
-    quality: o.quality ?? 30,
+    loop: o.loop ?? GIF_LOOP.default,
+    quality: o.quality ?? EXPORT_QUALITY.default,
     scale: o.scale ?? 1,
     ...(o.interpolate ? { interpolate: { factor: o.interpolate.factor, frames: outFrames } } : {}),
     ...(o.streaming ? { streaming: true } : {}),

@@ -2,7 +2,12 @@
 // frames) for one finished clip. The destination is chosen next: a save dialog on the
 // desktop, the browser's download otherwise.
 import type { DollyBridge, InterpolationView } from '../../../shared/contract'
-import { gifRateProblem, interpolatedCount, type ClipFormat } from '../../../shared/render'
+import {
+  EXPORT_QUALITY,
+  gifRateProblem,
+  interpolatedCount,
+  type ClipFormat,
+} from '../../../shared/render'
 import { useEffect, useState } from 'react'
 import { parseNumberField } from '../../../shared/number-field'
 import { Modal } from './Modal'
@@ -82,7 +87,7 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
   const [fps, setFps] = useState(r.fps)
   const [scale, setScale] = useState<1 | 2 | 4>(1)
   // shown as "quality" (right = better); the engine takes 0 = best
-  const [quality, setQuality] = useState(70)
+  const [quality, setQuality] = useState(EXPORT_QUALITY.max - EXPORT_QUALITY.default)
   const [loopForever, setLoopForever] = useState(true)
   const [plays, setPlays] = useState(1)
   const [playsText, setPlaysText] = useState('1')
@@ -222,8 +227,8 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
           Quality
           <input
             type="range"
-            min={0}
-            max={100}
+            min={EXPORT_QUALITY.min}
+            max={EXPORT_QUALITY.max}
             value={quality}
             onChange={(e) => setQuality(Number(e.target.value))}
             aria-label="Quality"
@@ -285,7 +290,7 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
               format,
               fps,
               scale,
-              quality: 100 - quality,
+              quality: EXPORT_QUALITY.max - quality,
               loop: loopForever ? 0 : plays === 1 ? -1 : plays - 1,
               ...(factor !== 1 ? { interpolate: { factor, method } } : {}),
             })
