@@ -15,6 +15,7 @@ import {
 import {
   EXPORT_QUALITY,
   GIF_LOOP,
+  SETTING_LIMITS,
   CameraConditioning,
   ClipFormat,
   JobProgress,
@@ -309,7 +310,7 @@ const SavableProjectDoc = ProjectDoc.superRefine((d, ctx) => {
 export const RenderRequest = RenderSettings.extend({
   modelId: z.string().min(1).max(MAX_STRING),
   negativePrompt: z.string().max(4000).default(''),
-  frames: z.number().int().min(1).max(256).optional(),
+  frames: z.number().int().min(SETTING_LIMITS.frames.min).max(SETTING_LIMITS.frames.max).optional(),
   scheduler: SchedulerSetting.optional(),
   plan: PlanSetting.default('auto'),
   camera: z.union([
@@ -376,7 +377,7 @@ export const ExportRequest = z
     /** One finished job, or the project's shots in order (joined into one clip). */
     jobIds: z.array(z.string().min(1).max(64)).min(1).max(500),
     format: ClipFormat,
-    fps: z.number().int().min(1).max(60).optional(),
+    fps: z.number().int().min(SETTING_LIMITS.fps.min).max(SETTING_LIMITS.fps.max).optional(),
     quality: z
       .number()
       .int()

@@ -1,5 +1,13 @@
 import { describe, expect, it, vi } from 'vitest'
-import { commands, commandNames, MAX_STRING, type EngineStatus } from '../../src/shared/contract'
+import {
+  commands,
+  commandNames,
+  ExportRequest,
+  MAX_STRING,
+  RenderRequest,
+  type EngineStatus,
+} from '../../src/shared/contract'
+import { SETTING_LIMITS } from '../../src/shared/render'
 import { createDispatcher, HandlerError, type Handlers } from '../../src/main/services/dispatch'
 
 const readyStatus: EngineStatus = {
@@ -272,5 +280,27 @@ describe('model downloads', () => {
     ])
       expect(req.safeParse({ repo: bad }).success, bad).toBe(false)
     expect(req.safeParse({ repo: 'Wan-AI/Wan2.1-T2V-1.3B-Diffusers' }).success).toBe(true)
+  })
+})
+
+// the bounds a request's numbers take are the settings' (shared/render.ts SETTING_LIMITS), the
+// one place the panel's fields read them too
+describe('request bounds come from SETTING_LIMITS', () => {
+  it("a render's frames and an export's frame rate", () => {
+    const { frames, fps } = SETTING_LIMITS
+    const framesOk = (n: number) => RenderRequest.shape.frames.safeParse(n).success
+    const fpsOk = (n: number) => ExportRequest.shape.fps.safeParse(n).success
+    expect([frames.min - 1, frames.min, frames.max, frames.max + 1].map(framesOk)).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ])
+    expect([fps.min - 1, fps.min, fps.max, fps.max + 1].map(fpsOk)).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ])
   })
 })

@@ -6,6 +6,7 @@ import {
   EXPORT_QUALITY,
   gifRateProblem,
   interpolatedCount,
+  SETTING_LIMITS,
   type ClipFormat,
 } from '../../../shared/render'
 import { useEffect, useState } from 'react'
@@ -91,7 +92,8 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
   const [loopForever, setLoopForever] = useState(true)
   const [plays, setPlays] = useState(1)
   const [playsText, setPlaysText] = useState('1')
-  const fpsOk = Number.isInteger(fps) && fps >= 1 && fps <= 60
+  const FPS = SETTING_LIMITS.fps
+  const fpsOk = Number.isInteger(fps) && fps >= FPS.min && fps <= FPS.max
   // GIF frame delays are in 1/100 s: other rates are rounded by players, and a delay under
   // 2/100 s is played as 1/10 s (over 50 fps the clip plays several times slower)
   const gifTooFast = format === 'gif' ? gifRateProblem(fps * factor) : null
@@ -117,15 +119,19 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
         Frame rate
         <input
           type="number"
-          min={1}
-          max={60}
+          min={FPS.min}
+          max={FPS.max}
           step={1}
           value={fps}
           onChange={(e) => setFps(Number(e.target.value))}
           aria-label="Frame rate"
         />
       </label>
-      {!fpsOk ? <p className="warn">Frame rate: a whole number from 1 to 60.</p> : null}
+      {!fpsOk ? (
+        <p className="warn">
+          Frame rate: a whole number from {FPS.min} to {FPS.max}.
+        </p>
+      ) : null}
       {gifTooFast ? (
         <p className="warn" data-testid="gif-too-fast">
           {fps * factor} fps: {gifTooFast}.
