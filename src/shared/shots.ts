@@ -9,7 +9,7 @@ import {
   type Trajectory,
 } from './camera'
 import type { ProjectDoc, RenderRequest, Shot } from './contract'
-import { STUDIO_NEGATIVE_PROMPT } from './render'
+import { PIPELINES, STUDIO_NEGATIVE_PROMPT, type PipelineKind } from './render'
 
 /** What these operations need of a shot (the project's shots carry more). */
 type ShotLike = {
@@ -283,8 +283,15 @@ export function shownRender(
   return !alive && clip.previous ? clip.previous : clip.jobId
 }
 
+/**
+ * The family a fresh shot's settings come from until a model is picked (settingsForModel): the
+ * demo model's, AnimateDiff.
+ */
+export const FRESH_SHOT_PIPELINE: PipelineKind = 'animatediff'
+
 /** A fresh shot: a static camera, the model's settings once one is picked. */
 export function initialShot(modelId = ''): Shot {
+  const { steps, guidance, frames, fps } = PIPELINES[FRESH_SHOT_PIPELINE]
   return {
     id: newShotId(),
     settings: {
@@ -293,15 +300,15 @@ export function initialShot(modelId = ''): Shot {
       negativePrompt: STUDIO_NEGATIVE_PROMPT,
       seed: randomSeed(),
       seedLocked: false,
-      steps: 25,
-      guidance: 7.5,
-      frames: 16,
-      fps: 8,
+      steps,
+      guidance,
+      frames,
+      fps,
       scheduler: '',
       plan: 'auto',
       motion: 0.5,
     },
-    camera: presetTrajectory('static', 1, 16),
+    camera: presetTrajectory('static', 1, frames),
     preset: null,
     clip: null,
   }

@@ -6,6 +6,7 @@ import {
   addShot,
   changedSinceRender,
   deleteShot,
+  FRESH_SHOT_PIPELINE,
   initialShot,
   moveShot,
   renderFingerprint,
@@ -14,6 +15,7 @@ import {
   splitShot,
   withNewRender,
 } from '../../src/shared/shots'
+import { PIPELINES } from '../../src/shared/render'
 
 /** One shot with the orbit-left preset and keyframes at frames 0, 5, 10, 15 (like the editor). */
 function orbitProject(frames: number) {
@@ -227,5 +229,20 @@ describe('a shot edited since its render says so (it read "rendered" with the ol
     // a render from before fingerprints, or none: nothing said
     expect(changedSinceRender({ ...edited, clip: { jobId: 'r2' } }, stateOf)).toBe(false)
     expect(changedSinceRender(base, stateOf)).toBe(false)
+  })
+})
+
+describe('a fresh shot', () => {
+  it("takes its settings from the fresh-shot family's facts (the demo model's, AnimateDiff)", () => {
+    const f = PIPELINES[FRESH_SHOT_PIPELINE]
+    const shot = initialShot()
+    expect(FRESH_SHOT_PIPELINE).toBe('animatediff')
+    expect(shot.settings).toMatchObject({
+      steps: f.steps,
+      guidance: f.guidance,
+      frames: f.frames,
+      fps: f.fps,
+    })
+    expect(shot.camera.keyframes.at(-1)!.frame).toBe(f.frames - 1)
   })
 })
