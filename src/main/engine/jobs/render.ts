@@ -578,7 +578,7 @@ export async function renderClip(
               const live = decoder && !decoder.isReleased ? decoder : null
               if (!live && C !== 4 && !factors) return
               const img = live
-                ? await latentToRgbDecoder(live, one, h, w, 0.18215, 256)
+                ? await latentToRgbDecoder(live, one, h, w, model.vae.scalingFactor, 256)
                 : factors
                   ? latentToRgbFactors(one, h, w, factors)
                   : latentToRgbLinear(one, h, w)
