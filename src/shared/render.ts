@@ -358,10 +358,16 @@ export function pipelineForClass(className: string): PipelineKind | null {
 
 // --- settings ---------------------------------------------------------------------------------
 
+/** The image types main stores for image-to-video (told by their first bytes), as id extensions. */
+export const INPUT_IMAGE_TYPES = ['png', 'jpg', 'webp', 'bmp', 'tif'] as const
+export type InputImageType = (typeof INPUT_IMAGE_TYPES)[number]
+/** A stored input image's id: the SHA-256 of its bytes and its type. */
+export const INPUT_IMAGE_ID = new RegExp(`^[0-9a-f]{64}\\.(${INPUT_IMAGE_TYPES.join('|')})$`)
+
 /** A dropped input image (image-to-video): main's id for the stored bytes, and how it fits. */
 export const InputImage = z
   .object({
-    id: z.string().regex(/^[0-9a-f]{64}\.(png|jpg|webp|bmp|tif)$/),
+    id: z.string().regex(INPUT_IMAGE_ID),
     name: z.string().max(255),
     fit: ImageFit,
   })

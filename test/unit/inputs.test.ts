@@ -9,6 +9,7 @@ import { createDispatcher, type Handlers } from '../../src/main/services/dispatc
 import { imageProblem } from '../../src/main/engine/media/image'
 import { InputError, InputStore, MAX_INPUT_BYTES, sniffImage } from '../../src/main/services/inputs'
 import { startWebHost, type WebHost } from '../../src/main/web/server'
+import { INPUT_IMAGE_TYPES, InputImage, type InputImageType } from '../../src/shared/render'
 
 const images = resolve(__dirname, '../../../shared/fixtures/images')
 const dir = mkdtempSync(join(tmpdir(), 'dolly-inputs-'))
@@ -157,5 +158,29 @@ describe('the drop reads the image as the render will (the engine reader checks 
       clearInterval(timer)
     }
     expect(during).toBeGreaterThan(0)
+  })
+})
+
+// what main stores and what a project or render may name are the same set of types
+// (shared/render.ts INPUT_IMAGE_TYPES): an id the store makes always passes the contract
+describe('stored ids and the contract', () => {
+  it('every type the store sniffs makes an id InputImage accepts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dolly-input-ids-'))
+    const store = new InputStore(dir)
+    const heads: Record<InputImageType, number[]> = {
+      png: [0x89, ...Buffer.from('PNG\r\n\x1a\n')],
+      jpg: [0xff, 0xd8, 0xff, 0xe0],
+      webp: [...Buffer.from('RIFF\0\0\0\0WEBP')],
+      bmp: [...Buffer.from('BM'), ...Array<number>(12).fill(0)],
+      tif: [...Buffer.from('II*\0')],
+    }
+    expect(Object.keys(heads).sort()).toEqual([...INPUT_IMAGE_TYPES].sort())
+    for (const [type, head] of Object.entries(heads)) {
+      const bytes = Uint8Array.from([...head, ...Array<number>(32).fill(1)])
+      expect(sniffImage(bytes), type).toBe(type)
+      const id = (await store.add(bytes, type)).id
+      expect(store.path(id)).toBe(join(dir, id))
+      expect(InputImage.safeParse({ id, name: 'x', fit: 'crop' }).success, id).toBe(true)
+    }
   })
 })

@@ -6,9 +6,10 @@ import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { INPUT_IMAGE_ID, type InputImageType } from '../../shared/render'
 
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024
-const ID = /^[0-9a-f]{64}\.(png|jpg|webp|bmp|tif)$/
+const ID = INPUT_IMAGE_ID
 
 export class InputError extends Error {
   constructor(
@@ -21,7 +22,7 @@ export class InputError extends Error {
 }
 
 /** The image type from the first bytes, or null when it is not one we read. */
-export function sniffImage(b: Uint8Array): 'png' | 'jpg' | 'webp' | 'bmp' | 'tif' | null {
+export function sniffImage(b: Uint8Array): InputImageType | null {
   const at = (i: number, s: string) => [...s].every((c, k) => b[i + k] === c.charCodeAt(0))
   if (b.length >= 8 && b[0] === 0x89 && at(1, 'PNG\r\n')) return 'png'
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpg'
