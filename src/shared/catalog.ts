@@ -66,6 +66,17 @@ const WAN21_VAE_DECODER = fp32(73e6)
 const WAN21_VAE_ENCODER = fp32(54e6)
 const WAN_CLIP = fp32(632e6)
 
+/** A clip's size in a description's words, "W×H, F frames": its family's (PIPELINES) or its own. */
+function clipWords(kind: PipelineKind, native?: CatalogEntry['native']): string {
+  const c = native ?? PIPELINES[kind]
+  return `${c.width}×${c.height}, ${c.frames} frames`
+}
+
+/** SVD-XT's clip: its family's size, 25 frames (the family's native count is SVD's 14). */
+const SVD_XT_NATIVE = { width: PIPELINES.svd.width, height: PIPELINES.svd.height, frames: 25 }
+/** Wan2.2 TI2V-5B's clip (its 16x VAE), not the family's 832x480x81. */
+const WAN22_TI2V_NATIVE = { width: 1280, height: 704, frames: 121 }
+
 /** AnimateDiff on SD1.5 with a guoyww motion adapter (`version` as in its repository name). */
 function animateDiff(
   version: string,
@@ -77,7 +88,7 @@ function animateDiff(
     id: `animatediff-v${version}`,
     title: `AnimateDiff ${name} (SD1.5)`,
     pipeline: 'animatediff',
-    description: `Text-to-video at 512×512, 16 frames: Stable Diffusion 1.5 ${what}.`,
+    description: `Text-to-video at ${clipWords('animatediff')}: Stable Diffusion 1.5 ${what}.`,
     license: 'CreativeML Open RAIL-M (SD1.5), Apache-2.0 (motion module)',
     exportKind: 'animatediff',
     sources: [
@@ -119,38 +130,43 @@ export const CATALOG: CatalogEntry[] = [
     components: { text_encoder: SD15_TEXT, unet: fp16(860e6 + 419e6 + 6e6), vae_decoder: SD15_VAE },
     architecture: 'sd15-animatediff-v3',
   },
-  ...(['svd', 'svd-xt'] as const).map((v): CatalogEntry => ({
-    id: v,
-    title:
-      v === 'svd' ? 'Stable Video Diffusion (14 frames)' : 'Stable Video Diffusion XT (25 frames)',
-    pipeline: 'svd',
-    description: `Image-to-video at 1024×576, ${v === 'svd' ? 14 : 25} frames; the motion slider sets how much moves.`,
-    license: 'Stability AI Community License',
-    exportKind: 'svd',
-    sources: [
-      {
-        repo:
-          v === 'svd'
-            ? 'stabilityai/stable-video-diffusion-img2vid'
-            : 'stabilityai/stable-video-diffusion-img2vid-xt',
-        role: 'base',
+  ...(['svd', 'svd-xt'] as const).map((v): CatalogEntry => {
+    const native = v === 'svd-xt' ? SVD_XT_NATIVE : undefined
+    return {
+      id: v,
+      title:
+        v === 'svd'
+          ? 'Stable Video Diffusion (14 frames)'
+          : 'Stable Video Diffusion XT (25 frames)',
+      pipeline: 'svd',
+      description: `Image-to-video at ${clipWords('svd', native)}; the motion slider sets how much moves.`,
+      license: 'Stability AI Community License',
+      exportKind: 'svd',
+      sources: [
+        {
+          repo:
+            v === 'svd'
+              ? 'stabilityai/stable-video-diffusion-img2vid'
+              : 'stabilityai/stable-video-diffusion-img2vid-xt',
+          role: 'base',
+        },
+      ],
+      fp16: true,
+      components: {
+        image_encoder: fp32(632e6),
+        vae_encoder: fp32(34e6),
+        unet: fp16(1.52e9),
+        vae_decoder: fp32(63e6),
       },
-    ],
-    fp16: true,
-    components: {
-      image_encoder: fp32(632e6),
-      vae_encoder: fp32(34e6),
-      unet: fp16(1.52e9),
-      vae_decoder: fp32(63e6),
-    },
-    native: { width: 1024, height: 576, frames: v === 'svd' ? 14 : 25 },
-    architecture: 'svd-xt',
-  })),
+      ...(native ? { native } : {}),
+      architecture: 'svd-xt',
+    }
+  }),
   {
     id: 'motionctrl-svd',
     title: 'MotionCtrl for SVD',
     pipeline: 'svd',
-    description: 'SVD (14 frames) that follows your camera path; MotionCtrl scales it [3, 1, 4].',
+    description: `SVD (${PIPELINES.svd.frames} frames) that follows your camera path; MotionCtrl scales it [3, 1, 4].`,
     license: 'Apache-2.0 (MotionCtrl), Stability AI Community License',
     exportKind: 'svd',
     sources: [
@@ -164,7 +180,6 @@ export const CATALOG: CatalogEntry[] = [
       unet: fp16(1.52e9 + 12e6),
       vae_decoder: fp32(63e6),
     },
-    native: { width: 1024, height: 576, frames: 14 },
     // SVD's UNet with MotionCtrl's camera projection (12 M parameters) at its inputs
     architecture: 'svd-xt',
   },
@@ -172,7 +187,7 @@ export const CATALOG: CatalogEntry[] = [
     id: 'cogvideox-2b',
     title: 'CogVideoX 2B',
     pipeline: 'cogvideox',
-    description: 'Text-to-video at 720×480, 49 frames (8 fps), with a T5-XXL text encoder.',
+    description: `Text-to-video at ${clipWords('cogvideox')} (${PIPELINES.cogvideox.fps} fps), with a T5-XXL text encoder.`,
     license: 'Apache-2.0',
     exportKind: 'cogvideox',
     sources: [{ repo: 'THUDM/CogVideoX-2b', role: 'base' }],
@@ -183,7 +198,7 @@ export const CATALOG: CatalogEntry[] = [
     id: 'cogvideox-5b',
     title: 'CogVideoX 5B',
     pipeline: 'cogvideox',
-    description: 'Text-to-video at 720×480, 49 frames; larger and sharper than 2B.',
+    description: `Text-to-video at ${clipWords('cogvideox')}; larger and sharper than 2B.`,
     license: 'CogVideoX License',
     exportKind: 'cogvideox',
     sources: [{ repo: 'THUDM/CogVideoX-5b', role: 'base' }],
@@ -195,7 +210,7 @@ export const CATALOG: CatalogEntry[] = [
     id: 'cogvideox-5b-i2v',
     title: 'CogVideoX 5B image-to-video',
     pipeline: 'cogvideox-i2v',
-    description: 'Image-to-video at 720×480, 49 frames, guided by a prompt.',
+    description: `Image-to-video at ${clipWords('cogvideox-i2v')}, guided by a prompt.`,
     license: 'CogVideoX License',
     exportKind: 'cogvideox',
     sources: [{ repo: 'THUDM/CogVideoX-5b-I2V', role: 'base' }],
@@ -213,8 +228,7 @@ export const CATALOG: CatalogEntry[] = [
     id: 'wan21-t2v-1.3b',
     title: 'Wan2.1 1.3B',
     pipeline: 'wan',
-    description:
-      'Text-to-video at 832×480, 81 frames (16 fps); the smallest Wan (its UMT5 text encoder is most of the size).',
+    description: `Text-to-video at ${clipWords('wan')} (${PIPELINES.wan.fps} fps); the smallest Wan (its UMT5 text encoder is most of the size).`,
     license: 'Apache-2.0',
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.1-T2V-1.3B-Diffusers', role: 'base' }],
@@ -230,7 +244,7 @@ export const CATALOG: CatalogEntry[] = [
     id: 'wan21-i2v-14b-480p',
     title: 'Wan2.1 14B image-to-video (480p)',
     pipeline: 'wan-i2v',
-    description: 'Image-to-video at 832×480, 81 frames, guided by a prompt.',
+    description: `Image-to-video at ${clipWords('wan-i2v')}, guided by a prompt.`,
     license: 'Apache-2.0',
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.1-I2V-14B-480P-Diffusers', role: 'base' }],
@@ -247,21 +261,20 @@ export const CATALOG: CatalogEntry[] = [
     id: 'wan22-ti2v-5b',
     title: 'Wan2.2 TI2V 5B',
     pipeline: 'wan',
-    description: 'Text-to-video at 1280×704, 121 frames (24 fps), with Wan2.2’s 16× VAE.',
+    description: `Text-to-video at ${clipWords('wan', WAN22_TI2V_NATIVE)} (24 fps), with Wan2.2’s 16× VAE.`,
     license: 'Apache-2.0',
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.2-TI2V-5B-Diffusers', role: 'base' }],
     fp16: true,
     components: { text_encoder: UMT5_XXL, transformer: fp16(5e9), vae_decoder: fp32(555e6) },
-    native: { width: 1280, height: 704, frames: 121 },
+    native: WAN22_TI2V_NATIVE,
     vaeScale: 16,
   },
   {
     id: 'wan22-t2v-a14b',
     title: 'Wan2.2 A14B',
     pipeline: 'wan',
-    description:
-      'Text-to-video at 832×480, 81 frames: two 14B experts (high noise, then low noise); offload loads one at a time.',
+    description: `Text-to-video at ${clipWords('wan')}: two 14B experts (high noise, then low noise); offload loads one at a time.`,
     license: 'Apache-2.0',
     exportKind: 'wan',
     sources: [{ repo: 'Wan-AI/Wan2.2-T2V-A14B-Diffusers', role: 'base' }],
@@ -277,8 +290,7 @@ export const CATALOG: CatalogEntry[] = [
     id: 'wan21-fun-camera-1.3b',
     title: 'Wan2.1-Fun 1.3B Control-Camera',
     pipeline: 'wan-fun-camera',
-    description:
-      'Image-to-video that follows the camera path you draw (VideoX-Fun, Plücker rays), 832×480, 81 frames. UMT5, the VAE and CLIP come from the Wan2.1 I2V base.',
+    description: `Image-to-video that follows the camera path you draw (VideoX-Fun, Plücker rays), ${clipWords('wan-fun-camera')}. UMT5, the VAE and CLIP come from the Wan2.1 I2V base.`,
     license: 'Apache-2.0',
     exportKind: 'wan',
     sources: [

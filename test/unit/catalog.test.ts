@@ -16,7 +16,8 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CATALOG, FP16_TEXT_ENCODER, exportCommand } from '../../src/shared/catalog'
+import { CATALOG, catalogMemory, FP16_TEXT_ENCODER, exportCommand } from '../../src/shared/catalog'
+import { PIPELINES } from '../../src/shared/render'
 import { ModelCatalog } from '../../src/main/services/catalog'
 import { ExportRunner, findExportPython, type ExportEvent } from '../../src/main/services/exporter'
 import { hubCacheDir, scanHubCache } from '../../src/main/services/hf-cache'
@@ -333,5 +334,23 @@ describe("the READMEs' export commands", () => {
   it.each(docs)('%s: downloads use `hf` (huggingface_hub 1.x has no huggingface-cli)', (doc) => {
     const text = readFileSync(join(root, doc), 'utf8')
     expect(text).not.toMatch(/huggingface-cli/)
+  })
+})
+
+// an entry's clip is its family's (PIPELINES) unless it says otherwise, and what it says is
+// not the family's again (the family's facts are declared once)
+describe("the catalog's clips", () => {
+  it.each(CATALOG.map((e) => [e.id, e] as const))('%s', (_id, e) => {
+    const f = PIPELINES[e.pipeline]
+    if (e.native)
+      expect(e.native, 'native restates the family').not.toEqual({
+        width: f.width,
+        height: f.height,
+        frames: f.frames,
+      })
+    const { call } = catalogMemory(e)
+    expect([call.width, call.height, call.frames]).toEqual(
+      e.native ? [e.native.width, e.native.height, e.native.frames] : [f.width, f.height, f.frames],
+    )
   })
 })
