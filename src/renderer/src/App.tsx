@@ -26,6 +26,7 @@ import {
   addShot,
   changedSinceRender,
   deleteShot,
+  FRESH_SHOT_PIPELINE,
   moveShot,
   shotOfJob,
   shownRender,
@@ -399,10 +400,17 @@ export function App() {
             onExportRe10k={() =>
               download(
                 'camera-re10k.txt',
-                // the intrinsics of the size the shot renders at (the one chosen, else the model's)
+                // the intrinsics of the size the shot renders at (the one chosen, else the
+                // model's, else that of the family a fresh shot's settings come from)
                 exportRealEstate10K(sampleTrajectory(shot.camera, frames), {
-                  width: shot.settings.width ?? model?.defaults.width ?? 1024,
-                  height: shot.settings.height ?? model?.defaults.height ?? 576,
+                  width:
+                    shot.settings.width ??
+                    model?.defaults.width ??
+                    PIPELINES[FRESH_SHOT_PIPELINE].width,
+                  height:
+                    shot.settings.height ??
+                    model?.defaults.height ??
+                    PIPELINES[FRESH_SHOT_PIPELINE].height,
                   fps: shot.settings.fps,
                 }),
               )
