@@ -8,6 +8,8 @@ import {
   MAX_FOV,
   MAX_HANDLE_Y,
   MAX_POSITION,
+  MAX_KEYFRAME_FRAME,
+  MAX_TRAJECTORY_FRAMES,
   MIN_FOV,
   PRESET_SPEED,
   quaternionProblem,
@@ -124,7 +126,7 @@ export const Easing = z.discriminatedUnion('type', [
 export const KeyframeSchema = z
   .object({
     id: z.string().max(64),
-    frame: z.number().finite().min(0).max(10_000),
+    frame: z.number().finite().min(0).max(MAX_KEYFRAME_FRAME),
     position: Vec3,
     rotation: Quat,
     fov: z.number().finite().min(MIN_FOV).max(MAX_FOV),
@@ -135,7 +137,7 @@ export const KeyframeSchema = z
 export const TrajectorySchema = z
   .object({
     version: z.literal(1),
-    frames: z.number().int().min(1).max(1024),
+    frames: z.number().int().min(1).max(MAX_TRAJECTORY_FRAMES),
     keyframes: z.array(KeyframeSchema).min(1).max(256),
     aim: z.enum(['free', 'look-at', 'follow-path']),
     target: Vec3,

@@ -13,6 +13,9 @@ export const MAX_FOV = 170
 export const MAX_HANDLE_Y = 10
 /** A preset's speed: how far its move goes in the clip (1 = the preset's own distance). */
 export const PRESET_SPEED = { min: 0, max: 10 } as const
+/** The most frames a trajectory samples, and the latest frame a keyframe may sit at. */
+export const MAX_TRAJECTORY_FRAMES = 1024
+export const MAX_KEYFRAME_FRAME = 10_000
 
 /** Why a position is out of bounds, or null. */
 export function positionProblem(p: readonly number[]): string | null {
@@ -50,14 +53,14 @@ export function poseProblem(p: CameraPose): string | null {
  * keyframe's values, then every sampled pose (for `frames` frames).
  */
 export function trajectoryProblem(t: Trajectory, frames = t.frames): string | null {
-  if (!Number.isInteger(t.frames) || t.frames < 1 || t.frames > 1024)
-    return `the trajectory's frames is ${t.frames}; expected 1 to 1024`
+  if (!Number.isInteger(t.frames) || t.frames < 1 || t.frames > MAX_TRAJECTORY_FRAMES)
+    return `the trajectory's frames is ${t.frames}; expected 1 to ${MAX_TRAJECTORY_FRAMES}`
   const target = positionProblem(t.target)
   if (target) return `target ${target}`
   for (const [i, k] of t.keyframes.entries()) {
     const where = `keyframe ${i + 1} (${k.id})`
-    if (!Number.isFinite(k.frame) || k.frame < 0 || k.frame > 10_000)
-      return `${where}: frame ${k.frame}; expected 0 to 10000`
+    if (!Number.isFinite(k.frame) || k.frame < 0 || k.frame > MAX_KEYFRAME_FRAME)
+      return `${where}: frame ${k.frame}; expected 0 to ${MAX_KEYFRAME_FRAME}`
     const p = poseProblem(k)
     if (p) return `${where}: ${p}`
     if (k.easing.type === 'bezier') {

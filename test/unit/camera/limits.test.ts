@@ -8,6 +8,8 @@ import {
   exportRealEstate10K,
   importMotionCtrlJson,
   importRealEstate10K,
+  MAX_KEYFRAME_FRAME,
+  MAX_TRAJECTORY_FRAMES,
   presetPoses,
   trajectoryFromPoses,
   trajectoryProblem,
@@ -188,5 +190,29 @@ describe('MotionCtrl import time is linear in the rows', () => {
     expect(r.poses).toHaveLength(16)
     // quadratic was ~4.3 s at 10k rows and ~27 s at 20k; linear is well under a second
     expect(ms).toBeLessThan(4000)
+  })
+})
+
+// the contract and the engine's check take the trajectory's bounds from limits.ts alike
+describe('trajectory bounds, in the contract and in trajectoryProblem', () => {
+  it.each([
+    ['frames', MAX_TRAJECTORY_FRAMES, (t: Trajectory, v: number) => ({ ...t, frames: v })],
+    [
+      'a keyframe',
+      MAX_KEYFRAME_FRAME,
+      (t: Trajectory, v: number) => ({
+        ...t,
+        keyframes: t.keyframes.map((k, i) =>
+          i === t.keyframes.length - 1 ? { ...k, frame: v } : k,
+        ),
+      }),
+    ],
+  ] as const)('%s up to its bound, not past it', (_what, bound, at) => {
+    const ok = at(good(), bound)
+    const past = at(good(), bound + 1)
+    expect(trajectoryProblem(ok, 4)).toBeNull()
+    expect(TrajectorySchema.safeParse(ok).success).toBe(true)
+    expect(trajectoryProblem(past, 4)).toContain(`${bound}`)
+    expect(TrajectorySchema.safeParse(past).success).toBe(false)
   })
 })
