@@ -263,6 +263,11 @@ export type ProjectDoc = z.infer<typeof ProjectDoc>
  */
 export const MAX_PROJECT_BYTES = 8 * 1024 * 1024
 
+/** jobs.list carries at most this many jobs (the newest); older ones are reached by id. */
+export const MAX_LISTED_JOBS = 1000
+/** project.list returns at most this many projects (newest first); older ones still open by name. */
+export const MAX_LISTED_PROJECTS = 10_000
+
 function utf8Length(text: string): number {
   let n = 0
   for (let i = 0; i < text.length; i++) {
@@ -549,7 +554,7 @@ export const commands = {
     request: z.object({ id: z.string().min(1).max(64) }).strict(),
     response: z.object({ cancelled: z.boolean() }).strict(),
   },
-  'jobs.list': { request: Empty, response: z.array(JobView).max(1000) },
+  'jobs.list': { request: Empty, response: z.array(JobView).max(MAX_LISTED_JOBS) },
   /** Jobs by id, for the renders a project names that are older than jobs.list's newest 1000. */
   'jobs.get': {
     request: z.object({ ids: z.array(z.string().min(1).max(64)).max(1000) }).strict(),
@@ -575,7 +580,7 @@ export const commands = {
       .object({
         projects: z
           .array(z.object({ name: z.string().max(256), modifiedAt: z.number() }).strict())
-          .max(10_000),
+          .max(MAX_LISTED_PROJECTS),
         /** Entries skipped (a dangling link) or restored after an interrupted save, in words. */
         problems: z.array(z.string().max(MAX_STRING)).max(100).optional(),
         recent: z.array(z.string().max(256)).max(10),

@@ -28,6 +28,7 @@ import {
   serializeProject,
   type ProjectDocData,
 } from '../../shared/project'
+import { MAX_LISTED_PROJECTS } from '../../shared/contract'
 import { readTextFile, UnreadableFileError, windowsDeviceName } from '../engine/files'
 import { crashPoint } from './crash-points'
 import { clampText, HandlerError } from './dispatch'
@@ -143,8 +144,6 @@ export function projectNameProblem(n: string): string | null {
   if (windowsDeviceName(n)) return 'Windows reserves that name'
   return null
 }
-/** project.list returns at most this many (newest first); older ones still open by name. */
-export const MAX_LISTED = 10_000
 
 export class ProjectStore {
   constructor(
@@ -167,10 +166,10 @@ export class ProjectStore {
   }
 
   /**
-   * The projects, newest first (at most MAX_LISTED). One entry that cannot be read (a dangling
-   * link, a folder named .dolly, a name the studio cannot open) is skipped and reported in
-   * `problems`, never failing the list; a project that an interrupted save left only as .bak
-   * or temp file is restored first (and reported).
+   * The projects, newest first (at most MAX_LISTED_PROJECTS, the contract's bound). One entry
+   * that cannot be read (a dangling link, a folder named .dolly, a name the studio cannot open)
+   * is skipped and reported in `problems`, never failing the list; a project that an
+   * interrupted save left only as .bak or temp file is restored first (and reported).
    */
   list(): { projects: { name: string; modifiedAt: number }[]; problems: string[] } {
     const problems: string[] = []
@@ -201,13 +200,13 @@ export class ProjectStore {
       }
     }
     projects.sort((a, b) => b.modifiedAt - a.modifiedAt)
-    if (projects.length > MAX_LISTED)
+    if (projects.length > MAX_LISTED_PROJECTS)
       problems.push(
-        `${projects.length} projects: the newest ${MAX_LISTED} are listed; open an older one by its name`,
+        `${projects.length} projects: the newest ${MAX_LISTED_PROJECTS} are listed; open an older one by its name`,
       )
     for (const p of problems) console.error(`projects: ${p}`)
     return {
-      projects: projects.slice(0, MAX_LISTED),
+      projects: projects.slice(0, MAX_LISTED_PROJECTS),
       problems: problems.slice(0, 100).map((p) => clampText(p)),
     }
   }

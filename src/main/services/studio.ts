@@ -13,7 +13,13 @@ import {
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { presetExpressionProblem } from '../../shared/camera'
-import { JobPreview, JobView, type ModelSummary, type RenderRequest } from '../../shared/contract'
+import {
+  JobPreview,
+  JobView,
+  MAX_LISTED_JOBS,
+  type ModelSummary,
+  type RenderRequest,
+} from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
 import { interpolatedCount, PIPELINES, type ClipFormat } from '../../shared/render'
 import { deviceBudget, deviceFacts, type DeviceBudget } from './device-memory'
@@ -27,9 +33,6 @@ import { atomicWrite } from './projects'
 import type { InputStore } from './inputs'
 import { writeStoredZip } from './zip'
 import { readTextFile } from '../engine/files'
-
-/** jobs.list carries at most this many (the newest). */
-export const MAX_LISTED_JOBS = 1000
 
 export type StudioOptions = {
   engine: EngineHost
