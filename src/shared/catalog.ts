@@ -32,7 +32,7 @@ export type CatalogEntry = {
   components: Record<string, number>
   /** The clip it makes by default, where it is not its family's (PIPELINES). */
   native?: { width: number; height: number; frames: number }
-  /** Pixels per latent pixel, where not 8 (Wan2.2's VAE: 16). */
+  /** Pixels per latent pixel, where not DEFAULT_VAE_SCALE (Wan2.2's VAE: 16). */
   vaeScale?: number
   /** The published architecture whose activation rules it shares (shared/realsize.ts), where
    *  one was built at full size; without one the plans allow a flat figure per stage. */
@@ -51,6 +51,12 @@ export const FP16_TEXT_ENCODER: ReadonlySet<CatalogEntry['exportKind']> = new Se
 export function downloadCommand(repo: string, file: string, dir?: string): string {
   return `hf download ${repo} ${file}${dir ? ` --local-dir ${dir}` : ''}`
 }
+
+/** Pixels per latent pixel of every family's usual VAE (the families' size multiples build on it). */
+export const DEFAULT_VAE_SCALE = 8
+
+/** An entry's pixels per latent pixel. */
+export const vaeScaleOf = (e: CatalogEntry): number => e.vaeScale ?? DEFAULT_VAE_SCALE
 
 const GB = 1e9
 const fp16 = (params: number) => params * 2
@@ -337,7 +343,7 @@ export function catalogMemory(e: CatalogEntry): { model: MemoryModel; call: Call
         ]),
       ),
       decodeChunk: facts.decodeChunk?.default ?? null,
-      vaeScale: e.vaeScale ?? 8,
+      vaeScale: vaeScaleOf(e),
     },
     call: { ...native, guidance: facts.guidance },
   }

@@ -27,7 +27,7 @@ import {
   type PipelineFacts,
   type PipelineKind,
 } from '../../shared/render'
-import { CATALOG } from '../../shared/catalog'
+import { CATALOG, DEFAULT_VAE_SCALE, vaeScaleOf } from '../../shared/catalog'
 import {
   DEFAULT_MOTION_BUCKET,
   DEFAULT_NOISE_AUG_STRENGTH,
@@ -125,8 +125,8 @@ const rampFacts = PIPELINES[ramp[0] ?? 'svd']
 const SIZE_MULTIPLES = [...new Set(PIPELINE_KINDS.map((k) => PIPELINES[k].sizeMultiple))]
   .sort((a, b) => a - b)
   .map((m) => `${m} (${families(kindsWhere((f) => f.sizeMultiple === m))})`)
-const LARGER_MULTIPLES = CATALOG.filter((e) => (e.vaeScale ?? 8) > 8).map(
-  (e) => `${e.title}: ${(PIPELINES[e.pipeline].sizeMultiple / 8) * e.vaeScale!}`,
+const LARGER_MULTIPLES = CATALOG.filter((e) => vaeScaleOf(e) > DEFAULT_VAE_SCALE).map(
+  (e) => `${e.title}: ${(PIPELINES[e.pipeline].sizeMultiple / DEFAULT_VAE_SCALE) * vaeScaleOf(e)}`,
 )
 
 const HELP = `usage: dolly render [options]
