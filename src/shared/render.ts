@@ -55,6 +55,10 @@ export const SchedulerSetting = z.union([z.literal(''), SchedulerName])
 export const CLIP_FORMATS = ['mp4', 'gif', 'webm', 'png'] as const
 export const ClipFormat = z.enum(CLIP_FORMATS)
 export type ClipFormat = z.infer<typeof ClipFormat>
+/** The formats written as one file (PNG frames are a folder), whose extension is the format's. */
+export const CLIP_FILE_FORMATS = CLIP_FORMATS.filter((f) => f !== 'png')
+/** The extensions of an export's files, without the dot: a clip file's, or the PNG frames' ZIP. */
+export const EXPORT_FILE_EXTENSIONS = [...CLIP_FILE_FORMATS, 'zip'] as const
 
 /** An export's quality on the engine's scale: 0 best .. 100 smallest file, and its default. */
 export const EXPORT_QUALITY = { min: 0, max: 100, default: 30 } as const

@@ -4,9 +4,12 @@
 import { createReadStream, statSync } from 'node:fs'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
+import { EXPORT_FILE_EXTENSIONS } from '../../shared/render'
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-const FILE = /^(clip\.mp4|export-\d{1,6}\.(mp4|gif|webm|zip)|frames\/frame_\d{4}\.png)$/
+const FILE = new RegExp(
+  `^(clip\\.mp4|export-\\d{1,6}\\.(${EXPORT_FILE_EXTENSIONS.join('|')})|frames\\/frame_\\d{4}\\.png)$`,
+)
 
 export const MEDIA_TYPES: Record<string, string> = {
   '.mp4': 'video/mp4',

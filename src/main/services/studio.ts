@@ -21,7 +21,12 @@ import {
   type RenderRequest,
 } from '../../shared/contract'
 import { mapMotion } from '../../shared/motion'
-import { interpolatedCount, PIPELINES, type ClipFormat } from '../../shared/render'
+import {
+  EXPORT_FILE_EXTENSIONS,
+  interpolatedCount,
+  PIPELINES,
+  type ClipFormat,
+} from '../../shared/render'
 import { deviceBudget, deviceFacts, type DeviceBudget } from './device-memory'
 import { clampText, HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
@@ -57,6 +62,11 @@ export const MAX_WAITING = 500
 
 /** How long the web host keeps an export for the browser to download. */
 export const EXPORT_KEEP_MS = 60 * 60 * 1000
+
+/** An export in a job's folder (a PNG export is a folder and its .zip), or a joined sequence. */
+const EXPORT_NAME = new RegExp(
+  `^(export-\\d+(\\.(${EXPORT_FILE_EXTENSIONS.join('|')}))?|joined-\\d+)$`,
+)
 
 export class StudioService {
   private readonly jobs = new Map<string, JobView>()
@@ -334,7 +344,7 @@ export class StudioService {
       }
       for (const n of names) {
         // exports (a PNG export is a folder and its .zip) and a joined sequence a crash left
-        if (!/^(export-\d+(\.(mp4|gif|webm|zip))?|joined-\d+)$/.test(n)) continue
+        if (!EXPORT_NAME.test(n)) continue
         const p = join(this.o.cacheDir, d, n)
         try {
           if (now - statSync(p).mtimeMs > EXPORT_KEEP_MS)

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module'
 import { basename, dirname, extname, join } from 'node:path'
 import { ProgressParser, type FfmpegProgress } from './ffmpeg-progress'
 import {
+  CLIP_FILE_FORMATS,
   EXPORT_QUALITY,
   GIF_LOOP,
   gifRateProblem,
@@ -274,7 +275,9 @@ export function removeLiveTemps(): void {
   for (const t of liveTemps) dropTemp(t)
 }
 
-const TEMP_NAME = /^\..+\.dolly-(?:(\d+)-)?[0-9a-f]{8}\.tmp(?:\.(?:mp4|gif|webm))?$/
+const TEMP_NAME = new RegExp(
+  `^\\..+\\.dolly-(?:(\\d+)-)?[0-9a-f]{8}\\.tmp(?:\\.(?:${CLIP_FILE_FORMATS.join('|')}))?$`,
+)
 
 function alive(pid: number): boolean {
   try {
