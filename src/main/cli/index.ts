@@ -8,6 +8,7 @@ import { presetExpressionProblem, PRESET_SPEED } from '../../shared/camera'
 import {
   cleanStaleTemps,
   formatFromPath,
+  MAX_ENCODE_FPS,
   MediaError,
   removeLiveTemps,
   type ClipFormat,
@@ -374,7 +375,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       decodeChunkSize: int('decode-chunk', 1, 512),
       camera,
       motionScale: num('motion-scale', 0, 100),
-      fps: num('fps', 0.1, 240),
+      fps: num('fps', 0.1, MAX_ENCODE_FPS),
       out: resolve(opts['out']),
       quality: int('quality', EXPORT_QUALITY.min, EXPORT_QUALITY.max),
       loop: int('loop', GIF_LOOP.min, GIF_LOOP.max),

@@ -706,6 +706,9 @@ export async function encodeFromFrames(
 /** Quiet but for errors, progress on stdout, and the temp target overwritten. */
 const QUIET = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-y']
 
+/** The highest frame rate a clip is encoded at (the CLI's --fps takes up to this). */
+export const MAX_ENCODE_FPS = 240
+
 /**
  * What both encoders check and set up before ffmpeg starts: the frame count, the rate, the
  * destination (a PNG folder must be new or empty), the temp target beside it that is renamed
@@ -715,8 +718,8 @@ function prepareEncode(numFrames: number, o: Omit<EncodeOptions, 'width' | 'heig
   const format = o.format ?? formatFromPath(o.out)
   if (!Number.isInteger(numFrames) || numFrames < 1)
     throw new MediaError(`a clip needs at least one frame, got ${numFrames}`)
-  if (!(o.fps > 0 && o.fps <= 240))
-    throw new MediaError(`fps must be between 0 and 240, got ${o.fps}`)
+  if (!(o.fps > 0 && o.fps <= MAX_ENCODE_FPS))
+    throw new MediaError(`fps must be between 0 and ${MAX_ENCODE_FPS}, got ${o.fps}`)
   if (
     format === 'png' &&
     existsSync(o.out) &&
