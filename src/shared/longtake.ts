@@ -24,13 +24,32 @@ export const CONTEXT_NOISE = ['random', 'shuffle_context', 'repeat_context'] as 
 export const ContextNoise = z.enum(CONTEXT_NOISE)
 export type ContextNoise = z.infer<typeof ContextNoise>
 
+/** The bounds of a context window's size and of the frames neighbouring windows share. */
+export const CONTEXT_LIMITS = {
+  window: { min: 2, max: 256 },
+  overlap: { min: 1, max: 255 },
+} as const
+
+/** The frames neighbouring windows share when none is asked: a quarter of the window. */
+export const defaultOverlap = (window: number): number => Math.floor(window / 4)
+
 /** The long-take options a shot (and a render request) may carry; every field optional. */
 export const ContextSettings = z
   .object({
     /** Frames per window; absent: the model's motion window (its maxFrames). */
-    window: z.number().int().min(2).max(256).optional(),
-    /** Frames two neighbouring windows share (at least 1); absent: a quarter of the window. */
-    overlap: z.number().int().min(1).max(255).optional(),
+    window: z
+      .number()
+      .int()
+      .min(CONTEXT_LIMITS.window.min)
+      .max(CONTEXT_LIMITS.window.max)
+      .optional(),
+    /** Frames two neighbouring windows share (at least 1); absent: defaultOverlap. */
+    overlap: z
+      .number()
+      .int()
+      .min(CONTEXT_LIMITS.overlap.min)
+      .max(CONTEXT_LIMITS.overlap.max)
+      .optional(),
     weighting: ContextWeighting.optional(),
     noise: ContextNoise.optional(),
     /** Hold each window's latent colour statistics to the first window's (see anchorColour). */
@@ -99,7 +118,10 @@ export function resolveContext(
   if (frames <= asked && !loop) return null
   const window = Math.max(1, Math.min(asked, frames))
   // at least one shared frame: windows that share none are separate clips with a cut between
-  const overlap = Math.min(Math.max(1, s.overlap ?? Math.floor(window / 4)), window - 1)
+  const overlap = Math.min(
+    Math.max(CONTEXT_LIMITS.overlap.min, s.overlap ?? defaultOverlap(window)),
+    window - 1,
+  )
   return {
     window,
     overlap,

@@ -8,7 +8,10 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   addPromptKey,
+  CONTEXT_LIMITS,
+  ContextSettings,
   contextWindows,
+  defaultOverlap,
   deletePromptKey,
   promptAt,
   updatePromptKey,
@@ -138,6 +141,16 @@ describe('context windows', () => {
     })
     expect(resolveContext(16, 32, {}, true)).toMatchObject({ window: 16, overlap: 4, loop: true })
     expect(resolveContext(48, 32, { window: 16, overlap: 12 })).toMatchObject({ stride: 4 })
+    // the default overlap is the one function the panel's placeholder shows too
+    for (const w of [2, 7, 16, 32]) expect(defaultOverlap(w)).toBe(Math.floor(w / 4))
+    expect(resolveContext(64, 32)?.overlap).toBe(defaultOverlap(32))
+    // the CLI and the request schema take the same window and overlap bounds
+    const { window: W, overlap: O } = CONTEXT_LIMITS
+    expect(ContextSettings.safeParse({ window: W.min, overlap: O.max }).success).toBe(true)
+    expect(ContextSettings.safeParse({ window: W.max }).success).toBe(true)
+    expect(ContextSettings.safeParse({ window: W.min - 1 }).success).toBe(false)
+    expect(ContextSettings.safeParse({ window: W.max + 1 }).success).toBe(false)
+    expect(ContextSettings.safeParse({ overlap: O.min - 1 }).success).toBe(false)
     expect(() => resolveContext(48, 32, { window: 40 })).toThrow(/more than the motion window/)
     expect(describeContext(48, resolveContext(48, 32, { window: 16, overlap: 4 }))).toMatch(
       /^4 windows of 16 frames, 4 shared/,

@@ -49,6 +49,7 @@ import { clock } from '../../shared/duration'
 import { regularFileSize } from '../engine/files'
 import {
   CONTEXT_DEFAULTS,
+  CONTEXT_LIMITS,
   CONTEXT_NOISE,
   CONTEXT_WEIGHTINGS,
   ContextNoise,
@@ -344,8 +345,12 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     )
   const guidance = maxGuidance ?? plainGuidance
   const context = {
-    ...(opts['window'] !== undefined ? { window: int('window', 2, 256) } : {}),
-    ...(opts['overlap'] !== undefined ? { overlap: int('overlap', 1, 255) } : {}),
+    ...(opts['window'] !== undefined
+      ? { window: int('window', CONTEXT_LIMITS.window.min, CONTEXT_LIMITS.window.max) }
+      : {}),
+    ...(opts['overlap'] !== undefined
+      ? { overlap: int('overlap', CONTEXT_LIMITS.overlap.min, CONTEXT_LIMITS.overlap.max) }
+      : {}),
     ...(weighting ? { weighting: weighting as ContextWeighting } : {}),
     ...(noiseType ? { noise: noiseType as ContextNoise } : {}),
     ...(flags.has('no-colour-anchor') ? { colourAnchor: false } : {}),

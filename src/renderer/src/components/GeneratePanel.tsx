@@ -1,8 +1,10 @@
 import type { ModelSummary } from '../../../shared/contract'
 import {
   CONTEXT_DEFAULTS,
+  CONTEXT_LIMITS,
   CONTEXT_NOISE,
   CONTEXT_WEIGHTINGS,
+  defaultOverlap,
   describeContext,
   resolveContext,
   type ContextSettings,
@@ -374,7 +376,7 @@ function LongTake({
             label="Window"
             value={c.window}
             integer
-            min={2}
+            min={CONTEXT_LIMITS.window.min}
             max={model.maxFrames ?? SETTING_LIMITS.frames.max}
             placeholder={String(model.maxFrames ?? '')}
             onCommit={(v) => setContext({ window: v }, 'context-window')}
@@ -386,9 +388,9 @@ function LongTake({
             label="Overlap"
             value={c.overlap}
             integer
-            min={1}
-            max={Math.max(1, window - 1)}
-            placeholder={String(Math.max(1, Math.floor(window / 4)))}
+            min={CONTEXT_LIMITS.overlap.min}
+            max={Math.max(CONTEXT_LIMITS.overlap.min, window - 1)}
+            placeholder={String(Math.max(CONTEXT_LIMITS.overlap.min, defaultOverlap(window)))}
             onCommit={(v) => setContext({ overlap: v }, 'context-overlap')}
             onClear={() => setContext({ overlap: undefined }, 'context-overlap')}
             testId="context-overlap"
