@@ -64,11 +64,17 @@ export const CONTEXT_DEFAULTS = {
   colourAnchor: true,
 } as const satisfies Partial<Record<keyof ContextSettings, unknown>>
 
+/**
+ * The first frame (0-based) a prompt key may take over at: frame 0 is the shot's own prompt
+ * (diffusers needs a prompt there), so keys start at the second frame (1-based: 2).
+ */
+export const FIRST_PROMPT_KEY_FRAME = 1
+
 /** A prompt that takes over at a frame of the shot (frame 0 is the shot's own prompt). */
 export const PromptKey = z
   .object({
     id: z.string().min(1).max(64),
-    frame: z.number().int().min(1).max(10_000),
+    frame: z.number().int().min(FIRST_PROMPT_KEY_FRAME).max(10_000),
     prompt: z.string().max(4000),
   })
   .strict()
@@ -261,7 +267,8 @@ export function promptSchedule(
   const byFrame = new Map<number, string>([[0, base]])
   const dropped: number[] = []
   for (const k of keys) {
-    if (!Number.isInteger(k.frame) || k.frame < 1 || k.frame >= frames) dropped.push(k.frame)
+    if (!Number.isInteger(k.frame) || k.frame < FIRST_PROMPT_KEY_FRAME || k.frame >= frames)
+      dropped.push(k.frame)
     else byFrame.set(k.frame, k.prompt)
   }
   const sorted = [...byFrame.entries()].sort((p, q) => p[0] - q[0])
@@ -379,12 +386,12 @@ export function addPromptKey(
   frame: number,
   frames: number,
 ): { keys: PromptKey[]; id: string } | { error: string } {
-  if (!Number.isInteger(frame) || frame < 1 || frame > frames - 1)
+  if (!Number.isInteger(frame) || frame < FIRST_PROMPT_KEY_FRAME || frame > frames - 1)
     return {
       error:
-        frame < 1
+        frame < FIRST_PROMPT_KEY_FRAME
           ? 'Frame 1 has the shot’s own prompt: move the playhead later to add a prompt there'
-          : `A prompt key needs a frame from 2 to ${frames}`,
+          : `A prompt key needs a frame from ${FIRST_PROMPT_KEY_FRAME + 1} to ${frames}`,
     }
   const same = keys.find((k) => k.frame === frame)
   if (same) return { keys: [...keys], id: same.id }
@@ -401,7 +408,8 @@ export function updatePromptKey(
 ): PromptKey[] {
   const frame = patch.frame
   if (frame !== undefined) {
-    if (!Number.isInteger(frame) || frame < 1 || frame > frames - 1) return [...keys]
+    if (!Number.isInteger(frame) || frame < FIRST_PROMPT_KEY_FRAME || frame > frames - 1)
+      return [...keys]
     if (keys.some((k) => k.id !== id && k.frame === frame)) return [...keys]
   }
   return keys.map((k) => (k.id === id ? { ...k, ...patch } : k)).sort((a, b) => a.frame - b.frame)

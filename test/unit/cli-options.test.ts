@@ -20,7 +20,7 @@ import {
   SCHEDULER_NAMES,
 } from '../../src/shared/render'
 import { ExportRequest } from '../../src/shared/contract'
-import { CONTEXT_DEFAULTS } from '../../src/shared/longtake'
+import { CONTEXT_DEFAULTS, FIRST_PROMPT_KEY_FRAME } from '../../src/shared/longtake'
 import {
   DEFAULT_MOTION_BUCKET,
   DEFAULT_NOISE_AUG_STRENGTH,
@@ -108,6 +108,15 @@ describe('dolly render: an option given twice', () => {
       '--seed is given twice ("1", then "2"); give it once (only --prompt-at repeats)',
     )
     expect(refusal('--out', join(tmp, 'other.mp4'))).toMatch(/^--out is given twice/)
+  })
+
+  it('--prompt-at takes frames from the first a prompt key may take (frame 2, 1-based), as the studio', () => {
+    expect(parse('--prompt-at', `${FIRST_PROMPT_KEY_FRAME + 1}:y`).spec.promptKeys).toEqual([
+      { frame: FIRST_PROMPT_KEY_FRAME, prompt: 'y' },
+    ])
+    expect(() =>
+      parseArgs(['--prompt', 'x', '--prompt-at', `${FIRST_PROMPT_KEY_FRAME}:y`, '--out', 'a.mp4']),
+    ).toThrow(`FRAME from ${FIRST_PROMPT_KEY_FRAME + 1} (1-based)`)
   })
 
   it('--prompt-at still repeats, and flags may be given again', () => {

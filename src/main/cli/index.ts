@@ -50,6 +50,7 @@ import { regularFileSize } from '../engine/files'
 import {
   CONTEXT_DEFAULTS,
   CONTEXT_LIMITS,
+  FIRST_PROMPT_KEY_FRAME,
   CONTEXT_NOISE,
   CONTEXT_WEIGHTINGS,
   ContextNoise,
@@ -258,9 +259,9 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     else if (name === 'prompt-at') {
       const v = args[++i]
       const m = v === undefined ? null : /^(\d+):(.*)$/s.exec(v)
-      if (!m || Number(m[1]) < 2)
+      if (!m || Number(m[1]) - 1 < FIRST_PROMPT_KEY_FRAME)
         throw new UsageError(
-          `--prompt-at needs FRAME:TEXT with FRAME from 2 (1-based), got "${v ?? ''}"`,
+          `--prompt-at needs FRAME:TEXT with FRAME from ${FIRST_PROMPT_KEY_FRAME + 1} (1-based), got "${v ?? ''}"`,
         )
       promptAt.push({ frame: Number(m[1]) - 1, prompt: m[2]! })
     } else if (valued.has(name)) {

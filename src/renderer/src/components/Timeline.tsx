@@ -3,6 +3,7 @@ import { clipFrameOf, type Trajectory } from '../../../shared/camera'
 import {
   addPromptKey,
   deletePromptKey,
+  FIRST_PROMPT_KEY_FRAME,
   updatePromptKey,
   type PromptKey,
 } from '../../../shared/longtake'
@@ -115,7 +116,7 @@ export function Timeline({
               className="inline-field"
               value={selected.frame + 1}
               integer
-              min={2}
+              min={FIRST_PROMPT_KEY_FRAME + 1}
               max={frames}
               testId="prompt-key-frame"
               live={false}
