@@ -31,13 +31,16 @@ export function PreviewPane({ job, preview, clipUrl, playhead, fps }: Props) {
     c.getContext('2d')!.putImageData(img, 0, 0)
   }, [preview])
 
-  useEffect(() => {
+  // the clip shows the playhead's frame: when the playhead moves, and when a clip loads (a
+  // render finishing, another shot picked), whose duration is not known before its metadata
+  const seek = () => {
     const v = video.current
     if (!v || !clipUrl) return
     const t = (playhead + 0.5) / fps
     if (Number.isFinite(v.duration) && Math.abs(v.currentTime - t) > 0.5 / fps)
       v.currentTime = Math.min(t, v.duration)
-  }, [playhead, fps, clipUrl])
+  }
+  useEffect(seek, [playhead, fps, clipUrl])
 
   if (live) {
     return (
@@ -55,7 +58,15 @@ export function PreviewPane({ job, preview, clipUrl, playhead, fps }: Props) {
   if (clipUrl) {
     return (
       <div className="preview">
-        <video ref={video} src={clipUrl} data-testid="clip" muted preload="auto" playsInline />
+        <video
+          ref={video}
+          src={clipUrl}
+          data-testid="clip"
+          muted
+          preload="auto"
+          playsInline
+          onLoadedMetadata={seek}
+        />
       </div>
     )
   }

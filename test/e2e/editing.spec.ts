@@ -1,0 +1,58 @@
+/// <reference lib="dom" />
+// A creator's edits against what the studio shows: the clip on show follows the playhead from
+// the moment it loads.
+import { expect, test, type Page } from '@playwright/test'
+import { browserMissing, startServe, type Served } from './helpers'
+
+// on a developer's machine without Debian's Chromium or a build these skip, naming what is
+// missing; with CI set in the environment they run and fail, so a missing install step shows
+const missing = browserMissing()
+test.skip(missing !== null && !process.env.CI, missing ?? '')
+
+let served: Served
+test.beforeEach(async () => {
+  served = await startServe()
+})
+test.afterEach(async () => {
+  await served.stop()
+})
+
+async function open(page: Page) {
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await expect(page.getByTestId('model-picker')).toContainText('Demo (random weights)')
+}
+
+/** Clicks the timeline at `x` (0..1 of its width). */
+async function scrub(page: Page, x: number) {
+  const box = (await page.getByTestId('timeline-track').boundingBox())!
+  await page.mouse.click(box.x + box.width * x, box.y + 5)
+}
+
+test('a clip that loads (a render finishing, another shot picked) shows the playhead’s frame', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.locator('input[aria-label=Steps]').fill('4')
+  await scrub(page, 0.75)
+  await expect(page.getByTestId('playhead-label')).toContainText('frame 12 / 16')
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('job').first()).toHaveAttribute('data-state', 'done', {
+    timeout: 60_000,
+  })
+  const video = page.getByTestId('clip')
+  // frame 12 of 16 at 8 fps: its middle is at 11.5 / 8 s
+  await expect
+    .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime))
+    .toBeCloseTo(11.5 / 8, 1)
+
+  // a second shot, then back to the first: its clip loads again, at the playhead
+  await page.getByTestId('shot-add').click()
+  await expect(page.getByTestId('clip')).toHaveCount(0)
+  await page.getByTestId('shot').first().click()
+  await expect(page.getByTestId('playhead-label')).toContainText('frame 12 / 16')
+  await expect
+    .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime))
+    .toBeCloseTo(11.5 / 8, 1)
+})
