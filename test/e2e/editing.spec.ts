@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // A creator's edits against what the studio shows: the clip on show follows the playhead from
 // the moment it loads.
+import { readFileSync } from 'node:fs'
 import { expect, test, type Page } from '@playwright/test'
 import { browserMissing, startServe, type Served } from './helpers'
 
@@ -55,4 +56,28 @@ test('a clip that loads (a render finishing, another shot picked) shows the play
   await expect
     .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime))
     .toBeCloseTo(11.5 / 8, 1)
+})
+
+test('a pose file imported can be picked again (after an undo, say): the picker lets go of it', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('preset-name').selectOption('orbit-left')
+  await page.getByTestId('apply-preset').click()
+  const downloading = page.waitForEvent('download')
+  await page.getByTestId('export-motionctrl').click()
+  const poses = await (await downloading).path()
+
+  // a static camera, then the orbit back from its file
+  await page.getByTestId('preset-name').selectOption('static')
+  await page.getByTestId('apply-preset').click()
+  const picker = page.locator('input[type=file][accept=".json,.txt"]')
+  await picker.setInputFiles({
+    name: 'orbit.json',
+    mimeType: 'application/json',
+    buffer: readFileSync(poses),
+  })
+  await expect(page.getByTestId('notice')).toContainText('Imported orbit.json')
+  // a browser fires no change for the file its input already holds: the input must let go of it
+  await expect(picker).toHaveValue('')
 })

@@ -127,7 +127,11 @@ export function CameraToolbar(p: Props) {
         type="file"
         accept=".json,.txt"
         hidden
-        onChange={(e) => e.target.files?.[0] && p.onImport(e.target.files[0])}
+        onChange={(e) => {
+          if (e.target.files?.[0]) p.onImport(e.target.files[0])
+          // the same file picked again (after an undo, or a fix to it) must fire change again
+          e.target.value = ''
+        }}
       />
     </span>
   )
