@@ -81,3 +81,41 @@ test('a pose file imported can be picked again (after an undo, say): the picker 
   // a browser fires no change for the file its input already holds: the input must let go of it
   await expect(picker).toHaveValue('')
 })
+
+test('a frame refused (another key holds it) shows the key’s own frame again, not the refused one', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a calm sea')
+  await page.getByTestId('frames').fill('48')
+  await page.getByTestId('frames').press('Enter')
+  // two prompt keys, at frames 17 and 33
+  await scrub(page, 16 / 47)
+  await page.getByTestId('add-prompt-key').click()
+  await scrub(page, 32 / 47)
+  await page.getByTestId('add-prompt-key').click()
+  const field = page.getByTestId('prompt-key-frame')
+  await expect(field).toHaveValue('33')
+  await field.fill('17')
+  await field.press('Enter')
+  await expect(page.getByTestId('notice')).toContainText(
+    'Frame 17: a prompt key needs a free frame',
+  )
+  await expect(page.getByTestId('prompt-key')).toHaveCount(2)
+  await expect(page.locator('[data-testid=prompt-key][data-frame="32"]')).toHaveCount(1)
+  await expect(field).toHaveValue('33')
+
+  // the camera keyframe's Frame field: the key stays at frame 9, and its field says so
+  await page.getByTestId('frames').fill('16')
+  await page.getByTestId('frames').press('Enter')
+  await page.getByTestId('preset-name').selectOption('orbit-left')
+  await page.getByTestId('apply-preset').click()
+  await scrub(page, 8 / 15)
+  await page.getByRole('button', { name: '+ Key' }).click()
+  const frame = page.getByTestId('keyframe-fields').getByLabel('Frame')
+  await expect(frame).toHaveValue('9')
+  await frame.fill('1') // the preset's first key
+  await frame.press('Enter')
+  await expect(page.getByTestId('notice')).toContainText('Another keyframe holds that frame')
+  await expect(frame).toHaveValue('9')
+})

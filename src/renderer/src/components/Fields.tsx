@@ -80,7 +80,9 @@ export function NumberField(p: NumberFieldProps) {
           const v = text.trim() === '' && p.onClear ? null : leaveNumberField(text, shown, p)
           if (v === null) return setText(shown)
           if (v !== p.value) p.onCommit(v)
-          setText(format(v, p.digits))
+          // the value as it stands: the committed one arrives as `value` (and shows through the
+          // effect); one the caller refused (a frame another key holds) must not stay shown
+          setText(shown)
         }}
       />
     </label>
