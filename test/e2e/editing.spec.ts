@@ -27,7 +27,8 @@ async function open(page: Page) {
 /** Clicks the timeline at `x` (0..1 of its width). */
 async function scrub(page: Page, x: number) {
   const box = (await page.getByTestId('timeline-track').boundingBox())!
-  await page.mouse.click(box.x + box.width * x, box.y + 5)
+  // inside the track at both ends (its last pixel column is past the right edge)
+  await page.mouse.click(box.x + box.width * Math.min(0.998, Math.max(0.002, x)), box.y + 5)
 }
 
 test('a clip that loads (a render finishing, another shot picked) shows the playhead’s frame', async ({
@@ -118,4 +119,32 @@ test('a frame refused (another key holds it) shows the key’s own frame again, 
   await frame.press('Enter')
   await expect(page.getByTestId('notice')).toContainText('Another keyframe holds that frame')
   await expect(frame).toHaveValue('9')
+})
+
+test('Delete on the path’s only keyframe says why it stays, and keeps it selected', async ({
+  page,
+}) => {
+  await open(page)
+  const keys = page.locator('.keys .key')
+  const fields = page.getByTestId('keyframe-fields')
+  // select each keyframe in turn (+ Key on a key's frame selects it) and delete it, down to one
+  while ((await keys.count()) > 1) {
+    const title = (await keys.first().getAttribute('title'))!
+    const at = Number(/frame (\d+)/.exec(title)![1])
+    await scrub(page, (at - 1) / 15)
+    await page.getByRole('button', { name: '+ Key' }).click()
+    await expect(fields).toBeVisible()
+    const before = await keys.count()
+    await page.keyboard.press('Delete')
+    await expect(keys).toHaveCount(before - 1)
+  }
+  const title = (await keys.first().getAttribute('title'))!
+  await scrub(page, (Number(/frame (\d+)/.exec(title)![1]) - 1) / 15)
+  await page.getByRole('button', { name: '+ Key' }).click()
+  await expect(fields).toBeVisible()
+  await expect(keys).toHaveCount(1)
+  await page.keyboard.press('Delete')
+  await expect(page.getByTestId('notice')).toContainText('needs at least one keyframe')
+  await expect(keys).toHaveCount(1)
+  await expect(fields).toBeVisible()
 })

@@ -207,6 +207,9 @@ export function App() {
   }
   const deleteKey = () => {
     if (!selectedKey) return
+    // the last keyframe stays (a path needs one): said, and still selected
+    if (deleteKeyframe(shot.camera, selectedKey) === shot.camera)
+      return setNotice('A camera path needs at least one keyframe: move this one instead')
     h.editCamera((t) => deleteKeyframe(t, selectedKey))
     setSelectedKey(null)
   }
