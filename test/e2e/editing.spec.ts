@@ -148,3 +148,28 @@ test('Delete on the path’s only keyframe says why it stays, and keeps it selec
   await expect(keys).toHaveCount(1)
   await expect(fields).toBeVisible()
 })
+
+test('Export all says which shots were edited since their render (it joins the renders shown)', async ({
+  page,
+}) => {
+  await open(page)
+  const shots = page.getByTestId('shot')
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.locator('input[aria-label=Steps]').fill('3')
+  await page.getByTestId('generate').click()
+  await expect(shots.nth(0)).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
+  await page.getByTestId('shot-add').click()
+  await page.getByTestId('generate').click()
+  await expect(shots.nth(1)).toHaveAttribute('data-state', 'done', { timeout: 60_000 })
+  await page.getByTestId('export-all').click()
+  await expect(page.getByTestId('export-dialog')).not.toContainText('edited since')
+  await page.keyboard.press('Escape')
+
+  // the second shot's prompt changes after its render: the export still has the old render
+  await page.getByTestId('prompt').fill('a lighthouse in a storm')
+  await expect(shots.nth(1)).toHaveAttribute('data-changed', 'true')
+  await page.getByTestId('export-all').click()
+  await expect(page.getByTestId('export-dialog')).toContainText(
+    'Shot 2 was edited since its render',
+  )
+})

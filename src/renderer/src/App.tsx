@@ -550,7 +550,7 @@ export function App() {
           }}
           onMove={(delta) => h.editProject((p) => moveShot(p, p.active, p.active + delta))}
           onDelete={() => h.editProject((p) => deleteShot(p, p.active))}
-          onExportAll={() => exports.openForShots(shotJobs)}
+          onExportAll={() => exports.openForShots(shotJobs, shotsChanged)}
         />
         <Timeline
           frames={frames}

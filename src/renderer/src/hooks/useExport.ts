@@ -59,7 +59,8 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
 
   /** The dialog for every shot as one clip, once each shot has a finished render. */
   const openForShots = useCallback(
-    (shotJobs: (JobView | undefined)[]) => {
+    /** `edited`: per shot, whether it was edited since the render it shows (the one joined). */
+    (shotJobs: (JobView | undefined)[], edited: boolean[] = []) => {
       const first = shotJobs[0]?.result
       if (!first || shotJobs.some((j) => j?.state !== 'done'))
         return notify('Render every shot before exporting them as one clip')
@@ -77,11 +78,16 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
           `Shots ${rate.join(', ')} play at another frame rate than shot 1 (${first.fps} fps); joined they would play at the wrong speed: set one frame rate`,
         )
       const total = shotJobs.reduce((n, j) => n + (j?.result?.frames ?? 0), 0)
+      // the renders shown are joined: a shot edited since its render goes in as it was rendered
+      const stale = edited.flatMap((e, i) => (e ? [i + 1] : []))
+      const staleNote = stale.length
+        ? ` · Shot${stale.length > 1 ? 's' : ''} ${stale.join(', ')} ${stale.length > 1 ? 'were' : 'was'} edited since ${stale.length > 1 ? 'their renders' : 'its render'}: generate again to export the edit`
+        : ''
       setDialog({
         jobIds: shotJobs.map((j) => j!.id),
         source: {
           title: 'Export all shots',
-          detail: `${shotJobs.length} shots, ${total} frames at ${first.width}×${first.height}, ${first.fps} fps`,
+          detail: `${shotJobs.length} shots, ${total} frames at ${first.width}×${first.height}, ${first.fps} fps${staleNote}`,
           width: first.width,
           height: first.height,
           fps: first.fps,
