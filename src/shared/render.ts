@@ -187,6 +187,13 @@ export type PipelineFacts = {
    * its own cache, as diffusers' tiled_decode).
    */
   decodeCall?: 'clip' | 'latent-frame'
+  /**
+   * Latent frames per decoder call inside the VAE's own decode, where it batches them
+   * (CogVideoX: 2, the first call taking an odd one left over; diffusers'
+   * AutoencoderKLCogVideoX._decode). Each call's temporal upsampling keeps a lone or odd first
+   * frame and doubles the rest, so the clip's length depends on it (clipFrameCount).
+   */
+  vaeLatentBatch?: number
   /** The VAE's spatial tiles under `minimal`, in pixels, where they differ from 512 (Wan: 256). */
   vaeTile?: { sample: number; stride: number }
   /** The negative prompt the family samples with by default (diffusers' docs), when it has one. */
@@ -253,6 +260,7 @@ const COGVIDEOX: PipelineFacts = {
   camera: [],
   decodeChunk: null,
   decodeCall: 'clip',
+  vaeLatentBatch: 2,
 }
 
 export const PIPELINES: Record<PipelineKind, PipelineFacts> = {
@@ -503,4 +511,43 @@ export function validFrameCount(
   if (rule === '4k+1 (num_frames // 4 * 4 + 1)')
     return Math.max(1, Math.floor(frames / temporal) * temporal + 1)
   return Math.max(1, Math.floor((frames - 1) / temporal) * temporal + 1)
+}
+
+/**
+ * The frames of the clip a request makes: the frame rule's count, or, for a VAE that decodes
+ * its latent frames in batches (vaeLatentBatch), what those calls return: each call's temporal
+ * upsampling (log2 of the compression, times) keeps a lone or odd first frame and doubles the
+ * rest. CogVideoX: an odd latent count gives 4k+1 frames, an even one 4 per latent (5 -> 8).
+ */
+/**
+ * What the generate panel says when a request's clip will not have the frames asked for, or
+ * null: the count it will have, and why.
+ */
+export function framesNotice(
+  facts: Pick<PipelineFacts, 'label' | 'frameRule' | 'vaeLatentBatch'>,
+  frames: number,
+): string | null {
+  const made = clipFrameCount(facts, frames)
+  if (made === frames) return null
+  const why = facts.vaeLatentBatch
+    ? `decodes ${4 * facts.vaeLatentBatch}k+1 frames exactly (its VAE decodes latent frames in pairs)`
+    : 'decodes 4k+1 frames'
+  return `${facts.label} ${why}: ${frames} renders as ${made}`
+}
+
+export function clipFrameCount(
+  facts: Pick<PipelineFacts, 'frameRule' | 'vaeLatentBatch'>,
+  frames: number,
+  temporal = 4,
+): number {
+  const kept = validFrameCount(facts.frameRule, frames, temporal)
+  const batch = facts.vaeLatentBatch
+  if (!batch || temporal <= 1) return kept
+  const upsampled = (n: number) => {
+    for (let t = temporal; t > 1; t /= 2) n = n <= 1 ? n : n % 2 ? 2 * n - 1 : 2 * n
+    return n
+  }
+  const latents = (kept - 1) / temporal + 1
+  const calls = Math.max(Math.floor(latents / batch), 1)
+  return upsampled(latents - (calls - 1) * batch) + (calls - 1) * upsampled(batch)
 }

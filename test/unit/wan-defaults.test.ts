@@ -8,6 +8,8 @@ import {
   settingsForModel,
   STUDIO_NEGATIVE_PROMPT,
   WAN_NEGATIVE_PROMPT,
+  clipFrameCount,
+  framesNotice,
   validFrameCount,
   type ModelDefaults,
   type RenderSettings,
@@ -114,6 +116,32 @@ describe('Wan defaults', () => {
       49, 45, 45, 49, 1, 5, 1,
     ])
     expect(validFrameCount(PIPELINES.animatediff.frameRule, 47)).toBe(47)
+  })
+
+  it("CogVideoX's clip has the frames its VAE decodes: latent frames in pairs, an even count 4 per latent", () => {
+    // diffusers' AutoencoderKLCogVideoX.decode (temporal compression 4) on 1..7 and 13 latent
+    // frames returned 1, 8, 9, 16, 17, 24, 25 and 49 frames: _decode calls the decoder on two
+    // latent frames at a time (the first call takes the odd one left over), and each call's
+    // temporal upsampling keeps a lone or odd first frame and doubles the rest
+    const latentsToFrames = { 1: 1, 2: 8, 3: 9, 4: 16, 5: 17, 6: 24, 7: 25, 13: 49 }
+    for (const [latents, frames] of Object.entries(latentsToFrames)) {
+      const asked = (Number(latents) - 1) * 4 + 1
+      expect(clipFrameCount(PIPELINES.cogvideox, asked), `${asked} frames`).toBe(frames)
+      expect(clipFrameCount(PIPELINES['cogvideox-i2v'], asked)).toBe(frames)
+    }
+    // 5 frames (2 latent frames) make 8; 47 keeps 12 latent frames, which make 48
+    expect([5, 47, 48, 49, 81].map((f) => clipFrameCount(PIPELINES.cogvideox, f))).toEqual([
+      8, 48, 48, 49, 81,
+    ])
+    // the other families' clips have the frames their rule keeps
+    expect(clipFrameCount(PIPELINES.wan, 80)).toBe(81)
+    expect(clipFrameCount(PIPELINES.animatediff, 47)).toBe(47)
+    // the panel says so (it said "5 renders as 5": the frame rule alone)
+    expect(framesNotice(PIPELINES.cogvideox, 5)).toBe(
+      'CogVideoX decodes 8k+1 frames exactly (its VAE decodes latent frames in pairs): 5 renders as 8',
+    )
+    expect(framesNotice(PIPELINES.cogvideox, 49)).toBeNull()
+    expect(framesNotice(PIPELINES.wan, 80)).toMatch(/decodes 4k\+1 frames: 80 renders as 81$/)
   })
 
   it("Wan-Fun Control-Camera rounds down, as VideoX-Fun's camera example does ((n - 1) // 4 * 4 + 1)", () => {

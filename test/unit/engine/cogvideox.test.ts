@@ -267,7 +267,8 @@ describe.skipIf(!built || missing(t5))('dolly render with CogVideoX models', () 
 
   it('warns when the frame count is not 4k+1, naming the frames the clip will have', () => {
     const model = writeCogVideoXFolder(join(tmp, 'cog2'), { tokenizerFrom: t5, latentFrames: 2 })
-    // 7 frames -> (7-1)//4+1 = 2 latent frames -> the causal VAE decodes 5
+    // 7 frames -> (7-1)//4+1 = 2 latent frames -> the causal VAE decodes 8 (diffusers' does:
+    // two latent frames are one decoder call, both doubled twice)
     const r = render([
       '--model',
       model,
@@ -288,8 +289,9 @@ describe.skipIf(!built || missing(t5))('dolly render with CogVideoX models', () 
     ])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toMatch(
-      /trained on 4k\+1 frames; 7 frames give 2 latent frames, so the clip will have the 5 frames/,
+      /7 frames give 2 latent frames, and the VAE decodes 8 frames from them: CogVideoX renders 8k\+1 frames exactly/,
     )
+    expect(r.stderr).toMatch(/wrote .*w\.gif \(8 frames,/)
   })
 
   // 5B and 1.5 exports: the transformer takes any frames, the VAE decoder only the exported ones

@@ -17,7 +17,7 @@ import type { ModelSession } from '../runtime/session'
 import { floatTensor, permute } from '../runtime/tensor'
 import { fitAspect, resizeLanczosPil, type RgbImage } from '../media/image'
 import { PromptTokenizer } from '../tokenizers'
-import { validFrameCount } from '../../../shared/render'
+import { clipFrameCount, validFrameCount } from '../../../shared/render'
 import { toSignedCHW } from './svd-image'
 import { classifierFreeGuidance, PipelineError, SettingsError } from './common'
 import { guidanceBatch, PipelineRun, type Resolved } from './steps'
@@ -289,11 +289,12 @@ export class CogVideoXPipeline implements VideoPipeline {
   /** (F - 1) / temporal_compression + 1 latent frames (the family's frame rule); warns when F is not 4k+1. */
   private latentFrames(run: PipelineRun, requested: number): number {
     const temporal = this.model.vae.temporalCompression > 1 ? this.model.vae.temporalCompression : 4
-    const decoded = validFrameCount(run.facts.frameRule, requested, temporal)
-    const latentFrames = (decoded - 1) / temporal + 1
+    const latentFrames =
+      (validFrameCount(run.facts.frameRule, requested, temporal) - 1) / temporal + 1
+    const decoded = clipFrameCount(run.facts, requested, temporal)
     if (decoded !== requested) {
       run.warnings.push(
-        `CogVideoX was trained on 4k+1 frames; ${requested} frames give ${latentFrames} latent frames, so the clip will have the ${decoded} frames the VAE decodes from them`,
+        `${requested} frames give ${latentFrames} latent frames, and the VAE decodes ${decoded} frames from them: CogVideoX renders ${temporal * (run.facts.vaeLatentBatch ?? 1)}k+1 frames exactly (49, 81)`,
       )
     }
     return latentFrames

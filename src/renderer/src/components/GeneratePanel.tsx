@@ -16,7 +16,7 @@ import {
   PlanSetting,
   SETTING_LIMITS,
   settingsForModel,
-  validFrameCount,
+  framesNotice,
 } from '../../../shared/render'
 import { randomSeed, type Settings } from '../state/project'
 import { ImageDrop } from './ImageDrop'
@@ -59,7 +59,7 @@ export function GeneratePanel({
   const maxFrames = facts?.contextWindows
     ? SETTING_LIMITS.frames.max
     : (model?.maxFrames ?? SETTING_LIMITS.frames.max)
-  const validFrames = facts ? validFrameCount(facts.frameRule, s.frames) : s.frames
+  const framesHint = facts ? framesNotice(facts, s.frames) : null
   return (
     <form
       className="generate"
@@ -214,9 +214,9 @@ export function GeneratePanel({
       {model && facts?.contextWindows ? (
         <LongTake model={model} settings={s} onChange={onChange} />
       ) : null}
-      {validFrames !== s.frames ? (
+      {framesHint ? (
         <small className="hint warn" data-testid="frames-hint">
-          {facts!.label} decodes 4k+1 frames: {s.frames} renders as {validFrames}
+          {framesHint}
         </small>
       ) : null}
       {facts?.decodeChunk?.temporal ? (
