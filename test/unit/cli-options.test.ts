@@ -361,6 +361,21 @@ describe.skipIf(!built)('options the model does not take are named in a warning'
     ])
   })
 
+  it('a prompt or negative prompt on a family that reads no text (SVD) is warned of, not dropped silently', () => {
+    const svd = { ...demo(), pipeline: 'svd', label: 'SVD-XT' } as ModelFolder
+    expect(
+      unusedSettings(spec({ prompt: 'a fox', negativePrompt: 'blurry' }), svd, cliNames),
+    ).toEqual([
+      '--prompt and --negative have no effect: SVD-XT reads no text (it animates the image alone)',
+    ])
+    expect(unusedSettings(spec({ prompt: '', negativePrompt: 'blurry' }), svd)).toEqual([
+      'the negative prompt has no effect: SVD-XT reads no text (it animates the image alone)',
+    ])
+    // no prompt given (the CLI passes ''): nothing to warn of; a text family reads both
+    expect(unusedSettings(spec({ prompt: '' }), svd)).toEqual([])
+    expect(unusedSettings(spec({ prompt: 'a fox', negativePrompt: 'blurry' }), demo())).toEqual([])
+  })
+
   it('the CLI prints them as warnings after the render (which runs)', () => {
     const clip = join(tmp, 'unused.gif')
     const r = render([

@@ -202,6 +202,8 @@ export const SETTING_OPTIONS: Record<SettingKey, string> = {
   motionScale: '--motion-scale',
   dynamicCfg: '--dynamic-cfg',
   guidance2: '--guidance-2',
+  prompt: '--prompt',
+  negativePrompt: '--negative',
   fit: '--fit',
   decodeChunkSize: '--decode-chunk',
   'context.window': '--window',

@@ -226,8 +226,10 @@ export class StudioService {
         ? { budgetMiB: budget.budgetMiB, budgetSource: budget.source, budgetDevice: budget.device }
         : {}),
       model: model.dir,
-      prompt: req.prompt,
-      negativePrompt: req.negativePrompt,
+      // an image model that reads no text (SVD) is not sent the prompts the panel hides for it
+      // (the engine would warn of them)
+      prompt: facts.prompt ? req.prompt : '',
+      ...(facts.prompt ? { negativePrompt: req.negativePrompt } : {}),
       width: req.width,
       height: req.height,
       frames,

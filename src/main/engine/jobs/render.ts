@@ -84,7 +84,12 @@ export type RenderHooks = {
 
 /** The render spec's settings that a model may not take, as warnings name them. */
 export type SettingKey =
-  FamilySetting | 'fit' | 'decodeChunkSize' | `context.${keyof ContextSettings}`
+  | FamilySetting
+  | 'prompt'
+  | 'negativePrompt'
+  | 'fit'
+  | 'decodeChunkSize'
+  | `context.${keyof ContextSettings}`
 
 /** What a warning calls each setting by default (the studio's words). */
 export const SETTING_NAMES: Record<SettingKey, string> = {
@@ -94,6 +99,8 @@ export const SETTING_NAMES: Record<SettingKey, string> = {
   motionScale: 'the motion scale',
   dynamicCfg: 'dynamic guidance',
   guidance2: 'guidance 2',
+  prompt: 'the prompt',
+  negativePrompt: 'the negative prompt',
   fit: 'the image fit',
   decodeChunkSize: 'the decode chunk',
   'context.window': 'the context window size',
@@ -144,6 +151,13 @@ export function unusedSettings(
       noEffect([k], `${label}'s denoiser has no motion_scale input`)
     else if (k === 'guidance2' && !model.components['transformer_2'])
       noEffect([k], `${label} has one transformer: ${FAMILY_LACKS[k]} (Wan2.2 A14B has one)`)
+  }
+  // SVD reads no text: a prompt given to it was dropped without a word (--prompt-at says so)
+  if (!facts.prompt) {
+    const text: SettingKey[] = []
+    if (spec.prompt) text.push('prompt')
+    if (spec.negativePrompt) text.push('negativePrompt')
+    if (text.length) noEffect(text, `${label} reads no text (it animates the image alone)`)
   }
   if (spec.fit !== undefined && !spec.image) noEffect(['fit'], 'there is no image to fit')
   if (spec.decodeChunkSize !== undefined && facts.decodeChunk === null)
