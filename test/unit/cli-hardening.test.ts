@@ -229,3 +229,33 @@ describe.skipIf(!built)('dolly render: what a careless command gets told', () =>
     expect(bytes.includes(Buffer.from('NETSCAPE2.0'))).toBe(false)
   })
 })
+
+describe.skipIf(!built)('dolly render: a very long prompt', () => {
+  // onnxruntime-node 1.20 reads /proc/self/cmdline when it starts and overflows its stack on a
+  // command line over about 28 KB: the render died of SIGSEGV with no message at all
+  it.skipIf(process.platform !== 'linux')(
+    'a command line onnxruntime cannot survive is refused with a reason, not a segmentation fault',
+    () => {
+      const long = 'a fox '.repeat(6000) // 36,000 bytes
+      const r = spawnSync(
+        process.execPath,
+        [cli, 'render', '--cpu', '--prompt', long, '--out', join(tmp, 'long.gif')],
+        { cwd: tmp, encoding: 'utf8' },
+      )
+      expect(r.signal, r.stderr).toBeNull()
+      expect(r.status).toBe(2)
+      expect(r.stderr).toMatch(/the command line is \d+ bytes/)
+      expect(r.stderr).toContain('--prompt')
+      expect(existsSync(join(tmp, 'long.gif'))).toBe(false)
+    },
+  )
+
+  it('a long prompt under that limit still renders (the tokenizer cuts it, with a warning)', () => {
+    const r = render([
+      ...['--prompt', 'a fox '.repeat(3000), '--frames', '2', '--steps', '1'],
+      ...['--out', join(tmp, 'long-ok.gif')],
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/the prompt has \d+ tokens; CLIP reads the first 75/)
+  })
+})

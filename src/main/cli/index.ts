@@ -1,7 +1,15 @@
 // `dolly render`: a clip from the command line, with the same engine as the studio.
 // Exit codes: 0 done, 1 render failed, 2 bad usage, 3 the model folder was refused,
 // 4 export (ffmpeg) failed, 130 cancelled (Ctrl-C), 143 terminated (SIGTERM).
-import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { presetExpressionProblem, PRESET_SPEED } from '../../shared/camera'
@@ -438,6 +446,32 @@ export function progressLine(p: JobProgress): string {
   return `${p.stage} ${p.step}/${p.steps}${rate}${eta}`
 }
 
+/**
+ * The longest command line (bytes of /proc/self/cmdline) a render takes. onnxruntime-node
+ * (1.20, Linux) parses this process's command line when it starts and overflows its stack on
+ * one over about 28 KB: the render died of a segmentation fault without a word. A prompt that
+ * long is cut by the tokenizer anyway (CLIP reads 77 tokens, T5 226 or 512).
+ */
+export const MAX_COMMAND_LINE_BYTES = 24 * 1024
+
+/** Why this process's command line is too long for onnxruntime to start, or null. */
+export function commandLineProblem(
+  readCmdline: () => Buffer = () => readFileSync('/proc/self/cmdline'),
+): string | null {
+  let bytes: number
+  try {
+    bytes = readCmdline().length
+  } catch {
+    return null // not Linux (no /proc): onnxruntime does not read it there
+  }
+  if (bytes <= MAX_COMMAND_LINE_BYTES) return null
+  return (
+    `the command line is ${bytes} bytes; onnxruntime crashes on one over about 28 KB, so the ` +
+    `render cannot start. Shorten --prompt, --negative or --prompt-at (the text encoder reads ` +
+    `only its first 77 to 512 tokens, a few hundred words) to keep it under ${MAX_COMMAND_LINE_BYTES} bytes`
+  )
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed: CliArgs | 'help'
   try {
@@ -455,6 +489,11 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok
   }
   const { spec, json } = parsed
+  const cmdline = commandLineProblem()
+  if (cmdline) {
+    process.stderr.write(`dolly render: ${cmdline}\n`)
+    return EXIT.usage
+  }
   if (spec.model === DEMO_MODEL && !existsSync(DEMO_MODEL)) {
     process.stderr.write(
       `dolly render: the demo model is not built (${DEMO_MODEL}); run npm run build\n`,
