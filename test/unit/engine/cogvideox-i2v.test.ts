@@ -190,4 +190,21 @@ describe.skipIf(skip)('CogVideoX 1.5 image-to-video on a tiny folder', () => {
       new CogVideoXPipeline(model, sessions).call({ prompt: 'x', numFrames: 9 }),
     ).rejects.toThrow(/animates an image: give one/)
   })
+
+  it('a frame count the padded export cannot take names frames it can (it said "a clip of 13 frames", which is refused too)', async () => {
+    const model = openModelFolder(dir)
+    const runtime = new Runtime({ preferCuda: false })
+    const sessions = new ModelSessions(runtime, {}, 'offload')
+    const rgb = await loadImage(imagePath)
+    const err = await new CogVideoXPipeline(model, sessions)
+      .call({ prompt: 'x', image: rgb, numFrames: 5, numInferenceSteps: 1 })
+      .then(
+        () => null,
+        (e: Error) => e.message,
+      )
+    // 1.5 pads 3 latent frames to the 4 the transformer was exported for: 9 to 12 frames
+    expect(err).toMatch(/exported for 4 latent frames \(a clip of 9 frames/)
+    expect(err).not.toMatch(/13 frames/)
+    expect(model.maxFrames).toBe(12)
+  })
 })

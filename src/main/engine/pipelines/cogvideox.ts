@@ -325,7 +325,14 @@ export class CogVideoXPipeline implements VideoPipeline {
     ] as const) {
       const fixed = shape[i]
       if (typeof fixed === 'number' && fixed !== want) {
-        const hint = what === 'latent frames' ? ` (a clip of ${(fixed - 1) * t + 1} frames)` : ''
+        // the transformer's latent frames are padded to a multiple of patch_size_t (1.5): the
+        // fewest a clip needs for them is fixed - pt + 1 (4 padded: 3, a clip of 9 frames, not 13)
+        const pt =
+          component === 'transformer'
+            ? Math.max(1, this.cfg<number | null>('patch_size_t', null) ?? 1)
+            : 1
+        const fewest = fixed % pt === 0 ? Math.max(1, fixed - pt + 1) : fixed
+        const hint = what === 'latent frames' ? ` (a clip of ${(fewest - 1) * t + 1} frames)` : ''
         throw new SettingsError(
           `this ${component} was exported for ${fixed} ${what}${hint}; ${r.width}x${r.height} with ${r.numFrames} frames needs ${want}`,
         )
