@@ -453,6 +453,32 @@ describe.skipIf(skip)('WanImageToVideoPipeline on tiny fixtures', () => {
 })
 
 describe.skipIf(skip)('WanFunControlPipeline (Wan-Fun Control-Camera) on a tiny fixture', () => {
+  it('without a camera path it is refused as a setting (CLI exit 2) before the text encoder runs', async () => {
+    const dir = writeWanFolder(fresh(), { kind: 'camera', tokenizerFrom: t5Tok })
+    const { runtime, calls } = spyRuntime()
+    const { sessions, model } = open(dir, runtime)
+    const pipe = new WanFunControlPipeline(model, sessions)
+    const err = await sessions
+      .job(() =>
+        pipe.call({
+          prompt: 'x',
+          image,
+          numFrames: 9,
+          width: 32,
+          height: 32,
+          numInferenceSteps: 1,
+        }),
+      )
+      .then(
+        () => null,
+        (e: Error) => e,
+      )
+    expect(err?.message).toMatch(/steered by a camera path: give one/)
+    // a setting the person changes, not a failed render (it exited 1 after encoding the prompt)
+    expect(err?.name).toBe('SettingsError')
+    expect(calls.length).toBe(0)
+  })
+
   it("the camera input as built, the original image to CLIP, the start image's latents on the first frame, the raw prompt", async () => {
     const dir = writeWanFolder(fresh(), { kind: 'camera', tokenizerFrom: t5Tok })
     const { runtime, calls } = spyRuntime()

@@ -926,16 +926,18 @@ export class WanFunControlPipeline extends WanBase {
   call(o: PipelineCall, hooks: PipelineHooks = {}): Promise<PipelineOutput> {
     if (!o.image) throw new PipelineError(`${this.model.label} starts from an image: give one`)
     const image = o.image
+    // a setting the person gives, said before any work (it failed the render after the text
+    // encoder ran, as a render failure)
+    const camera = o.cameraPoses
+    if (!camera)
+      throw new SettingsError(
+        `${this.model.label} is steered by a camera path: give one (--camera, or a path in the editor)`,
+      )
     return this.generate(o, hooks, async (run, F, dims) => {
       const [, z, Fl, h, w] = dims
       const plane = h * w
       const r = run.r
-      const camera = o.cameraPoses
       const want = 24 * Fl * r.height * r.width
-      if (!camera)
-        throw new PipelineError(
-          `${this.model.label} is steered by a camera path: give one (--camera, or a path in the editor)`,
-        )
       if (camera.length !== want)
         throw new PipelineError(
           `the camera input has ${camera.length} values; expected 24 x ${Fl} x ${r.height} x ${r.width} (VideoX-Fun's Plücker rays, 4 frames per latent frame)`,
