@@ -376,6 +376,19 @@ describe.skipIf(!built)('options the model does not take are named in a warning'
     expect(unusedSettings(spec({ prompt: 'a fox', negativePrompt: 'blurry' }), demo())).toEqual([])
   })
 
+  it('a prompt key one frame past the clip is warned of like any later one (it was dropped silently)', () => {
+    for (const loop of [[], ['--seamless']]) {
+      const r = render([
+        ...['--prompt', 'x', '--frames', '4', '--steps', '1', ...loop],
+        ...['--prompt-at', '3:a cat', '--prompt-at', '5:a dog', '--out', join(tmp, 'keys.gif')],
+      ])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr, loop.join()).toContain(
+        "warning: prompt keyframes at frame 5 lie past the clip's 4 frames and were left out",
+      )
+    }
+  })
+
   it('the CLI prints them as warnings after the render (which runs)', () => {
     const clip = join(tmp, 'unused.gif')
     const r = render([

@@ -155,7 +155,12 @@ export class AnimateDiffPipeline implements VideoPipeline {
       ...(loop && o.promptKeys?.length ? [{ frame: F, prompt }] : []),
     ]
     const sched = promptSchedule(prompt, keys, loop && o.promptKeys?.length ? F + 1 : F)
-    const dropped = sched.dropped.filter((f) => f !== F)
+    // the person's keys that no frame of the clip reaches (the loop's own key at F is not one of
+    // them; a key of theirs at F was dropped silently: the frame after the last, or replaced by
+    // the loop's)
+    const dropped = (o.promptKeys ?? [])
+      .map((k) => k.frame)
+      .filter((f) => !Number.isInteger(f) || f < 1 || f >= F)
     if (dropped.length)
       run.warnings.push(
         `prompt keyframes at frame ${dropped.map((f) => f + 1).join(', ')} lie past the clip's ${F} frames and were left out`,
