@@ -361,6 +361,24 @@ describe.skipIf(!built)('options the model does not take are named in a warning'
     ])
   })
 
+  it('--loop on a clip that is not a GIF, and --quality on a GIF or PNG frames, are warned of (they were ignored)', () => {
+    expect(
+      unusedSettings(spec({ loop: 3, quality: 10, out: 'clip.mp4' }), demo(), cliNames),
+    ).toEqual([
+      '--loop has no effect: only a GIF carries a loop count (an MP4 player decides whether to repeat)',
+    ])
+    expect(
+      unusedSettings(spec({ loop: 3, quality: 10, out: 'clip.gif' }), demo(), cliNames),
+    ).toEqual([
+      '--quality has no effect: a GIF is not compressed by quality (it sets MP4 and WebM compression)',
+    ])
+    expect(unusedSettings(spec({ loop: -1, quality: 0, out: 'frames' }), demo())).toEqual([
+      'the quality has no effect: PNG frames are lossless (it sets MP4 and WebM compression)',
+      'the loop count has no effect: only a GIF carries a loop count (PNG frames have none)',
+    ])
+    expect(unusedSettings(spec({ quality: 50, out: 'clip.webm' }), demo())).toEqual([])
+  })
+
   it('a prompt or negative prompt on a family that reads no text (SVD) is warned of, not dropped silently', () => {
     const svd = { ...demo(), pipeline: 'svd', label: 'SVD-XT' } as ModelFolder
     expect(

@@ -214,6 +214,8 @@ export const SETTING_OPTIONS: Record<SettingKey, string> = {
   negativePrompt: '--negative',
   fit: '--fit',
   decodeChunkSize: '--decode-chunk',
+  quality: '--quality',
+  loop: '--loop',
   'context.window': '--window',
   'context.overlap': '--overlap',
   'context.weighting': '--weighting',

@@ -89,6 +89,8 @@ export type SettingKey =
   | 'negativePrompt'
   | 'fit'
   | 'decodeChunkSize'
+  | 'quality'
+  | 'loop'
   | `context.${keyof ContextSettings}`
 
 /** What a warning calls each setting by default (the studio's words). */
@@ -103,6 +105,8 @@ export const SETTING_NAMES: Record<SettingKey, string> = {
   negativePrompt: 'the negative prompt',
   fit: 'the image fit',
   decodeChunkSize: 'the decode chunk',
+  quality: 'the quality',
+  loop: 'the loop count',
   'context.window': 'the context window size',
   'context.overlap': 'the window overlap',
   'context.weighting': 'the window weighting',
@@ -160,6 +164,26 @@ export function unusedSettings(
     if (text.length) noEffect(text, `${label} reads no text (it animates the image alone)`)
   }
   if (spec.fit !== undefined && !spec.image) noEffect(['fit'], 'there is no image to fit')
+  // the export's own settings: quality sets MP4/WebM compression, the loop count is a GIF's
+  if (spec.quality !== undefined || spec.loop !== undefined) {
+    let format: ClipFormat | null = null
+    try {
+      format = spec.format ?? formatFromPath(spec.out)
+    } catch {
+      // an unknown extension is refused at the export, saying so
+    }
+    const what = format === 'png' ? 'PNG frames' : format === 'gif' ? 'a GIF' : 'an MP4'
+    if (spec.quality !== undefined && (format === 'gif' || format === 'png'))
+      noEffect(
+        ['quality'],
+        `${format === 'png' ? 'PNG frames are lossless' : 'a GIF is not compressed by quality'} (it sets MP4 and WebM compression)`,
+      )
+    if (spec.loop !== undefined && format !== null && format !== 'gif')
+      noEffect(
+        ['loop'],
+        `only a GIF carries a loop count (${format === 'png' ? 'PNG frames have none' : `${format === 'webm' ? 'a WebM' : what} player decides whether to repeat`})`,
+      )
+  }
   if (spec.decodeChunkSize !== undefined && facts.decodeChunk === null)
     noEffect(
       ['decodeChunkSize'],
