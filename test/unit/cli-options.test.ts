@@ -379,6 +379,16 @@ describe.skipIf(!built)('options the model does not take are named in a warning'
     expect(unusedSettings(spec({ quality: 50, out: 'clip.webm' }), demo())).toEqual([])
   })
 
+  it('SVD: a minimum guidance with guidance off (--guidance <= 1) is warned of (the ramp was dropped silently)', () => {
+    const svd = { ...demo(), pipeline: 'svd', label: 'SVD-XT' } as ModelFolder
+    expect(
+      unusedSettings(spec({ prompt: '', minGuidance: 5, guidance: 1 }), svd, cliNames),
+    ).toEqual([
+      '--min-guidance has no effect: guidance is off at a guidance scale of 1 or less (diffusers runs no unconditional half then)',
+    ])
+    expect(unusedSettings(spec({ prompt: '', minGuidance: 2, guidance: 3 }), svd)).toEqual([])
+  })
+
   it('a prompt or negative prompt on a family that reads no text (SVD) is warned of, not dropped silently', () => {
     const svd = { ...demo(), pipeline: 'svd', label: 'SVD-XT' } as ModelFolder
     expect(

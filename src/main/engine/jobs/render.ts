@@ -155,6 +155,12 @@ export function unusedSettings(
       noEffect([k], `${label}'s denoiser has no motion_scale input`)
     else if (k === 'guidance2' && !model.components['transformer_2'])
       noEffect([k], `${label} has one transformer: ${FAMILY_LACKS[k]} (Wan2.2 A14B has one)`)
+    // SVD's ramp runs only under guidance, which is off at a scale <= 1 (the ramp's last value)
+    else if (k === 'minGuidance' && (spec.guidance ?? model.defaults.guidance) <= 1)
+      noEffect(
+        [k],
+        'guidance is off at a guidance scale of 1 or less (diffusers runs no unconditional half then)',
+      )
   }
   // SVD reads no text: a prompt given to it was dropped without a word (--prompt-at says so)
   if (!facts.prompt) {
