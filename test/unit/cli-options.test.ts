@@ -433,6 +433,15 @@ describe.skipIf(!built)('options the model does not take are named in a warning'
   })
 })
 
+describe('--prompt-at', () => {
+  it('two keys at one frame are refused, as any option given twice is (the later one silently won)', () => {
+    expect(refusal('--prompt-at', '4:a cat', '--prompt-at', '4:a dog')).toBe(
+      '--prompt-at 4 is given twice ("a cat", then "a dog"); give each frame one prompt',
+    )
+    expect(refusal('--prompt-at', '4:a cat', '--prompt-at', '5:a dog')).toBeNull()
+  })
+})
+
 describe('--guidance and --max-guidance', () => {
   it('are one setting: two different values are refused, the same value or either alone taken', () => {
     expect(refusal('--guidance', '5', '--max-guidance', '6')).toBe(

@@ -275,6 +275,12 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
         throw new UsageError(
           `--prompt-at needs FRAME:TEXT with FRAME from ${FIRST_PROMPT_KEY_FRAME + 1} (1-based), got "${v ?? ''}"`,
         )
+      // a second key at one frame silently replaced the first
+      const same = promptAt.find((k) => k.frame === Number(m[1]) - 1)
+      if (same)
+        throw new UsageError(
+          `--prompt-at ${m[1]} is given twice ("${same.prompt}", then "${m[2]}"); give each frame one prompt`,
+        )
       promptAt.push({ frame: Number(m[1]) - 1, prompt: m[2]! })
     } else if (valued.has(name)) {
       const v = args[++i]
