@@ -172,6 +172,15 @@ describe.skipIf(!built)('dolly render: what a careless command gets told', () =>
     }
   })
 
+  it('an empty --camera or --model is refused, not read as no camera or the current folder ($CAM unset)', () => {
+    for (const opt of ['--camera', '--model']) {
+      const r = render(['--prompt', 'x', opt, '', '--frames', '2', '--out', join(tmp, 'empty.gif')])
+      expect(r.code, `${opt}: ${r.stderr}`).toBe(2)
+      expect(r.stderr).toContain(`${opt} needs a value; it was given an empty one`)
+      expect(existsSync(join(tmp, 'empty.gif'))).toBe(false)
+    }
+  })
+
   it('a mistyped preset names the unknown move and the known ones; a missing pose file says so', () => {
     let r = render(['--prompt', 'x', '--camera', 'pan-left+zom-in', '--out', join(tmp, 'c.gif')])
     expect(r.code).toBe(2)

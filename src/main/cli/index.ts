@@ -293,6 +293,11 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       opts[name] = v
     } else throw new UsageError(`unknown option --${name}`)
   }
+  // --camera "$CAM" or --model "$MODEL" with the variable unset: an empty camera rendered with no
+  // camera and an empty model read the current folder as one, without a word
+  for (const k of ['camera', 'model'])
+    if (opts[k] !== undefined && !opts[k].trim())
+      throw new UsageError(`--${k} needs a value; it was given an empty one`)
   const numberOpt = (k: string, min: number, max: number, whole: boolean) => {
     const v = opts[k]
     if (v === undefined) return undefined
