@@ -19,6 +19,10 @@ if (args[0] !== 'render' && args[0] !== '--help' && args[0] !== '-h') {
 // relative to where they ran npm (INIT_CWD), as they would be for `dolly render ...`
 if (process.env.npm_lifecycle_event === 'render' && process.env.INIT_CWD)
   process.chdir(process.env.INIT_CWD)
+// onnxruntime starts Microsoft's telemetry as it loads (a device id and an event store in the
+// cache folder, uploaded where it can; a /tmp/mat-debug-<pid>.log): off before the CLI loads it,
+// unless the person set it (the engine process gets the same from engineEnv)
+process.env.ORT_DISABLE_TELEMETRY ??= '1'
 const { main } = await import(pathToFileURL(cli).href)
 // the CLI's own exit code (0 done, 1 render failed, 2 usage, a setting or input the model cannot take, 3 model refused,
 // 4 export failed, 130 cancelled (Ctrl-C), 143 terminated (SIGTERM); see src/main/cli/index.ts)

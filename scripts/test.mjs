@@ -10,6 +10,8 @@ import { buildAll, ensureInstalled, runBin } from './lib/install.mjs'
 import { reliabilityCounts, reliabilityLine } from './lib/reliability.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+// onnxruntime's telemetry off in every test process, as in the studio's engine (engineEnv)
+process.env.ORT_DISABLE_TELEMETRY ??= '1'
 const results = join(root, 'test-results')
 ensureInstalled(root)
 

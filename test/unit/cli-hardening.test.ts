@@ -268,3 +268,35 @@ describe.skipIf(!built)('dolly render: a very long prompt', () => {
     expect(r.stderr).toMatch(/the prompt has \d+ tokens; CLIP reads the first 75/)
   })
 })
+
+describe.skipIf(!built)('dolly render: nothing phones home', () => {
+  it("onnxruntime's telemetry is off: no device id or event store in the cache folder, no log in /tmp", () => {
+    // onnxruntime 1.30 on Linux starts Microsoft's telemetry when it loads: a device id and an
+    // event database under $XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime (uploaded over
+    // HTTPS where it can) and an empty /tmp/mat-debug-<pid>.log per process
+    const cache = join(tmp, 'xdg-cache')
+    mkdirSync(cache)
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache }
+    delete env['ORT_DISABLE_TELEMETRY']
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'render',
+        '--cpu',
+        '--prompt',
+        'x',
+        '--steps',
+        '1',
+        '--frames',
+        '2',
+        '--out',
+        join(tmp, 't.gif'),
+      ],
+      { cwd: tmp, encoding: 'utf8', env },
+    )
+    expect(r.status, r.stderr).toBe(0)
+    expect(readdirSync(cache)).toEqual([])
+    expect(existsSync(`/tmp/mat-debug-${r.pid}.log`)).toBe(false)
+  })
+})

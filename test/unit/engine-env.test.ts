@@ -16,18 +16,30 @@ describe("the engine's environment", () => {
     const worker = join(tmp, 'worker.mjs')
     writeFileSync(
       worker,
-      `process.send({ hf: process.env.HF_TOKEN ?? null, hub: process.env.HUGGING_FACE_HUB_TOKEN ?? null, path: process.env.DOLLY_ENV_PROBE ?? null }, () => process.exit(0))\n`,
+      `process.send({ hf: process.env.HF_TOKEN ?? null, hub: process.env.HUGGING_FACE_HUB_TOKEN ?? null, path: process.env.DOLLY_ENV_PROBE ?? null, ort: process.env.ORT_DISABLE_TELEMETRY ?? null }, () => process.exit(0))\n`,
     )
     const saved = { ...process.env }
+    delete process.env['ORT_DISABLE_TELEMETRY']
     process.env['HF_TOKEN'] = 'hf_not_for_the_engine'
     process.env['HUGGING_FACE_HUB_TOKEN'] = 'hf_nor_this'
     process.env['DOLLY_ENV_PROBE'] = 'kept'
     try {
       const proc = forkSpawner(worker)()
       const got = await new Promise<unknown>((resolve) => proc.onMessage(resolve))
-      expect(got).toEqual({ hf: null, hub: null, path: 'kept' })
+      // onnxruntime's telemetry (a device id, an event store uploaded where it can) is off
+      // unless the person set ORT_DISABLE_TELEMETRY themselves
+      expect(got).toEqual({ hf: null, hub: null, path: 'kept', ort: '1' })
+      process.env['ORT_DISABLE_TELEMETRY'] = '0'
+      const mine = forkSpawner(worker)()
+      const kept = await new Promise<unknown>((resolve) => mine.onMessage(resolve))
+      expect(kept).toMatchObject({ ort: '0' })
     } finally {
-      for (const k of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'DOLLY_ENV_PROBE'])
+      for (const k of [
+        'HF_TOKEN',
+        'HUGGING_FACE_HUB_TOKEN',
+        'DOLLY_ENV_PROBE',
+        'ORT_DISABLE_TELEMETRY',
+      ])
         if (saved[k] === undefined) delete process.env[k]
         else process.env[k] = saved[k]
     }

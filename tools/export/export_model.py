@@ -54,6 +54,11 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+# onnxruntime (Python's too) starts Microsoft's telemetry as it loads: a device id and an event
+# store in the cache folder, uploaded where it can. Off before anything imports it, unless the
+# person set it (the studio's engine and CLI do the same)
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 HERE = Path(__file__).resolve().parent
 
 # AnimateDiff's sampler, as diffusers' AnimateDiff docs build it from the SD1.5 scheduler config

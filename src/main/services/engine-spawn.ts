@@ -4,12 +4,16 @@ import { fork } from 'node:child_process'
 import type { EngineProcess, SpawnEngine } from './engine-host'
 
 /**
- * The engine's environment: the host's, less the Hugging Face access token. The engine renders
- * from folders main chose and never talks to the hub (main downloads, compose.ts hubToken), so
- * the token stays out of it and out of the ffmpeg and onnxruntime work it runs.
+ * The engine's environment: the host's, less the Hugging Face access token, with onnxruntime's
+ * telemetry off. The engine renders from folders main chose and never talks to the hub (main
+ * downloads, compose.ts hubToken), so the token stays out of it and out of the ffmpeg and
+ * onnxruntime work it runs. onnxruntime (1.30, Linux too) starts Microsoft's telemetry when it
+ * loads, before any code of ours could turn it off: a device id and an event store under the
+ * cache folder, uploaded where it can, and a /tmp/mat-debug-<pid>.log per process. A local
+ * studio sends nothing anywhere, so it is off unless the person set ORT_DISABLE_TELEMETRY.
  */
 export function engineEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const out = { ...env }
+  const out: NodeJS.ProcessEnv = { ORT_DISABLE_TELEMETRY: '1', ...env }
   delete out['HF_TOKEN']
   delete out['HUGGING_FACE_HUB_TOKEN']
   return out
