@@ -508,6 +508,16 @@ export type ModelCatalogView = z.infer<typeof ModelCatalogView>
  */
 export const commands = {
   'app.info': { request: Empty, response: AppInfo },
+  /**
+   * A folder picked in the host's native dialog (the desktop app): a model folder or the
+   * interpolation model's. Its path, or null when the person cancelled; the path then goes
+   * through models.add or clip.setInterpolationModel like a typed one. The web host has no
+   * dialog (a browser cannot hand over a folder's path) and says to type the path.
+   */
+  'app.pickFolder': {
+    request: z.object({ purpose: z.enum(['model', 'interpolation-model']) }).strict(),
+    response: z.object({ path: z.string().max(4096).nullable() }).strict(),
+  },
   'engine.status': { request: Empty, response: EngineStatus },
   'engine.restart': { request: Empty, response: EngineStatus },
   'models.list': { request: Empty, response: z.array(ModelSummary).max(256) },

@@ -34,6 +34,7 @@ function spyHandlers() {
       arch: 'x64',
       versions: { node: '20' },
     })),
+    'app.pickFolder': vi.fn(async () => ({ path: null })),
     'engine.status': vi.fn(async () => readyStatus),
     'engine.restart': vi.fn(async () => readyStatus),
     'models.list': vi.fn(async () => []),
@@ -79,6 +80,7 @@ describe('contract', () => {
   it('declares the commands and events of the foundation', () => {
     expect(commandNames.sort()).toEqual([
       'app.info',
+      'app.pickFolder',
       'clip.export',
       'clip.interpolation',
       'clip.setInterpolationModel',

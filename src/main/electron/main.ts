@@ -92,6 +92,14 @@ if (!app.requestSingleInstanceLock()) {
         })
         return r.canceled || !r.filePath ? null : r.filePath
       },
+      pickFolder: async (purpose) => {
+        const win = [...windows][0]
+        const title =
+          purpose === 'model' ? 'Add a model folder' : 'Choose the interpolation model folder'
+        const options = { title, properties: ['openDirectory' as const] }
+        const r = await (win ? dialog.showOpenDialog(win, options) : dialog.showOpenDialog(options))
+        return r.canceled ? null : (r.filePaths[0] ?? null)
+      },
       emit: (name, payload) => sendEvent(webContentsList(), name, payload),
     })
     services = s

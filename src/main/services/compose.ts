@@ -10,7 +10,7 @@ import { createDispatcher, type Dispatch } from './dispatch'
 import { EngineHost, type SpawnEngine } from './engine-host'
 import { deviceBudget, deviceFacts, queryAdapterMemory } from './device-memory'
 import { queryGpu } from './gpu'
-import { createHandlers } from './handlers'
+import { createHandlers, type HandlerContext } from './handlers'
 import { ModelCatalog } from './catalog'
 import { InputStore } from './inputs'
 import { imageProblem } from '../engine/media/image'
@@ -37,6 +37,8 @@ export type StudioHostOptions = {
   exporterScript: string | null
   mediaUrl: StudioOptions['mediaUrl']
   exportTarget?: StudioOptions['exportTarget']
+  /** The desktop app's native folder dialog (app.pickFolder); the web host has none. */
+  pickFolder?: HandlerContext['pickFolder']
   /** Delivers an event to every open page (IPC or WebSocket). */
   emit: <E extends EventName>(name: E, payload: EventPayload<E>) => void
 }
@@ -165,6 +167,7 @@ export function composeStudio(o: StudioHostOptions): StudioHost {
       catalog,
       interpolation,
       appInfo: () => makeAppInfo(o.host, o.version, engine.status().onnxruntimeVersion),
+      ...(o.pickFolder ? { pickFolder: o.pickFolder } : {}),
     }),
   )
   engine.onState((s) => o.emit('engine.state', s))

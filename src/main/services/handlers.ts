@@ -1,6 +1,6 @@
 // The main-side command handlers, shared by Electron IPC and the web host.
 import type { AppInfo } from '../../shared/contract'
-import type { Handlers } from './dispatch'
+import { HandlerError, type Handlers } from './dispatch'
 import type { EngineHost } from './engine-host'
 import type { StudioService } from './studio'
 import type { ProjectStore } from './projects'
@@ -17,11 +17,21 @@ export type HandlerContext = {
   catalog: ModelCatalog
   interpolation: InterpolationSlot
   appInfo: () => AppInfo
+  /** The host's native folder dialog (the desktop app; the web host has none): a path or null. */
+  pickFolder?: (purpose: 'model' | 'interpolation-model') => Promise<string | null>
 }
 
 export function createHandlers(ctx: HandlerContext): Handlers {
   return {
     'app.info': async () => ctx.appInfo(),
+    'app.pickFolder': async ({ purpose }) => {
+      if (!ctx.pickFolder)
+        throw new HandlerError(
+          'internal',
+          "this host has no folder dialog (a browser cannot hand over a folder's path): type the folder's path",
+        )
+      return { path: await ctx.pickFolder(purpose) }
+    },
     'engine.status': async () => ctx.engine.refreshStatus(),
     'engine.restart': async () => ctx.engine.restart(),
     'models.list': async () => ctx.studio.listModels(),

@@ -74,11 +74,19 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
       setModelPath((typed) => typed || (v.value.model.path ?? ''))
     })
   }, [api])
-  const setModel = async () => {
-    const v = await api.clip.setInterpolationModel({ path: modelPath.trim() || null })
+  const setModel = async (path = modelPath) => {
+    const v = await api.clip.setInterpolationModel({ path: path.trim() || null })
     if (!v.ok) return setModelError(v.error.message)
     setModelError(null)
     setInterp(v.value)
+  }
+  // the desktop app: the folder from the native dialog, used at once
+  const pickModel = async () => {
+    const r = await api.app.pickFolder({ purpose: 'interpolation-model' })
+    if (!r.ok) return setModelError(r.error.message)
+    if (r.value.path === null) return
+    setModelPath(r.value.path)
+    await setModel(r.value.path)
   }
   const methodOk =
     method === 'minterpolate'
@@ -209,6 +217,11 @@ export function ExportDialog({ api, source: r, desktop, onExport, onClose }: Pro
                   data-testid="interp-model-path"
                 />
               </label>
+              {desktop ? (
+                <SmallButton onClick={() => void pickModel()} data-testid="interp-model-pick">
+                  Choose…
+                </SmallButton>
+              ) : null}
               <SmallButton onClick={() => void setModel()}>Use folder</SmallButton>
               <p
                 className={interp?.model.ok && !modelError ? 'hint' : 'warn'}
