@@ -63,6 +63,25 @@ describe.skipIf(!built)('dolly render: the destination, before the render', () =
     expect(r.stderr).not.toMatch(/denoise/)
   })
 
+  it('a trailing slash names a folder: x.gif/ is refused (a GIF is a file), nothing written', () => {
+    for (const name of ['slash.gif/', 'slash.mp4/', 'slash.webm/']) {
+      const r = render(['--prompt', 'x', '--steps', '1', '--frames', '2', '--out', name])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(
+        /ends in "\/", which names a folder, but \.(gif|mp4|webm) is a clip file/,
+      )
+      expect(r.stderr).not.toMatch(/denoise/)
+      expect(existsSync(join(tmp, name.slice(0, -1)))).toBe(false)
+    }
+  })
+
+  it('a trailing slash on a name with a dot is a folder of PNG frames', () => {
+    const r = render(['--prompt', 'x', '--steps', '1', '--frames', '2', '--out', 'take.v1/'])
+    expect(r.code).toBe(0)
+    expect(statSync(join(tmp, 'take.v1')).isDirectory()).toBe(true)
+    expect(readdirSync(join(tmp, 'take.v1')).filter((f) => f.endsWith('.png'))).toHaveLength(2)
+  })
+
   it.skipIf(process.getuid?.() !== 0)('a read-only folder (a read-only tmpfs, as root)', () => {
     const ro = join(tmp, 'ro')
     mkdirSync(ro)

@@ -18,6 +18,7 @@ import {
   formatFromPath,
   MAX_ENCODE_FPS,
   MediaError,
+  namesFolder,
   removeLiveTemps,
   type ClipFormat,
 } from '../engine/media/ffmpeg'
@@ -323,8 +324,11 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     throw new UsageError('--fit must be stretch, crop or pad')
   if (!opts['out'])
     throw new UsageError('--out is required (a .mp4, .gif, .webm file or a folder for PNGs)')
+  // resolve() drops a trailing slash, which says the person means a folder: kept for the check,
+  // and the format fixed to PNG frames below
+  const outIsFolder = namesFolder(opts['out'])
   try {
-    formatFromPath(resolve(opts['out']))
+    formatFromPath(resolve(opts['out']) + (outIsFolder ? '/' : ''))
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err))
   }
@@ -406,6 +410,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
       motionScale: num('motion-scale', 0, 100),
       fps: num('fps', 0.1, MAX_ENCODE_FPS),
       out: resolve(opts['out']),
+      ...(outIsFolder ? { format: 'png' as const } : {}),
       quality: int('quality', EXPORT_QUALITY.min, EXPORT_QUALITY.max),
       loop: int('loop', GIF_LOOP.min, GIF_LOOP.max),
       plan: plan as RenderSpec['plan'],

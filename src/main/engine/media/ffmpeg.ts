@@ -369,11 +369,32 @@ function interpolationFilter(fps: number, factor: number): string {
   return `tpad=stop_mode=clone:stop=1,minterpolate=fps=${fps * factor}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1,`
 }
 
+/** Whether `out` ends in a path separator: the person named a folder (PNG frames). */
+export function namesFolder(out: string): boolean {
+  return /[\\/]$/.test(out)
+}
+
 export function formatFromPath(out: string): ClipFormat {
   const ext = extname(out).toLowerCase()
-  if (ext === '.mp4' || ext === '.m4v' || ext === '.mov') return 'mp4'
-  if (ext === '.gif') return 'gif'
-  if (ext === '.webm') return 'webm'
+  const file: ClipFormat | null =
+    ext === '.mp4' || ext === '.m4v' || ext === '.mov'
+      ? 'mp4'
+      : ext === '.gif'
+        ? 'gif'
+        : ext === '.webm'
+          ? 'webm'
+          : null
+  // a trailing slash names a folder, and a folder holds PNG frames; a clip file's extension
+  // before it is a contradiction, refused rather than guessed (the slash used to be dropped
+  // and x.gif/ wrote the file x.gif)
+  if (namesFolder(out)) {
+    if (file)
+      throw new MediaError(
+        `${out}: ends in "/", which names a folder, but ${ext} is a clip file; drop the "/" to write the ${file.toUpperCase()} file, or name a folder for PNG frames`,
+      )
+    return 'png'
+  }
+  if (file) return file
   if (ext === '' || (existsSync(out) && statSync(out).isDirectory())) return 'png'
   throw new MediaError(
     `${out}: unknown clip format "${ext}"; use .mp4, .gif, .webm or a folder for PNG frames`,
