@@ -63,6 +63,25 @@ describe.skipIf(!built)('dolly render: the destination, before the render', () =
     expect(r.stderr).not.toMatch(/denoise/)
   })
 
+  it('a device such as /dev/null: says it is a device, not a folder for PNG frames', () => {
+    const r = render(['--prompt', 'x', '--steps', '2', '--out', '/dev/null'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /--out \/dev\/null: is a device, not a file or folder a clip can be written to/,
+    )
+    expect(r.stderr).not.toMatch(/not an empty folder/)
+    expect(r.stderr).not.toMatch(/denoise/)
+  })
+
+  it('an existing file without an extension: says it is a file, not "not an empty folder"', () => {
+    writeFileSync(join(tmp, 'plainfile'), 'x')
+    const r = render(['--prompt', 'x', '--steps', '2', '--out', join(tmp, 'plainfile')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /plainfile: is an existing file; a path without a clip extension is a folder for PNG frames/,
+    )
+  })
+
   it('a trailing slash names a folder: x.gif/ is refused (a GIF is a file), nothing written', () => {
     for (const name of ['slash.gif/', 'slash.mp4/', 'slash.webm/']) {
       const r = render(['--prompt', 'x', '--steps', '1', '--frames', '2', '--out', name])

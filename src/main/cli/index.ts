@@ -432,8 +432,22 @@ export function destinationProblem(out: string, format: ClipFormat): string | nu
   if (!existsSync(dir)) return `--out ${out}: the folder ${dir} does not exist; create it first`
   if (!statSync(dir).isDirectory()) return `--out ${out}: ${dir} is not a folder`
   if (existsSync(target)) {
-    const isDir = statSync(target).isDirectory()
-    if (format === 'png' && (!isDir || readdirSync(target).length > 0))
+    const st = statSync(target)
+    const isDir = st.isDirectory()
+    // a device (/dev/null), a named pipe or a socket: neither a clip file nor a folder of frames
+    // (/dev/null used to be taken for a PNG folder and called "not an empty folder")
+    if (!isDir && !st.isFile()) {
+      const kind =
+        st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : st.isFIFO()
+            ? 'a named pipe'
+            : 'a socket'
+      return `--out ${out}: is ${kind}, not a file or folder a clip can be written to; give a new .mp4, .gif or .webm file name, or a new folder for PNG frames`
+    }
+    if (format === 'png' && !isDir)
+      return `--out ${out}: is an existing file; a path without a clip extension is a folder for PNG frames: choose a new folder, or a file name ending in .mp4, .gif or .webm`
+    if (format === 'png' && readdirSync(target).length > 0)
       return `--out ${out}: already exists and is not an empty folder; choose a new folder for the PNG frames`
     if (format !== 'png' && isDir)
       return `--out ${out}: is a folder; give a file name ending in .${format}`
