@@ -67,6 +67,20 @@ function finite(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v)
 }
 
+/** Where the i-th (0-based) of a 3x4 row-major matrix's 12 values sits, 1-based. */
+function matrixPlace(i: number): string {
+  return `row ${Math.floor(i / 4) + 1}, column ${(i % 4) + 1}`
+}
+
+/**
+ * What a value that is not a finite number is, in words. A number past a double's range (1e400)
+ * parses as Infinity, which JSON.stringify writes as null: it was reported as "null".
+ */
+function notFiniteWhat(v: unknown): string {
+  if (typeof v === 'number' && !Number.isNaN(v)) return `it is too large (it reads as ${v})`
+  return `it is ${JSON.stringify(v) ?? String(v)}`
+}
+
 /** MotionCtrl pose JSON: [[12 numbers], ...] (world-to-camera rows, OpenCV axes). */
 export function importMotionCtrlJson(text: string, frames: number, fov = 45): ImportResult {
   const data = parseJsonFile(text, (message, line) => new PoseFileError(message, line))
@@ -99,7 +113,7 @@ export function importMotionCtrlJson(text: string, frames: number, fov = 45): Im
     const bad = flat.findIndex((v) => !finite(v))
     if (bad >= 0)
       throw new PoseFileError(
-        `${where}: value ${bad} is ${JSON.stringify(flat[bad])}; expected a finite number`,
+        `${where}: value ${bad + 1} (${matrixPlace(bad)} of the 3x4 [R|t]) is not a finite number: ${notFiniteWhat(flat[bad])}`,
         lineOf(i),
       )
     const w = rowToW2C(flat as number[])
@@ -189,7 +203,7 @@ export function importRealEstate10K(text: string, frames: number): ImportResult 
     const bad = nums.findIndex((v) => !Number.isFinite(v))
     if (bad >= 0)
       throw new PoseFileError(
-        `line ${ln}: value ${bad + 1} ("${parts[bad]}") is not a finite number`,
+        `line ${ln}: value ${bad + 1} ("${parts[bad]}") is not a finite number${Number.isNaN(nums[bad]) ? '' : `: ${notFiniteWhat(nums[bad])}`}${bad >= 7 ? `; ${matrixPlace(bad - 7)} of the 3x4 world-to-camera` : ''}`,
         ln,
       )
     stamps.push(nums[0]!)

@@ -411,7 +411,17 @@ describe('pose files', () => {
     [
       'a NaN (as a string)',
       `[\n${JSON.stringify(id)},\n${JSON.stringify(id).replace('1,', '"NaN",')}\n]`,
-      /frame 1 \(line 3\): value 0 is "NaN"; expected a finite number/,
+      /frame 1 \(line 3\): value 1 \(row 1, column 1 of the 3x4 \[R\|t\]\) is not a finite number: it is "NaN"/,
+    ],
+    [
+      'a number too large for a double (1e400 reads as Infinity)',
+      `[\n${JSON.stringify(id)},\n[1, 0, 0, 0, 0, 1, 0, -1e400, 0, 0, 1, 0]\n]`,
+      /frame 1 \(line 3\): value 8 \(row 2, column 4 of the 3x4 \[R\|t\]\) is not a finite number: it is too large \(it reads as -Infinity\)/,
+    ],
+    [
+      'a null',
+      `[[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, null]]`,
+      /frame 0 \(line 1\): value 12 \(row 3, column 4 of the 3x4 \[R\|t\]\) is not a finite number: it is null/,
     ],
     [
       'a non-orthonormal rotation',
@@ -448,6 +458,11 @@ describe('pose files', () => {
       'a non-number',
       `${good[0]}\n${good[1]!.replace(/^\S+/, 'abc')}\n`,
       /line 2: value 1 \("abc"\) is not a finite number/,
+    ],
+    [
+      'a number too large for a double (1e400)',
+      `${good[0]}\n0 0.5 0.5 0.5 0.5 0 0 1 0 0 0 0 1 0 1e400 0 0 1 0\n`,
+      /line 2: value 15 \("1e400"\) is not a finite number: it is too large \(it reads as Infinity\); row 2, column 4 of the 3x4 world-to-camera/,
     ],
     [
       'a non-orthonormal rotation',
