@@ -1,6 +1,6 @@
 // Image input for SVD: odd images either work or fail clearly; dolly render --image gives a
 // clip of the model's frame count; and decode memory follows decodeChunkSize, not numFrames.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -76,6 +76,9 @@ describe.skipIf(missing(rocket, gif, mp4))('odd input images', () => {
     ffmpeg(['-f', 'lavfi', '-i', 'color=c=black@0.0:s=4x4,format=rgba', '-frames:v', '1', rgba])
     const img = await loadImage(rgba)
     expect(new Set(img.rgb)).toEqual(new Set([255]))
+    // counted, so the render can say it flattened them (diffusers' load_image drops alpha instead)
+    expect(img.transparentPixels).toBe(16)
+    expect((await loadImage(rocket)).transparentPixels).toBe(0)
   })
 
   it('honours EXIF orientation (rotated 90 degrees)', async () => {
@@ -179,6 +182,38 @@ describe.skipIf(!built || missing(rocket))('dolly render --image', () => {
       ),
     ) as { streams: { width: number; height: number; nb_read_frames: string }[] }
     expect(probe.streams[0]).toMatchObject({ width: 32, height: 32, nb_read_frames: '14' })
+  })
+
+  it('warns that an image with transparency is flattened onto white (diffusers drops the alpha)', () => {
+    const model = writeSvdFolder(join(tmp, 'svd-alpha'))
+    const semi = join(tmp, 'semi.png')
+    // left half clear, right half opaque
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      "color=c=red:s=32x32,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,16),0,255)'",
+      '-frames:v',
+      '1',
+      semi,
+    ])
+    const run = (image: string, out: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          join(root, 'bin/dolly.mjs'),
+          'render',
+          ...['--model', model, '--image', image, '--width', '32', '--height', '32'],
+          ...['--steps', '1', '--out', join(tmp, out), '--cpu'],
+        ],
+        { encoding: 'utf8' },
+      )
+    const r = run(semi, 'semi.mp4')
+    expect(r.status).toBe(0)
+    expect(r.stderr).toMatch(
+      /warning: the image has transparency \(50% of its pixels\); it was flattened onto white, where diffusers' load_image drops the alpha/,
+    )
+    expect(run(rocket, 'opaque.mp4').stderr).not.toMatch(/transparency/)
   })
 
   it('a size off the grid on a fixed-size export names the one size it takes (not the nearest on the grid)', () => {

@@ -548,6 +548,13 @@ export async function renderClip(
   // a text model's image is not read (the warning above says it is not used): a file that is
   // not an image must not fail a render that never looks at it
   const image = spec.image && facts.input === 'image' ? await loadImage(spec.image) : undefined
+  if (image?.transparentPixels) {
+    // said, as the image reaches the model differently from diffusers (docs/DECISIONS.md)
+    const share = (100 * image.transparentPixels) / (image.width * image.height)
+    warnings.push(
+      `the image has transparency (${share < 1 ? '<1' : Math.round(share)}% of its pixels); it was flattened onto white, where diffusers' load_image drops the alpha and keeps the colours hidden under it, so the same file can start a different clip there. Flatten it yourself onto the background you want`,
+    )
+  }
   try {
     return await runAndExport()
   } catch (err) {

@@ -1,7 +1,10 @@
 // Input images for image-to-video: any PNG, JPEG, WebP, GIF or video (first frame) ffmpeg
 // reads, decoded to 8-bit RGB with the EXIF orientation applied and alpha flattened onto
 // white; clear errors for empty files, non-images and images over 64 megapixels. Resizing
-// follows PIL exactly where diffusers uses PIL (the VAE branch's Lanczos resize).
+// follows PIL exactly where diffusers uses PIL (the VAE branch's Lanczos resize). Two
+// departures from diffusers' load_image (docs/DECISIONS.md, "Input images"): alpha is
+// flattened onto white where PIL's convert("RGB") drops it (the render warns), and 16-bit
+// greyscale is scaled to 8 bits where PIL clips it.
 import { execFile, spawn } from 'node:child_process'
 import { openSync, readSync, closeSync } from 'node:fs'
 import { findFfmpeg, MediaError } from './ffmpeg'
@@ -16,6 +19,8 @@ export class ImageInputError extends MediaError {
 }
 
 export type RgbImage = { width: number; height: number; rgb: Uint8Array }
+/** A decoded input image, with how many of its pixels were not opaque (flattened onto white). */
+export type InputImage = RgbImage & { transparentPixels: number }
 
 export const MAX_PIXELS = 64_000_000
 
@@ -161,7 +166,7 @@ export async function imageProblem(path: string): Promise<string | null> {
 }
 
 /** Reads an image (or a video's first frame) as upright 8-bit RGB. */
-export async function loadImage(path: string): Promise<RgbImage> {
+export async function loadImage(path: string): Promise<InputImage> {
   let size: number
   try {
     size = regularFileSize(path, 'the image')
@@ -227,10 +232,12 @@ export async function loadImage(path: string): Promise<RgbImage> {
   const body = pam.subarray(end + 7)
   if (!width || !height || body.length < width * height * 4)
     throw new ImageInputError(`${path}: ffmpeg returned a short image`)
-  // alpha flattened onto white
+  // alpha flattened onto white (docs/DECISIONS.md; the render warns when any pixel is not opaque)
   const rgb = new Uint8Array(width * height * 3)
+  let transparentPixels = 0
   for (let i = 0; i < width * height; i++) {
     const a = body[i * 4 + 3]!
+    if (a !== 255) transparentPixels++
     for (let c = 0; c < 3; c++) {
       const v = body[i * 4 + c]!
       rgb[i * 3 + c] = a === 255 ? v : Math.round((v * a + 255 * (255 - a)) / 255)
@@ -240,7 +247,7 @@ export async function loadImage(path: string): Promise<RgbImage> {
   const head = Buffer.alloc(Math.min(size, 256 * 1024))
   readSync(fd, head, 0, head.length, 0)
   closeSync(fd)
-  return applyOrientation({ width, height, rgb }, exifOrientation(head))
+  return { ...applyOrientation({ width, height, rgb }, exifOrientation(head)), transparentPixels }
 }
 
 /** Centre crop to the target aspect, or pad (black bars) to it; 'stretch' keeps the image. */
