@@ -630,7 +630,17 @@ export const commands = {
   },
   'project.autosave': {
     request: z
-      .object({ doc: SavableProjectDoc, name: z.string().max(256).nullable(), page: PageSession })
+      .object({
+        doc: SavableProjectDoc,
+        name: z.string().max(256).nullable(),
+        page: PageSession,
+        /**
+         * The revision of the file `name` this document was edited from (as project.save's
+         * `base`; null: it knew no file): kept with the autosave, so a Save of the recovered
+         * document is checked against it like any other Save.
+         */
+        base: z.string().max(64).nullable().optional(),
+      })
       .strict(),
     response: z.object({ savedAt: z.number() }).strict(),
   },
@@ -644,6 +654,11 @@ export const commands = {
         savedAt: z.number(),
         /** Earlier sessions' autosaves still on offer after this one. */
         more: z.number().int().nonnegative().default(0),
+        /**
+         * The revision the autosaved document was edited from (project.autosave's `base`);
+         * absent: not known (an older studio's autosave).
+         */
+        base: z.string().max(64).nullable().optional(),
       })
       .strict()
       .nullable(),

@@ -1,6 +1,6 @@
 // Projects in the studio: save and reopen through the UI, and a crash (kill -9 of the host)
 // mid-edit recovered from the autosave on the next start.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
@@ -256,5 +256,47 @@ test('the recovery offer can be put off for this page: Later hides it, the next 
   await expect(page.getByTestId('recovery')).toBeVisible()
   await page.getByTestId('recover').click()
   await expect(page.getByTestId('prompt')).toHaveValue('autosaved, offered, put off')
+  await served.stop()
+})
+
+test('a recovered project keeps the revision it was edited from: Save asks before overwriting a newer save', async ({
+  page,
+}) => {
+  const env = freshFolders()
+  let served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('prompt').fill('harbor, first save')
+  page.once('dialog', (d) => void d.accept('Harbor'))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('project-name')).toHaveText('Harbor')
+  // edited on from that save, autosaved, then the studio crashes
+  await page.getByTestId('prompt').fill('harbor, edited then crashed')
+  await page.waitForTimeout(3000) // autosave runs 2 s after the last edit
+  served.proc.kill('SIGKILL')
+  await new Promise((r) => served.proc.once('exit', r))
+  // meanwhile another window saves a newer version of Harbor
+  const file = join(env.DOLLY_PROJECTS_DIR, 'Harbor.dolly')
+  const newer = readFileSync(file, 'utf8').replace('harbor, first save', 'harbor, newer save')
+  writeFileSync(file, newer)
+
+  served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('recovery')).toBeVisible()
+  await page.getByTestId('recover').click()
+  await expect(page.getByTestId('prompt')).toHaveValue('harbor, edited then crashed')
+  await expect(page.getByTestId('project-name')).toContainText('Harbor')
+  const asked: string[] = []
+  page.once('dialog', (d) => (asked.push(d.message()), void d.dismiss()))
+  await page.getByTestId('project-save').click()
+  await expect.poll(() => asked.length).toBe(1)
+  expect(asked[0]).toContain('saved from another tab or window')
+  await expect(page.getByTestId('notice')).toContainText('Not saved')
+  expect(readFileSync(file, 'utf8')).toBe(newer) // the newer save is left as it was
+  // answering Yes replaces it (the older one kept as .bak)
+  page.once('dialog', (d) => void d.accept())
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('notice')).toContainText('Saved Harbor')
+  expect(readFileSync(file, 'utf8')).toContain('harbor, edited then crashed')
   await served.stop()
 })

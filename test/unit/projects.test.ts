@@ -295,6 +295,30 @@ describe('project files', () => {
     expect(existsSync(join(tmp, 'p5', 'Draft.dolly'))).toBe(true)
   })
 
+  it('an autosave keeps the revision its document was edited from, so a Save of the recovered work is checked for a newer save', () => {
+    const session1 = new ProjectStore(join(tmp, 'p5b'), join(tmp, 's5b'))
+    const first = session1.save('Harbor', doc)
+    const edited = {
+      ...doc,
+      shots: [{ ...shot, settings: { ...shot.settings, prompt: 'edited, then a crash' } }],
+      active: 0,
+    }
+    session1.autosave(edited, 'Harbor', undefined, first.revision)
+    // another window saves a newer Harbor
+    const other = new ProjectStore(join(tmp, 'p5b'), join(tmp, 's5b'))
+    const newer = {
+      ...doc,
+      shots: [{ ...shot, settings: { ...shot.settings, prompt: 'newer save' } }],
+      active: 0,
+    }
+    other.save('Harbor', newer, undefined, first.revision)
+    const session2 = new ProjectStore(join(tmp, 'p5b'), join(tmp, 's5b'))
+    const r = session2.recovery()!
+    expect(r.base).toBe(first.revision)
+    expect(() => session2.save('Harbor', r.doc, undefined, r.base)).toThrow(/another tab or window/)
+    expect(session2.open('Harbor').doc.shots[0]!.settings.prompt).toBe('newer save')
+  })
+
   it('a crash while a recovery is on offer loses neither session (offered newest first)', () => {
     const edit = (prompt: string) => ({
       ...doc,

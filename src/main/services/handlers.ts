@@ -53,8 +53,8 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'project.list': async () => ({ ...ctx.projects.list(), recent: ctx.projects.recent() }),
     'project.save': async ({ name, doc, page, base }) => ctx.projects.save(name, doc, page, base),
     'project.open': async ({ name }) => ctx.projects.open(name),
-    'project.autosave': async ({ doc, name, page }) => {
-      ctx.projects.autosave(doc, name, page)
+    'project.autosave': async ({ doc, name, page, base }) => {
+      ctx.projects.autosave(doc, name, page, base)
       return { savedAt: Date.now() }
     },
     'project.recovery': async ({ page }) => ctx.projects.recovery(page),

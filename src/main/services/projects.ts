@@ -342,12 +342,21 @@ export class ProjectStore {
     return page !== undefined ? `page-${page}.dolly` : `${this.session}.dolly`
   }
 
-  autosave(doc: ProjectDocData, name: string | null, page?: string): void {
+  /**
+   * `base`: the revision of the file `name` the document was edited from (null: none), kept so
+   * that a Save of the recovered document is checked for a newer save as any other Save is.
+   */
+  autosave(doc: ProjectDocData, name: string | null, page?: string, base?: string | null): void {
     const file = join(this.recoveryDir, this.sessionFile(page))
     mkdirSync(this.recoveryDir, { recursive: true })
     atomicWrite(
       file,
-      JSON.stringify({ name, savedAt: Date.now(), project: serializeProject(doc) }),
+      JSON.stringify({
+        name,
+        savedAt: Date.now(),
+        project: serializeProject(doc),
+        ...(base !== undefined ? { base } : {}),
+      }),
       false,
     )
   }
@@ -382,6 +391,8 @@ export class ProjectStore {
     name: string | null
     savedAt: number
     more: number
+    /** The revision the document was edited from; absent: not known (an older autosave). */
+    base?: string | null
   } | null {
     const files = this.earlierRecoveries(page)
     for (const [i, file] of files.entries()) {
@@ -390,6 +401,7 @@ export class ProjectStore {
           name?: unknown
           savedAt?: unknown
           project?: unknown
+          base?: unknown
         }
         if (typeof r.project !== 'string') throw new Error('no project')
         const doc = parseProject(r.project).file.doc
@@ -400,18 +412,29 @@ export class ProjectStore {
           typeof r.savedAt === 'number' && Number.isFinite(r.savedAt)
             ? r.savedAt
             : statSync(file).mtimeMs
+        // a base the contract cannot carry counts as not known
+        const base =
+          r.base === null || (typeof r.base === 'string' && r.base.length <= 64)
+            ? r.base
+            : undefined
         if (savedAt !== r.savedAt || name !== r.name) {
           // best effort, and the file keeps its place in the newest-first order; a failed
           // rewrite (a full disk) must never cost the autosave itself
           try {
             const { atimeMs, mtimeMs } = statSync(file)
-            atomicWrite(file, JSON.stringify({ name, savedAt, project: r.project }), false)
+            atomicWrite(file, JSON.stringify({ name, savedAt, project: r.project, base }), false)
             utimesSync(file, atimeMs / 1000, mtimeMs / 1000)
           } catch (err) {
             console.error(`projects: ${file}: not relabelled: ${(err as Error).message}`)
           }
         }
-        return { doc, name, savedAt, more: files.length - i - 1 }
+        return {
+          doc,
+          name,
+          savedAt,
+          more: files.length - i - 1,
+          ...(base !== undefined ? { base } : {}),
+        }
       } catch {
         // an unreadable recovery file offers nothing (it is never the only copy of a save)
         rmSync(file, { force: true })

@@ -288,6 +288,7 @@ export function App() {
           name={file.name}
           dirty={file.dirty}
           doc={project}
+          known={file.known}
           onNew={() => {
             // the default model, with its settings, as a fresh start gets (it took the first one)
             h.reset(newProject(models))

@@ -1,8 +1,9 @@
-import { useEffect, useRef, useState } from 'react'
+import { useEffect, useState, type MutableRefObject } from 'react'
 import type { DollyBridge } from '../../../shared/contract'
 import type { ProjectDoc } from '../state/project'
 import { PAGE_SESSION } from '../state/page-session'
 import { SmallButton } from './SmallButton'
+import type { KnownRevision } from '../hooks/useProjectFile'
 import { dialogHasKeyboard } from '../hooks/useShortcuts'
 
 type Props = {
@@ -10,6 +11,11 @@ type Props = {
   name: string | null
   dirty: boolean
   doc: ProjectDoc
+  /**
+   * The revision of the file this page last opened or saved (or recovered work was edited
+   * from), by name: a Save of that name checks the file is still that one.
+   */
+  known: MutableRefObject<KnownRevision | null>
   onNew: () => void
   onOpened: (
     name: string,
@@ -22,12 +28,19 @@ type Props = {
 }
 
 /** New / Open / Save / Save As, the recent list, and the project's name with its unsaved mark. */
-export function ProjectBar({ api, name, dirty, doc, onNew, onOpened, onSaved, onNotice }: Props) {
+export function ProjectBar({
+  api,
+  name,
+  dirty,
+  doc,
+  known,
+  onNew,
+  onOpened,
+  onSaved,
+  onNotice,
+}: Props) {
   const [list, setList] = useState<{ name: string }[]>([])
   const [recent, setRecent] = useState<string[]>([])
-  // the revision of the file this page last opened or saved, by name: a Save of that name
-  // checks the file is still that one (another tab may have saved it since)
-  const known = useRef<{ name: string; revision: string } | null>(null)
   const refresh = () =>
     void api.project.list().then((r) => {
       if (r.ok) {

@@ -3,12 +3,14 @@
 // so a crash or a reload before the offer is answered loses neither), and the recovery offers
 // of what other sessions autosaved, newest first. In a browser tab, leaving with edits that
 // are not yet autosaved asks first (Electron would cancel the close without asking).
-import { useCallback, useEffect, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import type { CommandResponse, DollyBridge } from '../../../shared/contract'
 import type { ProjectDoc } from '../state/project'
 import { PAGE_SESSION as page } from '../state/page-session'
 
 export type Recovery = NonNullable<CommandResponse<'project.recovery'>>
+/** The revision of the file `name` this page's document descends from (null: none known). */
+export type KnownRevision = { name: string; revision: string | null }
 
 export function useProjectFile(
   api: DollyBridge,
@@ -25,6 +27,12 @@ export function useProjectFile(
   /** Set when a recovered document is shown: it is unsaved work until saved. */
   const [unsaved, setUnsaved] = useState(false)
   const dirty = savedDoc !== project && (savedDoc !== null || canUndo || unsaved)
+  // the revision of the file this document was last read from or written to, by name: a Save
+  // of that name checks the file is still that one (another tab may have saved it since); the
+  // autosave keeps it, so a recovered document is checked as well
+  const known = useRef<KnownRevision | null>(null)
+  const baseOf = (n: string | null) =>
+    n !== null && known.current && known.current.name === n ? known.current.revision : undefined
 
   const nextRecovery = useCallback(
     () => void api.project.recovery({ page }).then((r) => setRecovery(r.ok ? r.value : null)),
@@ -40,7 +48,7 @@ export function useProjectFile(
     if (!dirty) return
     const t = setTimeout(
       () =>
-        void api.project.autosave({ doc: project, name, page }).then((r) => {
+        void api.project.autosave({ doc: project, name, page, base: baseOf(name) }).then((r) => {
           if (!r.ok) notify(`Autosave failed: ${r.error.message}`)
           else setAutosaved(project)
         }),
@@ -63,6 +71,7 @@ export function useProjectFile(
   return {
     name,
     dirty,
+    known,
     recovery,
     /** The document now on disk under `name` (after open or save). */
     saved(n: string | null, doc: ProjectDoc | null) {
@@ -93,7 +102,15 @@ export function useProjectFile(
       setName(r.name)
       setSavedDoc(null)
       setUnsaved(true)
-      const saved = await api.project.autosave({ doc: r.doc, name: r.name, page })
+      // the file it was edited from; an older autosave that did not keep it counts as having
+      // known no file, so a Save over an existing one asks
+      known.current = r.name !== null ? { name: r.name, revision: r.base ?? null } : null
+      const saved = await api.project.autosave({
+        doc: r.doc,
+        name: r.name,
+        page,
+        base: baseOf(r.name),
+      })
       if (!saved.ok)
         return notify(`The recovered project could not be autosaved: ${saved.error.message}`)
       await api.project.discardRecovery({ savedAt: r.savedAt, page })
