@@ -523,7 +523,8 @@ export const commands = {
   'models.list': { request: Empty, response: z.array(ModelSummary).max(256) },
   'models.add': {
     request: z.object({ path: z.string().min(1).max(4096) }).strict(),
-    response: ModelSummary,
+    /** `added`: false when the folder was in the list already (nothing was added). */
+    response: ModelSummary.extend({ added: z.boolean() }),
   },
   'models.remove': {
     request: z.object({ id: z.string().min(1).max(4096) }).strict(),

@@ -2,11 +2,19 @@
 // The studio in Chromium through the web host with the demo model: a creator's whole flow,
 // a crash mid-render, and the camera editor's drag/undo/export.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
-import { browserMissing, recordPreviews, seenSoFar, startServe, type Served } from './helpers'
+import { browserMissing, recordPreviews, root, seenSoFar, startServe, type Served } from './helpers'
 
 // on a developer's machine without Debian's Chromium or a build these skip, naming what is
 // missing; with CI set in the environment they run and fail, so a missing install step shows
@@ -454,6 +462,59 @@ test('the models dialog says one refusal after another and closes, the studio st
   await expect(page.getByRole('dialog')).toHaveCount(0)
   await expect(page.getByTestId('page-error')).toHaveCount(0)
   await expect(page.getByTestId('prompt')).toHaveValue('kept through the dialog')
+})
+
+test('the models dialog says a folder already listed was not added, and why Default or Remove failed', async ({
+  page,
+  context,
+}) => {
+  const state = mkdtempSync(join(tmpdir(), 'dolly-e2e-state-'))
+  const dir = mkdtempSync(join(tmpdir(), 'dolly-e2e-models-'))
+  const folder = join(dir, 'my-demo')
+  symlinkSync(join(root, 'resources', 'demo-model'), folder)
+  await served.stop()
+  served = await startServe({ DOLLY_STATE_DIR: state })
+  await open(page)
+  await page.getByTestId('open-models').click()
+  const message = page.getByTestId('model-message')
+  const row = page.getByTestId('model-row').filter({ has: page.locator(`td[title*="my-demo"]`) })
+  const add = async () => {
+    await page.getByTestId('model-path').fill(folder)
+    await page.getByTestId('model-path').press('Enter')
+  }
+  await add()
+  await expect(message).toContainText('Added Demo (random weights)')
+  await expect(row).toHaveCount(1)
+  // the same folder again: nothing is added, and the dialog says so
+  await add()
+  await expect(message).toContainText('already in the list')
+  await expect(message).not.toContainText('Added')
+  await expect(row).toHaveCount(1)
+
+  // another tab removes it while this dialog still lists it: Default says why it failed
+  const other = await context.newPage()
+  await other.goto(served.url)
+  await other.getByTestId('open-models').click()
+  await other
+    .getByTestId('model-row')
+    .filter({ has: other.locator(`td[title*="my-demo"]`) })
+    .getByRole('button', { name: 'Remove' })
+    .click()
+  await expect(
+    other.getByTestId('model-row').filter({ has: other.locator(`td[title*="my-demo"]`) }),
+  ).toHaveCount(0)
+  await other.close()
+  await row.getByRole('button', { name: 'Default' }).click()
+  await expect(message).toContainText('no model')
+  await expect(row).toHaveCount(0)
+
+  // a Remove whose list cannot be written says why
+  await add()
+  await expect(row).toHaveCount(1)
+  rmSync(join(state, 'models.json'))
+  mkdirSync(join(state, 'models.json'))
+  await row.getByRole('button', { name: 'Remove' }).click()
+  await expect(message).toContainText('models.json')
 })
 
 test("the catalog says an export's refusal in the entry's own row", async ({ page }) => {

@@ -41,7 +41,11 @@ describe.skipIf(!existsSync(demo) || missing(clipTok))('model registry', () => {
       precision: 'fp32',
       error: null,
       removable: true,
+      added: true,
     })
+    // a folder already listed (the user's, or built in) is not added again, and says so
+    expect(r.add(tiny).added).toBe(false)
+    expect(r.add(demo).added).toBe(false)
     const list = new ModelRegistry(state, [demo], () => null).list()
     expect(list.map((m) => m.label)).toEqual(['Demo (random weights)', 'tiny'])
     expect(list[0]).toMatchObject({ demo: true, removable: false })

@@ -98,7 +98,8 @@ export class ModelRegistry {
     ]
   }
 
-  add(path: string): ModelSummary {
+  /** `added`: false when the folder was listed already (nothing changed). */
+  add(path: string): ModelSummary & { added: boolean } {
     const dir = typedFolder(path)
     if (dir.length > MAX_MODEL_PATH)
       throw new HandlerError(
@@ -112,11 +113,13 @@ export class ModelRegistry {
       if (err instanceof ModelFolderError) throw new HandlerError('invalid-payload', err.message)
       throw err
     }
-    if (!this.stored.paths.map((p) => resolve(p)).includes(dir)) {
+    // a folder already listed (the user's, or built in) is not added again, and says so
+    const added = !this.dirs().includes(dir)
+    if (added) {
       this.stored.paths.push(dir)
       this.save()
     }
-    return this.summary(dir)
+    return { ...this.summary(dir), added }
   }
 
   remove(id: string): { removed: boolean } {

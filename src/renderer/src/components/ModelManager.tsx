@@ -84,14 +84,30 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
               <td className="actions">
                 {!m.error && !m.isDefault ? (
                   <SmallButton
-                    onClick={() => void api.models.setDefault({ id: m.id }).then(refresh)}
+                    onClick={() =>
+                      void api.models.setDefault({ id: m.id }).then((r) => {
+                        setMessage(r.ok ? `${m.label} is the default` : r.error.message)
+                        refresh()
+                      })
+                    }
                   >
                     Default
                   </SmallButton>
                 ) : null}
                 {m.removable ? (
                   <SmallButton
-                    onClick={() => void api.models.remove({ id: m.id }).then(refresh)}
+                    onClick={() =>
+                      void api.models.remove({ id: m.id }).then((r) => {
+                        setMessage(
+                          !r.ok
+                            ? r.error.message
+                            : r.value.removed
+                              ? `Removed ${m.label} (its files stay where they are)`
+                              : `${m.label} (${m.id}) was no longer in the list`,
+                        )
+                        refresh()
+                      })
+                    }
                     title="Remove from the list (the files stay where they are)"
                   >
                     Remove
@@ -107,7 +123,13 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
         onSubmit={(e) => {
           e.preventDefault()
           void api.models.add({ path }).then((r) => {
-            setMessage(r.ok ? `Added ${r.value.label}` : r.error.message)
+            setMessage(
+              !r.ok
+                ? r.error.message
+                : r.value.added
+                  ? `Added ${r.value.label}`
+                  : `${r.value.label} (${r.value.id}) is already in the list; nothing was added`,
+            )
             if (r.ok) setPath('')
             refresh()
           })
