@@ -515,6 +515,7 @@ test('the models dialog says a folder already listed was not added, and why Defa
   mkdirSync(join(state, 'models.json'))
   await row.getByRole('button', { name: 'Remove' }).click()
   await expect(message).toContainText('models.json')
+  await expect(row).toHaveCount(1) // still listed, as it still is on disk
 })
 
 test("the catalog says an export's refusal in the entry's own row", async ({ page }) => {

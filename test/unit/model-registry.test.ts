@@ -1,7 +1,15 @@
 // The model manager: lists the demo and added/downloaded models, refuses a corrupt folder
 // with the engine's message, and estimates VRAM per plan from the models' file sizes and the
 // activation rules their exports wrote.
-import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync, readdirSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  readdirSync,
+} from 'node:fs'
 import { tmpdir, homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -60,6 +68,28 @@ describe.skipIf(!existsSync(demo) || missing(clipTok))('model registry', () => {
     expect(new ModelRegistry(state, [demo], () => null).list()[1]!.isDefault).toBe(true)
     expect(r.remove(resolve(tiny))).toEqual({ removed: true })
     expect(existsSync(tiny)).toBe(true) // removing from the list never deletes the user's files
+  })
+
+  it('a change whose list cannot be written is refused and not kept: the list is still what is on disk', () => {
+    const state = join(tmp, 's1b')
+    const r = new ModelRegistry(state, [demo], () => null)
+    const tiny = writeAnimateDiffFolder(join(tmp, 'models', 'unwritable'), {
+      tokenizerFrom: clipTok,
+    })
+    r.add(tiny)
+    // models.json cannot be replaced (a folder in its place)
+    rmSync(join(state, 'models.json'))
+    mkdirSync(join(state, 'models.json'))
+    const other = writeAnimateDiffFolder(join(tmp, 'models', 'unwritable-2'), {
+      tokenizerFrom: clipTok,
+    })
+    expect(() => r.remove(resolve(tiny))).toThrow()
+    expect(() => r.setDefault(resolve(tiny))).toThrow()
+    expect(() => r.add(other)).toThrow()
+    expect(r.list().map((m) => [m.id, m.isDefault])).toEqual([
+      [demo, false],
+      [resolve(tiny), false],
+    ])
   })
 
   it("refuses a corrupt folder with the engine's message", () => {

@@ -85,8 +85,10 @@ export class ModelRegistry {
     return join(this.stateDir, 'models.json')
   }
 
-  private save(): void {
-    atomicWrite(this.file, JSON.stringify(this.stored, null, 2), false)
+  /** The list as it will be: written first, kept only once written (a failed write changes nothing). */
+  private save(next: Stored): void {
+    atomicWrite(this.file, JSON.stringify(next, null, 2), false)
+    this.stored = next
   }
 
   /** Every model folder, built-in first, then the default first among the user's. */
@@ -115,28 +117,21 @@ export class ModelRegistry {
     }
     // a folder already listed (the user's, or built in) is not added again, and says so
     const added = !this.dirs().includes(dir)
-    if (added) {
-      this.stored.paths.push(dir)
-      this.save()
-    }
+    if (added) this.save({ ...this.stored, paths: [...this.stored.paths, dir] })
     return { ...this.summary(dir), added }
   }
 
   remove(id: string): { removed: boolean } {
     const before = this.stored.paths.length
-    this.stored.paths = this.stored.paths.filter(
-      (p) => resolve(p) !== id && modelId(resolve(p)) !== id,
-    )
-    if (this.stored.defaultId === id) this.stored.defaultId = null
-    this.save()
-    return { removed: this.stored.paths.length < before }
+    const paths = this.stored.paths.filter((p) => resolve(p) !== id && modelId(resolve(p)) !== id)
+    this.save({ paths, defaultId: this.stored.defaultId === id ? null : this.stored.defaultId })
+    return { removed: paths.length < before }
   }
 
   setDefault(id: string): { defaultId: string } {
     if (!this.dirs().includes(id))
       throw new HandlerError('invalid-payload', `no model "${id}" in the list`)
-    this.stored.defaultId = id
-    this.save()
+    this.save({ ...this.stored, defaultId: id })
     return { defaultId: id }
   }
 
