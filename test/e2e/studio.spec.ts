@@ -283,6 +283,56 @@ test('camera editor: numeric fields edit the selected keyframe in one undo step;
   expect(await exportRows()).toBe(before)
 })
 
+test('camera editor: a click on empty space deselects the keyframe; a drag there orbits and keeps it', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('preset-name').selectOption('orbit-left')
+  await page.getByTestId('apply-preset').click()
+  const viewport = page.getByTestId('camera-viewport')
+  const handles = async () =>
+    JSON.parse((await viewport.getAttribute('data-handles')) ?? '[]') as {
+      id: string
+      x: number
+      y: number
+    }[]
+  await expect.poll(async () => (await handles()).length).toBeGreaterThan(1)
+  const box = (await viewport.boundingBox())!
+  const first = (await handles())[0]!
+  const fields = page.getByTestId('keyframe-fields')
+  // empty space: the point of the viewport farthest from every handle
+  const empty = async () => {
+    const hs = await handles()
+    let best = { x: 0, y: 0, d: -1 }
+    for (let fx = 0.1; fx < 0.95; fx += 0.1)
+      for (let fy = 0.1; fy < 0.95; fy += 0.1) {
+        const x = box.width * fx
+        const y = box.height * fy
+        const d = Math.min(...hs.map((h) => Math.hypot(h.x - x, h.y - y)))
+        if (d > best.d) best = { x, y, d }
+      }
+    return { x: box.x + best.x, y: box.y + best.y }
+  }
+  await page.mouse.click(box.x + first.x, box.y + first.y)
+  await expect(fields).toBeVisible()
+  // a drag on empty space orbits the view: the keyframe stays selected
+  const e = await empty()
+  await page.mouse.move(e.x, e.y)
+  await page.mouse.down()
+  for (let i = 1; i <= 8; i++) await page.mouse.move(e.x + i * 8, e.y + i * 2)
+  await page.mouse.up()
+  await expect(fields).toBeVisible()
+  expect((await handles())[0]).not.toEqual(first) // the view did turn
+  // a click there (no drag, no keyframe) clears the selection
+  const e2 = await empty()
+  await page.mouse.click(e2.x, e2.y)
+  await expect(fields).toHaveCount(0)
+  // and a click on a handle selects again
+  const again = (await handles())[0]!
+  await page.mouse.click(box.x + again.x, box.y + again.y)
+  await expect(fields).toBeVisible()
+})
+
 test('shots: render two, export all as one clip; split at the playhead, undo, reorder', async ({
   page,
 }) => {

@@ -14,6 +14,9 @@ import {
 } from '../../../shared/camera'
 import { gestureKey } from '../../../shared/history'
 
+/** How far (CSS pixels) a press may move and still be a click rather than an orbit's drag. */
+const CLICK_SLOP_PX = 4
+
 export type ViewMode = 'perspective' | 'top' | 'side' | 'camera'
 
 type Props = {
@@ -119,10 +122,16 @@ export function CameraViewport(p: Props) {
     scene.add(gizmo.getHelper())
     // each drag (of the gizmo or of a handle) is one gesture: one undo step
     let gesture = gestureKey('keyframe')
+    // a press on empty space that is released where it began (a click, not an orbit's drag)
+    // clears the selection, as in any 3D editor; a press on the gizmo never does
+    let press: { x: number; y: number; pointerId: number } | null = null
     gizmo.addEventListener('dragging-changed', (e) => {
       const dragging = (e as unknown as { value: boolean }).value
       orbit.enabled = !dragging
-      if (dragging) gesture = gestureKey('keyframe')
+      if (dragging) {
+        gesture = gestureKey('keyframe')
+        press = null
+      }
     })
     gizmo.addEventListener('objectChange', () => {
       const obj = gizmo.object
@@ -153,11 +162,19 @@ export function CameraViewport(p: Props) {
       )
     }
     const onPointerDown = (ev: PointerEvent) => {
+      press = null
       if ((gizmo as unknown as { dragging: boolean }).dragging || props.current.view === 'camera')
         return
       rayFrom(ev)
       const hit = raycaster.intersectObjects([...(state.current?.handles.values() ?? [])])[0]
-      if (!hit) return
+      if (!hit) {
+        // the gizmo's axis under the pointer (set as it hovers): its own drag, not a click
+        press =
+          ev.button === 0 && gizmo.axis === null
+            ? { x: ev.clientX, y: ev.clientY, pointerId: ev.pointerId }
+            : null
+        return
+      }
       const id = hit.object.userData['id'] as string
       props.current.onSelect(id)
       const normal = new THREE.Vector3()
@@ -176,6 +193,9 @@ export function CameraViewport(p: Props) {
       ev.stopPropagation()
     }
     const onPointerMove = (ev: PointerEvent) => {
+      // moved more than a click's jitter: an orbit
+      if (press && Math.hypot(ev.clientX - press.x, ev.clientY - press.y) > CLICK_SLOP_PX)
+        press = null
       if (!drag) return
       rayFrom(ev)
       const pt = new THREE.Vector3()
@@ -184,6 +204,11 @@ export function CameraViewport(p: Props) {
       props.current.onKeyframeChange(drag.id, [pt.x, pt.y, pt.z], drag.quat, gesture)
     }
     const onPointerUp = (ev: PointerEvent) => {
+      if (press && press.pointerId === ev.pointerId) {
+        const clicked = Math.hypot(ev.clientX - press.x, ev.clientY - press.y) <= CLICK_SLOP_PX
+        press = null
+        if (clicked && props.current.selected !== null) props.current.onSelect(null)
+      }
       if (!drag) return
       drag = null
       orbit.enabled = true
