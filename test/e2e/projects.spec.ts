@@ -300,3 +300,33 @@ test('a recovered project keeps the revision it was edited from: Save asks befor
   expect(readFileSync(file, 'utf8')).toContain('harbor, edited then crashed')
   await served.stop()
 })
+
+test('a recovered project whose file is unchanged saves over it without asking', async ({
+  page,
+}) => {
+  const env = freshFolders()
+  let served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('prompt').fill('pier, first save')
+  page.once('dialog', (d) => void d.accept('Pier'))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('project-name')).toHaveText('Pier')
+  await page.getByTestId('prompt').fill('pier, edited then crashed')
+  await page.waitForTimeout(3000) // autosave runs 2 s after the last edit
+  served.proc.kill('SIGKILL')
+  await new Promise((r) => served.proc.once('exit', r))
+
+  served = await startServe(env)
+  await page.goto(served.url)
+  await page.getByTestId('recover').click()
+  await expect(page.getByTestId('prompt')).toHaveValue('pier, edited then crashed')
+  const asked: string[] = []
+  page.on('dialog', (d) => (asked.push(d.message()), void d.dismiss()))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('notice')).toContainText('Saved Pier')
+  expect(asked).toEqual([])
+  const file = join(env.DOLLY_PROJECTS_DIR, 'Pier.dolly')
+  expect(readFileSync(file, 'utf8')).toContain('pier, edited then crashed')
+  await served.stop()
+})
