@@ -327,7 +327,12 @@ export function App() {
         ) : null}
       </header>
       {showModels ? (
-        <ModelManager api={api} onClose={() => setShowModels(false)} onChanged={setModels} />
+        <ModelManager
+          api={api}
+          desktop={client.transport === 'electron'}
+          onClose={() => setShowModels(false)}
+          onChanged={setModels}
+        />
       ) : null}
       {exports.dialog ? (
         <ExportDialog

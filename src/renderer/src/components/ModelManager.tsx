@@ -4,13 +4,19 @@ import { ModelCatalog } from './ModelCatalog'
 import { Modal } from './Modal'
 import { SmallButton } from './SmallButton'
 
-type Props = { api: DollyBridge; onClose: () => void; onChanged: (models: ModelSummary[]) => void }
+type Props = {
+  api: DollyBridge
+  /** The desktop app: folders can be picked in the system's dialog (app.pickFolder). */
+  desktop: boolean
+  onClose: () => void
+  onChanged: (models: ModelSummary[]) => void
+}
 
 const gib = (b: number) =>
   b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(2)} GiB` : `${(b / 1024 ** 2).toFixed(1)} MiB`
 
 /** Models: what each needs and whether it fits this GPU; add a folder, download from a hub, remove, set default. */
-export function ModelManager({ api, onClose, onChanged }: Props) {
+export function ModelManager({ api, desktop, onClose, onChanged }: Props) {
   const [models, setModels] = useState<ModelSummary[]>([])
   const [path, setPath] = useState('')
   const [repo, setRepo] = useState('')
@@ -29,6 +35,25 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
         setModels(r.value)
         onChanged(r.value)
       }
+    })
+  const add = (folder: string) =>
+    void api.models.add({ path: folder }).then((r) => {
+      setMessage(
+        !r.ok
+          ? r.error.message
+          : r.value.added
+            ? `Added ${r.value.label}`
+            : `${r.value.label} (${r.value.id}) is already in the list; nothing was added`,
+      )
+      if (r.ok) setPath('')
+      else setPath(folder) // the refused folder stays in the field, to correct
+      refresh()
+    })
+  // the desktop app: the folder from the system's dialog is added at once
+  const pickAndAdd = () =>
+    void api.app.pickFolder({ purpose: 'model' }).then((r) => {
+      if (!r.ok) return setMessage(r.error.message)
+      if (r.value.path !== null) add(r.value.path)
     })
   useEffect(() => {
     refresh()
@@ -122,17 +147,7 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
         className="row"
         onSubmit={(e) => {
           e.preventDefault()
-          void api.models.add({ path }).then((r) => {
-            setMessage(
-              !r.ok
-                ? r.error.message
-                : r.value.added
-                  ? `Added ${r.value.label}`
-                  : `${r.value.label} (${r.value.id}) is already in the list; nothing was added`,
-            )
-            if (r.ok) setPath('')
-            refresh()
-          })
+          add(path)
         }}
       >
         <label className="field">
@@ -147,6 +162,11 @@ export function ModelManager({ api, onClose, onChanged }: Props) {
         <button type="submit" className="small" disabled={!path}>
           Add
         </button>
+        {desktop ? (
+          <SmallButton onClick={pickAndAdd} data-testid="model-pick">
+            Choose…
+          </SmallButton>
+        ) : null}
       </form>
       <form
         className="row"
