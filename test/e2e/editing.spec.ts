@@ -3,12 +3,9 @@
 // the moment it loads.
 import { readFileSync } from 'node:fs'
 import { expect, test, type Page } from '@playwright/test'
-import { browserMissing, startServe, type Served } from './helpers'
+import { openStudio, type Served, skipWithoutBrowser, startServe } from './helpers'
 
-// on a developer's machine without Debian's Chromium or a build these skip, naming what is
-// missing; with CI set in the environment they run and fail, so a missing install step shows
-const missing = browserMissing()
-test.skip(missing !== null && !process.env.CI, missing ?? '')
+skipWithoutBrowser()
 
 let served: Served
 test.beforeEach(async () => {
@@ -18,11 +15,7 @@ test.afterEach(async () => {
   await served.stop()
 })
 
-async function open(page: Page) {
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
-  await expect(page.getByTestId('model-picker')).toContainText('Demo (random weights)')
-}
+const open = (page: Page) => openStudio(page, served.url)
 
 /** Clicks the timeline at `x` (0..1 of its width). */
 async function scrub(page: Page, x: number) {

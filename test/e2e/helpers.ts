@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { Page } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 
 export const root = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -16,6 +16,42 @@ export function browserMissing(): string | null {
   if (!existsSync(resolve(root, 'out/main/serve.js')))
     return 'the studio is not built (npm run build)'
   return null
+}
+
+/**
+ * Skips a spec's tests on a developer's machine without Debian's Chromium or a build, naming
+ * what is missing; with CI set in the environment they run and fail, so a missing install step
+ * shows.
+ */
+export function skipWithoutBrowser(): void {
+  const missing = browserMissing()
+  test.skip(missing !== null && !process.env['CI'], missing ?? '')
+}
+
+/** Opens the studio at a web host's URL and waits for the engine and the demo model. */
+export async function openStudio(page: Page, url: string): Promise<void> {
+  await page.goto(url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await expect(page.getByTestId('model-picker')).toContainText('Demo (random weights)')
+}
+
+/** ffprobe's first video stream of a file (frames counted by decoding). */
+export function ffprobeStream(file: string): Record<string, unknown> {
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-show_entries',
+      'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
+      '-of',
+      'json',
+      file,
+    ],
+    { encoding: 'utf8' },
+  )
+  return (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!
 }
 
 export type Served = {

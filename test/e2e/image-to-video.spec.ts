@@ -4,12 +4,9 @@
 // with its name, and the project keeps the image across save and open.
 import { resolve } from 'node:path'
 import { expect, test } from '@playwright/test'
-import { browserMissing, root, startServe, type Served } from './helpers'
+import { root, type Served, skipWithoutBrowser, startServe } from './helpers'
 
-// on a developer's machine without Debian's Chromium or a build these skip, naming what is
-// missing; with CI set in the environment they run and fail, so a missing install step shows
-const missing = browserMissing()
-test.skip(missing !== null && !process.env.CI, missing ?? '')
+skipWithoutBrowser()
 
 const svdTiny = resolve(root, '../shared/reference/models/svd-tiny')
 const images = resolve(root, '../shared/fixtures/images')

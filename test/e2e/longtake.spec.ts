@@ -2,16 +2,12 @@
 // Long takes in the studio (web host, demo model; 16-frame windows): prompt keyframes on the
 // timeline, a clip past the window rendered as context windows, a seamless loop with its
 // closure score, and 2x interpolated exports checked with ffprobe.
-import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
-import { browserMissing, startServe, type Served } from './helpers'
+import { ffprobeStream, openStudio, type Served, skipWithoutBrowser, startServe } from './helpers'
 
-// on a developer's machine without Debian's Chromium or a build these skip, naming what is
-// missing; with CI set in the environment they run and fail, so a missing install step shows
-const missing = browserMissing()
-test.skip(missing !== null && !process.env.CI, missing ?? '')
+skipWithoutBrowser()
 
 let served: Served
 test.beforeEach(async () => {
@@ -21,30 +17,7 @@ test.afterEach(async () => {
   await served.stop()
 })
 
-/** ffprobe's first video stream of a file (frames counted by decoding). */
-function ffprobeStream(file: string): Record<string, unknown> {
-  const out = execFileSync(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-count_frames',
-      '-show_entries',
-      'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
-      '-of',
-      'json',
-      file,
-    ],
-    { encoding: 'utf8' },
-  )
-  return (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!
-}
-
-async function open(page: Page) {
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
-  await expect(page.getByTestId('model-picker')).toContainText('Demo (random weights)')
-}
+const open = (page: Page) => openStudio(page, served.url)
 
 /** Clicks the timeline at a fraction of its width (the playhead moves there). */
 async function scrubTo(page: Page, fraction: number) {

@@ -4,12 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
-import { browserMissing, startServe } from './helpers'
+import { skipWithoutBrowser, startServe } from './helpers'
 
-// on a developer's machine without Debian's Chromium or a build these skip, naming what is
-// missing; with CI set in the environment they run and fail, so a missing install step shows
-const missing = browserMissing()
-test.skip(missing !== null && !process.env.CI, missing ?? '')
+skipWithoutBrowser()
 
 /** A state and a projects folder of the test's own (autosaves, recovery, project files). */
 const freshFolders = () => ({

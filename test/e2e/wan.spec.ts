@@ -7,12 +7,16 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { writeWanFolder } from '../fixtures/model-folders'
-import { browserMissing, recordPreviews, root, seenSoFar, startServe, type Served } from './helpers'
+import {
+  recordPreviews,
+  root,
+  seenSoFar,
+  type Served,
+  skipWithoutBrowser,
+  startServe,
+} from './helpers'
 
-// on a developer's machine without Debian's Chromium or a build these skip, naming what is
-// missing; with CI set in the environment they run and fail, so a missing install step shows
-const missing = browserMissing()
-test.skip(missing !== null && !process.env.CI, missing ?? '')
+skipWithoutBrowser()
 
 const t5 = resolve(root, '../shared/fixtures/tokenizers/t5')
 const images = resolve(root, '../shared/fixtures/images')

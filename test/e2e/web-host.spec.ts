@@ -1,12 +1,9 @@
 // The studio in Chromium through the web host, against the real engine process.
 import { expect, test } from '@playwright/test'
 import WebSocket from 'ws'
-import { browserMissing, startServe, type Served } from './helpers'
+import { type Served, skipWithoutBrowser, startServe } from './helpers'
 
-// on a developer's machine without Debian's Chromium or a build these skip, naming what is
-// missing; with CI set in the environment they run and fail, so a missing install step shows
-const missing = browserMissing()
-test.skip(missing !== null && !process.env.CI, missing ?? '')
+skipWithoutBrowser()
 
 let served: Served
 test.beforeEach(async () => {
