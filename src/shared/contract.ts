@@ -254,6 +254,43 @@ export const ProjectDoc = z
     message: 'active must name one of the shots',
     path: ['active'],
   })
+  // the studio finds shots, keyframes and prompt keys by id: with twins, a render recorded for
+  // one shot lands on both, and deleting or moving a keyframe or prompt key takes its twin along
+  .superRefine((d, ctx) => {
+    const unique = (ids: string[], what: string, path: (string | number)[], key: string) => {
+      const seen = new Map<string, number>()
+      for (const [i, id] of ids.entries()) {
+        const first = seen.get(id)
+        if (first === undefined) seen.set(id, i)
+        else
+          ctx.addIssue({
+            code: 'custom',
+            message: `the ${what} id ${JSON.stringify(id)} is also used at ${key}.${first}`,
+            path: [...path, key, i, 'id'],
+          })
+      }
+    }
+    unique(
+      d.shots.map((s) => s.id),
+      'shot',
+      [],
+      'shots',
+    )
+    for (const [i, s] of d.shots.entries()) {
+      unique(
+        s.camera.keyframes.map((k) => k.id),
+        'keyframe',
+        ['shots', i, 'camera'],
+        'keyframes',
+      )
+      unique(
+        (s.settings.promptKeys ?? []).map((k) => k.id),
+        'prompt key',
+        ['shots', i, 'settings'],
+        'promptKeys',
+      )
+    }
+  })
 export type ProjectDoc = z.infer<typeof ProjectDoc>
 
 /**

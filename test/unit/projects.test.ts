@@ -100,6 +100,37 @@ describe('project files', () => {
     expect(() => parseProject(text)).toThrow(/doc\.active: active must name one of the shots/)
   })
 
+  it('refuses duplicate ids (shots, camera keyframes, prompt keys) by their place, file untouched', () => {
+    // the studio finds shots, keyframes and prompt keys by id: a render recorded for one shot
+    // would land on both, a keyframe or prompt key deleted or moved would take its twin along
+    const store = new ProjectStore(join(tmp, 'p-dup'), join(tmp, 's-dup'))
+    const f = join(tmp, 'p-dup', 'Dup.dolly')
+    const twinShots = serializeProject(doc).replace('"id": "shot-2"', '"id": "shot-1"')
+    writeFileSync(f, twinShots)
+    expect(() => store.open('Dup')).toThrow(
+      /doc\.shots\.1\.id: the shot id "shot-1" is also used at shots\.0; the file was left as it is/,
+    )
+    expect(readFileSync(f, 'utf8')).toBe(twinShots)
+    const keys = JSON.parse(serializeProject(doc)) as { doc: ProjectDocData }
+    const k = keys.doc.shots[1]!.camera.keyframes
+    k[1] = { ...k[1]!, id: k[0]!.id }
+    expect(() => parseProject(JSON.stringify(keys))).toThrow(
+      /doc\.shots\.1\.camera\.keyframes\.1\.id: the keyframe id "[^"]+" is also used at keyframes\.0/,
+    )
+    const prompts = JSON.parse(serializeProject(doc)) as { doc: ProjectDocData }
+    prompts.doc.shots[0]!.settings.promptKeys = [
+      { id: 'p1', frame: 4, prompt: 'dawn' },
+      { id: 'p1', frame: 8, prompt: 'noon' },
+    ]
+    expect(() => parseProject(JSON.stringify(prompts))).toThrow(
+      /doc\.shots\.0\.settings\.promptKeys\.1\.id: the prompt key id "p1" is also used at promptKeys\.0/,
+    )
+    // the same ids in different shots are fine (a split or an added shot keeps them)
+    const shared = JSON.parse(serializeProject(doc)) as { doc: ProjectDocData }
+    for (const s of shared.doc.shots) s.settings.promptKeys = [{ id: 'p1', frame: 4, prompt: 'x' }]
+    expect(() => parseProject(JSON.stringify(shared))).not.toThrow()
+  })
+
   it('opens a version-1 project through its migration', () => {
     const v1 = {
       format: 'dolly-project',
