@@ -327,3 +327,55 @@ test('a recovered project whose file is unchanged saves over it without asking',
   expect(readFileSync(file, 'utf8')).toContain('pier, edited then crashed')
   await served.stop()
 })
+
+test("Save As onto a name another tab saved since (its own name, or one this page's list lacks) asks first", async ({
+  page,
+  context,
+}) => {
+  const env = freshFolders()
+  const served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('prompt').fill('tab A: the first version')
+  page.once('dialog', (d) => void d.accept('Café à Saint-Malo'))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('project-name')).toHaveText('Café à Saint-Malo')
+
+  // tab B opens it and saves its work, and saves a new project "Harbour" as well
+  const b = await context.newPage()
+  await b.goto(served.url)
+  await expect(b.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await b.getByTestId('project-open').selectOption('Café à Saint-Malo')
+  await expect(b.getByTestId('prompt')).toHaveValue('tab A: the first version')
+  await b.getByTestId('prompt').fill('tab B: an hour of careful work')
+  await b.getByTestId('project-save').click()
+  const file = join(env.DOLLY_PROJECTS_DIR, 'Café à Saint-Malo.dolly')
+  await expect.poll(() => readFileSync(file, 'utf8')).toContain('tab B: an hour of careful work')
+  await b.getByTestId('prompt').fill('tab B: the harbour')
+  b.once('dialog', (d) => void d.accept('Harbour'))
+  await b.getByRole('button', { name: 'Save As' }).click()
+  const harbour = join(env.DOLLY_PROJECTS_DIR, 'Harbour.dolly')
+  await expect.poll(() => existsSync(harbour)).toBe(true)
+  await b.close()
+
+  // tab A: Save As under its own name, then under "Harbour" (its list predates it); each time
+  // the name is given and the next question dismissed: nothing is written
+  await page.getByTestId('prompt').fill('tab A: a small tweak')
+  for (const [target, path, theirs] of [
+    ['Café à Saint-Malo', file, 'tab B: an hour of careful work'],
+    ['Harbour', harbour, 'tab B: the harbour'],
+  ] as const) {
+    const asked: string[] = []
+    const answer = (d: import('@playwright/test').Dialog) => {
+      asked.push(d.message())
+      void (d.type() === 'prompt' ? d.accept(target) : d.dismiss())
+    }
+    page.on('dialog', answer)
+    await page.getByRole('button', { name: 'Save As' }).click()
+    await expect.poll(() => asked.length).toBe(2)
+    page.off('dialog', answer)
+    expect(asked[1]).toContain(target)
+    expect(readFileSync(path, 'utf8')).toContain(theirs)
+  }
+  await served.stop()
+})

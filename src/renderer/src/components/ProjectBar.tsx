@@ -54,6 +54,7 @@ export function ProjectBar({
 
   const save = async (as: boolean) => {
     let target = name
+    let confirmed = false
     if (as || !target) {
       target = window.prompt('Save the project as', name ?? 'Untitled')?.trim() ?? null
       if (!target) return
@@ -65,19 +66,23 @@ export function ProjectBar({
           .normalize('NFC')
           .toLowerCase()
       const wanted = key(target)
-      if (
-        wanted !== key(name ?? '') &&
-        list.some((p) => key(p.name) === wanted) &&
-        !window.confirm(
-          `A project named "${target}" exists. Replace it? (Its previous version is kept as a .bak file.)`,
+      if (wanted !== key(name ?? '') && list.some((p) => key(p.name) === wanted)) {
+        if (
+          !window.confirm(
+            `A project named "${target}" exists. Replace it? (Its previous version is kept as a .bak file.)`,
+          )
         )
-      )
-        return
+          return
+        confirmed = true
+      }
     }
-    // a Save of the file this page has: checked against what it read; Save As to a name the
-    // person confirmed: written
-    const base =
-      !as && known.current && known.current.name === target ? known.current.revision : undefined
+    // a Save of the file this page has: checked against what it read; a name the person
+    // confirmed replacing: written; Save As (or a first Save) to its own name or to a name the
+    // list lacks: checked too, against what this page read or against no file, since another
+    // tab may have saved there after this page read the file or its list
+    const knownBase =
+      known.current && known.current.name === target ? known.current.revision : undefined
+    const base = confirmed ? undefined : as || !name ? (knownBase ?? null) : knownBase
     let r = await api.project.save({ name: target, doc, page: PAGE_SESSION, base })
     if (!r.ok && r.error.code === 'conflict') {
       if (
