@@ -262,6 +262,26 @@ describe('project files', () => {
     expect(projectNameProblem('fine')).toBeNull()
   })
 
+  it('a name the checks take can be saved: its bytes, with the temp and backup names, fit a file name', () => {
+    // a file name holds 255 bytes: 80 CJK characters (240 bytes in UTF-8) passed the
+    // 100-character check, and every save failed with a raw ENAMETOOLONG from the cleanup
+    const store = new ProjectStore(join(tmp, 'p-long'), join(tmp, 's-long'))
+    const longest = '渋'.repeat(77) // 231 bytes
+    expect(store.save(longest, doc).name).toBe(longest)
+    expect(store.save(longest, doc).name).toBe(longest) // over it: backup and temp names too
+    expect(store.open(longest).doc).toEqual(doc)
+    expect(projectNameProblem('渋'.repeat(78))).toBe(
+      'it is 234 bytes in UTF-8; up to 231 (fewer characters with accents or non-Latin scripts)',
+    )
+    expect(() => store.save('渋'.repeat(80), doc)).toThrow(
+      /is not a usable project name: it is 240 bytes in UTF-8; up to 231/,
+    )
+    expect(readdirSync(join(tmp, 'p-long')).sort()).toEqual([
+      `${longest}.dolly`,
+      `${longest}.dolly.bak`,
+    ])
+  })
+
   it('refuses names that would leave the projects folder', () => {
     const store = new ProjectStore(join(tmp, 'p4'), join(tmp, 's4'))
     for (const bad of ['../escape', 'a/b', '.hidden', ''])

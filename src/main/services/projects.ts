@@ -112,8 +112,14 @@ export function atomicWrite(path: string, text: string, keepBackup = true): void
     crashPoint('atomic-write:renamed')
     fsyncDir(dir)
   } catch (err) {
-    rmSync(tmp, { force: true })
-    if (bakTmp) rmSync(bakTmp, { force: true })
+    // best effort: a cleanup that fails too must not hide why the write failed
+    for (const leftover of [tmp, bakTmp])
+      if (leftover)
+        try {
+          rmSync(leftover, { force: true })
+        } catch {
+          // nothing more to do
+        }
     const code = (err as NodeJS.ErrnoException).code
     throw new HandlerError(
       'internal',
@@ -125,6 +131,12 @@ export function atomicWrite(path: string, text: string, keepBackup = true): void
 }
 
 /**
+ * The most UTF-8 bytes of a name: file systems hold 255-byte names, and a save's backup temp
+ * file is the longest (`.<name>.dolly.bak.<8 hex>.tmp`, 24 bytes more than the name).
+ */
+const MAX_NAME_BYTES = 255 - '.'.length - '.dolly.bak.'.length - 8 - '.tmp'.length
+
+/**
  * Why a project name cannot be a file name on every desktop OS, or null. Any letters (composed
  * or as letter + accent, as macOS writes them), digits, spaces and punctuation, except what
  * Windows forbids in file names (< > : " / \\ | ? * and control characters), a leading dot
@@ -133,6 +145,9 @@ export function atomicWrite(path: string, text: string, keepBackup = true): void
 export function projectNameProblem(n: string): string | null {
   if (!n.trim()) return 'it is empty'
   if (n.length > 100) return `it has ${n.length} characters; up to 100`
+  const bytes = Buffer.byteLength(n, 'utf8')
+  if (bytes > MAX_NAME_BYTES)
+    return `it is ${bytes} bytes in UTF-8; up to ${MAX_NAME_BYTES} (fewer characters with accents or non-Latin scripts)`
   // eslint-disable-next-line no-control-regex
   const bad = /[<>:"/\\|?*\u0000-\u001f\u007f]/u.exec(n)
   if (bad) return `it has ${JSON.stringify(bad[0])}, which file names cannot hold`
