@@ -379,3 +379,41 @@ test("Save As onto a name another tab saved since (its own name, or one this pag
   }
   await served.stop()
 })
+
+test('a reconnection leaves an opened project without a model as it is (the fresh model is for the fresh project)', async ({
+  page,
+}) => {
+  const env = freshFolders()
+  const served = await startServe(env)
+  // the page's connection to the host, to drop it as a network hiccup would
+  const sockets: import('@playwright/test').WebSocketRoute[] = []
+  await page.routeWebSocket(/./, (ws) => {
+    ws.connectToServer()
+    sockets.push(ws)
+  })
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  page.once('dialog', (d) => void d.accept('Base'))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('project-name')).toHaveText('Base')
+  // a project saved before any model was installed: no model, the person's own settings
+  const base = JSON.parse(readFileSync(join(env.DOLLY_PROJECTS_DIR, 'Base.dolly'), 'utf8')) as {
+    doc: { shots: { settings: Record<string, unknown> }[] }
+  }
+  Object.assign(base.doc.shots[0]!.settings, { modelId: '', guidance: 3.5, frames: 12 })
+  writeFileSync(join(env.DOLLY_PROJECTS_DIR, 'Bare.dolly'), JSON.stringify(base))
+  await page.reload()
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await page.getByTestId('project-open').selectOption('Bare')
+  await expect(page.getByTestId('project-name')).toHaveText('Bare')
+  await expect(page.getByTestId('guidance')).toHaveValue('3.5')
+
+  await sockets.at(-1)!.close()
+  await expect(page.getByTestId('connection')).toBeVisible()
+  await expect(page.getByTestId('connection')).toHaveCount(0) // reconnected
+  await page.waitForTimeout(1000) // the model list is asked for again at connect
+  await expect(page.getByTestId('guidance')).toHaveValue('3.5')
+  await expect(page.getByTestId('frames')).toHaveValue('12')
+  await expect(page.getByTestId('project-name')).toHaveText('Bare') // no unsaved edits
+  await served.stop()
+})

@@ -1,7 +1,7 @@
 // The model list, and a fresh project's model: the default (or the first usable one), with
 // that model's settings (frames, steps, guidance, fps...) applied without an undo step, to the
 // project as it is when the list arrives (what was typed meanwhile stays).
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import type { DollyBridge, ModelSummary } from '../../../shared/contract'
 import { settingsForModel } from '../../../shared/render'
 import { initialProject, type ProjectDoc } from '../state/project'
@@ -28,11 +28,17 @@ export function useModels(
   onError: (message: string) => void,
 ) {
   const [models, setModels] = useState<ModelSummary[]>([])
+  // the fresh model goes to the page's first project only, from the first list: a reconnection
+  // asks for the list again, and by then the document may be a project opened or recovered
+  // without a model, whose settings (and every undo state's) it silently replaced
+  const offered = useRef(false)
   useEffect(() => {
     if (!connected) return
     void api.models.list().then((r) => {
       if (!r.ok) return onError(r.error.message)
       setModels(r.value)
+      if (offered.current) return
+      offered.current = true
       const pick = freshModel(r.value)
       if (!pick) return
       h.record((p) => {
