@@ -25,7 +25,11 @@ const ProjectFileSchema = z
 export type ProjectFile = z.infer<typeof ProjectFileSchema>
 
 export class ProjectFormatError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Set when the file is a newer Dolly Studio's (its format version): it is not broken. */
+    readonly newerVersion?: number,
+  ) {
     super(message)
     this.name = 'ProjectFormatError'
   }
@@ -135,6 +139,7 @@ export function parseProject(text: string): { file: ProjectFile; migratedFrom: n
   if (from > PROJECT_VERSION)
     throw new ProjectFormatError(
       `this project was saved by a newer Dolly Studio (format version ${from}; this one reads up to ${PROJECT_VERSION})`,
+      from,
     )
   for (let v = from; v < PROJECT_VERSION; v++) obj = MIGRATIONS[v]!(obj)
   const parsed = ProjectFileSchema.safeParse(obj)

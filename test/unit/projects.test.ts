@@ -395,6 +395,33 @@ describe('project files', () => {
     expect(s3.recovery()).toBeNull()
   })
 
+  it('an autosave this studio cannot read is kept, never deleted: it may be the only copy of the work', () => {
+    const stateDir = join(tmp, 's-unread')
+    const store = new ProjectStore(join(tmp, 'p-unread'), stateDir)
+    const rec = join(stateDir, 'recovery')
+    mkdirSync(rec, { recursive: true })
+    // a newer studio's autosave (it crashed; the person then started this older one) and one
+    // this studio's schema refuses
+    const newer = join(rec, '1000-1-1.dolly')
+    const newerText = JSON.stringify({
+      name: 'Future',
+      savedAt: 1000,
+      project: serializeProject(doc).replace('"version": 5', '"version": 6'),
+    })
+    writeFileSync(newer, newerText)
+    const refused = join(rec, '2000-1-1.dolly')
+    const refusedText = JSON.stringify({
+      name: 'Odd',
+      savedAt: 2000,
+      project: serializeProject(doc).replace('"steps": 25', '"steps": 9999'),
+    })
+    writeFileSync(refused, refusedText)
+    expect(store.recovery()).toBeNull()
+    expect(readFileSync(newer, 'utf8')).toBe(newerText) // where the newer studio looks for it
+    expect(readFileSync(`${refused}.unreadable`, 'utf8')).toBe(refusedText) // out of the way
+    expect(store.recovery()).toBeNull()
+  })
+
   it("reads an older studio's single recovery file", () => {
     mkdirSync(join(tmp, 's7'), { recursive: true })
     writeFileSync(

@@ -450,9 +450,18 @@ export class ProjectStore {
           more: files.length - i - 1,
           ...(base !== undefined ? { base } : {}),
         }
-      } catch {
-        // an unreadable recovery file offers nothing (it is never the only copy of a save)
-        rmSync(file, { force: true })
+      } catch (err) {
+        // an autosave this studio cannot read offers nothing, but it may be the only copy of
+        // the work: a newer studio's stays where that studio looks for it, any other is moved
+        // out of the way (never offered again, and there to recover by hand)
+        if (err instanceof ProjectFormatError && err.newerVersion !== undefined) continue
+        const why = err instanceof Error ? err.message : String(err)
+        try {
+          renameSync(file, `${file}.unreadable`)
+          console.error(`projects: ${file}: cannot be offered (${why}); kept as .unreadable`)
+        } catch (e) {
+          console.error(`projects: ${file}: cannot be offered (${why}): ${(e as Error).message}`)
+        }
       }
     }
     return null
