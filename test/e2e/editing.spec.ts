@@ -166,3 +166,22 @@ test('Export all says which shots were edited since their render (it joins the r
     'Shot 2 was edited since its render',
   )
 })
+
+test('a prompt key added where one already is selects it and adds no undo step (one Ctrl+Z removes the key)', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a calm sea')
+  await page.getByTestId('frames').fill('48')
+  await page.getByTestId('frames').press('Enter')
+  await scrub(page, 16 / 47)
+  await page.getByTestId('add-prompt-key').click()
+  await expect(page.getByTestId('prompt-key')).toHaveCount(1)
+  await page.getByTestId('add-prompt-key').click() // the same frame: that key, selected
+  await expect(page.getByTestId('prompt-key')).toHaveCount(1)
+  await expect(page.getByTestId('prompt-key-frame')).toHaveValue('17')
+  await page.getByTestId('add-prompt-key').focus()
+  await page.keyboard.press('Control+z')
+  await expect(page.getByTestId('prompt-key')).toHaveCount(0)
+  await expect(page.getByTestId('prompt')).toHaveValue('a calm sea')
+})

@@ -70,7 +70,9 @@ export function Timeline({
     if (!prompts) return
     const r = addPromptKey(prompts.base, prompts.keys, playhead, frames)
     if ('error' in r) return prompts.onNotice(r.error)
-    prompts.onChange(r.keys)
+    // a key already at that frame is only selected: an edit that changes nothing would be an
+    // undo step that undoes nothing (and mark the project unsaved)
+    if (!prompts.keys.some((k) => k.id === r.id)) prompts.onChange(r.keys)
     setSelectedPrompt(r.id)
   }
   const lanes = prompts !== undefined || (windows?.length ?? 0) > 1
