@@ -118,6 +118,19 @@ const MIGRATIONS: Record<number, Migration> = {
   4: (old) => ({ ...old, version: 5 }),
 }
 
+/**
+ * Where a field of the migrated document sits in the file as written: version 1 kept the one
+ * shot's settings and camera at the top level, version 2 its one document under "doc"
+ * (version 3 on: where they are now). Also whether the place moved.
+ */
+function placeInFile(path: PropertyKey[], from: number): [PropertyKey[], boolean] {
+  if (from > 2 || path[0] !== 'doc' || path[1] !== 'shots' || path[2] !== 0 || path.length < 4)
+    return [path, false]
+  const rest = path.slice(3)
+  if (from === 2) return [['doc', ...rest], true]
+  return [rest[0] === 'settings' ? rest.slice(1) : rest, true]
+}
+
 /** Parses a project file (any supported version) into the current form. */
 export function parseProject(text: string): { file: ProjectFile; migratedFrom: number | null } {
   const raw = parseJsonFile(text, (message) => new ProjectFormatError(message))
@@ -145,7 +158,10 @@ export function parseProject(text: string): { file: ProjectFile; migratedFrom: n
   const parsed = ProjectFileSchema.safeParse(obj)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
-    throw new ProjectFormatError(`${issue.path.join('.') || 'project'}: ${issue.message}`)
+    const [path, moved] = placeInFile(issue.path, from)
+    throw new ProjectFormatError(
+      `${path.join('.') || 'project'}: ${issue.message}${moved ? ` (a version-${from} file)` : ''}`,
+    )
   }
   return { file: parsed.data, migratedFrom: from === PROJECT_VERSION ? null : from }
 }

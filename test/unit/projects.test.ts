@@ -165,6 +165,38 @@ describe('project files', () => {
     expect(store.open('Old').migratedFrom).toBe(1)
   })
 
+  it('an older file refused after its migration names the field where that file has it', () => {
+    // v1 kept the settings at the top level, v2 one document: "doc.shots.0.settings.seed" is
+    // nowhere in either file
+    const v1 = { format: 'dolly-project', version: 1, seed: -1, camera: shot.camera }
+    expect(() => parseProject(JSON.stringify(v1))).toThrow(
+      /^seed: Too small: expected number to be >=0 \(a version-1 file\)$/,
+    )
+    const badFov = {
+      ...v1,
+      seed: 7,
+      camera: { ...shot.camera, keyframes: [{ ...shot.camera.keyframes[0]!, fov: 0 }] },
+    }
+    expect(() => parseProject(JSON.stringify(badFov))).toThrow(/^camera\.keyframes\.0\.fov: /)
+    const { id: _id, clip: _clip, ...single } = shot
+    const v2 = {
+      format: 'dolly-project',
+      version: 2,
+      media: [],
+      doc: { ...single, settings: { ...single.settings, steps: 0 } },
+    }
+    expect(() => parseProject(JSON.stringify(v2))).toThrow(
+      /^doc\.settings\.steps: .* \(a version-2 file\)$/,
+    )
+    // version 3 on: the places are the same
+    const v3 = JSON.parse(serializeProject(doc).replace('"steps": 25', '"steps": 0')) as Record<
+      string,
+      unknown
+    >
+    v3['version'] = 3
+    expect(() => parseProject(JSON.stringify(v3))).toThrow(/^doc\.shots\.0\.settings\.steps: /)
+  })
+
   it("v3 -> v4: a scheduler the engine does not implement becomes the model's own", () => {
     const v3 = JSON.parse(serializeProject(doc)) as Record<string, unknown> & { doc: typeof doc }
     v3['version'] = 3
