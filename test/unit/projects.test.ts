@@ -277,6 +277,23 @@ describe('project files', () => {
     })
   }
 
+  it('a project file that is not UTF-8 is refused by name, not opened with its letters replaced', () => {
+    const store = new ProjectStore(join(tmp, 'p-enc'), join(tmp, 's-enc'))
+    const f = join(tmp, 'p-enc', 'Latin.dolly')
+    // a hand edit saved as Windows-1252: "Café" with é as the one byte 0xE9
+    const text = serializeProject(doc).replace('a lighthouse at dusk', 'Café at dusk')
+    const bytes = Buffer.from(text.replace('é', '\u0000'), 'utf8')
+    bytes[bytes.indexOf(0)] = 0xe9
+    writeFileSync(f, bytes)
+    expect(() => store.open('Latin')).toThrow(
+      /Latin\.dolly: not UTF-8 text \(line \d+\); save it as UTF-8; the file was left as it is/,
+    )
+    expect(readFileSync(f)).toEqual(bytes)
+    // a byte-order mark (Notepad's UTF-8) is UTF-8: the project opens
+    writeFileSync(join(tmp, 'p-enc', 'Bom.dolly'), '\ufeff' + text)
+    expect(store.open('Bom').doc.shots[0]!.settings.prompt).toBe('Café at dusk')
+  })
+
   it('takes any name a file can carry on every desktop OS, and says why it refuses one', () => {
     const store = new ProjectStore(join(tmp, 'p4n'), join(tmp, 's4n'))
     // refused before: an apostrophe, '#', a comma, an accent written as e + combining mark

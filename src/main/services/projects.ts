@@ -13,6 +13,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -22,6 +23,7 @@ import {
 } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
+import { isUtf8 } from 'node:buffer'
 import {
   parseProject,
   ProjectFormatError,
@@ -315,6 +317,13 @@ export class ProjectStore {
         `${path}: cannot be read (${describeUnreadable(path, err)})`,
       )
     }
+    // bytes that are not UTF-8 (a hand edit saved as Windows-1252) were read as U+FFFD, and the
+    // next save wrote the replaced letters for good
+    if (text.includes('\ufffd') && !isUtf8(readFileSync(path)))
+      throw new HandlerError(
+        'invalid-payload',
+        `${path}: not UTF-8 text (line ${text.slice(0, text.indexOf('\ufffd')).split('\n').length}); save it as UTF-8; the file was left as it is`,
+      )
     try {
       const { file, migratedFrom } = parseProject(text)
       this.touchRecent(basename(path, '.dolly'))
