@@ -377,6 +377,17 @@ test("Save As onto a name another tab saved since (its own name, or one this pag
     expect(asked[1]).toContain(target)
     expect(readFileSync(path, 'utf8')).toContain(theirs)
   }
+  // its own file, unchanged since this page saved it, by its name with .dolly typed: no question
+  page.once('dialog', (d) => void d.accept('Pier'))
+  await page.getByRole('button', { name: 'Save As' }).click()
+  await expect(page.getByTestId('project-name')).toHaveText('Pier')
+  const asked: string[] = []
+  page.on('dialog', (d) => (asked.push(d.message()), void d.accept('Pier.dolly')))
+  await page.getByTestId('prompt').fill('tab A: the pier, again')
+  await page.getByRole('button', { name: 'Save As' }).click()
+  const pier = join(env.DOLLY_PROJECTS_DIR, 'Pier.dolly')
+  await expect.poll(() => readFileSync(pier, 'utf8')).toContain('tab A: the pier, again')
+  expect(asked).toHaveLength(1) // the name only
   await served.stop()
 })
 

@@ -80,8 +80,10 @@ export function ProjectBar({
     // confirmed replacing: written; Save As (or a first Save) to its own name or to a name the
     // list lacks: checked too, against what this page read or against no file, since another
     // tab may have saved there after this page read the file or its list
+    // (by the file's name: the store drops a typed .dolly)
+    const file = target.endsWith('.dolly') ? target.slice(0, -6) : target
     const knownBase =
-      known.current && known.current.name === target ? known.current.revision : undefined
+      known.current && known.current.name === file ? known.current.revision : undefined
     const base = confirmed ? undefined : as || !name ? (knownBase ?? null) : knownBase
     let r = await api.project.save({ name: target, doc, page: PAGE_SESSION, base })
     if (!r.ok && r.error.code === 'conflict') {
