@@ -96,7 +96,9 @@ const MIGRATIONS: Record<number, Migration> = {
   3: (old) => {
     const doc = (old['doc'] ?? {}) as Record<string, unknown>
     const known = new Set<string>(SCHEDULER_NAMES)
-    const shots = Array.isArray(doc['shots']) ? (doc['shots'] as Record<string, unknown>[]) : []
+    // shots that are not a list stay as they are, for the schema to refuse as the file has them
+    if (!Array.isArray(doc['shots'])) return { ...old, version: 4 }
+    const shots = doc['shots'] as Record<string, unknown>[]
     return {
       ...old,
       version: 4,

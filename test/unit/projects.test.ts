@@ -188,6 +188,16 @@ describe('project files', () => {
     expect(() => parseProject(JSON.stringify(v2))).toThrow(
       /^doc\.settings\.steps: .* \(a version-2 file\)$/,
     )
+    // what a migration cannot read is refused as the file has it, not as the migration left it
+    const notList = {
+      format: 'dolly-project',
+      version: 3,
+      media: [],
+      doc: { shots: { a: 1 }, active: 0 },
+    }
+    expect(() => parseProject(JSON.stringify(notList))).toThrow(
+      /^doc\.shots: Invalid input: expected array, received object$/,
+    )
     // version 3 on: the places are the same
     const v3 = JSON.parse(serializeProject(doc).replace('"steps": 25', '"steps": 0')) as Record<
       string,
