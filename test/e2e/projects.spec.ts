@@ -429,3 +429,30 @@ test('a reconnection leaves an opened project without a model as it is (the fres
   await expect(page.getByTestId('project-name')).toHaveText('Bare') // no unsaved edits
   await served.stop()
 })
+
+test('Ctrl+S pressed again (or held) while its save is on its way does not take that save for another tab', async ({
+  page,
+}) => {
+  const env = freshFolders()
+  const served = await startServe(env)
+  await page.goto(served.url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  page.once('dialog', (d) => void d.accept('Twice'))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('project-name')).toHaveText('Twice')
+  await page.getByTestId('prompt').fill('saved with a double press')
+  const asked: string[] = []
+  page.on('dialog', (d) => (asked.push(d.message()), void d.dismiss()))
+  // the second press comes while the first save is on its way (a key held repeats it)
+  await page.evaluate(() => {
+    for (const repeat of [false, true])
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: 's', ctrlKey: true, repeat }))
+  })
+  await expect(page.getByTestId('project-name')).toHaveText('Twice') // saved: no unsaved mark
+  const file = join(env.DOLLY_PROJECTS_DIR, 'Twice.dolly')
+  await expect.poll(() => readFileSync(file, 'utf8')).toContain('saved with a double press')
+  await page.waitForTimeout(500)
+  expect(asked).toEqual([])
+  await expect(page.getByTestId('notice')).not.toContainText('Not saved')
+  await served.stop()
+})

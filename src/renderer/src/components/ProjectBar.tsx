@@ -1,4 +1,4 @@
-import { useEffect, useState, type MutableRefObject } from 'react'
+import { useEffect, useRef, useState, type MutableRefObject } from 'react'
 import type { DollyBridge } from '../../../shared/contract'
 import type { ProjectDoc } from '../state/project'
 import { PAGE_SESSION } from '../state/page-session'
@@ -52,7 +52,19 @@ export function ProjectBar({
     })
   useEffect(refresh, [api])
 
+  // a save on its way: another press (a double press, a held key's repeats) sent the same base
+  // revision, and its own first save then came back as another tab's conflict
+  const saving = useRef(false)
   const save = async (as: boolean) => {
+    if (saving.current) return onNotice('Saving… (the project is marked • if edits came after)')
+    saving.current = true
+    try {
+      await saveNow(as)
+    } finally {
+      saving.current = false
+    }
+  }
+  const saveNow = async (as: boolean) => {
     let target = name
     let confirmed = false
     if (as || !target) {
