@@ -240,9 +240,20 @@ async function commitTemp(
   ffmpegPath: string,
 ): Promise<string> {
   await checkBeforeRename(tmp, out, format, numFrames, ffmpegPath)
-  // an empty folder the user chose is replaced; one with files in it is never touched
-  if (format === 'png' && existsSync(out)) rmdirSync(out)
-  renameSync(tmp, out)
+  try {
+    // an empty folder the user chose is replaced; one with files in it is never touched (it
+    // can have filled while this export ran: another export into the same folder)
+    if (format === 'png' && existsSync(out)) rmdirSync(out)
+    renameSync(tmp, out)
+  } catch (err) {
+    dropTemp(tmp)
+    const code = (err as NodeJS.ErrnoException).code
+    throw new MediaError(
+      code === 'ENOTEMPTY' || code === 'EEXIST'
+        ? `${out} got files while this export ran (another export into the same folder?); it was left as it was. Choose a new folder for the PNG frames and export again.`
+        : `the export could not be moved to ${out} (${code ?? (err as Error).message}); ${existsSync(out) ? `${out} was left as it was` : `nothing was written to ${out}`}.`,
+    )
+  }
   liveTemps.delete(tmp)
   return out
 }
