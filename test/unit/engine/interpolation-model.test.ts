@@ -149,4 +149,34 @@ describe('the frame-interpolation model slot', () => {
     expect(probe).toBe('16/1,9')
     expect(runtime.liveSessions).toBe(0)
   })
+
+  it('releases the model when the encoder refuses the export (a GIF too fast, a folder in use)', async () => {
+    const pngs = join(tmp, 'frames-refused')
+    const n = 3
+    const data = new Uint8Array(n * W * H * 3)
+    for (let i = 0; i < n; i++) data.set(frame(i * 80), i * W * H * 3)
+    await encodeClip(data, n, { out: pngs, width: W, height: H, fps: 8, format: 'png' })
+    const dir = folder('export-refused', { 'model.onnx': blendInterpolator() })
+    const runtime = new Runtime({ preferCuda: false })
+    // 30 fps x 4 = 120 fps: more than a GIF plays; the encoder refuses before ffmpeg starts
+    await expect(
+      exportFrames(
+        pngs,
+        n,
+        { out: join(tmp, 'fast.gif'), fps: 30, interpolate: { factor: 4, loop: true, model: dir } },
+        runtime,
+      ),
+    ).rejects.toThrow(/GIF at 120 fps/)
+    // a non-empty PNG folder is refused the same way
+    await expect(
+      exportFrames(
+        pngs,
+        n,
+        { out: pngs, format: 'png', fps: 8, interpolate: { factor: 2, loop: false, model: dir } },
+        runtime,
+      ),
+    ).rejects.toThrow(/not an empty folder/)
+    // each refused export used to keep its interpolation session (GPU memory, on a GPU) for good
+    expect(runtime.liveSessions).toBe(0)
+  })
 })

@@ -35,31 +35,35 @@ export async function exportFrames(
     (await loadImage(join(framesDir, `frame_${String(i).padStart(4, '0')}.png`))).rgb
   const first = await loadImage(join(framesDir, 'frame_0000.png'))
   const interp = await FrameInterpolator.load(runtime, model)
-  const total = interpolatedFrames(numFrames, interpolate)
-  const out = openClipEncoder(total, {
-    ...enc,
-    width: first.width,
-    height: first.height,
-    fps: enc.fps * interpolate.factor,
-  })
   try {
-    await interpolateClip(
-      interp,
-      frame,
-      numFrames,
-      {
-        width: first.width,
-        height: first.height,
-        factor: interpolate.factor,
-        loop: interpolate.loop,
-        ...(enc.signal ? { signal: enc.signal } : {}),
-      },
-      (rgb) => out.write(rgb),
-    )
-    return await out.finish()
-  } catch (err) {
-    out.abort()
-    throw err
+    // the encoder can refuse at once (a GIF too fast, a PNG folder in use): the model is
+    // released all the same
+    const total = interpolatedFrames(numFrames, interpolate)
+    const out = openClipEncoder(total, {
+      ...enc,
+      width: first.width,
+      height: first.height,
+      fps: enc.fps * interpolate.factor,
+    })
+    try {
+      await interpolateClip(
+        interp,
+        frame,
+        numFrames,
+        {
+          width: first.width,
+          height: first.height,
+          factor: interpolate.factor,
+          loop: interpolate.loop,
+          ...(enc.signal ? { signal: enc.signal } : {}),
+        },
+        (rgb) => out.write(rgb),
+      )
+      return await out.finish()
+    } catch (err) {
+      out.abort()
+      throw err
+    }
   } finally {
     await interp.release()
   }
