@@ -174,6 +174,11 @@ export const ClipExportParams = z
     quality: z.number().int().min(EXPORT_QUALITY.min).max(EXPORT_QUALITY.max),
     loop: z.number().int().min(GIF_LOOP.min).max(GIF_LOOP.max),
     scale: z.number().int().min(1).max(8).default(1),
+    /**
+     * The engine stops the export (its ffmpeg, its model runs) after this long, so one main
+     * has given up on leaves nothing running and nothing at the target.
+     */
+    timeoutMs: z.number().int().positive().optional(),
     /** In-between frames: factor x the fps, by minterpolate or the model folder (null). */
     interpolate: z
       .object({

@@ -64,13 +64,14 @@ async function main(): Promise<void> {
       return { queued: true }
     },
     'jobs.cancel': async ({ id }) => ({ cancelled: queue.cancel(id) }),
-    'clip.export': async ({ framesDir, numFrames, ...o }) => {
+    'clip.export': async ({ framesDir, numFrames, timeoutMs, ...o }) => {
       // main hears of the ffmpeg this runs, so it can end it should this process die: it reads
       // PNGs from disk and would otherwise run on, orphaned, to the end of the export
       let pid: number | null = null
       const child = (running: boolean) =>
         pid !== null &&
         port.send({ type: 'event', event: { name: 'engine.child', data: { pid, running } } })
+      const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined
       try {
         return {
           out: await exportFrames(
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
             numFrames,
             {
               ...o,
+              ...(signal ? { signal } : {}),
               onSpawn: (p) => {
                 pid = p
                 child(true)
@@ -86,6 +88,12 @@ async function main(): Promise<void> {
             runtime,
           ),
         }
+      } catch (err) {
+        if (signal?.aborted)
+          throw new Error(
+            `the export took longer than ${Math.round(timeoutMs! / 60_000) || '<1'} min and was stopped; nothing was written to ${o.out}`,
+          )
+        throw err
       } finally {
         child(false)
       }

@@ -55,7 +55,16 @@ export type StudioOptions = {
   interpolationModel?: () => string
   /** The memory figure `auto` plans by (device-memory.ts; default: from the engine's status). */
   deviceBudget?: () => DeviceBudget | null
+  /** How long one export's engine call may run before the engine stops it (EXPORT_TIMEOUT_MS). */
+  exportTimeoutMs?: number
 }
+
+/**
+ * How long one export may run: a long take at 4x in-betweens and 4x the size takes minutes
+ * (10 was too few for a 200-frame take at 1024x576). The engine stops it then; main waits a
+ * little longer for its answer, so nothing runs on after main has given up.
+ */
+export const EXPORT_TIMEOUT_MS = 60 * 60_000
 
 /** Renders that may wait in the queue at once: each holds its request and a cache folder. */
 export const MAX_WAITING = 500
@@ -74,6 +83,10 @@ export class StudioService {
     (name: 'job.update' | 'job.preview', data: unknown) => void
   >()
   private exportCounter = 0
+
+  private get exportTimeoutMs(): number {
+    return this.o.exportTimeoutMs ?? EXPORT_TIMEOUT_MS
+  }
 
   constructor(private readonly o: StudioOptions) {
     mkdirSync(o.cacheDir, { recursive: true })
@@ -503,8 +516,9 @@ export class StudioService {
           loop: req.loop,
           scale: req.scale,
           ...(interpolate ? { interpolate } : {}),
+          timeoutMs: this.exportTimeoutMs,
         },
-        10 * 60_000,
+        this.exportTimeoutMs + 30_000,
       )
     } catch (err) {
       // an engine that died mid-export left its temp output beside the target: not ours to
@@ -555,8 +569,9 @@ export class StudioService {
           loop: 0,
           scale: 1,
           interpolate: { ...interpolate, loop: false },
+          timeoutMs: this.exportTimeoutMs,
         },
-        10 * 60_000,
+        this.exportTimeoutMs + 30_000,
       )
       out.push({
         which: p.which,
