@@ -533,11 +533,23 @@ export class StudioService {
       const names = readdirSync(out)
         .filter((f) => /^frame_\d{4}\.png$/.test(f))
         .sort()
-      writeStoredZip(
-        `${out}.zip`,
-        names.map((name) => ({ name, path: join(out, name) })),
-      )
-      rmSync(out, { recursive: true, force: true })
+      try {
+        writeStoredZip(
+          `${out}.zip`,
+          names.map((name) => ({ name, path: join(out, name) })),
+        )
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        throw new HandlerError(
+          'internal',
+          code === 'ENOSPC'
+            ? 'the disk is full: the PNG frames could not be put into one .zip for the download; free some space and export again'
+            : `the PNG frames could not be put into one .zip for the download (${code ?? (err as Error).message})`,
+        )
+      } finally {
+        // the frames folder is scratch once the .zip is written, or failed
+        rmSync(out, { recursive: true, force: true })
+      }
       url = this.o.mediaUrl(first.id, `${basename(out)}.zip`)
     }
     return { url, path: this.o.exportTarget ? out : null }
