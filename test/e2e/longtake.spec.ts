@@ -176,6 +176,30 @@ test('a loop render: cyclic windows, the closure score shown with the clip', asy
   })
 })
 
+test("Export all with one looping shot promises and writes the loop's frame count", async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('waves rolling onto a beach')
+  await page.getByTestId('frames').fill('24')
+  await page.getByTestId('loop').check()
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  // the project's only shot is the loop: Export all is that clip, in-betweens wrapping round
+  // (the dialog used to count it as a straight clip, 47 frames, and the file had 48)
+  await page.getByTestId('export-all').click()
+  const dialog = page.getByTestId('export-dialog')
+  await dialog.getByLabel('Interpolation', { exact: true }).selectOption('2')
+  await expect(dialog.getByTestId('export-interp-cost')).toContainText(
+    '24 → 48 frames at 16 fps (3.00 s): 24 new frames, the last ones leading back into the first',
+  )
+  const download = page.waitForEvent('download')
+  await dialog.getByTestId('export-confirm').click()
+  const file = await (await download).path()
+  expect(ffprobeStream(file)).toMatchObject({ nb_read_frames: '48', r_frame_rate: '16/1' })
+})
+
 test('a 2x interpolated export of a straight clip: (n - 1) x 2 + 1 frames at twice the rate', async ({
   page,
 }) => {

@@ -92,8 +92,11 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
           height: first.height,
           fps: first.fps,
           frames: total,
-          loop: false,
-          parts: shotJobs.map((j) => j?.result?.frames ?? 0),
+          // one shot is that shot's clip, a loop's in-betweens wrapping round as main makes
+          // them; joined shots are cut one from the next, never wrapped
+          ...(shotJobs.length === 1
+            ? { loop: shotJobs[0]!.request.loop ?? false }
+            : { loop: false, parts: shotJobs.map((j) => j?.result?.frames ?? 0) }),
         },
       })
     },
