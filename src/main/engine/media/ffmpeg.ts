@@ -375,8 +375,11 @@ export function interpolatedFrames(n: number, i: Interpolation): number {
  * reaches it, then minterpolate to fps x factor (motion-compensated: bidirectional motion
  * estimation, overlapped block compensation, variable-size blocks).
  */
-function interpolationFilter(fps: number, factor: number): string {
+function interpolationFilter(fps: number, factor: number, single = false): string {
   if (factor === 1) return ''
+  // one frame has nothing to interpolate between (minterpolate makes nothing of it): the frame
+  // repeated at the new rate, cut to the count like the rest
+  if (single) return `tpad=stop_mode=clone:stop=1,fps=${fps * factor},`
   return `tpad=stop_mode=clone:stop=1,minterpolate=fps=${fps * factor}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1,`
 }
 
@@ -420,8 +423,11 @@ export function outputArgs(
     loop: number
     quality: number
     scale?: number
-    /** Interpolate (minterpolate) to `frames` output frames at fps x factor. */
-    interpolate?: { factor: number; frames: number }
+    /**
+     * Interpolate (minterpolate) to `frames` output frames at fps x factor; `single`: the
+     * input is one frame (repeated, there being nothing to interpolate between).
+     */
+    interpolate?: { factor: number; frames: number; single?: boolean }
     /** See EncodeOptions.streaming. */
     streaming?: boolean
   },
@@ -435,7 +441,9 @@ export function outputArgs(
     throw new MediaError(`export scale ${k}: expected a whole number from 1 to 8`)
   // in-betweens first (at the rendered size: cheaper), then the upscale; nearest would keep
   // pixels sharp but Lanczos is what editors use
-  const interp = o.interpolate ? interpolationFilter(o.fps, o.interpolate.factor) : ''
+  const interp = o.interpolate
+    ? interpolationFilter(o.fps, o.interpolate.factor, o.interpolate.single)
+    : ''
   const count = o.interpolate ? ['-frames:v', String(o.interpolate.frames)] : []
   const up = `${interp}${k === 1 ? '' : `scale=iw*${k}:ih*${k}:flags=lanczos,`}`
   const even = `${up}pad=ceil(iw/2)*2:ceil(ih/2)*2`
@@ -770,7 +778,15 @@ function prepareEncode(numFrames: number, o: Omit<EncodeOptions, 'width' | 'heig
     loop: o.loop ?? GIF_LOOP.default,
     quality: o.quality ?? EXPORT_QUALITY.default,
     scale: o.scale ?? 1,
-    ...(o.interpolate ? { interpolate: { factor: o.interpolate.factor, frames: outFrames } } : {}),
+    ...(o.interpolate
+      ? {
+          interpolate: {
+            factor: o.interpolate.factor,
+            frames: outFrames,
+            ...(numFrames === 1 ? { single: true } : {}),
+          },
+        }
+      : {}),
     ...(o.streaming ? { streaming: true } : {}),
   })
   const tmp = tempFor(o.out, format)
