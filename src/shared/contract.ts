@@ -443,6 +443,11 @@ export const ExportRequest = z
       })
       .strict()
       .optional(),
+    /** The page's name for this export, so clip.cancelExport can stop it. */
+    exportId: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/)
+      .optional(),
   })
   .strict()
 
@@ -614,6 +619,18 @@ export const commands = {
     response: z
       .object({ url: z.string().max(2048).nullable(), path: z.string().max(4096).nullable() })
       .strict(),
+  },
+  /**
+   * Stops an export under way (by the exportId it was started with): its clip.export answers
+   * with no url and no path, as when the save dialog is cancelled, and nothing is written.
+   */
+  'clip.cancelExport': {
+    request: z
+      .object({
+        exportId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+      })
+      .strict(),
+    response: z.object({ cancelled: z.boolean() }).strict(),
   },
   /** What the export can interpolate with: ffmpeg's minterpolate, the model slot. */
   'clip.interpolation': { request: Empty, response: InterpolationView },

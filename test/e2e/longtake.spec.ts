@@ -200,6 +200,36 @@ test("Export all with one looping shot promises and writes the loop's frame coun
   expect(ffprobeStream(file)).toMatchObject({ nb_read_frames: '48', r_frame_rate: '16/1' })
 })
 
+test('an export under way can be cancelled: nothing is downloaded or left in the cache', async ({
+  page,
+}) => {
+  await open(page)
+  await page.getByTestId('prompt').fill('a lighthouse at dusk')
+  await page.getByTestId('frames').fill('48')
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  // 4x in-betweens at 4x the size: minutes of ffmpeg, long enough to change one's mind
+  await job.getByTestId('export-open').click()
+  const dialog = page.getByTestId('export-dialog')
+  await dialog.getByLabel('Format').selectOption('webm')
+  await dialog.getByLabel('Size').selectOption('4')
+  await dialog.getByLabel('Interpolation', { exact: true }).selectOption('4')
+  await dialog.getByTestId('export-confirm').click()
+  const running = page.getByTestId('exports-running')
+  await expect(running).toContainText('Exporting WEBM')
+  await running.getByRole('button', { name: 'Cancel' }).click()
+  await expect(page.getByTestId('notice')).toContainText('Export cancelled')
+  await expect(running).toHaveCount(0)
+  // the engine's ffmpeg stopped and its temp output went with it
+  const jobDir = readdirSync(served.cacheDir).find((d) =>
+    existsSync(join(served.cacheDir, d, 'job.json')),
+  )!
+  await expect
+    .poll(() => readdirSync(join(served.cacheDir, jobDir)).filter((f) => /export|tmp/.test(f)))
+    .toEqual([])
+})
+
 test('a 2x interpolated export of a straight clip: (n - 1) x 2 + 1 frames at twice the rate', async ({
   page,
 }) => {

@@ -57,6 +57,7 @@ function spyHandlers() {
     'jobs.list': vi.fn(async () => []),
     'jobs.get': vi.fn(async () => []),
     'clip.export': vi.fn(async () => ({ url: null, path: null })),
+    'clip.cancelExport': vi.fn(async () => ({ cancelled: false })),
     'clip.interpolation': vi.fn(async (): Promise<never> => {
       throw new Error('not in this test')
     }),
@@ -81,6 +82,7 @@ describe('contract', () => {
     expect(commandNames.sort()).toEqual([
       'app.info',
       'app.pickFolder',
+      'clip.cancelExport',
       'clip.export',
       'clip.interpolation',
       'clip.setInterpolationModel',

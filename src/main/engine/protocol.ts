@@ -179,6 +179,8 @@ export const ClipExportParams = z
      * has given up on leaves nothing running and nothing at the target.
      */
     timeoutMs: z.number().int().positive().optional(),
+    /** A name for this export, for 'clip.cancel'. */
+    token: z.string().min(1).max(100).optional(),
     /** In-between frames: factor x the fps, by minterpolate or the model folder (null). */
     interpolate: z
       .object({
@@ -205,6 +207,11 @@ export const engineMethods = {
     result: z.object({ cancelled: z.boolean() }).strict(),
   },
   'clip.export': { params: ClipExportParams, result: z.object({ out: z.string() }).strict() },
+  /** Stops the export started with this token (its ffmpeg, its model runs); nothing is written. */
+  'clip.cancel': {
+    params: z.object({ token: z.string().min(1).max(100) }).strict(),
+    result: z.object({ cancelled: z.boolean() }).strict(),
+  },
 } as const
 export type EngineMethod = keyof typeof engineMethods
 export type EngineParams<M extends EngineMethod> = z.input<(typeof engineMethods)[M]['params']>
@@ -222,6 +229,7 @@ export const engineParams: {
   'jobs.submit': engineMethods['jobs.submit'].params,
   'jobs.cancel': engineMethods['jobs.cancel'].params,
   'clip.export': engineMethods['clip.export'].params,
+  'clip.cancel': engineMethods['clip.cancel'].params,
 }
 
 /** Each method's result schema, typed per method likewise (main parses every answer). */
@@ -231,6 +239,7 @@ export const engineResults: { [M in EngineMethod]: z.ZodType<Results[M]> } = {
   'jobs.submit': engineMethods['jobs.submit'].result,
   'jobs.cancel': engineMethods['jobs.cancel'].result,
   'clip.export': engineMethods['clip.export'].result,
+  'clip.cancel': engineMethods['clip.cancel'].result,
 }
 
 /** What the engine implements: one typed function per method. */

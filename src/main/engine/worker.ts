@@ -52,6 +52,8 @@ async function main(): Promise<void> {
     process.exit(1)
   }
 
+  /** Exports under way that main may cancel, by their token. */
+  const exporting = new Map<string, AbortController>()
   const impl: EngineImpl = {
     describe: async () => ({
       pid: process.pid,
@@ -64,14 +66,23 @@ async function main(): Promise<void> {
       return { queued: true }
     },
     'jobs.cancel': async ({ id }) => ({ cancelled: queue.cancel(id) }),
-    'clip.export': async ({ framesDir, numFrames, timeoutMs, ...o }) => {
+    'clip.cancel': async ({ token }) => {
+      const ac = exporting.get(token)
+      ac?.abort()
+      return { cancelled: !!ac }
+    },
+    'clip.export': async ({ framesDir, numFrames, timeoutMs, token, ...o }) => {
       // main hears of the ffmpeg this runs, so it can end it should this process die: it reads
       // PNGs from disk and would otherwise run on, orphaned, to the end of the export
       let pid: number | null = null
       const child = (running: boolean) =>
         pid !== null &&
         port.send({ type: 'event', event: { name: 'engine.child', data: { pid, running } } })
-      const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined
+      const cancel = new AbortController()
+      if (token) exporting.set(token, cancel)
+      const signal = timeoutMs
+        ? AbortSignal.any([cancel.signal, AbortSignal.timeout(timeoutMs)])
+        : cancel.signal
       try {
         return {
           out: await exportFrames(
@@ -79,7 +90,7 @@ async function main(): Promise<void> {
             numFrames,
             {
               ...o,
-              ...(signal ? { signal } : {}),
+              signal,
               onSpawn: (p) => {
                 pid = p
                 child(true)
@@ -89,12 +100,14 @@ async function main(): Promise<void> {
           ),
         }
       } catch (err) {
-        if (signal?.aborted)
+        if (cancel.signal.aborted) throw new Error('export cancelled; nothing was written')
+        if (signal.aborted)
           throw new Error(
             `the export took longer than ${Math.round(timeoutMs! / 60_000) || '<1'} min and was stopped; nothing was written to ${o.out}`,
           )
         throw err
       } finally {
+        if (token) exporting.delete(token)
         child(false)
       }
     },

@@ -48,6 +48,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'jobs.list': async () => ctx.studio.list(),
     'jobs.get': async ({ ids }) => ctx.studio.get(ids),
     'clip.export': async (req) => ctx.studio.exportClip(req),
+    'clip.cancelExport': async ({ exportId }) => ctx.studio.cancelExport(exportId),
     'clip.interpolation': async () => ctx.interpolation.view(),
     'clip.setInterpolationModel': async ({ path }) => ctx.interpolation.set(path),
     'project.list': async () => ({ ...ctx.projects.list(), recent: ctx.projects.recent() }),

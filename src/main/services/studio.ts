@@ -32,7 +32,7 @@ import { clampText, HandlerError } from './dispatch'
 import type { EngineHost } from './engine-host'
 import { cleanStaleTemps } from '../engine/media/ffmpeg'
 import { openModelFolder, type ModelFolder } from '../engine/models/model-folder'
-import type { EngineEvent, RenderSpec } from '../engine/protocol'
+import type { EngineEvent, EngineParams, RenderSpec } from '../engine/protocol'
 import type { ModelRegistry } from './model-registry'
 import { atomicWrite } from './projects'
 import type { InputStore } from './inputs'
@@ -66,6 +66,20 @@ export type StudioOptions = {
  */
 export const EXPORT_TIMEOUT_MS = 60 * 60_000
 
+type ExportClipRequest = {
+  jobIds: string[]
+  format: ClipFormat
+  fps?: number
+  quality: number
+  loop: number
+  scale: number
+  interpolate?: { factor: 2 | 4; method: 'minterpolate' | 'model' } | undefined
+  exportId?: string | undefined
+}
+
+/** An export under way: cancelled by the page, and the engine call it waits on now. */
+type RunningExport = { cancelled: boolean; token: string | null }
+
 /** Renders that may wait in the queue at once: each holds its request and a cache folder. */
 export const MAX_WAITING = 500
 
@@ -83,6 +97,8 @@ export class StudioService {
     (name: 'job.update' | 'job.preview', data: unknown) => void
   >()
   private exportCounter = 0
+  /** Exports the page named (exportId), for cancelExport. */
+  private readonly exporting = new Map<string, RunningExport>()
 
   private get exportTimeoutMs(): number {
     return this.o.exportTimeoutMs ?? EXPORT_TIMEOUT_MS
@@ -371,15 +387,57 @@ export class StudioService {
     }
   }
 
-  async exportClip(req: {
-    jobIds: string[]
-    format: ClipFormat
-    fps?: number
-    quality: number
-    loop: number
-    scale: number
-    interpolate?: { factor: 2 | 4; method: 'minterpolate' | 'model' } | undefined
-  }): Promise<{ url: string | null; path: string | null }> {
+  async exportClip(req: ExportClipRequest): Promise<{ url: string | null; path: string | null }> {
+    const entry: RunningExport = { cancelled: false, token: null }
+    if (req.exportId) {
+      if (this.exporting.has(req.exportId))
+        throw new HandlerError('invalid-payload', `export ${req.exportId} is running already`)
+      this.exporting.set(req.exportId, entry)
+    }
+    try {
+      return await this.runExport(req, entry)
+    } catch (err) {
+      // cancelled: answered as a cancelled save dialog is (nothing written, nothing to say)
+      if (entry.cancelled) return { url: null, path: null }
+      throw err
+    } finally {
+      if (req.exportId) this.exporting.delete(req.exportId)
+    }
+  }
+
+  /** Stops the export started with `exportId`; false when none such is running. */
+  async cancelExport(exportId: string): Promise<{ cancelled: boolean }> {
+    const entry = this.exporting.get(exportId)
+    if (!entry) return { cancelled: false }
+    entry.cancelled = true
+    if (entry.token)
+      await this.o.engine.request('clip.cancel', { token: entry.token }).catch(() => undefined)
+    return { cancelled: true }
+  }
+
+  /** One clip.export in the engine, named so cancelExport can stop it. */
+  private async engineExport(
+    entry: RunningExport,
+    params: Omit<EngineParams<'clip.export'>, 'timeoutMs' | 'token'>,
+  ): Promise<void> {
+    if (entry.cancelled) throw new HandlerError('internal', 'export cancelled')
+    const token = `export-${process.pid}-${++this.exportCounter}`
+    entry.token = token
+    try {
+      await this.o.engine.request(
+        'clip.export',
+        { ...params, timeoutMs: this.exportTimeoutMs, token },
+        this.exportTimeoutMs + 30_000,
+      )
+    } finally {
+      entry.token = null
+    }
+  }
+
+  private async runExport(
+    req: ExportClipRequest,
+    entry: RunningExport,
+  ): Promise<{ url: string | null; path: string | null }> {
     const parts = req.jobIds.map((id, i) => {
       const which = req.jobIds.length > 1 ? `shot ${i + 1} (job ${id})` : `job ${id}`
       const job = this.jobs.get(id)
@@ -467,7 +525,7 @@ export class StudioService {
       numFrames = 0
       try {
         const sources = interpolate
-          ? await this.interpolateParts(parts, joined, fps, req.quality, interpolate)
+          ? await this.interpolateParts(entry, parts, joined, fps, req.quality, interpolate)
           : parts
         if (interpolate) {
           exportFps = fps * interpolate.factor
@@ -504,22 +562,17 @@ export class StudioService {
       framesDir = joined
     }
     try {
-      await this.o.engine.request(
-        'clip.export',
-        {
-          framesDir,
-          numFrames,
-          out,
-          format: req.format,
-          fps: exportFps,
-          quality: req.quality,
-          loop: req.loop,
-          scale: req.scale,
-          ...(interpolate ? { interpolate } : {}),
-          timeoutMs: this.exportTimeoutMs,
-        },
-        this.exportTimeoutMs + 30_000,
-      )
+      await this.engineExport(entry, {
+        framesDir,
+        numFrames,
+        out,
+        format: req.format,
+        fps: exportFps,
+        quality: req.quality,
+        loop: req.loop,
+        scale: req.scale,
+        ...(interpolate ? { interpolate } : {}),
+      })
     } catch (err) {
       // an engine that died mid-export left its temp output beside the target: not ours to
       // keep (cleanStaleTemps takes only temp files of processes no longer running)
@@ -560,6 +613,7 @@ export class StudioService {
    * it): (n - 1) x factor + 1 frames each, the joined clip's in-betweens never across a cut.
    */
   private async interpolateParts(
+    entry: RunningExport,
     parts: { which: string; framesDir: string; numFrames: number }[],
     scratch: string,
     fps: number,
@@ -569,22 +623,17 @@ export class StudioService {
     const out: { which: string; framesDir: string; numFrames: number }[] = []
     for (const [i, p] of parts.entries()) {
       const framesDir = join(scratch, `shot-${i + 1}`)
-      await this.o.engine.request(
-        'clip.export',
-        {
-          framesDir: p.framesDir,
-          numFrames: p.numFrames,
-          out: framesDir,
-          format: 'png',
-          fps,
-          quality,
-          loop: 0,
-          scale: 1,
-          interpolate: { ...interpolate, loop: false },
-          timeoutMs: this.exportTimeoutMs,
-        },
-        this.exportTimeoutMs + 30_000,
-      )
+      await this.engineExport(entry, {
+        framesDir: p.framesDir,
+        numFrames: p.numFrames,
+        out: framesDir,
+        format: 'png',
+        fps,
+        quality,
+        loop: 0,
+        scale: 1,
+        interpolate: { ...interpolate, loop: false },
+      })
       out.push({
         which: p.which,
         framesDir,

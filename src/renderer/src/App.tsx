@@ -314,7 +314,7 @@ export function App() {
         <SmallButton onClick={() => setShowModels(true)} data-testid="open-models">
           Models
         </SmallButton>
-        <ExportsRunning running={exports.running} />
+        <ExportsRunning running={exports.running} onCancel={exports.cancelExport} />
         {notice ? (
           <span
             className="notice"

@@ -3,9 +3,11 @@
 import { useEffect, useState } from 'react'
 import { clock } from '../../../shared/duration'
 import type { ClipFormat } from '../../../shared/render'
+import { SmallButton } from './SmallButton'
 
 export function ExportsRunning(p: {
-  running: { key: number; format: ClipFormat; since: number }[]
+  running: { key: number; exportId: string; format: ClipFormat; since: number }[]
+  onCancel: (exportId: string) => void
 }) {
   const [now, setNow] = useState(Date.now())
   const busy = p.running.length > 0
@@ -17,12 +19,15 @@ export function ExportsRunning(p: {
   if (!busy) return null
   return (
     <span className="notice exporting" data-testid="exports-running" role="status">
-      {p.running
-        .map(
-          (r) =>
-            `Exporting ${r.format.toUpperCase()}… ${clock(Math.max(0, (now - r.since) / 1000))}`,
-        )
-        .join(' · ')}
+      {p.running.map((r, i) => (
+        <span key={r.key}>
+          {i > 0 ? ' · ' : ''}
+          {`Exporting ${r.format.toUpperCase()}… ${clock(Math.max(0, (now - r.since) / 1000))} `}
+          <SmallButton onClick={() => p.onCancel(r.exportId)} title="Stop this export">
+            Cancel
+          </SmallButton>
+        </span>
+      ))}
     </span>
   )
 }

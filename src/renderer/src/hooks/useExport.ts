@@ -9,7 +9,9 @@ import type { ExportOptions, ExportSource } from '../components/ExportDialog'
 export function useExport(api: DollyBridge, client: Client, notify: (text: string) => void) {
   const [dialog, setDialog] = useState<{ jobIds: string[]; source: ExportSource } | null>(null)
   // exports under way (a long one, at 4x with interpolation, takes minutes): shown until done
-  const [running, setRunning] = useState<{ key: number; format: ClipFormat; since: number }[]>([])
+  const [running, setRunning] = useState<
+    { key: number; exportId: string; format: ClipFormat; since: number }[]
+  >([])
 
   const exportClip = useCallback(
     async (
@@ -19,9 +21,11 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
     ) => {
       const id = jobIds[0]!
       const key = Date.now() + Math.random()
-      setRunning((rs) => [...rs, { key, format, since: Date.now() }])
+      // main's name for it, so the running export's Cancel can stop it
+      const exportId = `e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+      setRunning((rs) => [...rs, { key, exportId, format, since: Date.now() }])
       const r = await api.clip
-        .export({ jobIds, format, ...(options ?? {}) })
+        .export({ jobIds, format, ...(options ?? {}), exportId })
         .finally(() => setRunning((rs) => rs.filter((x) => x.key !== key)))
       if (!r.ok) return notify(r.error.message)
       if (r.value.url) {
@@ -103,5 +107,19 @@ export function useExport(api: DollyBridge, client: Client, notify: (text: strin
     [notify],
   )
 
-  return { dialog, close: () => setDialog(null), exportClip, openForJob, openForShots, running }
+  /** Stops an export under way; its clip.export then answers as cancelled. */
+  const cancelExport = useCallback(
+    (exportId: string) => void api.clip.cancelExport({ exportId }),
+    [api],
+  )
+
+  return {
+    dialog,
+    close: () => setDialog(null),
+    exportClip,
+    openForJob,
+    openForShots,
+    running,
+    cancelExport,
+  }
 }
