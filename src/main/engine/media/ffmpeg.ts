@@ -721,12 +721,21 @@ export async function encodeFromFrames(
   // an interpolated loop reads the first frame once more after the last (concat), so its
   // last in-betweens lead back into the first
   const loopBack = o.interpolate?.loop
-    ? ['-framerate', String(o.fps), '-i', join(framesDir, 'frame_0000.png')]
+    ? [
+        '-framerate',
+        String(o.fps),
+        '-f',
+        'image2',
+        '-pattern_type',
+        'none',
+        '-i',
+        join(framesDir, 'frame_0000.png'),
+      ]
     : []
   const args = [
     ...QUIET,
     ...frames,
-    join(framesDir, 'frame_%04d.png'),
+    join(literalPercent(framesDir), 'frame_%04d.png'),
     ...loopBack,
     ...(loopBack.length ? lapThen(output) : output),
     target,
@@ -741,6 +750,14 @@ export async function encodeFromFrames(
     throw err
   }
   return commitTemp(tmp, o.out, format, outFrames, ff.path)
+}
+
+/**
+ * A folder in an image2 frame pattern: ffmpeg reads "%" there as the start of the frame number
+ * ("50% off", "take %d"), and "%%" as a "%".
+ */
+function literalPercent(dir: string): string {
+  return dir.replace(/%/g, '%%')
 }
 
 /** Quiet but for errors, progress on stdout, and the temp target overwritten. */
@@ -791,7 +808,7 @@ function prepareEncode(numFrames: number, o: Omit<EncodeOptions, 'width' | 'heig
   })
   const tmp = tempFor(o.out, format)
   if (format === 'png') mkdirSync(tmp)
-  const target = format === 'png' ? join(tmp, 'frame_%04d.png') : tmp
+  const target = format === 'png' ? join(literalPercent(tmp), 'frame_%04d.png') : tmp
   return { format, ff, tmp, target, outFrames, output }
 }
 
