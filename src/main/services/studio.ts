@@ -483,6 +483,11 @@ export class StudioService {
           'invalid-payload',
           `${p.which} is ${p.result.width}x${p.result.height} but ${first.which} is ${first.result.width}x${first.result.height}; render the shots at one size to export them as one clip`,
         )
+      else if (p.result.fps !== first.result.fps)
+        throw new HandlerError(
+          'invalid-payload',
+          `${p.which} plays at ${p.result.fps} fps but ${first.which} at ${first.result.fps} fps; joined at one rate one would play at the wrong speed: render the shots at one frame rate to export them as one clip`,
+        )
     // the frames written, in-betweens included (each shot on its own; a single loop round)
     const total = parts.reduce(
       (n, p) =>
