@@ -38,7 +38,13 @@ describe('a cancelled export', () => {
     const frames = new Uint8Array(n * W * W * 3)
     for (let i = 0; i < frames.length; i++) frames[i] = (i * 2654435761) >>> 24
     mkdirSync(join(cache, id), { recursive: true })
-    await encodeClip(frames, n, { out: join(cache, id, 'frames'), format: 'png', width: W, height: W, fps: 8 })
+    await encodeClip(frames, n, {
+      out: join(cache, id, 'frames'),
+      format: 'png',
+      width: W,
+      height: W,
+      fps: 8,
+    })
     writeDoneJob(cache, id, { frames: n, width: W, height: W, createdAt: 1 })
     engine = new EngineHost({
       spawn: forkSpawner(workerSource, { execArgv: ['--import', 'tsx'] }),
@@ -55,17 +61,24 @@ describe('a cancelled export', () => {
     })
     const framesDir = join(cache, id, 'frames')
     const p = studio.exportClip({
-      jobIds: [id], format: 'webm', quality: 0, loop: 0, scale: 8,
-      interpolate: { factor: 4, method: 'minterpolate' }, exportId: 'e-1',
+      jobIds: [id],
+      format: 'webm',
+      quality: 0,
+      loop: 0,
+      scale: 8,
+      interpolate: { factor: 4, method: 'minterpolate' },
+      exportId: 'e-1',
     })
     const t0 = Date.now()
-    while (!ffmpegReading(framesDir) && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 50))
+    while (!ffmpegReading(framesDir) && Date.now() - t0 < 20000)
+      await new Promise((r) => setTimeout(r, 50))
     expect(ffmpegReading(framesDir)).toBe(true)
     const t1 = Date.now()
     expect(await studio.cancelExport('e-1')).toEqual({ cancelled: true })
     expect(await p).toEqual({ url: null, path: null })
     expect(Date.now() - t1).toBeLessThan(5000)
-    while (ffmpegReading(framesDir) && Date.now() - t1 < 5000) await new Promise((r) => setTimeout(r, 100))
+    while (ffmpegReading(framesDir) && Date.now() - t1 < 5000)
+      await new Promise((r) => setTimeout(r, 100))
     expect(ffmpegReading(framesDir)).toBe(false)
     expect(existsSync(out)).toBe(false)
     expect(readdirSync(tmp).filter((f) => /out\.webm/.test(f))).toEqual([])
@@ -81,16 +94,37 @@ describe('a cancelled export', () => {
       mediaUrl: (j, f) => `/media/${j}/${f}`,
       exportTarget: () => new Promise<string>((r) => (choose = r)),
     })
-    const q = later.exportClip({ jobIds: [id], format: 'webm', quality: 30, loop: 0, scale: 1, exportId: 'e-2' })
+    const q = later.exportClip({
+      jobIds: [id],
+      format: 'webm',
+      quality: 30,
+      loop: 0,
+      scale: 1,
+      exportId: 'e-2',
+    })
     await new Promise((r) => setTimeout(r, 50))
     expect(await later.cancelExport('e-2')).toEqual({ cancelled: true })
     choose(out)
     expect(await q).toEqual({ url: null, path: null })
     expect(existsSync(out)).toBe(false)
     // a second export by a running export's id is refused
-    const r1 = studio.exportClip({ jobIds: [id], format: 'webm', quality: 30, loop: 0, scale: 1, exportId: 'e-3' })
+    const r1 = studio.exportClip({
+      jobIds: [id],
+      format: 'webm',
+      quality: 30,
+      loop: 0,
+      scale: 1,
+      exportId: 'e-3',
+    })
     await expect(
-      studio.exportClip({ jobIds: [id], format: 'webm', quality: 30, loop: 0, scale: 1, exportId: 'e-3' }),
+      studio.exportClip({
+        jobIds: [id],
+        format: 'webm',
+        quality: 30,
+        loop: 0,
+        scale: 1,
+        exportId: 'e-3',
+      }),
     ).rejects.toThrow(/running already/)
     await r1
     rmSync(out, { force: true })

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { encodeClip, encodeFromFrames } from '../../../src/main/engine/media/ffmpeg'
+import { imageProblem, loadImage } from '../../../src/main/engine/media/image'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-percent-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -31,5 +32,18 @@ describe('paths with "%" in them', () => {
         interpolate: { factor: 2, loop: true },
       })
       expect(readdirSync(again)).toHaveLength(2 * N)
+    })
+})
+
+describe('input images with "%" in their path', () => {
+  for (const name of ['in 50% off', 'in take %d', 'in a%03d'])
+    it(`an image in "${name}" is read (the CLI's --image, a render's frames for the model export)`, async () => {
+      const dir = join(tmp, name)
+      mkdirSync(dir)
+      const pngs = join(dir, 'frames')
+      await encodeClip(frames, N, { out: pngs, format: 'png', width: W, height: W, fps: 8 })
+      const img = await loadImage(join(pngs, 'frame_0000.png'))
+      expect([img.width, img.height]).toEqual([W, W])
+      expect(await imageProblem(join(pngs, 'frame_0001.png'))).toBeNull()
     })
 })

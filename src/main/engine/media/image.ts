@@ -10,6 +10,20 @@ import { openSync, readSync, closeSync } from 'node:fs'
 import { findFfmpeg, MediaError } from './ffmpeg'
 import { regularFileSize } from '../files'
 
+/** Still-image extensions ffmpeg reads with its image2 demuxer (a GIF or a video has its own). */
+const IMAGE2_EXTENSIONS = /\.(png|jpe?g|webp|bmp|tiff?)$/i
+
+/**
+ * ffmpeg's input arguments for one file. image2 reads a "%" in its path as a frame-number
+ * pattern: an image in "take %d" was looked for as "take 1", "take 2"... and refused as "not an
+ * image ffmpeg can read". A still image whose path holds a "%" is read as that one file.
+ */
+export function imageInput(path: string): string[] {
+  return path.includes('%') && IMAGE2_EXTENSIONS.test(path)
+    ? ['-f', 'image2', '-pattern_type', 'none', '-i', path]
+    : ['-i', path]
+}
+
 /** The input image is empty, unreadable or too large (a problem with the input, not the export). */
 export class ImageInputError extends MediaError {
   constructor(message: string) {
@@ -136,7 +150,7 @@ function probeSize(
     // stream line on stderr is the answer either way
     execFile(
       ffmpeg,
-      ['-hide_banner', '-i', path],
+      ['-hide_banner', ...imageInput(path)],
       { encoding: 'utf8', timeout: 20_000, maxBuffer: 4 * 1024 * 1024 },
       (_err, _stdout, stderr) => {
         const m = /Stream #\d+:\d+.*?: Video: .*?(\d{1,6})x(\d{1,6})/.exec(stderr ?? '')
@@ -195,8 +209,7 @@ export async function loadImage(path: string): Promise<InputImage> {
         '-v',
         'error',
         '-noautorotate',
-        '-i',
-        path,
+        ...imageInput(path),
         '-frames:v',
         '1',
         '-f',
