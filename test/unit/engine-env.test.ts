@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { forkSpawner } from '../../src/main/services/engine-spawn'
+import { engineEnv, forkSpawner } from '../../src/main/services/engine-spawn'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-engine-env-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -43,5 +43,16 @@ describe("the engine's environment", () => {
         if (saved[k] === undefined) delete process.env[k]
         else process.env[k] = saved[k]
     }
+  })
+
+  it("drops the token and keeps the person's telemetry choice whatever the names' case (Windows ignores it)", () => {
+    const out = engineEnv({
+      Hf_Token: 'hf_x',
+      hugging_face_hub_token: 'hf_y',
+      ort_disable_telemetry: '0',
+      PATH: '/bin',
+    })
+    expect(out).toEqual({ ort_disable_telemetry: '0', PATH: '/bin' })
+    expect(engineEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', ORT_DISABLE_TELEMETRY: '1' })
   })
 })

@@ -13,9 +13,13 @@ import type { EngineProcess, SpawnEngine } from './engine-host'
  * studio sends nothing anywhere, so it is off unless the person set ORT_DISABLE_TELEMETRY.
  */
 export function engineEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ORT_DISABLE_TELEMETRY: '1', ...env }
-  delete out['HF_TOKEN']
-  delete out['HUGGING_FACE_HUB_TOKEN']
+  // names compared without case: Windows' environment ignores it (Hf_Token is HF_TOKEN there),
+  // and a copy into a plain object no longer does
+  const out: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(env))
+    if (!/^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN)$/i.test(k)) out[k] = v
+  if (!Object.keys(out).some((k) => k.toUpperCase() === 'ORT_DISABLE_TELEMETRY'))
+    out['ORT_DISABLE_TELEMETRY'] = '1'
   return out
 }
 
