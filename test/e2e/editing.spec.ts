@@ -3,17 +3,12 @@
 // the moment it loads.
 import { readFileSync } from 'node:fs'
 import { expect, test, type Page } from '@playwright/test'
-import { openStudio, type Served, skipWithoutBrowser, startServe } from './helpers'
+import { openStudio, type Served, serveEachTest, skipWithoutBrowser } from './helpers'
 
 skipWithoutBrowser()
 
 let served: Served
-test.beforeEach(async () => {
-  served = await startServe()
-})
-test.afterEach(async () => {
-  await served.stop()
-})
+serveEachTest((s) => (served = s))
 
 const open = (page: Page) => openStudio(page, served.url)
 

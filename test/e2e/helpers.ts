@@ -25,7 +25,23 @@ export function browserMissing(): string | null {
  */
 export function skipWithoutBrowser(): void {
   const missing = browserMissing()
+  // skipped only off CI, with what is missing as the reason; under CI a missing browser fails
   test.skip(missing !== null && !process.env['CI'], missing ?? '')
+}
+
+/**
+ * A fresh web host for each test of a spec (its own cache, state and projects folders), handed
+ * to `set` before the test and stopped after it.
+ */
+export function serveEachTest(set: (served: Served) => void, env: NodeJS.ProcessEnv = {}): void {
+  let served: Served | undefined
+  test.beforeEach(async () => {
+    served = await startServe(env)
+    set(served)
+  })
+  test.afterEach(async () => {
+    await served?.stop()
+  })
 }
 
 /** Opens the studio at a web host's URL and waits for the engine and the demo model. */

@@ -4,7 +4,7 @@
 // with its name, and the project keeps the image across save and open.
 import { resolve } from 'node:path'
 import { expect, test } from '@playwright/test'
-import { root, type Served, skipWithoutBrowser, startServe } from './helpers'
+import { root, type Served, serveEachTest, skipWithoutBrowser } from './helpers'
 
 skipWithoutBrowser()
 
@@ -12,12 +12,7 @@ const svdTiny = resolve(root, '../shared/reference/models/svd-tiny')
 const images = resolve(root, '../shared/fixtures/images')
 
 let served: Served
-test.beforeEach(async () => {
-  served = await startServe({ DOLLY_MODEL_DIRS: svdTiny })
-})
-test.afterEach(async () => {
-  await served.stop()
-})
+serveEachTest((s) => (served = s), { DOLLY_MODEL_DIRS: svdTiny })
 
 test('drop an image on the SVD model, generate, the clip follows; a non-image is refused', async ({
   page,

@@ -5,17 +5,18 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
-import { ffprobeStream, openStudio, type Served, skipWithoutBrowser, startServe } from './helpers'
+import {
+  ffprobeStream,
+  openStudio,
+  type Served,
+  serveEachTest,
+  skipWithoutBrowser,
+} from './helpers'
 
 skipWithoutBrowser()
 
 let served: Served
-test.beforeEach(async () => {
-  served = await startServe()
-})
-test.afterEach(async () => {
-  await served.stop()
-})
+serveEachTest((s) => (served = s))
 
 const open = (page: Page) => openStudio(page, served.url)
 

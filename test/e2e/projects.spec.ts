@@ -3,10 +3,23 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect, test } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 import { skipWithoutBrowser, startServe } from './helpers'
 
 skipWithoutBrowser()
+
+/** Opens the studio at `url` and waits for the engine. */
+async function openReady(page: Page, url: string) {
+  await page.goto(url)
+  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+}
+
+/** A first Save: the name asked for is `name`, and the project bar shows it. */
+async function saveNamed(page: Page, name: string) {
+  page.once('dialog', (d) => void d.accept(name))
+  await page.getByTestId('project-save').click()
+  await expect(page.getByTestId('project-name')).toHaveText(name)
+}
 
 /** A state and a projects folder of the test's own (autosaves, recovery, project files). */
 const freshFolders = () => ({
@@ -19,8 +32,7 @@ test('a crash mid-edit is recovered from the autosave; Save and Open keep the pr
 }) => {
   const env = freshFolders()
   let served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('waves at the lighthouse, recovered')
   await page.getByTestId('preset-name').selectOption('zoom-in')
   await page.getByTestId('apply-preset').click()
@@ -35,9 +47,7 @@ test('a crash mid-edit is recovered from the autosave; Save and Open keep the pr
   await page.getByTestId('recover').click()
   await expect(page.getByTestId('prompt')).toHaveValue('waves at the lighthouse, recovered')
 
-  page.once('dialog', (d) => void d.accept('Lighthouse shot'))
-  await page.getByTestId('project-save').click()
-  await expect(page.getByTestId('project-name')).toHaveText('Lighthouse shot')
+  await saveNamed(page, 'Lighthouse shot')
   expect(existsSync(join(env.DOLLY_PROJECTS_DIR, 'Lighthouse shot.dolly'))).toBe(true)
 
   await page.reload()
@@ -56,8 +66,7 @@ test('a reload is a new page: it is offered what the page before it autosaved; u
 }) => {
   const env = freshFolders()
   const served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   // an edit within the autosave's 2 s: leaving the tab asks (the browser's own dialog)
   await page.getByTestId('prompt').fill('typed, then F5')
   const asked = new Promise<string>((r) =>
@@ -84,8 +93,7 @@ test('a second crash while the recovery is on offer loses neither session', asyn
     await new Promise((r) => s.proc.once('exit', r))
   }
   let served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('first session')
   await crash(served)
 
@@ -123,8 +131,7 @@ test('a saved project reopened in a new session still has its shot renders', asy
     DOLLY_CACHE_DIR: mkdtempSync(join(tmpdir(), 'dolly-cache-')),
   }
   let served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('a lighthouse, kept')
   await page.locator('input[type=number]').nth(1).fill('3') // steps
   await page.getByTestId('generate').click()
@@ -136,8 +143,7 @@ test('a saved project reopened in a new session still has its shot renders', asy
   await served.stop()
 
   served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('project-open').selectOption('Kept renders')
   await expect(page.getByTestId('shot').first()).toHaveAttribute('data-state', 'done')
   await expect(page.getByTestId('job')).toHaveCount(1)
@@ -155,17 +161,13 @@ test("two tabs on one project: saving over the other tab's newer save asks first
 }) => {
   const env = freshFolders()
   const served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('the first version')
-  page.once('dialog', (d) => void d.accept('Twotabs'))
-  await page.getByTestId('project-save').click()
-  await expect(page.getByTestId('project-name')).toHaveText('Twotabs')
+  await saveNamed(page, 'Twotabs')
 
   // tab B opens it, works, saves
   const b = await context.newPage()
-  await b.goto(served.url)
-  await expect(b.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(b, served.url)
   await b.getByTestId('project-open').selectOption('Twotabs')
   await b.getByTestId('prompt').fill('tab B: an hour of careful work')
   await b.getByTestId('project-save').click()
@@ -194,8 +196,7 @@ test("two tabs on one project: saving over the other tab's newer save asks first
 
 test('Ctrl+S saves from the studio, not from inside an open dialog', async ({ page }) => {
   const served = await startServe(freshFolders())
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   const asked: string[] = []
   page.on('dialog', (d) => {
     asked.push(d.message())
@@ -218,8 +219,7 @@ test('edits discarded for a new project (or another one opened) do not come back
   page,
 }) => {
   const served = await startServe(freshFolders())
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('edits I will throw away')
   await page.waitForTimeout(3000) // autosaved
   const asked: string[] = []
@@ -241,8 +241,7 @@ test('the recovery offer can be put off for this page: Later hides it, the next 
   page,
 }) => {
   const served = await startServe(freshFolders())
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('autosaved, offered, put off')
   await page.waitForTimeout(3000) // autosaved
   await page.reload()
@@ -261,12 +260,9 @@ test('a recovered project keeps the revision it was edited from: Save asks befor
 }) => {
   const env = freshFolders()
   let served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('harbor, first save')
-  page.once('dialog', (d) => void d.accept('Harbor'))
-  await page.getByTestId('project-save').click()
-  await expect(page.getByTestId('project-name')).toHaveText('Harbor')
+  await saveNamed(page, 'Harbor')
   // edited on from that save, autosaved, then the studio crashes
   await page.getByTestId('prompt').fill('harbor, edited then crashed')
   await page.waitForTimeout(3000) // autosave runs 2 s after the last edit
@@ -303,12 +299,9 @@ test('a recovered project whose file is unchanged saves over it without asking',
 }) => {
   const env = freshFolders()
   let served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('pier, first save')
-  page.once('dialog', (d) => void d.accept('Pier'))
-  await page.getByTestId('project-save').click()
-  await expect(page.getByTestId('project-name')).toHaveText('Pier')
+  await saveNamed(page, 'Pier')
   await page.getByTestId('prompt').fill('pier, edited then crashed')
   await page.waitForTimeout(3000) // autosave runs 2 s after the last edit
   served.proc.kill('SIGKILL')
@@ -334,17 +327,13 @@ test("Save As onto a name another tab saved since (its own name, or one this pag
 }) => {
   const env = freshFolders()
   const served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(page, served.url)
   await page.getByTestId('prompt').fill('tab A: the first version')
-  page.once('dialog', (d) => void d.accept('Café à Saint-Malo'))
-  await page.getByTestId('project-save').click()
-  await expect(page.getByTestId('project-name')).toHaveText('Café à Saint-Malo')
+  await saveNamed(page, 'Café à Saint-Malo')
 
   // tab B opens it and saves its work, and saves a new project "Harbour" as well
   const b = await context.newPage()
-  await b.goto(served.url)
-  await expect(b.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
+  await openReady(b, served.url)
   await b.getByTestId('project-open').selectOption('Café à Saint-Malo')
   await expect(b.getByTestId('prompt')).toHaveValue('tab A: the first version')
   await b.getByTestId('prompt').fill('tab B: an hour of careful work')
@@ -402,11 +391,8 @@ test('a reconnection leaves an opened project without a model as it is (the fres
     ws.connectToServer()
     sockets.push(ws)
   })
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
-  page.once('dialog', (d) => void d.accept('Base'))
-  await page.getByTestId('project-save').click()
-  await expect(page.getByTestId('project-name')).toHaveText('Base')
+  await openReady(page, served.url)
+  await saveNamed(page, 'Base')
   // a project saved before any model was installed: no model, the person's own settings
   const base = JSON.parse(readFileSync(join(env.DOLLY_PROJECTS_DIR, 'Base.dolly'), 'utf8')) as {
     doc: { shots: { settings: Record<string, unknown> }[] }
@@ -435,11 +421,8 @@ test('Ctrl+S pressed again (or held) while its save is on its way does not take 
 }) => {
   const env = freshFolders()
   const served = await startServe(env)
-  await page.goto(served.url)
-  await expect(page.getByTestId('engine-state')).toHaveAttribute('data-state', 'ready')
-  page.once('dialog', (d) => void d.accept('Twice'))
-  await page.getByTestId('project-save').click()
-  await expect(page.getByTestId('project-name')).toHaveText('Twice')
+  await openReady(page, served.url)
+  await saveNamed(page, 'Twice')
   await page.getByTestId('prompt').fill('saved with a double press')
   const asked: string[] = []
   page.on('dialog', (d) => (asked.push(d.message()), void d.dismiss()))

@@ -21,6 +21,7 @@ import {
   root,
   seenSoFar,
   type Served,
+  serveEachTest,
   skipWithoutBrowser,
   startServe,
 } from './helpers'
@@ -28,12 +29,7 @@ import {
 skipWithoutBrowser()
 
 let served: Served
-test.beforeEach(async () => {
-  served = await startServe()
-})
-test.afterEach(async () => {
-  await served.stop()
-})
+serveEachTest((s) => (served = s))
 
 const open = (page: Page) => openStudio(page, served.url)
 

@@ -1,17 +1,12 @@
 // The studio in Chromium through the web host, against the real engine process.
 import { expect, test } from '@playwright/test'
 import WebSocket from 'ws'
-import { type Served, skipWithoutBrowser, startServe } from './helpers'
+import { type Served, serveEachTest, skipWithoutBrowser } from './helpers'
 
 skipWithoutBrowser()
 
 let served: Served
-test.beforeEach(async () => {
-  served = await startServe()
-})
-test.afterEach(async () => {
-  await served.stop()
-})
+serveEachTest((s) => (served = s))
 
 test('the status bar shows the real engine ready on the CPU provider', async ({ page }) => {
   await page.goto(served.url)

@@ -556,7 +556,7 @@ export async function main(argv: string[]): Promise<number> {
       removeLiveTemps()
       // the person asked twice: no waiting for the render's next check (130 or 143, as a shell
       // reports a process ended by that signal)
-      process.exit(STOP_SIGNALS[sig].code)
+      process.exit(STOP_SIGNALS[sig].code) // second signal: exit now with the signal's code
     }
     stoppedBy = sig
     process.stderr.write(`\n${STOP_SIGNALS[sig].stopping}\n`)
