@@ -315,6 +315,35 @@ describe.skipIf(noProbe)('frames streamed into the encoder, and interpolation', 
     }
   })
 
+  it("frames under 32 pixels: minterpolate's refusal is said in words, and nothing is written", async () => {
+    // ffmpeg's minterpolate refuses a frame under 32x32 ("Height or width < 32") before its
+    // last three lines of stderr, which were all the message kept: "Error reinitializing filters!"
+    const out = join(tmp, 'interp-tiny.mp4')
+    const p = encodeClip(gradientFrames(4, 16, 16), 4, {
+      out,
+      width: 16,
+      height: 16,
+      fps: 8,
+      interpolate: { factor: 2 },
+    })
+    await expect(p).rejects.toThrow(/16x16.*at least 32 pixels/)
+    expect(existsSync(out)).toBe(false)
+    expect(readdirSync(tmp).filter((f) => f.includes('interp-tiny'))).toEqual([])
+    // the dialog's export reads cached PNG frames, whose size it does not know: ffmpeg's
+    // refusal is recognised instead
+    const pngs = join(tmp, 'tiny-pngs')
+    await encodeClip(gradientFrames(4, 16, 16), 4, {
+      out: pngs,
+      width: 16,
+      height: 16,
+      fps: 8,
+      format: 'png',
+    })
+    const again = encodeFromFrames(pngs, 4, { out, fps: 8, interpolate: { factor: 2 } })
+    await expect(again).rejects.toThrow(/at least 32 pixels wide and high/)
+    expect(existsSync(out)).toBe(false)
+  })
+
   it('interpolates a PNG folder on export, straight and as a loop (the first frame read again at the end)', async () => {
     const pngs = join(tmp, 'for-interp')
     await encodeClip(gradientFrames(9, w, h), 9, {

@@ -375,6 +375,10 @@ export function interpolatedFrames(n: number, i: Interpolation): number {
  * reaches it, then minterpolate to fps x factor (motion-compensated: bidirectional motion
  * estimation, overlapped block compensation, variable-size blocks).
  */
+/** minterpolate refuses a frame narrower or lower than this ("Height or width < 32"). */
+const MINTERPOLATE_MIN = 32
+const MINTERPOLATE_WORDS = `ffmpeg's motion-compensated interpolation (minterpolate) needs frames at least ${MINTERPOLATE_MIN} pixels wide and high; export without in-betweens, or render a larger clip`
+
 function interpolationFilter(fps: number, factor: number, single = false): string {
   if (factor === 1) return ''
   // one frame has nothing to interpolate between (minterpolate makes nothing of it): the frame
@@ -563,6 +567,13 @@ export type ClipEncoder = {
  */
 export function openClipEncoder(numFrames: number, o: EncodeOptions): ClipEncoder {
   const frameBytes = o.width * o.height * 3
+  if (
+    o.interpolate &&
+    o.interpolate.factor > 1 &&
+    numFrames > 1 &&
+    Math.min(o.width, o.height) < MINTERPOLATE_MIN
+  )
+    throw new MediaError(`in-betweens for ${o.width}x${o.height} frames: ${MINTERPOLATE_WORDS}`)
   const { format, ff, tmp, target, outFrames, output } = prepareEncode(numFrames, o)
   const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`]
   const args = [...QUIET, ...input, '-r', String(o.fps), '-i', 'pipe:0', ...output, target]
@@ -674,6 +685,9 @@ function startFfmpeg(
       finish(
         new MediaError(`ffmpeg was killed (${signal}) before it finished; nothing was written`),
       )
+    else if (/Height or width < 32/.test(stderr))
+      // the filter's own line comes before the three that stderr's tail keeps
+      finish(new MediaError(`in-betweens for these frames: ${MINTERPOLATE_WORDS}`))
     else
       finish(
         new MediaError(
