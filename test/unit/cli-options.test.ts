@@ -1,7 +1,7 @@
 // `dolly render`'s options: how numbers are read, options given twice, and what a usage error
 // prints (the parser directly, and the built CLI for exit codes and output).
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -54,6 +54,26 @@ const refusal = (...args: string[]) => {
   }
   return null
 }
+
+describe('--model demo beside a folder named demo', () => {
+  it('says which one runs (the built-in model) and how to name the folder', () => {
+    const here = process.cwd()
+    const dir = mkdtempSync(join(tmpdir(), 'dolly-demo-name-'))
+    try {
+      process.chdir(dir)
+      expect(parse('--model', 'demo').notes).toBeUndefined()
+      mkdirSync('demo')
+      const a = parse('--model', 'demo')
+      expect(a.spec.model).not.toBe(join(dir, 'demo'))
+      expect(a.notes).toEqual([expect.stringMatching(/built-in demo model.*--model \.\/demo/)])
+      expect(parse('--model', './demo').spec.model).toBe(join(dir, 'demo'))
+      expect(parse('--model', './demo').notes).toBeUndefined()
+    } finally {
+      process.chdir(here)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('dolly render: numbers are plain digits', () => {
   it('refuses hex, binary, exponent and padded forms that Number() reads (0x10 rendered 16 frames, 1e3 was seed 1000)', () => {

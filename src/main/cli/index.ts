@@ -201,7 +201,13 @@ function scheduler(name: string | undefined): SchedulerName | undefined {
   return known.data
 }
 
-export type CliArgs = { spec: RenderSpec; json: boolean; cpu: boolean }
+export type CliArgs = {
+  spec: RenderSpec
+  json: boolean
+  cpu: boolean
+  /** Said on stderr before the render (not problems: nothing is refused). */
+  notes?: string[]
+}
 
 /** The option that sets each setting a model may not take, for the engine's warnings. */
 export const SETTING_OPTIONS: Record<SettingKey, string> = {
@@ -356,6 +362,13 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     throw new UsageError('--speed sets a preset camera move: give one with --camera')
   const model =
     opts['model'] === undefined || opts['model'] === 'demo' ? DEMO_MODEL : resolve(opts['model'])
+  // "demo" is the built-in model's name; a folder of that name here is not what runs
+  const notes =
+    opts['model'] === 'demo' && existsSync('demo')
+      ? [
+          `--model demo is the built-in demo model, not the folder ./demo here; give --model ./demo for that folder`,
+        ]
+      : []
   const weighting = opts['weighting']
   if (weighting !== undefined && !ContextWeighting.safeParse(weighting).success)
     throw new UsageError(`--weighting must be one of ${CONTEXT_WEIGHTINGS.join(', ')}`)
@@ -386,6 +399,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
   return {
     json: flags.has('json'),
     cpu: flags.has('cpu'),
+    ...(notes.length ? { notes } : {}),
     spec: {
       model,
       prompt: opts['prompt'] ?? '',
@@ -521,6 +535,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok
   }
   const { spec, json } = parsed
+  for (const n of parsed.notes ?? []) process.stderr.write(`note: ${n}\n`)
   const cmdline = commandLineProblem()
   if (cmdline) {
     process.stderr.write(`dolly render: ${cmdline}\n`)
