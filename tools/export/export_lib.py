@@ -169,6 +169,42 @@ class CogVideoXTransformerExport(nn.Module):
                                 timestep=timestep, image_rotary_emb=rope, return_dict=False, **kw)[0]
 
 
+def use_position_table_input(pe: nn.Module) -> None:
+    """CogVideoX-2B's patch embedding, made to add the sincos position table it is handed
+    (`pe.position_table`, [video tokens, dim], set by CogVideoXSincosTransformerExport) instead of
+    the one it keeps for its sample size or rebuilds in Python for another: the table becomes a
+    graph input, so the graph is symbolic in frames and size. What it computes is diffusers'
+    `embeds + pos_embedding.to(embeds.dtype)`, the table's text rows being zeros (x + 0 = x)."""
+    import types
+
+    import torch
+
+    pe.use_positional_embeddings = False  # its own forward then adds nothing
+    plain = pe.forward
+
+    def forward(self, text_embeds, image_embeds):
+        embeds = plain(text_embeds, image_embeds)
+        L = text_embeds.shape[1]
+        table = self.position_table.to(dtype=embeds.dtype)
+        return torch.cat([embeds[:, :L], embeds[:, L:] + table], dim=1)
+
+    pe.forward = types.MethodType(forward, pe)
+
+
+class CogVideoXSincosTransformerExport(nn.Module):
+    """CogVideoX-2B: as CogVideoXTransformerExport, with its sincos position table as the input
+    pos_embedding [video tokens, dim] (see use_position_table_input)."""
+
+    def __init__(self, transformer: nn.Module):
+        super().__init__()
+        self.transformer = transformer
+
+    def forward(self, hidden_states, encoder_hidden_states, timestep, pos_embedding):
+        self.transformer.patch_embed.position_table = pos_embedding
+        return self.transformer(hidden_states=hidden_states, encoder_hidden_states=encoder_hidden_states,
+                                timestep=timestep, return_dict=False)[0]
+
+
 # ---------------------------------------------------------------------------------------------
 # float16 islands
 

@@ -472,7 +472,13 @@ def export_cogvideox(a):
     temporal = vae.config.temporal_compression_ratio
     p, pt = cfg.patch_size, cfg.patch_size_t
     rope = bool(cfg.use_rotary_positional_embeddings)
-    positional = (not rope) or bool(cfg.use_learned_positional_embeddings)
+    learned = bool(cfg.use_learned_positional_embeddings)
+    # 2B's sincos position table: diffusers rebuilds it for every size in Python, so the graph
+    # takes it as an input (pos_embedding [video tokens, dim], computed by the engine like the
+    # 5B's rotary tables) and stays symbolic in frames and size. A learned table (1.0 I2V) holds
+    # one size only: the graph is fixed to it.
+    sincos = not rope  # diffusers: use_positional_embeddings=not use_rotary_positional_embeddings
+    positional = learned
     F = a.frames or cfg.sample_frames
     W = a.width or cfg.sample_width * scale
     H = a.height or cfg.sample_height * scale
@@ -487,18 +493,8 @@ def export_cogvideox(a):
         Fl += pt - Fl % pt
     h, w = H // scale, W // scale
     pe = tr.patch_embed
-    pre = (Fl - 1) * temporal + 1  # the frames patch_embed compares with its sample_frames
-    if positional and not cfg.use_learned_positional_embeddings and \
-            (pe.sample_height, pe.sample_width, pe.sample_frames) != (h, w, pre):
-        # Off its sample size diffusers rebuilds the sincos table in forward, writing it into a
-        # zeros tensor through `.data`, which the tracer does not see: the graph would add zeros
-        # (CogVideoX-2B at 352x240 came out 1.76 from torch). The table for the traced size is
-        # computed here and becomes the module's own, so the graph holds it as a constant.
-        table = pe._get_positional_embeddings(h, w, pre)
-        pe.sample_height, pe.sample_width, pe.sample_frames = h, w, pre
-        pe.register_buffer("pos_embedding", table, persistent=False)
-        X.log(f"transformer: position table computed for {w}x{h} latents, {Fl} latent frames (the config's is "
-              f"{cfg.sample_width}x{cfg.sample_height}, {cfg.sample_frames} frames)")
+    if sincos:
+        X.use_position_table_input(pe)
     native = (cfg.sample_frames, cfg.sample_width * scale, cfg.sample_height * scale)
     if positional:  # the transformer is exported at the traced size only
         native = (F, W, H)
@@ -534,6 +530,8 @@ def export_cogvideox(a):
         if rope:
             cos, sin = pipe._prepare_rotary_positional_embeddings(hh * scale, ww * scale, fl, torch.device("cpu"))
             xs += (cos.float(), sin.float())
+        if sincos:  # the video rows of diffusers' own table for this size (its text rows are zeros)
+            xs += (pe._get_positional_embeddings(hh, ww, (fl - 1) * temporal + 1)[0, L:].float(),)
         if ofs:
             xs += (torch.full((1,), 2.0),)
         return xs
@@ -541,9 +539,9 @@ def export_cogvideox(a):
     size = {"batch": 2, "frames": Fl, "h": h, "w": w}
     sp = {0: Axis("batch", ("batch",)), 1: Axis("latent_frames", ("frames",)), 3: Axis("height", ("spatial",)),
           4: Axis("width", ("spatial",))}
-    if positional:  # sincos / learned position tables are computed for one size in Python: fixed
+    if positional:  # a learned position table holds one size: fixed
         sp = {0: sp[0]}
-        X.log("transformer: CogVideoX with position tables (2B, 1.0 I2V) is fixed to the traced frames and size")
+        X.log("transformer: CogVideoX with a learned position table (1.0 I2V) is fixed to the traced frames and size")
     names = ["hidden_states", "encoder_hidden_states", "timestep"]
     axes = {"hidden_states": sp, "out_hidden_states": sp, "encoder_hidden_states": bx, "timestep": bx}
     if rope:
@@ -551,13 +549,16 @@ def export_cogvideox(a):
         tok_axis = {0: Axis("tokens", ("frames", "spatial"))}
         axes["image_rotary_emb_cos"] = tok_axis
         axes["image_rotary_emb_sin"] = tok_axis
+    if sincos:
+        names += ["pos_embedding"]
+        axes["pos_embedding"] = {0: Axis("tokens", ("frames", "spatial"))}
     if ofs:
         names += ["ofs"]
     ha, wa = _alt_spatial(h, w, p)
     alts = {"batch": {**size, "batch": 1}, "frames": {**size, "frames": _other(Fl, pt or 1, pt or 1)},
             "spatial": {**size, "h": ha, "w": wa}}
     results.append(X.export_component(
-        "transformer", X.CogVideoXTransformerExport(tr), out, names, "out_hidden_states", axes, tr_inputs, size,
+        "transformer", (X.CogVideoXSincosTransformerExport if sincos else X.CogVideoXTransformerExport)(tr), out, names, "out_hidden_states", axes, tr_inputs, size,
         alts, fp16=a.fp16, fp16_margin=a.fp16_margin, float_inputs_fp16=set(names) - {"timestep", "ofs"},
         required_symbolic={"batch"}, fixed=("frames", "spatial") if positional else (),
         memory=_mem(lambda b, f, ww, hh: {"batch": b, "frames": latent_frames(f), "h": hh // scale, "w": ww // scale},

@@ -583,19 +583,32 @@ class ExportCogVideoX(Case):
         return pipe, out
 
     def test_cogvideox_2b_off_its_sample_size_matches_diffusers(self):
-        """CogVideoX-2B exported at a size other than its config's sample size: diffusers rebuilds
-        the sincos position table in forward through `.data` writes the tracer does not record (the
-        real 2B at 352x240 came out 1.76 from torch); the exporter bakes the traced size's table."""
-        self._cog("2b", size=48)
+        """CogVideoX-2B off its config's sample size: diffusers rebuilds the sincos position table
+        for each size in Python (through `.data` writes a tracer does not record: the real 2B at
+        352x240 once came out 1.76 from torch). The export takes the table as its pos_embedding
+        input, computed by the engine, so one export renders other sizes too (its VAE decoder
+        stays fixed to the exported frame count)."""
+        pipe, out = self._cog("2b", size=48)
+        self.assertIn("pos_embedding", onnx_inputs(out / "transformer/model.onnx"))
+        for px, frames in ((32, COG["frames"]), (64, COG["frames"])):  # the config's sample size; a larger one
+            ref = pipe(prompt=COG["prompt"], negative_prompt="", num_frames=frames, height=px, width=px,
+                       num_inference_steps=COG["steps"], guidance_scale=COG["guidance"],
+                       generator=torch.Generator("cpu").manual_seed(COG["seed"]), output_type="np").frames[0]
+            got = render(out, self.tmp / f"frames{px}-{frames}", "--prompt", COG["prompt"], "--negative", "",
+                         "--frames", frames, "--width", px, "--height", px, "--steps", COG["steps"],
+                         "--seed", COG["seed"], "--guidance", COG["guidance"])
+            self.assertFramesClose(got, u8(ref), f"cogvideox 2b exported at 48px, rendered {frames} frames {px}px")
 
     def test_cogvideox_2b_external_data_matches_diffusers(self):
         pipe, out = self._cog("2b", external_data=True)
-        self.assertEqual(list(onnx_inputs(out / "transformer/model.onnx")), ["hidden_states", "encoder_hidden_states", "timestep"])
+        self.assertEqual(list(onnx_inputs(out / "transformer/model.onnx")),
+                         ["hidden_states", "encoder_hidden_states", "timestep", "pos_embedding"])
         # fusion rewrites the graph only: the weights stay in model.onnx_data, read by both graphs
         g = torch.Generator().manual_seed(6)
         self.assertFused(out / "transformer", {"hidden_states": torch.randn(2, 3, 4, 4, 4, generator=g),
                                                "encoder_hidden_states": torch.randn(2, 226, 32, generator=g),
-                                               "timestep": torch.tensor([400, 400])},
+                                               "timestep": torch.tensor([400, 400]),
+                                               "pos_embedding": torch.randn(3 * 2 * 2, 32, generator=g)},
                          "cogvideox 2b transformer (external data)")
 
     def test_cogvideox_t5_fp16_with_float32_islands(self):

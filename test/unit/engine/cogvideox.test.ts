@@ -13,6 +13,7 @@ import {
   Runtime,
   Tensor,
 } from '../../../src/main/engine'
+import { sincosPositionTable } from '../../../src/main/engine/pipelines/cogvideox'
 import type { PipelineCall } from '../../../src/main/engine/pipelines/types'
 import {
   classifierFreeGuidance,
@@ -205,7 +206,7 @@ describe('CogVideoX 5B parts from diffusers formulas', () => {
 })
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { writeCogVideoXFolder } from '../../fixtures/model-folders'
@@ -391,5 +392,56 @@ describe.skipIf(!built || missing(t5))('dolly render with CogVideoX models', () 
       /transformer\/model\.onnx: its weights are in external data file "model\.onnx_data", which is missing/,
     )
     rmSync(tmp, { recursive: true, force: true })
+  })
+})
+
+type SincosCase = {
+  name: string
+  dim: number
+  latent_width: number
+  latent_height: number
+  latent_frames: number
+  patch_size: number
+  spatial_interpolation_scale: number
+  temporal_interpolation_scale: number
+  shape: [number, number]
+  rows: number[]
+  values: number[][]
+}
+
+describe("CogVideoX-2B's sincos position table vs diffusers' CogVideoXPatchEmbed", () => {
+  // test/data/cogvideox/sincos.json, from tools/reference/cogvideox_sincos.py: the table the
+  // patch embedding adds for a size, which the 2B export takes as its pos_embedding input
+  const cases = JSON.parse(
+    readFileSync(resolve(__dirname, '../../data/cogvideox/sincos.json'), 'utf8'),
+  ) as SincosCase[]
+  it('has the reference cases', () => expect(cases.map((c) => c.name)).toHaveLength(3))
+  for (const c of cases) {
+    it(`${c.name}: [${c.shape}]`, () => {
+      const grid: [number, number] = [
+        Math.floor(c.latent_height / c.patch_size),
+        Math.floor(c.latent_width / c.patch_size),
+      ]
+      const t = sincosPositionTable(
+        c.dim,
+        grid,
+        c.latent_frames,
+        c.spatial_interpolation_scale,
+        c.temporal_interpolation_scale,
+      )
+      expect(t.dims).toEqual(c.shape)
+      let worst = 0
+      c.rows.forEach((r, i) => {
+        const want = c.values[i]!
+        for (let j = 0; j < c.dim; j++)
+          worst = Math.max(worst, Math.abs(t.data[r * c.dim + j]! - Math.fround(want[j]!)))
+      })
+      // float64 sines rounded to float32 on both sides: every value equal (V8's sin and cos are
+      // its own fdlibm port, the same on every platform)
+      expect(worst).toBe(0)
+    })
+  }
+  it('refuses a dimension the table cannot split', () => {
+    expect(() => sincosPositionTable(40, [2, 2], 1, 1.875, 1)).toThrow(/divisible by 16, got 40/)
   })
 })

@@ -98,6 +98,7 @@ function rope1d(
 }
 
 type Rope = { cos: Float32Array; sin: Float32Array; dims: [number, number] }
+type PositionTable = { data: Float32Array; dims: [number, number] }
 
 /** get_3d_rotary_pos_embed's combination: per token (t, y, x) the t, h and w parts of head_dim. */
 function rope3d(
@@ -162,6 +163,69 @@ export function rotaryEmbeddings3dSlice(
 ): Rope {
   const arange = (n: number) => Float32Array.from({ length: n }, (_, i) => i)
   return rope3d(headDim, arange(temporal), arange(grid[0]), arange(grid[1]))
+}
+
+/**
+ * get_1d_sincos_pos_embed_from_grid(dim, pos): [sin(pos * w), cos(pos * w)] with
+ * w_k = 1 / 10000^(k / (dim / 2)), in float64 as diffusers computes it; written at `row * stride + off`.
+ */
+function sincos1d(
+  out: Float64Array,
+  stride: number,
+  off: number,
+  dim: number,
+  pos: number,
+  row: number,
+): void {
+  const half = dim / 2
+  for (let k = 0; k < half; k++) {
+    const a = pos * (1 / Math.pow(10000, k / half))
+    out[row * stride + off + k] = Math.sin(a)
+    out[row * stride + off + half + k] = Math.cos(a)
+  }
+}
+
+/**
+ * CogVideoX-2B's position table for one size (diffusers' CogVideoXPatchEmbed
+ * _get_positional_embeddings, get_3d_sincos_pos_embed): the video rows [frames * gh * gw, dim]
+ * (its text rows are zeros), a token (t, y, x) getting the temporal quarter of `dim` from t and
+ * the spatial three quarters from x then y (meshgrid "xy": its "h" half reads the x coordinate).
+ * Positions are float32 (arange / scale), the sines float64, the table float32 as the
+ * pipeline adds it.
+ */
+export function sincosPositionTable(
+  dim: number,
+  grid: [number, number],
+  frames: number,
+  spatialScale: number,
+  temporalScale: number,
+): PositionTable {
+  if (dim % 16)
+    throw new PipelineError(`a sincos position table needs a dimension divisible by 16, got ${dim}`)
+  const [gh, gw] = grid
+  const dt = dim / 4
+  const half = (3 * dim) / 8 // each spatial axis' share of the spatial three quarters
+  const n = frames * gh * gw
+  // torch's float32 arange divided by the scale in float32
+  const [sScale, tScale] = [f32(spatialScale), f32(temporalScale)]
+  const table = new Float64Array(n * dim)
+  // one row per distinct position, then copied: a frame's spatial rows are all alike
+  const spatial = new Float64Array(gh * gw * dim)
+  for (let y = 0; y < gh; y++)
+    for (let x = 0; x < gw; x++) {
+      const r = y * gw + x
+      sincos1d(spatial, dim, dt, half, f32(x / sScale), r)
+      sincos1d(spatial, dim, dt + half, half, f32(y / sScale), r)
+    }
+  const temporal = new Float64Array(frames * dim)
+  for (let t = 0; t < frames; t++) sincos1d(temporal, dim, 0, dt, f32(t / tScale), t)
+  for (let t = 0; t < frames; t++)
+    for (let r = 0; r < gh * gw; r++) {
+      const row = (t * gh * gw + r) * dim
+      table.set(spatial.subarray(r * dim + dt, (r + 1) * dim), row + dt)
+      table.set(temporal.subarray(t * dim, t * dim + dt), row)
+    }
+  return { data: Float32Array.from(table), dims: [n, dim] }
 }
 
 /** [N, C, ...] and [N', C, ...] frames interleaved on the channel axis: per frame f (of `frames`,
@@ -235,8 +299,9 @@ export class CogVideoXPipeline implements VideoPipeline {
     const { noise, latents } = run.prepareLatents(dims)
     run.trace('init_noise', noise, dims)
     const rope = this.rotaryEmbeddings(run, r, frames, pt)
+    const table = this.positionTable(run, r, frames)
     const x = await run.timed('denoise', () =>
-      this.denoise(run, latents, dims, text, image, rope, o.useDynamicCfg),
+      this.denoise(run, latents, dims, text, image, rope, table, o.useDynamicCfg),
     )
     // latents[:, extra:]
     const kept = x.subarray(extra * C * r.h * r.w)
@@ -369,6 +434,26 @@ export class CogVideoXPipeline implements VideoPipeline {
     return rope
   }
 
+  /**
+   * The 2B's sincos position table, when its export takes it as an input (pos_embedding; an
+   * older export holds it as a constant of its one size): the video rows for this size.
+   */
+  private positionTable(run: PipelineRun, r: Resolved, latentFrames: number): PositionTable | null {
+    if (!this.model.components['transformer']!.inputNames['pos_embedding']) return null
+    const p = this.cfg('patch_size', 2)
+    const grid: [number, number] = [Math.floor(r.h / p), Math.floor(r.w / p)]
+    const dim = this.cfg('num_attention_heads', 30) * this.cfg('attention_head_dim', 64)
+    const table = sincosPositionTable(
+      dim,
+      grid,
+      latentFrames,
+      this.cfg('spatial_interpolation_scale', 1.875),
+      this.cfg('temporal_interpolation_scale', 1),
+    )
+    run.trace('pos_embedding', table.data, table.dims)
+    return table
+  }
+
   private denoise(
     run: PipelineRun,
     latents: Float32Array,
@@ -376,6 +461,7 @@ export class CogVideoXPipeline implements VideoPipeline {
     text: { data: Float32Array; L: number; D: number },
     image: Float32Array | null,
     rope: Rope | null,
+    table: PositionTable | null,
     useDynamicCfg: boolean | undefined,
   ): Promise<Float32Array> {
     const { r, scheduler } = run
@@ -410,6 +496,12 @@ export class CogVideoXPipeline implements VideoPipeline {
         }
         // 1.5 image-to-video: the ofs embedding's input, 2.0 (latents.new_full((1,), 2.0))
         if (names['ofs']) feeds[names['ofs']] = s.floatInput(names['ofs'], Float32Array.of(2), [1])
+        if (table)
+          feeds[names['pos_embedding']!] = s.floatInput(
+            names['pos_embedding']!,
+            table.data,
+            table.dims,
+          )
         if (rope) {
           feeds[names['image_rotary_emb_cos']!] = s.floatInput(
             names['image_rotary_emb_cos']!,

@@ -84,6 +84,13 @@ const cogTransformer = (channels: number): ComponentSpec => ({
       what: 'RoPE sin table (5B, 1.5)',
     },
     {
+      name: 'pos_embedding',
+      types: FLOAT,
+      ranks: [2],
+      optional: true,
+      what: "the sincos position table's video rows [tokens, dim] (2B)",
+    },
+    {
       name: 'ofs',
       types: FLOAT,
       ranks: [1],
