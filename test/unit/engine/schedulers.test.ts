@@ -321,3 +321,54 @@ describe('DDIM details diffusers pins', () => {
     )
   })
 })
+
+// Config keys diffusers' set_timesteps reads and the engine once went past without a word:
+// each changes the schedule, so the engine makes diffusers' timesteps and sigmas or refuses the
+// key by name (tools/reference/scheduler_edges.py wrote these, with diffusers' own numbers).
+describe('schedule keys: diffusers schedule or a refusal naming the key (test/data/schedulers-edges)', () => {
+  const edges = resolve(__dirname, '../../data/schedulers-edges')
+  const files = readdirSync(edges).filter((f) => f.endsWith('.json'))
+  type Edge = Case & { key?: string; diffusers_error?: string }
+  const runs = files.map((f) => readJson<Edge>(`${edges}/${f}`))
+  it('has the runs', () => expect(runs.length).toBe(7))
+
+  for (const ref of runs.filter((r) => r.key)) {
+    it(`${ref.case}: ${ref.scheduler_class} with "${ref.key}"`, () => {
+      const Cls = (engine as Record<string, unknown>)[ref.scheduler_class] as {
+        fromConfig(c: object): Replayed
+      }
+      let s: Replayed
+      try {
+        s = Cls.fromConfig(ref.given_config!)
+      } catch (err) {
+        expect(err).toBeInstanceOf(engine.SchedulerConfigError)
+        expect((err as Error).message).toContain(`"${ref.key}"`)
+        return
+      }
+      s.setTimesteps(ref.num_inference_steps)
+      expectSchedule(s.timesteps, ref.timesteps.values, false, 1, 'timesteps')
+      expectSchedule(s.sigmas!, ref.sigmas!.values, false, 1e-3, 'sigmas')
+    })
+  }
+
+  for (const ref of runs.filter((r) => r.diffusers_error)) {
+    it(`${ref.case}: ${ref.scheduler_class} refuses what diffusers refuses`, () => {
+      const Cls = (engine as Record<string, unknown>)[ref.scheduler_class] as {
+        fromConfig(c: object): Replayed
+      }
+      // diffusers: `original_steps` ... cannot be larger than `self.config.train_timesteps`
+      expect(() => Cls.fromConfig(ref.given_config!).setTimesteps(ref.num_inference_steps)).toThrow(
+        /original_inference_steps/,
+      )
+    })
+  }
+
+  it('DPMSolverMultistepScheduler refuses a learned variance by name (diffusers slices the model output)', () => {
+    expect(() =>
+      engine.DPMSolverMultistepScheduler.fromConfig({ variance_type: 'learned_range' }),
+    ).toThrow(/"variance_type"/)
+    expect(() =>
+      engine.DPMSolverMultistepScheduler.fromConfig({ variance_type: null }),
+    ).not.toThrow()
+  })
+})

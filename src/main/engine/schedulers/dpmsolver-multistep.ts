@@ -8,6 +8,10 @@ import { alphasCumprodF32, betaDefaults, betasF32, f32, SigmaScheduler } from '.
 import { karrasSigmas, npArange, npInterp, npLinspace, out } from './common'
 import { readConfig, rescaleBetasZeroSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
 import { SchedulerConfigError, sigmaToT } from './common'
+import { refuseUnsupported } from './config-keys'
+
+const off = (v: unknown) => v === false || v === null || v === undefined
+const SIGMAS_WHY = 'only the interpolated and Karras sigmas are implemented'
 
 const DEFAULTS = {
   ...betaDefaults(0.0001, 0.02, 'linear'),
@@ -42,6 +46,27 @@ export class DPMSolverMultistepScheduler extends SigmaScheduler<typeof DEFAULTS>
 
   constructor(config: object = {}) {
     const cls = 'DPMSolverMultistepScheduler'
+    // keys of diffusers' class this implementation does not read: each changes the numbers
+    // (another sigma schedule, flow sigmas with their own alpha_t, or a learned variance whose
+    // channels diffusers slices off the model output), so they are refused rather than ignored
+    refuseUnsupported(
+      cls,
+      config as Record<string, unknown>,
+      {
+        use_exponential_sigmas: off,
+        use_beta_sigmas: off,
+        use_lu_lambdas: off,
+        use_flow_sigmas: off,
+        variance_type: off,
+      },
+      {
+        use_exponential_sigmas: SIGMAS_WHY,
+        use_beta_sigmas: SIGMAS_WHY,
+        use_lu_lambdas: SIGMAS_WHY,
+        use_flow_sigmas: 'flow-matching models run UniPC or FlowMatchEuler here',
+        variance_type: 'a learned variance is for pixel-space models',
+      },
+    )
     const c = readConfig(cls, config, DEFAULTS, {
       ...SCHEDULE_CHOICES,
       algorithm_type: ['dpmsolver++', 'dpmsolver'],

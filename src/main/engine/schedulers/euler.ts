@@ -7,6 +7,7 @@ import { alphasCumprodF32, betaDefaults, betasF32, f32, SigmaScheduler } from '.
 import { karrasSigmas, npArange, npInterp, npLinspace, out, torchLinspaceF32 } from './common'
 import { readConfig, rescaleBetasZeroSnr, roundHalfEven, SCHEDULE_CHOICES } from './common'
 import { SchedulerConfigError, sigmaToT, SPACINGS } from './common'
+import { refuseUnsupported } from './config-keys'
 
 const DEFAULTS = {
   ...betaDefaults(0.0001, 0.02, 'linear'),
@@ -146,8 +147,21 @@ abstract class EulerBase extends SigmaScheduler<EulerConfig> {
   }
 }
 
+const off = (v: unknown) => v === false || v === null || v === undefined
+
 export class EulerDiscreteScheduler extends EulerBase {
   constructor(config: object = {}) {
+    // diffusers builds other sigma schedules from these (exp of a log-linear ramp, a beta
+    // distribution's quantiles); running the plain schedule instead would be another sampler
+    refuseUnsupported(
+      'EulerDiscreteScheduler',
+      config as Record<string, unknown>,
+      { use_exponential_sigmas: off, use_beta_sigmas: off },
+      {
+        use_exponential_sigmas: 'only the interpolated and Karras sigmas are implemented',
+        use_beta_sigmas: 'only the interpolated and Karras sigmas are implemented',
+      },
+    )
     super('EulerDiscreteScheduler', config)
   }
 

@@ -35,6 +35,12 @@ export class LCMScheduler extends AlphasScheduler<typeof DEFAULTS> {
   override setTimesteps(n: number): void {
     const c = this.config
     const original = c.original_inference_steps
+    // as diffusers: the skipping step N // original would be 0, every timestep -1
+    if (!Number.isInteger(original) || original < 1 || original > c.num_train_timesteps) {
+      throw new RangeError(
+        `LCMScheduler: original_inference_steps must be 1..${c.num_train_timesteps} (num_train_timesteps), got ${original}`,
+      )
+    }
     if (!Number.isInteger(n) || n < 1 || n > original) {
       throw new RangeError(
         `LCMScheduler: num_inference_steps must be 1..${original} (original_inference_steps), got ${n}`,
