@@ -9,7 +9,8 @@ reads):
 
 Each changes the timesteps and sigmas set_timesteps makes; the engine must either make the same
 ones or refuse the key by name. Also the errors diffusers raises where the engine ran on:
-LCMScheduler with original_inference_steps > num_train_timesteps.
+LCMScheduler with original_inference_steps > num_train_timesteps (in set_timesteps), and
+EulerAncestralDiscreteScheduler with prediction_type "sample" (in step: NotImplementedError).
 
     export PYTHONPATH=<diffusers checkout>/src   # and scipy importable, for the beta sigmas
     python tools/reference/scheduler_edges.py
@@ -26,7 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from flow_schedulers import ROOT, dumps, schedule_record  # noqa: E402
 
-from diffusers import DPMSolverMultistepScheduler, EulerDiscreteScheduler, LCMScheduler  # noqa: E402
+import torch  # noqa: E402
+from diffusers import (  # noqa: E402
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    LCMScheduler,
+)
 
 SD15 = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, clip_sample=False, set_alpha_to_one=False)
 
@@ -40,9 +47,10 @@ SCHEDULES = [
     ("dpmpp2m_flow_sigmas_shift3_5", DPMSolverMultistepScheduler, dict(use_flow_sigmas=True, flow_shift=3.0), 5, "use_flow_sigmas"),
 ]
 
-# name, class, config, steps: set_timesteps raises in diffusers
+# name, class, config, steps: set_timesteps or the first step raises in diffusers
 ERRORS = [
     ("lcm_original_steps_2000_4", LCMScheduler, dict(original_inference_steps=2000), 4),
+    ("euler_a_sample_prediction_4", EulerAncestralDiscreteScheduler, dict(prediction_type="sample"), 4),
 ]
 
 
@@ -61,9 +69,11 @@ def main() -> None:
         s = cls.from_config(config)
         try:
             s.set_timesteps(steps, device="cpu")
+            x = torch.linspace(-1, 1, 8).reshape(1, 2, 4)
+            s.step(0.5 * x + 0.1, s.timesteps[0], x, generator=torch.Generator().manual_seed(7))
             raise SystemExit(f"{name}: diffusers did not raise")
-        except ValueError as e:
-            rec = {"case": name, "scheduler_class": cls.__name__, "given_config": config, "num_inference_steps": steps, "diffusers_error": str(e)}
+        except (ValueError, NotImplementedError) as e:
+            rec = {"case": name, "scheduler_class": cls.__name__, "given_config": config, "num_inference_steps": steps, "diffusers_error": f"{type(e).__name__}: {e}"}
         (out / f"{name}.json").write_text(json.dumps(rec, indent=1) + "\n")
         print(f"wrote {out / name}.json")
 

@@ -199,6 +199,13 @@ export class EulerAncestralDiscreteScheduler extends EulerBase {
   constructor(config: object = {}) {
     const own = { ...(config as Record<string, unknown>) }
     for (const k of NOT_ANCESTRAL) delete own[k]
+    // diffusers' ancestral step raises NotImplementedError for a sample prediction
+    refuseUnsupported(
+      'EulerAncestralDiscreteScheduler',
+      own,
+      { prediction_type: (v) => v !== 'sample' },
+      { prediction_type: 'diffusers does not implement it for the ancestral sampler' },
+    )
     super('EulerAncestralDiscreteScheduler', own)
   }
 
