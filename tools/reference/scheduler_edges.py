@@ -15,6 +15,11 @@ EulerAncestralDiscreteScheduler with prediction_type "sample" (in step: NotImple
     export PYTHONPATH=<diffusers checkout>/src   # and scipy importable, for the beta sigmas
     python tools/reference/scheduler_edges.py
 
+And full runs (test/data/schedulers-edges/runs, the format of flow_schedulers.py) of the
+CogVideoX schedulers on the betas diffusers keeps in float32: linear, cosine or trained betas
+(only scaled_linear is float64 there), so alphas_cumprod, the SNR shift, the zero-SNR rescale
+and every step coefficient are float32 tensor ops.
+
 Writes test/data/schedulers-edges/*.json (schedule records in the format of
 flow_schedulers.py). Not run in CI: the JSON is committed.
 """
@@ -22,13 +27,16 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from flow_schedulers import ROOT, dumps, schedule_record  # noqa: E402
+from flow_schedulers import ROOT, dumps, run_case, schedule_record  # noqa: E402
 
 import torch  # noqa: E402
 from diffusers import (  # noqa: E402
+    CogVideoXDDIMScheduler,
+    CogVideoXDPMScheduler,
     DPMSolverMultistepScheduler,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
@@ -54,6 +62,70 @@ ERRORS = [
 ]
 
 
+# as tools/reference/scheduler_options.py: torch 2.x's float32 Tensor.sqrt on the CPU is not
+# correctly rounded where torch 1.13 (which the engine matches bit for bit) was; the zero-SNR
+# rescale takes it over the whole table, so these runs use an IEEE float32 sqrt. The same holds
+# for `x ** 0.5` of a float32 tensor, which the CogVideoX steps take of every coefficient
+# (torch 2.13: sqrt(0.99940443) one ulp above the IEEE result; torch 1.13's DDIM runs in the
+# shared reference match IEEE sqrt bit for bit).
+_sqrt = torch.Tensor.sqrt
+_pow = torch.Tensor.__pow__
+
+
+def _ieee_sqrt(x):
+    return _sqrt(x.double()).to(x.dtype) if x.dtype == torch.float32 else _sqrt(x)
+
+
+def _ieee_pow(x, e):
+    return _ieee_sqrt(x) if isinstance(e, float) and e == 0.5 else _pow(x, e)
+
+
+@contextmanager
+def ieee_sqrt():
+    """Only around the full runs (the schedules above are diffusers' as torch 2.x makes them)."""
+    torch.Tensor.sqrt, torch.Tensor.__pow__ = _ieee_sqrt, _ieee_pow
+    try:
+        yield
+    finally:
+        torch.Tensor.sqrt, torch.Tensor.__pow__ = _sqrt, _pow
+
+# CogVideoX-2b's scheduler config with other betas
+COG = dict(
+    beta_start=0.00085, beta_end=0.012, clip_sample=False, prediction_type="v_prediction", rescale_betas_zero_snr=True,
+    set_alpha_to_one=True, snr_shift_scale=3.0, steps_offset=0, timestep_spacing="trailing",
+)
+# the betas given as float32 values (exact in JSON) so the run does not hang on how one torch
+# version's float32 linspace rounds
+LINEAR_TRAINED = torch.linspace(0.00085, 0.012, 1000, dtype=torch.float32).tolist()
+
+
+
+class _PipelineLoopDPM:
+    """CogVideoXDPMScheduler with the step() every other class has: it keeps the previous x0
+    and timestep, as CogVideoXPipeline's loop passes them (the engine's class does the same)."""
+
+    def __init__(self, s):
+        self._s, self._old, self._back = s, None, None
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+    def step(self, model_output, t, sample, return_dict=False, generator=None):
+        prev, self._old = self._s.step(model_output, self._old, t, self._back, sample, generator=generator, return_dict=False)
+        self._back = t
+        return (prev,)
+
+
+CogVideoXDPMLoop = type("CogVideoXDPMScheduler", (_PipelineLoopDPM,), {})
+
+# name, builder, how, steps, generator seed (CogVideoXDPM draws noise)
+RUNS = [
+    ("cogvideox_ddim_trained_linear_2b_8", lambda: CogVideoXDDIMScheduler(**dict(COG, trained_betas=LINEAR_TRAINED)), "CogVideoXDDIMScheduler(CogVideoX-2b config, linear betas as trained_betas)", 8, None),
+    ("cogvideox_ddim_cosine_eps_leading_6", lambda: CogVideoXDDIMScheduler(**dict(COG, beta_schedule="squaredcos_cap_v2", prediction_type="epsilon", timestep_spacing="leading", set_alpha_to_one=False, rescale_betas_zero_snr=False)), "CogVideoXDDIMScheduler(squaredcos_cap_v2, epsilon, leading, no rescale)", 6, None),
+    ("cogvideox_dpm_trained_linear_2b_8", lambda: CogVideoXDPMLoop(CogVideoXDPMScheduler(**dict(COG, trained_betas=LINEAR_TRAINED))), "CogVideoXDPMScheduler(CogVideoX-2b config, linear betas as trained_betas), stepped as CogVideoXPipeline does", 8, 7),
+]
+
+
 def main() -> None:
     out = ROOT / "test/data/schedulers-edges"
     out.mkdir(parents=True, exist_ok=True)
@@ -65,6 +137,12 @@ def main() -> None:
         rec["key"] = key
         (out / f"{name}.json").write_text(dumps(rec))
         print(f"wrote {out / name}.json")
+    (out / "runs").mkdir(exist_ok=True)
+    for name, build, how, steps, seed in RUNS:
+        with ieee_sqrt():
+            data = run_case(name, build, how, steps, False, [], generator_seed=seed, tables=True)
+        (out / "runs" / f"{name}.json").write_text(dumps(data))
+        print(f"wrote {out / 'runs' / name}.json")
     for name, cls, config, steps in ERRORS:
         s = cls.from_config(config)
         try:
