@@ -20,11 +20,16 @@ CogVideoX schedulers on the betas diffusers keeps in float32: linear, cosine or 
 (only scaled_linear is float64 there), so alphas_cumprod, the SNR shift, the zero-SNR rescale
 and every step coefficient are float32 tensor ops.
 
+And diffusers_scheduler_keys.json: every __init__ argument of diffusers' scheduler classes (read
+from its source), which config-keys.ts must know so that UniPC and FlowMatchEuler ignore another
+class's key as from_config does, rather than refuse it as a typo.
+
 Writes test/data/schedulers-edges/*.json (schedule records in the format of
 flow_schedulers.py). Not run in CI: the JSON is committed.
 """
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from contextlib import contextmanager
@@ -33,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from flow_schedulers import ROOT, dumps, run_case, schedule_record  # noqa: E402
 
+import diffusers  # noqa: E402
 import torch  # noqa: E402
 from diffusers import (  # noqa: E402
     CogVideoXDDIMScheduler,
@@ -126,9 +132,31 @@ RUNS = [
 ]
 
 
+def scheduler_keys() -> dict:
+    """The __init__ arguments of every class in diffusers/schedulers (deprecated ones too) whose
+    __init__ is @register_to_config, by class."""
+    root = Path(diffusers.__file__).parent / "schedulers"
+    keys = {}
+    for f in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for b in node.body:
+                if (
+                    isinstance(b, ast.FunctionDef)
+                    and b.name == "__init__"
+                    and any(isinstance(d, ast.Name) and d.id == "register_to_config" for d in b.decorator_list)
+                ):
+                    keys[node.name] = sorted(a.arg for a in b.args.args + b.args.kwonlyargs if a.arg != "self")
+    return keys
+
+
 def main() -> None:
     out = ROOT / "test/data/schedulers-edges"
     out.mkdir(parents=True, exist_ok=True)
+    keys = {"diffusers_version": diffusers.__version__, "classes": scheduler_keys()}
+    (out / "diffusers_scheduler_keys.json").write_text(dumps(keys))
+    print(f"wrote {out / 'diffusers_scheduler_keys.json'} ({len(keys['classes'])} classes)")
     for name, cls, config, steps, key in SCHEDULES:
         s = cls.from_config(config)
         s.set_timesteps(steps, device="cpu")

@@ -7,6 +7,7 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import * as engine from '../../../src/main/engine'
 import { Tensor } from '../../../src/main/engine'
+import { DIFFUSERS_SCHEDULER_KEYS } from '../../../src/main/engine/schedulers/config-keys'
 import { num, readJson } from './reference'
 
 type Field = { dtype: string; shape: number[]; values: (number | string)[] }
@@ -213,6 +214,19 @@ describe('flow scheduler configs we cannot run are refused, naming the key', () 
     expect(U({ flow_shfit: 5 })).toThrow(/UniPCMultistepScheduler: unknown config key "flow_shfit"/)
     expect(F({ shfit: 5 })).toThrow(/FlowMatchEulerDiscreteScheduler: unknown config key "shfit"/)
     expect(U({ _diffusers_version: '0.33.0', clip_sample: false })).not.toThrow()
+  })
+
+  // from_config drops another class's keys; a key missing from our list was refused as a typo
+  // (DPMSolverSDEScheduler's noise_sampler_seed was). tools/reference/scheduler_edges.py reads
+  // every scheduler __init__ of diffusers' source into this file.
+  it("knows every diffusers scheduler's config keys, and ignores them", () => {
+    const ref = readJson<{ classes: Record<string, string[]> }>(
+      resolve(__dirname, '../../data/schedulers-edges/diffusers_scheduler_keys.json'),
+    )
+    const all = [...new Set(Object.values(ref.classes).flat())].sort()
+    expect(all.filter((k) => !DIFFUSERS_SCHEDULER_KEYS.has(k))).toEqual([])
+    expect(U({ noise_sampler_seed: 7 })).not.toThrow()
+    expect(F({ noise_sampler_seed: 7 })).not.toThrow()
   })
 
   it('a value of the wrong type or outside the choices', () => {

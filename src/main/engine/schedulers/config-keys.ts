@@ -13,7 +13,7 @@ export const DIFFUSERS_SCHEDULER_KEYS: ReadonlySet<string> = new Set(
   corrector_steps disable_corrector dynamic_thresholding_ratio editing_threshold entropy_bound
   eta euler_at_final final_sigmas_type flow_shift gamma gamma_cum_end gamma_cum_start
   interpolation_type invert_sigmas lambda_min_clipped lower_order_final mask_token_id
-  masking_schedule max_image_seq_len max_shift minimal_topk num_inference_steps
+  masking_schedule max_image_seq_len max_shift minimal_topk noise_sampler_seed num_inference_steps
   num_train_timesteps num_vec_classes original_inference_steps predict_x0 prediction_type
   predictor_order rescale_betas_zero_snr rho s s_churn s_max s_min s_noise sample_max_value
   sampling_eps scale_factors scaler scheduler_type set_alpha_to_one shift shift_terminal
