@@ -7,6 +7,7 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import * as engine from '../../../src/main/engine'
 import { Tensor } from '../../../src/main/engine'
+import { torchLinspaceF32 } from '../../../src/main/engine/schedulers/common'
 import { f32bits, missing, num, readJson, sharedPath } from './reference'
 
 type Step = {
@@ -327,9 +328,10 @@ describe('DDIM details diffusers pins', () => {
 // key by name (tools/reference/scheduler_edges.py wrote these, with diffusers' own numbers).
 describe('schedule keys: diffusers schedule or a refusal naming the key (test/data/schedulers-edges)', () => {
   const edges = resolve(__dirname, '../../data/schedulers-edges')
-  // one schedule or error per file (the key list is flow-schedulers.test.ts's)
+  // one schedule or error per file (the key list is flow-schedulers.test.ts's, the coverage
+  // runs are below)
   const files = readdirSync(edges).filter(
-    (f) => f.endsWith('.json') && f !== 'diffusers_scheduler_keys.json',
+    (f) => f.endsWith('.json') && !['diffusers_scheduler_keys.json', 'coverage.json'].includes(f),
   )
   type Edge = Case & { key?: string; diffusers_error?: string }
   const runs = files.map((f) => readJson<Edge>(`${edges}/${f}`))
@@ -400,4 +402,55 @@ describe('CogVideoX schedulers on float32 betas vs diffusers (test/data/schedule
     exactSchedule: true,
     sampleTol: (ref) => (ref.scheduler_class === 'CogVideoXDPMScheduler' ? 3e-7 : 0),
   })
+})
+
+// Short loops of every class on the settings that change its numbers and no run above covers,
+// the checkpoints' own configs at 1 and 2 steps among them (tools/reference/scheduler_edges.py,
+// torch 2.13 with an IEEE float32 sqrt): the schedule, init_noise_sigma and the final sample
+// on the fake model, from sample0 = linspace(-1, 1, 64) * init_noise_sigma.
+describe('scheduler settings and step counts vs diffusers (test/data/schedulers-edges/coverage.json)', () => {
+  type Run = {
+    case: string
+    scheduler_class: string
+    given_config: Record<string, unknown>
+    num_inference_steps: number
+    timesteps: number[]
+    sigmas: number[] | null
+    init_noise_sigma: number
+    generator_seed: number | null
+    final_sample: number[]
+  }
+  const { runs } = readJson<{ runs: Run[] }>(
+    resolve(__dirname, '../../data/schedulers-edges/coverage.json'),
+  )
+  it('has the runs', () => expect(runs.length).toBe(49))
+  for (const ref of runs) {
+    it(`${ref.case}: ${ref.scheduler_class}`, () => {
+      const Cls = (engine as Record<string, unknown>)[ref.scheduler_class] as {
+        fromConfig(c: object): Replayed
+      }
+      const s = Cls.fromConfig(ref.given_config)
+      s.setTimesteps(ref.num_inference_steps)
+      expectSchedule(s.timesteps, ref.timesteps, false, 1, 'timesteps')
+      if (ref.sigmas) expectSchedule(s.sigmas!, ref.sigmas, false, 1e-3, 'sigmas')
+      expectSchedule([s.initNoiseSigma], [ref.init_noise_sigma], false, 1, 'init_noise_sigma')
+      const gen =
+        ref.generator_seed !== null ? new engine.TorchGenerator(ref.generator_seed) : undefined
+      const sigma = Math.fround(s.initNoiseSigma)
+      const sample0 = torchLinspaceF32(-1, 1, 64).map((v) => Math.fround(v * sigma))
+      let x: engine.FloatTensor = engine.floatTensor(sample0, [1, 4, 2, 2, 4])
+      for (const t of s.timesteps) {
+        const mo = fakeModel(s.scaleModelInput(x, t).data as Float32Array)
+        x = s.step(new Tensor('float32', mo, x.dims), t, x, { generator: gen }).prevSample
+      }
+      // as the torch 2.13 runs above: within a tolerance relative to the run's scale (SVD's
+      // noise starts at sigma 700). Measured max |ours - diffusers|: 3.1e-5 on SVD's samples
+      // from 700; elsewhere 2.2e-6 at most
+      const tol = 3e-6 * Math.max(1, ...Array.from(sample0, Math.abs))
+      expect(
+        maxAbsDiff(x.data as Float32Array, ref.final_sample),
+        'final sample',
+      ).toBeLessThanOrEqual(tol)
+    })
+  }
 })
