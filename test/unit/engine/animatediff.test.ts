@@ -14,6 +14,7 @@ import {
   missing,
   readNpy,
   referenceMeta,
+  referenceCall,
   sharedPath,
 } from './reference'
 import { readPng } from './png'
@@ -35,14 +36,7 @@ describe.skipIf(skip)('AnimateDiffPipeline vs diffusers (animatediff-tiny)', () 
     const pipe = new AnimateDiffPipeline(model, sessions)
     const out = await pipe.call(
       {
-        prompt: meta.prompt,
-        negativePrompt: meta.negative_prompt,
-        seed: meta.seed,
-        numInferenceSteps: meta.num_inference_steps,
-        guidanceScale: meta.guidance_scale,
-        numFrames: meta.num_frames,
-        width: meta.width,
-        height: meta.height,
+        ...referenceCall(meta),
       },
       { onTrace: (name, data) => traced.set(name, Float32Array.from(data)) },
     )

@@ -27,6 +27,7 @@ import {
   readJson,
   readNpy,
   referenceMeta,
+  referenceCall,
   sharedPath,
 } from './reference'
 import { readPng } from './png'
@@ -48,14 +49,7 @@ async function runTiny(over: Partial<PipelineCall> = {}) {
   const out = await sessions.job(() =>
     new CogVideoXPipeline(model, sessions).call(
       {
-        prompt: meta.prompt,
-        negativePrompt: meta.negative_prompt,
-        seed: meta.seed,
-        numInferenceSteps: meta.num_inference_steps,
-        guidanceScale: meta.guidance_scale,
-        numFrames: meta.num_frames,
-        width: meta.width,
-        height: meta.height,
+        ...referenceCall(meta),
         ...over,
       },
       { onTrace: (name, data) => traced.set(name, Float32Array.from(data)) },

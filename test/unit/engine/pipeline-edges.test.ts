@@ -17,7 +17,7 @@ import {
   type PipelineHooks,
   type PipelineOutput,
 } from '../../../src/main/engine'
-import { missing, readJson, referenceMeta, sharedPath } from './reference'
+import { missing, readJson, referenceCall, referenceMeta, sharedPath } from './reference'
 
 type Case = {
   settings: Record<string, unknown>
@@ -115,17 +115,7 @@ replay(
   'animatediff-tiny',
   (m, s) => new AnimateDiffPipeline(m, s),
   async () => {
-    const meta = referenceMeta(sharedPath('reference/models/animatediff-tiny'))
-    return {
-      prompt: meta.prompt,
-      negativePrompt: meta.negative_prompt,
-      seed: meta.seed,
-      numInferenceSteps: meta.num_inference_steps,
-      guidanceScale: meta.guidance_scale,
-      numFrames: meta.num_frames,
-      width: meta.width,
-      height: meta.height,
-    }
+    return referenceCall(referenceMeta(sharedPath('reference/models/animatediff-tiny')))
   },
   '_unet_sample',
   () => TOL,
@@ -164,17 +154,7 @@ replay(
   'cogvideox-tiny',
   (m, s) => new CogVideoXPipeline(m, s),
   async () => {
-    const meta = referenceMeta(sharedPath('reference/models/cogvideox-tiny'))
-    return {
-      prompt: meta.prompt,
-      negativePrompt: meta.negative_prompt,
-      seed: meta.seed,
-      numInferenceSteps: meta.num_inference_steps,
-      guidanceScale: meta.guidance_scale,
-      numFrames: meta.num_frames,
-      width: meta.width,
-      height: meta.height,
-    }
+    return referenceCall(referenceMeta(sharedPath('reference/models/cogvideox-tiny')))
   },
   '_transformer_hidden_states',
   () => TOL,

@@ -85,6 +85,20 @@ export function referenceMeta<T = ReferenceMeta>(dir: string): T {
   return readJson<T>(`${dir}/reference/meta.json`)
 }
 
+/** The text-to-video call diffusers made for a reference folder (meta.json in our names). */
+export function referenceCall(meta: ReferenceMeta) {
+  return {
+    prompt: meta.prompt,
+    negativePrompt: meta.negative_prompt,
+    seed: meta.seed,
+    numInferenceSteps: meta.num_inference_steps,
+    guidanceScale: meta.guidance_scale,
+    numFrames: meta.num_frames,
+    width: meta.width,
+    height: meta.height,
+  }
+}
+
 /** The largest |a - b| (the lengths must agree); a NaN counts as an infinite error. */
 export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length)
