@@ -199,6 +199,7 @@ export const CATALOG: CatalogEntry[] = [
     sources: [{ repo: 'THUDM/CogVideoX-2b', role: 'base' }],
     fp16: true,
     components: { text_encoder: T5_XXL, transformer: fp16(1.69e9), vae_decoder: fp32(216e6) },
+    architecture: 'cogvideox-2b',
   },
   {
     id: 'cogvideox-5b',
