@@ -382,8 +382,46 @@ describe('schedule keys: diffusers schedule or a refusal naming the key (test/da
       engine.DPMSolverMultistepScheduler.fromConfig({ variance_type: 'learned_range' }),
     ).toThrow(/"variance_type"/)
     expect(() =>
+      engine.DPMSolverMultistepScheduler.fromConfig({ variance_type: 'learned' }),
+    ).toThrow(/"variance_type" = "learned" is not supported \(expected null or a fixed variance/)
+    expect(() =>
       engine.DPMSolverMultistepScheduler.fromConfig({ variance_type: null }),
     ).not.toThrow()
+  })
+
+  it("DPMSolverMultistepScheduler runs a DDPM config's fixed variance as diffusers does (it reads only the learned ones)", () => {
+    // DDPMScheduler's saved config carries variance_type "fixed_small"; diffusers'
+    // DPMSolverMultistepScheduler.from_config keeps it and slices nothing, so the schedule is
+    // the one without it
+    const ddpm = {
+      _class_name: 'DDPMScheduler',
+      beta_start: 0.00085,
+      beta_end: 0.012,
+      beta_schedule: 'scaled_linear',
+      clip_sample: false,
+      variance_type: 'fixed_small',
+    }
+    const withIt = engine.DPMSolverMultistepScheduler.fromConfig(ddpm)
+    const { variance_type: _, ...rest } = ddpm
+    const without = engine.DPMSolverMultistepScheduler.fromConfig(rest)
+    withIt.setTimesteps(5)
+    without.setTimesteps(5)
+    expect(Array.from(withIt.timesteps)).toEqual(Array.from(without.timesteps))
+    expect(() =>
+      engine.DPMSolverMultistepScheduler.fromConfig({ variance_type: 'fixed_large' }),
+    ).not.toThrow()
+  })
+
+  it('the sigma refusals say what is expected', () => {
+    expect(() => engine.EulerDiscreteScheduler.fromConfig({ use_beta_sigmas: true })).toThrow(
+      /"use_beta_sigmas" = true is not supported \(expected false/,
+    )
+    expect(() =>
+      engine.DPMSolverMultistepScheduler.fromConfig({ use_exponential_sigmas: true }),
+    ).toThrow(/"use_exponential_sigmas" = true is not supported \(expected false/)
+    expect(() =>
+      engine.EulerAncestralDiscreteScheduler.fromConfig({ prediction_type: 'sample' }),
+    ).toThrow(/expected "epsilon" or "v_prediction"/)
   })
 })
 

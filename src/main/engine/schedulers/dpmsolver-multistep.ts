@@ -11,7 +11,8 @@ import { SchedulerConfigError, sigmaToT } from './common'
 import { refuseUnsupported } from './config-keys'
 
 const off = (v: unknown) => v === false || v === null || v === undefined
-const SIGMAS_WHY = 'only the interpolated and Karras sigmas are implemented'
+const SIGMAS_WHY =
+  'expected false: only the interpolated and Karras (use_karras_sigmas) sigmas are implemented'
 
 const DEFAULTS = {
   ...betaDefaults(0.0001, 0.02, 'linear'),
@@ -57,14 +58,17 @@ export class DPMSolverMultistepScheduler extends SigmaScheduler<typeof DEFAULTS>
         use_beta_sigmas: off,
         use_lu_lambdas: off,
         use_flow_sigmas: off,
-        variance_type: off,
+        // diffusers reads only "learned" and "learned_range" (a DDPM config's "fixed_small"
+        // changes nothing there, and from_config carries it over)
+        variance_type: (v) => v !== 'learned' && v !== 'learned_range',
       },
       {
         use_exponential_sigmas: SIGMAS_WHY,
         use_beta_sigmas: SIGMAS_WHY,
         use_lu_lambdas: SIGMAS_WHY,
-        use_flow_sigmas: 'flow-matching models run UniPC or FlowMatchEuler here',
-        variance_type: 'a learned variance is for pixel-space models',
+        use_flow_sigmas: 'expected false: flow-matching models run UniPC or FlowMatchEuler here',
+        variance_type:
+          'expected null or a fixed variance: a learned one is for pixel-space models, whose extra channels diffusers slices off',
       },
     )
     const c = readConfig(cls, config, DEFAULTS, {

@@ -158,8 +158,10 @@ export class EulerDiscreteScheduler extends EulerBase {
       config as Record<string, unknown>,
       { use_exponential_sigmas: off, use_beta_sigmas: off },
       {
-        use_exponential_sigmas: 'only the interpolated and Karras sigmas are implemented',
-        use_beta_sigmas: 'only the interpolated and Karras sigmas are implemented',
+        use_exponential_sigmas:
+          'expected false: only the interpolated and Karras (use_karras_sigmas) sigmas are implemented',
+        use_beta_sigmas:
+          'expected false: only the interpolated and Karras (use_karras_sigmas) sigmas are implemented',
       },
     )
     super('EulerDiscreteScheduler', config)
@@ -204,7 +206,10 @@ export class EulerAncestralDiscreteScheduler extends EulerBase {
       'EulerAncestralDiscreteScheduler',
       own,
       { prediction_type: (v) => v !== 'sample' },
-      { prediction_type: 'diffusers does not implement it for the ancestral sampler' },
+      {
+        prediction_type:
+          'expected "epsilon" or "v_prediction": diffusers does not implement "sample" for the ancestral sampler',
+      },
     )
     super('EulerAncestralDiscreteScheduler', own)
   }
