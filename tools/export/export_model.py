@@ -598,12 +598,16 @@ def export_cogvideox(a):
         "scheduler": ["diffusers", pipe.scheduler.__class__.__name__],
         "text_encoder": ["transformers", te.__class__.__name__], "tokenizer": ["transformers", tok.__class__.__name__],
         "transformer": ["diffusers", tr.__class__.__name__], "vae": ["diffusers", vae.__class__.__name__]}))
-    trr = results[1]
+    trr, vdr = results[1], results[2]
     fixed_size = "spatial" in trr.fixed or positional
+    # the VAE decoder's frames are fixed (its causal decoder loops over them in Python): the clip's
+    # frames are the traced F, whatever the transformer takes; the config's sample_frames would
+    # make the engine's default a count the decoder cannot take
+    fixed_frames = "frames" in trr.fixed or "frames" in vdr.fixed or positional
     _dolly_json(out, {
         "label": a.label,
         "precision": {r.name: r.precision for r in results},
-        "nativeFrames": F if ("frames" in trr.fixed or positional) else cfg.sample_frames,
+        "nativeFrames": F if fixed_frames else cfg.sample_frames,
         "nativeWidth": W if fixed_size else cfg.sample_width * scale,
         "nativeHeight": H if fixed_size else cfg.sample_height * scale,
         "vaeFrameBatches": False,

@@ -599,6 +599,16 @@ class ExportCogVideoX(Case):
                          "--seed", COG["seed"], "--guidance", COG["guidance"])
             self.assertFramesClose(got, u8(ref), f"cogvideox 2b exported at 48px, rendered {frames} frames {px}px")
 
+    def test_cogvideox_2b_off_its_sample_frames_says_its_frames(self):
+        """A 2B export traced at other frames than its config's sample_frames: the transformer is
+        symbolic, but the VAE decoder is fixed to the traced frames, so dolly.json's nativeFrames
+        (which the engine takes over the decoder's own count) must be those frames, not
+        sample_frames (9 here, which the decoder's 2 latent frames cannot give)."""
+        base, out = self.tmp / "base", self.tmp / "onnx"
+        tiny_cogvideox(base, "2b")
+        export("cogvideox", "--base", base, "--out", out, "--width", 32, "--height", 32, "--frames", 5)
+        self.assertEqual(json.loads((out / "dolly.json").read_text())["nativeFrames"], 5)
+
     def test_cogvideox_2b_external_data_matches_diffusers(self):
         pipe, out = self._cog("2b", external_data=True)
         self.assertEqual(list(onnx_inputs(out / "transformer/model.onnx")),
