@@ -62,6 +62,9 @@ describe('--model demo beside a folder named demo', () => {
     try {
       process.chdir(dir)
       expect(parse('--model', 'demo').notes).toBeUndefined()
+      writeFileSync('demo', '') // a file of that name is no model folder: nothing to say
+      expect(parse('--model', 'demo').notes).toBeUndefined()
+      rmSync('demo')
       mkdirSync('demo')
       const a = parse('--model', 'demo')
       expect(a.spec.model).not.toBe(join(dir, 'demo'))

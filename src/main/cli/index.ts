@@ -364,7 +364,7 @@ export function parseArgs(argv: string[]): CliArgs | 'help' {
     opts['model'] === undefined || opts['model'] === 'demo' ? DEMO_MODEL : resolve(opts['model'])
   // "demo" is the built-in model's name; a folder of that name here is not what runs
   const notes =
-    opts['model'] === 'demo' && existsSync('demo')
+    opts['model'] === 'demo' && existsSync('demo') && statSync('demo').isDirectory()
       ? [
           `--model demo is the built-in demo model, not the folder ./demo here; give --model ./demo for that folder`,
         ]

@@ -370,15 +370,15 @@ export function interpolatedFrames(n: number, i: Interpolation): number {
   return interpolatedCount(n, i.factor, i.loop)
 }
 
+/** minterpolate refuses a frame narrower or lower than this ("Height or width < 32"). */
+const MINTERPOLATE_MIN = 32
+const MINTERPOLATE_WORDS = `ffmpeg's motion-compensated interpolation (minterpolate) needs frames at least ${MINTERPOLATE_MIN} pixels wide and high; export without in-betweens, or render a larger clip`
+
 /**
  * The filters that interpolate: the last frame held one frame longer (tpad) so minterpolate
  * reaches it, then minterpolate to fps x factor (motion-compensated: bidirectional motion
  * estimation, overlapped block compensation, variable-size blocks).
  */
-/** minterpolate refuses a frame narrower or lower than this ("Height or width < 32"). */
-const MINTERPOLATE_MIN = 32
-const MINTERPOLATE_WORDS = `ffmpeg's motion-compensated interpolation (minterpolate) needs frames at least ${MINTERPOLATE_MIN} pixels wide and high; export without in-betweens, or render a larger clip`
-
 function interpolationFilter(fps: number, factor: number, single = false): string {
   if (factor === 1) return ''
   // one frame has nothing to interpolate between (minterpolate makes nothing of it): the frame
