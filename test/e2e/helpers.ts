@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -52,23 +52,7 @@ export async function openStudio(page: Page, url: string): Promise<void> {
 }
 
 /** ffprobe's first video stream of a file (frames counted by decoding). */
-export function ffprobeStream(file: string): Record<string, unknown> {
-  const out = execFileSync(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-count_frames',
-      '-show_entries',
-      'stream=codec_name,nb_read_frames,width,height,r_frame_rate',
-      '-of',
-      'json',
-      file,
-    ],
-    { encoding: 'utf8' },
-  )
-  return (JSON.parse(out) as { streams: Record<string, unknown>[] }).streams[0]!
-}
+export { ffprobeStream } from '../fixtures/ffprobe'
 
 export type Served = {
   url: string

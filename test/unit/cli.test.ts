@@ -9,6 +9,7 @@ import { renderClip } from '../../src/main/engine/jobs/render'
 import { Runtime } from '../../src/main/engine'
 import { missing, referenceMeta, sharedPath } from './engine/reference'
 import { readPng } from './engine/png'
+import { ffprobeStream } from '../fixtures/ffprobe'
 
 const root = resolve(__dirname, '../..')
 const cli = join(root, 'bin/dolly.mjs')
@@ -33,25 +34,8 @@ function render(args: string[]): { code: number; stdout: string; stderr: string 
   }
 }
 
-function probe(file: string) {
-  const out = execFileSync(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-count_frames',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'stream=width,height,r_frame_rate,nb_read_frames',
-      '-of',
-      'json',
-      file,
-    ],
-    { encoding: 'utf8' },
-  )
-  return (JSON.parse(out) as { streams: Record<string, string | number>[] }).streams[0]!
-}
+const probe = (file: string) =>
+  ffprobeStream(file, ['width', 'height', 'r_frame_rate', 'nb_read_frames'])
 
 const ref = sharedPath('reference/models/animatediff-tiny')
 describe.skipIf(notBuilt ?? missing(ref))(

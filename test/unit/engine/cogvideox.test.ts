@@ -199,7 +199,7 @@ describe('CogVideoX 5B parts from diffusers formulas', () => {
   })
 })
 
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -207,6 +207,7 @@ import { writeCogVideoXFolder } from '../../fixtures/model-folders'
 import { externalize } from '../../../src/demo-model/onnx-builder'
 import * as tiny from '../../../src/demo-model/tiny-models'
 import { writeFileSync } from 'node:fs'
+import { ffprobeStream } from '../../fixtures/ffprobe'
 
 const root = resolve(__dirname, '../../..')
 const cli = join(root, 'bin/dolly.mjs')
@@ -241,23 +242,10 @@ describe.skipIf(!built || missing(t5))('dolly render with CogVideoX models', () 
       out,
     ])
     expect(r.code, r.stderr).toBe(0)
-    const p = JSON.parse(
-      execFileSync(
-        'ffprobe',
-        [
-          '-v',
-          'error',
-          '-count_frames',
-          '-show_entries',
-          'stream=nb_read_frames,r_frame_rate',
-          '-of',
-          'json',
-          out,
-        ],
-        { encoding: 'utf8' },
-      ),
-    ) as { streams: { nb_read_frames: string; r_frame_rate: string }[] }
-    expect(p.streams[0]).toEqual({ nb_read_frames: '49', r_frame_rate: '8/1' })
+    expect(ffprobeStream(out, ['nb_read_frames', 'r_frame_rate'])).toEqual({
+      nb_read_frames: '49',
+      r_frame_rate: '8/1',
+    })
   })
 
   it('warns when the frame count is not 4k+1, naming the frames the clip will have', () => {

@@ -2,32 +2,21 @@
 // nothing between to make, so a straight clip stays one frame and a loop shows its frame k
 // times. minterpolate made nothing of a single frame, and the export failed saying what ffmpeg
 // wrote could not be read back and "the disk may be full".
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { encodeClip, encodeFromFrames } from '../../../src/main/engine/media/ffmpeg'
+import { ffprobeStream } from '../../fixtures/ffprobe'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-one-frame-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 const W = 32
-const probe = (file: string) =>
-  execFileSync(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-count_frames',
-      '-show_entries',
-      'stream=nb_read_frames,r_frame_rate',
-      '-of',
-      'csv=p=0',
-      file,
-    ],
-    { encoding: 'utf8' },
-  ).trim()
+const probe = (file: string) => {
+  const s = ffprobeStream(file, ['r_frame_rate', 'nb_read_frames'])
+  return `${s['r_frame_rate']},${s['nb_read_frames']}`
+}
 
 describe('a one-frame clip exported with in-betweens', () => {
   it('straight: the one frame at k x the rate; a loop: the frame k times', async () => {

@@ -2,7 +2,6 @@
 // hold, refused clearly otherwise, and the in-betweens run through the engine's runtime. The
 // models here are stand-ins with RIFE exports' signatures (a cross-fade); no real RIFE export
 // was available to test with.
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +16,7 @@ import {
 } from '../../../src/main/engine/media/interpolation-model'
 import { Runtime } from '../../../src/main/engine/runtime/session'
 import { clipTextEncoder } from '../../../src/demo-model/tiny-models'
+import { ffprobeStream } from '../../fixtures/ffprobe'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-interp-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -132,20 +132,8 @@ describe('the frame-interpolation model slot', () => {
       { out, fps: 8, interpolate: { factor: 2, loop: false, model: dir } },
       runtime,
     )
-    const probe = execFileSync(
-      'ffprobe',
-      [
-        '-v',
-        'error',
-        '-count_frames',
-        '-show_entries',
-        'stream=nb_read_frames,r_frame_rate',
-        '-of',
-        'csv=p=0',
-        out,
-      ],
-      { encoding: 'utf8' },
-    ).trim()
+    const s = ffprobeStream(out, ['r_frame_rate', 'nb_read_frames'])
+    const probe = `${s['r_frame_rate']},${s['nb_read_frames']}`
     expect(probe).toBe('16/1,9')
     expect(runtime.liveSessions).toBe(0)
   })

@@ -24,6 +24,8 @@ import {
   ProgressParser,
 } from '../../../src/main/engine'
 
+import { ffprobeStream } from '../../fixtures/ffprobe'
+
 const fixtures = resolve(__dirname, '../../fixtures/ffmpeg')
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-media-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -38,25 +40,7 @@ function ffprobeAvailable(): boolean {
 }
 const noProbe = !ffprobeAvailable()
 
-function probe(file: string) {
-  const out = execFileSync(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-count_frames',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'stream=width,height,r_frame_rate,nb_read_frames,codec_name,pix_fmt',
-      '-of',
-      'json',
-      file,
-    ],
-    { encoding: 'utf8' },
-  )
-  return (JSON.parse(out) as { streams: Record<string, string | number>[] }).streams[0]!
-}
+const probe = (file: string) => ffprobeStream(file)
 
 describe('ffmpeg progress parsing (real captured output)', () => {
   it('reads the -progress blocks of Debian ffmpeg 5.1 (x264)', () => {

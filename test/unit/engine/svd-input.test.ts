@@ -18,6 +18,7 @@ import {
 import { writeSvdFolder } from '../../fixtures/model-folders'
 import { resolveCall } from '../../../src/main/engine/pipelines/steps'
 import { missing, sharedPath } from './reference'
+import { ffprobeStream } from '../../fixtures/ffprobe'
 
 const tmp = mkdtempSync(join(tmpdir(), 'dolly-svdin-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -165,23 +166,11 @@ describe.skipIf(!built || missing(rocket))('dolly render --image', () => {
       ],
       { stdio: 'pipe' },
     )
-    const probe = JSON.parse(
-      execFileSync(
-        'ffprobe',
-        [
-          '-v',
-          'error',
-          '-count_frames',
-          '-show_entries',
-          'stream=width,height,nb_read_frames',
-          '-of',
-          'json',
-          out,
-        ],
-        { encoding: 'utf8' },
-      ),
-    ) as { streams: { width: number; height: number; nb_read_frames: string }[] }
-    expect(probe.streams[0]).toMatchObject({ width: 32, height: 32, nb_read_frames: '14' })
+    expect(ffprobeStream(out, ['width', 'height', 'nb_read_frames'])).toMatchObject({
+      width: 32,
+      height: 32,
+      nb_read_frames: '14',
+    })
   })
 
   it('warns that an image with transparency is flattened onto white (diffusers drops the alpha)', () => {
