@@ -54,6 +54,12 @@ export async function openStudio(page: Page, url: string): Promise<void> {
 /** ffprobe's first video stream of a file (frames counted by decoding). */
 export { ffprobeStream } from '../fixtures/ffprobe'
 
+/** The camera keys' handles as the viewport draws them (its data-handles: id, screen x, y). */
+export async function keyHandles(page: Page): Promise<{ id: string; x: number; y: number }[]> {
+  const raw = await page.getByTestId('camera-viewport').getAttribute('data-handles')
+  return JSON.parse(raw ?? '[]') as { id: string; x: number; y: number }[]
+}
+
 export type Served = {
   url: string
   port: number

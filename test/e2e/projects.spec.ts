@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test, type BrowserContext, type Page } from '@playwright/test'
 import { skipWithoutBrowser, startServe } from './helpers'
 
 skipWithoutBrowser()
@@ -15,6 +15,14 @@ async function openReady(page: Page, url: string) {
 }
 
 /** A first Save: the name asked for is `name`, and the project bar shows it. */
+/** A second tab of the studio on the same host, with the project `name` opened in it. */
+async function openInNewTab(context: BrowserContext, url: string, name: string): Promise<Page> {
+  const tab = await context.newPage()
+  await openReady(tab, url)
+  await tab.getByTestId('project-open').selectOption(name)
+  return tab
+}
+
 async function saveNamed(page: Page, name: string) {
   page.once('dialog', (d) => void d.accept(name))
   await page.getByTestId('project-save').click()
@@ -166,9 +174,7 @@ test("two tabs on one project: saving over the other tab's newer save asks first
   await saveNamed(page, 'Twotabs')
 
   // tab B opens it, works, saves
-  const b = await context.newPage()
-  await openReady(b, served.url)
-  await b.getByTestId('project-open').selectOption('Twotabs')
+  const b = await openInNewTab(context, served.url, 'Twotabs')
   await b.getByTestId('prompt').fill('tab B: an hour of careful work')
   await b.getByTestId('project-save').click()
   await expect(b.getByTestId('project-name')).toHaveText('Twotabs')
@@ -332,9 +338,7 @@ test("Save As onto a name another tab saved since (its own name, or one this pag
   await saveNamed(page, 'Café à Saint-Malo')
 
   // tab B opens it and saves its work, and saves a new project "Harbour" as well
-  const b = await context.newPage()
-  await openReady(b, served.url)
-  await b.getByTestId('project-open').selectOption('Café à Saint-Malo')
+  const b = await openInNewTab(context, served.url, 'Café à Saint-Malo')
   await expect(b.getByTestId('prompt')).toHaveValue('tab A: the first version')
   await b.getByTestId('prompt').fill('tab B: an hour of careful work')
   await b.getByTestId('project-save').click()

@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import {
   ffprobeStream,
+  keyHandles,
   openStudio,
   recordPreviews,
   root,
@@ -166,14 +167,8 @@ test('camera editor: drag a keyframe, the MotionCtrl export follows; undo restor
   }
   const before = await exportJson()
   const viewport = page.getByTestId('camera-viewport')
-  await expect
-    .poll(async () => JSON.parse((await viewport.getAttribute('data-handles')) ?? '[]').length)
-    .toBeGreaterThan(1)
-  const handles = JSON.parse((await viewport.getAttribute('data-handles'))!) as {
-    id: string
-    x: number
-    y: number
-  }[]
+  await expect.poll(async () => (await keyHandles(page)).length).toBeGreaterThan(1)
+  const handles = await keyHandles(page)
   const box = (await viewport.boundingBox())!
   const h = handles[handles.length - 1]!
   await page.mouse.move(box.x + h.x, box.y + h.y)
@@ -205,12 +200,7 @@ test('camera editor: numeric fields edit the selected keyframe in one undo step;
     return readFileSync(await (await d).path(), 'utf8')
   }
   const viewport = page.getByTestId('camera-viewport')
-  const handles = async () =>
-    JSON.parse((await viewport.getAttribute('data-handles')) ?? '[]') as {
-      id: string
-      x: number
-      y: number
-    }[]
+  const handles = () => keyHandles(page)
   await expect.poll(async () => (await handles()).length).toBeGreaterThan(1)
   const keyCount = (await handles()).length
   const before = await exportRows()
@@ -269,12 +259,7 @@ test('camera editor: a click on empty space deselects the keyframe; a drag there
   await page.getByTestId('preset-name').selectOption('orbit-left')
   await page.getByTestId('apply-preset').click()
   const viewport = page.getByTestId('camera-viewport')
-  const handles = async () =>
-    JSON.parse((await viewport.getAttribute('data-handles')) ?? '[]') as {
-      id: string
-      x: number
-      y: number
-    }[]
+  const handles = () => keyHandles(page)
   await expect.poll(async () => (await handles()).length).toBeGreaterThan(1)
   const box = (await viewport.boundingBox())!
   const first = (await handles())[0]!
