@@ -13,6 +13,14 @@ serveEachTest((s) => (served = s))
 const open = (page: Page) => openStudio(page, served.url)
 
 /** Clicks the timeline at `x` (0..1 of its width). */
+/** The studio with a 48-frame take of "a calm sea", ready for prompt keys. */
+async function openCalmSea48(page: Page) {
+  await open(page)
+  await page.getByTestId('prompt').fill('a calm sea')
+  await page.getByTestId('frames').fill('48')
+  await page.getByTestId('frames').press('Enter')
+}
+
 async function scrub(page: Page, x: number) {
   const box = (await page.getByTestId('timeline-track').boundingBox())!
   // inside the track at both ends (its last pixel column is past the right edge)
@@ -74,10 +82,7 @@ test('a pose file imported can be picked again (after an undo, say): the picker 
 test('a frame refused (another key holds it) shows the key’s own frame again, not the refused one', async ({
   page,
 }) => {
-  await open(page)
-  await page.getByTestId('prompt').fill('a calm sea')
-  await page.getByTestId('frames').fill('48')
-  await page.getByTestId('frames').press('Enter')
+  await openCalmSea48(page)
   // two prompt keys, at frames 17 and 33
   await scrub(page, 16 / 47)
   await page.getByTestId('add-prompt-key').click()
@@ -165,10 +170,7 @@ test('Export all says which shots were edited since their render (it joins the r
 test('a prompt key added where one already is selects it and adds no undo step (one Ctrl+Z removes the key)', async ({
   page,
 }) => {
-  await open(page)
-  await page.getByTestId('prompt').fill('a calm sea')
-  await page.getByTestId('frames').fill('48')
-  await page.getByTestId('frames').press('Enter')
+  await openCalmSea48(page)
   await scrub(page, 16 / 47)
   await page.getByTestId('add-prompt-key').click()
   await expect(page.getByTestId('prompt-key')).toHaveCount(1)

@@ -21,6 +21,15 @@ serveEachTest((s) => (served = s))
 const open = (page: Page) => openStudio(page, served.url)
 
 /** Clicks the timeline at a fraction of its width (the playhead moves there). */
+/** Renders the shot as set and opens its job's export dialog. */
+async function renderThenExportDialog(page: Page) {
+  await page.getByTestId('generate').click()
+  const job = page.getByTestId('job').first()
+  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
+  await job.getByTestId('export-open').click()
+  return page.getByTestId('export-dialog')
+}
+
 async function scrubTo(page: Page, fraction: number) {
   const box = (await page.getByTestId('timeline-track').boundingBox())!
   await page.mouse.click(box.x + box.width * fraction, box.y + 36)
@@ -207,12 +216,8 @@ test('an export under way can be cancelled: nothing is downloaded or left in the
   await open(page)
   await page.getByTestId('prompt').fill('a lighthouse at dusk')
   await page.getByTestId('frames').fill('48')
-  await page.getByTestId('generate').click()
-  const job = page.getByTestId('job').first()
-  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
   // 4x in-betweens at 4x the size: minutes of ffmpeg, long enough to change one's mind
-  await job.getByTestId('export-open').click()
-  const dialog = page.getByTestId('export-dialog')
+  const dialog = await renderThenExportDialog(page)
   await dialog.getByLabel('Format').selectOption('webm')
   await dialog.getByLabel('Size').selectOption('4')
   await dialog.getByLabel('Interpolation', { exact: true }).selectOption('4')
@@ -236,11 +241,7 @@ test('a 2x interpolated export of a straight clip: (n - 1) x 2 + 1 frames at twi
 }) => {
   await open(page)
   await page.getByTestId('prompt').fill('a lighthouse at dusk')
-  await page.getByTestId('generate').click()
-  const job = page.getByTestId('job').first()
-  await expect(job).toHaveAttribute('data-state', 'done', { timeout: 80_000 })
-  await job.getByTestId('export-open').click()
-  const dialog = page.getByTestId('export-dialog')
+  const dialog = await renderThenExportDialog(page)
   await dialog.getByLabel('Format').selectOption('webm')
   await dialog.getByLabel('Interpolation', { exact: true }).selectOption('2')
   await expect(dialog.getByTestId('export-interp-cost')).toContainText('16 → 31 frames at 16 fps')
